@@ -1,0 +1,3 @@
+from fairguard.cli import main
+
+main()

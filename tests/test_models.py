@@ -1,0 +1,81 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from fairguard.errors import ModelNotFoundError, UnknownNameError
+from fairguard.models import EMBEDDED, embedded_status, is_hub_id, resolve_model
+
+
+def test_minilm_resolves_to_package_folder():
+    folder = Path(resolve_model("minilm-l6"))
+    assert (folder / "config.json").is_file()
+    assert json.loads((folder / "config.json").read_text())["model_type"] == "bert"
+
+
+def test_local_folder(tiny_causal_lm_dir):
+    assert resolve_model(str(tiny_causal_lm_dir)) == str(tiny_causal_lm_dir)
+
+
+def test_folder_without_config(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="has no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_file_is_not_a_model(tmp_path):
+    f = tmp_path / "x.bin"
+    f.write_text("x")
+    with pytest.raises(ModelNotFoundError, match="is a file"):
+        resolve_model(str(f))
+
+
+def test_unknown_name_lists_embedded():
+    with pytest.raises(UnknownNameError) as info:
+        resolve_model("smollm3")
+    assert "smollm2-135m-instruct" in str(info.value) and "minilm-l6" in str(info.value)
+
+
+def test_hub_id_offline_gives_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert is_hub_id("microsoft/deberta-v3-small")
+    with pytest.raises(ModelNotFoundError, match="HF_HUB_OFFLINE=1"):
+        resolve_model("microsoft/deberta-v3-small")
+
+
+def test_hub_id_unreachable_gives_clear_error(monkeypatch, tmp_path):
+    from fairguard.models import load_tokenizer
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
+    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
+    with pytest.raises(ModelNotFoundError, match="offline, use an embedded model"):
+        load_tokenizer("fairguard-no-such-org/no-such-model")
+
+
+def test_status_lists_both_embedded_models():
+    rows = {row["name"]: row for row in embedded_status()}
+    assert set(rows) == set(EMBEDDED)
+    assert all(row["status"].startswith("available") for row in rows.values())
+
+
+def test_empty_name():
+    with pytest.raises(ModelNotFoundError, match="empty"):
+        resolve_model(" ")
+
+
+@pytest.mark.slow
+def test_smollm2_converts_once_with_eos_pad_fixed():
+    from fairguard.models import load_causal_lm
+
+    model, tokenizer = load_causal_lm("smollm2-135m-instruct")
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
+    assert model.config.eos_token_id == 2 and model.generation_config.pad_token_id == 2
+    folder = Path(resolve_model("smollm2-135m-instruct"))
+    assert (folder / "model.safetensors").is_file()
+    messages = [{"role": "user", "content": "Say hello."}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+    out = model.generate(ids, max_new_tokens=8, do_sample=False)
+    text = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    assert text.strip()
