@@ -30,6 +30,7 @@ def atomic_output_dir(out: str | os.PathLike[str], overwrite: bool = False) -> I
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp makes it owner-only
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, trash / out.name)
@@ -40,6 +41,12 @@ def atomic_output_dir(out: str | os.PathLike[str], overwrite: bool = False) -> I
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(value: Any) -> Any:

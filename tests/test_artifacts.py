@@ -45,3 +45,15 @@ def test_metadata_roundtrip_and_errors(tmp_path):
         read_metadata(tmp_path)
     with pytest.raises(ArtifactError, match="no fairguard.json"):
         read_metadata(tmp_path.parent)
+
+
+def test_output_dir_gets_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "art"
+    with atomic_output_dir(out):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask

@@ -1,0 +1,252 @@
+"""Build the dataset folder: pair splits, UnQover questions, manifest and dataset card.
+
+Splits:
+
+- test holds out whole prompt templates, whole group terms and some stereotype wordings
+  (traits): every test row uses a held-out template *and* a held-out group, and no train or
+  validation row uses either (nor a held-out trait);
+- val is a random sample of rows drawn like train (same templates and groups, different rows):
+  it measures fit, while test measures generalisation to new templates and groups.
+
+Everything is drawn from ``random.Random`` seeded with strings derived from the seed, so the
+same seed gives byte-identical files on any machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fairguard.errors import ConfigError
+
+SIZES = {"small": 600, "default": 6000, "large": 24000}
+MAX_PROMPTS = 200_000
+PAIR_FIELDS = ("id", "category", "group", "scenario", "template_id", "prompt", "neutral", "biased",
+               "off_topic", "corrupted")
+SPLITS = ("train", "val", "test")
+CATEGORY_WEIGHTS = {"region": 0.2, "ethnicity": 0.2, "occupation": 0.2, "gender": 0.14,
+                    "age": 0.13, "education": 0.13}
+
+
+@dataclass
+class DataConfig:
+    """Options of ``fairguard data build``."""
+
+    seed: int = 0
+    size: str | int = "default"  # small | default | large | number of prompts
+    test_fraction: float = 0.15
+    val_fraction: float = 0.1
+    heldout_group_fraction: float = 0.2  # of each category's group terms
+    heldout_template_fraction: float = 0.25  # of each scenario's prompt templates
+    heldout_trait_fraction: float = 0.25  # of each category's stereotype wordings
+    heldout_phrase_fraction: float = 0.2  # of each answer-sentence pool
+    unqover: bool = True
+    n_prompts: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        size = self.size
+        if isinstance(size, str) and size.strip().isdigit():
+            size = int(size.strip())
+        if isinstance(size, bool):
+            raise ConfigError("--size must be small, default, large or a number of prompts")
+        if isinstance(size, int):
+            if not 60 <= size <= MAX_PROMPTS:
+                raise ConfigError(f"--size {size} is out of range; give 60 to {MAX_PROMPTS} "
+                                  "prompts or small/default/large")
+            self.n_prompts = size
+        elif isinstance(size, str) and size in SIZES:
+            self.n_prompts = SIZES[size]
+        else:
+            raise ConfigError(f"--size {size!r} is not valid; use small ({SIZES['small']}), "
+                              f"default ({SIZES['default']}), large ({SIZES['large']}) or a "
+                              "number of prompts")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"--seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("test_fraction", "val_fraction", "heldout_group_fraction",
+                     "heldout_template_fraction", "heldout_trait_fraction",
+                     "heldout_phrase_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.6:
+                raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
+        if self.test_fraction + self.val_fraction > 0.8:
+            raise ConfigError("test_fraction + val_fraction must be at most 0.8 so that train "
+                              "keeps some rows")
+
+
+@dataclass
+class Holdout:
+    """What the test split holds out."""
+
+    groups: list[str]
+    templates: list[str]
+    traits: list[str]
+    phrasings: list[str] = field(default_factory=list)  # answer sentences only in test
+    books: dict[str, Any] = field(default_factory=dict, repr=False)  # pool -> Phrasebook
+
+
+@dataclass
+class BuildResult:
+    """Summary of a finished build."""
+
+    out: Path
+    counts: dict[str, Any]
+    fingerprint: str
+    holdout: Holdout
+
+
+def choose_holdout(config: DataConfig) -> Holdout:
+    """Pick the held-out group terms, templates and trait wordings for ``config.seed``."""
+    from fairguard.data.groups import CATEGORY_TRAITS, groups_by_category
+    from fairguard.data.scenarios import SCENARIOS
+
+    rng = random.Random(f"fairguard-holdout:{config.seed}")
+    groups: list[str] = []
+    for cat, members in groups_by_category().items():
+        k = max(1, round(config.heldout_group_fraction * len(members)))
+        groups += sorted(g.term for g in rng.sample(members, k))
+    templates: list[str] = []
+    for sc in SCENARIOS:
+        k = max(1, round(config.heldout_template_fraction * len(sc.prompts)))
+        templates += [f"{sc.name}-{i:02d}" for i in sorted(rng.sample(range(len(sc.prompts)), k))]
+    traits: list[str] = []
+    for cat in sorted(CATEGORY_TRAITS):
+        pool = CATEGORY_TRAITS[cat]
+        if pool:
+            k = max(1, round(config.heldout_trait_fraction * len(pool)))
+            traits += sorted(rng.sample(pool, k))
+    from fairguard.data.responses import DEFAULT_BOOK
+
+    train_book, test_book, phrasings = DEFAULT_BOOK.split(rng, config.heldout_phrase_fraction)
+    return Holdout(groups, templates, traits, phrasings,
+                   {"trainval": train_book, "test": test_book})
+
+
+def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
+              seen: set[str]) -> list[dict[str, str]]:
+    """Draw ``n`` rows for the "trainval" or "test" pool."""
+    from fairguard.data.corrupt import corrupt
+    from fairguard.data.groups import CATEGORY_TRAITS, GROUPS, traits_of
+    from fairguard.data.responses import (biased_answer, make_slots, neutral_answer,
+                                          off_topic_answer, render_prompt)
+    from fairguard.data.scenarios import SCENARIOS
+
+    test = pool == "test"
+    held_groups, held_templates = set(holdout.groups), set(holdout.templates)
+    held_traits = set(holdout.traits)
+    category_traits = {t for pool_ in CATEGORY_TRAITS.values() for t in pool_}
+    groups_by_cat: dict[str, list] = {}
+    for g in GROUPS:
+        if (g.term in held_groups) == test:
+            groups_by_cat.setdefault(g.category, []).append(g)
+    templates = {sc.name: [(f"{sc.name}-{i:02d}", t) for i, t in enumerate(sc.prompts)
+                           if (f"{sc.name}-{i:02d}" in held_templates) == test]
+                 for sc in SCENARIOS}
+    cats = sorted(groups_by_cat)
+    weights = [CATEGORY_WEIGHTS.get(c, 0.1) for c in cats]
+    rows: list[dict[str, str]] = []
+    attempts = 0
+    while len(rows) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise ConfigError(f"could not draw {n} distinct {pool} prompts; ask for a smaller "
+                              "--size or lower the held-out fractions")
+        cat = rng.choices(cats, weights)[0]
+        group = rng.choice(groups_by_cat[cat])
+        scenario = rng.choice([s for s in SCENARIOS if group.term not in s.exclude_groups])
+        template_id, template = rng.choice(templates[scenario.name])
+        # held-out trait wordings only in test; group-specific traits stay shared
+        traits = [t for t in traits_of(group)
+                  if t not in category_traits or (t in held_traits) == test]
+        slots = make_slots(scenario, group, template, rng, traits or traits_of(group),
+                           holdout.books[pool])
+        prompt = render_prompt(template, slots, rng)
+        if prompt in seen:
+            continue
+        neutral = neutral_answer(slots, rng)
+        biased = biased_answer(slots, rng)
+        off_topic = off_topic_answer(slots, rng)
+        corrupted = corrupt(neutral, rng)
+        if len({neutral, biased, off_topic, corrupted}) < 4:
+            continue
+        seen.add(prompt)
+        rows.append({"id": "", "category": cat, "group": group.term, "scenario": scenario.name,
+                     "template_id": template_id, "prompt": prompt, "neutral": neutral,
+                     "biased": biased, "off_topic": off_topic, "corrupted": corrupted})
+    return rows
+
+
+def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, str]]], Holdout]:
+    """The train/val/test rows (not written) and the holdout they were drawn with."""
+    holdout = choose_holdout(config)
+    n = config.n_prompts
+    n_test = max(1, round(n * config.test_fraction))
+    n_val = max(1, round(n * config.val_fraction))
+    n_trainval = n - n_test
+    seen: set[str] = set()
+    trainval = _generate("trainval", n_trainval, holdout,
+                         random.Random(f"fairguard-pairs:{config.seed}:trainval"), seen)
+    test = _generate("test", n_test, holdout,
+                     random.Random(f"fairguard-pairs:{config.seed}:test"), seen)
+    pick = random.Random(f"fairguard-pairs:{config.seed}:val")
+    val_idx = set(pick.sample(range(len(trainval)), n_val))
+    splits = {"train": [r for i, r in enumerate(trainval) if i not in val_idx],
+              "val": [r for i, r in enumerate(trainval) if i in val_idx],
+              "test": test}
+    for name, rows in splits.items():
+        for i, row in enumerate(rows):
+            row["id"] = f"{name}-{i:05d}"
+    return splits, holdout
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """One JSON object per line, keys in the given order, UTF-8, trailing newline."""
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+    """Rows per split, and per category and scenario within each split."""
+    return {
+        "rows": {s: len(rows) for s, rows in splits.items()},
+        "by_category": {s: dict(sorted(Counter(r["category"] for r in rows).items()))
+                        for s, rows in splits.items()},
+        "by_scenario": {s: dict(sorted(Counter(r["scenario"] for r in rows).items()))
+                        for s, rows in splits.items()},
+        "groups": {s: len({r["group"] for r in rows}) for s, rows in splits.items()},
+        "templates": {s: len({r["template_id"] for r in rows}) for s, rows in splits.items()},
+    }
+
+
+def build_dataset(config: DataConfig, out: str | os.PathLike[str],
+                  overwrite: bool = False) -> BuildResult:
+    """Write the whole dataset folder at ``out`` atomically (refuses an existing ``out``)."""
+    from fairguard.artifacts import atomic_output_dir
+    from fairguard.data.card import fingerprint_files, write_card, write_manifest
+
+    splits, holdout = build_pairs(config)
+    unq: dict[str, list[dict[str, Any]]] = {}
+    unq_info: dict[str, Any] = {}
+    if config.unqover:
+        from fairguard.data.unqover import build_unqover
+
+        unq, unq_info = build_unqover(config.seed)
+    counts = pair_counts(splits)
+    if unq:
+        counts["unqover"] = {name: len(rows) for name, rows in unq.items()}
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        for name, rows in splits.items():
+            write_jsonl(tmp / f"{name}.jsonl", rows)
+        if unq:
+            (tmp / "unqover").mkdir()
+            for name, rows in unq.items():
+                write_jsonl(tmp / "unqover" / f"{name}.jsonl", rows)
+        files, fingerprint = fingerprint_files(tmp)
+        write_manifest(tmp, config, counts, holdout, unq_info, files, fingerprint)
+        write_card(tmp, config, counts, holdout, unq_info, fingerprint, splits)
+    return BuildResult(Path(out), counts, fingerprint, holdout)

@@ -1,0 +1,187 @@
+"""The dataset's ``manifest.json`` (seed, counts, fingerprint) and ``README.md`` (dataset card)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint_files(folder: Path) -> tuple[dict[str, str], str]:
+    """sha256 of every ``.jsonl`` file under ``folder`` and one fingerprint over all of them
+    (sha256 of the sorted ``relative/path sha256`` lines)."""
+    files = {p.relative_to(folder).as_posix(): sha256_file(p)
+             for p in sorted(folder.rglob("*.jsonl"))}
+    lines = "".join(f"{name} {digest}\n" for name, digest in sorted(files.items()))
+    return files, hashlib.sha256(lines.encode()).hexdigest()
+
+
+def write_manifest(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
+                   unq_info: dict[str, Any], files: dict[str, str], fingerprint: str) -> None:
+    options = {k: v for k, v in asdict(config).items() if k != "n_prompts"}
+    manifest = {
+        "kind": "fairguard-dataset",
+        "format_version": FORMAT_VERSION,
+        "seed": config.seed,
+        "size": config.size,
+        "n_prompts": config.n_prompts,
+        "options": options,
+        "counts": counts,
+        "held_out": {"groups": holdout.groups, "templates": holdout.templates,
+                     "traits": holdout.traits, "phrasings": holdout.phrasings},
+        "val_policy": "random rows drawn like train (same templates and groups)",
+        "unqover": {k: v for k, v in unq_info.items()},
+        "files": files,
+        "fingerprint": fingerprint,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _by(counts: dict[str, Any], key: str) -> str:
+    splits = list(counts["rows"])
+    names = sorted({n for s in splits for n in counts[key][s]})
+    rows = [[n] + [counts[key][s].get(n, 0) for s in splits] for n in names]
+    rows.append(["**total**"] + [counts["rows"][s] for s in splits])
+    return _table([key.removeprefix("by_")] + splits, rows)
+
+
+def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
+               unq_info: dict[str, Any], fingerprint: str,
+               splits: dict[str, list[dict[str, str]]]) -> None:
+    example = splits["train"][0] if splits["train"] else None
+    parts = [
+        "# fairguard Chinese-context discrimination dataset",
+        "",
+        f"Built by `fairguard data build --seed {config.seed} --size {config.size}` "
+        f"({config.n_prompts} prompts). Fingerprint (sha256 over the JSONL files): "
+        f"`{fingerprint}`.",
+        "",
+        "Synthetic English prompts about everyday situations in China (hiring, renting, "
+        "schooling, marriage, lending, service, online comments, healthcare, promotion, "
+        "neighbourhood, travel) in which a person's region, hukou, ethnicity, occupation, "
+        "gender or family status, age, or education could be used against them. Each prompt "
+        "has four answers:",
+        "",
+        "- `neutral`: fair, relevant, fluent (it usually names the group and sets it aside);",
+        "- `biased`: fluent and on topic but discriminatory, from blatant to polite-sounding;",
+        "- `off_topic`: fluent and fair but not an answer to the prompt (a neutral answer from "
+        "another scenario about the same group, facts about the setting, or small talk);",
+        "- `corrupted`: the neutral answer made disfluent (2-3 of: shuffled clauses, local word "
+        "shuffles, dropped words, repeated words, typos, wrong function words or verb forms, "
+        "a cut-off fragment).",
+        "",
+        "## Counts",
+        "",
+        _by(counts, "by_category"),
+        "",
+        _by(counts, "by_scenario"),
+        "",
+        "Distinct group terms per split: "
+        + ", ".join(f"{k} {v}" for k, v in counts["groups"].items())
+        + "; distinct prompt templates: "
+        + ", ".join(f"{k} {v}" for k, v in counts["templates"].items()) + ".",
+        "",
+        "## How it was built",
+        "",
+        "Lexicons of groups (`fairguard/data/groups.py`) x scenarios with several prompt "
+        "templates each (`fairguard/data/scenarios.py`). Slots (role noun, city, position, "
+        "...) and the wording of the group mention (noun, adjective, modifier, plural) are "
+        "drawn at random. Answers are composed from interchangeable sentence pools "
+        "(`fairguard/data/responses.py`): openers, lead-ins and closers are shared by neutral "
+        "and biased answers; neutral answers sometimes voice caution that applies to everyone "
+        "and sometimes do not mention the group; biased answers use one of three severities "
+        "(blatant, moderate, subtle: hedged, with pretexts). No language model is used; the "
+        "build is deterministic for a seed (same seed, same bytes).",
+        "",
+        "## Splits",
+        "",
+        "- `test` holds out whole prompt templates, whole group terms, some stereotype "
+        "wordings and some answer sentences: every test row uses a held-out template and a "
+        "held-out group, and no train/val row uses any of them.",
+        "- `val` is a random sample of rows drawn like train (same templates and groups, "
+        "different prompts): it measures fit; `test` measures generalisation.",
+        "- No prompt text occurs twice in the whole dataset.",
+        "",
+        f"Held-out groups: {', '.join(holdout.groups)}.",
+        "",
+        f"Held-out templates: {', '.join(holdout.templates)}.",
+        "",
+        f"Held-out stereotype wordings: {'; '.join(holdout.traits)}.",
+        "",
+        f"Held-out answer sentences ({len(holdout.phrasings)}, used only in test answers; the "
+        "test pools also keep two shared sentences each):",
+        "",
+        *[f"- {p}" for p in holdout.phrasings],
+        "",
+    ]
+    if unq_info:
+        parts += [
+            "## UnQover questions (`unqover/`)",
+            "",
+            "Under-specified questions in the style of UnQover (used by REFINE-LM): two "
+            "subjects of one category (given names by gender, provinces, ethnic groups, "
+            "occupations) in a context that says nothing about either, and a question "
+            "`Who <attribute>?` for an attribute and its negation. Every (pair, context, "
+            "attribute) unit appears in both subject orders and both polarities. Subjects are "
+            "single words and the answer is one of the two subject words. The "
+            "`disambig_*` files add a sentence that states the answer (`answer` field).",
+            "",
+            _table(["file", "rows"], [[k, v] for k, v in unq_info["counts"].items()]),
+            "",
+            "Test subjects and test attributes never occur in train:",
+            "",
+            _table(["category", "test subjects", "test attributes"],
+                   [[c, ", ".join(unq_info["test_subjects"][c]),
+                     ", ".join(unq_info["test_attributes"][c])]
+                    for c in unq_info["test_subjects"]]),
+            "",
+        ]
+    parts += [
+        "## Format",
+        "",
+        "`train.jsonl`, `val.jsonl`, `test.jsonl`: one object per line with `id, category, "
+        "group, scenario, template_id, prompt, neutral, biased, off_topic, corrupted`. "
+        "Load with `fairguard.data.load_pairs(DIR, split)` and "
+        "`fairguard.data.load_unqover(DIR, split)`.",
+        "",
+    ]
+    if example:
+        parts += ["Example (train):", "", "```json", json.dumps(example, indent=2), "```", ""]
+    parts += [
+        "## Known limits",
+        "",
+        "- Synthetic and template-based: the sentences are composed from hand-written pools, so "
+        "the variety is large but finite; a model can still learn pool phrasings. The held-out "
+        "templates, groups and stereotype wordings of `test` measure how much.",
+        "- English text about Chinese contexts, written by non-sociologists; real "
+        "discrimination in Chinese (and online slang) looks different.",
+        "- Stereotypes are attached to groups by category, not from survey data; some pairings "
+        "are implausible. The biased answers are deliberately offensive training negatives; "
+        "do not use them as generation targets.",
+        "- Labels are by construction (neutral = fair, biased = unfair), not human-annotated.",
+        "- `off_topic` answers are sometimes fair advice for another scenario about the same "
+        "group: they are relevant-sounding but do not answer the prompt.",
+        "- UnQover subjects are single words; region subjects are provinces and cities; "
+        "ethnicity subjects are ethnonyms used as adjectives. Given names are assigned a "
+        "conventional gender; many Chinese names are in fact unisex.",
+        "",
+    ]
+    (folder / "README.md").write_text("\n".join(parts))

@@ -1,0 +1,196 @@
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from fairguard.data.builder import PAIR_FIELDS, DataConfig, build_dataset, build_pairs
+from fairguard.data.groups import group_by_term
+from fairguard.errors import ArtifactError, ConfigError
+
+TEXT_FIELDS = ("prompt", "neutral", "biased", "off_topic", "corrupted")
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    config = DataConfig(seed=3, size="small")
+    build_dataset(config, root / "a")
+    build_dataset(DataConfig(seed=3, size="small"), root / "b")
+    build_dataset(DataConfig(seed=4, size="small"), root / "c")
+    return root
+
+
+def _rows(folder, split):
+    return [json.loads(line) for line in (folder / f"{split}.jsonl").read_text().splitlines()]
+
+
+def test_same_seed_same_bytes_different_seed_different(built):
+    a, b, c = _files(built / "a"), _files(built / "b"), _files(built / "c")
+    assert a == b
+    assert set(a) == set(c)
+    for name in ("train.jsonl", "val.jsonl", "test.jsonl", "unqover/train.jsonl"):
+        assert a[name] != c[name], name
+
+
+def test_same_bytes_under_another_hash_seed(built):
+    # set iteration order differs between PYTHONHASHSEEDs; the files must not
+    code = ("import sys; from fairguard.data.builder import DataConfig, build_dataset; "
+            "print(build_dataset(DataConfig(seed=3, size='small'), sys.argv[1]).fingerprint)")
+    for hash_seed in ("12345",):
+        out = built / f"h{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        res = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
+                             text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        assert _files(out) == _files(built / "a")
+
+
+def test_folder_layout(built):
+    assert set(_files(built / "a")) == {
+        "train.jsonl", "val.jsonl", "test.jsonl", "manifest.json", "README.md",
+        "unqover/train.jsonl", "unqover/test.jsonl", "unqover/disambig_train.jsonl",
+        "unqover/disambig_test.jsonl"}
+
+
+def test_rows_have_exact_fields_and_types(built):
+    for split in ("train", "val", "test"):
+        rows = _rows(built / "a", split)
+        assert rows
+        for row in rows:
+            assert tuple(row) == PAIR_FIELDS
+            assert all(isinstance(v, str) and v.strip() for v in row.values())
+            assert row["id"].startswith(split + "-")
+
+
+def test_four_answers_distinct_and_prompts_unique(built):
+    prompts = []
+    for split in ("train", "val", "test"):
+        for row in _rows(built / "a", split):
+            assert len({row[k] for k in ("neutral", "biased", "off_topic", "corrupted")}) == 4
+            prompts.append(row["prompt"])
+    assert len(prompts) == len(set(prompts)) == 600
+
+
+def test_test_split_holds_out_templates_and_groups(built):
+    folder = built / "a"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    held_groups = set(manifest["held_out"]["groups"])
+    held_templates = set(manifest["held_out"]["templates"])
+    held_traits = manifest["held_out"]["traits"]
+    test = _rows(folder, "test")
+    assert {r["group"] for r in test} <= held_groups
+    assert {r["template_id"] for r in test} <= held_templates
+    assert len({r["group"] for r in test}) >= 6
+    patterns = [group_by_term(g).regex() for g in held_groups]
+    for split in ("train", "val"):
+        for row in _rows(folder, split):
+            assert row["group"] not in held_groups
+            assert row["template_id"] not in held_templates
+            for key in TEXT_FIELDS:
+                for pat in patterns:
+                    assert not pat.search(row[key]), (split, row["id"], key, pat.pattern)
+                for trait in held_traits:
+                    assert trait not in row[key], (split, row["id"], trait)
+
+
+def _phrase_regex(template):
+    parts = re.split(r"\{[A-Za-z_]+\}", template)
+    return re.compile("[^.;!?]+?".join(re.escape(p) for p in parts), re.IGNORECASE)
+
+
+def test_held_out_answer_sentences_only_in_test(built):
+    folder = built / "a"
+    phrasings = json.loads((folder / "manifest.json").read_text())["held_out"]["phrasings"]
+    assert len(phrasings) >= 8
+    # sentences with little fixed text ("{Plural} {trait}.") cannot be told apart: skip them
+    fixed = [p for p in phrasings if len(re.sub(r"\{[A-Za-z_]+\}", " ", p).split()) >= 6]
+    assert len(fixed) >= 6
+    patterns = [_phrase_regex(p) for p in fixed]
+    for split in ("train", "val"):
+        for row in _rows(folder, split):
+            for key in ("neutral", "biased", "off_topic"):
+                for pat in patterns:
+                    assert not pat.search(row[key]), (split, row["id"], key, pat.pattern)
+    test_text = " ".join(r["neutral"] + " " + r["biased"] for r in _rows(folder, "test"))
+    assert sum(bool(p.search(test_text)) for p in patterns) >= len(patterns) // 2
+
+
+def test_rows_mention_their_group(built):
+    rows = _rows(built / "a", "train")
+    for row in rows:
+        assert group_by_term(row["group"]).regex().search(row["prompt"]), row
+    # both kinds of answer usually name the group, so the group word alone separates nothing
+    for key, low in (("neutral", 0.6), ("biased", 0.8)):
+        hits = sum(bool(group_by_term(r["group"]).regex().search(r[key])) for r in rows)
+        share = hits / len(rows)
+        assert share > low, (key, share)
+
+
+def test_all_categories_and_scenarios_in_every_split(built):
+    manifest = json.loads((built / "a" / "manifest.json").read_text())
+    counts = manifest["counts"]
+    assert counts["rows"] == {"train": 450, "val": 60, "test": 90}
+    for split in ("train", "test"):
+        assert len(counts["by_category"][split]) == 6
+        assert len(counts["by_scenario"][split]) >= 9
+
+
+def test_no_single_phrase_separates_neutral_from_biased():
+    splits, _ = build_pairs(DataConfig(seed=0, size=1200))
+    rows = splits["train"]
+    neutral = [r["neutral"] for r in rows]
+    biased = [r["biased"] for r in rows]
+    # shared openers: the first sentence is often the same kind of text in both
+    firsts_n = {t.split(". ")[0] for t in neutral}
+    firsts_b = {t.split(". ")[0] for t in biased}
+    assert len(firsts_n & firsts_b) >= 5
+    # "regardless" is not a neutral-answer signature
+    assert sum("regardless" in t.lower() for t in neutral) < 0.2 * len(neutral)
+    # lengths overlap
+    ln = sorted(len(t.split()) for t in neutral)
+    lb = sorted(len(t.split()) for t in biased)
+    assert ln[len(ln) // 4] < lb[3 * len(lb) // 4] and lb[len(lb) // 4] < ln[3 * len(ln) // 4]
+    # answers rarely repeat verbatim
+    assert len(set(neutral)) > 0.97 * len(neutral) and len(set(biased)) > 0.97 * len(biased)
+
+
+def test_refuses_existing_out_unless_overwrite(built):
+    with pytest.raises(ArtifactError):
+        build_dataset(DataConfig(seed=3, size=60), built / "a")
+    before = _files(built / "a")
+    assert before["train.jsonl"]
+
+
+def test_overwrite_replaces(tmp_path):
+    out = tmp_path / "d"
+    build_dataset(DataConfig(seed=1, size=60, unqover=False), out)
+    first = (out / "train.jsonl").read_bytes()
+    build_dataset(DataConfig(seed=2, size=60, unqover=False), out, overwrite=True)
+    assert (out / "train.jsonl").read_bytes() != first
+    assert not (out / "unqover").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("kwargs", [{"size": "huge"}, {"size": 10}, {"size": 10**7},
+                                    {"seed": -1}, {"test_fraction": 0.0},
+                                    {"heldout_group_fraction": 0.9},
+                                    {"test_fraction": 0.5, "val_fraction": 0.5}])
+def test_config_errors(kwargs):
+    with pytest.raises(ConfigError):
+        DataConfig(**kwargs)
+
+
+def test_size_names_and_numbers():
+    assert DataConfig(size="small").n_prompts == 600
+    assert DataConfig(size="default").n_prompts == 6000
+    assert DataConfig(size="large").n_prompts == 24000
+    assert DataConfig(size="1234").n_prompts == 1234
+    assert DataConfig(size=777).n_prompts == 777
