@@ -2,9 +2,77 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+from pathlib import Path
+
 import click
+
+UNQOVER_COMMANDS: tuple[str, ...] = ()
 
 
 @click.group(name="eval")
 def eval_group() -> None:
     """Evaluate bias and quality (UnQover, BBQ-style, fairness/relevance/fluency)."""
+
+
+@eval_group.command("quality")
+@click.option("--model", required=True, help="Policy causal LM: embedded name, folder or hub id.")
+@click.option("--adapter", type=click.Path(file_okay=False), help="peft adapter folder to apply.")
+@click.option("--data", required=True, type=click.Path(), help="Dataset folder from `fairguard data build`.")
+@click.option("--split", default=None, help="Split to evaluate on [default: test].")
+@click.option("--limit", type=int, help="Evaluate only the first N prompts.")
+@click.option("--reward-model", type=click.Path(), help="Reward-model folder (fairness/relevance/fluency heads).")
+@click.option("--reward", help="Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3.")
+@click.option("--fluency-proxy", is_flag=True, default=None,
+              help="Add the reference-free fluency proxy exp(-NLL/T) under --fluency-model.")
+@click.option("--fluency-model", help="Reference causal LM of the fluency proxy [default: smollm2-135m-instruct].")
+@click.option("--fluency-temperature", type=float, help="T of the fluency proxy [default: 4].")
+@click.option("--max-new-tokens", type=int, help="Tokens generated per response [default: 64].")
+@click.option("--sample", is_flag=True, default=None, help="Sample instead of greedy decoding.")
+@click.option("--temperature", type=float, help="Sampling temperature [default: 1].")
+@click.option("--top-p", type=float, help="Nucleus sampling p [default: 1].")
+@click.option("--batch-size", type=int, help="Prompts per generation batch [default: 8].")
+@click.option("--seed", type=int, help="Sampling seed [default: 0].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
+@click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md, responses.jsonl).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+def quality(config_path: str | None, **options: object) -> None:
+    """Generate responses to held-out prompts and average the reward heads over them."""
+    from fairguard.config import build_config
+    from fairguard.evaluation.quality import QualityEvalConfig, run_quality_eval
+
+    config = build_config(QualityEvalConfig, config_path, **options)
+    metrics = run_quality_eval(config)
+    click.echo(Path(config.out, "metrics.md").read_text(encoding="utf-8"))
+    click.echo(json.dumps({"means": metrics["means"], "n": metrics["n"]}))
+
+
+@eval_group.command("bbq")
+@click.option("--model", required=True, help="Causal or masked LM: embedded name, folder or hub id.")
+@click.option("--data", required=True, type=click.Path(), help="BBQ-style JSONL file.")
+@click.option("--lm-kind", type=click.Choice(["auto", "causal", "masked"]), default=None,
+              help="How options are scored [default: auto from the model config].")
+@click.option("--batch-size", type=int, help="Sequences per forward pass [default: 16].")
+@click.option("--limit", type=int, help="Evaluate only the first N examples.")
+@click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md, predictions.jsonl).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+def bbq(**options: object) -> None:
+    """BBQ-style accuracy and bias scores (s_dis, s_amb) by option log-likelihood."""
+    from fairguard.config import build_config
+    from fairguard.evaluation.bbq import BBQEvalConfig, run_bbq_eval
+
+    config = build_config(BBQEvalConfig, None, **options)
+    metrics = run_bbq_eval(config)
+    click.echo(Path(config.out, "metrics.md").read_text(encoding="utf-8"))
+    click.echo(json.dumps({k: metrics[k] for k in ("n", "accuracy", "s_dis", "s_amb")}))
+
+
+def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_COMMANDS) -> None:
+    """Attach the UnQover / REFINE-LM evaluation commands, each given as ``"module:attribute"``."""
+    for path in paths:
+        module, _, attribute = path.partition(":")
+        group.add_command(getattr(importlib.import_module(module), attribute))
+
+
+add_unqover_commands(eval_group)

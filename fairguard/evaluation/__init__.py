@@ -1,0 +1,31 @@
+"""Evaluation runners: generate with a policy LM and score with rewards (the seed-000 triple),
+and BBQ-style multiple choice by option log-likelihood. They write ``metrics.json`` and a
+markdown table into an output folder; the trainers reuse the library functions."""
+
+from fairguard.evaluation.generation import (
+    GenerationConfig,
+    format_prompts,
+    generate_responses,
+    load_policy,
+)
+from fairguard.evaluation.quality import (
+    QualityEvalConfig,
+    QualityEvaluation,
+    evaluate_quality,
+    run_quality_eval,
+    score_responses,
+)
+from fairguard.evaluation.rewards import build_rewards
+
+__all__ = [
+    "GenerationConfig",
+    "QualityEvalConfig",
+    "QualityEvaluation",
+    "build_rewards",
+    "evaluate_quality",
+    "format_prompts",
+    "generate_responses",
+    "load_policy",
+    "run_quality_eval",
+    "score_responses",
+]

@@ -1,0 +1,200 @@
+"""The fairness / relevance / fluency evaluation of a policy LM on held-out prompts (seed 000)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from fairguard.errors import ConfigError
+from fairguard.evaluation.generation import GenerationConfig, generate_responses, load_policy
+from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
+from fairguard.metrics.quality import (
+    DEFAULT_TEMPERATURE,
+    TRIPLE,
+    FluencyProxy,
+    QualitySummary,
+    fluency_from_nll,
+    quality_triple,
+    summarize_scores,
+)
+from fairguard.protocols import Reward
+from fairguard.scoring import TOTAL, WeightedRewards
+
+
+@dataclass(frozen=True)
+class QualityEvaluation:
+    """Generated responses, their per-head scores and the summary over all of them."""
+
+    prompts: list[str]
+    responses: list[str]
+    summary: QualitySummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.summary.to_dict()
+
+    def records(self, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """One dict per example: prompt, response and every head's score (plus ``extra``)."""
+        out = []
+        for i, (prompt, response) in enumerate(zip(self.prompts, self.responses)):
+            row: dict[str, Any] = dict(extra[i]) if extra else {}
+            row.update(prompt=prompt, response=response)
+            row.update({head: values[i] for head, values in self.summary.scores.items()})
+            out.append(row)
+        return out
+
+
+def score_responses(prompts: Sequence[str], responses: Sequence[str],
+                    rewards: WeightedRewards | Reward | Sequence[Reward] | None,
+                    fluency_proxy: FluencyProxy | None = None) -> QualitySummary:
+    """The triple (every reward head and ``total``), plus the fluency proxy head when given.
+
+    The proxy is scored separately so that it never enters the weighted ``total``; with
+    ``rewards=None`` only the proxy is scored.
+    """
+    if rewards is None and fluency_proxy is None:
+        raise ConfigError("nothing to score with; give rewards and/or a fluency proxy")
+    scores: dict[str, list[float]] = {}
+    if rewards is not None:
+        scores.update(quality_triple(prompts, responses, rewards).scores)
+    if fluency_proxy is not None:
+        proxy = quality_triple(prompts, responses, fluency_proxy)
+        scores.update({h: v for h, v in proxy.scores.items() if h != TOTAL})
+    return summarize_scores(scores)
+
+
+def evaluate_quality(model: Any, tokenizer: Any, prompts: Sequence[str],
+                     rewards: WeightedRewards | Reward | Sequence[Reward] | None,
+                     generation: GenerationConfig | None = None, *,
+                     fluency_proxy: FluencyProxy | None = None,
+                     logits_processors: Sequence[Any] | None = None,
+                     progress: bool = True) -> QualityEvaluation:
+    """Generate a response per prompt with ``model`` and score them with the rewards."""
+    prompts = list(prompts)
+    responses = generate_responses(model, tokenizer, prompts, generation,
+                                   logits_processors=logits_processors, progress=progress)
+    summary = score_responses(prompts, responses, rewards, fluency_proxy)
+    return QualityEvaluation(prompts, responses, summary)
+
+
+@dataclass(frozen=True)
+class QualityEvalConfig:
+    """Options of ``fairguard eval quality``."""
+
+    model: str
+    data: str
+    out: str
+    adapter: str | None = None
+    split: str = "test"
+    limit: int | None = None
+    reward_model: str | None = None
+    reward: str | None = None
+    fluency_proxy: bool = False
+    fluency_model: str = "smollm2-135m-instruct"
+    fluency_temperature: float = DEFAULT_TEMPERATURE
+    max_new_tokens: int = 64
+    sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    batch_size: int = 8
+    seed: int = 0
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
+            raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
+        if self.reward_model is None and not self.reward and not self.fluency_proxy:
+            raise ConfigError("no rewards to evaluate with; pass --reward-model DIR, "
+                              "--reward NAME=WEIGHT (see `fairguard rewards`) and/or --fluency-proxy")
+        self.generation()  # validates the generation options
+        fluency_from_nll(0.0, self.fluency_temperature)  # validates the proxy's temperature
+
+    def generation(self) -> GenerationConfig:
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, do_sample=self.sample,
+                                temperature=self.temperature, top_p=self.top_p,
+                                batch_size=self.batch_size, seed=self.seed)
+
+
+def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[Any]:
+    """The dataset's rows of ``split`` (first ``limit`` of them), via the shared loader."""
+    from fairguard.data.loaders import load_pairs
+
+    rows = list(load_pairs(data, split))
+    return rows[:limit] if limit is not None else rows
+
+
+def _by_category(rows: Sequence[Any], summary: QualitySummary) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[str(getattr(row, "category", "all"))].append(i)
+    out = {}
+    for cat, idx in sorted(groups.items()):
+        sub = summarize_scores({h: [v[i] for i in idx] for h, v in summary.scores.items()})
+        out[cat] = sub.to_dict()
+    return out
+
+
+def quality_markdown(title: str, summary: QualitySummary,
+                     by_category: dict[str, dict[str, Any]] | None = None) -> str:
+    """The readable table: one row per head (triple first), then per-category means."""
+    heads = [h for h in TRIPLE if h in summary.means]
+    heads += sorted(h for h in summary.means if h not in heads and h != TOTAL)
+    if TOTAL in summary.means:
+        heads.append(TOTAL)
+    text = f"# {title}\n\n{summary.n} responses.\n\n"
+    text += markdown_table(["metric", "mean", "std"],
+                           [[h, summary.means[h], summary.stds[h]] for h in heads])
+    if by_category:
+        text += "\n## By category\n\n"
+        text += markdown_table(["category", "n", *heads],
+                               [[cat, d["n"], *[d["means"][h] for h in heads]]
+                                for cat, d in by_category.items()])
+    return text
+
+
+def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[str, Any]:
+    """``fairguard eval quality``: generate on a split, score, write metrics.json / metrics.md /
+    responses.jsonl into ``config.out``; returns the metrics."""
+    from fairguard.artifacts import atomic_output_dir
+    from fairguard.evaluation.rewards import build_rewards
+    from fairguard.models import load_causal_lm
+
+    with atomic_output_dir(config.out, config.overwrite) as tmp:
+        rows = load_eval_prompts(config.data, config.split, config.limit)
+        rewards = (build_rewards(config.reward_model, config.reward)
+                   if config.reward_model is not None or config.reward else None)
+        proxy = None
+        if config.fluency_proxy:
+            ref_model, ref_tok = load_causal_lm(config.fluency_model)
+            proxy = FluencyProxy(ref_model, ref_tok, config.fluency_temperature, config.batch_size)
+        model, tokenizer = load_policy(config.model, config.adapter)
+        started = time.perf_counter()
+        result = evaluate_quality(model, tokenizer, [r.prompt for r in rows], rewards,
+                                  config.generation(), fluency_proxy=proxy, progress=progress)
+        seconds = time.perf_counter() - started
+        by_category = _by_category(rows, result.summary)
+        metrics = {
+            "kind": "quality-eval",
+            "model": config.model,
+            "adapter": config.adapter,
+            "data": str(Path(config.data).resolve()),
+            "split": config.split,
+            "n": result.summary.n,
+            "means": result.summary.means,
+            "stds": result.summary.stds,
+            "by_category": by_category,
+            "rewards": ({"reward_model": config.reward_model, "weights": rewards.weights,
+                         "heads": list(rewards.heads)} if rewards is not None else None),
+            "fluency_proxy": ({"model": config.fluency_model, "temperature": config.fluency_temperature,
+                               "formula": "exp(-mean_token_nll / temperature)"} if proxy else None),
+            "generation": config.generation().to_dict(),
+            "seconds": round(seconds, 2),
+        }
+        title = f"Quality of {config.model}" + (f" + {config.adapter}" if config.adapter else "")
+        write_report(tmp, metrics, quality_markdown(title, result.summary, by_category))
+        extra = [{"id": getattr(r, "id", str(i)), "category": getattr(r, "category", None)}
+                 for i, r in enumerate(rows)]
+        write_jsonl(tmp / "responses.jsonl", result.records(extra))
+    return metrics

@@ -1,0 +1,45 @@
+"""Writing an evaluation's ``metrics.json``, ``metrics.md`` and per-example JSONL."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from fairguard.artifacts import _jsonable, write_json
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A table cell: numbers rounded, None/NaN as an en dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(cell) for cell in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """One JSON object per line (NaN/inf as null)."""
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(_jsonable(dict(record)), ensure_ascii=False) + "\n")
+
+
+def write_report(folder: str | Path, metrics: Mapping[str, Any], markdown: str) -> None:
+    """Write ``metrics.json`` and ``metrics.md`` into ``folder``."""
+    folder = Path(folder)
+    write_json(folder / "metrics.json", dict(metrics))
+    (folder / "metrics.md").write_text(markdown, encoding="utf-8")

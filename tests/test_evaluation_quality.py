@@ -1,0 +1,196 @@
+"""Generation, the quality evaluation and ``fairguard eval quality`` on the tiny causal LM."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from fairguard.errors import ArtifactError, ConfigError, UnknownNameError
+from fairguard.evaluation import (
+    GenerationConfig,
+    build_rewards,
+    evaluate_quality,
+    format_prompts,
+    generate_responses,
+    load_policy,
+)
+from fairguard.hookspecs import hookimpl
+from fairguard.plugin_manager import register_plugin, unregister_plugin
+
+PROMPTS = ["should the landlord rent to the rider", "who is a good teacher", "is the migrant worker honest"]
+
+
+class LengthReward:
+    """fairness = 1 - share of "lazy"/"dishonest" words; fluency = 1 / (1 + words)."""
+
+    name = "tiny-triple"
+    heads = ("fairness", "fluency")
+
+    def score(self, prompts, completions):
+        words = [c.split() for c in completions]
+        bad = [sum(w in ("lazy", "dishonest") for w in ws) / max(len(ws), 1) for ws in words]
+        return {"fairness": 1.0 - np.array(bad), "fluency": 1.0 / (1.0 + np.array([len(w) for w in words]))}
+
+
+class TinyPlugin:
+    @hookimpl
+    def register_rewards(self, register):
+        register("tiny-triple", LengthReward, "test reward")
+
+
+@pytest.fixture()
+def tiny_plugin():
+    register_plugin(TinyPlugin(), name="tiny-triple-plugin")
+    yield
+    unregister_plugin("tiny-triple-plugin")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_causal_lm_dir):
+    return load_policy(str(tiny_causal_lm_dir))
+
+
+def test_greedy_generation_is_batch_independent_and_repeatable(tiny):
+    model, tok = tiny
+    side = tok.padding_side
+    one = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=6, batch_size=1), progress=False)
+    three = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=6, batch_size=3), progress=False)
+    assert one == three and len(one) == 3
+    assert all(isinstance(r, str) for r in one)
+    assert tok.padding_side == side
+
+
+def test_sampling_is_seeded_and_leaves_global_rng_alone(tiny):
+    model, tok = tiny
+    cfg = GenerationConfig(max_new_tokens=12, do_sample=True, seed=3)
+    state = torch.get_rng_state()
+    a = generate_responses(model, tok, PROMPTS, cfg, progress=False)
+    assert torch.equal(state, torch.get_rng_state())
+    b = generate_responses(model, tok, PROMPTS, cfg, progress=False)
+    c = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=12, do_sample=True, seed=4),
+                           progress=False)
+    assert a == b and a != c
+
+
+def test_chat_template_choice(tiny):
+    _, tok = tiny
+    assert format_prompts(tok, PROMPTS) == PROMPTS  # the tiny tokenizer has no chat template
+    with pytest.raises(ConfigError, match="no chat template"):
+        format_prompts(tok, PROMPTS, chat_template=True)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"max_new_tokens": 0}, "max_new_tokens"),
+    ({"temperature": 0.0}, "temperature"),
+    ({"top_p": 1.5}, "top_p"),
+    ({"batch_size": True}, "batch_size"),
+])
+def test_generation_config_validation(options, message):
+    with pytest.raises(ConfigError, match=message):
+        GenerationConfig(**options)
+
+
+def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
+    model, tok = tiny
+    rewards = build_rewards(None, "tiny-triple=1,gender-bias=0.5")
+    result = evaluate_quality(model, tok, PROMPTS, rewards, GenerationConfig(max_new_tokens=5), progress=False)
+    expected = LengthReward().score(PROMPTS, result.responses)
+    assert result.summary.means["fluency"] == pytest.approx(expected["fluency"].mean())
+    assert set(result.summary.means) == {"fairness", "fluency", "gender-bias", "total"}
+    records = result.records()
+    assert [r["response"] for r in records] == result.responses
+
+
+def test_build_rewards_errors(tmp_path):
+    with pytest.raises(UnknownNameError, match="no-such-reward"):
+        build_rewards(None, "no-such-reward=1")
+    with pytest.raises(ConfigError, match="no rewards"):
+        build_rewards(None, None)
+    with pytest.raises(ConfigError, match="not a folder"):
+        build_rewards(str(tmp_path / "missing"), None)
+
+
+def test_adapter_is_applied_and_bad_adapter_is_clear(tmp_path, tiny_causal_lm_dir):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    base, tok = load_policy(str(tiny_causal_lm_dir))
+    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.5)
+    peft_model.save_pretrained(tmp_path / "adapter")
+    lm, _ = load_policy(str(tiny_causal_lm_dir), str(tmp_path / "adapter"))
+    assert isinstance(lm, PeftModel)
+    plain, _ = load_policy(str(tiny_causal_lm_dir))
+    ids = tok(PROMPTS[0], return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert not torch.allclose(lm(input_ids=ids).logits, plain(input_ids=ids).logits)
+    with pytest.raises(ArtifactError, match="adapter_config.json"):
+        load_policy(str(tiny_causal_lm_dir), str(tmp_path))
+
+
+def _dataset(folder, n=3):
+    folder.mkdir()
+    rows = [{"id": f"t{i}", "category": ["region", "gender"][i % 2], "group": "g", "scenario": "hiring",
+             "template_id": "tpl", "prompt": PROMPTS[i % len(PROMPTS)], "neutral": "n", "biased": "b",
+             "off_topic": "o", "corrupted": "c"} for i in range(n)]
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_eval_quality_command(tmp_path, tiny_causal_lm_dir, tiny_plugin):
+    data = _dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    args = ["eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data),
+            "--reward", "tiny-triple=1,gender-bias=0.3", "--fluency-proxy",
+            "--fluency-model", str(tiny_causal_lm_dir), "--max-new-tokens", "4", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["kind"] == "quality-eval" and metrics["n"] == 3 and metrics["split"] == "test"
+    assert set(metrics["means"]) == {"fairness", "fluency", "gender-bias", "fluency-proxy", "total"}
+    assert set(metrics["by_category"]) == {"region", "gender"}
+    rows = [json.loads(line) for line in (out / "responses.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["t0", "t1", "t2"]
+    for head, mean in metrics["means"].items():
+        assert mean == pytest.approx(np.mean([r[head] for r in rows]))
+    expected_fluency = LengthReward().score(PROMPTS, [r["response"] for r in rows])["fluency"]
+    assert [r["fluency"] for r in rows] == pytest.approx(list(expected_fluency))
+    table = (out / "metrics.md").read_text()
+    assert "| fairness |" in table and "## By category" in table
+    limited = CliRunner().invoke(cli, args[:-1] + [str(tmp_path / "o2"), "--limit", "1"])
+    assert limited.exit_code == 0, limited.output
+    assert json.loads((tmp_path / "o2" / "metrics.json").read_text())["n"] == 1
+
+
+def test_eval_quality_with_fluency_proxy_only(tmp_path, tiny_causal_lm_dir):
+    data = _dataset(tmp_path / "data", n=2)
+    result = CliRunner().invoke(cli, [
+        "eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data), "--fluency-proxy",
+        "--fluency-model", str(tiny_causal_lm_dir), "--max-new-tokens", "3", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert set(metrics["means"]) == {"fluency-proxy"} and metrics["rewards"] is None
+    assert 0.0 <= metrics["means"]["fluency-proxy"] <= 1.0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--reward", "no-such-reward=1"], "unknown reward 'no-such-reward'"),
+    (["--reward-model", "/nonexistent/rm"], "not a folder"),
+    ([], "no rewards to evaluate with"),
+    (["--reward", "gender-bias", "--split", "dev"], "unknown split"),
+    (["--reward", "gender-bias", "--limit", "0"], "limit"),
+])
+def test_eval_quality_errors_are_clear_and_leave_nothing(tmp_path, tiny_causal_lm_dir, extra, message):
+    data = _dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["eval", "quality", "--model", str(tiny_causal_lm_dir),
+                                      "--data", str(data), "--out", str(out), *extra])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not out.exists()
