@@ -7,11 +7,13 @@ from fairguard.errors import (
     ConfigError,
     DataError,
     FairguardError,
+    GuardBlockedError,
     InputError,
     ModelNotFoundError,
     PluginError,
     UnknownNameError,
 )
+from fairguard.guard import Guard
 from fairguard.hookspecs import hookimpl, hookspec
 from fairguard.protocols import BaseFilter, Filter, Reward
 from fairguard.registry import get_filter, get_reward
@@ -25,6 +27,8 @@ __all__ = [
     "DataError",
     "FairguardError",
     "Filter",
+    "Guard",
+    "GuardBlockedError",
     "InputError",
     "ModelNotFoundError",
     "PluginError",

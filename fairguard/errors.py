@@ -48,3 +48,12 @@ class PluginError(FairguardError):
 
 class InputError(FairguardError):
     """Text given to a reward, filter or guard is unusable (empty, too long, not a string)."""
+
+
+class GuardBlockedError(FairguardError):
+    """The guard's ``below="raise"`` policy: an output stayed under threshold (or could not be
+    scored under ``fail="closed"``). ``records`` holds the guard records of the whole call."""
+
+    def __init__(self, message: str, records: list | None = None):
+        self.records = list(records or [])
+        super().__init__(message)

@@ -19,6 +19,7 @@ LOAD_PLUGINS_ENV = "FAIRGUARD_LOAD_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "fairguard.plugins.gender_bias",
     "fairguard.plugins.neutralize",
+    "fairguard.plugins.reward_model",
 )
 
 pm = pluggy.PluginManager("fairguard")

@@ -89,6 +89,9 @@ def _add_groups() -> None:
 
     for group in (train, export, eval_group, data):
         cli.add_command(group)
+    from fairguard.cli.score import score
+
+    cli.add_command(score)
 
 
 def _add_plugin_commands() -> None:

@@ -8,3 +8,13 @@ import click
 @click.group()
 def train() -> None:
     """Train reward models, debiasing adapters and REFINE-LM layers."""
+
+
+def _add_commands() -> None:
+    from fairguard.cli.train_reward import train_reward
+
+    for command in (train_reward,):
+        train.add_command(command)
+
+
+_add_commands()

@@ -1,0 +1,215 @@
+"""``export_onnx``: a reward-model folder to ONNX fp32 (+ int8), checked for parity before writing.
+
+The fp32 graph comes from optimum's exporter; the int8 graph from onnxruntime's dynamic
+quantizer. Both are run on real (prompt, response) pairs and compared with the torch model
+before anything is written: fp32 must match within ``fp32_atol`` on every logit or the export
+fails and nothing is left at ``out_dir``; for int8 the max difference and the per-head decision
+agreement with fp32 are reported (and enforced when ``min_int8_agreement`` is set).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
+from fairguard.errors import ArtifactError, ConfigError
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_int8.onnx"
+PARITY_FILE = "parity.json"
+DEFAULT_FP32_ATOL = 1e-4
+QUANTIZE_CHOICES = ("int8", "none")
+
+
+@dataclass
+class OnnxExportConfig:
+    """Options of ``fairguard export onnx``."""
+
+    model: str
+    out: str
+    quantize: str | None = "int8"
+    opset: int | None = None
+    data: str | None = None
+    overwrite: bool = False
+    fp32_atol: float = DEFAULT_FP32_ATOL
+    max_pairs: int | None = 2000
+    batch_size: int = 16
+    per_channel: bool = True
+    min_int8_agreement: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.quantize == "none":
+            self.quantize = None
+        if self.quantize is not None and self.quantize not in QUANTIZE_CHOICES:
+            raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)}, "
+                              f"got {self.quantize!r}")
+        if self.opset is not None and not 11 <= self.opset <= 25:
+            raise ConfigError(f"opset must be between 11 and 25, got {self.opset}")
+        if not self.fp32_atol >= 0:
+            raise ConfigError(f"fp32_atol must be >= 0, got {self.fp32_atol}")
+        if self.max_pairs is not None and self.max_pairs < 1:
+            raise ConfigError(f"max_pairs must be >= 1, got {self.max_pairs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.min_int8_agreement is not None and not 0 <= self.min_int8_agreement <= 1:
+            raise ConfigError("min_int8_agreement must be in [0, 1], got "
+                              f"{self.min_int8_agreement}")
+        model, out = Path(self.model).resolve(), Path(self.out).resolve()
+        if out == model or out in model.parents:
+            raise ConfigError(f"--out {self.out} would replace the source model folder; choose a "
+                              "new folder")
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote, and its parity report."""
+
+    out: Path
+    files: dict[str, str]
+    opset: int
+    parity: dict[str, Any]
+    seconds: float
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _optimum_export(model: Any, folder: Path, opset: int | None) -> None:
+    from optimum.exporters.onnx import onnx_export_from_model
+
+    model_type = getattr(model.config, "model_type", "?")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch tracer warnings about python control flow
+            onnx_export_from_model(model, folder, task="text-classification", opset=opset,
+                                   do_validation=False)
+    except Exception as exc:  # noqa: BLE001 - optimum and torch.onnx raise many types
+        raise ArtifactError(f"optimum could not export this {model_type!r} model to ONNX "
+                            f"({type(exc).__name__}: {exc})") from exc
+    if not (folder / FP32_FILE).is_file():
+        raise ArtifactError(f"optimum wrote no {FP32_FILE} for this {model_type!r} model")
+
+
+def _tqdm(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="pair", disable=not enabled, leave=False)
+
+
+def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                quantize: str | None = "int8", opset: int | None = None, overwrite: bool = False,
+                data: str | os.PathLike[str] | None = None, *,
+                fp32_atol: float = DEFAULT_FP32_ATOL, max_pairs: int | None = 2000,
+                batch_size: int = 16, per_channel: bool = True,
+                min_int8_agreement: float | None = None, progress: bool = True) -> ExportResult:
+    """Export the reward model in ``model_dir`` to ONNX in ``out_dir`` (atomically).
+
+    ``quantize``: "int8" (also write ``model_int8.onnx``) or None/"none". ``data``: a dataset
+    folder whose test split is used for the parity check (else built-in pairs). Raises
+    :class:`ArtifactError` when the source is missing/corrupt, when fp32 logits differ from
+    torch by more than ``fp32_atol``, or when int8 decision agreement is under
+    ``min_int8_agreement``; nothing is written then.
+    """
+    cfg = OnnxExportConfig(model=str(model_dir), out=str(out_dir), quantize=quantize, opset=opset,
+                           data=None if data is None else str(data), overwrite=overwrite,
+                           fp32_atol=fp32_atol, max_pairs=max_pairs, batch_size=batch_size,
+                           per_channel=per_channel, min_int8_agreement=min_int8_agreement)
+    return export_onnx_from_config(cfg, progress=progress)
+
+
+def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> ExportResult:
+    """Run an export described by a validated :class:`OnnxExportConfig`."""
+    from fairguard.export.parity import compare, onnx_logits, torch_logits
+    from fairguard.export.parity_inputs import parity_pairs
+    from fairguard.export.quantize import QuantizeOptions, quantize_int8
+    from fairguard.export.session import make_session, opset_of
+    from fairguard.export.source import load_reward_source
+
+    start = time.perf_counter()
+    if Path(cfg.out).exists() and not cfg.overwrite:  # fail before the slow part
+        raise ArtifactError(f"{cfg.out} already exists; choose another --out or pass --overwrite")
+    source = load_reward_source(cfg.model)
+    pairs = parity_pairs(cfg.data, cfg.max_pairs)
+    n = len(pairs)
+    with _tqdm(n, "torch logits", progress) as bar:
+        reference = torch_logits(source.model, source.tokenizer, pairs.prompts, pairs.responses,
+                                 source.max_length, cfg.batch_size, bar)
+
+    with atomic_output_dir(cfg.out, cfg.overwrite) as tmp:
+        _optimum_export(source.model, tmp, cfg.opset)
+        source.tokenizer.save_pretrained(tmp)
+        fp32_session = make_session(tmp / FP32_FILE)
+        with _tqdm(n, "onnx fp32 logits", progress) as bar:
+            fp32 = onnx_logits(fp32_session, source.tokenizer, pairs.prompts, pairs.responses,
+                               source.max_length, cfg.batch_size, bar)
+        fp32_report = compare(reference, fp32, source.heads, source.thresholds)
+        fp32_report["tolerance"] = cfg.fp32_atol
+        fp32_report["passed"] = fp32_report["max_abs_logit_diff"] <= cfg.fp32_atol
+        if not fp32_report["passed"]:
+            raise ArtifactError(
+                f"ONNX fp32 parity failed: max |logit diff| vs torch is "
+                f"{fp32_report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g} on "
+                f"{n} pairs from {pairs.source}; nothing was written. The exporter does not "
+                "reproduce this model faithfully; try another --opset or report the model type")
+        files = {"fp32": FP32_FILE}
+        report: dict[str, Any] = {
+            "inputs": {"source": pairs.source, "pairs": n, "max_length": source.max_length,
+                       "batch_size": cfg.batch_size},
+            "thresholds": source.thresholds,
+            "fp32_vs_torch": fp32_report,
+        }
+        if cfg.quantize == "int8":
+            options = QuantizeOptions(per_channel=cfg.per_channel)
+            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options)
+            int8_session = make_session(tmp / INT8_FILE)
+            with _tqdm(n, "onnx int8 logits", progress) as bar:
+                int8 = onnx_logits(int8_session, source.tokenizer, pairs.prompts,
+                                   pairs.responses, source.max_length, cfg.batch_size, bar)
+            int8_report = compare(fp32, int8, source.heads, source.thresholds)
+            int8_report["quantization"] = options.describe()
+            int8_report["vs_torch_max_abs_logit_diff"] = compare(
+                reference, int8, source.heads, source.thresholds)["max_abs_logit_diff"]
+            int8_report["min_agreement"] = cfg.min_int8_agreement
+            report["int8_vs_fp32"] = int8_report
+            worst = min(int8_report["decision_agreement"].values())
+            if cfg.min_int8_agreement is not None and worst < cfg.min_int8_agreement:
+                raise ArtifactError(
+                    f"int8 head decisions agree with fp32 on only {worst:.2%} of {n} pairs for "
+                    f"some head ({int8_report['decision_agreement']}), under the required "
+                    f"{cfg.min_int8_agreement:.2%}; nothing was written. Export with "
+                    "--quantize none to serve fp32")
+            files["int8"] = INT8_FILE
+        opset = opset_of(tmp / FP32_FILE)
+        seconds = time.perf_counter() - start
+        report["versions"] = _versions()
+        write_json(tmp / PARITY_FILE, report)
+        metadata = copy.deepcopy(source.metadata)
+        metadata["kind"] = "reward-model"
+        metadata["heads"] = source.heads
+        metadata["onnx"] = {
+            "opset": opset,
+            "files": files,
+            "default": "int8" if "int8" in files else "fp32",
+            "source": str(Path(cfg.model).resolve()),
+            "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "export_seconds": round(seconds, 2),
+            "parity": report,
+        }
+        write_json(tmp / METADATA_FILE, metadata)
+    return ExportResult(Path(cfg.out), files, opset, report, seconds)

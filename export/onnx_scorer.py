@@ -1,0 +1,140 @@
+"""``OnnxRewardScorer``: scores (prompt, response) pairs with an exported reward model.
+
+Same interface as the torch scorer: ``.heads`` and ``.score(prompts, responses) -> {head:
+array}``, each value ``sigmoid(logit)`` in [0, 1], higher = better. One onnxruntime session is
+shared by all threads (``InferenceSession.run`` is thread-safe). A fast tokenizer keeps its
+padding/truncation settings on the shared Rust object and rewrites them when they change
+(concurrent rewrites fail with "Already borrowed"), so tokenisation alone runs under a lock;
+it takes well under a millisecond per batch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from fairguard.errors import ArtifactError, ConfigError, FairguardError
+from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_int8.onnx"
+
+
+def has_onnx(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` holds an exported ONNX reward model (what backend choice keys on)."""
+    return (Path(folder) / FP32_FILE).is_file() or (Path(folder) / INT8_FILE).is_file()
+
+
+class OnnxRewardScorer:
+    """Multi-head reward scores from an ONNX export (int8 when present, else fp32)."""
+
+    name = "reward-model"
+
+    def __init__(self, folder: str | os.PathLike[str], quantized: bool | None = None,
+                 threads: int | None = None, batch_size: int = 32,
+                 max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        from fairguard.export.session import make_session
+        from fairguard.export.source import check_heads, max_length_of, thresholds_of
+
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if max_length is not None and (isinstance(max_length, bool)
+                                       or not isinstance(max_length, int) or max_length < 8):
+            raise ConfigError(f"max_length must be an integer >= 8 or None, got {max_length!r}")
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ArtifactError(f"{self.folder} is not a folder; give the folder written by "
+                                "`fairguard export onnx`")
+        self.metadata, heads = check_heads(self.folder)
+        if not has_onnx(self.folder):
+            raise ArtifactError(
+                f"{self.folder} holds no {FP32_FILE} or {INT8_FILE}; it is a torch reward model "
+                "or an incomplete export. Export it with `fairguard export onnx --model "
+                f"{self.folder} --out DIR`")
+        if quantized is None:
+            quantized = (self.folder / INT8_FILE).is_file()
+        file = INT8_FILE if quantized else FP32_FILE
+        if not (self.folder / file).is_file():
+            hint = ("export with --quantize int8" if quantized
+                    else "re-export it (the fp32 model.onnx is missing)")
+            raise ArtifactError(f"{self.folder} has no {file}; {hint} or pass "
+                                f"quantized={not quantized}")
+        self.heads: tuple[str, ...] = tuple(heads)
+        self.thresholds = thresholds_of(self.metadata, heads)
+        self.max_length = max_length if max_length is not None else max_length_of(self.metadata)
+        self.batch_size = batch_size
+        self.max_chars = max_chars
+        self.quantized = bool(quantized)
+        self.backend = "onnx-int8" if quantized else "onnx-fp32"
+        self.path = self.folder / file
+        self.tokenizer = self._load_tokenizer()
+        self.session = make_session(self.path, threads)
+        self._tokenizer_lock = threading.Lock()
+        outputs = self.session.get_outputs()
+        width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+        if isinstance(width, int) and width != len(self.heads):
+            raise ArtifactError(f"{self.path} has {width} outputs but fairguard.json lists "
+                                f"{len(self.heads)} heads; re-export the reward model")
+
+    def _load_tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(self.folder)
+        except Exception as exc:  # noqa: BLE001
+            raise ArtifactError(f"could not load the tokenizer in {self.folder} "
+                                f"({type(exc).__name__}: {exc}); re-export it") from exc
+
+    def __repr__(self) -> str:
+        return (f"OnnxRewardScorer({str(self.folder)!r}, backend={self.backend!r}, "
+                f"heads={list(self.heads)})")
+
+    def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
+        """Tokenise pairs exactly as the torch path does (numpy arrays)."""
+        from fairguard.reward_model import tokenize_pairs
+
+        with self._tokenizer_lock:
+            enc = tokenize_pairs(self.tokenizer, prompts, responses, self.max_length,
+                                 return_tensors="np")
+        return dict(enc)
+
+    def logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        """Raw logits ``[n, heads]`` (column order = ``heads``), after input checks."""
+        from fairguard.export.session import session_feed
+
+        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        if not prompts:
+            return np.zeros((0, len(self.heads)), dtype=np.float32)
+        n = len(prompts)
+        out = np.zeros((n, len(self.heads)), dtype=np.float32)
+        # Batches of similar length (as the torch scorer makes them) waste less on padding.
+        order = sorted(range(n), key=lambda i: len(prompts[i]) + len(responses[i]))
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            feed = session_feed(self.session, self.encode([prompts[i] for i in idx],
+                                                          [responses[i] for i in idx]))
+            try:
+                result = self.session.run(None, feed)[0]
+            except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise FairguardError(f"onnxruntime failed scoring with {self.path} "
+                                     f"({type(exc).__name__}: {first})") from exc
+            out[idx] = np.asarray(result, dtype=np.float32)
+        return out
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
+        """``{head: float64 array of sigmoid(logit)}``, one value per pair; higher = better."""
+        logits = self.logits(prompts, responses)
+        scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        return {head: scores[:, i].copy() for i, head in enumerate(self.heads)}
+
+    def decide(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-head pass/fail: ``score >= threshold`` (thresholds from ``fairguard.json``)."""
+        return {head: np.asarray(scores[head]) >= self.thresholds[head] for head in self.heads}

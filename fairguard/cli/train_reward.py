@@ -1,0 +1,59 @@
+"""``fairguard train reward``: train the multi-head (fairness, relevance, fluency) reward model."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="reward")
+@click.option("--data", "data", type=click.Path(), help="Dataset folder from `fairguard data build`.")
+@click.option("--out", "out", type=click.Path(), help="Folder to write the reward model to.")
+@click.option("--backbone", default=None,
+              help="Encoder: embedded `minilm-l6` (default offline), a local HF folder, or a hub "
+                   "id such as microsoft/deberta-v3-small (the default wherever the hub is reachable).")
+@click.option("--epochs", type=int, default=None, help="Training epochs [3].")
+@click.option("--batch-size", type=int, default=None,
+              help="Dataset rows per step; each row gives up to 4 (prompt, response) pairs [8].")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW, linear warmup/decay) [1e-4].")
+@click.option("--max-length", type=int, default=None, help="Max tokens of prompt + response [256].")
+@click.option("--heads", default=None, help="Comma list of heads [fairness,relevance,fluency].")
+@click.option("--seed", type=int, default=None, help="Random seed (init, dropout, shuffling) [0].")
+@click.option("--limit", type=int, default=None, help="Use at most N rows of each split (quick runs).")
+@click.option("--rows-per-epoch", type=int, default=None,
+              help="Train each epoch on the next N rows of a seeded shuffle (default: all rows).")
+@click.option("--val-rows", type=int, default=None,
+              help="Validate each epoch on a fixed seeded sample of N val rows (default: all).")
+@click.option("--freeze-layers", type=int, default=None,
+              help="Freeze the embeddings and the first N encoder layers [0].")
+@click.option("--config", "config_path", type=click.Path(), default=None,
+              help="YAML file with any of these options (and pairwise_weight, warmup_ratio, "
+                   "weight_decay, eval_batch_size, device); flags override it.")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads, seed, limit,
+                 rows_per_epoch, val_rows, freeze_layers, config_path, overwrite, quiet) -> None:
+    """Train a reward model that scores (prompt, response) for fairness, relevance and fluency.
+
+    Writes an ordinary AutoModelForSequenceClassification folder plus fairguard.json,
+    metrics.json (test split and a hand-written set) and training.png.
+    """
+    from fairguard.config import build_config
+    from fairguard.reward_model.config import RewardTrainConfig
+    from fairguard.reward_model.train import train_reward_model
+
+    config = build_config(
+        RewardTrainConfig, config_path, data=data, out=out, backbone=backbone, epochs=epochs,
+        batch_size=batch_size, lr=lr, max_length=max_length, heads=heads, seed=seed, limit=limit,
+        rows_per_epoch=rows_per_epoch, val_rows=val_rows, freeze_layers=freeze_layers,
+        overwrite=overwrite, progress=False if quiet else None,
+    )
+    result = train_reward_model(config)
+    m = result.metrics
+    click.echo(f"wrote {result.out} (best epoch {m['best_epoch']}, {m['train_seconds']:.0f} s training)")
+    for head, hm in m["heads"].items():
+        auc = "n/a" if hm["roc_auc"] is None else f"{hm['roc_auc']:.3f}"
+        pair = "n/a" if hm["pairwise_accuracy"] is None else f"{hm['pairwise_accuracy']:.3f}"
+        hand = m["handwritten"]["heads"][head]
+        hauc = "n/a" if hand["roc_auc"] is None else f"{hand['roc_auc']:.3f}"
+        click.echo(f"  {head:<10} test acc {hm['accuracy']:.3f}  auc {auc}  pairwise {pair}   "
+                   f"handwritten acc {hand['accuracy']:.3f}  auc {hauc}")

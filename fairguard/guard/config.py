@@ -1,0 +1,113 @@
+"""The validated configuration of a :class:`fairguard.Guard`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from fairguard.errors import ConfigError
+from fairguard.inputs import DEFAULT_MAX_CHARS
+from fairguard.scoring import TOTAL
+
+STRATEGIES = ("score", "rerank", "rewrite")
+FAIL_POLICIES = ("open", "closed")
+BELOW_POLICIES = ("refuse", "flag", "raise")
+DEFAULT_REFUSAL = ("I'm sorry, I can't give that answer. "
+                   "[withheld by fairguard: it did not meet the fairness policy]")
+
+
+def parse_thresholds(spec: str | Mapping[str, float] | None) -> dict[str, float]:
+    """``"fairness=0.5,total=1.2"`` (or a mapping) -> ``{head or "total": minimum score}``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        items = list(spec.items())
+    else:
+        items = []
+        for part in str(spec).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise ConfigError(f"threshold {part!r} is not head=number; write e.g. fairness=0.5")
+            items.append((name.strip(), value))
+    out: dict[str, float] = {}
+    for name, value in items:
+        if not isinstance(name, str) or not name:
+            raise ConfigError("a threshold has an empty name; write e.g. fairness=0.5 or total=1.0")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"threshold for {name!r} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"threshold for {name!r} must be finite, got {value!r}")
+        if name in out:
+            raise ConfigError(f"threshold {name!r} is given twice")
+        out[name] = number
+    return out
+
+
+@dataclass
+class GuardConfig:
+    """How a guard scores, chooses, rewrites and fails.
+
+    - ``strategy``: ``score`` (generate once, annotate), ``rerank`` (best of ``n``) or
+      ``rewrite`` (best of ``n``, then filters when it is under threshold).
+    - ``thresholds``: minimum score per head name, and/or ``"total"`` for the weighted total.
+      An output meets the policy when every threshold is met.
+    - ``fail``: what a plugin error, NaN or timeout does: ``open`` passes the text through and
+      records the error; ``closed`` treats the output as under threshold (then ``below`` applies).
+    - ``below``: what an output under threshold becomes: ``refuse`` (the refusal text, decision
+      ``block``), ``flag`` (the best text, decision ``flag``) or ``raise``
+      (:class:`fairguard.errors.GuardBlockedError`).
+    - ``timeout_s``: limit of one plugin call in seconds (``None`` or 0: no limit).
+    """
+
+    strategy: str = "rerank"
+    n: int = 4
+    weights: Any = None  # {head: weight} or "fairness=1,relevance=0.5"; None = 1.0 for every head
+    thresholds: Any = None  # {head or "total": minimum} or "fairness=0.5"; None = from the rewards
+    fail: str = "closed"
+    timeout_s: float | None = 10.0
+    below: str = "flag"
+    refusal_text: str = DEFAULT_REFUSAL
+    max_rewrites: int = 3
+    max_chars: int = DEFAULT_MAX_CHARS
+    threshold_map: dict[str, float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.fail not in FAIL_POLICIES:
+            raise ConfigError(f"fail must be 'open' or 'closed', got {self.fail!r}")
+        if self.below not in BELOW_POLICIES:
+            raise ConfigError(f"below must be one of {', '.join(BELOW_POLICIES)}, got {self.below!r}")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or not 1 <= self.n <= 64:
+            raise ConfigError(f"n (candidates per prompt) must be an integer in 1..64, got {self.n!r}")
+        if isinstance(self.max_rewrites, bool) or not isinstance(self.max_rewrites, int) \
+                or self.max_rewrites < 0:
+            raise ConfigError(f"max_rewrites must be a non-negative integer, got {self.max_rewrites!r}")
+        if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, int) or self.max_chars < 1:
+            raise ConfigError(f"max_chars must be a positive integer, got {self.max_chars!r}")
+        if self.timeout_s is not None:
+            if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, (int, float)) \
+                    or not math.isfinite(self.timeout_s) or self.timeout_s < 0:
+                raise ConfigError(f"timeout_s must be a non-negative number of seconds or None, "
+                                  f"got {self.timeout_s!r}")
+            self.timeout_s = float(self.timeout_s) if self.timeout_s > 0 else None
+        if not isinstance(self.refusal_text, str):
+            raise ConfigError("refusal_text must be a string")
+        self.threshold_map = parse_thresholds(self.thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as a plain dict (for logs and ``fairguard.json``-style records)."""
+        data = asdict(self)
+        data.pop("threshold_map")
+        data["thresholds"] = dict(self.threshold_map)
+        return data
+
+
+__all__ = ["BELOW_POLICIES", "DEFAULT_REFUSAL", "FAIL_POLICIES", "GuardConfig", "STRATEGIES",
+           "TOTAL", "parse_thresholds"]

@@ -1,0 +1,422 @@
+"""The guard: scores, reranks and rewrites completions with reward and filter plugins."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from fairguard.errors import ConfigError, GuardBlockedError, InputError, UnknownNameError
+from fairguard.guard.config import GuardConfig
+from fairguard.guard.policies import rewrite_texts, score_reward
+from fairguard.guard.result import GuardRecord, PluginFailure
+from fairguard.inputs import check_pairs
+from fairguard.protocols import Filter, Reward
+from fairguard.scoring import TOTAL, WeightedRewards, parse_weights
+
+# regenerate(filter_index, group_indices) -> one list of completions per group index
+Regenerate = Callable[[int, list[int]], list[list[str]]]
+
+
+@dataclass
+class _Cand:
+    """One scored completion."""
+
+    text: str
+    scores: dict[str, float | None]
+    total: float | None  # None when a weighted head could not be scored
+    partial: float  # weighted sum over the heads that were scored (ranks under fail="open")
+    failures: list[PluginFailure]
+    rewritten: bool = False
+    clipped: bool = False  # scored on its first max_chars characters only
+
+
+@dataclass
+class _Slot:
+    """One output being decided: its group (prompt), its current and original best text."""
+
+    group: int
+    prompt: str
+    current: _Cand
+    original: _Cand
+    group_size: int
+    candidate_totals: list[float | None]
+    considered: int
+    extra_failures: list[PluginFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (Reward, Filter)):
+        return [value]
+    if isinstance(value, Sequence):
+        return list(value)
+    raise ConfigError(f"{what} must be a list of plugin objects or names, got {type(value).__name__}")
+
+
+def _as_reward(item: Any) -> Reward:
+    if isinstance(item, str):
+        from fairguard.registry import get_reward
+
+        return get_reward(item)
+    if not isinstance(item, Reward):
+        raise ConfigError(f"{item!r} is not a reward: it needs name, heads and score(prompts, completions)")
+    return item
+
+
+def _as_filter(item: Any) -> Filter:
+    if isinstance(item, str):
+        from fairguard.registry import get_filter
+
+        return get_filter(item)
+    if not isinstance(item, Filter):
+        raise ConfigError(f"{item!r} is not a filter: it needs name, logits_processor(tokenizer) "
+                          "and rewrite(prompts, completions)")
+    return item
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Guard:
+    """Scores completions with reward plugins and acts on them with filter plugins.
+
+    ``rewards`` and ``filters`` are plugin objects or registered names (no options; use
+    :meth:`from_names` for options). Every other keyword is a :class:`GuardConfig` option
+    (``strategy``, ``n``, ``weights``, ``thresholds``, ``fail``, ``timeout_s``, ``below``,
+    ``refusal_text``, ``max_rewrites``, ``max_chars``), or pass ``config=GuardConfig(...)``.
+
+    Without ``thresholds`` the guard uses the ``thresholds`` mapping a reward offers (the
+    reward model's ``fairguard.json``); a reward with none has no threshold, so it only scores.
+    A guard keeps no per-call state: one guard can serve many threads at once.
+    """
+
+    def __init__(self, rewards: Sequence[Reward | str] | Reward | str,
+                 filters: Sequence[Filter | str] | Filter | str | None = (), *,
+                 config: GuardConfig | None = None, **options: Any):
+        if config is not None and options:
+            raise ConfigError(f"give either config= or options ({', '.join(sorted(options))}), not both")
+        if config is None:
+            try:
+                config = GuardConfig(**options)
+            except TypeError as exc:
+                raise ConfigError(f"unknown guard option: {exc}") from None
+        self.config = config
+        self.rewards: tuple[Reward, ...] = tuple(_as_reward(r) for r in _as_list(rewards, "rewards"))
+        self.filters: tuple[Filter, ...] = tuple(_as_filter(f) for f in _as_list(filters, "filters"))
+        self.combined = WeightedRewards(self.rewards, parse_weights(config.weights))
+        self.heads: tuple[str, ...] = self.combined.heads
+        self.weights: dict[str, float] = dict(self.combined.weights)
+        self.thresholds: dict[str, float] = self._thresholds()
+
+    @classmethod
+    def from_names(cls, rewards: str | Mapping[str, float] | Sequence[str],
+                   filters: str | Sequence[str] | None = (), *,
+                   reward_options: Mapping[str, Mapping[str, Any]] | None = None,
+                   filter_options: Mapping[str, Mapping[str, Any]] | None = None,
+                   **options: Any) -> "Guard":
+        """Build a guard from registered names.
+
+        ``rewards="gender-bias=1,reward-model=0.5"``: each reward's weight applies to all of its
+        heads; ``weights={"fairness": 2}`` (or ``"fairness=2"``) then overrides single heads.
+        ``reward_options={"reward-model": {"path": "DIR"}}`` passes options to a plugin factory.
+        """
+        from fairguard.registry import get_filter, get_reward
+
+        if isinstance(rewards, (str, Mapping)):
+            spec = parse_weights(rewards)
+        else:
+            spec = {name: 1.0 for name in _as_list(rewards, "rewards")}
+        if not spec:
+            raise ConfigError("no rewards given; name at least one, e.g. rewards='gender-bias=1'")
+        reward_options = dict(reward_options or {})
+        filter_options = dict(filter_options or {})
+        for name in list(reward_options):
+            if name not in spec:
+                raise ConfigError(f"reward_options names {name!r}, which is not among the rewards {sorted(spec)}")
+        built = [get_reward(name, **dict(reward_options.get(name, {}))) for name in spec]
+        weights: dict[str, float] = {}
+        for name, reward in zip(spec, built):  # a reward's weight applies to each of its heads
+            for head in reward.heads:
+                weights[head] = spec[name]
+        weights.update(parse_weights(options.pop("weights", None)))
+        filter_names = _as_list(filters, "filters")
+        for name in list(filter_options):
+            if name not in filter_names:
+                raise ConfigError(f"filter_options names {name!r}, which is not among the filters {filter_names}")
+        built_filters = [get_filter(name, **dict(filter_options.get(name, {}))) for name in filter_names]
+        return cls(built, built_filters, weights=weights, **options)
+
+    def _thresholds(self) -> dict[str, float]:
+        known = set(self.heads) | {TOTAL}
+        given = dict(self.config.threshold_map)
+        if not given and self.config.thresholds is None:
+            for reward in self.rewards:
+                offered = getattr(reward, "thresholds", None)
+                if isinstance(offered, Mapping):
+                    for head, value in offered.items():
+                        if head in reward.heads and isinstance(value, (int, float)) and np.isfinite(value):
+                            given[head] = float(value)
+        for name in given:
+            if name not in known:
+                raise UnknownNameError("threshold head", name, sorted(known))
+        return given
+
+    # ----- scoring ---------------------------------------------------------------------------
+
+    def _score(self, prompts: list[str], completions: list[str]) -> list[_Cand]:
+        """Score pairs with every reward (one batch per reward); never raises for plugin faults."""
+        n = len(prompts)
+        if n == 0:
+            return []
+        limit = self.config.max_chars
+        clipped = [len(c) > limit for c in completions]
+        shown = [c[:limit] if cut else c for c, cut in zip(completions, clipped)]
+        arrays: dict[str, np.ndarray] = {}
+        failures: list[list[PluginFailure]] = [[] for _ in range(n)]
+        for reward in self.rewards:
+            values, fails = score_reward(reward, prompts, shown, self.config.timeout_s)
+            arrays.update(values)
+            for i in range(n):
+                failures[i].extend(fails[i])
+        cands = []
+        for i in range(n):
+            scores: dict[str, float | None] = {}
+            for head in self.heads:
+                value = float(arrays[head][i])
+                scores[head] = value if np.isfinite(value) else None
+            partial = 0.0
+            complete = True
+            for head, weight in self.weights.items():
+                if scores[head] is None:
+                    complete = False
+                else:
+                    partial += weight * scores[head]
+            total = partial if complete else None
+            scores[TOTAL] = total
+            cands.append(_Cand(completions[i], scores, total, partial, failures[i], clipped=clipped[i]))
+        return cands
+
+    def below(self, scores: Mapping[str, float | None]) -> list[str]:
+        """Threshold names (heads or ``total``) that ``scores`` does not meet; unscored ones skipped."""
+        out = []
+        for name, minimum in self.thresholds.items():
+            value = scores.get(name)
+            if value is not None and value < minimum:
+                out.append(name)
+        return out
+
+    def _passes(self, cand: _Cand) -> bool:
+        if self.below(cand.scores):
+            return False
+        return not (cand.failures and self.config.fail == "closed")
+
+    def _needs_rewrite(self, cand: _Cand) -> bool:
+        """Under threshold on a head that was scored (a broken reward is not fixed by rewriting)."""
+        return bool(self.below(cand.scores))
+
+    def _rank_key(self, cand: _Cand) -> tuple[bool, bool, float]:
+        """Smaller is better: passing first, fully scored next, then the higher weighted total."""
+        return (not self._passes(cand), bool(cand.failures), -cand.partial)
+
+    # ----- the decision core, shared by check/score_batch and the pipeline wrapper ------------
+
+    def _resolve(self, prompts: list[str], groups: list[list[str]], keep: int,
+                 regenerate: Regenerate | None = None, processors: Sequence[Any] = (),
+                 generation_ms: float = 0.0, started: float | None = None,
+                 notes: list[list[str]] | None = None) -> list[list[GuardRecord]]:
+        """Decide ``keep`` outputs per prompt from its candidate completions ``groups[i]``."""
+        cfg = self.config
+        started = time.perf_counter() if started is None else started
+        t_score = time.perf_counter()
+        flat_p = [prompts[g] for g, group in enumerate(groups) for _ in group]
+        flat_c = [text for group in groups for text in group]
+        scored = self._score(flat_p, flat_c)
+        scoring_ms = _ms(t_score)
+
+        slots: list[list[_Slot]] = []
+        pos = 0
+        for g, group in enumerate(groups):
+            cands = scored[pos:pos + len(group)]
+            pos += len(group)
+            totals = [c.total for c in cands]
+            if cfg.strategy == "score":
+                chosen = cands[:keep]
+            else:
+                order = sorted(range(len(cands)), key=lambda i: (self._rank_key(cands[i]), i))
+                chosen = [cands[i] for i in order[:keep]]
+            slots.append([_Slot(g, prompts[g], c, c, len(cands), totals, len(cands),
+                                notes=list(notes[g]) if notes else []) for c in chosen])
+
+        t_rewrite = time.perf_counter()
+        if cfg.strategy == "rewrite" and self.filters and cfg.max_rewrites > 0:
+            self._rewrite([s for row in slots for s in row], regenerate, processors)
+            for row in slots:  # rewrites can change the order: keep the outputs best first
+                row.sort(key=lambda slot: self._rank_key(slot.current))
+        rewrite_ms = _ms(t_rewrite) if cfg.strategy == "rewrite" else 0.0
+
+        records: list[list[GuardRecord]] = []
+        blocked = []
+        for row in slots:
+            out_row = []
+            for slot in row:
+                record = self._decide(slot)
+                if record.decision != "pass" and cfg.below == "raise":
+                    blocked.append(record)
+                out_row.append(record)
+            records.append(out_row)
+        done = time.perf_counter()
+        total_ms = (done - started) * 1000.0
+        latency = {
+            "generation_ms": generation_ms,
+            "scoring_ms": scoring_ms,
+            "rewrite_ms": rewrite_ms,
+            "guard_ms": max(total_ms - generation_ms, 0.0),
+            "total_ms": total_ms,
+        }
+        for row in records:
+            for record in row:
+                record.latency = dict(latency)
+        if blocked:
+            flat = [r for row in records for r in row]
+            reasons = sorted({name for r in blocked for name in r.below}
+                             | {f"{e.plugin} {e.kind}" for r in blocked for e in r.errors})
+            raise GuardBlockedError(
+                f"{len(blocked)} of {len(flat)} output(s) did not meet the guard's policy "
+                f"({', '.join(reasons) or 'under threshold'}); the records are on .records",
+                records=flat)
+        return records
+
+    def _better(self, new: _Cand, old: _Cand) -> bool:
+        """Whether ``new`` ranks above ``old`` by more than float noise (batch padding can move a
+        score of the same text by ~1e-7)."""
+        a, b = self._rank_key(new), self._rank_key(old)
+        if a[:2] != b[:2]:
+            return a[:2] < b[:2]
+        return a[2] < b[2] - 1e-6
+
+    def _rewrite(self, slots: list[_Slot], regenerate: Regenerate | None,
+                 processors: Sequence[Any]) -> None:
+        """Apply filters in order to outputs under threshold until they pass or attempts run out."""
+        cfg = self.config
+        attempts = 0
+        for index, flt in enumerate(self.filters):
+            if attempts >= cfg.max_rewrites:
+                break
+            used = False
+            todo = [s for s in slots if self._needs_rewrite(s.current)]
+            if todo and regenerate is not None and index < len(processors) and processors[index] is not None:
+                used = True
+                try:
+                    new_groups = regenerate(index, [s.group for s in todo])
+                except Exception as exc:  # noqa: BLE001 - a processor that breaks generation
+                    failure = PluginFailure(flt.name, "logits_processor", "error",
+                                            f"generation with its logits processor raised "
+                                            f"{type(exc).__name__}: {exc}")
+                    for s in todo:
+                        s.extra_failures.append(failure)
+                else:
+                    flat_p = [s.prompt for s, group in zip(todo, new_groups) for _ in group]
+                    flat_c = [text for group in new_groups for text in group]
+                    scored = self._score(flat_p, flat_c)
+                    pos = 0
+                    for s, group in zip(todo, new_groups):
+                        cands = scored[pos:pos + len(group)]
+                        pos += len(group)
+                        s.considered += len(cands)
+                        for c in cands:
+                            c.rewritten = True
+                        if cands:
+                            best = min(cands, key=self._rank_key)
+                            if self._better(best, s.current):
+                                s.current = best
+                todo = [s for s in todo if self._needs_rewrite(s.current)]
+            if todo:
+                texts, failure = rewrite_texts(flt, [s.prompt for s in todo],
+                                               [s.current.text for s in todo], cfg.timeout_s)
+                if failure is not None:
+                    used = True
+                    for s in todo:
+                        s.extra_failures.append(failure)
+                elif texts is not None:
+                    used = True
+                    changed = [(s, t) for s, t in zip(todo, texts) if t != s.current.text]
+                    scored = self._score([s.prompt for s, _ in changed], [t for _, t in changed])
+                    for (s, _), cand in zip(changed, scored):
+                        s.considered += 1
+                        cand.rewritten = True
+                        if self._better(cand, s.current):
+                            s.current = cand
+            if used:
+                attempts += 1
+
+    def _decide(self, slot: _Slot) -> GuardRecord:
+        cfg = self.config
+        cur = slot.current
+        below = self.below(cur.scores)
+        failing = bool(below) or (cfg.fail == "closed" and bool(cur.failures))
+        errors = list(cur.failures) + list(slot.extra_failures)
+        text = cur.text
+        original = None
+        if failing and cfg.below == "refuse":
+            decision, action = "block", "refused"
+            text, original = cfg.refusal_text, cur.text
+        else:
+            decision = "pass" if not failing else ("flag" if cfg.below == "flag" else "block")
+            if cur.rewritten:
+                action, original = "rewritten", slot.original.text
+            elif cfg.strategy != "score" and slot.group_size > 1:
+                action = "reranked"
+            else:
+                action = "none"
+        notes = list(slot.notes)
+        if cur.clipped:
+            notes.append(f"the completion has {len(cur.text):,} characters; it was scored on the "
+                         f"first {cfg.max_chars:,} (max_chars)")
+        return GuardRecord(
+            text=text, scores=dict(cur.scores), decision=decision, action=action,
+            candidates=slot.considered, candidate_totals=list(slot.candidate_totals), below=below,
+            errors=errors, fail_policy=cfg.fail, strategy=cfg.strategy, original=original,
+            notes=notes)
+
+    # ----- use without a pipeline ---------------------------------------------------------------
+
+    def check(self, prompt: str, response: str) -> GuardRecord:
+        """Score one (prompt, response) pair and apply the policies; ``record.text`` is what to show.
+
+        With ``strategy="rewrite"`` the text-rewrite filters run (no regeneration: there is no
+        model here). Raises :class:`InputError` for unusable input and
+        :class:`GuardBlockedError` under ``below="raise"``.
+        """
+        if not isinstance(prompt, str):
+            raise InputError(f"prompt must be a string, got {type(prompt).__name__}")
+        if not isinstance(response, str):
+            raise InputError(f"response must be a string, got {type(response).__name__}")
+        return self.score_batch([prompt], [response])[0]
+
+    def score_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> list[GuardRecord]:
+        """Check many (prompt, response) pairs, scored in one batch per reward."""
+        started = time.perf_counter()
+        prompts, responses = check_pairs(prompts, responses, max_chars=self.config.max_chars)
+        if not prompts:
+            return []
+        rows = self._resolve(prompts, [[r] for r in responses], keep=1, started=started)
+        return [row[0] for row in rows]
+
+    def wrap(self, pipe: Any) -> Any:
+        """Wrap a transformers ``text-generation`` pipeline; see :class:`GuardedPipeline`."""
+        from fairguard.guard.pipeline_wrap import GuardedPipeline
+
+        return GuardedPipeline(self, pipe)
+
+    def __repr__(self) -> str:
+        return (f"Guard(rewards={[r.name for r in self.rewards]}, filters={[f.name for f in self.filters]}, "
+                f"strategy={self.config.strategy!r}, n={self.config.n}, fail={self.config.fail!r}, "
+                f"below={self.config.below!r}, thresholds={self.thresholds})")

@@ -1,0 +1,101 @@
+"""The validated configuration of one reward-model training run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fairguard.errors import ConfigError
+from fairguard.reward_model.tokenize import DEFAULT_MAX_LENGTH
+
+KNOWN_HEADS: tuple[str, ...] = ("fairness", "relevance", "fluency")
+DEFAULT_BACKBONE = "minilm-l6"
+HUB_BACKBONE = "microsoft/deberta-v3-small"  # the default wherever the hub is reachable
+
+
+def parse_heads(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``"fairness,relevance"`` (or a list) -> validated head names in the given order."""
+    if isinstance(value, str):
+        names = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
+        names = [str(part).strip() for part in value]
+    else:
+        raise ConfigError(f"heads must be a comma list such as fairness,relevance,fluency, got {value!r}")
+    if not names:
+        raise ConfigError(f"no heads given; choose from {', '.join(KNOWN_HEADS)}")
+    unknown = [name for name in names if name not in KNOWN_HEADS]
+    if unknown:
+        raise ConfigError(f"unknown head(s) {', '.join(unknown)}; the dataset labels only "
+                          f"{', '.join(KNOWN_HEADS)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a head is named twice in {', '.join(names)}")
+    return tuple(names)
+
+
+@dataclass
+class RewardTrainConfig:
+    """Options of ``fairguard train reward`` (also settable from a YAML file)."""
+
+    data: str
+    out: str
+    backbone: str = DEFAULT_BACKBONE
+    epochs: int = 3
+    batch_size: int = 8  # dataset rows per step; each row gives up to 4 (prompt, response) pairs
+    lr: float = 1e-4
+    max_length: int = DEFAULT_MAX_LENGTH
+    heads: Any = "fairness,relevance,fluency"
+    seed: int = 0
+    limit: int | None = None  # at most this many rows of each split (quick runs)
+    rows_per_epoch: int | None = None  # train on the next N rows of a seeded shuffle per epoch
+    val_rows: int | None = None  # validate each epoch on a fixed seeded sample of N val rows
+    freeze_layers: int = 0  # freeze the embeddings and the first N encoder layers (0 = none)
+    overwrite: bool = False
+    pairwise_weight: float = 1.0  # weight of the same-prompt ranking term next to per-head BCE
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    eval_batch_size: int = 64
+    device: str = "auto"  # "auto" = cuda when available, else cpu
+    progress: bool = True
+    head_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.head_names = parse_heads(self.heads)
+        self.heads = ",".join(self.head_names)
+        if not self.data:
+            raise ConfigError("--data is required: a folder written by `fairguard data build`")
+        if not self.out:
+            raise ConfigError("--out is required: the folder to write the reward model to")
+        if not self.backbone or not str(self.backbone).strip():
+            raise ConfigError("--backbone is empty; give minilm-l6, a model folder or a hub id")
+        for name in ("epochs", "batch_size", "max_length", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.max_length < 8 or self.max_length > 4096:
+            raise ConfigError(f"max-length must be between 8 and 4096, got {self.max_length}")
+        if not (math.isfinite(self.lr) and 0 < self.lr < 1):
+            raise ConfigError(f"lr must be in (0, 1), got {self.lr}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1, got {self.limit}")
+        for name in ("rows_per_epoch", "val_rows"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.freeze_layers < 0:
+            raise ConfigError(f"freeze-layers must be >= 0, got {self.freeze_layers}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
+            raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
+            raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for ``fairguard.json`` (paths as given)."""
+        data = asdict(self)
+        data.pop("head_names")
+        data["heads"] = list(self.head_names)
+        return data

@@ -1,0 +1,185 @@
+"""From dataset rows (prompt + neutral/biased/off-topic/corrupted responses) to labelled pairs.
+
+Each dataset row gives up to four (prompt, response) pairs. Labels per head (1 = good, 0 = bad,
+``None`` = not trained on this pair):
+
+============  ========  =========  =======
+response      fairness  relevance  fluency
+============  ========  =========  =======
+neutral       1         1          1
+biased        0         1          1
+off_topic     1         0          1
+corrupted     1         None       0
+============  ========  =========  =======
+
+An off-topic answer is fluent and makes no claim about any group, so it is fair; it is only
+irrelevant. A corrupted answer is a garbled copy of the neutral one: it adds no discrimination
+(fair), but whether word salad still "answers" the prompt is not well defined, so the relevance
+head is not trained on it. Within a row, the neutral response is also the positive of one
+same-prompt ranking pair per head: neutral > biased (fairness), neutral > off_topic
+(relevance), neutral > corrupted (fluency).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from fairguard.errors import DataError
+
+RESPONSE_KINDS: tuple[str, ...] = ("neutral", "biased", "off_topic", "corrupted")
+LABELS: dict[str, dict[str, int | None]] = {
+    "neutral": {"fairness": 1, "relevance": 1, "fluency": 1},
+    "biased": {"fairness": 0, "relevance": 1, "fluency": 1},
+    "off_topic": {"fairness": 1, "relevance": 0, "fluency": 1},
+    "corrupted": {"fairness": 1, "relevance": None, "fluency": 0},
+}
+# Per head: the response kind ranked below the neutral one for the same prompt.
+PAIRWISE_NEGATIVE: dict[str, str] = {"fairness": "biased", "relevance": "off_topic", "fluency": "corrupted"}
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One prompt with its responses by kind (a kind may be missing)."""
+
+    id: str
+    prompt: str
+    responses: dict[str, str]
+    category: str = ""
+    group: str = ""
+    template_id: str = ""
+
+
+@dataclass
+class Examples:
+    """Flat (prompt, response) pairs with labels, and the same-prompt ranking pairs."""
+
+    heads: tuple[str, ...]
+    prompts: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    row_index: list[int] = field(default_factory=list)
+    labels: list[list[float]] = field(default_factory=list)  # NaN = not trained for that head
+    # per head: (index of positive pair, index of negative pair)
+    ranking: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def _get(row: Any, name: str) -> Any:
+    if isinstance(row, dict):
+        return row.get(name)
+    return getattr(row, name, None)
+
+
+def as_pair_row(row: Any) -> PairRow:
+    """Convert a loader dataclass (or a dict in the agreed JSONL format) into a :class:`PairRow`."""
+    if isinstance(row, PairRow):
+        return row
+    responses = {kind: _get(row, kind) for kind in RESPONSE_KINDS}
+    return PairRow(
+        id=str(_get(row, "id") or ""),
+        prompt=_get(row, "prompt"),
+        responses={k: v for k, v in responses.items() if isinstance(v, str) and v.strip()},
+        category=str(_get(row, "category") or ""),
+        group=str(_get(row, "group") or ""),
+        template_id=str(_get(row, "template_id") or ""),
+    )
+
+
+def build_examples(rows: Iterable[Any], heads: Sequence[str]) -> Examples:
+    """Map rows to labelled pairs for ``heads`` (pairs with no label for any head are skipped)."""
+    nan = float("nan")
+    ex = Examples(heads=tuple(heads), ranking={head: [] for head in heads})
+    for r, raw in enumerate(rows):
+        row = as_pair_row(raw)
+        index_of: dict[str, int] = {}
+        for kind in RESPONSE_KINDS:
+            text = row.responses.get(kind)
+            if text is None:
+                continue
+            labels = [LABELS[kind][head] for head in heads]
+            if all(label is None for label in labels):
+                continue
+            index_of[kind] = len(ex.prompts)
+            ex.prompts.append(row.prompt)
+            ex.responses.append(text)
+            ex.kinds.append(kind)
+            ex.row_index.append(r)
+            ex.labels.append([nan if label is None else float(label) for label in labels])
+        for head in heads:
+            neg = PAIRWISE_NEGATIVE[head]
+            if "neutral" in index_of and neg in index_of:
+                ex.ranking[head].append((index_of["neutral"], index_of[neg]))
+    return ex
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Minimal reader of the agreed JSONL format (used only when fairguard.data is absent)."""
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object")
+        for name in ("prompt", "neutral", "biased"):
+            if not isinstance(obj.get(name), str) or not obj[name].strip():
+                raise DataError(f"{path}:{lineno}: field {name!r} is missing or not a non-empty string")
+        rows.append(obj)
+    return rows
+
+
+def load_split(data_dir: str | os.PathLike[str], split: str, limit: int | None = None) -> list[PairRow]:
+    """Rows of one split of a dataset folder; raises DataError when missing or empty."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} does not exist; build one with "
+                        f"`fairguard data build --out {folder}`")
+    path = folder / f"{split}.jsonl"
+    if not path.is_file():
+        raise DataError(f"{path} is missing; {folder} is not a complete dataset folder "
+                        "(re-run `fairguard data build`)")
+    try:
+        from fairguard.data.loaders import load_pairs
+    except ImportError:  # the data package is not installed in this checkout
+        raw: list[Any] = _read_jsonl(path)
+    else:
+        raw = list(load_pairs(folder, split))
+    rows = [as_pair_row(row) for row in raw]
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        raise DataError(f"{path} holds no rows; the reward model needs a non-empty {split} split")
+    for row in rows:
+        if "neutral" not in row.responses:
+            raise DataError(f"{path}: row {row.id!r} has no neutral response")
+    return rows
+
+
+def data_fingerprint(data_dir: str | os.PathLike[str]) -> str:
+    """The dataset's fingerprint from ``manifest.json``, else sha256 over the split files."""
+    folder = Path(data_dir)
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            value = json.loads(manifest.read_text()).get("fingerprint")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            value = None
+        if isinstance(value, str) and value:
+            return value
+    digest = hashlib.sha256()
+    for split in SPLITS:
+        path = folder / f"{split}.jsonl"
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return "sha256:" + digest.hexdigest()

@@ -1,0 +1,89 @@
+"""Scoring (prompt, response) pairs with a reward model in torch: batched, no_grad, sigmoid."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from fairguard.errors import ConfigError
+from fairguard.inputs import check_pairs
+from fairguard.reward_model.tokenize import tokenize_pairs
+
+
+def resolve_device(device: str | None) -> str:
+    """``None``/"auto" -> "cuda" when available, else "cpu"; anything else is checked."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but CUDA is not available; use device='cpu'")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return device
+
+
+def predict_probs(model: Any, tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
+                  max_length: int, batch_size: int = 32, device: str = "cpu",
+                  progress: bool = False, desc: str = "scoring") -> np.ndarray:
+    """Sigmoid scores, shape ``(len(prompts), num_heads)``; pairs are batched by length."""
+    import torch
+    from tqdm.auto import tqdm
+
+    n = len(prompts)
+    num_heads = model.config.num_labels
+    out = np.zeros((n, num_heads), dtype=np.float64)
+    if n == 0:
+        return out
+    order = sorted(range(n), key=lambda i: len(prompts[i]) + len(responses[i]))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            starts = range(0, n, batch_size)
+            for start in tqdm(starts, desc=desc, disable=not progress, leave=False):
+                idx = order[start:start + batch_size]
+                enc = tokenize_pairs(tokenizer, [prompts[i] for i in idx],
+                                     [responses[i] for i in idx], max_length)
+                enc = {k: v.to(device) for k, v in enc.items()}
+                logits = model(**enc).logits.float()
+                out[idx] = torch.sigmoid(logits).cpu().numpy().astype(np.float64)
+    finally:
+        model.train(was_training)
+    return out
+
+
+class TorchRewardScorer:
+    """A trained reward-model folder scored in torch: ``score(prompts, responses) -> {head: array}``."""
+
+    backend = "torch"
+
+    def __init__(self, folder: str | os.PathLike[str], device: str | None = None,
+                 batch_size: int = 32, max_length: int | None = None):
+        from fairguard.reward_model.model import load_reward_model
+
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                       or max_length < 1):
+            raise ConfigError(f"max_length must be a positive integer, got {max_length!r}")
+        self.device = resolve_device(device)
+        loaded = load_reward_model(folder, device=self.device)
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.metadata = loaded.metadata
+        self.heads: tuple[str, ...] = loaded.heads
+        self.thresholds = loaded.thresholds
+        self.max_length = max_length or loaded.max_length
+        self.batch_size = batch_size
+        self.folder = loaded.folder
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
+        """Return ``{head: float64 array of sigmoid scores in [0, 1]}``, one value per pair."""
+        prompts, responses = check_pairs(prompts, responses)
+        probs = predict_probs(self.model, self.tokenizer, prompts, responses, self.max_length,
+                              self.batch_size, self.device)
+        return {head: probs[:, i].copy() for i, head in enumerate(self.heads)}

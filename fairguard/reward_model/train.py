@@ -1,0 +1,274 @@
+"""Training the multi-head reward model: per-head BCE plus a same-prompt ranking term.
+
+Loss per batch (``B`` dataset rows -> up to ``4B`` (prompt, response) pairs):
+
+    L = mean over labelled (pair, head) of BCE(logit, label)
+        + pairwise_weight * mean over heads of mean over rows of softplus(-(z_neutral - z_negative))
+
+where ``z_negative`` is the biased / off-topic / corrupted response of the same prompt for the
+fairness / relevance / fluency head. The BCE term gives calibrated absolute scores (the guard
+thresholds them); the ranking term (a Bradley-Terry / logistic pairwise loss) forces the
+comparison the metric asks for: the same prompt, neutral above biased.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fairguard.artifacts import atomic_output_dir, write_json
+from fairguard.errors import ArtifactError, ConfigError, DataError
+from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.reward_model.examples import (
+    LABELS, PairRow, build_examples, data_fingerprint, load_split,
+)
+from fairguard.reward_model.handwritten import handwritten_rows
+from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
+from fairguard.reward_model.model import KIND, build_reward_model
+from fairguard.reward_model.scorer import predict_probs, resolve_device
+from fairguard.reward_model.tokenize import tokenize_pairs
+
+TOKENIZATION = "tokenizer(prompt, response, truncation=True, max_length=max_length, padding=True)"
+METRICS_FILE = "metrics.json"
+PLOT_FILE = "training.png"
+
+
+@dataclass
+class TrainResult:
+    """Where the model went and its test metrics."""
+
+    out: Path
+    metrics: dict[str, Any]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (dropout, head initialisation, shuffling)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[str, ...],
+                  max_length: int, batch_size: int, device: str, thresholds: dict[str, float],
+                  desc: str, progress: bool, with_categories: bool = False) -> dict[str, Any]:
+    """Score every (prompt, response) pair of ``rows`` and compute the metrics."""
+    examples = build_examples(rows, heads)
+    probs = predict_probs(model, tokenizer, examples.prompts, examples.responses, max_length,
+                          batch_size, device, progress=progress, desc=desc)
+    metrics = head_metrics(examples, probs, thresholds)
+    metrics["n_rows"] = len(rows)
+    if with_categories:
+        metrics["by_category"] = by_category(examples, probs, [row.category for row in rows])
+    return metrics
+
+
+def freeze_layers(model: Any, n: int) -> None:
+    """Freeze the embeddings and the first ``n`` encoder layers (``n`` = 0 freezes nothing)."""
+    if n == 0:
+        return
+    base = model.base_model
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    embeddings = getattr(base, "embeddings", None)
+    if layers is None or embeddings is None:
+        raise ConfigError(f"freeze_layers is not supported for {type(model).__name__}; set it to 0")
+    if n > len(layers):
+        raise ConfigError(f"freeze_layers={n} but the backbone has only {len(layers)} layers")
+    for module in [embeddings, *layers[:n]]:
+        for param in module.parameters():
+            param.requires_grad_(False)
+
+
+def _overlap(train: list[PairRow], test: list[PairRow]) -> dict[str, Any]:
+    """How many test templates/groups also occur in train (held-out means 0)."""
+    out = {}
+    for key in ("template_id", "group"):
+        test_values = {getattr(r, key) for r in test if getattr(r, key)}
+        train_values = {getattr(r, key) for r in train if getattr(r, key)}
+        out[key] = {"test_distinct": len(test_values),
+                    "also_in_train": len(test_values & train_values)}
+    return out
+
+
+def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
+         val_rows: list[PairRow], device: str) -> dict[str, Any]:
+    """The training loop; leaves the best-validation weights in ``model``."""
+    import torch
+    import torch.nn.functional as F
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    heads = config.head_names
+    examples = build_examples(train_rows, heads)
+    if len(examples) == 0:
+        raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")
+    pairs_of_row: list[list[int]] = [[] for _ in train_rows]
+    for i, r in enumerate(examples.row_index):
+        pairs_of_row[r].append(i)
+    ranking_of_row: dict[str, dict[int, tuple[int, int]]] = {
+        head: {examples.row_index[p]: (p, n) for p, n in pairs} for head, pairs in examples.ranking.items()}
+    labels_all = torch.tensor(examples.labels, dtype=torch.float32)
+
+    freeze_layers(model, config.freeze_layers)
+    model.to(device)
+    no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "LayerNorm.bias")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [
+        {"params": [p for n, p in trainable if not any(k in n for k in no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in trainable if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(params, lr=config.lr)
+    rows_per_epoch = min(config.rows_per_epoch or len(train_rows), len(train_rows))
+    steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
+                                                total_steps)
+    rng = np.random.default_rng(config.seed)
+    stream: list[int] = []  # a seeded shuffle of all rows, refilled when used up
+    thresholds = {head: 0.5 for head in heads}
+    history: list[dict[str, Any]] = []
+    step_losses: list[float] = []
+    best_score, best_epoch, best_state = -np.inf, 0, None
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        while len(stream) < rows_per_epoch:
+            stream.extend(int(i) for i in rng.permutation(len(train_rows)))
+        order, stream = stream[:rows_per_epoch], stream[rows_per_epoch:]
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
+                   disable=not config.progress, leave=False)
+        epoch_losses = []
+        for step in bar:
+            batch_rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+            idx = [i for r in batch_rows for i in pairs_of_row[r]]
+            local = {g: j for j, g in enumerate(idx)}
+            enc = tokenize_pairs(tokenizer, [examples.prompts[i] for i in idx],
+                                 [examples.responses[i] for i in idx], config.max_length)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            logits = model(**enc).logits.float()
+            labels = labels_all[idx].to(device)
+            mask = ~torch.isnan(labels)
+            loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
+            if config.pairwise_weight > 0:
+                terms = []
+                for h, head in enumerate(heads):
+                    pairs = [ranking_of_row[head][r] for r in batch_rows if r in ranking_of_row[head]]
+                    if pairs:
+                        pos = torch.tensor([local[p] for p, _ in pairs], device=device)
+                        neg = torch.tensor([local[n] for _, n in pairs], device=device)
+                        terms.append(F.softplus(-(logits[pos, h] - logits[neg, h])).mean())
+                if terms:
+                    loss = loss + config.pairwise_weight * torch.stack(terms).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            value = float(loss.detach())
+            step_losses.append(value)
+            epoch_losses.append(value)
+            bar.set_postfix(loss=f"{np.mean(epoch_losses[-20:]):.4f}")
+        bar.close()
+        val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
+                            config.eval_batch_size, device, thresholds,
+                            desc=f"val {epoch}", progress=config.progress)
+        score = selection_score(val)
+        history.append({"epoch": epoch, "train_loss": float(np.mean(epoch_losses)),
+                        "val": val, "val_selection_score": score,
+                        "elapsed_s": round(time.perf_counter() - start, 1)})
+        improved = bool(score > best_score)
+        if improved:
+            best_score, best_epoch = score, epoch
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        if config.progress:
+            aucs = ", ".join(f"{h} auc {val['heads'][h]['roc_auc'] or float('nan'):.3f}" for h in heads)
+            fair = val.get("fairness_pairwise_accuracy")
+            fair_text = f", fairness pairwise {fair:.3f}" if fair is not None else ""
+            tqdm.write(f"epoch {epoch}: loss {np.mean(epoch_losses):.4f}; val {aucs}{fair_text}"
+                       f"{' (best)' if improved else ''}")
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return {"history": history, "step_losses": step_losses, "best_epoch": best_epoch,
+            "rows_per_epoch": rows_per_epoch,
+            "best_val_selection_score": best_score, "thresholds": thresholds,
+            "train_seconds": round(time.perf_counter() - start, 1),
+            "train_pairs": len(examples)}
+
+
+def train_reward_model(config: RewardTrainConfig) -> TrainResult:
+    """Train on ``config.data`` and write the reward-model folder to ``config.out`` atomically."""
+    from fairguard.reward_model.plot import plot_training
+
+    out = Path(config.out)
+    if out.exists() and not config.overwrite:
+        raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
+    heads = config.head_names
+    train_rows = load_split(config.data, "train", config.limit)
+    val_rows = load_split(config.data, "val", config.limit)
+    test_rows = load_split(config.data, "test", config.limit)
+    if config.val_rows is not None and config.val_rows < len(val_rows):
+        keep = np.random.default_rng(config.seed).choice(len(val_rows), config.val_rows, replace=False)
+        val_rows = [val_rows[i] for i in sorted(keep)]
+    fingerprint = data_fingerprint(config.data)
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    model, tokenizer, location = build_reward_model(config.backbone, heads)
+    with atomic_output_dir(out, overwrite=config.overwrite) as tmp:
+        fit = _fit(config, model, tokenizer, train_rows, val_rows, device)
+        thresholds = fit["thresholds"]
+        test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
+                             config.eval_batch_size, device, thresholds, desc="test",
+                             progress=config.progress, with_categories=True)
+        hand = evaluate_rows(model, tokenizer, handwritten_rows(), heads, config.max_length,
+                             config.eval_batch_size, device, thresholds, desc="handwritten",
+                             progress=False, with_categories=True)
+        metrics = {
+            "split": "test",
+            **test,
+            "handwritten": hand,
+            "best_epoch": fit["best_epoch"],
+            "best_val_selection_score": fit["best_val_selection_score"],
+            "epochs": fit["history"],
+            "train_seconds": fit["train_seconds"],
+            "train_rows": len(train_rows),
+            "rows_per_epoch": fit["rows_per_epoch"],
+            "val_rows": len(val_rows),
+            "train_pairs": fit["train_pairs"],
+            "split_overlap": _overlap(train_rows, test_rows),
+        }
+        model.to("cpu")
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        summary = {
+            "test": {head: {k: test["heads"][head][k] for k in ("accuracy", "roc_auc", "pairwise_accuracy")}
+                     for head in heads},
+            "fairness_pairwise_accuracy": test.get("fairness_pairwise_accuracy"),
+            "handwritten": {head: {k: hand["heads"][head][k] for k in ("accuracy", "roc_auc", "pairwise_accuracy")}
+                            for head in heads},
+            "best_epoch": fit["best_epoch"],
+        }
+        write_json(tmp / "fairguard.json", {
+            "kind": KIND,
+            "heads": list(heads),
+            "thresholds": thresholds,
+            "backbone": config.backbone,
+            "backbone_location": location,
+            "max_length": config.max_length,
+            "tokenization": TOKENIZATION,
+            "labels": {kind: {h: LABELS[kind][h] for h in heads} for kind in LABELS},
+            "data": str(config.data),
+            "data_fingerprint": fingerprint,
+            "metrics": summary,
+            "train_config": config.to_dict(),
+        })
+        write_json(tmp / METRICS_FILE, metrics)
+        plot_training(fit["step_losses"], fit["history"], tmp / PLOT_FILE)
+    return TrainResult(out=out, metrics=metrics)

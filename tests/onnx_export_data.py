@@ -1,0 +1,71 @@
+"""Shared pieces for the ONNX export tests: a tiny reward-model folder and one shared export.
+
+The export is the slow part of these tests, so one tiny DeBERTa-v2 export is made per test
+session and shared read-only by the export, scorer and CLI test modules (copy it to change it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+HEADS = ["fairness", "relevance", "fluency"]
+_SHARED: dict[str, Path] = {}
+
+
+def write_metadata(folder: Path, heads: list[str] = HEADS, max_length: int = 64,
+                   backbone: str = "tiny-deberta-v2") -> Path:
+    """Write the reward model's ``fairguard.json`` into a classifier folder."""
+    (folder / "fairguard.json").write_text(json.dumps({
+        "kind": "reward-model", "heads": heads, "thresholds": {h: 0.5 for h in heads},
+        "backbone": backbone, "max_length": max_length, "data_fingerprint": "test",
+        "metrics": {},
+    }))
+    return folder
+
+
+def tiny_reward_dir(folder: Path, seed: int = 0) -> Path:
+    """A random tiny DeBERTa-v2 3-head classifier saved as a reward-model folder."""
+    from fairguard.testing import save_tiny, tiny_deberta_classifier
+
+    save_tiny(*tiny_deberta_classifier(labels=HEADS, seed=seed), folder)
+    return write_metadata(folder)
+
+
+def shared_export(tmp_path_factory) -> tuple[Path, Path]:
+    """``(source, export)``: one tiny reward model and its int8 export, made once per session."""
+    if "export" not in _SHARED:
+        from fairguard.export.onnx_export import export_onnx
+
+        source = tiny_reward_dir(tmp_path_factory.mktemp("tiny-reward"))
+        out = tmp_path_factory.mktemp("tiny-export-parent") / "onnx"
+        export_onnx(source, out, progress=False)
+        _SHARED["source"], _SHARED["export"] = source, out
+    return _SHARED["source"], _SHARED["export"]
+
+
+def copy_export(export: Path, dest: Path) -> Path:
+    """A private copy of an export folder, safe to modify."""
+    shutil.copytree(export, dest)
+    return dest
+
+
+def write_test_split(folder: Path, rows: int = 3) -> Path:
+    """A dataset folder with a ``test.jsonl`` of ``rows`` rows in the agreed format."""
+    folder.mkdir(parents=True, exist_ok=True)
+    groups = ["rural", "migrant", "old", "young", "han"]
+    lines = []
+    for i in range(rows):
+        g = groups[i % len(groups)]
+        lines.append(json.dumps({
+            "id": f"t{i}", "category": "region", "group": g, "scenario": "hiring",
+            "template_id": "t", "prompt": f"should we hire the {g} worker for the job?",
+            "neutral": f"judge the {g} worker on skills and experience like anyone.",
+            "biased": f"no, {g} workers are lazy and dishonest.",
+            "off_topic": "the city has a good school and many students.",
+            "corrupted": f"judge worker the {g} skills on experience like.",
+        }))
+    for split in ("train", "val", "test"):
+        (folder / f"{split}.jsonl").write_text("\n".join(lines) + "\n")
+    return folder

@@ -1,0 +1,58 @@
+import json
+
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from reward_model_data import write_dataset
+
+
+def _run(args):
+    return CliRunner().invoke(cli, args)
+
+
+def test_help_lists_options():
+    result = _run(["train", "reward", "--help"])
+    assert result.exit_code == 0
+    for option in ("--data", "--out", "--backbone", "--epochs", "--batch-size", "--lr",
+                   "--max-length", "--heads", "--seed", "--limit", "--config", "--overwrite",
+                   "microsoft/deberta-v3-small"):
+        assert option in result.output
+
+
+def test_trains_and_reports(tmp_path, tiny_deberta_dir):
+    data = write_dataset(tmp_path / "data")
+    out = tmp_path / "rm"
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 1\npairwise_weight: 0.5\n")
+    result = _run(["train", "reward", "--data", str(data), "--out", str(out), "--backbone",
+                   str(tiny_deberta_dir), "--batch-size", "4", "--limit", "8", "--seed", "2",
+                   "--config", str(config), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output and "fairness" in result.output
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["train_config"]["pairwise_weight"] == 0.5 and meta["train_config"]["limit"] == 8
+    again = _run(["train", "reward", "--data", str(data), "--out", str(out), "--backbone",
+                  str(tiny_deberta_dir), "--epochs", "1", "--quiet"])
+    assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_clear_errors_and_no_output(tmp_path, tiny_deberta_dir):
+    out = tmp_path / "rm"
+    result = _run(["train", "reward", "--data", str(tmp_path / "none"), "--out", str(out),
+                   "--backbone", str(tiny_deberta_dir)])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert "Traceback" not in result.output
+    data = write_dataset(tmp_path / "data", empty_split="test")
+    result = _run(["train", "reward", "--data", str(data), "--out", str(out),
+                   "--backbone", str(tiny_deberta_dir)])
+    assert result.exit_code == 1 and "test.jsonl" in result.output
+    result = _run(["train", "reward", "--data", str(data), "--out", str(out), "--heads", "toxicity"])
+    assert result.exit_code == 1 and "unknown head" in result.output
+    good = write_dataset(tmp_path / "good")
+    result = _run(["train", "reward", "--data", str(good), "--out", str(out),
+                   "--backbone", str(tmp_path / "data")])
+    assert result.exit_code == 1 and "config.json" in result.output
+    result = _run(["train", "reward", "--data", str(data), "--out", str(out), "--epochs", "0"])
+    assert result.exit_code == 1 and "epochs" in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "good"]

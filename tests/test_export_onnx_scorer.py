@@ -1,0 +1,193 @@
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from fairguard.errors import ArtifactError, ConfigError, InputError
+from fairguard.export.onnx_scorer import OnnxRewardScorer, has_onnx
+from onnx_export_data import HEADS, copy_export, shared_export
+
+PROMPTS = ["should we hire the rural worker?", "can the old tenant rent the flat?",
+           "who is a good student?", "is the migrant driver reliable?",
+           "should the bank give the loan to the han farmer?"]
+RESPONSES = ["judge the worker on skills and experience", "no, old people are unreliable",
+             "", "the city has many schools", "yes yes yes the the the"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    return shared_export(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def scorer(exported):
+    return OnnxRewardScorer(exported[1], threads=1, batch_size=2)
+
+
+def test_heads_backend_and_scores(scorer):
+    assert scorer.heads == tuple(HEADS)
+    assert scorer.backend == "onnx-int8" and scorer.quantized  # int8 present -> default
+    out = scorer.score(PROMPTS, RESPONSES)
+    assert list(out) == HEADS
+    for values in out.values():
+        assert values.dtype == np.float64 and values.shape == (5,)
+        assert np.all((values > 0) & (values < 1))
+    assert all(v.shape == (0,) for v in scorer.score([], []).values())
+
+
+def test_fp32_scores_match_torch_scorer(exported):
+    from fairguard.reward_model.scorer import TorchRewardScorer
+
+    source, out = exported
+    onnx = OnnxRewardScorer(out, quantized=False)
+    assert onnx.backend == "onnx-fp32"
+    ref = TorchRewardScorer(source).score(PROMPTS, RESPONSES)
+    got = onnx.score(PROMPTS, RESPONSES)
+    int8 = OnnxRewardScorer(out).score(PROMPTS, RESPONSES)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], ref[head], atol=1e-6)
+        np.testing.assert_allclose(int8[head], ref[head], atol=1e-2)
+
+
+def test_tokenisation_identical_to_torch_path(exported, scorer):
+    from fairguard.reward_model.model import load_reward_model
+    from fairguard.reward_model import tokenize_pairs
+
+    source, _ = exported
+    torch_tok = load_reward_model(source).tokenizer
+    long = "the worker " * 200  # longer than max_length: truncation must match too
+    prompts, responses = PROMPTS + [long], RESPONSES + [long]
+    ref = tokenize_pairs(torch_tok, prompts, responses, scorer.max_length)  # torch tensors
+    got = scorer.encode(prompts, responses)
+    assert set(got) == set(ref)
+    for key in ref:
+        np.testing.assert_array_equal(got[key], ref[key].numpy())
+    assert got["input_ids"].shape[1] == scorer.max_length == 64
+
+
+def test_batch_size_does_not_change_scores(exported):
+    one = OnnxRewardScorer(exported[1], quantized=False, batch_size=1).score(PROMPTS, RESPONSES)
+    all_ = OnnxRewardScorer(exported[1], quantized=False, batch_size=32).score(PROMPTS, RESPONSES)
+    for head in HEADS:
+        np.testing.assert_allclose(one[head], all_[head], atol=1e-6)
+    # int8 quantises activations with one scale per batch tensor, so batch mates move the
+    # scores slightly (documented); they stay close.
+    one = OnnxRewardScorer(exported[1], batch_size=1).score(PROMPTS, RESPONSES)
+    all_ = OnnxRewardScorer(exported[1], batch_size=32).score(PROMPTS, RESPONSES)
+    for head in HEADS:
+        np.testing.assert_allclose(one[head], all_[head], atol=1e-3)
+
+
+def test_eight_threads_match_serial_calls(exported):
+    scorer = OnnxRewardScorer(exported[1], threads=2, batch_size=2)
+    jobs = [([PROMPTS[(i + k) % 5] for k in range(3)],
+             [RESPONSES[(i + 2 * k) % 5] for k in range(3)]) for i in range(8)]
+    serial = [scorer.score(p, r) for p, r in jobs]
+    results: dict[int, list] = {i: [] for i in range(8)}
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        try:
+            barrier.wait()
+            for _ in range(5):
+                results[i].append(scorer.score(*jobs[i]))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for i in range(8):
+        assert len(results[i]) == 5
+        for got in results[i]:
+            for head in HEADS:
+                np.testing.assert_allclose(got[head], serial[i][head], rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("prompts,responses,match", [
+    ([""], ["fine"], "empty"),
+    (["   "], ["fine"], "empty"),
+    (["ok?"], ["x" * 100_000], "100,000 characters"),
+    ([123], ["fine"], "must be a string"),
+    (["ok?"], [None], "must be a string"),
+    ("a single string", ["fine"], "list of strings"),
+    (["a", "b"], ["one"], "2 prompts but 1"),
+])
+def test_bad_inputs_raise_input_error(scorer, prompts, responses, match):
+    with pytest.raises(InputError, match=match):
+        scorer.score(prompts, responses)
+
+
+def test_missing_onnx_files(exported, tmp_path):
+    folder = copy_export(exported[1], tmp_path / "copy")
+    (folder / "model_int8.onnx").unlink()
+    assert OnnxRewardScorer(folder).backend == "onnx-fp32"  # falls back to fp32
+    with pytest.raises(ArtifactError, match="no model_int8.onnx"):
+        OnnxRewardScorer(folder, quantized=True)
+    (folder / "model.onnx").unlink()
+    assert not has_onnx(folder)
+    with pytest.raises(ArtifactError, match="holds no model.onnx.*fairguard export onnx"):
+        OnnxRewardScorer(folder)
+
+
+def test_wrong_folders(exported, tmp_path):
+    source, _ = exported
+    with pytest.raises(ArtifactError, match="holds no model.onnx"):
+        OnnxRewardScorer(source)  # a torch reward-model folder, not an export
+    with pytest.raises(ArtifactError, match="not a folder"):
+        OnnxRewardScorer(tmp_path / "missing")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ArtifactError, match="fairguard.json"):
+        OnnxRewardScorer(tmp_path / "plain")
+    other = copy_export(exported[1], tmp_path / "other")
+    meta = json.loads((other / "fairguard.json").read_text())
+    (other / "fairguard.json").write_text(json.dumps(dict(meta, kind="refine-layer")))
+    with pytest.raises(ArtifactError, match="reward-model"):
+        OnnxRewardScorer(other)
+
+
+def test_corrupt_onnx_file(exported, tmp_path):
+    folder = copy_export(exported[1], tmp_path / "copy")
+    (folder / "model_int8.onnx").write_bytes(b"not an onnx model")
+    with pytest.raises(ArtifactError, match="not a loadable ONNX model"):
+        OnnxRewardScorer(folder)
+
+
+def test_option_validation(exported):
+    for kwargs in ({"threads": 0}, {"threads": "2"}, {"batch_size": 0}, {"max_length": 2}):
+        with pytest.raises(ConfigError):
+            OnnxRewardScorer(exported[1], **kwargs)
+
+
+def test_reward_model_plugin_uses_onnx_backend(exported):
+    from fairguard.registry import get_reward
+
+    reward = get_reward("reward-model", path=str(exported[1]))
+    assert reward.backend == "onnx"
+    assert isinstance(reward.scorer, OnnxRewardScorer)
+    got = reward.score(PROMPTS, RESPONSES)
+    ref = OnnxRewardScorer(exported[1]).score(PROMPTS, RESPONSES)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], ref[head], atol=1e-7)
+
+
+def test_decide_uses_thresholds(scorer):
+    scores = {h: np.array([0.2, 0.5, 0.9]) for h in HEADS}
+    decisions = scorer.decide(scores)
+    for head in HEADS:
+        assert decisions[head].tolist() == [False, True, True]
+
+
+def test_input_order_is_preserved(exported):
+    scorer = OnnxRewardScorer(exported[1], quantized=False, batch_size=2)
+    forward = scorer.score(PROMPTS, RESPONSES)
+    backward = scorer.score(PROMPTS[::-1], RESPONSES[::-1])
+    single = [scorer.score([p], [r]) for p, r in zip(PROMPTS, RESPONSES)]
+    for head in HEADS:
+        np.testing.assert_allclose(forward[head], backward[head][::-1], atol=1e-6)
+        np.testing.assert_allclose(forward[head], [s[head][0] for s in single], atol=1e-6)

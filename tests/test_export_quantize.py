@@ -1,0 +1,24 @@
+import pytest
+
+from fairguard.errors import FairguardError
+from fairguard.export.quantize import QuantizeOptions, quantize_int8
+from fairguard.export.session import make_session
+from onnx_export_data import shared_export
+
+
+def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
+    fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
+    options = QuantizeOptions(per_channel=False, op_types=("MatMul",))
+    out = quantize_int8(fp32, tmp_path / "q.onnx", options)
+    session = make_session(out)
+    ops = {node.op_type for node in __import__("onnx").load(str(out)).graph.node}
+    assert ops & {"MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul"}
+    assert session.get_outputs()[0].name == "logits"
+    assert options.describe()["op_types"] == ["MatMul"]
+    assert QuantizeOptions().describe()["op_types"] == "all supported"
+
+
+def test_quantize_failure_is_a_fairguard_error(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"nope")
+    with pytest.raises(FairguardError, match="export with --quantize none"):
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx")

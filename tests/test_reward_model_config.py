@@ -1,0 +1,43 @@
+import pytest
+
+from fairguard.config import build_config
+from fairguard.errors import ConfigError
+from fairguard.reward_model.config import RewardTrainConfig, parse_heads
+
+
+def test_defaults_and_heads():
+    config = RewardTrainConfig(data="d", out="o")
+    assert config.head_names == ("fairness", "relevance", "fluency")
+    assert config.backbone == "minilm-l6"
+    assert config.to_dict()["heads"] == ["fairness", "relevance", "fluency"]
+
+
+def test_parse_heads_order_and_errors():
+    assert parse_heads("fluency, fairness") == ("fluency", "fairness")
+    assert parse_heads(["relevance"]) == ("relevance",)
+    with pytest.raises(ConfigError, match="unknown head.*toxicity"):
+        parse_heads("fairness,toxicity")
+    with pytest.raises(ConfigError, match="twice"):
+        parse_heads("fairness,fairness")
+    with pytest.raises(ConfigError, match="no heads"):
+        parse_heads(" , ")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("epochs", 0), ("batch_size", 0), ("lr", 0.0), ("lr", 2.0), ("max_length", 4),
+    ("limit", 0), ("seed", -1), ("pairwise_weight", -1.0), ("device", "tpu"),
+])
+def test_range_checks(option, value):
+    with pytest.raises(ConfigError):
+        RewardTrainConfig(data="d", out="o", **{option: value})
+
+
+def test_yaml_and_flags(tmp_path):
+    yaml_path = tmp_path / "c.yaml"
+    yaml_path.write_text("epochs: 5\npairwise-weight: 0.5\nheads: fairness\n")
+    config = build_config(RewardTrainConfig, yaml_path, data="d", out="o", epochs=2)
+    assert config.epochs == 2 and config.pairwise_weight == 0.5
+    assert config.head_names == ("fairness",)
+    yaml_path.write_text("epochs: many\n")
+    with pytest.raises(ConfigError):
+        build_config(RewardTrainConfig, yaml_path, data="d", out="o")

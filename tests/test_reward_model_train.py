@@ -1,0 +1,178 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from fairguard.errors import ArtifactError, ConfigError, DataError, ModelNotFoundError
+from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.reward_model.train import train_reward_model
+from reward_model_data import write_dataset
+
+HEADS = ["fairness", "relevance", "fluency"]
+
+
+def _config(tmp_path, backbone, **kw):
+    data = kw.pop("data", None) or write_dataset(tmp_path / "data")
+    return RewardTrainConfig(data=str(data), out=str(tmp_path / "out" / "rm"), backbone=str(backbone),
+                             epochs=kw.pop("epochs", 1), batch_size=4, progress=False, **kw)
+
+
+def _nothing_written(tmp_path):
+    parent = tmp_path / "out"
+    return not parent.exists() or list(parent.iterdir()) == []
+
+
+def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    import fairguard
+
+    result = train_reward_model(_config(tmp_path, tiny_deberta_dir, epochs=2, seed=3))
+    out = result.out
+    names = set(os.listdir(out))
+    assert {"config.json", "model.safetensors", "fairguard.json", "metrics.json",
+            "training.png", "tokenizer.json"} <= names
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["kind"] == "reward-model" and meta["heads"] == HEADS
+    assert meta["thresholds"] == {h: 0.5 for h in HEADS}
+    assert meta["backbone"] == str(tiny_deberta_dir) and meta["max_length"] == 256
+    assert meta["data_fingerprint"] == "handmade-0"
+    assert meta["train_config"]["seed"] == 3
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["split"] == "test" and len(metrics["epochs"]) == 2
+    assert metrics["best_epoch"] in (1, 2)
+    for head in HEADS:
+        for key in ("accuracy", "roc_auc", "pairwise_accuracy"):
+            assert 0.0 <= metrics["heads"][head][key] <= 1.0
+    assert metrics["fairness_pairwise_accuracy"] == metrics["heads"]["fairness"]["pairwise_accuracy"]
+    assert metrics["handwritten"]["n_pairs"] == 46
+    assert metrics["split_overlap"]["group"]["also_in_train"] == 0
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert type(model).__name__ == "DebertaV2ForSequenceClassification"
+    reward = fairguard.get_reward("reward-model", path=str(out))
+    scores = reward.score(["Should we hire the hui applicant?"] * 2, ["judge skills", "no"])
+    assert set(scores) == set(HEADS)
+
+
+def test_same_seed_same_weights(tmp_path, tiny_deberta_dir):
+    from safetensors.numpy import load_file
+
+    a = train_reward_model(_config(tmp_path / "a", tiny_deberta_dir, seed=1)).out
+    b = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, seed=1)).out
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+def test_heads_subset(tmp_path, tiny_deberta_dir):
+    out = train_reward_model(_config(tmp_path, tiny_deberta_dir, heads="fluency")).out
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["heads"] == ["fluency"]
+    assert "fairness_pairwise_accuracy" not in json.loads((out / "metrics.json").read_text())
+
+
+def test_empty_dataset_leaves_nothing(tmp_path, tiny_deberta_dir):
+    data = write_dataset(tmp_path / "data", empty_split="train")
+    with pytest.raises(DataError, match=r"train.jsonl (holds no rows|is empty)"):
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, data=data))
+    assert _nothing_written(tmp_path)
+
+
+def test_missing_data_dir_leaves_nothing(tmp_path, tiny_deberta_dir):
+    with pytest.raises(DataError, match="does not exist"):
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, data=tmp_path / "nowhere"))
+    assert _nothing_written(tmp_path)
+
+
+def test_corrupt_backbone_leaves_nothing(tmp_path, tiny_deberta_dir):
+    import shutil
+
+    bad = tmp_path / "bad-backbone"
+    shutil.copytree(tiny_deberta_dir, bad)
+    (bad / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelNotFoundError, match="could not load weights"):
+        train_reward_model(_config(tmp_path, bad))
+    assert _nothing_written(tmp_path)
+
+
+def test_unknown_heads(tmp_path, tiny_deberta_dir):
+    with pytest.raises(ConfigError, match="unknown head"):
+        _config(tmp_path, tiny_deberta_dir, heads="fairness,toxicity")
+
+
+def test_refuses_existing_out_and_failure_keeps_old(tmp_path, tiny_deberta_dir, monkeypatch):
+    out = tmp_path / "out" / "rm"
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("old")
+    with pytest.raises(ArtifactError, match="--overwrite"):
+        train_reward_model(_config(tmp_path, tiny_deberta_dir))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("fairguard.reward_model.plot.plot_training", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, overwrite=True))
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["rm"]
+    assert os.listdir(out) == ["keep.txt"]
+
+
+@pytest.mark.slow
+def test_minilm_separates_neutral_from_biased(tmp_path):
+    """Embedded MiniLM backbone on a small dataset: fairness ranks neutral above biased on
+    held-out groups (and the hand-written set is at least better than chance)."""
+    data = _small_dataset(tmp_path)
+    config = RewardTrainConfig(data=str(data), out=str(tmp_path / "rm"), backbone="minilm-l6",
+                               epochs=4, rows_per_epoch=80, batch_size=4, lr=3e-4,
+                               max_length=128, limit=120, val_rows=24, freeze_layers=2,
+                               progress=False)
+    metrics = train_reward_model(config).metrics
+    fair = metrics["heads"]["fairness"]
+    summary = {h: {k: m[k] for k in ("roc_auc", "pairwise_accuracy", "mean_score_positive",
+                                     "mean_score_negative")} for h, m in metrics["heads"].items()}
+    # an untrained or broken model sits near 0.5 on each of these
+    assert fair["pairwise_accuracy"] >= 0.85, summary
+    assert fair["roc_auc"] >= 0.85, summary
+    assert fair["mean_score_positive"] - fair["mean_score_negative"] >= 0.2, summary
+    assert metrics["heads"]["relevance"]["roc_auc"] >= 0.7, summary
+    assert metrics["handwritten"]["heads"]["fairness"]["pairwise_accuracy"] > 0.5, summary
+
+
+def _small_dataset(tmp_path):
+    """`fairguard data build` (small) when the data package exists, else the hand-made set."""
+    try:
+        from click.testing import CliRunner
+
+        from fairguard.cli import cli
+
+        if "build" not in getattr(cli.commands.get("data"), "commands", {}):
+            raise ImportError
+    except ImportError:
+        return write_dataset(tmp_path / "data")
+    out = tmp_path / "data"
+    result = CliRunner().invoke(cli, ["data", "build", "--out", str(out), "--size", "small"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_freeze_layers_and_rows_per_epoch(tmp_path, tiny_deberta_dir):
+    from safetensors.numpy import load_file
+
+    result = train_reward_model(_config(tmp_path, tiny_deberta_dir, epochs=2, rows_per_epoch=8,
+                                        freeze_layers=1, val_rows=3))
+    assert result.metrics["rows_per_epoch"] == 8 and result.metrics["val_rows"] == 3
+    assert result.metrics["epochs"][1]["val"]["n_rows"] == 3
+    before = load_file(tiny_deberta_dir / "model.safetensors")
+    after = load_file(result.out / "model.safetensors")
+    emb = "deberta.embeddings.word_embeddings.weight"
+    assert np.array_equal(before[emb], after[emb])
+    frozen = "deberta.encoder.layer.0.attention.self.query_proj.weight"
+    trained = "deberta.encoder.layer.1.attention.self.query_proj.weight"
+    assert np.array_equal(before[frozen], after[frozen])
+    assert not np.array_equal(before[trained], after[trained])
+
+
+def test_freeze_too_many_layers(tmp_path, tiny_deberta_dir):
+    with pytest.raises(ConfigError, match="only 2 layers"):
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, freeze_layers=5))
+    assert _nothing_written(tmp_path)
