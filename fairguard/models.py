@@ -163,13 +163,43 @@ def resolve_model(name: str) -> str:
     if path.exists():
         raise ModelNotFoundError(f"{path} is a file, not a model folder")
     if is_hub_id(name):
-        if os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(name):
+        if _in_hub_cache(name):
+            return name
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
             raise ModelNotFoundError(
                 f"{name!r} is a hub id but HF_HUB_OFFLINE=1 and it is not in the local hub cache; "
                 f"use an embedded model ({', '.join(EMBEDDED)}) or a local folder"
             )
+        endpoint = _hub_endpoint()
+        if not _reachable(endpoint):
+            raise ModelNotFoundError(
+                f"{name!r} is a hub id but the Hugging Face hub ({endpoint}) cannot be reached; "
+                f"use an embedded model ({', '.join(EMBEDDED)}) or a local folder"
+            )
         return name
     raise UnknownNameError("model", name, list(EMBEDDED))
+
+
+def _hub_endpoint() -> str:
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return "https://huggingface.co"
+    return constants.ENDPOINT
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    """Whether an HTTP server answers at ``url`` (any status counts), without retries."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout)
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return True
 
 
 def _in_hub_cache(repo_id: str) -> bool:

@@ -43,15 +43,23 @@ def test_hub_id_offline_gives_clear_error(monkeypatch, tmp_path):
         resolve_model("microsoft/deberta-v3-small")
 
 
-def test_hub_id_unreachable_gives_clear_error(monkeypatch, tmp_path):
+def test_hub_id_unreachable_fails_fast_with_clear_error(monkeypatch):
+    import huggingface_hub.constants
+
     from fairguard.models import load_tokenizer
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path))
-    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
-    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
-    with pytest.raises(ModelNotFoundError, match="offline, use an embedded model"):
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    with pytest.raises(ModelNotFoundError, match="cannot be reached; use an embedded model"):
         load_tokenizer("fairguard-no-such-org/no-such-model")
+
+
+def test_hub_load_failure_is_wrapped(monkeypatch):
+    from fairguard import models
+
+    monkeypatch.setattr(models, "resolve_model", lambda name: "/nonexistent/hub-like-id")
+    with pytest.raises(ModelNotFoundError, match="could not load model 'org/x'"):
+        models.load_tokenizer("org/x")
 
 
 def test_status_lists_both_embedded_models():
