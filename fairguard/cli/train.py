@@ -11,9 +11,10 @@ def train() -> None:
 
 
 def _add_commands() -> None:
+    from fairguard.cli.train_grpo import grpo
     from fairguard.cli.train_reward import train_reward
 
-    for command in (train_reward,):
+    for command in (train_reward, grpo):
         train.add_command(command)
 
 

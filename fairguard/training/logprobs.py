@@ -1,0 +1,112 @@
+"""Per-token log-probabilities of completions under the policy and under the base model.
+
+The reference (base) model is the same peft model with its adapter disabled
+(``with model.disable_adapter():``); no second copy of the weights is ever made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import torch
+
+
+def position_ids_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Positions that skip left padding, as ``generate`` uses them."""
+    positions = mask.long().cumsum(-1) - 1
+    return positions.clamp(min=0)
+
+
+def completion_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                      completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                      temperature: float = 1.0) -> torch.Tensor:
+    """Float32 logits (divided by ``temperature``) that predict each completion token: (N, C, V)."""
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+    keep = completion_ids.shape[1]
+    kwargs = dict(input_ids=input_ids, attention_mask=attention_mask,
+                  position_ids=position_ids_from_mask(attention_mask), use_cache=False)
+    try:
+        logits = model(**kwargs, logits_to_keep=keep + 1).logits
+    except TypeError:  # models without logits_to_keep
+        logits = model(**kwargs).logits
+    logits = logits[:, -(keep + 1):-1, :].float()
+    return logits / temperature if temperature != 1.0 else logits
+
+
+def token_logprobs(logits: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
+    """log softmax(logits)[token] for every position: (N, C)."""
+    picked = torch.gather(logits, -1, token_ids.unsqueeze(-1)).squeeze(-1)
+    return picked - torch.logsumexp(logits, dim=-1)
+
+
+def completion_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                        completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                        temperature: float = 1.0) -> torch.Tensor:
+    """Per-token log-probs of the completion tokens under ``model`` (grad flows if enabled)."""
+    logits = completion_logits(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
+                               temperature)
+    return token_logprobs(logits, completion_ids)
+
+
+@contextlib.contextmanager
+def adapter_disabled(model: Any) -> Iterator[Any]:
+    """The base model: the peft ``model`` with its adapter switched off inside the block."""
+    if hasattr(model, "disable_adapter"):
+        with model.disable_adapter():
+            yield model
+    else:  # not a peft model: it is its own reference
+        yield model
+
+
+def batched(fn: Any, tensors: tuple[torch.Tensor, ...], micro_batch: int | None) -> torch.Tensor:
+    """Apply ``fn(*rows)`` over row chunks of ``tensors`` and concatenate (saves memory)."""
+    n = tensors[0].shape[0]
+    step = n if not micro_batch else micro_batch
+    return torch.cat([fn(*(t[i:i + step] for t in tensors)) for i in range(0, n, step)], dim=0)
+
+
+@torch.no_grad()
+def reference_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                       completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                       temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
+    """Per-token log-probs under the base model (adapter disabled), no grad."""
+    with adapter_disabled(model):
+        return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature),
+                       (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
+
+
+@torch.no_grad()
+def policy_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                    completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                    temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
+    """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
+    return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature),
+                   (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
+
+
+def full_kl(policy_logits: torch.Tensor, reference_logits: torch.Tensor,
+            mask: torch.Tensor) -> torch.Tensor:
+    """Seed 003's KL: per sequence, mean over generated tokens of sum_v p log(p / q): (N,)."""
+    logp = torch.log_softmax(policy_logits, dim=-1)
+    logq = torch.log_softmax(reference_logits, dim=-1)
+    per_token = (logp.exp() * (logp - logq)).sum(-1)
+    mask = mask.to(per_token.dtype)
+    return (per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
+
+
+@torch.no_grad()
+def sequence_kl(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
+    """Per-sequence mean full-vocabulary KL(policy || base) over completion tokens: (N,)."""
+
+    def one(p_ids: torch.Tensor, p_mask: torch.Tensor, c_ids: torch.Tensor,
+            c_mask: torch.Tensor) -> torch.Tensor:
+        policy = completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
+        with adapter_disabled(model):
+            ref = completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
+        return full_kl(policy, ref, c_mask)
+
+    return batched(one, (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)

@@ -1,0 +1,441 @@
+"""The GRPO / REINFORCE LoRA training loop: setup, train, save_checkpoint.
+
+Runs on one CPU, one GPU (bf16 where supported) or several processes under
+``accelerate launch`` / ``torchrun`` (DDP) with the same code: an ``Accelerator`` places the
+model and synchronises gradients. Each process samples its own prompts; rewards are gathered so
+that advantages (and the REINFORCE baseline) are computed on the whole step batch, as TRL does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
+from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
+from fairguard.scoring import TOTAL, WeightedRewards
+from fairguard.training import checkpoint as ckpt
+from fairguard.training.attention import use_fast_sdpa_masks
+from fairguard.training.config import RESUME_KEYS, GRPOConfig
+from fairguard.training.evaluate import evaluate_policy
+from fairguard.training.logprobs import (
+    completion_logprobs,
+    policy_logprobs,
+    reference_logprobs,
+    sequence_kl,
+)
+from fairguard.training.losses import (
+    grpo_loss,
+    group_advantages,
+    reinforce_loss,
+    reinforce_returns,
+    summarize,
+)
+from fairguard.training.prompts import held_out_sample, load_prompts, step_prompts
+from fairguard.training.rewards import build_rewards
+from fairguard.training.rollout import Rollout, sample_completions
+
+ARTIFACT_KIND = "grpo-adapter"
+METRICS_JSONL = "metrics.jsonl"
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The RNG seed of one step on one process (makes resumed runs repeat the straight run)."""
+    return ((seed * 1_000_003 + step) * 1_009 + rank) % (2**63)
+
+
+def adapter_digest(model: Any) -> str:
+    """sha256 over the trainable (adapter) parameters, in name order."""
+    digest = hashlib.sha256()
+    for name, param in sorted(model.named_parameters()):
+        if param.requires_grad:
+            digest.update(name.encode())
+            digest.update(param.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+class Trainer:
+    """Trains a LoRA adapter on ``config.model`` and writes the adapter artifact to ``out``."""
+
+    def __init__(self, config: GRPOConfig, out: str | Path, *, overwrite: bool = False,
+                 resume: bool = False, progress: bool = True,
+                 rewards: WeightedRewards | None = None,
+                 train_prompts: Sequence[str] | None = None,
+                 eval_prompts: Sequence[str] | None = None):
+        self.config = config
+        self.out = Path(out)
+        self.run_dir = ckpt.run_dir(self.out)
+        self.overwrite = overwrite
+        self.resume = resume
+        self.progress = progress
+        self.rewards = rewards
+        self.train_prompts = list(train_prompts) if train_prompts is not None else None
+        self.eval_prompts = list(eval_prompts) if eval_prompts is not None else None
+        self.start_step = 0
+        self.before: dict[str, Any] | None = None
+        self.last_checkpoint: Path | None = None
+        self.history: list[dict[str, Any]] = []
+        self._batch: dict[str, Any] | None = None  # the rollout reused over num_iterations
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> "Trainer":
+        """Load model, adapter, optimizer, rewards and prompts; resume from a checkpoint if asked."""
+        from accelerate import Accelerator
+
+        cfg = self.config
+        cuda = torch.cuda.is_available()
+        precision = cfg.mixed_precision
+        if precision == "auto":
+            precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "no"
+        self.accelerator = Accelerator(mixed_precision=precision, cpu=not cuda)
+        self._check_output()
+        self.accelerator.wait_for_everyone()  # every process checked before anything is created
+        if self.rewards is None:
+            self.rewards = build_rewards(cfg.rewards, cfg.reward_model)
+        if self.train_prompts is None or self.eval_prompts is None:
+            train, held_out = load_prompts(cfg.data, cfg.seed)
+            self.train_prompts = self.train_prompts if self.train_prompts is not None else train
+            self.eval_prompts = self.eval_prompts if self.eval_prompts is not None else held_out
+        if not self.train_prompts:
+            raise ConfigError("no training prompts")
+        self.eval_prompts = held_out_sample(self.eval_prompts, cfg.eval_prompts, cfg.seed)
+        self._build_model()
+        checkpoint = ckpt.latest_checkpoint(self.run_dir) if self.resume and self.run_dir.exists() else None
+        if checkpoint is not None:
+            self._resume_from(checkpoint)
+        elif self.accelerator.is_main_process:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir.mkdir(parents=True)
+        self.accelerator.wait_for_everyone()
+        return self
+
+    def _check_output(self) -> None:
+        if self.out.exists() and not self.overwrite:
+            raise ArtifactError(f"{self.out} already exists; choose another --out or pass --overwrite")
+        if self.run_dir.exists() and not (self.resume or self.overwrite):
+            raise ArtifactError(f"an unfinished run of {self.out} is in {self.run_dir}; pass --resume "
+                                "to continue it or --overwrite to start over")
+
+    def _build_model(self) -> None:
+        from peft import LoraConfig, get_peft_model
+        from transformers import get_scheduler
+
+        from fairguard.models import load_causal_lm
+
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        base, tokenizer = load_causal_lm(cfg.model)
+        use_fast_sdpa_masks(base)
+        if tokenizer.pad_token_id is None:
+            raise ConfigError(f"model {cfg.model!r} has no pad or eos token; set one in its tokenizer")
+        lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                          target_modules=cfg.targets, task_type="CAUSAL_LM")
+        try:
+            model = get_peft_model(base, lora)
+        except ValueError as exc:
+            raise ConfigError(f"LoRA targets {cfg.targets} do not fit {cfg.model!r}: {exc}") from exc
+        self.tokenizer = tokenizer
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        schedule = cfg.lr_schedule
+        if schedule == "constant" and cfg.warmup_steps:
+            schedule = "constant_with_warmup"
+        # the scheduler stays unprepared: it steps once per optimizer step on every process
+        self.scheduler = get_scheduler(schedule, optimizer, num_warmup_steps=cfg.warmup_steps,
+                                       num_training_steps=cfg.max_steps)
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.params = params
+
+    @property
+    def policy(self) -> Any:
+        """The peft model without the DDP wrapper (for generation and no-grad passes)."""
+        return self.accelerator.unwrap_model(self.model)
+
+    def _resume_from(self, checkpoint: Path) -> None:
+        saved = ckpt.read_state(checkpoint)
+        old = saved.get("config", {})
+        changed = [k for k in RESUME_KEYS if k in old and old[k] != getattr(self.config, k)]
+        if changed:
+            raise ConfigError(
+                f"--resume with different settings than the run in {self.run_dir}: "
+                + ", ".join(f"{k} {old[k]!r} -> {getattr(self.config, k)!r}" for k in changed)
+                + "; use the original settings or start over with --overwrite"
+            )
+        state = ckpt.load_checkpoint(checkpoint, self.policy, self.optimizer, self.scheduler)
+        self.start_step = int(state["step"])
+        self.before = state.get("before")
+        self.last_checkpoint = checkpoint
+        metrics = self.run_dir / METRICS_JSONL
+        if metrics.is_file():
+            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+            self.history = [r for r in rows if r["step"] <= self.start_step]
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            self._rewrite_metrics()
+
+    # ------------------------------------------------------------------ train
+    def train(self) -> Path:
+        """Run until ``max_steps``; write the artifact to ``out`` and return its path."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        acc = self.accelerator
+        if self.before is None and cfg.eval:
+            self.before = self._evaluate()
+        bar = tqdm(total=cfg.max_steps, initial=self.start_step, desc=f"{cfg.algorithm} training",
+                   disable=not (self.progress and acc.is_main_process), unit="step")
+        for step in range(self.start_step, cfg.max_steps):
+            try:
+                row = self.train_step(step)
+            except FairguardError as exc:
+                bar.close()
+                raise self._stopped(exc, step) from exc
+            self.history.append(row)
+            if acc.is_main_process:
+                with (self.run_dir / METRICS_JSONL).open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+            postfix = {"reward": f"{row['rewards'][TOTAL]['mean']:.3f}", "loss": f"{row['loss']:.4f}"}
+            if "kl" in row:
+                postfix["kl"] = f"{row['kl']:.4f}"
+            bar.set_postfix(postfix)
+            bar.update(1)
+            done = step + 1
+            # checkpoints fall on whole sampled batches (num_iterations); the last step is saved
+            # too, so that a kill during the final evaluation only repeats the evaluation
+            if done % cfg.num_iterations == 0 and (done % cfg.save_every == 0 or done == cfg.max_steps):
+                self.save_checkpoint(done)
+        bar.close()
+        after = self._evaluate() if cfg.eval else None
+        return self._write_artifact(after)
+
+    def _stopped(self, exc: FairguardError, step: int) -> FairguardError:
+        where = (f"the last good checkpoint is {self.last_checkpoint} (continue with --resume once "
+                 "fixed)" if self.last_checkpoint else "no checkpoint was written yet")
+        message = f"training stopped at step {step + 1}: {exc}; {where}"
+        if isinstance(exc, PluginError):
+            return PluginError(exc.plugin, message.replace(f"plugin {exc.plugin!r}: ", "", 1))
+        try:
+            return type(exc)(message)
+        except TypeError:
+            return FairguardError(message)
+
+    def _score(self, rollout: Rollout) -> dict[str, Any]:
+        """Score the rollout on this process; if any process failed, every process raises."""
+        acc = self.accelerator
+        error: FairguardError | None = None
+        scores: dict[str, Any] = {}
+        try:
+            scores = self.rewards.score(rollout.prompts, rollout.completions)
+        except FairguardError as exc:
+            error = exc
+        if acc.num_processes > 1:
+            failed = acc.gather(torch.tensor([1.0 if error else 0.0], device=acc.device))
+            if error is None and failed.sum() > 0:
+                error = FairguardError("a reward plugin failed on another process (see its log)")
+        if error is not None:
+            raise error
+        return scores
+
+    def _gather(self, values: torch.Tensor) -> torch.Tensor:
+        return self.accelerator.gather(values.contiguous()) if self.accelerator.num_processes > 1 else values
+
+    def _make_batch(self, step: int) -> dict[str, Any]:
+        """Sample, score and prepare (advantages / returns, reference and old log-probs)."""
+        cfg = self.config
+        acc = self.accelerator
+        torch.manual_seed(step_seed(cfg.seed, step, acc.process_index))
+        prompts = step_prompts(self.train_prompts, step, cfg.prompts_per_step, cfg.seed,
+                               acc.process_index, acc.num_processes)
+        rollout = sample_completions(self.policy, self.tokenizer, prompts, cfg.num_generations,
+                                     cfg.max_new_tokens, cfg.temperature, cfg.top_p)
+        scores = self._score(rollout)
+        heads = list(scores)
+        device = acc.device
+        local = torch.tensor([[float(v) for v in col] for col in zip(*[scores[h] for h in heads])],
+                             dtype=torch.float32, device=device)
+        table = self._gather(local)  # (N_all, H)
+        n = len(rollout.prompts)
+        mine = slice(acc.process_index * n, (acc.process_index + 1) * n)
+        totals = table[:, heads.index(TOTAL)]
+        tensors = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids, rollout.completion_mask)
+        micro = n // cfg.gradient_accumulation_steps
+        batch: dict[str, Any] = {"rollout": rollout, "micro": micro,
+                                 "rewards": {h: summarize(table[:, i]) for i, h in enumerate(heads)}}
+        lengths = self._gather(rollout.completion_mask.sum(-1).float())
+        batch["completion_length"] = float(lengths.mean())
+        batch["num_items_in_batch"] = float(lengths.sum())
+        if cfg.algorithm == "grpo":
+            advantages, std = group_advantages(totals, cfg.num_generations, cfg.scale_rewards)
+            batch["advantages"] = advantages[mine]
+            batch["reward_std"] = float(std.mean())
+            batch["ref_logps"] = (reference_logprobs(self.policy, *tensors, temperature=cfg.temperature,
+                                                     micro_batch=micro) if cfg.beta > 0 else None)
+            batch["old_logps"] = (policy_logprobs(self.policy, *tensors, temperature=cfg.temperature,
+                                                  micro_batch=micro) if cfg.num_iterations > 1 else None)
+        else:
+            kl = (sequence_kl(self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
+                  if cfg.kl_lambda > 0 else torch.zeros(n, device=device))
+            kl_all = self._gather(kl.float())
+            returns = reinforce_returns(totals, kl_all if cfg.kl_lambda > 0 else None,
+                                        cfg.kl_lambda, cfg.baseline)
+            batch["returns"] = returns[mine]
+            batch["kl"] = float(kl_all.mean())
+            batch["returns_stats"] = summarize(returns)
+        return batch
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        """One optimizer update (sampling a new batch every ``num_iterations`` steps)."""
+        cfg = self.config
+        acc = self.accelerator
+        started = time.perf_counter()
+        if step % cfg.num_iterations == 0 or self._batch is None:
+            self._batch = self._make_batch(step)
+        batch = self._batch
+        rollout: Rollout = batch["rollout"]
+        micro = batch["micro"]
+        self.model.train()
+        total_loss = 0.0
+        stats: dict[str, list[float]] = {}
+        for k in range(cfg.gradient_accumulation_steps):
+            rows = slice(k * micro, (k + 1) * micro)
+            part = rollout.slice(rows.start, rows.stop)
+            last = k == cfg.gradient_accumulation_steps - 1
+            sync = contextlib.nullcontext() if last else acc.no_sync(self.model)
+            with sync, acc.autocast():
+                logps = completion_logprobs(self.model, part.prompt_ids, part.prompt_mask,
+                                            part.completion_ids, part.completion_mask,
+                                            temperature=cfg.temperature)
+                if cfg.algorithm == "grpo":
+                    loss, part_stats = grpo_loss(
+                        logps, None if batch["old_logps"] is None else batch["old_logps"][rows],
+                        None if batch["ref_logps"] is None else batch["ref_logps"][rows],
+                        batch["advantages"][rows], part.completion_mask, loss_type=cfg.loss_type,
+                        epsilon_low=cfg.epsilon, epsilon_high=cfg.eps_high, beta=cfg.beta,
+                        max_completion_length=cfg.max_new_tokens,
+                        num_items_in_batch=batch["num_items_in_batch"],
+                        num_processes=acc.num_processes,
+                        gradient_accumulation_steps=cfg.gradient_accumulation_steps)
+                else:
+                    loss = reinforce_loss(logps, part.completion_mask, batch["returns"][rows],
+                                          batch_size=len(rollout.prompts))
+                    part_stats = {}
+                if not torch.isfinite(loss):
+                    raise FairguardError(f"the loss became {float(loss)} at step {step + 1}; lower the "
+                                         "learning rate or check the rewards")
+                acc.backward(loss)
+            total_loss += float(loss.detach())
+            for key, value in part_stats.items():
+                stats.setdefault(key, []).append(value)
+        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        row: dict[str, Any] = {
+            "step": step + 1,
+            "loss": float(self._gather(torch.tensor([total_loss], device=acc.device)).mean()),
+            "rewards": batch["rewards"],
+            "grad_norm": float(grad_norm),
+            "lr": self.scheduler.get_last_lr()[0],
+            "completion_length": batch["completion_length"],
+            "tokens": int(batch["num_items_in_batch"]),
+        }
+        for key, values in stats.items():
+            row[key] = float(self._gather(torch.tensor([sum(values) / len(values)],
+                                                       device=acc.device)).mean())
+        if cfg.algorithm == "grpo":
+            row["reward_std"] = batch["reward_std"]
+        else:
+            row["kl"] = batch["kl"]
+            row["returns"] = batch["returns_stats"]
+        row["step_time_s"] = round(time.perf_counter() - started, 4)
+        row["sample"] = {"prompt": rollout.prompts[0], "completion": rollout.completions[0]}
+        return row
+
+    # ------------------------------------------------------------- evaluation
+    def _evaluate(self) -> dict[str, Any] | None:
+        """Held-out evaluation on the main process (others wait)."""
+        acc = self.accelerator
+        result = None
+        if acc.is_main_process and self.eval_prompts:
+            cfg = self.config
+            torch.manual_seed(cfg.seed)
+            result = evaluate_policy(self.policy, self.tokenizer, self.eval_prompts, self.rewards,
+                                     cfg.eval_max_new_tokens or cfg.max_new_tokens)
+        acc.wait_for_everyone()
+        return result
+
+    # ---------------------------------------------------------- checkpoints
+    def save_checkpoint(self, step: int) -> Path | None:
+        """Write checkpoint ``step`` (main process) atomically; every process waits for it."""
+        acc = self.accelerator
+        acc.wait_for_everyone()
+        path = None
+        if acc.is_main_process:
+            state = {"config": self.config.to_dict(), "before": self.before}
+            path = ckpt.save_checkpoint(self.run_dir, step, self.policy, self.optimizer,
+                                        self.scheduler, state)
+        acc.wait_for_everyone()
+        self.last_checkpoint = ckpt.run_dir(self.out) / ckpt.CHECKPOINTS / f"step-{step:06d}"
+        return path
+
+    def _rewrite_metrics(self) -> None:
+        with (self.run_dir / METRICS_JSONL).open("w") as fh:
+            for row in self.history:
+                fh.write(json.dumps(row) + "\n")
+
+    # -------------------------------------------------------------- artifact
+    def _write_artifact(self, after: dict[str, Any] | None) -> Path:
+        from accelerate.utils import gather_object
+
+        from fairguard.training.plots import plot_training
+
+        acc = self.accelerator
+        cfg = self.config
+        digests = gather_object([adapter_digest(self.policy)])
+        if acc.is_main_process:
+            with atomic_output_dir(self.out, overwrite=self.overwrite) as tmp:
+                self.policy.save_pretrained(tmp, safe_serialization=True)
+                shutil.copy(self.run_dir / METRICS_JSONL, tmp / METRICS_JSONL)
+                metrics = {"before": self.before, "after": after,
+                           "change": _change(self.before, after),
+                           "steps": cfg.max_steps, "train_time_s": round(sum(
+                               r.get("step_time_s", 0.0) for r in self.history), 2)}
+                write_json(tmp / "metrics.json", metrics)
+                write_json(tmp / METADATA_FILE, {
+                    "kind": ARTIFACT_KIND, "algorithm": cfg.algorithm, "base_model": cfg.model,
+                    "rewards": {"weights": self.rewards.weights, "heads": list(self.rewards.heads),
+                                "plugins": [r.name for r in self.rewards.rewards]},
+                    "config": cfg.to_dict(), "steps": cfg.max_steps,
+                    "num_processes": acc.num_processes, "adapter_sha256_by_rank": digests,
+                    "max_new_tokens": cfg.max_new_tokens,
+                })
+                plot_training(self.history, tmp)
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        acc.wait_for_everyone()
+        return self.out
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, float] | None:
+    if not before or not after:
+        return None
+    return {h: after["heads"][h] - before["heads"][h] for h in before["heads"] if h in after["heads"]}
+
+
+def train(config: GRPOConfig, out: str | Path, *, overwrite: bool = False, resume: bool = False,
+          progress: bool = True, rewards: WeightedRewards | None = None,
+          train_prompts: Sequence[str] | None = None,
+          eval_prompts: Sequence[str] | None = None) -> Path:
+    """Train an adapter as ``config`` says and write it to ``out`` (see :class:`Trainer`)."""
+    trainer = Trainer(config, out, overwrite=overwrite, resume=resume, progress=progress,
+                      rewards=rewards, train_prompts=train_prompts, eval_prompts=eval_prompts)
+    return trainer.setup().train()
+
+
+__all__ = ["ARTIFACT_KIND", "Trainer", "train"]

@@ -1,0 +1,74 @@
+"""Built-in filter ``lora``: regenerate completions with a trained debiasing LoRA adapter.
+
+``get_filter("lora", path=ADAPTER_DIR)`` loads the base model named in the adapter's
+``fairguard.json`` (written by ``fairguard train grpo``) with the adapter enabled; its
+``rewrite(prompts, completions)`` answers each prompt afresh (greedy) and returns those answers
+in place of the given completions, so the guard's rewrite strategy can use what training produced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.hookspecs import hookimpl
+from fairguard.inputs import check_pairs
+from fairguard.protocols import BaseFilter
+
+DEFAULT_MAX_NEW_TOKENS = 64
+
+
+class LoraFilter(BaseFilter):
+    """Text-rewrite filter: the answer of base model + adapter to each prompt."""
+
+    name = "lora"
+
+    def __init__(self, path: str, base_model: str | None = None, max_new_tokens: int | None = None,
+                 batch_size: int = 8):
+        from fairguard.artifacts import METADATA_FILE, read_metadata
+
+        folder = Path(path)
+        if not (folder / "adapter_config.json").is_file():
+            raise ArtifactError(f"{folder} is not a peft adapter folder (no adapter_config.json); "
+                                "point path= at the output of `fairguard train grpo`")
+        meta: dict[str, Any] = read_metadata(folder) if (folder / METADATA_FILE).is_file() else {}
+        self.path = folder
+        self.base_model = base_model or meta.get("base_model")
+        if not self.base_model:
+            raise ConfigError(f"{folder} names no base model; pass base_model= to the lora filter")
+        self.max_new_tokens = int(max_new_tokens or meta.get("max_new_tokens") or DEFAULT_MAX_NEW_TOKENS)
+        if self.max_new_tokens < 1 or batch_size < 1:
+            raise ConfigError("lora filter: max_new_tokens and batch_size must be >= 1")
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        from peft import PeftModel
+
+        from fairguard.models import load_causal_lm
+
+        base, tokenizer = load_causal_lm(self.base_model)
+        try:
+            self._model = PeftModel.from_pretrained(base, str(self.path)).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"could not load the adapter in {self.path} onto {self.base_model!r}: "
+                                f"{exc}") from exc
+        self._tokenizer = tokenizer
+
+    def rewrite(self, prompts: Sequence[str], completions: Sequence[str]) -> list[str]:
+        prompts, completions = check_pairs(prompts, completions)
+        self._load()
+        from fairguard.training.evaluate import generate_greedy
+
+        return generate_greedy(self._model, self._tokenizer, prompts, self.max_new_tokens,
+                               batch_size=self.batch_size)
+
+
+@hookimpl
+def register_filters(register: Callable[..., None]) -> None:
+    register("lora", LoraFilter,
+             "regenerate with a debiasing LoRA adapter from `fairguard train grpo` (option path=DIR)")

@@ -1,0 +1,71 @@
+"""``fairguard train grpo`` end to end on the tiny model, with a reward plugin registered in-process."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from fairguard.hookspecs import hookimpl
+from fairguard.plugin_manager import register_plugin, unregister_plugin
+
+
+class LengthReward:
+    name = "length"
+    heads = ("length",)
+
+    def score(self, prompts, completions):
+        return {"length": np.asarray([len(c.split()) / 10 for c in completions], dtype=float)}
+
+
+class Plugin:
+    @hookimpl
+    def register_rewards(self, register):
+        register("length", LengthReward, "words / 10")
+
+
+@pytest.fixture()
+def length_plugin():
+    register_plugin(Plugin(), name="test-length")
+    yield
+    unregister_plugin("test-length")
+
+
+def test_help_lists_the_options():
+    result = CliRunner().invoke(cli, ["train", "grpo", "--help"])
+    assert result.exit_code == 0
+    for option in ("--reward-model", "--reward", "--algorithm", "--resume", "--max-steps", "--config"):
+        assert option in result.output
+
+
+def test_train_grpo_end_to_end_with_yaml_and_resume_errors(tiny_causal_lm_dir, tmp_path, length_plugin):
+    out = tmp_path / "adapter"
+    yaml_file = tmp_path / "x.yaml"
+    yaml_file.write_text("max_new_tokens: 4\nlora_r: 4\neval_prompts: 2\nnum_generations: 2\n")
+    args = ["train", "grpo", "--model", str(tiny_causal_lm_dir), "--out", str(out),
+            "--reward", "length=1,gender-bias=0.3", "--max-steps", "1", "--config", str(yaml_file),
+            "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "held-out evaluation" in result.output and "length" in result.output
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["rewards"]["weights"] == {"length": 1.0, "gender-bias": 0.3}
+    assert meta["config"]["num_generations"] == 2 and meta["config"]["max_new_tokens"] == 4
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reward", "nonexistent=1"], "unknown reward"),
+    (["--algorithm", "grpo", "--num-generations", "1"], "num_generations"),
+    (["--reward", "length=oops"], "name=number"),
+])
+def test_bad_options_fail_cleanly(tiny_causal_lm_dir, tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["train", "grpo", "--model", str(tiny_causal_lm_dir),
+                                      "--out", str(tmp_path / "o"), "--quiet", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output

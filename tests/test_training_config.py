@@ -1,0 +1,48 @@
+"""GRPOConfig validation and YAML/flag building."""
+
+from __future__ import annotations
+
+import pytest
+
+from fairguard.config import build_config
+from fairguard.errors import ConfigError
+from fairguard.training.config import GRPOConfig
+
+
+def test_defaults_are_valid():
+    cfg = GRPOConfig()
+    assert cfg.algorithm == "grpo" and cfg.eps_high == cfg.epsilon == 0.2
+    assert cfg.targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert cfg.completions_per_step == 8
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(algorithm="ppo"), "algorithm"),
+    (dict(loss_type="bnpo"), "loss_type"),
+    (dict(scale_rewards="max"), "scale_rewards"),
+    (dict(num_generations=1), "num_generations"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(top_p=1.5), "top_p"),
+    (dict(beta=-1.0), "beta"),
+    (dict(gradient_accumulation_steps=3), "divisible"),
+    (dict(lora_targets=" , "), "lora_targets"),
+    (dict(learning_rate=0.0), "learning_rate"),
+    (dict(baseline="ema"), "baseline"),
+])
+def test_bad_values_raise(kw, message):
+    with pytest.raises(ConfigError, match=message):
+        GRPOConfig(**kw)
+
+
+def test_reinforce_allows_one_generation():
+    assert GRPOConfig(algorithm="reinforce", num_generations=1).num_generations == 1
+
+
+def test_yaml_then_flags(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("max-steps: 7\nloss_type: dapo\nepsilon_high: 0.28\n")
+    cfg = build_config(GRPOConfig, path, max_steps=9, beta=None)
+    assert (cfg.max_steps, cfg.loss_type, cfg.eps_high) == (9, "dapo", 0.28)
+    path.write_text("nonsense: 1\n")
+    with pytest.raises(ConfigError, match="unknown option"):
+        build_config(GRPOConfig, path)
