@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-UNQOVER_COMMANDS: tuple[str, ...] = ()
+UNQOVER_COMMANDS: tuple[str, ...] = ("fairguard.cli.eval_refine:eval_refine",)
 
 
 @click.group(name="eval")

@@ -12,9 +12,10 @@ def train() -> None:
 
 def _add_commands() -> None:
     from fairguard.cli.train_grpo import grpo
+    from fairguard.cli.train_refine import train_refine
     from fairguard.cli.train_reward import train_reward
 
-    for command in (train_reward, grpo):
+    for command in (train_reward, grpo, train_refine):
         train.add_command(command)
 
 
