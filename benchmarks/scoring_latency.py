@@ -5,7 +5,7 @@ tokenisation, forward, sigmoid), calls interleaved round-robin so that load from
 processes hits every backend alike; ratios against torch eager; and, given a dataset, how often
 int8 head decisions agree with fp32 on its test split.
 
-    python benchmarks/scoring_latency.py --model /work/artifacts/reward-minilm --data DATA
+    python benchmarks/scoring_latency.py --model runs/reward-minilm --data DATA
     python benchmarks/scoring_latency.py --untrained     # random 3-head MiniLM-L6 classifier
 
 The functions are importable (benchmarks/guard_latency.py uses them).

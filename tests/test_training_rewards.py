@@ -6,37 +6,15 @@ import numpy as np
 import pytest
 
 from fairguard.errors import UnknownNameError
-from fairguard.registry import get_reward
-from fairguard.training import rewards as training_rewards
 from fairguard.training.rewards import build_rewards
 
 
-class FakeRewardModel:
-    """Stands in for a trained reward-model folder: three heads."""
+@pytest.fixture(scope="module")
+def reward_model_dir(tmp_path_factory):
+    """A real (random) tiny DeBERTa-v2 reward-model folder with heads fairness/relevance/fluency."""
+    from onnx_export_data import tiny_reward_dir
 
-    name = "reward-model"
-    heads = ("fairness", "relevance", "fluency")
-
-    def __init__(self, path):
-        self.path = path
-
-    def score(self, prompts, completions):
-        n = len(prompts)
-        return {"fairness": np.linspace(0, 1, n), "relevance": np.full(n, 0.5), "fluency": np.ones(n)}
-
-
-@pytest.fixture()
-def fake_reward_model(monkeypatch):
-    made = []
-
-    def lookup(name, **options):
-        if name == "reward-model":
-            made.append(FakeRewardModel(**options))
-            return made[-1]
-        return get_reward(name, **options)
-
-    monkeypatch.setattr(training_rewards, "get_reward", lookup)
-    return made
+    return tiny_reward_dir(tmp_path_factory.mktemp("rm"))
 
 
 def test_default_is_gender_bias():
@@ -44,16 +22,16 @@ def test_default_is_gender_bias():
     assert rewards.weights == {"gender-bias": 1.0}
 
 
-def test_reward_model_heads_get_default_weights(fake_reward_model, tmp_path):
-    rewards = build_rewards(None, str(tmp_path))
+def test_reward_model_heads_get_default_weights(reward_model_dir):
+    rewards = build_rewards(None, str(reward_model_dir))
     assert rewards.weights == {"fairness": 1.0, "relevance": 0.5, "fluency": 0.5}
-    assert fake_reward_model[-1].path == str(tmp_path)
-    scores = rewards.score(["a", "b"], ["x", "y"])
-    np.testing.assert_allclose(scores["total"], [0 + 0.25 + 0.5, 1 + 0.25 + 0.5])
+    scores = rewards.score(["who is good", "who is good"], ["the rider is good", "he is lazy"])
+    expected = scores["fairness"] + 0.5 * scores["relevance"] + 0.5 * scores["fluency"]
+    np.testing.assert_allclose(scores["total"], expected)
 
 
-def test_reward_spec_mixes_heads_and_other_rewards(fake_reward_model, tmp_path):
-    rewards = build_rewards("fairness=1,gender-bias=0.3", str(tmp_path))
+def test_reward_spec_mixes_heads_and_other_rewards(reward_model_dir):
+    rewards = build_rewards("fairness=1,gender-bias=0.3", str(reward_model_dir))
     assert rewards.weights == {"fairness": 1.0, "gender-bias": 0.3}
     assert [r.name for r in rewards.rewards] == ["reward-model", "gender-bias"]
 
