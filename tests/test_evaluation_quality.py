@@ -194,3 +194,95 @@ def test_eval_quality_errors_are_clear_and_leave_nothing(tmp_path, tiny_causal_l
     assert result.exit_code == 1
     assert message in result.output
     assert not out.exists()
+
+
+class CapsReward:
+    """caps = share of upper-case letters; offers a 0.5 threshold so the guard rewrites."""
+
+    name = "caps"
+    heads = ("caps",)
+    thresholds = {"caps": 0.5}
+
+    def score(self, prompts, completions):
+        return {"caps": np.array([sum(ch.isupper() for ch in c) / max(sum(ch.isalpha() for ch in c), 1)
+                                  for c in completions])}
+
+
+class ShoutFilter:
+    name = "shout"
+
+    def logits_processor(self, tokenizer):
+        return None
+
+    def rewrite(self, prompts, completions):
+        return [c.upper() for c in completions]
+
+
+class CapsPlugin:
+    @hookimpl
+    def register_rewards(self, register):
+        register("caps", CapsReward, "test reward")
+
+    @hookimpl
+    def register_filters(self, register):
+        register("shout", ShoutFilter, "test filter")
+
+
+def test_eval_quality_with_guard_reports_what_the_guard_shows(tmp_path, tiny_causal_lm_dir):
+    register_plugin(CapsPlugin(), name="caps-plugin")
+    try:
+        data = _dataset(tmp_path / "data")
+        out = tmp_path / "out"
+        result = CliRunner().invoke(cli, [
+            "eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data),
+            "--reward", "caps=1", "--guard", "--guard-filters", "shout", "--max-new-tokens", "4",
+            "--out", str(out)])
+    finally:
+        unregister_plugin("caps-plugin")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    guarded = metrics["guarded"]
+    assert guarded["actions"].get("rewritten", 0) >= 1
+    assert guarded["means"]["caps"] > metrics["means"]["caps"]
+    rows = [json.loads(line) for line in (out / "guarded.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["text"] == r["text"].upper() for r in rows if r["action"] == "rewritten")
+    assert "After the guard" in (out / "metrics.md").read_text()
+
+
+def test_guard_needs_rewards(tmp_path, tiny_causal_lm_dir):
+    result = CliRunner().invoke(cli, [
+        "eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(tmp_path),
+        "--fluency-proxy", "--guard", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "--guard needs the rewards" in result.output
+
+
+def test_refine_layer_applies_while_generating(tmp_path, tiny_causal_lm_dir):
+    from fairguard.refine.layer import RefineLayer, model_fingerprint, save_layer, tokenizer_digest
+
+    model, tok = load_policy(str(tiny_causal_lm_dir))
+    layer_dir = tmp_path / "layer"
+    layer_dir.mkdir()
+    save_layer(RefineLayer(10), layer_dir, {
+        "base_model": str(tiny_causal_lm_dir), "base_fingerprint": model_fingerprint(model, tok),
+        "tokenizer_digest": tokenizer_digest(tok), "categories": ["gender"]})
+    meta = {"base_model": str(tiny_causal_lm_dir), "base_fingerprint": model_fingerprint(model, tok),
+            "tokenizer_digest": tokenizer_digest(tok), "categories": ["gender"]}
+    flipped = RefineLayer(10)
+    with torch.no_grad():  # puts the LM's lowest top-10 token first: the first token must change
+        flipped.linear.weight.copy_(torch.eye(10).flip(0) * 50)
+    flipped_dir = tmp_path / "flipped"
+    flipped_dir.mkdir()
+    save_layer(flipped, flipped_dir, meta)
+    data = _dataset(tmp_path / "data")
+    outs = []
+    for name, extra in (("plain", []), ("refined", ["--refine-layer", str(layer_dir)]),
+                        ("flipped", ["--refine-layer", str(flipped_dir)])):
+        result = CliRunner().invoke(cli, [
+            "eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data),
+            "--reward", "gender-bias=1", "--max-new-tokens", "5", "--out", str(tmp_path / f"out-{name}"), *extra])
+        assert result.exit_code == 0, result.output
+        outs.append([json.loads(line)["response"]
+                     for line in (tmp_path / f"out-{name}" / "responses.jsonl").read_text().splitlines()])
+    assert outs[0] == outs[1]
+    assert all(a != b for a, b in zip(outs[0], outs[2]))
+    assert json.loads((tmp_path / "out-refined" / "metrics.json").read_text())["refine_layer"] == str(layer_dir)

@@ -34,6 +34,11 @@ def eval_group() -> None:
 @click.option("--top-p", type=float, help="Nucleus sampling p [default: 1].")
 @click.option("--batch-size", type=int, help="Prompts per generation batch [default: 8].")
 @click.option("--seed", type=int, help="Sampling seed [default: 0].")
+@click.option("--refine-layer", type=click.Path(), help="REFINE-LM layer folder applied while generating.")
+@click.option("--guard", is_flag=True, default=None,
+              help="Also pass every response through a rewrite-strategy Guard on the same rewards "
+                   "and report the scores of what it would show.")
+@click.option("--guard-filters", help="Comma list of the guard's filters [default: neutralize].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
 @click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md, responses.jsonl).")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")

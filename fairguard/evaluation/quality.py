@@ -100,9 +100,15 @@ class QualityEvalConfig:
     top_p: float = 1.0
     batch_size: int = 8
     seed: int = 0
+    refine_layer: str | None = None
+    guard: bool = False
+    guard_filters: str = "neutralize"
     overwrite: bool = False
 
     def __post_init__(self) -> None:
+        if self.guard and self.reward_model is None and not self.reward:
+            raise ConfigError("--guard needs the rewards it guards with: pass --reward-model DIR "
+                              "and/or --reward NAME=WEIGHT")
         if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
         if self.reward_model is None and not self.reward and not self.fluency_proxy:
@@ -154,6 +160,36 @@ def quality_markdown(title: str, summary: QualitySummary,
     return text
 
 
+def _refine_processors(layer: str | None, tokenizer: Any) -> list[Any] | None:
+    """The ``refine`` filter's logits processor for ``layer`` (a REFINE-LM layer folder)."""
+    if layer is None:
+        return None
+    from fairguard.registry import get_filter
+
+    processor = get_filter("refine", path=layer).logits_processor(tokenizer)
+    return [processor] if processor is not None else None
+
+
+def _count(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for value in values:
+        counts[str(value)] += 1
+    return dict(sorted(counts.items()))
+
+
+def _guarded_summary(config: QualityEvalConfig, rewards: WeightedRewards,
+                     result: QualityEvaluation, proxy: FluencyProxy | None) -> tuple[Any, list[Any]]:
+    """Pass every generated response through a rewrite-strategy Guard built on the evaluation's
+    rewards and ``config.guard_filters``; score what the guard would show."""
+    from fairguard.guard import Guard
+
+    filters = [name.strip() for name in config.guard_filters.split(",") if name.strip()]
+    guard = Guard(rewards.rewards, filters, weights=rewards.weights, strategy="rewrite", below="flag")
+    records = guard.score_batch(result.prompts, result.responses)
+    shown = [record.text for record in records]
+    return score_responses(result.prompts, shown, rewards, proxy), records
+
+
 def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[str, Any]:
     """``fairguard eval quality``: generate on a split, score, write metrics.json / metrics.md /
     responses.jsonl into ``config.out``; returns the metrics."""
@@ -170,9 +206,13 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             ref_model, ref_tok = load_causal_lm(config.fluency_model)
             proxy = FluencyProxy(ref_model, ref_tok, config.fluency_temperature, config.batch_size)
         model, tokenizer = load_policy(config.model, config.adapter)
+        processors = _refine_processors(config.refine_layer, tokenizer)
         started = time.perf_counter()
         result = evaluate_quality(model, tokenizer, [r.prompt for r in rows], rewards,
-                                  config.generation(), fluency_proxy=proxy, progress=progress)
+                                  config.generation(), fluency_proxy=proxy,
+                                  logits_processors=processors, progress=progress)
+        guarded = (_guarded_summary(config, rewards, result, proxy)
+                   if config.guard and rewards is not None else None)
         seconds = time.perf_counter() - started
         by_category = _by_category(rows, result.summary)
         metrics = {
@@ -190,10 +230,22 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             "fluency_proxy": ({"model": config.fluency_model, "temperature": config.fluency_temperature,
                                "formula": "exp(-mean_token_nll / temperature)"} if proxy else None),
             "generation": config.generation().to_dict(),
+            "refine_layer": config.refine_layer,
             "seconds": round(seconds, 2),
         }
         title = f"Quality of {config.model}" + (f" + {config.adapter}" if config.adapter else "")
-        write_report(tmp, metrics, quality_markdown(title, result.summary, by_category))
+        title += f" + REFINE layer {config.refine_layer}" if config.refine_layer else ""
+        report = quality_markdown(title, result.summary, by_category)
+        if guarded is not None:
+            summary, records = guarded
+            metrics["guarded"] = {"filters": config.guard_filters, "strategy": "rewrite",
+                                  "below": "flag", "means": summary.means, "stds": summary.stds,
+                                  "actions": _count(r.action for r in records),
+                                  "decisions": _count(r.decision for r in records)}
+            report += "\n" + quality_markdown("After the guard (rewrite strategy, flag policy)", summary)
+            write_jsonl(tmp / "guarded.jsonl",
+                        [{"prompt": p, **r.to_dict()} for p, r in zip(result.prompts, records)])
+        write_report(tmp, metrics, report)
         extra = [{"id": getattr(r, "id", str(i)), "category": getattr(r, "category", None)}
                  for i, r in enumerate(rows)]
         write_jsonl(tmp / "responses.jsonl", result.records(extra))
