@@ -14,8 +14,13 @@ from fairguard.protocols import Reward
 TOTAL = "total"
 
 
-def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
-    """Parse ``"fairness=1.0,relevance=0.5"`` (or a mapping) into ``{name: weight}``."""
+def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, example: str,
+                        bare: float | None = None) -> dict[str, float]:
+    """Parse ``"a=1.0,b=0.5"`` (or a mapping) into ``{name: finite float}``.
+
+    ``what`` names the values in errors ("reward weight", "threshold"); a bare ``name`` without
+    ``=number`` means ``bare``, or is an error when ``bare`` is None.
+    """
     if spec is None:
         return {}
     if isinstance(spec, Mapping):
@@ -26,27 +31,33 @@ def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
             part = part.strip()
             if not part:
                 continue
-            if "=" not in part:
-                items.append((part, 1.0))
-                continue
-            name, _, value = part.partition("=")
-            try:
-                items.append((name.strip(), float(value)))
-            except ValueError:
-                raise ConfigError(
-                    f"reward weight {part!r} is not name=number; write e.g. fairness=1.0,relevance=0.5"
-                ) from None
-    weights: dict[str, float] = {}
+            name, sep, value = part.partition("=")
+            if not sep:
+                if bare is None:
+                    raise ConfigError(f"{what} {part!r} is not name=number; write e.g. {example}")
+                value = bare
+            items.append((name.strip(), value))
+    out: dict[str, float] = {}
     for name, value in items:
-        if not name:
-            raise ConfigError("a reward weight has an empty name; write e.g. fairness=1.0")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ConfigError(f"reward weight for {name!r} must be a finite number, got {value}")
-        if name in weights:
-            raise ConfigError(f"reward {name!r} is given twice in the weights")
-        weights[name] = value
-    return weights
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"a {what} has an empty name; write e.g. {example}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{what} for {name!r} must be a number, got {value!r}; "
+                              f"write e.g. {example}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{what} for {name!r} must be a finite number, got {value!r}")
+        if name in out:
+            raise ConfigError(f"{what} {name!r} is given twice")
+        out[name] = number
+    return out
+
+
+def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
+    """Parse ``"fairness=1.0,relevance=0.5"`` (or a mapping) into ``{name: weight}``; a bare
+    name means weight 1."""
+    return parse_named_numbers(spec, "reward weight", "fairness=1.0,relevance=0.5", bare=1.0)
 
 
 def validate_reward_output(reward: Reward, output: object, n: int) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from fairguard.errors import ConfigError
 from fairguard.inputs import DEFAULT_MAX_CHARS
-from fairguard.scoring import TOTAL
+from fairguard.scoring import TOTAL, parse_named_numbers
 
 STRATEGIES = ("score", "rerank", "rewrite")
 FAIL_POLICIES = ("open", "closed")
@@ -19,34 +19,7 @@ DEFAULT_REFUSAL = ("I'm sorry, I can't give that answer. "
 
 def parse_thresholds(spec: str | Mapping[str, float] | None) -> dict[str, float]:
     """``"fairness=0.5,total=1.2"`` (or a mapping) -> ``{head or "total": minimum score}``."""
-    if spec is None:
-        return {}
-    if isinstance(spec, Mapping):
-        items = list(spec.items())
-    else:
-        items = []
-        for part in str(spec).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            name, sep, value = part.partition("=")
-            if not sep:
-                raise ConfigError(f"threshold {part!r} is not head=number; write e.g. fairness=0.5")
-            items.append((name.strip(), value))
-    out: dict[str, float] = {}
-    for name, value in items:
-        if not isinstance(name, str) or not name:
-            raise ConfigError("a threshold has an empty name; write e.g. fairness=0.5 or total=1.0")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"threshold for {name!r} must be a number, got {value!r}") from None
-        if not math.isfinite(number):
-            raise ConfigError(f"threshold for {name!r} must be finite, got {value!r}")
-        if name in out:
-            raise ConfigError(f"threshold {name!r} is given twice")
-        out[name] = number
-    return out
+    return parse_named_numbers(spec, "threshold", "fairness=0.5 or total=1.0")
 
 
 @dataclass
