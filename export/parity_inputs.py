@@ -7,7 +7,6 @@ of the same four kinds when no dataset is given.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,36 +152,10 @@ def builtin_pairs() -> ParityPairs:
     return ParityPairs(prompts, responses, kinds, "built-in hand-written pairs")
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; point --data at a folder written by "
-                        "`fairguard data build`")
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{lineno}: expected a JSON object")
-        for field in ("prompt", *RESPONSE_FIELDS):
-            if not isinstance(row.get(field), str) or not row[field].strip():
-                raise DataError(f"{path}:{lineno}: field {field!r} is missing or not a non-empty "
-                                "string")
-        rows.append(row)
-    if not rows:
-        raise DataError(f"{path} is empty; rebuild the dataset with `fairguard data build`")
-    return rows
-
-
 def _load_rows(data_dir: Path, split: str) -> list[dict]:
-    """Rows of a split: through the shared loader when it is installed, else read directly."""
-    try:
-        from fairguard.data.loaders import load_pairs  # type: ignore[import-not-found]
-    except ImportError:
-        return _read_jsonl(data_dir / f"{split}.jsonl")
+    """Rows of a split, through the shared dataset loader."""
+    from fairguard.data.loaders import load_pairs
+
     return [{"prompt": r.prompt, **{f: getattr(r, f) for f in RESPONSE_FIELDS}}
             for r in load_pairs(data_dir, split)]
 

@@ -120,25 +120,6 @@ def build_examples(rows: Iterable[Any], heads: Sequence[str]) -> Examples:
     return ex
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Minimal reader of the agreed JSONL format (used only when fairguard.data is absent)."""
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}:{lineno}: expected a JSON object")
-        for name in ("prompt", "neutral", "biased"):
-            if not isinstance(obj.get(name), str) or not obj[name].strip():
-                raise DataError(f"{path}:{lineno}: field {name!r} is missing or not a non-empty string")
-        rows.append(obj)
-    return rows
-
-
 def load_split(data_dir: str | os.PathLike[str], split: str, limit: int | None = None) -> list[PairRow]:
     """Rows of one split of a dataset folder; raises DataError when missing or empty."""
     folder = Path(data_dir)
@@ -149,13 +130,9 @@ def load_split(data_dir: str | os.PathLike[str], split: str, limit: int | None =
     if not path.is_file():
         raise DataError(f"{path} is missing; {folder} is not a complete dataset folder "
                         "(re-run `fairguard data build`)")
-    try:
-        from fairguard.data.loaders import load_pairs
-    except ImportError:  # the data package is not installed in this checkout
-        raw: list[Any] = _read_jsonl(path)
-    else:
-        raw = list(load_pairs(folder, split))
-    rows = [as_pair_row(row) for row in raw]
+    from fairguard.data.loaders import load_pairs
+
+    rows = [as_pair_row(row) for row in load_pairs(folder, split)]
     if limit is not None:
         rows = rows[:limit]
     if not rows:
