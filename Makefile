@@ -25,7 +25,7 @@ test-fast: install
 	$(PY) -m pytest -m "not slow"
 
 demo: install
-	$(PY) examples/quickstart.py
+	$(VENV)/bin/fairguard demo --out runs/demo
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

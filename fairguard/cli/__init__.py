@@ -83,15 +83,14 @@ def models(as_json: bool) -> None:
 
 def _add_groups() -> None:
     from fairguard.cli.data import data
+    from fairguard.cli.demo import demo
     from fairguard.cli.eval import eval_group
     from fairguard.cli.export import export
+    from fairguard.cli.score import score
     from fairguard.cli.train import train
 
-    for group in (train, export, eval_group, data):
-        cli.add_command(group)
-    from fairguard.cli.score import score
-
-    cli.add_command(score)
+    for command in (train, export, eval_group, data, score, demo):
+        cli.add_command(command)
 
 
 def _add_plugin_commands() -> None:

@@ -1,0 +1,227 @@
+"""report.md + a before/after bar chart, built only from the artifacts a demo run wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fairguard.errors import ArtifactError
+
+# Seed 000's before/after numbers (the paper's own model and data, not this run's).
+PAPER_GRPO = {"fairness": (0.74, 0.93), "relevance": (0.81, 0.84), "fluency": (0.88, 0.87)}
+REFINE_COLS = [("delta", "Pos. err. δ"), ("epsilon", "Attr. err. ε"), ("mu", "μ"), ("eta", "η"),
+               ("accuracy", "Disamb. acc.")]
+SECTIONS = ("## Dataset", "## Reward model", "## ONNX export", "## GRPO", "## REFINE-LM",
+            "## Guard examples")
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); rerun `fairguard demo --overwrite`") from exc
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _missing(folder: str) -> list[str]:
+    return [f"_Not available: `{folder}` has no artifact (the stage did not finish)._", ""]
+
+
+def _dataset(out: Path) -> list[str]:
+    lines = ["## Dataset", ""]
+    man = _load(out / "data" / "manifest.json")
+    if man is None:
+        return lines + _missing("data")
+    counts = man.get("counts", {})
+    rows = counts.get("rows", {})
+    lines += [f"Synthetic Chinese-context discrimination prompts (`data/`, size `{man.get('size')}`, "
+              f"seed {man.get('seed')}, fingerprint `{str(man.get('fingerprint', ''))[:16]}`). "
+              "Full card: [data/README.md](data/README.md).", "",
+              "| split | prompts | groups | templates |", "|---|---|---|---|"]
+    for split in ("train", "val", "test"):
+        lines.append(f"| {split} | {rows.get(split, 'n/a')} | {counts.get('groups', {}).get(split, 'n/a')} "
+                     f"| {counts.get('templates', {}).get(split, 'n/a')} |")
+    unq = counts.get("unqover", {})
+    if unq:
+        lines += ["", "UnQover questions: " + ", ".join(f"{k} {v}" for k, v in unq.items()) + "."]
+    return lines + [""]
+
+
+def _reward(out: Path) -> list[str]:
+    lines = ["## Reward model", ""]
+    m = _load(out / "reward-model" / "metrics.json")
+    if m is None:
+        return lines + _missing("reward-model")
+    meta = _load(out / "reward-model" / "fairguard.json") or {}
+    lines += [f"Backbone `{meta.get('backbone', 'n/a')}`, max_length {meta.get('max_length', 'n/a')}, "
+              f"{m.get('train_rows', 'n/a')} train rows, best epoch {m.get('best_epoch', 'n/a')}, "
+              f"{_f(m.get('train_seconds'), 1)} s training. Test split: {m.get('n_rows', 'n/a')} prompts, "
+              f"{m.get('n_pairs', 'n/a')} (prompt, response) pairs.", "",
+              "| head | accuracy | ROC AUC | pairwise acc. | hand-written AUC |", "|---|---|---|---|---|"]
+    hand = (m.get("handwritten") or {}).get("heads", {})
+    for head, h in m.get("heads", {}).items():
+        lines.append(f"| {head} | {_f(h.get('accuracy'))} | {_f(h.get('roc_auc'))} | "
+                     f"{_f(h.get('pairwise_accuracy'))} | {_f(hand.get(head, {}).get('roc_auc'))} |")
+    lines += ["", "![reward-model training](reward-model/training.png)", ""]
+    return lines
+
+
+def _export(out: Path) -> list[str]:
+    lines = ["## ONNX export", ""]
+    p = _load(out / "reward-onnx" / "parity.json")
+    if p is None:
+        return lines + _missing("reward-onnx")
+    fp, q = p.get("fp32_vs_torch", {}), p.get("int8_vs_fp32", {})
+    meta = (_load(out / "reward-onnx" / "fairguard.json") or {}).get("onnx", {})
+    lines += [f"Checked on {fp.get('pairs', 'n/a')} test pairs (`reward-onnx/parity.json`); "
+              f"export took {_f(meta.get('export_seconds'), 1)} s.", "",
+              "| check | max abs logit diff | mean abs logit diff | decision agreement (all heads) | passed |",
+              "|---|---|---|---|---|",
+              f"| fp32 ONNX vs torch | {fp.get('max_abs_logit_diff', float('nan')):.2e} | "
+              f"{fp.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(fp.get('decision_agreement_all'))} | "
+              f"{fp.get('passed', 'n/a')} (tolerance {fp.get('tolerance', 'n/a')}) |",
+              f"| int8 ONNX vs fp32 | {q.get('max_abs_logit_diff', float('nan')):.2e} | "
+              f"{q.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(q.get('decision_agreement_all'))} | "
+              f"report only |", ""]
+    per = q.get("decision_agreement", {})
+    if per:
+        lines += ["int8 decision agreement per head: " + ", ".join(f"{h} {_f(v)}" for h, v in per.items()) + ".", ""]
+    return lines
+
+
+def _grpo(out: Path) -> list[str]:
+    lines = ["## GRPO", ""]
+    m = _load(out / "grpo-adapter" / "metrics.json")
+    if m is None:
+        return lines + _missing("grpo-adapter")
+    before, after = m.get("before") or {}, m.get("after") or {}
+    meta = _load(out / "grpo-adapter" / "fairguard.json") or {}
+    lines += [f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
+              f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
+              f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
+              "test prompts. The paper's columns are seed 000's numbers on its own model and data, "
+              "shown for format only; they are not comparable to this run.", "",
+              "| head | paper before | paper after | this run before | this run after | change |",
+              "|---|---|---|---|---|---|"]
+    bh, ah = before.get("heads", {}), after.get("heads", {})
+    for head in bh:
+        pb, pa = PAPER_GRPO.get(head, (None, None))
+        lines.append(f"| {head} | {_f(pb, 2)} | {_f(pa, 2)} | {_f(bh.get(head))} | {_f(ah.get(head))} | "
+                     f"{(ah[head] - bh[head]):+.3f} |" if head in ah else f"| {head} | | | {_f(bh[head])} | n/a | n/a |")
+    lines += ["", "![rewards](grpo-adapter/rewards.png) ![kl](grpo-adapter/kl.png) "
+              "![loss](grpo-adapter/loss.png)", ""]
+    return lines
+
+
+def _refine(out: Path) -> list[str]:
+    lines = ["## REFINE-LM", ""]
+    m = _load(out / "refine-gender" / "metrics.json")
+    if m is None:
+        return lines + _missing("refine-gender")
+    held = m.get("held_out", {})
+    before, after = held.get("before", {}), held.get("after", {})
+    counts = m.get("counts", {})
+    lines += [f"Gender layer on held-out UnQover questions ({counts.get('test', {}).get('questions', 'n/a')} "
+              f"ambiguous, {counts.get('disambig_test', {}).get('questions', 'n/a')} disambiguated). "
+              "Lower δ, ε, μ, η is less biased; accuracy is on disambiguated questions.", "",
+              "| | " + " | ".join(h for _, h in REFINE_COLS) + " |", "|---" * (len(REFINE_COLS) + 1) + "|"]
+    for label, row in (("base LM", before), ("+ REFINE-LM", after)):
+        lines.append(f"| {label} | " + " | ".join(_f(row.get(k), 4) for k, _ in REFINE_COLS) + " |")
+    change = []
+    for key, _ in REFINE_COLS:
+        b, a = before.get(key), after.get(key)
+        if b is None or a is None:
+            change.append("n/a")
+        elif key == "accuracy":
+            change.append(f"{100 * (a - b):+.1f} pt")
+        else:
+            change.append(f"{100 * (a - b) / b:+.1f}%" if b else "n/a")
+    lines += ["| change | " + " | ".join(change) + " |", "", "![refine](refine-gender/refine.png)", ""]
+    return lines
+
+
+def _guard(out: Path) -> list[str]:
+    lines = ["## Guard examples", ""]
+    g = _load(out / "guard" / "guard_examples.json")
+    if g is None:
+        return lines + _missing("guard")
+    lines += [f"`{g.get('policy')}` in a text-generation pipeline wrapped by the guard: rewards "
+              f"`{g.get('rewards')}` (weights `{g.get('weights')}`), filters {g.get('filters')}, strategy "
+              f"`{g.get('strategy')}`, n={g.get('n')}, {g.get('max_new_tokens')} new tokens. "
+              "All candidates: `guard/guard_examples.json`.", ""]
+    for ex in g.get("examples", []):
+        lines += [f"**Prompt:** {ex['prompt']}", "", "| rank | decision / action | total | scores | text |",
+                  "|---|---|---|---|---|"]
+        for c in ex.get("candidates", []):
+            scores = c.get("scores", {})
+            shown = ", ".join(f"{k} {_f(v, 2)}" for k, v in scores.items() if k != "total")
+            text = str(c.get("text", "")).replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {c.get('rank')} | {c.get('decision')} / {c.get('action')} | "
+                         f"{_f(scores.get('total'))} | {shown} | {text} |")
+        lines += ["", f"Chosen: {ex.get('chosen', '')!r}", ""]
+    return lines
+
+
+def plot_before_after(out: Path) -> Path | None:
+    """Bar chart of GRPO reward heads and REFINE-LM bias metrics before/after; None if neither ran."""
+    grpo = _load(out / "grpo-adapter" / "metrics.json")
+    refine = _load(out / "refine-gender" / "metrics.json")
+    panels = []
+    if grpo and grpo.get("before") and grpo.get("after"):
+        heads = list(grpo["before"]["heads"])
+        panels.append(("GRPO: reward heads (higher is better)", heads,
+                       [grpo["before"]["heads"][h] for h in heads],
+                       [grpo["after"]["heads"].get(h, 0.0) for h in heads]))
+    if refine and refine.get("held_out"):
+        b, a = refine["held_out"]["before"], refine["held_out"]["after"]
+        keys = [k for k, _ in REFINE_COLS if k in b and k in a]
+        panels.append(("REFINE-LM gender (δ ε μ η lower is better)", keys, [b[k] for k in keys],
+                       [a[k] for k in keys]))
+    if not panels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (title, names, before, after) in zip(axes[0], panels):
+        x = np.arange(len(names))
+        ax.bar(x - 0.2, before, 0.4, label="before")
+        ax.bar(x + 0.2, after, 0.4, label="after")
+        ax.set_xticks(x, names)
+        ax.set_title(title, fontsize=10)
+        ax.legend()
+    fig.tight_layout()
+    path = out / "before_after.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_report(out: str | Path, quick: bool = False, timings: dict[str, float] | None = None) -> Path:
+    """Write ``out/report.md`` (and ``before_after.png``) from the stage artifacts under ``out``."""
+    out = Path(out)
+    lines = ["# fairguard demo report", "",
+             f"Mode: {'--quick (tiny budgets: a smoke run, not meaningful results)' if quick else 'full'}. "
+             "Every number below was read from the artifacts in this folder.", ""]
+    if timings:
+        lines += ["| stage | seconds |", "|---|---|"]
+        lines += [f"| {name} | {sec:.1f} |" for name, sec in timings.items()]
+        lines += [f"| total | {sum(timings.values()):.1f} |", ""]
+    for part in (_dataset, _reward, _export, _grpo, _refine):
+        lines += part(out)
+    chart = plot_before_after(out)
+    if chart is not None:
+        lines += ["## Before / after", "", f"![before/after]({chart.name})", ""]
+    lines += _guard(out)
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,186 @@
+"""The demo's stages, in order. Each calls the real command (or its library function), writes one
+sub-folder of ``--out`` and counts as done when its artifact's marker file exists, so a rerun
+after a crash skips what already finished."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
+
+import click
+
+from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the demo: ``folder`` under ``--out``, ``marker`` inside it, ``run(config)``."""
+
+    name: str
+    folder: str
+    marker: str
+    run: Callable[[DemoConfig], None]
+
+    def path(self, config: DemoConfig) -> Path:
+        return config.out / self.folder
+
+    def done(self, config: DemoConfig) -> bool:
+        return (self.path(config) / self.marker).is_file()
+
+
+def _cli(args: list[str]) -> None:
+    """Run a fairguard command in this process (errors propagate)."""
+    from fairguard.cli import cli
+
+    cli.main(args=args, prog_name="fairguard", standalone_mode=False)
+
+
+def _p(config: DemoConfig, folder: str) -> str:
+    return str(config.out / folder)
+
+
+# Settings per stage: quick (minutes, for tests and a first look) and full (the documented
+# defaults scaled down to about 30 minutes on 2 CPU cores, estimated (not measured) from the
+# per-stage timings in docs/*.md and the measured --quick run: reward ~8 min (120 steps), export
+# ~1 min, GRPO ~7-11 min (17-33 s per step), refine ~2 min (600 questions), guard <1 min).
+SETTINGS: dict[str, dict[str, list[str]]] = {
+    "data": {"quick": ["--size", "small"], "full": ["--size", "default"]},
+    "reward": {
+        "quick": ["--limit", "240", "--rows-per-epoch", "240", "--epochs", "1", "--lr", "3e-4",
+                  "--max-length", "96", "--freeze-layers", "4", "--val-rows", "24"],
+        "full": ["--limit", "800", "--rows-per-epoch", "480", "--epochs", "2", "--max-length", "128",
+                 "--freeze-layers", "2", "--val-rows", "120"],
+    },
+    "export": {"quick": ["--max-pairs", "64"], "full": ["--max-pairs", "1000"]},
+    "grpo": {
+        "quick": ["--max-steps", "3", "--eval-prompts", "6", "--max-new-tokens", "16",
+                  "--num-generations", "2", "--prompts-per-step", "2", "--save-every", "2"],
+        "full": ["--max-steps", "20", "--eval-prompts", "16", "--max-new-tokens", "32",
+                 "--save-every", "10"],
+    },
+    "refine": {
+        "quick": ["--max-quads", "24", "--max-disambig", "48"],
+        "full": ["--max-quads", "60", "--max-disambig", "120"],
+    },
+    "guard": {"quick": ["2", "16"], "full": ["4", "40"]},  # n candidates, max_new_tokens
+}
+
+
+def _mode(config: DemoConfig) -> str:
+    return "quick" if config.quick else "full"
+
+
+def run_data(config: DemoConfig) -> None:
+    _cli(["data", "build", "--out", _p(config, "data"), "--seed", str(config.seed), "--overwrite",
+          *SETTINGS["data"][_mode(config)]])
+
+
+def run_reward(config: DemoConfig) -> None:
+    _cli(["train", "reward", "--data", _p(config, "data"), "--out", _p(config, "reward-model"),
+          "--seed", str(config.seed), "--overwrite", *SETTINGS["reward"][_mode(config)]])
+
+
+def run_export(config: DemoConfig) -> None:
+    _cli(["export", "onnx", "--model", _p(config, "reward-model"), "--out", _p(config, "reward-onnx"),
+          "--data", _p(config, "data"), "--quantize", "int8", "--overwrite",
+          *SETTINGS["export"][_mode(config)]])
+
+
+def run_grpo(config: DemoConfig) -> None:
+    _cli(["train", "grpo", "--model", POLICY, "--reward-model", _p(config, "reward-model"),
+          "--reward", "fairness=1,relevance=0.5,fluency=0.5", "--data", _p(config, "data"),
+          "--out", _p(config, "grpo-adapter"), "--seed", str(config.seed), "--overwrite",
+          *SETTINGS["grpo"][_mode(config)]])
+
+
+def run_refine(config: DemoConfig) -> None:
+    _cli(["train", "refine", "--model", POLICY, "--data", _p(config, "data"), "--category", "gender",
+          "--out", _p(config, "refine-gender"), "--seed", str(config.seed), "--overwrite",
+          *SETTINGS["refine"][_mode(config)]])
+
+
+def run_guard(config: DemoConfig) -> None:
+    """Wrap a real text-generation pipeline with the guard (ONNX reward model, gender-bias,
+    neutralize) and save every candidate, its scores and the chosen output per prompt."""
+    from transformers import pipeline, set_seed
+
+    from fairguard import Guard
+    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.models import load_causal_lm
+
+    n_text, tokens_text = SETTINGS["guard"][_mode(config)]
+    n, max_new_tokens = int(n_text), int(tokens_text)
+    model, tokenizer = load_causal_lm(POLICY)
+    pipe = pipeline("text-generation", model=model, tokenizer=tokenizer)
+    weights = "fairness=1,relevance=0.5,fluency=0.5,gender-bias=0.5"
+    guard = Guard.from_names(
+        "reward-model,gender-bias", ["neutralize"],
+        reward_options={"reward-model": {"path": _p(config, "reward-onnx")}},
+        weights=weights, strategy="rewrite", n=n, fail="closed", below="refuse",
+    )
+    chat = guard.wrap(pipe)
+    examples = []
+    for prompt in GUARD_PROMPTS:
+        set_seed(config.seed)
+        outputs = chat([{"role": "user", "content": prompt}], max_new_tokens=max_new_tokens,
+                       num_return_sequences=n)
+        candidates = []
+        for rank, out in enumerate(outputs):
+            record = dict(out["fairguard"])
+            text = out["generated_text"]
+            if isinstance(text, list):
+                text = text[-1]["content"]
+            candidates.append({"rank": rank + 1, "text": text, **record})
+        examples.append({"prompt": prompt, "chosen": candidates[0]["text"],
+                         "chosen_scores": candidates[0]["scores"],
+                         "decision": candidates[0]["decision"], "action": candidates[0]["action"],
+                         "candidates": candidates})
+    with atomic_output_dir(config.out / "guard", overwrite=True) as folder:
+        write_json(Path(folder) / "guard_examples.json", {
+            "policy": POLICY, "rewards": "reward-model,gender-bias", "filters": ["neutralize"],
+            "weights": weights, "strategy": "rewrite", "n": n, "max_new_tokens": max_new_tokens,
+            "reward_model": _p(config, "reward-onnx"), "seed": config.seed, "examples": examples})
+
+
+def build_stages() -> list[Stage]:
+    """The demo's stages in the order they run."""
+    return [
+        Stage("data build", "data", "manifest.json", run_data),
+        Stage("train reward model", "reward-model", "metrics.json", run_reward),
+        Stage("export onnx (fp32 + int8)", "reward-onnx", "parity.json", run_export),
+        Stage("train grpo (before/after eval)", "grpo-adapter", "metrics.json", run_grpo),
+        Stage("train refine (gender)", "refine-gender", "metrics.json", run_refine),
+        Stage("guard examples", "guard", "guard_examples.json", run_guard),
+    ]
+
+
+def run_demo(config: DemoConfig, stages: list[Stage] | None = None) -> Path:
+    """Run every stage not yet done (all of them with ``overwrite``), then write the report.
+    Returns the path of ``report.md``."""
+    from fairguard.demo.report import write_report
+
+    stages = build_stages() if stages is None else stages
+    config.out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    timings: dict[str, float] = {}
+    timings_path = config.out / "timings.json"
+    if timings_path.is_file() and not config.overwrite:
+        timings = json.loads(timings_path.read_text())
+    for k, stage in enumerate(stages, 1):
+        head = f"[stage {k}/{len(stages)}] {stage.name}"
+        if stage.done(config) and not config.overwrite:
+            click.echo(f"{head}: done already ({stage.path(config)}), skipped")
+            continue
+        click.echo(f"{head} -> {stage.path(config)}  (elapsed {time.monotonic() - start:.0f} s)")
+        t0 = time.monotonic()
+        stage.run(config)
+        timings[stage.name] = round(time.monotonic() - t0, 1)
+        timings_path.write_text(json.dumps(timings, indent=2))
+        click.echo(f"{head}: finished in {timings[stage.name]:.0f} s "
+                   f"(elapsed {time.monotonic() - start:.0f} s)")
+    report = write_report(config.out, quick=config.quick, timings=timings)
+    click.echo(f"report: {report}  (total {time.monotonic() - start:.0f} s)")
+    return report
