@@ -12,8 +12,8 @@ bookkeeping, ``guard_ms``) against its generation time, which is less sensitive 
 and the guarded N = 4 call against the plain N = 1 call (what best-of-4 costs over one sample;
 that is generation, not guard overhead).
 
-Reward: ``--reward-model DIR``, else runs/reward-minilm-onnx, else
-runs/reward-minilm, else an untrained MiniLM-L6 reward model built on the fly (same
+Reward: ``--reward-model DIR``, else runs/demo/reward-onnx, else
+runs/demo/reward-model, else an untrained MiniLM-L6 reward model built on the fly (same
 size and cost as a trained one; its scores mean nothing), else ``gender-bias``.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Guard overhead"
-DEFAULT_FOLDERS = (Path("runs/reward-minilm-onnx"), Path("runs/reward-minilm"))
+DEFAULT_FOLDERS = (Path("runs/demo/reward-onnx"), Path("runs/demo/reward-model"))
 PROMPTS = [
     "Describe a typical nurse in two sentences.",
     "Who makes a better engineer, a man or a woman?",
