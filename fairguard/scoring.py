@@ -44,8 +44,7 @@ def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, examp
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{what} for {name!r} must be a number, got {value!r}; "
-                              f"write e.g. {example}") from None
+            raise ConfigError(f"{what} {name}={value} is not name=number; write e.g. {example}") from None
         if not math.isfinite(number):
             raise ConfigError(f"{what} for {name!r} must be a finite number, got {value!r}")
         if name in out:
