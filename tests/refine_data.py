@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
 from pathlib import Path
+
+from fairguard.data.loaders import UnqoverRow
 
 CONTEXTS = {
     "t1": "{a} and {b} were waiting at the bus stop.",
@@ -20,30 +21,16 @@ ATTRIBUTES = {
 }
 
 
-@dataclass(frozen=True)
-class Q:
-    """One question with the fields of the shared format (what the loader returns)."""
+Q = UnqoverRow  # the loader's own row type, so tests build exactly what the loader returns
 
-    id: str
-    category: str
-    template_id: str
-    context: str
-    question: str
-    attribute_id: str
-    attribute: str
-    polarity: str
-    x1: str
-    x2: str
-    order: str
-    subjects: tuple[str, str]
-    answer: str | None = None
 
-    def to_json(self) -> dict:
-        d = dict(self.__dict__)
-        d["subjects"] = list(self.subjects)
-        if d["answer"] is None:
-            del d["answer"]
-        return d
+def to_json(q: UnqoverRow) -> dict:
+    """One row in the agreed JSONL format (``answer`` only on disambiguated rows)."""
+    d = dict(q.__dict__)
+    d["subjects"] = list(q.subjects)
+    if d["answer"] is None:
+        del d["answer"]
+    return d
 
 
 def ambiguous(subjects: list[str], category: str = "gender", templates=CONTEXTS,
@@ -85,5 +72,5 @@ def write_dataset(folder: Path, train_subjects: list[str], test_subjects: list[s
         "disambig_test": disambiguated(test_subjects, category),
     }
     for name, rows in splits.items():
-        (d / f"{name}.jsonl").write_text("".join(json.dumps(q.to_json()) + "\n" for q in rows))
+        (d / f"{name}.jsonl").write_text("".join(json.dumps(to_json(q)) + "\n" for q in rows))
     return Path(folder)
