@@ -32,6 +32,16 @@ def test_range_checks(option, value):
         RewardTrainConfig(data="d", out="o", **{option: value})
 
 
+def test_defaults_are_the_measured_recipe_and_zero_means_all_rows():
+    config = RewardTrainConfig(data="d", out="o")
+    assert (config.epochs, config.lr, config.max_length) == (4, 2e-4, 128)
+    assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (500, 150, None)
+    config = RewardTrainConfig(data="d", out="o", rows_per_epoch=0, val_rows=0, freeze_layers=0)
+    assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (None, None, 0)
+    with pytest.raises(ConfigError):
+        RewardTrainConfig(data="d", out="o", rows_per_epoch=-1)
+
+
 def test_yaml_and_flags(tmp_path):
     yaml_path = tmp_path / "c.yaml"
     yaml_path.write_text("epochs: 5\npairwise-weight: 0.5\nheads: fairness\n")

@@ -36,7 +36,7 @@ def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["kind"] == "reward-model" and meta["heads"] == HEADS
     assert meta["thresholds"] == {h: 0.5 for h in HEADS}
-    assert meta["backbone"] == str(tiny_deberta_dir) and meta["max_length"] == 256
+    assert meta["backbone"] == str(tiny_deberta_dir) and meta["max_length"] == 128
     assert meta["data_fingerprint"] == "handmade-0"
     assert meta["train_config"]["seed"] == 3
     metrics = json.loads((out / "metrics.json").read_text())
@@ -170,6 +170,12 @@ def test_freeze_layers_and_rows_per_epoch(tmp_path, tiny_deberta_dir):
     trained = "deberta.encoder.layer.1.attention.self.query_proj.weight"
     assert np.array_equal(before[frozen], after[frozen])
     assert not np.array_equal(before[trained], after[trained])
+
+
+def test_default_freezes_a_third_of_the_layers(tmp_path, tiny_deberta_dir):
+    # the tiny DeBERTa has 2 layers, so "a third" is 0 and nothing is frozen
+    result = train_reward_model(_config(tmp_path, tiny_deberta_dir))
+    assert result.metrics["frozen_layers"] == 0
 
 
 def test_freeze_too_many_layers(tmp_path, tiny_deberta_dir):

@@ -11,20 +11,20 @@ import click
 @click.option("--backbone", default=None,
               help="Encoder: embedded `minilm-l6` (default offline), a local HF folder, or a hub "
                    "id such as microsoft/deberta-v3-small (the default wherever the hub is reachable).")
-@click.option("--epochs", type=int, default=None, help="Training epochs [3].")
+@click.option("--epochs", type=int, default=None, help="Training epochs [4].")
 @click.option("--batch-size", type=int, default=None,
               help="Dataset rows per step; each row gives up to 4 (prompt, response) pairs [8].")
-@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW, linear warmup/decay) [1e-4].")
-@click.option("--max-length", type=int, default=None, help="Max tokens of prompt + response [256].")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW, linear warmup/decay) [2e-4].")
+@click.option("--max-length", type=int, default=None, help="Max tokens of prompt + response [128].")
 @click.option("--heads", default=None, help="Comma list of heads [fairness,relevance,fluency].")
 @click.option("--seed", type=int, default=None, help="Random seed (init, dropout, shuffling) [0].")
 @click.option("--limit", type=int, default=None, help="Use at most N rows of each split (quick runs).")
 @click.option("--rows-per-epoch", type=int, default=None,
-              help="Train each epoch on the next N rows of a seeded shuffle (default: all rows).")
+              help="Train each epoch on the next N rows of a seeded shuffle [500]; 0 = all rows.")
 @click.option("--val-rows", type=int, default=None,
-              help="Validate each epoch on a fixed seeded sample of N val rows (default: all).")
+              help="Validate each epoch on a fixed seeded sample of N val rows [150]; 0 = all.")
 @click.option("--freeze-layers", type=int, default=None,
-              help="Freeze the embeddings and the first N encoder layers [0].")
+              help="Freeze the embeddings and the first N encoder layers [a third of them: 2 on minilm-l6].")
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="YAML file with any of these options (and pairwise_weight, warmup_ratio, "
                    "weight_decay, eval_batch_size, device); flags override it.")

@@ -69,13 +69,23 @@ def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[
     return metrics
 
 
-def freeze_layers(model: Any, n: int) -> None:
-    """Freeze the embeddings and the first ``n`` encoder layers (``n`` = 0 freezes nothing)."""
+def freeze_layers(model: Any, n: int | None) -> int:
+    """Freeze the embeddings and the first ``n`` encoder layers; return how many were frozen.
+
+    ``n`` = 0 freezes nothing; ``None`` freezes a third of the layers (2 of MiniLM-L6's 6), and
+    nothing on backbones whose layers cannot be found.
+    """
     if n == 0:
-        return
+        return 0
     base = model.base_model
     layers = getattr(getattr(base, "encoder", None), "layer", None)
     embeddings = getattr(base, "embeddings", None)
+    if n is None:
+        if layers is None or embeddings is None:
+            return 0
+        n = len(layers) // 3
+        if n == 0:
+            return 0
     if layers is None or embeddings is None:
         raise ConfigError(f"freeze_layers is not supported for {type(model).__name__}; set it to 0")
     if n > len(layers):
@@ -83,6 +93,7 @@ def freeze_layers(model: Any, n: int) -> None:
     for module in [embeddings, *layers[:n]]:
         for param in module.parameters():
             param.requires_grad_(False)
+    return n
 
 
 def _overlap(train: list[PairRow], test: list[PairRow]) -> dict[str, Any]:
@@ -115,7 +126,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         head: {examples.row_index[p]: (p, n) for p, n in pairs} for head, pairs in examples.ranking.items()}
     labels_all = torch.tensor(examples.labels, dtype=torch.float32)
 
-    freeze_layers(model, config.freeze_layers)
+    frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "LayerNorm.bias")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -197,7 +208,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     if best_state is not None:
         model.load_state_dict(best_state)
     return {"history": history, "step_losses": step_losses, "best_epoch": best_epoch,
-            "rows_per_epoch": rows_per_epoch,
+            "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best_score, "thresholds": thresholds,
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_pairs": len(examples)}
@@ -240,6 +251,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "train_seconds": fit["train_seconds"],
             "train_rows": len(train_rows),
             "rows_per_epoch": fit["rows_per_epoch"],
+            "frozen_layers": fit["frozen_layers"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
             "split_overlap": _overlap(train_rows, test_rows),
