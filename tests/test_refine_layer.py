@@ -43,6 +43,32 @@ def test_save_load_roundtrip(tmp_path):
     assert torch.allclose(loaded(z), layer(z))
 
 
+def test_keep_order_reshapes_but_never_reranks():
+    torch.manual_seed(0)
+    z = torch.log_softmax(torch.randn(64, 6) * 3, dim=-1).sort(dim=-1, descending=True).values
+    free, kept = RefineLayer(6, keep_order=False), RefineLayer(6)
+    with torch.no_grad():  # a layer that favours the LM's last-ranked token
+        for layer in (free, kept):
+            layer.linear.weight.copy_(torch.eye(6).flip(0) * 0.5)
+    assert (free(z).argmax(-1) == 5).all()
+    out = kept(z)
+    assert (out.argmax(-1) == 0).all() and (out.diff(dim=-1) <= 0).all()
+    assert torch.allclose(out.exp().sum(-1), torch.ones(64))
+    assert not torch.allclose(out, z.log_softmax(-1))
+
+
+def test_keep_order_is_saved_and_old_layers_load_without_it(tmp_path):
+    model, tok = tiny_masked_lm()
+    save_layer(RefineLayer(4, keep_order=False), tmp_path, _meta(model, tok))
+    assert load_layer(tmp_path)[0].keep_order is False
+    save_layer(RefineLayer(4), tmp_path, _meta(model, tok))
+    assert load_layer(tmp_path)[0].keep_order is True
+    meta = json.loads((tmp_path / "fairguard.json").read_text())
+    del meta["keep_order"]  # written before the option existed
+    (tmp_path / "fairguard.json").write_text(json.dumps(meta))
+    assert load_layer(tmp_path)[0].keep_order is False
+
+
 def test_wrong_base_model_is_an_artifact_error(tmp_path):
     model, tok = tiny_masked_lm(seed=0)
     other, other_tok = tiny_masked_lm(seed=1)

@@ -22,6 +22,9 @@ import click
               help="Policy gradient: exact expected gradient (default) or sampled REINFORCE.")
 @click.option("--max-quads", type=int, default=None, help="Cap on training quads (0 = all).")
 @click.option("--max-disambig", type=int, default=None, help="Cap on disambiguated questions per split (0 = all).")
+@click.option("--keep-order/--allow-reranking", "keep_order", default=None,
+              help="Sort the refined top-k back into the LM's ranking, so the layer re-weights but "
+                   "never changes the greedy answer (default: keep order).")
 @click.option("--config", "config_path", type=click.Path(), default=None, help="YAML file with any of these options.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--no-cache", is_flag=True, help="Do not keep the LM's top-k in the fairguard cache folder.")

@@ -30,11 +30,18 @@ WEIGHTS_FILE = "refine.safetensors"
 
 
 class RefineLayer(nn.Module):
-    """Maps top-k log-probabilities ``[..., k]`` to a refined distribution over the same k tokens."""
+    """Maps top-k log-probabilities ``[..., k]`` to a refined distribution over the same k tokens.
 
-    def __init__(self, k: int):
+    With ``keep_order`` (the default for new layers) the refined probabilities are sorted back
+    into the LM's ranking: the layer may flatten or sharpen the top k but never re-rank it, so
+    the greedy answer stays the LM's. The layer sees only the sorted values, not which token is
+    which, so any re-ranking it learns is blind to the answer the context states.
+    """
+
+    def __init__(self, k: int, keep_order: bool = True):
         super().__init__()
         self.k = int(k)
+        self.keep_order = bool(keep_order)
         self.linear = nn.Linear(self.k, self.k)
         with torch.no_grad():
             self.linear.weight.copy_(torch.eye(self.k))
@@ -49,7 +56,10 @@ class RefineLayer(nn.Module):
         """Refined log-probabilities over the k slots."""
         self._check(topk_logprobs)
         x = topk_logprobs.to(self.linear.weight.dtype)
-        return torch.log_softmax(self.linear(x), dim=-1)
+        out = torch.log_softmax(self.linear(x), dim=-1)
+        if self.keep_order:
+            out = torch.sort(out, dim=-1, descending=True).values
+        return out
 
     def probs(self, topk_logprobs: torch.Tensor) -> torch.Tensor:
         """Refined probabilities over the k slots."""
@@ -93,7 +103,8 @@ def save_layer(layer: RefineLayer, folder: str | os.PathLike[str], metadata: dic
     folder = Path(folder)
     save_file({"weight": layer.linear.weight.detach().contiguous(),
                "bias": layer.linear.bias.detach().contiguous()}, str(folder / WEIGHTS_FILE))
-    write_json(folder / METADATA_FILE, {"kind": KIND, "k": layer.k, **metadata})
+    write_json(folder / METADATA_FILE, {"kind": KIND, "k": layer.k, "keep_order": layer.keep_order,
+                                        **metadata})
 
 
 def load_layer(folder: str | os.PathLike[str], *, fingerprint: str | None = None,
@@ -128,7 +139,10 @@ def load_layer(folder: str | os.PathLike[str], *, fingerprint: str | None = None
             f"use it with {base!r} or train a layer for this model with `fairguard train refine`")
     if tokenizer is not None:
         check_tokenizer(meta, tokenizer, folder)
-    layer = RefineLayer(k)
+    keep_order = meta.get("keep_order", False)  # layers saved before the option re-rank freely
+    if not isinstance(keep_order, bool):
+        raise ArtifactError(f"{folder / METADATA_FILE}: keep_order must be true or false; re-train the layer")
+    layer = RefineLayer(k, keep_order=keep_order)
     with torch.no_grad():
         layer.linear.weight.copy_(weight)
         layer.linear.bias.copy_(bias)

@@ -55,6 +55,7 @@ class RefineConfig:
     weight_utility: float = 1.0
     weight_mass: float = 0.2
     weight_order: float = 5.0
+    keep_order: bool = True  # sort the refined top-k back into the LM's ranking (never re-rank)
     max_quads: int = 0  # cap on training quads (0 = all); test quads are capped at half of it
     max_disambig: int = 0  # cap on disambiguated questions per split (0 = all)
     lm_batch_size: int = 16
@@ -206,7 +207,7 @@ def train_layer(amb: Any, dis: Any, config: RefineConfig, k: int,
     generator = torch.Generator().manual_seed(config.seed)
     weights = RewardWeights(config.weight_c, config.weight_positional, config.weight_attributive,
                             config.weight_utility, config.weight_mass, config.weight_order)
-    layer = RefineLayer(k)
+    layer = RefineLayer(k, keep_order=config.keep_order)
     objective = _Objective(amb, dis, weights)
     q_train, q_val = _split_val(len(amb.quads), 0.15, rng)
     n_dis = len(dis) if dis is not None else 0
