@@ -44,14 +44,34 @@ import click
 @click.option("--eval-prompts", type=int, help="Held-out prompts for before/after evaluation [32].")
 @click.option("--no-eval", "no_eval", is_flag=True, default=False, help="Skip before/after evaluation.")
 @click.option("--seed", type=int, help="[0].")
+@click.option("--policy", type=click.Choice(["causal", "diffusion"]),
+              help="Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM "
+                   "(seed 003 / LLaDA; docs/diffusion.md) [causal].")
+@click.option("--diffusion-steps", type=int,
+              help="Diffusion: denoising iterations per answer, split evenly over the blocks "
+                   "[max-new-tokens].")
+@click.option("--block-length", type=int, help="Diffusion: tokens per block, filled left to right "
+              "[max-new-tokens].")
+@click.option("--remasking", type=click.Choice(["low_confidence", "random"]),
+              help="Diffusion: which predictions stay masked each iteration [low_confidence].")
+@click.option("--diffusion-logprob", type=click.Choice(["clean", "masked"]),
+              help="Diffusion: log-prob estimate of an answer; clean = seed 003's pass over the "
+                   "finished answer, masked = fully masked pass (ELBO t=1 term) [clean].")
+@click.option("--cfg-scale", type=float, help="Diffusion: classifier-free guidance; only 0 [0].")
+@click.option("--mask-token-id", type=int, help="Diffusion: mask token id [the tokenizer's].")
+@click.option("--model-dtype", type=click.Choice(["float32", "bfloat16", "float16"]),
+              help="Weights dtype when loading the model [float32].")
+@click.option("--trust-remote-code", "trust_remote_code", is_flag=True, default=False,
+              help="Diffusion: allow a model's own Python code (needed for LLaDA). Off by default.")
 @click.option("--resume", is_flag=True, help="Continue the killed run that was writing --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out (and any unfinished run).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def grpo(out: str, config_path: str | None, resume: bool, overwrite: bool, quiet: bool,
-         no_eval: bool, **options: Any) -> None:
+         no_eval: bool, trust_remote_code: bool, **options: Any) -> None:
     """Train a LoRA adapter with GRPO (or seed 003's REINFORCE) on weighted reward plugins.
 
-    Runs on CPU or GPU unchanged, and under `accelerate launch` / `torchrun` for several
+    The policy is a causal LM, or with --policy diffusion a masked LM sampled by seed 003's
+    masked-diffusion sampler (LLaDA-style). Runs on CPU or GPU unchanged, and under `accelerate launch` / `torchrun` for several
     processes (DDP).
     """
     from fairguard.config import build_config
@@ -60,6 +80,8 @@ def grpo(out: str, config_path: str | None, resume: bool, overwrite: bool, quiet
 
     if no_eval:
         options["eval"] = False
+    if trust_remote_code:
+        options["trust_remote_code"] = True
     config = build_config(GRPOConfig, config_path, **options)
     path = train(config, out, overwrite=overwrite, resume=resume, progress=not quiet)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -6,7 +6,7 @@ installed, else an equivalent local loop (greedy answers, mean of every reward h
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,11 +39,21 @@ def _shared_evaluation(model: Any, tokenizer: Any, prompts: list[str], rewards: 
 
 
 def evaluate_policy(model: Any, tokenizer: Any, prompts: Sequence[str], rewards: WeightedRewards,
-                    max_new_tokens: int, examples: int = 3) -> dict[str, Any]:
-    """``{"n", "heads": {head: mean}, "total", "examples"}`` over greedy answers to ``prompts``."""
+                    max_new_tokens: int, examples: int = 3,
+                    generate: Callable[[Sequence[str], int], list[str]] | None = None
+                    ) -> dict[str, Any]:
+    """``{"n", "heads": {head: mean}, "total", "examples"}`` over greedy answers to ``prompts``.
+
+    ``generate(prompts, max_new_tokens)`` replaces ``model.generate`` (a masked-diffusion
+    policy's sampler at temperature 0).
+    """
     prompts = list(prompts)
-    shared = _shared_evaluation(model, tokenizer, prompts, rewards, max_new_tokens)
-    if shared is not None:
+    shared = None if generate else _shared_evaluation(model, tokenizer, prompts, rewards, max_new_tokens)
+    if generate is not None:
+        completions = generate(prompts, max_new_tokens)
+        scores = {h: list(v) for h, v in rewards.score(prompts, completions).items()}
+        evaluator = "fairguard.training.evaluate (diffusion sampler, temperature 0)"
+    elif shared is not None:
         completions, scores = shared
         evaluator = "fairguard.evaluation.evaluate_quality"
     else:

@@ -22,15 +22,8 @@ from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
-from fairguard.training.attention import use_fast_sdpa_masks
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
 from fairguard.training.evaluate import evaluate_policy
-from fairguard.training.logprobs import (
-    completion_logprobs,
-    policy_logprobs,
-    reference_logprobs,
-    sequence_kl,
-)
 from fairguard.training.losses import (
     grpo_loss,
     group_advantages,
@@ -38,9 +31,10 @@ from fairguard.training.losses import (
     reinforce_returns,
     summarize,
 )
+from fairguard.training.policy import Policy, make_policy
 from fairguard.training.prompts import held_out_sample, load_prompts, step_prompts
 from fairguard.training.rewards import build_rewards
-from fairguard.training.rollout import Rollout, sample_completions
+from fairguard.training.rollout import Rollout
 
 ARTIFACT_KIND = "grpo-adapter"
 METRICS_JSONL = "metrics.jsonl"
@@ -62,14 +56,20 @@ def adapter_digest(model: Any) -> str:
 
 
 class Trainer:
-    """Trains a LoRA adapter on ``config.model`` and writes the adapter artifact to ``out``."""
+    """Trains a LoRA adapter on ``config.model`` and writes the adapter artifact to ``out``.
+
+    ``family`` (a :class:`~fairguard.training.policy.Policy`, default from ``config.policy``)
+    loads the model, samples rollouts and scores their tokens: a causal LM or a
+    masked-diffusion LM, with the same loop.
+    """
 
     def __init__(self, config: GRPOConfig, out: str | Path, *, overwrite: bool = False,
                  resume: bool = False, progress: bool = True,
                  rewards: WeightedRewards | None = None,
                  train_prompts: Sequence[str] | None = None,
-                 eval_prompts: Sequence[str] | None = None):
+                 eval_prompts: Sequence[str] | None = None, family: Policy | None = None):
         self.config = config
+        self.family = family if family is not None else make_policy(config)
         self.out = Path(out)
         self.run_dir = ckpt.run_dir(self.out)
         self.overwrite = overwrite
@@ -127,20 +127,17 @@ class Trainer:
         from peft import LoraConfig, get_peft_model
         from transformers import get_scheduler
 
-        from fairguard.models import load_causal_lm
-
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        base, tokenizer = load_causal_lm(cfg.model)
-        use_fast_sdpa_masks(base)
-        if tokenizer.pad_token_id is None:
-            raise ConfigError(f"model {cfg.model!r} has no pad or eos token; set one in its tokenizer")
+        base, tokenizer = self.family.load()
+        targets = self.family.lora_targets(base)
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=cfg.targets, task_type="CAUSAL_LM")
+                          target_modules=targets, task_type=self.family.task_type)
         try:
             model = get_peft_model(base, lora)
         except ValueError as exc:
-            raise ConfigError(f"LoRA targets {cfg.targets} do not fit {cfg.model!r}: {exc}") from exc
+            raise ConfigError(f"LoRA targets {targets} do not fit {cfg.model!r}: {exc}") from exc
+        self.lora_targets = targets
         self.tokenizer = tokenizer
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
@@ -253,7 +250,7 @@ class Trainer:
         torch.manual_seed(step_seed(cfg.seed, step, acc.process_index))
         prompts = step_prompts(self.train_prompts, step, cfg.prompts_per_step, cfg.seed,
                                acc.process_index, acc.num_processes)
-        rollout = sample_completions(self.policy, self.tokenizer, prompts, cfg.num_generations,
+        rollout = self.family.sample(self.policy, self.tokenizer, prompts, cfg.num_generations,
                                      cfg.max_new_tokens, cfg.temperature, cfg.top_p)
         scores = self._score(rollout)
         heads = list(scores)
@@ -275,12 +272,15 @@ class Trainer:
             advantages, std = group_advantages(totals, cfg.num_generations, cfg.scale_rewards)
             batch["advantages"] = advantages[mine]
             batch["reward_std"] = float(std.mean())
-            batch["ref_logps"] = (reference_logprobs(self.policy, *tensors, temperature=cfg.temperature,
-                                                     micro_batch=micro) if cfg.beta > 0 else None)
-            batch["old_logps"] = (policy_logprobs(self.policy, *tensors, temperature=cfg.temperature,
-                                                  micro_batch=micro) if cfg.num_iterations > 1 else None)
+            batch["ref_logps"] = (self.family.reference_logprobs(
+                self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
+                if cfg.beta > 0 else None)
+            batch["old_logps"] = (self.family.policy_logprobs(
+                self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
+                if cfg.num_iterations > 1 else None)
         else:
-            kl = (sequence_kl(self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
+            kl = (self.family.sequence_kl(self.policy, *tensors, temperature=cfg.temperature,
+                                          micro_batch=micro)
                   if cfg.kl_lambda > 0 else torch.zeros(n, device=device))
             kl_all = self._gather(kl.float())
             returns = reinforce_returns(totals, kl_all if cfg.kl_lambda > 0 else None,
@@ -309,9 +309,9 @@ class Trainer:
             last = k == cfg.gradient_accumulation_steps - 1
             sync = contextlib.nullcontext() if last else acc.no_sync(self.model)
             with sync, acc.autocast():
-                logps = completion_logprobs(self.model, part.prompt_ids, part.prompt_mask,
-                                            part.completion_ids, part.completion_mask,
-                                            temperature=cfg.temperature)
+                logps = self.family.completion_logprobs(self.model, part.prompt_ids, part.prompt_mask,
+                                                        part.completion_ids, part.completion_mask,
+                                                        temperature=cfg.temperature)
                 if cfg.algorithm == "grpo":
                     loss, part_stats = grpo_loss(
                         logps, None if batch["old_logps"] is None else batch["old_logps"][rows],
@@ -367,7 +367,9 @@ class Trainer:
             cfg = self.config
             torch.manual_seed(cfg.seed)
             result = evaluate_policy(self.policy, self.tokenizer, self.eval_prompts, self.rewards,
-                                     cfg.eval_max_new_tokens or cfg.max_new_tokens)
+                                     cfg.eval_max_new_tokens or cfg.max_new_tokens,
+                                     generate=self.family.evaluation_generator(self.policy,
+                                                                              self.tokenizer))
         acc.wait_for_everyone()
         return result
 
@@ -410,6 +412,7 @@ class Trainer:
                 write_json(tmp / "metrics.json", metrics)
                 write_json(tmp / METADATA_FILE, {
                     "kind": ARTIFACT_KIND, "algorithm": cfg.algorithm, "base_model": cfg.model,
+                    "policy": cfg.policy, "lora_targets": self.lora_targets,
                     "rewards": {"weights": self.rewards.weights, "heads": list(self.rewards.heads),
                                 "plugins": [r.name for r in self.rewards.rewards]},
                     "config": cfg.to_dict(), "steps": cfg.max_steps,
@@ -431,10 +434,11 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
 def train(config: GRPOConfig, out: str | Path, *, overwrite: bool = False, resume: bool = False,
           progress: bool = True, rewards: WeightedRewards | None = None,
           train_prompts: Sequence[str] | None = None,
-          eval_prompts: Sequence[str] | None = None) -> Path:
+          eval_prompts: Sequence[str] | None = None, family: Policy | None = None) -> Path:
     """Train an adapter as ``config`` says and write it to ``out`` (see :class:`Trainer`)."""
     trainer = Trainer(config, out, overwrite=overwrite, resume=resume, progress=progress,
-                      rewards=rewards, train_prompts=train_prompts, eval_prompts=eval_prompts)
+                      rewards=rewards, train_prompts=train_prompts, eval_prompts=eval_prompts,
+                      family=family)
     return trainer.setup().train()
 
 
