@@ -8,7 +8,8 @@ int8 head decisions agree with fp32 on its test split.
     python benchmarks/scoring_latency.py --model runs/reward-minilm --data DATA
     python benchmarks/scoring_latency.py --untrained     # random 3-head MiniLM-L6 classifier
 
-The functions are importable (benchmarks/guard_latency.py uses them).
+The timing code lives in ``fairguard.export.latency`` (shared with ``fairguard demo``); the
+functions here are importable (benchmarks/guard_latency.py uses them).
 """
 
 from __future__ import annotations
@@ -20,13 +21,23 @@ import os
 import platform
 import sys
 import tempfile
-import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+from fairguard.export.latency import BACKENDS, load_average, load_scorers, time_scorers
 
-BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
+__all__ = [
+    "BACKENDS",
+    "decision_agreement",
+    "format_table",
+    "load_average",
+    "load_scorers",
+    "main",
+    "time_scorers",
+    "untrained_minilm_reward",
+]
 
 
 def untrained_minilm_reward(folder: Path, max_length: int = 256) -> Path:
@@ -43,45 +54,6 @@ def untrained_minilm_reward(folder: Path, max_length: int = 256) -> Path:
         "metrics": {}, "note": "untrained random heads, for latency measurement only",
     }))
     return folder
-
-
-def load_scorers(model_dir: Path, export_dir: Path, threads: int) -> dict[str, Any]:
-    """The three scorers on one model: torch eager, ONNX fp32, ONNX int8."""
-    from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
-
-    return {
-        "torch": TorchRewardScorer(model_dir, device="cpu"),
-        "onnx-fp32": OnnxRewardScorer(export_dir, quantized=False, threads=threads),
-        "onnx-int8": OnnxRewardScorer(export_dir, quantized=True, threads=threads),
-    }
-
-
-def measure_latency(scorers: dict[str, Any], prompts: Sequence[str], responses: Sequence[str],
-                    batch_sizes: Sequence[int] = (1, 8), rounds: int = 200,
-                    warmup: int = 10) -> dict[str, dict[int, dict[str, float]]]:
-    """Per-pair latency (ms) p50/p95/mean per backend and batch size, calls interleaved."""
-    from tqdm.auto import tqdm
-
-    n = len(prompts)
-    out: dict[str, dict[int, dict[str, float]]] = {name: {} for name in scorers}
-    for b in batch_sizes:
-        times: dict[str, list[float]] = {name: [] for name in scorers}
-        for r in tqdm(range(warmup + rounds), desc=f"batch {b}", leave=False):
-            idx = [(r * b + k) % n for k in range(b)]
-            p, q = [prompts[i] for i in idx], [responses[i] for i in idx]
-            for name, scorer in scorers.items():
-                start = time.perf_counter()
-                scorer.score(p, q)
-                elapsed = time.perf_counter() - start
-                if r >= warmup:
-                    times[name].append(elapsed * 1000.0 / b)
-        for name, values in times.items():
-            arr = np.array(values)
-            out[name][b] = {"p50": float(np.percentile(arr, 50)),
-                            "p95": float(np.percentile(arr, 95)), "mean": float(arr.mean()),
-                            "calls": len(values)}
-    return out
 
 
 def decision_agreement(scorers: dict[str, Any], prompts: Sequence[str],
@@ -120,13 +92,6 @@ def format_table(latency: dict[str, dict[int, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="reward-model folder (torch); default: an untrained "
@@ -147,7 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-
     from fairguard.export.onnx_export import export_onnx
     from fairguard.export.parity_inputs import builtin_pairs, dataset_pairs
 
@@ -174,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pairs = builtin_pairs()
         started = dt.datetime.now(dt.timezone.utc)
         load_before = load_average()
-        latency = measure_latency(scorers, pairs.prompts, pairs.responses, rounds=args.rounds)
+        latency = time_scorers(scorers, pairs.prompts, pairs.responses, rounds=args.rounds)
         load_after = load_average()
         agreement = None
         if args.data:

@@ -34,6 +34,11 @@ def test_quick_demo_end_to_end(tmp_path: Path) -> None:
     for section in SECTIONS:
         assert section in text
     assert "Not available" not in text
+    latency = json.loads((out / "latency.json").read_text())
+    assert list(latency["backends"]) == ["torch", "onnx-fp32", "onnx-int8"]
+    assert "| ONNX int8 |" in text and "speed-up vs torch" in text
+    assert "| category | train | val | test | total |" in text
+    assert "UnQover questions per category" in text
     for png in ("reward-model/training.png", "grpo-adapter/rewards.png", "refine-gender/refine.png",
                 "before_after.png"):
         assert (out / png).is_file() and f"]({png})" in text

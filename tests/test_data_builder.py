@@ -143,6 +143,17 @@ def test_all_categories_and_scenarios_in_every_split(built):
         assert len(counts["by_scenario"][split]) >= 9
 
 
+def test_manifest_counts_unqover_questions_per_category(built):
+    counts = json.loads((built / "a" / "manifest.json").read_text())["counts"]
+    by_cat = counts["unqover_by_category"]
+    assert set(by_cat) == set(counts["unqover"])
+    for name, per in by_cat.items():
+        rows = (built / "a" / "unqover" / f"{name}.jsonl").read_text().splitlines()
+        assert sum(per.values()) == counts["unqover"][name] == len(rows)
+        assert per == {c: sum(json.loads(r)["category"] == c for r in rows) for c in per}
+        assert {"gender", "region"} <= set(per)
+
+
 def test_no_single_phrase_separates_neutral_from_biased():
     splits, _ = build_pairs(DataConfig(seed=0, size=1200))
     rows = splits["train"]

@@ -25,7 +25,11 @@ def make_run(out: Path) -> Path:
     _write(out / "data" / "manifest.json", {
         "size": "small", "seed": 0, "fingerprint": "abcdef0123456789ffff",
         "counts": {"rows": {"train": 450, "val": 60, "test": 90}, "groups": {"train": 54, "val": 36, "test": 14},
-                   "templates": {"train": 74, "val": 44, "test": 21}, "unqover": {"train": 2400, "test": 1200}}})
+                   "templates": {"train": 74, "val": 44, "test": 21}, "unqover": {"train": 2400, "test": 1200},
+                   "by_category": {"train": {"region": 250, "gender": 200}, "val": {"region": 35, "gender": 25},
+                                   "test": {"region": 50, "gender": 38, "age": 2}},
+                   "unqover_by_category": {"train": {"gender": 1400, "region": 1000},
+                                           "test": {"gender": 700, "region": 500}}}})
     _write(out / "reward-model" / "metrics.json", {
         "n_rows": 90, "n_pairs": 360, "train_rows": 240, "best_epoch": 1, "train_seconds": 12.5,
         "heads": _heads(0.812, 0.873), "handwritten": {"heads": _heads(0.7, 0.654)}})
@@ -35,6 +39,16 @@ def make_run(out: Path) -> Path:
                           "decision_agreement_all": 1.0, "passed": True, "tolerance": 1e-4},
         "int8_vs_fp32": {"max_abs_logit_diff": 8.25e-3, "mean_abs_logit_diff": 2.5e-3,
                          "decision_agreement_all": 0.984, "decision_agreement": {"fairness": 0.969}}})
+    _write(out / "latency.json", {
+        "kind": "scoring-latency", "batch_size": 1, "pairs": 16, "rounds": 3, "warmup_calls": 8, "threads": 1,
+        "date_utc": "2026-11-22T12:00:00+00:00", "load_average_before": "2.10 2.00 1.90",
+        "load_average_after": "2.20 2.00 1.90",
+        "machine": {"cpu": "AMD EPYC 7B13", "cpu_count": 2, "machine": "x86_64", "torch": "2.13.0+cpu",
+                    "onnxruntime": "1.31.1"},
+        "backends": {
+            "torch": {"ms_per_pair": 24.5, "p95_ms_per_pair": 30.25, "calls": 48, "speedup_vs_torch": 1.0},
+            "onnx-fp32": {"ms_per_pair": 12.25, "p95_ms_per_pair": 15.0, "calls": 48, "speedup_vs_torch": 2.0},
+            "onnx-int8": {"ms_per_pair": 7.0, "p95_ms_per_pair": 9.5, "calls": 48, "speedup_vs_torch": 3.5}}})
     _write(out / "grpo-adapter" / "metrics.json", {
         "before": {"n": 6, "heads": {"fairness": 0.611, "relevance": 0.702, "fluency": 0.655}},
         "after": {"n": 6, "heads": {"fairness": 0.645, "relevance": 0.699, "fluency": 0.657}},
@@ -69,6 +83,50 @@ def test_report_has_every_section_and_the_artifacts_numbers(tmp_path: Path) -> N
     assert "| total | 3.5 |" in text
     assert "before_after.png" in text and (out / "before_after.png").stat().st_size > 1000
     assert "Not available" not in text
+
+
+def test_dataset_counts_per_category_and_split(tmp_path: Path) -> None:
+    text = write_report(make_run(tmp_path / "run")).read_text()
+    dataset = text.split("## Dataset")[1].split("## Reward model")[0]
+    assert "| category | train | val | test | total |" in dataset
+    assert "| age | 0 | 0 | 2 | 2 |" in dataset
+    assert "| region | 250 | 35 | 50 | 335 |" in dataset
+    assert "| **total** | 450 | 60 | 90 | 600 |" in dataset
+    assert "| category | train | test | total |" in dataset
+    assert "| gender | 1400 | 700 | 2100 |" in dataset and "| **total** | 2400 | 1200 | 3600 |" in dataset
+
+
+def test_old_manifest_without_unqover_per_category(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run")
+    path = out / "data" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["counts"]["unqover_by_category"]
+    path.write_text(json.dumps(manifest))
+    text = write_report(out).read_text()
+    assert "UnQover questions: train 2400, test 1200." in text
+    assert "Per-category UnQover counts: not available" in text
+    assert "| region | 250 | 35 | 50 | 335 |" in text  # the prompt table is still there
+
+
+def test_latency_table_from_latency_json(tmp_path: Path) -> None:
+    text = write_report(make_run(tmp_path / "run")).read_text()
+    export = text.split("## ONNX export")[1].split("## GRPO")[0]
+    assert "| torch (eager, CPU) | 24.50 | 30.25 | 1.00x |" in export
+    assert "| ONNX fp32 | 12.25 | 15.00 | 2.00x |" in export
+    assert "| ONNX int8 | 7.00 | 9.50 | 3.50x |" in export
+    assert "16 test pairs x 3 rounds = 48 timed calls" in export and "8 warm-up calls" in export
+    assert "1 thread for torch" in export and "AMD EPYC 7B13 (2 CPUs, x86_64)" in export
+    assert "onnxruntime 1.31.1" in export and "2026-11-22T12:00:00+00:00" in export
+
+
+def test_missing_latency_json_is_reported_not_invented(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run")
+    (out / "latency.json").unlink()
+    text = write_report(out).read_text()
+    export = text.split("## ONNX export")[1].split("## GRPO")[0]
+    assert "Scoring latency: Not available (no `latency.json`" in export
+    assert "ms/pair" not in export and "1.50e-07" in export  # parity still shown
+    assert "## GRPO" in text and "## Guard examples" in text
 
 
 def test_missing_stages_are_reported_not_invented(tmp_path: Path) -> None:

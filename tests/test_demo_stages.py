@@ -66,6 +66,26 @@ def test_real_stage_is_done_only_with_its_marker(tmp_path: Path) -> None:
     assert data.done(config)
 
 
+def test_export_stage_needs_the_latency_file_too(tmp_path: Path, monkeypatch) -> None:
+    from fairguard.demo import stages as stages_module
+
+    config = DemoConfig(out=tmp_path, quick=True)
+    export = build_stages()[2]
+    (tmp_path / "reward-onnx").mkdir()
+    (tmp_path / "reward-onnx" / "parity.json").write_text("{}")
+    assert not export.done(config)  # exported, but the latency run did not finish
+    calls: list[str] = []
+    monkeypatch.setattr(stages_module, "_cli", lambda args: calls.append(" ".join(args[:2])))
+    monkeypatch.setattr(stages_module, "_latency", lambda cfg: calls.append("latency"))
+    export.run(config)
+    assert calls == ["latency"]  # resume: the finished export is not redone
+    calls.clear()
+    export.run(DemoConfig(out=tmp_path, quick=True, overwrite=True))
+    assert calls == ["export onnx", "latency"]
+    (tmp_path / "latency.json").write_text("{}")
+    assert export.done(config)
+
+
 def test_negative_seed_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="--seed"):
         DemoConfig(seed=-1)
@@ -90,7 +110,12 @@ def test_every_stage_passes_options_its_command_accepts(tmp_path: Path, monkeypa
         parsed.append(" ".join(args[:2]))
 
     monkeypatch.setattr(stages_module, "_cli", parse)
+    monkeypatch.setattr(stages_module, "_latency", lambda cfg: parsed.append("latency"))
     config = DemoConfig(out=tmp_path, quick=quick)
     for stage in build_stages()[:-1]:  # the last stage calls the guard library, not a command
         stage.run(config)
-    assert parsed == ["data build", "train reward", "export onnx", "train grpo", "train refine"]
+    assert parsed == ["data build", "train reward", "export onnx", "latency", "train grpo",
+                      "train refine"]
+    mode = "quick" if quick else "full"
+    n_pairs, rounds, threads = (int(v) for v in stages_module.SETTINGS["latency"][mode])
+    assert n_pairs >= 1 and rounds >= 1 and threads == 1

@@ -239,6 +239,9 @@ def build_dataset(config: DataConfig, out: str | os.PathLike[str],
     counts = pair_counts(splits)
     if unq:
         counts["unqover"] = {name: len(rows) for name, rows in unq.items()}
+        counts["unqover_by_category"] = {
+            name: dict(sorted(Counter(r["category"] for r in rows).items()))
+            for name, rows in unq.items()}
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         for name, rows in splits.items():
             write_jsonl(tmp / f"{name}.jsonl", rows)

@@ -40,17 +40,39 @@ def _dataset(out: Path) -> list[str]:
         return lines + _missing("data")
     counts = man.get("counts", {})
     rows = counts.get("rows", {})
-    lines += [f"Synthetic Chinese-context discrimination prompts (`data/`, size `{man.get('size')}`, "
+    lines += [(f"Synthetic Chinese-context discrimination prompts (`data/`, size `{man.get('size')}`, "
               f"seed {man.get('seed')}, fingerprint `{str(man.get('fingerprint', ''))[:16]}`). "
-              "Full card: [data/README.md](data/README.md).", "",
+              "Full card: [data/README.md](data/README.md)."), "",
               "| split | prompts | groups | templates |", "|---|---|---|---|"]
     for split in ("train", "val", "test"):
         lines.append(f"| {split} | {rows.get(split, 'n/a')} | {counts.get('groups', {}).get(split, 'n/a')} "
                      f"| {counts.get('templates', {}).get(split, 'n/a')} |")
+    by_cat = counts.get("by_category")
+    if by_cat:
+        lines += ["", "Prompts per category and split:", ""] + _per_category(by_cat)
     unq = counts.get("unqover", {})
     if unq:
         lines += ["", "UnQover questions: " + ", ".join(f"{k} {v}" for k, v in unq.items()) + "."]
+        unq_cat = counts.get("unqover_by_category")
+        if unq_cat:
+            lines += ["", "UnQover questions per category and file:", ""] + _per_category(unq_cat)
+        else:
+            lines += ["", ("_Per-category UnQover counts: not available (this manifest predates them; "
+                      "rebuild the data stage to get them)._")]
     return lines + [""]
+
+
+def _per_category(table: dict[str, dict[str, int]]) -> list[str]:
+    """A category x split (or file) table of counts with a total row and column."""
+    cols = list(table)
+    cats = sorted({c for col in cols for c in table[col]})
+    lines = ["| category | " + " | ".join(cols) + " | total |", "|---" * (len(cols) + 2) + "|"]
+    for cat in cats:
+        values = [table[col].get(cat, 0) for col in cols]
+        lines.append(f"| {cat} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |")
+    totals = [sum(table[col].values()) for col in cols]
+    lines.append("| **total** | " + " | ".join(str(v) for v in totals) + f" | {sum(totals)} |")
+    return lines
 
 
 def _reward(out: Path) -> list[str]:
@@ -59,10 +81,10 @@ def _reward(out: Path) -> list[str]:
     if m is None:
         return lines + _missing("reward-model")
     meta = _load(out / "reward-model" / "fairguard.json") or {}
-    lines += [f"Backbone `{meta.get('backbone', 'n/a')}`, max_length {meta.get('max_length', 'n/a')}, "
+    lines += [(f"Backbone `{meta.get('backbone', 'n/a')}`, max_length {meta.get('max_length', 'n/a')}, "
               f"{m.get('train_rows', 'n/a')} train rows, best epoch {m.get('best_epoch', 'n/a')}, "
               f"{_f(m.get('train_seconds'), 1)} s training. Test split: {m.get('n_rows', 'n/a')} prompts, "
-              f"{m.get('n_pairs', 'n/a')} (prompt, response) pairs.", "",
+              f"{m.get('n_pairs', 'n/a')} (prompt, response) pairs."), "",
               "| head | accuracy | ROC AUC | pairwise acc. | hand-written AUC |", "|---|---|---|---|---|"]
     hand = (m.get("handwritten") or {}).get("heads", {})
     for head, h in m.get("heads", {}).items():
@@ -79,20 +101,54 @@ def _export(out: Path) -> list[str]:
         return lines + _missing("reward-onnx")
     fp, q = p.get("fp32_vs_torch", {}), p.get("int8_vs_fp32", {})
     meta = (_load(out / "reward-onnx" / "fairguard.json") or {}).get("onnx", {})
-    lines += [f"Checked on {fp.get('pairs', 'n/a')} test pairs (`reward-onnx/parity.json`); "
-              f"export took {_f(meta.get('export_seconds'), 1)} s.", "",
+    lines += [(f"Checked on {fp.get('pairs', 'n/a')} test pairs (`reward-onnx/parity.json`); "
+              f"export took {_f(meta.get('export_seconds'), 1)} s."), "",
               "| check | max abs logit diff | mean abs logit diff | decision agreement (all heads) | passed |",
               "|---|---|---|---|---|",
-              f"| fp32 ONNX vs torch | {fp.get('max_abs_logit_diff', float('nan')):.2e} | "
+              (f"| fp32 ONNX vs torch | {fp.get('max_abs_logit_diff', float('nan')):.2e} | "
               f"{fp.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(fp.get('decision_agreement_all'))} | "
-              f"{fp.get('passed', 'n/a')} (tolerance {fp.get('tolerance', 'n/a')}) |",
-              f"| int8 ONNX vs fp32 | {q.get('max_abs_logit_diff', float('nan')):.2e} | "
+              f"{fp.get('passed', 'n/a')} (tolerance {fp.get('tolerance', 'n/a')}) |"),
+              (f"| int8 ONNX vs fp32 | {q.get('max_abs_logit_diff', float('nan')):.2e} | "
               f"{q.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(q.get('decision_agreement_all'))} | "
-              f"report only |", ""]
+              f"report only |"), ""]
     per = q.get("decision_agreement", {})
     if per:
         lines += ["int8 decision agreement per head: " + ", ".join(f"{h} {_f(v)}" for h, v in per.items()) + ".", ""]
-    return lines
+    return lines + _latency(out)
+
+
+def _threads(n: Any) -> str:
+    return "n/a threads" if n is None else f"{n} thread" + ("" if n == 1 else "s")
+
+
+BACKEND_LABELS = {"torch": "torch (eager, CPU)", "onnx-fp32": "ONNX fp32", "onnx-int8": "ONNX int8"}
+
+
+def _latency(out: Path) -> list[str]:
+    """The batch-1 scoring latency table from ``latency.json`` (written after the export)."""
+    lat = _load(out / "latency.json")
+    if lat is None:
+        return [("_Scoring latency: Not available (no `latency.json`: the latency measurement after "
+                "the export did not finish; rerun `fairguard demo` to measure it)._"), ""]
+    machine = lat.get("machine", {})
+    backends = lat.get("backends", {})
+    calls = next(iter(backends.values()), {}).get("calls", "n/a")
+    lines = [(f"Scoring latency at batch 1 (`latency.json`): {lat.get('pairs', 'n/a')} test pairs x "
+              f"{lat.get('rounds', 'n/a')} rounds = {calls} timed calls per backend after "
+              f"{lat.get('warmup_calls', 'n/a')} warm-up calls, each call end to end through the "
+              "scorer (input checks, tokenisation, forward, sigmoid), backends called in turn on the "
+              f"same pair. {_threads(lat.get('threads'))} for torch and onnxruntime alike. "
+              f"Measured {lat.get('date_utc', 'n/a')} on {machine.get('cpu', 'n/a')} "
+              f"({machine.get('cpu_count', 'n/a')} CPUs, {machine.get('machine', 'n/a')}), torch "
+              f"{machine.get('torch', 'n/a')}, onnxruntime {machine.get('onnxruntime', 'n/a')}; load "
+              f"average before/after {lat.get('load_average_before', 'n/a')} / "
+              f"{lat.get('load_average_after', 'n/a')}. Timings move with the machine's load."),
+             "", "| backend | median ms/pair | p95 ms/pair | speed-up vs torch (median) |",
+             "|---|---:|---:|---:|"]
+    for name, row in backends.items():
+        lines.append(f"| {BACKEND_LABELS.get(name, name)} | {_f(row.get('ms_per_pair'), 2)} | "
+                     f"{_f(row.get('p95_ms_per_pair'), 2)} | {_f(row.get('speedup_vs_torch'), 2)}x |")
+    return lines + [""]
 
 
 def _grpo(out: Path) -> list[str]:
@@ -102,11 +158,11 @@ def _grpo(out: Path) -> list[str]:
         return lines + _missing("grpo-adapter")
     before, after = m.get("before") or {}, m.get("after") or {}
     meta = _load(out / "grpo-adapter" / "fairguard.json") or {}
-    lines += [f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
+    lines += [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
               f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
               f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
               "test prompts. The paper's columns are seed 000's numbers on its own model and data, "
-              "shown for format only; they are not comparable to this run.", "",
+              "shown for format only; they are not comparable to this run."), "",
               "| head | paper before | paper after | this run before | this run after | change |",
               "|---|---|---|---|---|---|"]
     bh, ah = before.get("heads", {}), after.get("heads", {})
@@ -114,8 +170,8 @@ def _grpo(out: Path) -> list[str]:
         pb, pa = PAPER_GRPO.get(head, (None, None))
         lines.append(f"| {head} | {_f(pb, 2)} | {_f(pa, 2)} | {_f(bh.get(head))} | {_f(ah.get(head))} | "
                      f"{(ah[head] - bh[head]):+.3f} |" if head in ah else f"| {head} | | | {_f(bh[head])} | n/a | n/a |")
-    lines += ["", "![rewards](grpo-adapter/rewards.png) ![kl](grpo-adapter/kl.png) "
-              "![loss](grpo-adapter/loss.png)", ""]
+    lines += ["", ("![rewards](grpo-adapter/rewards.png) ![kl](grpo-adapter/kl.png) "
+              "![loss](grpo-adapter/loss.png)"), ""]
     return lines
 
 
@@ -127,9 +183,9 @@ def _refine(out: Path) -> list[str]:
     held = m.get("held_out", {})
     before, after = held.get("before", {}), held.get("after", {})
     counts = m.get("counts", {})
-    lines += [f"Gender layer on held-out UnQover questions ({counts.get('test', {}).get('questions', 'n/a')} "
+    lines += [(f"Gender layer on held-out UnQover questions ({counts.get('test', {}).get('questions', 'n/a')} "
               f"ambiguous, {counts.get('disambig_test', {}).get('questions', 'n/a')} disambiguated). "
-              "Lower δ, ε, μ, η is less biased; accuracy is on disambiguated questions.", "",
+              "Lower δ, ε, μ, η is less biased; accuracy is on disambiguated questions."), "",
               "| | " + " | ".join(h for _, h in REFINE_COLS) + " |", "|---" * (len(REFINE_COLS) + 1) + "|"]
     for label, row in (("base LM", before), ("+ REFINE-LM", after)):
         lines.append(f"| {label} | " + " | ".join(_f(row.get(k), 4) for k, _ in REFINE_COLS) + " |")
@@ -151,10 +207,10 @@ def _guard(out: Path) -> list[str]:
     g = _load(out / "guard" / "guard_examples.json")
     if g is None:
         return lines + _missing("guard")
-    lines += [f"`{g.get('policy')}` in a text-generation pipeline wrapped by the guard: rewards "
+    lines += [(f"`{g.get('policy')}` in a text-generation pipeline wrapped by the guard: rewards "
               f"`{g.get('rewards')}` (weights `{g.get('weights')}`), filters {g.get('filters')}, strategy "
               f"`{g.get('strategy')}`, n={g.get('n')}, {g.get('max_new_tokens')} new tokens. "
-              "All candidates: `guard/guard_examples.json`.", ""]
+              "All candidates: `guard/guard_examples.json`."), ""]
     for ex in g.get("examples", []):
         lines += [f"**Prompt:** {ex['prompt']}", "", "| rank | decision / action | total | scores | text |",
                   "|---|---|---|---|---|"]
@@ -210,8 +266,8 @@ def write_report(out: str | Path, quick: bool = False, timings: dict[str, float]
     """Write ``out/report.md`` (and ``before_after.png``) from the stage artifacts under ``out``."""
     out = Path(out)
     lines = ["# fairguard demo report", "",
-             f"Mode: {'--quick (tiny budgets: a smoke run, not meaningful results)' if quick else 'full'}. "
-             "Every number below was read from the artifacts in this folder.", ""]
+             (f"Mode: {'--quick (tiny budgets: a smoke run, not meaningful results)' if quick else 'full'}. "
+             "Every number below was read from the artifacts in this folder."), ""]
     if timings:
         lines += ["| stage | seconds |", "|---|---|"]
         lines += [f"| {name} | {sec:.1f} |" for name, sec in timings.items()]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 import click
 
@@ -17,18 +17,21 @@ from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the demo: ``folder`` under ``--out``, ``marker`` inside it, ``run(config)``."""
+    """One step of the demo: ``folder`` under ``--out``, ``marker`` inside it, ``run(config)``;
+    ``also``: further files (relative to ``--out``) the stage writes, which must exist too."""
 
     name: str
     folder: str
     marker: str
     run: Callable[[DemoConfig], None]
+    also: tuple[str, ...] = ()
 
     def path(self, config: DemoConfig) -> Path:
         return config.out / self.folder
 
     def done(self, config: DemoConfig) -> bool:
-        return (self.path(config) / self.marker).is_file()
+        return (self.path(config) / self.marker).is_file() and all(
+            (config.out / extra).is_file() for extra in self.also)
 
 
 def _cli(args: list[str]) -> None:
@@ -55,6 +58,8 @@ SETTINGS: dict[str, dict[str, list[str]]] = {
                  "--freeze-layers", "2", "--val-rows", "120"],
     },
     "export": {"quick": ["--max-pairs", "64"], "full": ["--max-pairs", "1000"]},
+    # batch-1 scoring latency after the export: pairs, rounds over them, threads
+    "latency": {"quick": ["16", "3", "1"], "full": ["32", "5", "1"]},
     "grpo": {
         "quick": ["--max-steps", "3", "--eval-prompts", "6", "--max-new-tokens", "16",
                   "--num-generations", "2", "--prompts-per-step", "2", "--save-every", "2"],
@@ -83,10 +88,39 @@ def run_reward(config: DemoConfig) -> None:
           "--seed", str(config.seed), "--overwrite", *SETTINGS["reward"][_mode(config)]])
 
 
+LATENCY_FILE = "latency.json"
+
+
 def run_export(config: DemoConfig) -> None:
-    _cli(["export", "onnx", "--model", _p(config, "reward-model"), "--out", _p(config, "reward-onnx"),
-          "--data", _p(config, "data"), "--quantize", "int8", "--overwrite",
-          *SETTINGS["export"][_mode(config)]])
+    """Export to ONNX fp32 + int8 (skipped when a finished export exists and this is a resume
+    for the missing latency file), then time torch vs fp32 vs int8 into ``--out/latency.json``."""
+    if config.overwrite or not (config.out / "reward-onnx" / "parity.json").is_file():
+        _cli(["export", "onnx", "--model", _p(config, "reward-model"), "--out",
+              _p(config, "reward-onnx"), "--data", _p(config, "data"), "--quantize", "int8",
+              "--overwrite", *SETTINGS["export"][_mode(config)]])
+    _latency(config)
+
+
+def _latency(config: DemoConfig) -> None:
+    """Batch-1 scoring latency of the torch reward model and its fp32 / int8 exports, measured
+    in one run on the first test pairs (the parity check's pairs), written to ``latency.json``."""
+    from fairguard.artifacts import write_json
+    from fairguard.export.latency import measure_latency
+    from fairguard.export.parity_inputs import parity_pairs
+
+    n_pairs, rounds, threads = (int(v) for v in SETTINGS["latency"][_mode(config)])
+    pairs = parity_pairs(_p(config, "data"), n_pairs)
+    click.echo(f"timing batch-1 scoring: torch vs ONNX fp32 vs int8, {len(pairs)} pairs x "
+               f"{rounds} rounds, {threads} thread{'' if threads == 1 else 's'}")
+    result = measure_latency(_p(config, "reward-model"), _p(config, "reward-onnx"), pairs.prompts,
+                             pairs.responses, rounds=rounds, threads=threads)
+    result["pair_source"] = pairs.source
+    tmp = config.out / f".{LATENCY_FILE}.tmp"
+    write_json(tmp, result)
+    tmp.replace(config.out / LATENCY_FILE)  # never a half-written file that counts as done
+    rows = ", ".join(f"{name} {r['ms_per_pair']:.1f} ms ({r['speedup_vs_torch']:.2f}x)"
+                     for name, r in result["backends"].items())
+    click.echo(f"median ms/pair (speed-up vs torch): {rows}")
 
 
 def run_grpo(config: DemoConfig) -> None:
@@ -150,7 +184,8 @@ def build_stages() -> list[Stage]:
     return [
         Stage("data build", "data", "manifest.json", run_data),
         Stage("train reward model", "reward-model", "metrics.json", run_reward),
-        Stage("export onnx (fp32 + int8)", "reward-onnx", "parity.json", run_export),
+        Stage("export onnx (fp32 + int8) + latency", "reward-onnx", "parity.json", run_export,
+              also=(LATENCY_FILE,)),
         Stage("train grpo (before/after eval)", "grpo-adapter", "metrics.json", run_grpo),
         Stage("train refine (gender)", "refine-gender", "metrics.json", run_refine),
         Stage("guard examples", "guard", "guard_examples.json", run_guard),
