@@ -2,7 +2,8 @@
 
 ``get_filter("lora", path=ADAPTER_DIR)`` loads the base model named in the adapter's
 ``fairguard.json`` (written by ``fairguard train grpo``) with the adapter enabled; its
-``rewrite(prompts, completions)`` answers each prompt afresh (greedy) and returns those answers
+``rewrite(prompts, completions)`` answers each prompt afresh (greedy; for an adapter trained with
+``--policy diffusion``, the masked-diffusion sampler at temperature 0) and returns those answers
 in place of the given completions, so the guard's rewrite strategy can use what training produced.
 """
 
@@ -41,27 +42,50 @@ class LoraFilter(BaseFilter):
         if self.max_new_tokens < 1 or batch_size < 1:
             raise ConfigError("lora filter: max_new_tokens and batch_size must be >= 1")
         self.batch_size = batch_size
+        self.policy = meta.get("policy", "causal")
+        self._train_config: dict[str, Any] = dict(meta.get("config") or {})
         self._model: Any = None
         self._tokenizer: Any = None
+        self._generate: Any = None
 
     def _load(self) -> None:
         if self._model is not None:
             return
         from peft import PeftModel
 
-        from fairguard.models import load_causal_lm
-
-        base, tokenizer = load_causal_lm(self.base_model)
+        family = self._policy_family()
+        base, tokenizer = family.load()
         try:
             self._model = PeftModel.from_pretrained(base, str(self.path)).eval()
         except (OSError, ValueError, RuntimeError) as exc:
             raise ArtifactError(f"could not load the adapter in {self.path} onto {self.base_model!r}: "
                                 f"{exc}") from exc
         self._tokenizer = tokenizer
+        self._generate = family.evaluation_generator(self._model, tokenizer)
+
+    def _policy_family(self) -> Any:
+        """The trainer's policy family (causal LM, or masked-diffusion LM with its sampler
+        settings) rebuilt from the adapter's training config."""
+        import dataclasses
+
+        from fairguard.training.config import GRPOConfig
+        from fairguard.training.policy import make_policy
+
+        known = {f.name for f in dataclasses.fields(GRPOConfig)}
+        options = {k: v for k, v in self._train_config.items() if k in known}
+        options.update(model=self.base_model, policy=self.policy)
+        try:
+            config = GRPOConfig(**options)
+        except TypeError as exc:
+            raise ArtifactError(f"{self.path}/fairguard.json has an unreadable training config ({exc}); "
+                                "re-train the adapter") from exc
+        return make_policy(config)
 
     def rewrite(self, prompts: Sequence[str], completions: Sequence[str]) -> list[str]:
         prompts, completions = check_pairs(prompts, completions)
         self._load()
+        if self._generate is not None:  # masked-diffusion policy: its sampler at temperature 0
+            return self._generate(prompts, self.max_new_tokens, batch_size=self.batch_size)
         from fairguard.training.evaluate import generate_greedy
 
         return generate_greedy(self._model, self._tokenizer, prompts, self.max_new_tokens,
