@@ -45,17 +45,15 @@ def _p(config: DemoConfig, folder: str) -> str:
     return str(config.out / folder)
 
 
-# Settings per stage: quick (minutes, for tests and a first look) and full (the documented
-# defaults scaled down to about 30 minutes on 2 CPU cores, estimated (not measured) from the
-# per-stage timings in docs/*.md and the measured --quick run: reward ~8 min (120 steps), export
-# ~1 min, GRPO ~7-11 min (17-33 s per step), refine ~2 min (600 questions), guard <1 min).
+# Settings per stage: quick (minutes, for tests and a first look) and full (about 30 minutes on
+# 2 CPU cores; per-stage timings in docs/demo.md: reward ~9.5 min (the command's defaults),
+# export + latency ~1 min, GRPO 20 steps, refine ~2-5 min (600 questions), guard <1 min).
 SETTINGS: dict[str, dict[str, list[str]]] = {
     "data": {"quick": ["--size", "small"], "full": ["--size", "default"]},
     "reward": {
         "quick": ["--limit", "240", "--rows-per-epoch", "240", "--epochs", "1", "--lr", "3e-4",
                   "--max-length", "96", "--freeze-layers", "4", "--val-rows", "24"],
-        "full": ["--limit", "800", "--rows-per-epoch", "480", "--epochs", "2", "--max-length", "128",
-                 "--freeze-layers", "2", "--val-rows", "120"],
+        "full": [],  # the command's defaults: the measured recipe, 9.5 min on 2 idle cores
     },
     "export": {"quick": ["--max-pairs", "64"], "full": ["--max-pairs", "1000"]},
     # batch-1 scoring latency after the export: pairs, rounds over them, threads
