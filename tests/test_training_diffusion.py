@@ -40,7 +40,8 @@ class FavourWords:
 def config(model_dir, **kw):
     base = {"model": str(model_dir), "policy": "diffusion", "max_steps": 2, "max_new_tokens": 8,
                 "diffusion_steps": 4, "block_length": 4, "prompts_per_step": 2, "num_generations": 4,
-                "save_every": 2, "eval": False, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2}
+                "save_every": 2, "eval": False, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2,
+                "temperature": 1.0}
     base.update(kw)
     return GRPOConfig(**base)
 

@@ -24,7 +24,8 @@ def test_two_gloo_processes_end_with_identical_adapters(tiny_causal_lm_dir, tmp_
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), "-m", "fairguard", "train", "grpo",
            "--model", str(tiny_causal_lm_dir), "--out", str(out), "--max-steps", "2",
-           "--max-new-tokens", "4", "--lora-r", "4", "--learning-rate", "0.01", "--no-eval", "--quiet"]
+           "--max-new-tokens", "4", "--lora-r", "4", "--learning-rate", "0.01", "--no-eval", "--quiet",
+           "--prompts-per-step", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -81,9 +81,9 @@ class GRPOConfig:
     loss_type: str = "grpo"
     scale_rewards: str = "group"
     num_generations: int = 4
-    prompts_per_step: int = 2
+    prompts_per_step: int = 4
     max_new_tokens: int = 32
-    temperature: float = 1.0
+    temperature: float = 0.7
     top_p: float = 1.0
     epsilon: float = 0.2
     epsilon_high: float | None = None
@@ -94,12 +94,12 @@ class GRPOConfig:
     baseline: str = "none"
     # optimisation
     gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-4
+    learning_rate: float = 2e-4
     lr_schedule: str = "constant"
     warmup_steps: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_steps: int = 50
+    max_steps: int = 32
     # LoRA
     lora_r: int = 16
     lora_alpha: int = 32
