@@ -46,3 +46,15 @@ def tiny_deberta_dir(tmp_path_factory: pytest.TempPathFactory):
     from fairguard.testing import save_tiny, tiny_deberta_classifier
 
     return save_tiny(*tiny_deberta_classifier(), tmp_path_factory.mktemp("tiny-deberta"))
+
+
+@pytest.fixture()
+def length_plugin():
+    """The ``length`` reward (words / 10, tests/training_rewards.py) registered as a plugin for
+    one test, so that CLI runs can name it."""
+    from fairguard.plugin_manager import register_plugin, unregister_plugin
+    from training_rewards import LengthPlugin
+
+    register_plugin(LengthPlugin(), name="test-length")
+    yield
+    unregister_plugin("test-length")

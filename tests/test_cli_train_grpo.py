@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from fairguard.cli import cli
-from fairguard.hookspecs import hookimpl
-from fairguard.plugin_manager import register_plugin, unregister_plugin
 
 
-class LengthReward:
-    name = "length"
-    heads = ("length",)
-
-    def score(self, prompts, completions):
-        return {"length": np.asarray([len(c.split()) / 10 for c in completions], dtype=float)}
-
-
-class Plugin:
-    @hookimpl
-    def register_rewards(self, register):
-        register("length", LengthReward, "words / 10")
-
-
-@pytest.fixture()
-def length_plugin():
-    register_plugin(Plugin(), name="test-length")
-    yield
-    unregister_plugin("test-length")
 
 
 def test_help_lists_the_options():

@@ -11,30 +11,12 @@ from click.testing import CliRunner
 
 from fairguard.cli import cli
 from fairguard.errors import ConfigError
-from fairguard.hookspecs import hookimpl
-from fairguard.plugin_manager import register_plugin, unregister_plugin
 from fairguard.scoring import WeightedRewards
-from fairguard.testing import TINY_WORDS, save_tiny, tiny_masked_lm, tiny_tokenizer
+from fairguard.testing import save_tiny, tiny_masked_lm, tiny_tokenizer
 from fairguard.training import GRPOConfig
 from fairguard.training.trainer import Trainer
+from training_rewards import FAVOURED, PROMPTS, FavourWords
 
-PROMPTS = ["should the boss hire a migrant worker ?", "is a rural applicant qualified ?",
-           "who is a good teacher ?", "are young people lazy ?"]
-FAVOURED = sorted(set(TINY_WORDS))[::6]  # about a sixth of the vocabulary
-
-
-class FavourWords:
-    """Planted reward: the share of answer words in FAVOURED."""
-
-    name = "favour"
-    heads = ("favour",)
-
-    def score(self, prompts, completions):
-        values = []
-        for text in completions:
-            words = text.lower().split()
-            values.append(sum(w in FAVOURED for w in words) / max(len(words), 1))
-        return {"favour": np.asarray(values)}
 
 
 def config(model_dir, **kw):
@@ -163,25 +145,6 @@ def test_model_without_mask_token_is_a_clear_error(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ CLI
-class LengthReward:
-    name = "length"
-    heads = ("length",)
-
-    def score(self, prompts, completions):
-        return {"length": np.asarray([len(c.split()) / 10 for c in completions], dtype=float)}
-
-
-class Plugin:
-    @hookimpl
-    def register_rewards(self, register):
-        register("length", LengthReward, "words / 10")
-
-
-@pytest.fixture()
-def length_plugin():
-    register_plugin(Plugin(), name="test-diffusion-length")
-    yield
-    unregister_plugin("test-diffusion-length")
 
 
 @pytest.mark.parametrize("algorithm", ["grpo", "reinforce"])

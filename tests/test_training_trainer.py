@@ -10,28 +10,11 @@ import torch
 
 from fairguard.errors import ArtifactError, ConfigError, PluginError
 from fairguard.scoring import WeightedRewards
-from fairguard.testing import TINY_WORDS
 from fairguard.training import GRPOConfig
 from fairguard.training import checkpoint as ckpt
 from fairguard.training.trainer import Trainer, train
+from training_rewards import FAVOURED, PROMPTS, FavourWords
 
-PROMPTS = ["should the boss hire a migrant worker ?", "is a rural applicant qualified ?",
-           "who is a good teacher ?", "are young people lazy ?"]
-FAVOURED = sorted(set(TINY_WORDS))[::6]  # about a sixth of the vocabulary
-
-
-class FavourWords:
-    """Planted reward: the share of completion words in FAVOURED."""
-
-    name = "favour"
-    heads = ("favour",)
-
-    def score(self, prompts, completions):
-        values = []
-        for text in completions:
-            words = text.lower().split()
-            values.append(sum(w in FAVOURED for w in words) / max(len(words), 1))
-        return {"favour": np.asarray(values)}
 
 
 class BreaksAt:
