@@ -29,6 +29,7 @@ def test_train_grpo_end_to_end_with_yaml_and_resume_errors(tiny_causal_lm_dir, t
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "held-out evaluation" in result.output and "length" in result.output
+    assert "±" in result.output  # the paired change and its standard error
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["rewards"]["weights"] == {"length": 1.0, "gender-bias": 0.3}
     assert meta["config"]["num_generations"] == 2 and meta["config"]["max_new_tokens"] == 4

@@ -94,6 +94,10 @@ def test_train_writes_loadable_adapter_and_metrics(tiny_causal_lm_dir, tmp_path)
     assert {"loss", "kl", "clip_ratio", "grad_norm", "lr", "completion_length"} <= set(rows[0])
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["before"]["heads"]) == {"favour"} and metrics["after"]["n"] == 2
+    paired = metrics["change_paired"]["favour"]
+    assert paired["n"] == 2 and paired["change"] == pytest.approx(metrics["change"]["favour"])
+    assert paired["change"] == pytest.approx(
+        sum(metrics["after"]["scores"]["favour"]) / 2 - sum(metrics["before"]["scores"]["favour"]) / 2)
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["kind"] == "grpo-adapter" and meta["base_model"] == str(tiny_causal_lm_dir)
     base = AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir)

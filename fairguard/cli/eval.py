@@ -53,6 +53,25 @@ def quality(config_path: str | None, **options: object) -> None:
     click.echo(json.dumps({"means": metrics["means"], "n": metrics["n"]}))
 
 
+@eval_group.command("compare")
+@click.argument("before", type=click.Path(file_okay=False))
+@click.argument("after", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(), help="Also write compare.json and compare.md into this folder.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
+def compare(before: str, after: str, out: str | None, overwrite: bool) -> None:
+    """Paired change from BEFORE to AFTER, two `eval quality` output folders on the same prompts.
+
+    Prints, per head, the mean change with its standard error and 95 % interval, overall and
+    per category: whether an adapter's change is larger than prompt-to-prompt noise.
+    """
+    from fairguard.evaluation.compare import compare_evaluations, write_comparison
+
+    comparison = compare_evaluations(before, after)
+    if out:
+        write_comparison(comparison, out, overwrite=overwrite)
+    click.echo(comparison.markdown())
+
+
 @eval_group.command("bbq")
 @click.option("--model", required=True, help="Causal or masked LM: embedded name, folder or hub id.")
 @click.option("--data", required=True, type=click.Path(), help="BBQ-style JSONL file.")

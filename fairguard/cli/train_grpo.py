@@ -93,7 +93,11 @@ def _report(path: Any) -> None:
     metrics = json.loads((Path(path) / "metrics.json").read_text())
     before, after = metrics.get("before"), metrics.get("after")
     if before and after:
-        click.echo(f"held-out evaluation ({after['n']} prompts): head  before -> after")
+        paired = metrics.get("change_paired") or {}
+        click.echo(f"held-out evaluation ({after['n']} prompts): head  before -> after  (change ± se)")
         for head, value in before["heads"].items():
-            click.echo(f"  {head:<14} {value:.3f} -> {after['heads'].get(head, float('nan')):.3f}")
+            line = f"  {head:<14} {value:.3f} -> {after['heads'].get(head, float('nan')):.3f}"
+            if head in paired:
+                line += f"  ({paired[head]['change']:+.3f} ± {paired[head]['se']:.3f})"
+            click.echo(line)
     click.echo(f"wrote {path}")

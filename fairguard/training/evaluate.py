@@ -42,7 +42,8 @@ def evaluate_policy(model: Any, tokenizer: Any, prompts: Sequence[str], rewards:
                     max_new_tokens: int, examples: int = 3,
                     generate: Callable[[Sequence[str], int], list[str]] | None = None
                     ) -> dict[str, Any]:
-    """``{"n", "heads": {head: mean}, "total", "examples"}`` over greedy answers to ``prompts``.
+    """``{"n", "heads": {head: mean}, "total", "scores", "examples"}`` over greedy answers to
+    ``prompts``; ``scores`` holds every head's per-prompt values (for paired before/after changes).
 
     ``generate(prompts, max_new_tokens)`` replaces ``model.generate`` (a masked-diffusion
     policy's sampler at temperature 0).
@@ -65,6 +66,7 @@ def evaluate_policy(model: Any, tokenizer: Any, prompts: Sequence[str], rewards:
         "heads": {h: float(np.mean(v)) for h, v in scores.items() if h != TOTAL},
         "total": float(np.mean(scores[TOTAL])),
         "evaluator": evaluator,
+        "scores": {h: [float(x) for x in v] for h, v in scores.items()},
         "examples": [{"prompt": p, "completion": c}
                      for p, c in list(zip(prompts, completions))[:examples]],
     }

@@ -407,6 +407,7 @@ class Trainer:
                 shutil.copy(self.run_dir / METRICS_JSONL, tmp / METRICS_JSONL)
                 metrics = {"before": self.before, "after": after,
                            "change": _change(self.before, after),
+                           "change_paired": _paired(self.before, after),
                            "steps": cfg.max_steps, "train_time_s": round(sum(
                                r.get("step_time_s", 0.0) for r in self.history), 2)}
                 write_json(tmp / "metrics.json", metrics)
@@ -429,6 +430,18 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
     if not before or not after:
         return None
     return {h: after["heads"][h] - before["heads"][h] for h in before["heads"] if h in after["heads"]}
+
+
+def _paired(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Per head: the change with its paired standard error and 95 % interval over the prompts."""
+    from fairguard.metrics.paired import paired_change
+
+    old = (before or {}).get("scores")
+    new = (after or {}).get("scores")
+    if not old or not new:  # no evaluation, or a checkpoint written before scores were kept
+        return None
+    return {h: paired_change(old[h], new[h]).to_dict() for h in old
+            if h in new and len(old[h]) == len(new[h])}
 
 
 def train(config: GRPOConfig, out: str | Path, *, overwrite: bool = False, resume: bool = False,

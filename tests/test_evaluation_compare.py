@@ -1,0 +1,111 @@
+"""``fairguard eval compare``: paired change between two quality evaluations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.evaluation.compare import compare_evaluations, load_responses, write_comparison
+
+
+def write_eval(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "responses.jsonl").open("w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+    return folder
+
+
+def row(i, category, fairness, relevance, prompt=None):
+    return {"id": f"test-{i:05d}", "category": category, "prompt": prompt or f"prompt {i}",
+            "response": f"answer {i}", "fairness": fairness, "relevance": relevance,
+            "total": fairness + 0.5 * relevance}
+
+
+@pytest.fixture
+def evals(tmp_path):
+    before = write_eval(tmp_path / "base", [row(0, "region", 0.2, 0.9), row(1, "region", 0.4, 0.8),
+                                             row(2, "gender", 0.6, 0.7), row(3, "gender", 0.1, 0.6)])
+    after = write_eval(tmp_path / "adapter", [row(3, "gender", 0.5, 0.6), row(0, "region", 0.8, 0.9),
+                                               row(1, "region", 0.5, 0.7), row(2, "gender", 0.6, 0.8),
+                                               row(9, "age", 1.0, 1.0)])
+    return before, after
+
+
+def test_answers_are_paired_by_prompt_id_not_by_line(evals):
+    got = compare_evaluations(*evals)
+    assert got.n == 4 and (got.only_before, got.only_after) == (0, 1)
+    assert list(got.heads) == ["fairness", "relevance", "total"]
+    fairness = got.heads["fairness"]
+    assert fairness.change == pytest.approx((0.6 + 0.1 + 0.0 + 0.4) / 4)
+    assert (fairness.improved, fairness.worse) == (3, 0)
+    assert got.heads["relevance"].change == pytest.approx(0.0)
+    assert got.by_category["region"]["fairness"].change == pytest.approx(0.35)
+    assert got.by_category["gender"]["fairness"].n == 2
+
+
+def test_markdown_and_json_report_every_head_and_category(evals, tmp_path):
+    got = compare_evaluations(*evals)
+    text = got.markdown()
+    assert "4 prompts evaluated by both" in text
+    assert "| fairness | 0.325 | 0.600 | +0.275 ±" in text
+    assert "## Change by category" in text and "| gender | 2 |" in text
+    out = write_comparison(got, tmp_path / "cmp")
+    saved = json.loads((out / "compare.json").read_text())
+    assert saved["n"] == 4 and saved["heads"]["fairness"]["improved"] == 3
+    assert (out / "compare.md").read_text() == text
+    with pytest.raises(ArtifactError, match="already exists"):
+        write_comparison(got, tmp_path / "cmp")
+
+
+def test_cli_prints_the_table_and_writes_the_folder(evals, tmp_path):
+    result = CliRunner().invoke(cli, ["eval", "compare", str(evals[0]), str(evals[1]),
+                                       "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert "| relevance |" in result.output
+    assert (tmp_path / "cmp" / "compare.json").is_file()
+
+
+def test_cli_error_is_one_line_not_a_traceback(tmp_path):
+    result = CliRunner().invoke(cli, ["eval", "compare", str(tmp_path), str(tmp_path)])
+    assert result.exit_code != 0
+    assert "responses.jsonl not found" in result.output and "Traceback" not in result.output
+
+
+def test_different_prompts_under_one_id_are_refused(evals, tmp_path):
+    other = write_eval(tmp_path / "other", [row(0, "region", 0.2, 0.9, prompt="something else")])
+    with pytest.raises(ConfigError, match="different datasets"):
+        compare_evaluations(evals[0], other)
+
+
+def test_no_shared_ids_is_a_clear_error(evals, tmp_path):
+    other = write_eval(tmp_path / "other", [row(42, "age", 0.2, 0.9)])
+    with pytest.raises(ConfigError, match="share no prompt ids"):
+        compare_evaluations(evals[0], other)
+
+
+def test_missing_score_is_reported_with_the_prompt(evals, tmp_path):
+    broken = row(0, "region", 0.2, 0.9)
+    broken["fairness"] = None  # how write_jsonl stores a NaN score
+    other = write_eval(tmp_path / "other", [broken, row(1, "region", 0.5, 0.7)])
+    with pytest.raises(ArtifactError, match="'test-00000' has no 'fairness' score"):
+        compare_evaluations(evals[0], other)
+
+
+def test_corrupt_or_empty_files_are_artifact_errors(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "responses.jsonl").write_text('{"id": "a"}\n{not json\n')
+    with pytest.raises(ArtifactError, match="line 2 is not JSON"):
+        load_responses(tmp_path / "bad")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "responses.jsonl").write_text("\n")
+    with pytest.raises(ArtifactError, match="is empty"):
+        load_responses(tmp_path / "empty")
+    (tmp_path / "noid").mkdir()
+    (tmp_path / "noid" / "responses.jsonl").write_text('{"prompt": "p", "fairness": 1.0}\n')
+    with pytest.raises(ArtifactError, match="no prompt id"):
+        load_responses(tmp_path / "noid")
