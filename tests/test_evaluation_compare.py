@@ -9,7 +9,11 @@ from click.testing import CliRunner
 
 from fairguard.cli import cli
 from fairguard.errors import ArtifactError, ConfigError
-from fairguard.evaluation.compare import compare_evaluations, load_responses, write_comparison
+from fairguard.evaluation.compare import (
+    compare_evaluations,
+    load_responses,
+    write_comparison,
+)
 
 
 def write_eval(folder, rows):

@@ -8,8 +8,9 @@ what another sample of prompts would give.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from fairguard.errors import ConfigError
 
@@ -64,4 +65,4 @@ def paired_change(before: Sequence[float], after: Sequence[float]) -> PairedChan
     )
 
 
-__all__ = ["PairedChange", "Z95", "paired_change"]
+__all__ = ["Z95", "PairedChange", "paired_change"]

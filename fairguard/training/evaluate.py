@@ -6,7 +6,8 @@ installed, else an equivalent local loop (greedy answers, mean of every reward h
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
