@@ -48,3 +48,13 @@ def test_bad_options_fail_cleanly(tiny_causal_lm_dir, tmp_path, args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_reward_aggregation_flag_reaches_the_trainer(tiny_causal_lm_dir, tmp_path, length_plugin):
+    out = tmp_path / "product"
+    args = ["train", "grpo", "--model", str(tiny_causal_lm_dir), "--out", str(out), "--reward", "length=1",
+            "--reward-aggregation", "product", "--max-steps", "1", "--max-new-tokens", "3",
+            "--num-generations", "2", "--prompts-per-step", "2", "--lora-r", "2", "--no-eval", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "fairguard.json").read_text())["config"]["reward_aggregation"] == "product"

@@ -8,6 +8,8 @@ from typing import Any
 
 from fairguard.errors import ConfigError
 
+from fairguard.training.aggregation import AGGREGATIONS
+
 ALGORITHMS = ("grpo", "reinforce")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
 SCALE_REWARDS = ("group", "batch", "none")
@@ -24,7 +26,7 @@ RESUME_KEYS = (
     "max_new_tokens", "temperature", "top_p", "epsilon", "epsilon_high", "beta", "num_iterations",
     "gradient_accumulation_steps", "learning_rate", "lr_schedule", "warmup_steps", "weight_decay",
     "max_grad_norm", "lora_r", "lora_alpha", "lora_dropout", "lora_targets", "seed", "kl_lambda",
-    "baseline", "rewards", "reward_model", "data",
+    "baseline", "rewards", "reward_model", "data", "reward_aggregation",
     "policy", "diffusion_steps", "block_length", "remasking", "cfg_scale", "diffusion_logprob",
     "mask_token_id", "model_dtype",
 )
@@ -77,6 +79,9 @@ class GRPOConfig:
     rewards: str | None = None
     reward_model: str | None = None
     data: str | None = None
+    # how the heads become one reward: weighted "sum" (TRL, seed 000) or weighted "product"
+    # (every head must be high; see fairguard/training/aggregation.py)
+    reward_aggregation: str = "sum"
     # GRPO (TRL's GRPOTrainer definitions)
     loss_type: str = "grpo"
     scale_rewards: str = "group"
@@ -136,6 +141,7 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
 
         choice("algorithm", ALGORITHMS)
+        choice("reward_aggregation", AGGREGATIONS)
         choice("loss_type", LOSS_TYPES)
         choice("scale_rewards", SCALE_REWARDS)
         choice("lr_schedule", SCHEDULES)

@@ -22,6 +22,7 @@ from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
+from fairguard.training.aggregation import aggregate_rewards, check_weights
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
 from fairguard.training.evaluate import evaluate_policy
 from fairguard.training.losses import (
@@ -99,6 +100,7 @@ class Trainer:
         self.accelerator.wait_for_everyone()  # every process checked before anything is created
         if self.rewards is None:
             self.rewards = build_rewards(cfg.rewards, cfg.reward_model)
+        check_weights(self.rewards.weights, cfg.reward_aggregation)
         if self.train_prompts is None or self.eval_prompts is None:
             train, held_out = load_prompts(cfg.data, cfg.seed)
             self.train_prompts = self.train_prompts if self.train_prompts is not None else train
@@ -258,6 +260,9 @@ class Trainer:
         local = torch.tensor([[float(v) for v in col] for col in zip(*[scores[h] for h in heads])],
                              dtype=torch.float32, device=device)
         table = self._gather(local)  # (N_all, H)
+        if cfg.reward_aggregation != "sum":  # "total" becomes the reward that is optimised
+            table[:, heads.index(TOTAL)] = aggregate_rewards(table, heads, self.rewards.weights,
+                                                             cfg.reward_aggregation)
         n = len(rollout.prompts)
         mine = slice(acc.process_index * n, (acc.process_index + 1) * n)
         totals = table[:, heads.index(TOTAL)]

@@ -1,0 +1,62 @@
+"""How a training run turns several reward heads into the one reward that advantages use.
+
+``sum``: the weighted sum of the heads (TRL's GRPOTrainer, seed 000). With heads that are
+probabilities, a sum lets one head buy another: fair-but-off-topic and on-topic-but-biased
+answers can score the same, and the run drifts along that trade-off as the weights say.
+
+``product``: the weighted geometric product ``prod_k s_k ** w_k`` of heads in [0, 1]. An answer
+scores high only when every weighted head is high (for independent probability heads it is the
+probability that all criteria hold, with weights as exponents), so a group's advantage favours
+answers that are fair *and* relevant *and* fluent over answers that trade one for another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from fairguard.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported by the trainer; the config must stay light
+    import torch
+
+AGGREGATIONS = ("sum", "product")
+
+
+def check_weights(weights: Mapping[str, float], how: str) -> None:
+    """Refuse weights that ``how`` cannot use (a product needs non-negative exponents)."""
+    if how not in AGGREGATIONS:
+        raise ConfigError(f"reward_aggregation must be one of {', '.join(AGGREGATIONS)}; got {how!r}")
+    if how == "product":
+        negative = {h: w for h, w in weights.items() if w < 0}
+        if negative:
+            raise ConfigError(f"reward_aggregation product needs weights >= 0 (they are exponents); "
+                              f"got {negative}; use reward_aggregation sum for penalties")
+
+
+def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[str, float],
+                      how: str) -> torch.Tensor:
+    """One reward per row of ``table`` (rows: completions, columns: ``heads``)."""
+    import torch
+
+    check_weights(weights, how)
+    used = [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
+    if how == "sum":
+        total = torch.zeros(table.shape[0], dtype=table.dtype, device=table.device)
+        for column, weight in used:
+            total = total + weight * table[:, column]
+        return total
+    for column, _ in used:
+        values = table[:, column]
+        if bool(((values < 0) | (values > 1)).any()):
+            bad = float(values[(values < 0) | (values > 1)][0])
+            raise ConfigError(f"reward_aggregation product needs every weighted head in [0, 1]; "
+                              f"head {heads[column]!r} gave {bad:.4g}; use reward_aggregation sum "
+                              "for this reward")
+    total = torch.ones(table.shape[0], dtype=table.dtype, device=table.device)
+    for column, weight in used:
+        total = total * table[:, column].pow(weight)
+    return total
+
+
+__all__ = ["AGGREGATIONS", "aggregate_rewards", "check_weights"]
