@@ -206,3 +206,13 @@ def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
     expected = -((logps * r.completion_mask).sum(-1) * (reward - 0.1 * kl)).mean()
     row = trainer.train_step(0)
     assert abs(row["loss"] - float(expected)) < 1e-5
+
+
+def test_paired_change_skips_heads_with_nan_scores_instead_of_losing_the_adapter():
+    from fairguard.training.trainer import _paired
+
+    before = {"scores": {"a": [0.1, 0.2], "b": [0.5, float("nan")]}}
+    after = {"scores": {"a": [0.3, 0.4], "b": [0.5, 0.5]}}
+    got = _paired(before, after)
+    assert set(got) == {"a"} and got["a"]["change"] == pytest.approx(0.2)
+    assert _paired({"heads": {}}, after) is None  # a checkpoint from before scores were kept

@@ -445,8 +445,14 @@ def _paired(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
     new = (after or {}).get("scores")
     if not old or not new:  # no evaluation, or a checkpoint written before scores were kept
         return None
-    return {h: paired_change(old[h], new[h]).to_dict() for h in old
-            if h in new and len(old[h]) == len(new[h])}
+    out: dict[str, Any] = {}
+    for head in old:
+        if head in new and len(old[head]) == len(new[head]):
+            try:
+                out[head] = paired_change(old[head], new[head]).to_dict()
+            except ConfigError:  # a NaN score: the means in "change" show it; the adapter is kept
+                continue
+    return out
 
 
 def train(config: GRPOConfig, out: str | Path, *, overwrite: bool = False, resume: bool = False,
