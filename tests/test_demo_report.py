@@ -52,6 +52,7 @@ def make_run(out: Path) -> Path:
     _write(out / "grpo-adapter" / "metrics.json", {
         "before": {"n": 6, "heads": {"fairness": 0.611, "relevance": 0.702, "fluency": 0.655}},
         "after": {"n": 6, "heads": {"fairness": 0.645, "relevance": 0.699, "fluency": 0.657}},
+        "change_paired": {"fairness": {"change": 0.034, "se": 0.021}},
         "steps": 3, "train_time_s": 20.0})
     _write(out / "refine-gender" / "metrics.json", {
         "held_out": {"before": {"delta": 0.4, "epsilon": 0.5, "mu": 0.04, "eta": 0.9, "accuracy": 0.5},
@@ -76,7 +77,8 @@ def test_report_has_every_section_and_the_artifacts_numbers(tmp_path: Path) -> N
     assert "| train | 450 | 54 | 74 |" in text
     assert "| fairness | 0.812 | 0.873 | 0.900 | 0.654 |" in text
     assert "1.50e-07" in text and "8.25e-03" in text and "0.984" in text
-    assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 |" in text
+    assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 ± 0.021 |" in text
+    assert "| relevance | 0.81 | 0.84 | 0.702 | 0.699 | -0.003 |" in text  # no paired entry
     assert "| base LM | 0.4000 | 0.5000 | 0.0400 | 0.9000 | 0.5000 |" in text
     assert "| change | -75.0% | -50.0% | -50.0% | -11.1% | +5.0 pt |" in text
     assert "Judge on skills \\| experience." in text and "1.777" in text

@@ -161,15 +161,22 @@ def _grpo(out: Path) -> list[str]:
     lines += [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
               f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
               f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
-              "test prompts. The paper's columns are seed 000's numbers on its own model and data, "
+              "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are seed 000's numbers on its own model and data, "
               "shown for format only; they are not comparable to this run."), "",
               "| head | paper before | paper after | this run before | this run after | change |",
               "|---|---|---|---|---|---|"]
     bh, ah = before.get("heads", {}), after.get("heads", {})
+    paired = m.get("change_paired") or {}
     for head in bh:
         pb, pa = PAPER_GRPO.get(head, (None, None))
+        if head not in ah:
+            lines.append(f"| {head} | | | {_f(bh[head])} | n/a | n/a |")
+            continue
+        change = f"{(ah[head] - bh[head]):+.3f}"
+        if head in paired:
+            change += f" ± {paired[head]['se']:.3f}"
         lines.append(f"| {head} | {_f(pb, 2)} | {_f(pa, 2)} | {_f(bh.get(head))} | {_f(ah.get(head))} | "
-                     f"{(ah[head] - bh[head]):+.3f} |" if head in ah else f"| {head} | | | {_f(bh[head])} | n/a | n/a |")
+                     f"{change} |")
     lines += ["", ("![rewards](grpo-adapter/rewards.png) ![kl](grpo-adapter/kl.png) "
               "![loss](grpo-adapter/loss.png)"), ""]
     return lines
