@@ -61,7 +61,7 @@ def test_product_refuses_negative_weights_and_scores_outside_unit_interval():
 
 
 def test_config_validates_the_choice():
-    assert GRPOConfig().reward_aggregation == "sum"
+    assert GRPOConfig().reward_aggregation == "product"
     with pytest.raises(ConfigError, match="reward_aggregation must be one of"):
         GRPOConfig(reward_aggregation="max")
 

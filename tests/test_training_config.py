@@ -13,9 +13,11 @@ def test_defaults_are_valid():
     cfg = GRPOConfig()
     assert cfg.algorithm == "grpo" and cfg.eps_high == cfg.epsilon == 0.2
     assert cfg.targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
-    # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 32 steps, lr 2e-4
+    # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 64 steps, lr 2e-4,
+    # the weighted product of the heads, no KL term
     assert cfg.completions_per_step == 16 and cfg.temperature == 0.7
-    assert (cfg.max_steps, cfg.learning_rate) == (32, 2e-4)
+    assert (cfg.max_steps, cfg.learning_rate) == (64, 2e-4)
+    assert (cfg.reward_aggregation, cfg.beta) == ("product", 0.0)
 
 
 @pytest.mark.parametrize("kw, message", [

@@ -32,13 +32,13 @@ class BreaksAt:
             if self.mode == "raise":
                 raise RuntimeError("scorer crashed")
             return {"flaky": np.full(len(prompts), np.nan)}
-        return {"flaky": np.ones(len(prompts)) * np.arange(len(prompts))}
+        return {"flaky": np.arange(len(prompts)) / len(prompts)}
 
 
 def config(model_dir, **kw):
     base = dict(model=str(model_dir), max_steps=2, max_new_tokens=4, prompts_per_step=2,
                 num_generations=4, save_every=2, eval=False, lora_r=4, lora_alpha=8,
-                lora_targets="q_proj,v_proj", learning_rate=1e-2, temperature=1.0)
+                lora_targets="q_proj,v_proj", learning_rate=1e-2, temperature=1.0, beta=0.04)
     base.update(kw)
     return GRPOConfig(**base)
 

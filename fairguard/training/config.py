@@ -81,7 +81,7 @@ class GRPOConfig:
     data: str | None = None
     # how the heads become one reward: weighted "sum" (TRL, seed 000) or weighted "product"
     # (every head must be high; see fairguard/training/aggregation.py)
-    reward_aggregation: str = "sum"
+    reward_aggregation: str = "product"
     # GRPO (TRL's GRPOTrainer definitions)
     loss_type: str = "grpo"
     scale_rewards: str = "group"
@@ -92,7 +92,7 @@ class GRPOConfig:
     top_p: float = 1.0
     epsilon: float = 0.2
     epsilon_high: float | None = None
-    beta: float = 0.04
+    beta: float = 0.0
     num_iterations: int = 1
     # REINFORCE (seed 003): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
     kl_lambda: float = 0.1
@@ -104,7 +104,7 @@ class GRPOConfig:
     warmup_steps: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_steps: int = 32
+    max_steps: int = 64
     # LoRA
     lora_r: int = 16
     lora_alpha: int = 32
