@@ -19,6 +19,20 @@ def _series(rows: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[f
     return steps, values
 
 
+SMOOTH_WINDOW = 8  # steps in the running mean drawn over noisy curves
+
+
+def running_mean(values: Sequence[float], window: int = SMOOTH_WINDOW) -> list[float]:
+    """Mean of the last ``window`` values at every position (fewer at the start)."""
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def plot_training(rows: Sequence[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """Write ``rewards.png``, ``kl.png`` and ``loss.png`` from metrics rows; return their paths."""
     import matplotlib
@@ -39,9 +53,15 @@ def plot_training(rows: Sequence[dict[str, Any]], folder: str | os.PathLike[str]
         drawn = False
         for key, label in curves:
             steps, values = _series(rows, key)
-            if steps:
-                ax.plot(steps, values, label=label, marker="." if len(steps) < 30 else None)
-                drawn = True
+            if not steps:
+                continue
+            drawn = True
+            if len(steps) >= 2 * SMOOTH_WINDOW:  # faint per-step line, bold running mean
+                line, = ax.plot(steps, values, alpha=0.3, linewidth=0.8)
+                ax.plot(steps, running_mean(values), color=line.get_color(),
+                        label=f"{label} ({SMOOTH_WINDOW}-step mean)")
+            else:
+                ax.plot(steps, values, label=label, marker=".")
         ax.set_title(title)
         ax.set_xlabel("step")
         if drawn and len(curves) > 1:
