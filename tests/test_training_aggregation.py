@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from training_rewards import PROMPTS
 
 from fairguard.errors import ConfigError
 from fairguard.scoring import WeightedRewards
 from fairguard.training import GRPOConfig
 from fairguard.training.aggregation import aggregate_rewards, check_weights
 from fairguard.training.trainer import Trainer
-from training_rewards import PROMPTS
 
 HEADS = ["fairness", "relevance", "fluency", "total"]
 TABLE = torch.tensor([[1.0, 0.1, 0.9, 0.0],    # fair, off topic
