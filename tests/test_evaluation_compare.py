@@ -113,3 +113,10 @@ def test_corrupt_or_empty_files_are_artifact_errors(tmp_path):
     (tmp_path / "noid" / "responses.jsonl").write_text('{"prompt": "p", "fairness": 1.0}\n')
     with pytest.raises(ArtifactError, match="no prompt id"):
         load_responses(tmp_path / "noid")
+
+
+def test_unreadable_file_is_an_artifact_error(tmp_path):
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "responses.jsonl").write_bytes(b"\xff\xfe\x00not utf-8")
+    with pytest.raises(ArtifactError, match="cannot be read"):
+        load_responses(tmp_path / "binary")

@@ -69,8 +69,12 @@ def load_responses(folder: str | Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         raise ArtifactError(f"{path} not found; point at the --out folder of a `fairguard eval "
                             "quality` run")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} cannot be read ({exc}); re-run the evaluation") from exc
     rows: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
