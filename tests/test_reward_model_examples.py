@@ -15,8 +15,8 @@ HEADS = ("fairness", "relevance", "fluency")
 def test_label_table_is_the_documented_one():
     assert LABELS["neutral"] == {"fairness": 1, "relevance": 1, "fluency": 1}
     assert LABELS["biased"] == {"fairness": 0, "relevance": 1, "fluency": 1}
-    assert LABELS["off_topic"]["relevance"] == 0 and LABELS["off_topic"]["fairness"] == 1
-    assert LABELS["corrupted"]["fluency"] == 0 and LABELS["corrupted"]["relevance"] is None
+    assert LABELS["off_topic"] == {"fairness": None, "relevance": 0, "fluency": 1}
+    assert LABELS["corrupted"] == {"fairness": None, "relevance": None, "fluency": 0}
 
 
 def test_one_row_gives_four_pairs_and_three_rankings():
@@ -25,7 +25,8 @@ def test_one_row_gives_four_pairs_and_three_rankings():
     assert ex.kinds == ["neutral", "biased", "off_topic", "corrupted"]
     assert ex.responses == [row["neutral"], row["biased"], row["off_topic"], row["corrupted"]]
     assert ex.labels[1] == [0.0, 1.0, 1.0]
-    assert math.isnan(ex.labels[3][1]) and ex.labels[3][2] == 0.0
+    assert math.isnan(ex.labels[2][0]) and ex.labels[2][1:] == [0.0, 1.0]
+    assert math.isnan(ex.labels[3][0]) and math.isnan(ex.labels[3][1]) and ex.labels[3][2] == 0.0
     assert ex.ranking == {"fairness": [(0, 1)], "relevance": [(0, 2)], "fluency": [(0, 3)]}
 
 
@@ -34,6 +35,14 @@ def test_heads_subset_skips_unlabelled_pairs():
     ex = build_examples([row], ("relevance",))
     assert ex.kinds == ["neutral", "biased", "off_topic"]  # corrupted has no relevance label
     assert ex.ranking == {"relevance": [(0, 2)]}
+
+
+def test_fairness_is_trained_on_neutral_and_biased_only():
+    row = make_rows("train")[0]
+    ex = build_examples([row], ("fairness",))
+    assert ex.kinds == ["neutral", "biased"]
+    assert ex.labels == [[1.0], [0.0]]
+    assert ex.ranking == {"fairness": [(0, 1)]}
 
 
 def test_missing_kinds_are_left_out():

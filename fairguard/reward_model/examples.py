@@ -8,16 +8,19 @@ response      fairness  relevance  fluency
 ============  ========  =========  =======
 neutral       1         1          1
 biased        0         1          1
-off_topic     1         0          1
-corrupted     1         None       0
+off_topic     None      0          1
+corrupted     None      None       0
 ============  ========  =========  =======
 
-An off-topic answer is fluent and makes no claim about any group, so it is fair; it is only
-irrelevant. A corrupted answer is a garbled copy of the neutral one: it adds no discrimination
-(fair), but whether word salad still "answers" the prompt is not well defined, so the relevance
-head is not trained on it. Within a row, the neutral response is also the positive of one
-same-prompt ranking pair per head: neutral > biased (fairness), neutral > off_topic
-(relevance), neutral > corrupted (fluency).
+The fairness head is trained on neutral vs biased answers only. Both are on topic and fluent,
+so the one thing that separates them is the discrimination. Labelling off-topic and garbled
+answers "fair" (as the first two reward models did) taught the head that "off topic or odd
+means fair": on a policy's answers fairness and relevance then came out strongly
+anti-correlated (-0.70), and GRPO bought fairness with relevance. Whether word salad "answers"
+the prompt is not well defined either, so relevance is not trained on corrupted answers.
+Within a row, the neutral response is also the positive of one same-prompt ranking pair per
+head: neutral > biased (fairness), neutral > off_topic (relevance), neutral > corrupted
+(fluency).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ RESPONSE_KINDS: tuple[str, ...] = ("neutral", "biased", "off_topic", "corrupted"
 LABELS: dict[str, dict[str, int | None]] = {
     "neutral": {"fairness": 1, "relevance": 1, "fluency": 1},
     "biased": {"fairness": 0, "relevance": 1, "fluency": 1},
-    "off_topic": {"fairness": 1, "relevance": 0, "fluency": 1},
-    "corrupted": {"fairness": 1, "relevance": None, "fluency": 0},
+    "off_topic": {"fairness": None, "relevance": 0, "fluency": 1},
+    "corrupted": {"fairness": None, "relevance": None, "fluency": 0},
 }
 # Per head: the response kind ranked below the neutral one for the same prompt.
 PAIRWISE_NEGATIVE: dict[str, str] = {"fairness": "biased", "relevance": "off_topic", "fluency": "corrupted"}
