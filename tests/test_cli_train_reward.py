@@ -29,6 +29,7 @@ def test_trains_and_reports(tmp_path, tiny_deberta_dir):
                    "--config", str(config), "--quiet"])
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output and "fairness" in result.output
+    assert "cut-off auc" in result.output
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["train_config"]["pairwise_weight"] == 0.5 and meta["train_config"]["limit"] == 8
     again = _run(["train", "reward", "--data", str(data), "--out", str(out), "--backbone",

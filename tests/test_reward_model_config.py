@@ -26,6 +26,7 @@ def test_parse_heads_order_and_errors():
 @pytest.mark.parametrize("option, value", [
     ("epochs", 0), ("batch_size", 0), ("lr", 0.0), ("lr", 2.0), ("max_length", 4),
     ("limit", 0), ("seed", -1), ("pairwise_weight", -1.0), ("device", "tpu"),
+    ("truncate_prob", 1.5), ("truncate_prob", -0.1), ("truncate_prob", float("nan")),
 ])
 def test_range_checks(option, value):
     with pytest.raises(ConfigError):

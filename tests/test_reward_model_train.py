@@ -47,6 +47,8 @@ def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
             assert 0.0 <= metrics["heads"][head][key] <= 1.0
     assert metrics["fairness_pairwise_accuracy"] == metrics["heads"]["fairness"]["pairwise_accuracy"]
     assert metrics["handwritten"]["n_pairs"] == 46
+    assert metrics["test_cut_off"]["n_pairs"] == metrics["n_pairs"]  # every test response, cut off
+    assert set(metrics["test_cut_off"]["heads"]) == set(HEADS)
     assert metrics["split_overlap"]["group"]["also_in_train"] == 0
     model = AutoModelForSequenceClassification.from_pretrained(out)
     assert type(model).__name__ == "DebertaV2ForSequenceClassification"

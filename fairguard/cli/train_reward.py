@@ -55,5 +55,7 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         pair = "n/a" if hm["pairwise_accuracy"] is None else f"{hm['pairwise_accuracy']:.3f}"
         hand = m["handwritten"]["heads"][head]
         hauc = "n/a" if hand["roc_auc"] is None else f"{hand['roc_auc']:.3f}"
+        cut = m.get("test_cut_off", {}).get("heads", {}).get(head, {}).get("roc_auc")
+        cauc = "n/a" if cut is None else f"{cut:.3f}"
         click.echo(f"  {head:<10} test acc {hm['accuracy']:.3f}  auc {auc}  pairwise {pair}   "
-                   f"handwritten acc {hand['accuracy']:.3f}  auc {hauc}")
+                   f"cut-off auc {cauc}   handwritten acc {hand['accuracy']:.3f}  auc {hauc}")

@@ -54,6 +54,8 @@ class RewardTrainConfig:
     freeze_layers: int | None = None
     overwrite: bool = False
     pairwise_weight: float = 1.0  # weight of the same-prompt ranking term next to per-head BCE
+    # share of training responses replaced by a cut-off copy (policies' answers stop mid-sentence)
+    truncate_prob: float = 0.5
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     eval_batch_size: int = 64
@@ -90,6 +92,8 @@ class RewardTrainConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
+        if not (math.isfinite(self.truncate_prob) and 0 <= self.truncate_prob <= 1):
+            raise ConfigError(f"truncate_prob must be in [0, 1], got {self.truncate_prob}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.weight_decay >= 0:

@@ -32,6 +32,7 @@ from fairguard.reward_model.metrics import by_category, head_metrics, selection_
 from fairguard.reward_model.model import KIND, build_reward_model
 from fairguard.reward_model.scorer import predict_probs, resolve_device
 from fairguard.reward_model.tokenize import tokenize_pairs
+from fairguard.reward_model.truncation import truncate_rows
 
 TOKENIZATION = "tokenizer(prompt, response, truncation=True, max_length=max_length, padding=True)"
 METRICS_FILE = "metrics.json"
@@ -116,6 +117,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     from transformers import get_linear_schedule_with_warmup
 
     heads = config.head_names
+    train_rows = truncate_rows(train_rows, config.truncate_prob, config.seed)
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")
@@ -238,12 +240,17 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
         test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
                              config.eval_batch_size, device, thresholds, desc="test",
                              progress=config.progress, with_categories=True)
+        # the same test rows with every response cut off mid-sentence, as a policy's answers are
+        cut = evaluate_rows(model, tokenizer, truncate_rows(test_rows, 1.0, config.seed), heads,
+                            config.max_length, config.eval_batch_size, device, thresholds,
+                            desc="test (cut off)", progress=config.progress)
         hand = evaluate_rows(model, tokenizer, handwritten_rows(), heads, config.max_length,
                              config.eval_batch_size, device, thresholds, desc="handwritten",
                              progress=False, with_categories=True)
         metrics = {
             "split": "test",
             **test,
+            "test_cut_off": cut,
             "handwritten": hand,
             "best_epoch": fit["best_epoch"],
             "best_val_selection_score": fit["best_val_selection_score"],

@@ -1,0 +1,55 @@
+"""Cut-off copies of training responses, so the heads judge text that stops mid-sentence.
+
+A policy's answers are scored after ``max_new_tokens``, so most of them stop mid-sentence, while
+every dataset response is complete. A reward model trained only on complete answers reads "cut
+off" as a defect: on the third reward model, cutting neutral test answers to 70 % of their words
+took relevance from 0.83 to 0.52 and fluency from 0.99 to 0.45 (docs/reward-model.md). Training
+on prefixes with the full answer's labels removes that cue.
+
+Every kind is cut with the same probability, so being cut off says nothing about any label. A
+biased answer keeps at least ``BIASED_MIN_KEEP`` of its words so that its prejudiced sentence,
+which the templates put early or in the middle, is still there to earn the fairness label 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Sequence
+
+from fairguard.reward_model.examples import PairRow
+
+MIN_KEEP = 0.5  # share of a response's words a cut copy keeps at least ...
+BIASED_MIN_KEEP = 0.8  # ... or, for a biased response, at least this share
+MAX_KEEP = 0.95
+MIN_WORDS = 3
+
+
+def _uniform(*key: object) -> float:
+    """A number in [0, 1) fixed by ``key`` (same rows, same seed: same cuts)."""
+    digest = hashlib.sha256("\x1f".join(map(str, key)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def cut_words(text: str, keep: float) -> str:
+    """The first ``keep`` share of ``text``'s words (at least ``MIN_WORDS``, never all of them)."""
+    words = text.split()
+    n = min(len(words) - 1, max(MIN_WORDS, int(len(words) * keep)))
+    return text if n < MIN_WORDS else " ".join(words[:n])
+
+
+def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairRow]:
+    """``rows`` with each response replaced, with probability ``prob``, by a cut-off copy."""
+    if prob <= 0:
+        return list(rows)
+    out = []
+    for index, row in enumerate(rows):
+        responses = {}
+        for kind, text in row.responses.items():
+            if _uniform(seed, index, row.id, kind, "cut") < prob:
+                low = BIASED_MIN_KEEP if kind == "biased" else MIN_KEEP
+                keep = low + (MAX_KEEP - low) * _uniform(seed, index, row.id, kind, "keep")
+                text = cut_words(text, keep)
+            responses[kind] = text
+        out.append(dataclasses.replace(row, responses=responses))
+    return out
