@@ -13,11 +13,10 @@ corrupted     None      None       0
 ============  ========  =========  =======
 
 The fairness head is trained on neutral vs biased answers only. Both are on topic and fluent,
-so the one thing that separates them is the discrimination. Labelling off-topic and garbled
-answers "fair" (as the first two reward models did) taught the head that "off topic or odd
-means fair": on a policy's answers fairness and relevance then came out strongly
-anti-correlated (-0.70), and GRPO bought fairness with relevance. Whether word salad "answers"
-the prompt is not well defined either, so relevance is not trained on corrupted answers.
+so the one thing that separates them is the discrimination; labelling off-topic and garbled
+answers "fair" as well (as the first two reward models did) would let the head learn "off topic
+or odd means fair". Whether word salad "answers" the prompt is not well defined either, so
+relevance is not trained on corrupted answers.
 Within a row, the neutral response is also the positive of one same-prompt ranking pair per
 head: neutral > biased (fairness), neutral > off_topic (relevance), neutral > corrupted
 (fluency).
