@@ -27,6 +27,8 @@ def test_parse_heads_order_and_errors():
     ("epochs", 0), ("batch_size", 0), ("lr", 0.0), ("lr", 2.0), ("max_length", 4),
     ("limit", 0), ("seed", -1), ("pairwise_weight", -1.0), ("device", "tpu"),
     ("truncate_prob", 1.5), ("truncate_prob", -0.1), ("truncate_prob", float("nan")),
+    ("end_mark_prob", 1.5), ("end_mark_prob", -0.1), ("end_mark_prob", float("nan")),
+    ("end_mark_prob", "half"),
 ])
 def test_range_checks(option, value):
     with pytest.raises(ConfigError):
@@ -52,3 +54,8 @@ def test_yaml_and_flags(tmp_path):
     yaml_path.write_text("epochs: many\n")
     with pytest.raises(ConfigError):
         build_config(RewardTrainConfig, yaml_path, data="d", out="o")
+
+
+def test_end_mark_prob_may_be_null():
+    assert RewardTrainConfig(data="d", out="o").end_mark_prob == 0.5
+    assert RewardTrainConfig(data="d", out="o", end_mark_prob=None).end_mark_prob is None

@@ -1,6 +1,7 @@
 from fairguard.reward_model.examples import PairRow, as_pair_row
 from fairguard.reward_model.truncation import (
-    BIASED_MIN_KEEP, MAX_KEEP, MIN_KEEP, MIN_WORDS, cut_words, truncate_rows,
+    BIASED_MIN_KEEP, END_MARKS, MAX_KEEP, MIN_KEEP, MIN_WORDS, cut_words, even_endings, set_ending,
+    truncate_rows,
 )
 from reward_model_data import make_rows
 
@@ -44,3 +45,38 @@ def test_same_seed_same_cuts_and_the_share_follows_prob():
     assert a != truncate_rows(rows, 0.5, seed=2)
     share = sum(r.responses[k] != LONG for r in a for k in r.responses) / (2 * 400 + 1)
     assert 0.4 < share < 0.6
+
+
+def test_set_ending_adds_or_removes_the_final_mark_only():
+    assert set_ending("It is fine", True) == "It is fine."
+    assert set_ending("It is fine, and", True) == "It is fine, and."
+    assert set_ending("Is it fine? ", True) == "Is it fine?"
+    assert set_ending("It is fine. Really!", False) == "It is fine. Really"
+    assert set_ending("It is fine", False) == "It is fine"
+    assert set_ending("...", False) == "..."  # nothing would be left: unchanged
+    assert set_ending("", True) == ""
+
+
+def _body(text):
+    return text.rstrip().rstrip(END_MARKS + ",;:-")
+
+
+def _ends(text):
+    return text[-1:] in END_MARKS
+
+
+def test_even_endings_gives_every_kind_the_same_share_of_final_marks():
+    rows = truncate_rows(_rows() * 40, 0.5, seed=0)
+    assert even_endings(rows, None, seed=0) == rows
+    even = even_endings(rows, 0.5, seed=0)
+    assert even == even_endings(rows, 0.5, seed=0)
+    shares = {}
+    for kind in ("neutral", "biased", "off_topic", "corrupted"):
+        texts = [r.responses[kind] for r in even if kind in r.responses]
+        shares[kind] = sum(map(_ends, texts)) / len(texts)
+    assert all(0.4 < share < 0.6 for share in shares.values()), shares
+    for before, after in zip(rows, even):  # only the ending changes
+        for kind, text in before.responses.items():
+            assert _body(after.responses[kind]) == _body(text)
+    assert all(_ends(t) for r in even_endings(rows, 1.0, 0) for t in r.responses.values())
+    assert not any(_ends(t) for r in even_endings(rows, 0.0, 0) for t in r.responses.values())

@@ -56,6 +56,9 @@ class RewardTrainConfig:
     pairwise_weight: float = 1.0  # weight of the same-prompt ranking term next to per-head BCE
     # share of training responses replaced by a cut-off copy (policies' answers stop mid-sentence)
     truncate_prob: float = 0.5
+    # share of training responses that end with . ! or ?, the same for every kind, so that a
+    # missing full stop is no cue for any head (None: keep endings as they are)
+    end_mark_prob: float | None = 0.5
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     eval_batch_size: int = 64
@@ -94,6 +97,10 @@ class RewardTrainConfig:
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         if not (math.isfinite(self.truncate_prob) and 0 <= self.truncate_prob <= 1):
             raise ConfigError(f"truncate_prob must be in [0, 1], got {self.truncate_prob}")
+        if self.end_mark_prob is not None and not (
+                isinstance(self.end_mark_prob, (int, float)) and math.isfinite(self.end_mark_prob)
+                and 0 <= self.end_mark_prob <= 1):
+            raise ConfigError(f"end_mark_prob must be in [0, 1] or null, got {self.end_mark_prob!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if not self.weight_decay >= 0:

@@ -32,7 +32,7 @@ from fairguard.reward_model.metrics import by_category, head_metrics, selection_
 from fairguard.reward_model.model import KIND, build_reward_model
 from fairguard.reward_model.scorer import predict_probs, resolve_device
 from fairguard.reward_model.tokenize import tokenize_pairs
-from fairguard.reward_model.truncation import truncate_rows
+from fairguard.reward_model.truncation import even_endings, truncate_rows
 
 TOKENIZATION = "tokenizer(prompt, response, truncation=True, max_length=max_length, padding=True)"
 METRICS_FILE = "metrics.json"
@@ -118,6 +118,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
 
     heads = config.head_names
     train_rows = truncate_rows(train_rows, config.truncate_prob, config.seed)
+    train_rows = even_endings(train_rows, config.end_mark_prob, config.seed)
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")

@@ -9,6 +9,12 @@ on prefixes with the full answer's labels removes that cue.
 Every kind is cut with the same probability, so being cut off says nothing about any label. A
 biased answer keeps at least ``BIASED_MIN_KEEP`` of its words so that its prejudiced sentence,
 which the templates put early or in the middle, is still there to earn the fairness label 0.
+
+Cutting alone leaves one cue: half of the garbled (fluency 0) answers already end mid-sentence,
+so "no full stop at the end" still meant "disfluent" (after cutting, 53 % of fluent training
+answers and 27 % of garbled ones ended with . ! or ?). A fluent policy answer cut at the token
+limit lost most of its fluency score to that cue alone. :func:`even_endings` gives every response
+the same chance of ending with a sentence mark, whatever its kind.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ MIN_KEEP = 0.5  # share of a response's words a cut copy keeps at least ...
 BIASED_MIN_KEEP = 0.8  # ... or, for a biased response, at least this share
 MAX_KEEP = 0.95
 MIN_WORDS = 3
+END_MARKS = ".!?"
 
 
 def _uniform(*key: object) -> float:
@@ -51,5 +58,32 @@ def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairR
                 keep = low + (MAX_KEEP - low) * _uniform(seed, index, row.id, kind, "keep")
                 text = cut_words(text, keep)
             responses[kind] = text
+        out.append(dataclasses.replace(row, responses=responses))
+    return out
+
+
+def set_ending(text: str, mark: bool) -> str:
+    """``text`` ending with a sentence mark (``mark``; adds "." if it has none) or without one."""
+    body = text.rstrip()
+    if mark:
+        if body[-1:] in END_MARKS:
+            return body
+        body = body.rstrip(",;:-")
+        return body + "." if body else text
+    stripped = body.rstrip(END_MARKS).rstrip()
+    return stripped if stripped else text
+
+
+def even_endings(rows: Sequence[PairRow], prob: float | None, seed: int) -> list[PairRow]:
+    """``rows`` with each response ending in . ! or ? with probability ``prob``, whatever its kind.
+
+    ``None`` keeps every ending as it is.
+    """
+    if prob is None:
+        return list(rows)
+    out = []
+    for index, row in enumerate(rows):
+        responses = {kind: set_ending(text, _uniform(seed, index, row.id, kind, "end") < prob)
+                     for kind, text in row.responses.items()}
         out.append(dataclasses.replace(row, responses=responses))
     return out
