@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 from fairguard.reward_model.examples import PairRow
 
@@ -46,21 +46,26 @@ def cut_words(text: str, keep: float) -> str:
     return text if n < MIN_WORDS else " ".join(words[:n])
 
 
+def _map_responses(rows: Sequence[PairRow], change: Callable[[int, PairRow, str, str], str]
+                   ) -> list[PairRow]:
+    """``rows`` with every response replaced by ``change(index, row, kind, text)``."""
+    return [dataclasses.replace(row, responses={kind: change(index, row, kind, text)
+                                                for kind, text in row.responses.items()})
+            for index, row in enumerate(rows)]
+
+
 def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairRow]:
     """``rows`` with each response replaced, with probability ``prob``, by a cut-off copy."""
     if prob <= 0:
         return list(rows)
-    out = []
-    for index, row in enumerate(rows):
-        responses = {}
-        for kind, text in row.responses.items():
-            if _uniform(seed, index, row.id, kind, "cut") < prob:
-                low = BIASED_MIN_KEEP if kind == "biased" else MIN_KEEP
-                keep = low + (MAX_KEEP - low) * _uniform(seed, index, row.id, kind, "keep")
-                text = cut_words(text, keep)
-            responses[kind] = text
-        out.append(dataclasses.replace(row, responses=responses))
-    return out
+
+    def cut(index: int, row: PairRow, kind: str, text: str) -> str:
+        if _uniform(seed, index, row.id, kind, "cut") >= prob:
+            return text
+        low = BIASED_MIN_KEEP if kind == "biased" else MIN_KEEP
+        return cut_words(text, low + (MAX_KEEP - low) * _uniform(seed, index, row.id, kind, "keep"))
+
+    return _map_responses(rows, cut)
 
 
 def set_ending(text: str, mark: bool) -> str:
@@ -82,9 +87,5 @@ def even_endings(rows: Sequence[PairRow], prob: float | None, seed: int) -> list
     """
     if prob is None:
         return list(rows)
-    out = []
-    for index, row in enumerate(rows):
-        responses = {kind: set_ending(text, _uniform(seed, index, row.id, kind, "end") < prob)
-                     for kind, text in row.responses.items()}
-        out.append(dataclasses.replace(row, responses=responses))
-    return out
+    return _map_responses(rows, lambda index, row, kind, text: set_ending(
+        text, _uniform(seed, index, row.id, kind, "end") < prob))
