@@ -12,7 +12,7 @@ from training_rewards import PROMPTS
 from fairguard.errors import ConfigError
 from fairguard.scoring import WeightedRewards
 from fairguard.training import GRPOConfig
-from fairguard.training.aggregation import aggregate_rewards, check_weights
+from fairguard.training.aggregation import aggregate_rewards, check_weights, weighted_columns
 from fairguard.training.trainer import Trainer
 
 HEADS = ["fairness", "relevance", "fluency", "total"]
@@ -41,6 +41,18 @@ def test_product_ranks_all_round_answers_above_trade_offs_where_the_sum_does_not
     assert product[2] > product[0] and product[2] > product[1]
 
 
+def test_decoupled_logs_the_weighted_sum_and_allows_penalties():
+    torch.testing.assert_close(aggregate_rewards(TABLE, HEADS, WEIGHTS, "decoupled"),
+                               aggregate_rewards(TABLE, HEADS, WEIGHTS, "sum"))
+    check_weights({"fairness": 1.0, "length": -0.5}, "decoupled")
+
+
+def test_weighted_columns_pick_the_weighted_heads_in_weight_order():
+    columns, weights = weighted_columns(TABLE, HEADS, {"fluency": 0.5, "fairness": 1.0, "relevance": 0.0})
+    torch.testing.assert_close(columns, TABLE[:, [2, 0]])
+    assert weights == [0.5, 1.0]
+
+
 def test_zero_weight_heads_are_left_out():
     table = TABLE.clone()
     table[:, 2] = 0.0
@@ -64,6 +76,8 @@ def test_config_validates_the_choice():
     assert GRPOConfig().reward_aggregation == "product"
     with pytest.raises(ConfigError, match="reward_aggregation must be one of"):
         GRPOConfig(reward_aggregation="max")
+    with pytest.raises(ConfigError, match="decoupled normalises each head within a GRPO group"):
+        GRPOConfig(reward_aggregation="decoupled", algorithm="reinforce")
 
 
 class Constant:
@@ -111,3 +125,29 @@ def test_trainer_refuses_negative_product_weights_before_loading(tiny_causal_lm_
     with pytest.raises(ConfigError, match="weights >= 0"):
         trainer(tiny_causal_lm_dir, tmp_path / "neg", Constant(), {"a": 1.0, "b": -1.0},
                 reward_aggregation="product").setup()
+
+
+class Spread:
+    """Head ``a`` is 1 for the first completion of each group and 0 otherwise; ``b`` is its
+    mirror image scaled to a spread of 0.02."""
+
+    name = "spread"
+    heads = ("a", "b")
+
+    def score(self, prompts, completions):
+        a = np.array([1.0 if i % 2 == 0 else 0.0 for i in range(len(completions))])
+        return {"a": a, "b": 0.5 - 0.02 * (a - 0.5)}
+
+
+def test_trainer_decoupled_logs_the_weighted_sum_and_uses_gdpo_advantages(tiny_causal_lm_dir, tmp_path):
+    t = trainer(tiny_causal_lm_dir, tmp_path / "d", Spread(), {"a": 1.0, "b": 0.5},
+                reward_aggregation="decoupled").setup()
+    batch = t._make_batch(0)
+    assert batch["rewards"]["total"]["mean"] == pytest.approx(0.5 + 0.5 * 0.5)
+    # per head in its group: a -> (+0.707, -0.707), b -> (-0.707, +0.707); weighted 1 and 0.5
+    # the sum is (+0.354, -0.354) per group, batch-normalised to about (+0.866, -0.866)
+    want = torch.tensor([1.0, -1.0, 1.0, -1.0]) * 0.866
+    torch.testing.assert_close(batch["advantages"], want, atol=1e-3, rtol=0)
+    t.train()
+    meta = json.loads((tmp_path / "d" / "fairguard.json").read_text())
+    assert meta["config"]["reward_aggregation"] == "decoupled"

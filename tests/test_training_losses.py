@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from fairguard.training.losses import (
+    decoupled_advantages,
     grpo_loss,
     group_advantages,
     per_token_kl,
@@ -26,6 +27,26 @@ def test_group_advantages_normalise_within_groups():
     torch.testing.assert_close(none, torch.tensor([-1.0, 1.0, 0.0, 0.0]))
     batch, bstd = group_advantages(rewards, 2, "batch")
     torch.testing.assert_close(bstd, rewards.std().expand(4))
+
+
+def test_decoupled_advantages_follow_gdpo():
+    # two groups of two; head 0 spreads widely, head 1 barely
+    columns = torch.tensor([[1.0, 0.49], [0.0, 0.51], [0.2, 0.9], [0.6, 0.8]])
+    got = decoupled_advantages(columns, [1.0, 0.5], 2, "group")
+    per_head = [group_advantages(columns[:, k], 2, "group")[0] for k in range(2)]
+    summed = per_head[0] + 0.5 * per_head[1]
+    torch.testing.assert_close(got, (summed - summed.mean()) / (summed.std() + 1e-4))
+    assert got.mean().abs() < 1e-6 and got.std().item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_decoupled_advantages_give_a_narrow_head_its_weight():
+    # head 1 differs by 0.02 only but weighs twice head 0: it decides the decoupled ranking,
+    # where the weighted sum is decided by head 0's wide spread
+    columns = torch.tensor([[1.0, 0.49], [0.0, 0.51]] * 2)
+    decoupled = decoupled_advantages(columns, [1.0, 2.0], 2, "group")
+    assert decoupled[0] < 0 < decoupled[1]
+    summed, _ = group_advantages(columns[:, 0] + 2.0 * columns[:, 1], 2, "group")
+    assert summed[0] > 0 > summed[1]
 
 
 def test_ratio_one_grpo_loss_is_minus_mean_advantage_and_kl_is_zero_at_reference():

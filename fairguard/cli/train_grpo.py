@@ -25,8 +25,9 @@ import click
 @click.option("--config", "config_path", type=click.Path(), help="YAML file of options (flags override it).")
 @click.option("--loss-type", type=click.Choice(["grpo", "dr_grpo", "dapo"]), help="[grpo]")
 @click.option("--scale-rewards", type=click.Choice(["group", "batch", "none"]), help="[group]")
-@click.option("--reward-aggregation", type=click.Choice(["sum", "product"]),
-              help="Heads -> one reward: weighted sum, or weighted product (every head must be high) [product].")
+@click.option("--reward-aggregation", type=click.Choice(["sum", "product", "decoupled"]),
+              help="Heads -> one reward: weighted sum, weighted product (every head must be high), "
+                   "or decoupled (GDPO: each head normalised in its group, then summed) [product].")
 @click.option("--num-generations", type=int, help="Completions per prompt G [4].")
 @click.option("--prompts-per-step", type=int, help="Prompts per step and process B [4].")
 @click.option("--max-new-tokens", type=int, help="Completion length limit [32].")

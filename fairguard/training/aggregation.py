@@ -8,6 +8,14 @@ answers can score the same, and the run drifts along that trade-off as the weigh
 scores high only when every weighted head is high (for independent probability heads it is the
 probability that all criteria hold, with weights as exponents), so a group's advantage favours
 answers that are fair *and* relevant *and* fluent over answers that trade one for another.
+
+``decoupled``: GDPO (Liu et al. 2026, arXiv 2601.05242). Each head is normalised within its
+group on its own, the normalised heads are summed with the weights, and the sum is normalised
+over the batch (``fairguard.training.losses.decoupled_advantages``). A head's pull on the
+advantage then follows its weight rather than its spread: a head that varies little inside a
+group (relevance among answers that all stay on topic) still counts, where in a sum or product
+the head with the widest spread (fairness) decides most rankings. The logged ``total`` is the
+weighted sum. GRPO only: REINFORCE has no groups.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from fairguard.errors import ConfigError
 if TYPE_CHECKING:  # torch is imported by the trainer; the config must stay light
     import torch
 
-AGGREGATIONS = ("sum", "product")
+AGGREGATIONS = ("sum", "product", "decoupled")
 
 
 def check_weights(weights: Mapping[str, float], how: str) -> None:
@@ -36,12 +44,16 @@ def check_weights(weights: Mapping[str, float], how: str) -> None:
 
 def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[str, float],
                       how: str) -> torch.Tensor:
-    """One reward per row of ``table`` (rows: completions, columns: ``heads``)."""
+    """One reward per row of ``table`` (rows: completions, columns: ``heads``).
+
+    For ``decoupled`` this is the weighted sum, which is logged; the advantages come from the
+    heads themselves (``decoupled_advantages``).
+    """
     import torch
 
     check_weights(weights, how)
     used = [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
-    if how == "sum":
+    if how in ("sum", "decoupled"):
         total = torch.zeros(table.shape[0], dtype=table.dtype, device=table.device)
         for column, weight in used:
             total = total + weight * table[:, column]
@@ -59,4 +71,11 @@ def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[st
     return total
 
 
-__all__ = ["AGGREGATIONS", "aggregate_rewards", "check_weights"]
+def weighted_columns(table: torch.Tensor, heads: list[str],
+                     weights: Mapping[str, float]) -> tuple[torch.Tensor, list[float]]:
+    """The columns of the weighted (non-zero) heads of ``table`` and their weights."""
+    used = [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
+    return table[:, [c for c, _ in used]], [w for _, w in used]
+
+
+__all__ = ["AGGREGATIONS", "aggregate_rewards", "check_weights", "weighted_columns"]

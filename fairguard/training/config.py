@@ -79,8 +79,9 @@ class GRPOConfig:
     rewards: str | None = None
     reward_model: str | None = None
     data: str | None = None
-    # how the heads become one reward: weighted "sum" (TRL, seed 000) or weighted "product"
-    # (every head must be high; see fairguard/training/aggregation.py)
+    # how the heads become one reward: weighted "sum" (TRL, seed 000), weighted "product" (every
+    # head must be high) or "decoupled" (GDPO: heads normalised one by one; GRPO only); see
+    # fairguard/training/aggregation.py
     reward_aggregation: str = "product"
     # GRPO (TRL's GRPOTrainer definitions)
     loss_type: str = "grpo"
@@ -171,6 +172,9 @@ class GRPOConfig:
         if self.algorithm == "grpo" and self.num_generations < 2:
             raise ConfigError("GRPO compares completions within a group; num_generations must be >= 2 "
                               "(use --algorithm reinforce for one completion per prompt)")
+        if self.algorithm == "reinforce" and self.reward_aggregation == "decoupled":
+            raise ConfigError("reward_aggregation decoupled normalises each head within a GRPO group; "
+                              "use sum or product with --algorithm reinforce")
         completions = self.prompts_per_step * self.num_generations
         if completions % self.gradient_accumulation_steps:
             raise ConfigError(

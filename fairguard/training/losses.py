@@ -43,6 +43,16 @@ def group_advantages(rewards: torch.Tensor, num_generations: int,
     return advantages, std
 
 
+def decoupled_advantages(columns: torch.Tensor, weights: list[float], num_generations: int,
+                         scale_rewards: str = "group") -> torch.Tensor:
+    """GDPO advantages of rewards ``columns`` (N, K): each column through ``group_advantages``,
+    the weighted sum of those, then normalised over the batch: (A - mean A) / (std A + eps)."""
+    summed = torch.zeros(columns.shape[0], dtype=columns.dtype, device=columns.device)
+    for k, weight in enumerate(weights):
+        summed = summed + weight * group_advantages(columns[:, k], num_generations, scale_rewards)[0]
+    return (summed - summed.mean()) / (summed.std() + STD_EPS)
+
+
 def per_token_kl(logps: torch.Tensor, ref_logps: torch.Tensor) -> torch.Tensor:
     """The k3 estimator of KL(policy || reference) per token."""
     diff = ref_logps - logps

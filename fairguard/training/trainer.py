@@ -22,10 +22,11 @@ from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
-from fairguard.training.aggregation import aggregate_rewards, check_weights
+from fairguard.training.aggregation import aggregate_rewards, check_weights, weighted_columns
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
 from fairguard.training.evaluate import evaluate_policy
 from fairguard.training.losses import (
+    decoupled_advantages,
     grpo_loss,
     group_advantages,
     reinforce_loss,
@@ -275,6 +276,10 @@ class Trainer:
         batch["num_items_in_batch"] = float(lengths.sum())
         if cfg.algorithm == "grpo":
             advantages, std = group_advantages(totals, cfg.num_generations, cfg.scale_rewards)
+            if cfg.reward_aggregation == "decoupled":
+                columns, weights = weighted_columns(table, heads, self.rewards.weights)
+                advantages = decoupled_advantages(columns, weights, cfg.num_generations,
+                                                  cfg.scale_rewards)
             batch["advantages"] = advantages[mine]
             batch["reward_std"] = float(std.mean())
             batch["ref_logps"] = (self.family.reference_logprobs(
