@@ -12,7 +12,11 @@ from training_rewards import PROMPTS
 from fairguard.errors import ConfigError
 from fairguard.scoring import WeightedRewards
 from fairguard.training import GRPOConfig
-from fairguard.training.aggregation import aggregate_rewards, check_weights, weighted_columns
+from fairguard.training.aggregation import (
+    aggregate_rewards,
+    check_weights,
+    weighted_columns,
+)
 from fairguard.training.trainer import Trainer
 
 HEADS = ["fairness", "relevance", "fluency", "total"]
