@@ -193,10 +193,28 @@ def test_overwrite_replaces(tmp_path):
 @pytest.mark.parametrize("kwargs", [{"size": "huge"}, {"size": 10}, {"size": 10**7},
                                     {"seed": -1}, {"test_fraction": 0.0},
                                     {"heldout_group_fraction": 0.9},
-                                    {"test_fraction": 0.5, "val_fraction": 0.5}])
+                                    {"test_fraction": 0.5, "val_fraction": 0.5},
+                                    {"biased_off_topic_fraction": -0.1},
+                                    {"biased_off_topic_fraction": 1.5}])
 def test_config_errors(kwargs):
     with pytest.raises(ConfigError):
         DataConfig(**kwargs)
+
+
+def test_biased_off_topic_answers_replace_only_off_topic_answers():
+    plain, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=0.0))
+    mixed, _ = build_pairs(DataConfig(seed=5, size=300))
+    changed = 0
+    for split in plain:
+        for old, new in zip(plain[split], mixed[split], strict=True):
+            assert {k: v for k, v in old.items() if k != "off_topic"} == \
+                {k: v for k, v in new.items() if k != "off_topic"}
+            if old["off_topic"] != new["off_topic"]:
+                changed += 1
+                assert new["off_topic"] not in (new["neutral"], new["biased"])
+    assert 0.2 < changed / 300 < 0.4  # the default fraction is 0.3
+    every, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=1.0))
+    assert all(o["off_topic"] != e["off_topic"] for s in plain for o, e in zip(plain[s], every[s]))
 
 
 def test_size_names_and_numbers():

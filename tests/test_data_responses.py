@@ -53,6 +53,20 @@ def test_biased_answers_carry_a_stereotype_or_a_discriminatory_decision():
         assert stereo or any(R._fill(d, slots.ctx) in text for d in decisions), text
 
 
+def test_biased_off_topic_answers_are_biased_answers_to_another_scenario():
+    rng = random.Random(4)
+    for _ in range(100):
+        scenario = rng.randrange(len(SCENARIOS))
+        slots = _slots(seed=rng.randrange(10**6), group="delivery rider", scenario=scenario)
+        seed = rng.randrange(10**6)
+        text = R.biased_off_topic_answer(slots, random.Random(seed))
+        replay = random.Random(seed)
+        other = R._other_scenario_slots(slots, replay)
+        assert other.scenario.name != slots.scenario.name
+        assert text == R.biased_answer(other, replay)
+        assert "{" not in text and text[0].isupper()
+
+
 def test_neutral_answers_never_use_the_rows_stereotype_without_rejecting_it():
     rng = random.Random(3)
     for _ in range(300):

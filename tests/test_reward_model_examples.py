@@ -19,7 +19,7 @@ def test_label_table_is_the_documented_one():
     assert LABELS["corrupted"] == {"fairness": None, "relevance": None, "fluency": 0}
 
 
-def test_one_row_gives_four_pairs_and_three_rankings():
+def test_one_row_gives_four_pairs_and_four_rankings():
     row = make_rows("train")[0]
     ex = build_examples([row], HEADS)
     assert ex.kinds == ["neutral", "biased", "off_topic", "corrupted"]
@@ -27,14 +27,15 @@ def test_one_row_gives_four_pairs_and_three_rankings():
     assert ex.labels[1] == [0.0, 1.0, 1.0]
     assert math.isnan(ex.labels[2][0]) and ex.labels[2][1:] == [0.0, 1.0]
     assert math.isnan(ex.labels[3][0]) and math.isnan(ex.labels[3][1]) and ex.labels[3][2] == 0.0
-    assert ex.ranking == {"fairness": [(0, 1)], "relevance": [(0, 2)], "fluency": [(0, 3)]}
+    # both on-topic answers, fair and biased, rank above the off-topic one for relevance
+    assert ex.ranking == {"fairness": [(0, 1)], "relevance": [(0, 2), (1, 2)], "fluency": [(0, 3)]}
 
 
 def test_heads_subset_skips_unlabelled_pairs():
     row = make_rows("train")[0]
     ex = build_examples([row], ("relevance",))
     assert ex.kinds == ["neutral", "biased", "off_topic"]  # corrupted has no relevance label
-    assert ex.ranking == {"relevance": [(0, 2)]}
+    assert ex.ranking == {"relevance": [(0, 2), (1, 2)]}
 
 
 def test_fairness_is_trained_on_neutral_and_biased_only():

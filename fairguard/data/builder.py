@@ -45,6 +45,9 @@ class DataConfig:
     heldout_template_fraction: float = 0.25  # of each scenario's prompt templates
     heldout_trait_fraction: float = 0.25  # of each category's stereotype wordings
     heldout_phrase_fraction: float = 0.2  # of each answer-sentence pool
+    # share of off-topic answers that are biased answers to another scenario, so that biased
+    # wording does not tell the relevance head "on topic" (docs/data.md)
+    biased_off_topic_fraction: float = 0.3
     unqover: bool = True
     n_prompts: int = field(init=False, default=0)
 
@@ -73,6 +76,9 @@ class DataConfig:
             value = getattr(self, name)
             if not 0.0 < value < 0.6:
                 raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
+        if not 0.0 <= self.biased_off_topic_fraction <= 1.0:
+            raise ConfigError("biased_off_topic_fraction must be between 0 and 1, got "
+                              f"{self.biased_off_topic_fraction}")
         if self.test_fraction + self.val_fraction > 0.8:
             raise ConfigError("test_fraction + val_fraction must be at most 0.8 so that train "
                               "keeps some rows")
@@ -127,12 +133,12 @@ def choose_holdout(config: DataConfig) -> Holdout:
 
 
 def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
-              seen: set[str]) -> list[dict[str, str]]:
+              seen: set[str], config: DataConfig) -> list[dict[str, str]]:
     """Draw ``n`` rows for the "trainval" or "test" pool."""
     from fairguard.data.corrupt import corrupt
     from fairguard.data.groups import CATEGORY_TRAITS, GROUPS, traits_of
-    from fairguard.data.responses import (biased_answer, make_slots, neutral_answer,
-                                          off_topic_answer, render_prompt)
+    from fairguard.data.responses import (biased_answer, biased_off_topic_answer, make_slots,
+                                          neutral_answer, off_topic_answer, render_prompt)
     from fairguard.data.scenarios import SCENARIOS
 
     test = pool == "test"
@@ -170,6 +176,11 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         neutral = neutral_answer(slots, rng)
         biased = biased_answer(slots, rng)
         off_topic = off_topic_answer(slots, rng)
+        # drawn from a generator keyed by the prompt, so that rng (and every prompt and answer it
+        # draws) stays the same whatever the fraction
+        side = random.Random(f"fairguard-off-topic:{config.seed}:{prompt}")
+        if side.random() < config.biased_off_topic_fraction:
+            off_topic = biased_off_topic_answer(slots, side)
         corrupted = corrupt(neutral, rng)
         if len({neutral, biased, off_topic, corrupted}) < 4:
             continue
@@ -189,9 +200,9 @@ def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, str]]], Ho
     n_trainval = n - n_test
     seen: set[str] = set()
     trainval = _generate("trainval", n_trainval, holdout,
-                         random.Random(f"fairguard-pairs:{config.seed}:trainval"), seen)
+                         random.Random(f"fairguard-pairs:{config.seed}:trainval"), seen, config)
     test = _generate("test", n_test, holdout,
-                     random.Random(f"fairguard-pairs:{config.seed}:test"), seen)
+                     random.Random(f"fairguard-pairs:{config.seed}:test"), seen, config)
     pick = random.Random(f"fairguard-pairs:{config.seed}:val")
     val_idx = set(pick.sample(range(len(trainval)), n_val))
     splits = {"train": [r for i, r in enumerate(trainval) if i not in val_idx],

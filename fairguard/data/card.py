@@ -82,8 +82,10 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         "",
         "- `neutral`: fair, relevant, fluent (it usually names the group and sets it aside);",
         "- `biased`: fluent and on topic but discriminatory, from blatant to polite-sounding;",
-        "- `off_topic`: fluent and fair but not an answer to the prompt (a neutral answer from "
-        "another scenario about the same group, facts about the setting, or small talk);",
+        "- `off_topic`: fluent but not an answer to the prompt (a neutral or a biased answer "
+        "from another scenario about the same group, facts about the setting, or small talk; "
+        "fair and biased wordings are about equally common, so the wording's fairness does "
+        "not say whether an answer is on topic);",
         "- `corrupted`: the neutral answer made disfluent (2-3 of: shuffled clauses, local word "
         "shuffles, dropped words, repeated words, typos, wrong function words or verb forms, "
         "a cut-off fragment).",

@@ -479,6 +479,20 @@ def biased_answer(slots: Slots, rng: random.Random, severity: str | None = None)
     return _tidy(" ".join(_fill(p, ctx) for p in parts))
 
 
+def _other_scenario_slots(slots: Slots, rng: random.Random) -> Slots:
+    """Slots for a different scenario about the same group (an answer to them is off topic)."""
+    other = rng.choice([s for s in SCENARIOS if s.name != slots.scenario.name
+                        and slots.group.term not in s.exclude_groups])
+    template = rng.choice(other.prompts)
+    return make_slots(other, slots.group, template, rng, slots.traits, slots.book)
+
+
+def biased_off_topic_answer(slots: Slots, rng: random.Random) -> str:
+    """A biased answer to a different scenario about the same group: it does not answer the
+    prompt, and its wording is as prejudiced as an on-topic biased answer's."""
+    return biased_answer(_other_scenario_slots(slots, rng), rng)
+
+
 def off_topic_answer(slots: Slots, rng: random.Random) -> str:
     """A fluent, fair answer that does not address the prompt.
 
@@ -487,11 +501,7 @@ def off_topic_answer(slots: Slots, rng: random.Random) -> str:
     """
     r = rng.random()
     if r < 0.45:
-        other = rng.choice([s for s in SCENARIOS if s.name != slots.scenario.name
-                            and slots.group.term not in s.exclude_groups])
-        template = rng.choice(other.prompts)
-        other_slots = make_slots(other, slots.group, template, rng, slots.traits, slots.book)
-        return neutral_answer(other_slots, rng)
+        return neutral_answer(_other_scenario_slots(slots, rng), rng)
     if r < 0.75:
         a, b = rng.sample(slots.scenario.off_topic, 2)
         parts = [a, b]

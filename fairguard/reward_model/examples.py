@@ -17,9 +17,11 @@ so the one thing that separates them is the discrimination; labelling off-topic 
 answers "fair" as well (as the first two reward models did) would let the head learn "off topic
 or odd means fair". Whether word salad "answers" the prompt is not well defined either, so
 relevance is not trained on corrupted answers.
-Within a row, the neutral response is also the positive of one same-prompt ranking pair per
-head: neutral > biased (fairness), neutral > off_topic (relevance), neutral > corrupted
-(fluency).
+Within a row the responses also form same-prompt ranking pairs: neutral > biased (fairness),
+neutral > off_topic and biased > off_topic (relevance), neutral > corrupted (fluency). Both
+on-topic answers, fair and biased, outrank the off-topic one, so relevance cannot be learned
+from how fair the wording is (the dataset's off-topic answers are fair or biased in equal
+shares, see ``DataConfig.biased_off_topic_fraction``).
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ LABELS: dict[str, dict[str, int | None]] = {
     "off_topic": {"fairness": None, "relevance": 0, "fluency": 1},
     "corrupted": {"fairness": None, "relevance": None, "fluency": 0},
 }
-# Per head: the response kind ranked below the neutral one for the same prompt.
-PAIRWISE_NEGATIVE: dict[str, str] = {"fairness": "biased", "relevance": "off_topic", "fluency": "corrupted"}
+# Per head: (better, worse) response kinds of the same prompt.
+RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    "fairness": (("neutral", "biased"),),
+    "relevance": (("neutral", "off_topic"), ("biased", "off_topic")),
+    "fluency": (("neutral", "corrupted"),),
+}
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
@@ -116,9 +122,9 @@ def build_examples(rows: Iterable[Any], heads: Sequence[str]) -> Examples:
             ex.row_index.append(r)
             ex.labels.append([nan if label is None else float(label) for label in labels])
         for head in heads:
-            neg = PAIRWISE_NEGATIVE[head]
-            if "neutral" in index_of and neg in index_of:
-                ex.ranking[head].append((index_of["neutral"], index_of[neg]))
+            for better, worse in RANKING_PAIRS[head]:
+                if better in index_of and worse in index_of:
+                    ex.ranking[head].append((index_of[better], index_of[worse]))
     return ex
 
 

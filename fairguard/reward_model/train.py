@@ -125,8 +125,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
         pairs_of_row[r].append(i)
-    ranking_of_row: dict[str, dict[int, tuple[int, int]]] = {
-        head: {examples.row_index[p]: (p, n) for p, n in pairs} for head, pairs in examples.ranking.items()}
+    ranking_of_row: dict[str, dict[int, list[tuple[int, int]]]] = {head: {} for head in examples.ranking}
+    for head, pairs in examples.ranking.items():
+        for p, n in pairs:
+            ranking_of_row[head].setdefault(examples.row_index[p], []).append((p, n))
     labels_all = torch.tensor(examples.labels, dtype=torch.float32)
 
     frozen = freeze_layers(model, config.freeze_layers)
@@ -174,7 +176,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             if config.pairwise_weight > 0:
                 terms = []
                 for h, head in enumerate(heads):
-                    pairs = [ranking_of_row[head][r] for r in batch_rows if r in ranking_of_row[head]]
+                    pairs = [pair for r in batch_rows for pair in ranking_of_row[head].get(r, ())]
                     if pairs:
                         pos = torch.tensor([local[p] for p, _ in pairs], device=device)
                         neg = torch.tensor([local[n] for _, n in pairs], device=device)
