@@ -72,6 +72,25 @@ def compare(before: str, after: str, out: str | None, overwrite: bool) -> None:
     click.echo(comparison.markdown())
 
 
+@eval_group.command("rescore")
+@click.argument("source", type=click.Path(file_okay=False))
+@click.option("--reward-model", type=click.Path(), help="Reward-model folder (fairness/relevance/fluency heads).")
+@click.option("--reward", help="Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3.")
+@click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md, responses.jsonl).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
+def rescore(source: str, reward_model: str | None, reward: str | None, out: str, overwrite: bool) -> None:
+    """Score the saved responses of SOURCE, an `eval quality` output folder, with other rewards.
+
+    Nothing is generated: the same responses are judged anew (e.g. by a retrained reward model)
+    and written in the `eval quality` layout, ready for `eval compare`.
+    """
+    from fairguard.evaluation.rescore import rescore_evaluation
+
+    metrics = rescore_evaluation(source, out, reward_model, reward, overwrite=overwrite)
+    click.echo(Path(out, "metrics.md").read_text(encoding="utf-8"))
+    click.echo(json.dumps({"means": metrics["means"], "n": metrics["n"]}))
+
+
 @eval_group.command("bbq")
 @click.option("--model", required=True, help="Causal or masked LM: embedded name, folder or hub id.")
 @click.option("--data", required=True, type=click.Path(), help="BBQ-style JSONL file.")

@@ -15,6 +15,7 @@ from fairguard.evaluation.quality import (
     run_quality_eval,
     score_responses,
 )
+from fairguard.evaluation.rescore import rescore_evaluation
 from fairguard.evaluation.rewards import build_rewards
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "format_prompts",
     "generate_responses",
     "load_policy",
+    "rescore_evaluation",
     "run_quality_eval",
     "score_responses",
 ]

@@ -131,10 +131,11 @@ def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[A
     return rows[:limit] if limit is not None else rows
 
 
-def _by_category(rows: Sequence[Any], summary: QualitySummary) -> dict[str, dict[str, Any]]:
+def category_summaries(categories: Sequence[str], summary: QualitySummary) -> dict[str, dict[str, Any]]:
+    """``summary`` split by the category of each response (``categories[i]`` for response i)."""
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        groups[str(getattr(row, "category", "all"))].append(i)
+    for i, category in enumerate(categories):
+        groups[category].append(i)
     out = {}
     for cat, idx in sorted(groups.items()):
         sub = summarize_scores({h: [v[i] for i in idx] for h, v in summary.scores.items()})
@@ -214,7 +215,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         guarded = (_guarded_summary(config, rewards, result, proxy)
                    if config.guard and rewards is not None else None)
         seconds = time.perf_counter() - started
-        by_category = _by_category(rows, result.summary)
+        by_category = category_summaries([str(getattr(r, "category", "all")) for r in rows],
+                                         result.summary)
         metrics = {
             "kind": "quality-eval",
             "model": config.model,

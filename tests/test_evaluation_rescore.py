@@ -1,0 +1,88 @@
+"""``fairguard eval rescore``: saved responses judged anew with the real gender-bias reward."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.evaluation import build_rewards, rescore_evaluation
+from fairguard.evaluation.compare import compare_evaluations
+
+RESPONSES = ["He said she should get the job because he trusts her.",
+             "Judge every applicant by the same criteria.",
+             "His brother and his father agree with him."]
+
+
+def write_eval(folder, responses=RESPONSES, metrics=True):
+    folder.mkdir(parents=True)
+    rows = [{"id": f"test-{i:05d}", "category": "gender" if i % 2 else "region",
+             "prompt": f"prompt {i}", "response": text, "fairness": 0.5, "total": 0.5}
+            for i, text in enumerate(responses)]
+    (folder / "responses.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if metrics:
+        (folder / "metrics.json").write_text(json.dumps({"model": "tiny", "adapter": "ad", "split": "test"}))
+    return folder
+
+
+def read_rows(folder):
+    return [json.loads(line) for line in (folder / "responses.jsonl").read_text().splitlines()]
+
+
+def test_rescore_keeps_the_responses_and_replaces_the_scores(tmp_path):
+    source = write_eval(tmp_path / "eval")
+    metrics = rescore_evaluation(source, tmp_path / "new", reward="gender-bias")
+    rows = read_rows(tmp_path / "new")
+    assert [r["response"] for r in rows] == RESPONSES
+    assert [r["id"] for r in rows] == [f"test-{i:05d}" for i in range(3)]
+    assert "fairness" not in rows[0]  # the old judge's heads are gone
+    want = build_rewards(None, "gender-bias").score([r["prompt"] for r in rows], RESPONSES)
+    assert [r["gender-bias"] for r in rows] == pytest.approx(list(want["gender-bias"]))
+    assert metrics["n"] == 3 and metrics["rescored_from"] == str(source.resolve())
+    assert (metrics["model"], metrics["adapter"]) == ("tiny", "ad")
+    assert set(metrics["by_category"]) == {"gender", "region"}
+    assert json.loads((tmp_path / "new" / "metrics.json").read_text())["means"] == metrics["means"]
+    assert "re-scored" in (tmp_path / "new" / "metrics.md").read_text()
+
+
+def test_rescored_folders_pair_in_compare(tmp_path):
+    base = write_eval(tmp_path / "base", metrics=False)
+    after = write_eval(tmp_path / "after", [t.replace("He", "They").replace("his", "their")
+                                            for t in RESPONSES])
+    for name in ("base", "after"):
+        rescore_evaluation(tmp_path / name, tmp_path / f"{name}-gb", reward="gender-bias")
+    comparison = compare_evaluations(tmp_path / "base-gb", tmp_path / "after-gb")
+    assert comparison.n == 3 and set(comparison.heads) == {"gender-bias", "total"}
+    assert base.exists() and after.exists()
+
+
+def test_cli_prints_the_table(tmp_path):
+    source = write_eval(tmp_path / "eval")
+    result = CliRunner().invoke(cli, ["eval", "rescore", str(source), "--reward", "gender-bias",
+                                      "--out", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert "gender-bias" in result.output and '"n": 3' in result.output
+
+
+def test_errors_are_clear_and_leave_no_folder(tmp_path):
+    source = write_eval(tmp_path / "eval")
+    with pytest.raises(ConfigError, match="give --reward-model and/or --reward"):
+        rescore_evaluation(source, tmp_path / "new")
+    with pytest.raises(ConfigError, match="is the folder being re-scored"):
+        rescore_evaluation(source, source, reward="gender-bias")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(ArtifactError, match="already exists"):
+        rescore_evaluation(source, tmp_path / "taken", reward="gender-bias")
+    with pytest.raises(ArtifactError, match="responses.jsonl not found"):
+        rescore_evaluation(tmp_path / "taken", tmp_path / "new", reward="gender-bias")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "responses.jsonl").write_text(json.dumps({"id": "a", "prompt": "p"}) + "\n")
+    with pytest.raises(ArtifactError, match="row 'a' has no prompt or response"):
+        rescore_evaluation(broken, tmp_path / "new", reward="gender-bias")
+    assert not (tmp_path / "new").exists()
+    result = CliRunner().invoke(cli, ["eval", "rescore", str(source), "--out", str(tmp_path / "new")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
