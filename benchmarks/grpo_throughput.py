@@ -36,6 +36,7 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
 
     cfg = GRPOConfig(model=model, prompts_per_step=args.prompts, num_generations=args.generations,
                      max_new_tokens=args.max_new_tokens, beta=0.04, loss_type="grpo",
+                     reward_aggregation="sum",  # TRL's definition (one reward: all three agree)
                      learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets="q_proj,v_proj",
                      max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1")
     trainer = Trainer(cfg, out, progress=False, train_prompts=list(BUILTIN_PROMPTS)).setup()

@@ -16,8 +16,9 @@ def test_defaults_are_valid():
     # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 64 steps, lr 2e-4,
     # the weighted product of the heads, no KL term
     assert cfg.completions_per_step == 16 and cfg.temperature == 0.7
-    assert (cfg.max_steps, cfg.learning_rate) == (64, 2e-4)
-    assert (cfg.reward_aggregation, cfg.beta) == ("product", 0.0)
+    assert (cfg.max_steps, cfg.learning_rate) == (40, 2e-4)
+    assert (cfg.reward_aggregation, cfg.beta) == ("decoupled", 0.04)
+    assert GRPOConfig(algorithm="reinforce").reward_aggregation == "product"
 
 
 @pytest.mark.parametrize("kw, message", [

@@ -21,18 +21,19 @@ import click
 @click.option("--algorithm", type=click.Choice(["grpo", "reinforce"]), help="[grpo]")
 @click.option("--data", type=click.Path(), help="Dataset folder from `fairguard data build` "
               "(train split for training, test split held out) [built-in prompts].")
-@click.option("--max-steps", type=int, help="Optimizer steps [64].")
+@click.option("--max-steps", type=int, help="Optimizer steps [40].")
 @click.option("--config", "config_path", type=click.Path(), help="YAML file of options (flags override it).")
 @click.option("--loss-type", type=click.Choice(["grpo", "dr_grpo", "dapo"]), help="[grpo]")
 @click.option("--scale-rewards", type=click.Choice(["group", "batch", "none"]), help="[group]")
 @click.option("--reward-aggregation", type=click.Choice(["sum", "product", "decoupled"]),
               help="Heads -> one reward: weighted sum, weighted product (every head must be high), "
-                   "or decoupled (GDPO: each head normalised in its group, then summed) [product].")
+                   "or decoupled (GDPO: each head normalised in its group, then summed) "
+                   "[decoupled; product with --algorithm reinforce].")
 @click.option("--num-generations", type=int, help="Completions per prompt G [4].")
 @click.option("--prompts-per-step", type=int, help="Prompts per step and process B [4].")
 @click.option("--max-new-tokens", type=int, help="Completion length limit [32].")
 @click.option("--temperature", type=float, help="Sampling temperature [0.7].")
-@click.option("--beta", type=float, help="KL coefficient (GRPO) [0]; TRL's default too.")
+@click.option("--beta", type=float, help="KL coefficient (GRPO) [0.04]; TRL's default is 0.")
 @click.option("--epsilon", type=float, help="Clip range [0.2].")
 @click.option("--num-iterations", type=int, help="Updates per sampled batch [1].")
 @click.option("--kl-lambda", type=float, help="KL weight inside the REINFORCE reward [0.1].")

@@ -81,8 +81,8 @@ class GRPOConfig:
     data: str | None = None
     # how the heads become one reward: weighted "sum" (TRL, seed 000), weighted "product" (every
     # head must be high) or "decoupled" (GDPO: heads normalised one by one; GRPO only); see
-    # fairguard/training/aggregation.py
-    reward_aggregation: str = "product"
+    # fairguard/training/aggregation.py. None: decoupled for GRPO, product for REINFORCE.
+    reward_aggregation: str | None = None
     # GRPO (TRL's GRPOTrainer definitions)
     loss_type: str = "grpo"
     scale_rewards: str = "group"
@@ -93,7 +93,7 @@ class GRPOConfig:
     top_p: float = 1.0
     epsilon: float = 0.2
     epsilon_high: float | None = None
-    beta: float = 0.0
+    beta: float = 0.04
     num_iterations: int = 1
     # REINFORCE (seed 003): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
     kl_lambda: float = 0.1
@@ -105,7 +105,7 @@ class GRPOConfig:
     warmup_steps: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_steps: int = 64
+    max_steps: int = 40
     # LoRA
     lora_r: int = 16
     lora_alpha: int = 32
@@ -142,6 +142,8 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
 
         choice("algorithm", ALGORITHMS)
+        if self.reward_aggregation is None:
+            self.reward_aggregation = "decoupled" if self.algorithm == "grpo" else "product"
         choice("reward_aggregation", AGGREGATIONS)
         choice("loss_type", LOSS_TYPES)
         choice("scale_rewards", SCALE_REWARDS)
