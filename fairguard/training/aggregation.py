@@ -52,7 +52,7 @@ def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[st
     import torch
 
     check_weights(weights, how)
-    used = [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
+    used = _weighted(heads, weights)
     if how in ("sum", "decoupled"):
         total = torch.zeros(table.shape[0], dtype=table.dtype, device=table.device)
         for column, weight in used:
@@ -71,10 +71,15 @@ def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[st
     return total
 
 
+def _weighted(heads: list[str], weights: Mapping[str, float]) -> list[tuple[int, float]]:
+    """(column, weight) of every head with a non-zero weight, in the order of ``weights``."""
+    return [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
+
+
 def weighted_columns(table: torch.Tensor, heads: list[str],
                      weights: Mapping[str, float]) -> tuple[torch.Tensor, list[float]]:
     """The columns of the weighted (non-zero) heads of ``table`` and their weights."""
-    used = [(heads.index(h), float(w)) for h, w in weights.items() if w != 0]
+    used = _weighted(heads, weights)
     return table[:, [c for c, _ in used]], [w for _, w in used]
 
 
