@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from fairguard.errors import ArtifactError, ConfigError
-from fairguard.evaluation.compare import load_responses
+from fairguard.evaluation.compare import TEXT_FIELDS, load_responses
 from fairguard.evaluation.quality import (
     category_summaries,
     quality_markdown,
     score_responses,
 )
 from fairguard.evaluation.report import write_jsonl, write_report
-
-TEXT_FIELDS = ("id", "category", "prompt", "response")
 
 
 def _source_metrics(folder: Path) -> dict[str, Any]:
