@@ -16,7 +16,12 @@ UNQOVER_SPLITS = ("train", "test", "disambig_train", "disambig_test")
 
 @dataclass(frozen=True)
 class PairRow:
-    """One prompt with its neutral, biased, off-topic and corrupted answers."""
+    """One prompt with its neutral, biased, off-topic and corrupted answers.
+
+    ``evasive`` (a non-answer to an answerable question), ``guess`` (a stereotyped pick where
+    the context cannot tell) and ``form`` (how the text is framed: advice, statement, reply,
+    mixed, qa, ...) are optional: empty when a row has none.
+    """
 
     id: str
     category: str
@@ -28,6 +33,12 @@ class PairRow:
     biased: str
     off_topic: str
     corrupted: str
+    evasive: str = ""
+    guess: str = ""
+    form: str = ""
+
+
+OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "form")
 
 
 @dataclass(frozen=True)
@@ -116,11 +127,16 @@ def _check_ids(path: Path, rows: list[tuple[int, Any]]) -> None:
 def load_pairs(path_or_dir: str | os.PathLike[str], split: str = "train") -> list[PairRow]:
     """Rows of ``DIR/<split>.jsonl`` (or of the JSONL file given)."""
     path = _resolve(path_or_dir, split, PAIR_SPLITS, None)
-    names = [f.name for f in fields(PairRow)]
+    names = [f.name for f in fields(PairRow) if f.name not in OPTIONAL_PAIR_FIELDS]
     rows = []
     for lineno, obj in _read_objects(path):
         _check_str(path, lineno, obj, names)
-        rows.append((lineno, PairRow(**{n: obj[n] for n in names})))
+        optional = {n: obj[n] for n in OPTIONAL_PAIR_FIELDS if n in obj}
+        for n, value in optional.items():
+            if not isinstance(value, str):
+                raise DataError(f"{path}, line {lineno}: field {n!r} must be a string, got "
+                                f"{type(value).__name__}")
+        rows.append((lineno, PairRow(**{n: obj[n] for n in names}, **optional)))
     _check_ids(path, rows)
     return [r for _, r in rows]
 

@@ -10,7 +10,16 @@ neutral       1         1          1
 biased        0         1          1
 off_topic     None      0          1
 corrupted     None      None       0
+evasive       None      0          1
+guess         0         None       1
+labelled_fair    1      None       None
+labelled_biased  0      None       None
 ============  ========  =========  =======
+
+``evasive`` declines an answerable question ("it cannot be determined" when the context says
+who did it); ``guess`` picks a person by stereotype where the context cannot tell, so there the
+neutral answer ("cannot tell") outranks it for relevance too. ``labelled_*`` are rows of users'
+own labelled files (``fairguard train reward --extra-data``), which carry a fairness label only.
 
 The fairness head is trained on neutral vs biased answers only. Both are on topic and fluent,
 so the one thing that separates them is the discrimination; labelling off-topic and garbled
@@ -35,17 +44,23 @@ from typing import Any, Iterable, Sequence
 
 from fairguard.errors import DataError
 
-RESPONSE_KINDS: tuple[str, ...] = ("neutral", "biased", "off_topic", "corrupted")
+RESPONSE_KINDS: tuple[str, ...] = ("neutral", "biased", "off_topic", "corrupted", "evasive",
+                                   "guess", "labelled_fair", "labelled_biased")
 LABELS: dict[str, dict[str, int | None]] = {
     "neutral": {"fairness": 1, "relevance": 1, "fluency": 1},
     "biased": {"fairness": 0, "relevance": 1, "fluency": 1},
     "off_topic": {"fairness": None, "relevance": 0, "fluency": 1},
     "corrupted": {"fairness": None, "relevance": None, "fluency": 0},
+    "evasive": {"fairness": None, "relevance": 0, "fluency": 1},
+    "guess": {"fairness": 0, "relevance": None, "fluency": 1},
+    "labelled_fair": {"fairness": 1, "relevance": None, "fluency": None},
+    "labelled_biased": {"fairness": 0, "relevance": None, "fluency": None},
 }
 # Per head: (better, worse) response kinds of the same prompt.
 RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
-    "fairness": (("neutral", "biased"),),
-    "relevance": (("neutral", "off_topic"), ("biased", "off_topic")),
+    "fairness": (("neutral", "biased"), ("neutral", "guess")),
+    "relevance": (("neutral", "off_topic"), ("biased", "off_topic"), ("neutral", "evasive"),
+                  ("neutral", "guess"), ("evasive", "off_topic")),
     "fluency": (("neutral", "corrupted"),),
 }
 SPLITS: tuple[str, ...] = ("train", "val", "test")
