@@ -5,7 +5,8 @@ array}``, each value ``sigmoid(logit)`` in [0, 1], higher = better. One onnxrunt
 shared by all threads (``InferenceSession.run`` is thread-safe). A fast tokenizer keeps its
 padding/truncation settings on the shared Rust object and rewrites them when they change
 (concurrent rewrites fail with "Already borrowed"), so tokenisation alone runs under a lock;
-it takes well under a millisecond per batch.
+it takes well under a millisecond per batch. Long responses are scored in windows combined per
+head, exactly as the torch scorer does (:mod:`fairguard.reward_model.windows`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from fairguard.errors import ArtifactError, ConfigError, FairguardError
 from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
+from fairguard.reward_model.windows import combine_rules, score_windowed
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
@@ -36,7 +38,8 @@ class OnnxRewardScorer:
 
     def __init__(self, folder: str | os.PathLike[str], quantized: bool | None = None,
                  threads: int | None = None, batch_size: int = 32,
-                 max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+                 max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
+                 windows: bool = True) -> None:
         from fairguard.export.session import make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
 
@@ -71,6 +74,8 @@ class OnnxRewardScorer:
         self.max_length = max_length if max_length is not None else max_length_of(self.metadata)
         self.batch_size = batch_size
         self.max_chars = max_chars
+        self.windows = bool(windows)  # False: read only each pair's first max_length tokens
+        self.combine = combine_rules(self.heads)  # how windows combine, per head
         self.quantized = bool(quantized)
         self.backend = "onnx-int8" if quantized else "onnx-fp32"
         self.path = self.folder / file
@@ -106,10 +111,15 @@ class OnnxRewardScorer:
         return dict(enc)
 
     def logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
-        """Raw logits ``[n, heads]`` (column order = ``heads``), after input checks."""
+        """Raw logits ``[n, heads]`` (column order = ``heads``) of each pair's first
+        ``max_length`` tokens, after input checks."""
+        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        return self._pair_logits(prompts, responses)
+
+    def _pair_logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        """:meth:`logits` without the input checks (windows are parts of checked texts)."""
         from fairguard.export.session import session_feed
 
-        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
         if not prompts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
         n = len(prompts)
@@ -129,10 +139,17 @@ class OnnxRewardScorer:
             out[idx] = np.asarray(result, dtype=np.float32)
         return out
 
+    def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        """``sigmoid(logit)`` ``[n, heads]`` of each pair's first ``max_length`` tokens (no checks)."""
+        return 1.0 / (1.0 + np.exp(-self._pair_logits(prompts, responses).astype(np.float64)))
+
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
         """``{head: float64 array of sigmoid(logit)}``, one value per pair; higher = better."""
-        logits = self.logits(prompts, responses)
-        scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        if self.windows:
+            return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
+                                  self.heads, self.max_length, lock=self._tokenizer_lock)
+        scores = self.score_pairs(prompts, responses)
         return {head: scores[:, i].copy() for i, head in enumerate(self.heads)}
 
     def decide(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

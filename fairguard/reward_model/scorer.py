@@ -10,6 +10,7 @@ import numpy as np
 from fairguard.errors import ConfigError
 from fairguard.inputs import check_pairs
 from fairguard.reward_model.tokenize import tokenize_pairs
+from fairguard.reward_model.windows import combine_rules, score_windowed
 
 
 def resolve_device(device: str | None) -> str:
@@ -57,12 +58,17 @@ def predict_probs(model: Any, tokenizer: Any, prompts: Sequence[str], responses:
 
 
 class TorchRewardScorer:
-    """A trained reward-model folder scored in torch: ``score(prompts, responses) -> {head: array}``."""
+    """A trained reward-model folder scored in torch: ``score(prompts, responses) -> {head: array}``.
+
+    Responses longer than the model reads at once are scored in windows combined per head
+    (:mod:`fairguard.reward_model.windows`); ``windows=False`` reads only the first
+    ``max_length`` tokens of each pair (for comparisons).
+    """
 
     backend = "torch"
 
     def __init__(self, folder: str | os.PathLike[str], device: str | None = None,
-                 batch_size: int = 32, max_length: int | None = None):
+                 batch_size: int = 32, max_length: int | None = None, windows: bool = True):
         from fairguard.reward_model.model import load_reward_model
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -80,10 +86,19 @@ class TorchRewardScorer:
         self.max_length = max_length or loaded.max_length
         self.batch_size = batch_size
         self.folder = loaded.folder
+        self.windows = bool(windows)
+        self.combine = combine_rules(self.heads)  # how windows combine, per head
+
+    def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+        """Sigmoid scores ``[n, heads]`` of each pair's first ``max_length`` tokens (no checks)."""
+        return predict_probs(self.model, self.tokenizer, prompts, responses, self.max_length,
+                             self.batch_size, self.device)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
         """Return ``{head: float64 array of sigmoid scores in [0, 1]}``, one value per pair."""
         prompts, responses = check_pairs(prompts, responses)
-        probs = predict_probs(self.model, self.tokenizer, prompts, responses, self.max_length,
-                              self.batch_size, self.device)
+        if self.windows:
+            return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
+                                  self.heads, self.max_length)
+        probs = self.score_pairs(prompts, responses)
         return {head: probs[:, i].copy() for i, head in enumerate(self.heads)}

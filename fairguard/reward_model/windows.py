@@ -1,0 +1,260 @@
+"""Scoring answers of any length: sentence windows that each fit the reward model, combined per head.
+
+The reward model reads ``max_length`` tokens of ``[CLS] prompt [SEP] response [SEP]``. A longer
+response is cut into windows of consecutive sentences that fit together with the prompt (the
+prompt keeps its end and takes at most about a third of the tokens); consecutive windows share
+one sentence, so every sentence boundary is read in context. All windows of all pairs are
+scored in one batched call, then each head combines its windows by its rule in
+:data:`COMBINE`:
+
+- ``fairness``: the minimum (a text is as fair as its worst part),
+- ``relevance``: the maximum (an answer is relevant when some passage addresses the prompt;
+  later passages read without the earlier ones would otherwise look off topic),
+- ``fluency`` and any other head: the mean weighted by each window's response tokens.
+
+A pair that fits in ``max_length`` is one window, the pair itself, tokenised as before, so its
+scores do not change.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Sequence
+
+import numpy as np
+
+# How each head combines its windows' scores; heads not listed use DEFAULT_COMBINE.
+COMBINE: dict[str, str] = {"fairness": "min", "relevance": "max", "fluency": "mean"}
+DEFAULT_COMBINE = "mean"
+RULES = ("min", "max", "mean")
+PROMPT_SHARE = 1 / 3  # the most of the token budget the prompt gets in a multi-window response
+
+# A sentence ends at . ! ? or … (with closing quotes/brackets) before whitespace, after CJK
+# sentence marks, and at every line break (so bullet and numbered lists split per item).
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？]+[\"'”’」』)]*|\n")
+# Words whose final period does not end a sentence.
+_ABBREVIATIONS = frozenset({"e.g", "i.e", "vs", "mr", "mrs", "ms", "dr", "prof", "cf", "approx"})
+
+ScorePairs = Callable[[list[str], list[str]], np.ndarray]
+
+
+def combine_rules(heads: Sequence[str]) -> dict[str, str]:
+    """``{head: "min" | "max" | "mean"}``: how each head combines its windows."""
+    return {head: COMBINE.get(head, DEFAULT_COMBINE) for head in heads}
+
+
+def _is_abbreviation(text: str, mark_start: int) -> bool:
+    """Whether the period at ``mark_start`` closes an abbreviation, an initial ("J. Smith") or
+    the number of a list item ("2. Check the references")."""
+    if text[mark_start] != "." or text[mark_start + 1:mark_start + 2] == ".":
+        return False
+    word = re.search(r"[\w.]*$", text[:mark_start]).group(0)  # type: ignore[union-attr]
+    if word.isdigit():
+        line_start = text.rfind("\n", 0, mark_start - len(word)) + 1
+        return not text[line_start:mark_start - len(word)].strip()
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper() and word != "I")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` character spans of ``text``'s sentences, stripped of surrounding space."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+
+    def add(a: int, b: int) -> None:
+        piece = text[a:b]
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        if right > left:
+            spans.append((a + left, a + right))
+
+    for match in _SENTENCE_END.finditer(text):
+        if match.group(0) != "\n" and _is_abbreviation(text, match.start()):
+            continue
+        add(start, match.end())
+        start = match.end()
+    add(start, len(text))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (list items and lines count as sentences), stripped."""
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def _token_starts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """For each text, the character offset where each of its tokens starts (no special tokens)."""
+    if not texts:
+        return []
+    if getattr(tokenizer, "is_fast", False):
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
+                        truncation=False, padding=False, verbose=False)
+        return [[start for start, _ in offsets] for offsets in enc["offset_mapping"]]
+    # Slow tokenizers have no offsets: count the tokens of every whitespace-separated word.
+    counts: dict[str, int] = {}
+    out = []
+    for text in texts:
+        starts: list[int] = []
+        for word in re.finditer(r"\S+", text):
+            n = counts.get(word.group(0))
+            if n is None:
+                n = counts[word.group(0)] = len(tokenizer.tokenize(word.group(0)))
+            starts.extend([word.start()] * n)
+        out.append(starts)
+    return out
+
+
+def _count(starts: list[int], a: int, b: int) -> int:
+    """Tokens starting in ``[a, b)``."""
+    return bisect.bisect_left(starts, b) - bisect.bisect_left(starts, a)
+
+
+def _pieces(text: str, starts: list[int], cap: int) -> list[tuple[int, int, int]]:
+    """``text`` cut into ``(start, end, tokens)`` pieces that partition it: its sentences, and a
+    sentence of more than ``cap`` tokens cut between words (between tokens inside a word longer
+    than ``cap``) into parts of at most ``cap`` tokens."""
+    spans = sentence_spans(text)
+    bounds = [0] + [b for _, b in spans[:-1]] + [len(text)]  # partition: each piece owns its gap
+    pieces: list[tuple[int, int, int]] = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
+        while hi - lo > cap:
+            cut = lo + cap  # the latest token in reach that starts a word, else a hard cut
+            for k in range(lo + cap, lo, -1):
+                if text[starts[k]].isspace() or (starts[k] > 0 and text[starts[k] - 1].isspace()):
+                    cut = k
+                    break
+            pieces.append((a, starts[cut], cut - lo))
+            a, lo = starts[cut], cut
+        pieces.append((a, b, hi - lo))
+    return pieces
+
+
+def _pack(pieces: list[tuple[int, int, int]], budget: int) -> list[tuple[int, int]]:
+    """Greedy runs ``(first, stop)`` of consecutive pieces of at most ``budget`` tokens, each run
+    starting with the last piece of the one before (unless that run is a single piece)."""
+    runs = []
+    i = 0
+    while True:
+        j, total = i, 0
+        while j < len(pieces) and (j == i or total + pieces[j][2] <= budget):
+            total += pieces[j][2]
+            j += 1
+        runs.append((i, j))
+        if j >= len(pieces):
+            return runs
+        i = j - 1 if j - 1 > i else j
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows of a batch of pairs: window ``k`` is ``(prompts[k], responses[k])`` and
+    belongs to pair ``owner[k]``; a pair's windows are consecutive and in text order."""
+
+    prompts: list[str]
+    responses: list[str]
+    owner: np.ndarray  # int, one per window
+    tokens: np.ndarray  # int, the window's response tokens (weights of a "mean" head)
+    pairs: int
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def counts(self) -> np.ndarray:
+        """Windows per pair."""
+        return np.bincount(self.owner, minlength=self.pairs)
+
+
+def split_windows(tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
+                  max_length: int) -> Windows:
+    """Cut every pair into windows that fit ``max_length`` tokens with their prompt.
+
+    A pair that fits is one window, the pair unchanged. A response that fits next to at most
+    a third of the budget's worth of prompt is one window after the prompt (keeping its end)
+    is cut to the room left. Longer responses are packed sentence by sentence, with the prompt
+    cut to about a third of the budget and one sentence shared by consecutive windows.
+    """
+    prompts, responses = list(prompts), list(responses)
+    specials = tokenizer.num_special_tokens_to_add(pair=True)
+    room = max_length - specials
+    cap = int(room * PROMPT_SHARE)
+    p_starts = _token_starts(tokenizer, prompts)
+    r_starts = _token_starts(tokenizer, responses)
+    out_p: list[str] = []
+    out_r: list[str] = []
+    owner: list[int] = []
+    tokens: list[int] = []
+
+    def keep_end(i: int, n: int) -> str:
+        """Prompt ``i`` cut to its last ``n`` tokens."""
+        starts = p_starts[i]
+        return prompts[i] if n >= len(starts) else prompts[i][starts[len(starts) - n]:]
+
+    for i, (prompt, response) in enumerate(zip(prompts, responses)):
+        n_p, n_r = len(p_starts[i]), len(r_starts[i])
+        if n_p + n_r <= room or room - min(n_p, cap) < 2:
+            out_p.append(prompt)  # fits (or no room to window): scored as the pair itself
+            out_r.append(response)
+            owner.append(i)
+            tokens.append(max(1, min(n_r, max(room, 1))))
+            continue
+        if n_r <= room - min(n_p, cap):
+            out_p.append(keep_end(i, room - n_r))
+            out_r.append(response)
+            owner.append(i)
+            tokens.append(max(1, n_r))
+            continue
+        prompt_kept = keep_end(i, min(n_p, cap))
+        budget = room - min(n_p, cap)
+        pieces = _pieces(response, r_starts[i], max(1, budget // 2))
+        for first, stop in _pack(pieces, budget):
+            a, b = pieces[first][0], pieces[stop - 1][1]
+            out_p.append(prompt_kept)
+            out_r.append(response[a:b].strip())
+            owner.append(i)
+            tokens.append(max(1, sum(p[2] for p in pieces[first:stop])))
+    return Windows(out_p, out_r, np.asarray(owner, dtype=np.int64),
+                   np.asarray(tokens, dtype=np.float64), len(prompts))
+
+
+def combine_windows(probs: np.ndarray, windows: Windows, heads: Sequence[str]) -> dict[str, np.ndarray]:
+    """``{head: one float64 score per pair}`` from per-window scores ``probs [windows, heads]``,
+    each head combined by :func:`combine_rules`."""
+    probs = np.asarray(probs, dtype=np.float64).reshape(len(windows), len(heads))
+    if windows.pairs == 0:
+        return {head: np.zeros(0, dtype=np.float64) for head in heads}
+    first = np.concatenate([[0], np.cumsum(windows.counts())[:-1]])
+    weights = windows.tokens
+    out = {}
+    for k, (head, rule) in enumerate(combine_rules(heads).items()):
+        values = probs[:, k]
+        if rule == "min":
+            out[head] = np.minimum.reduceat(values, first)
+        elif rule == "max":
+            out[head] = np.maximum.reduceat(values, first)
+        else:
+            out[head] = np.add.reduceat(values * weights, first) / np.add.reduceat(weights, first)
+    return out
+
+
+def score_windowed(score_pairs: ScorePairs, tokenizer: Any, prompts: Sequence[str],
+                   responses: Sequence[str], heads: Sequence[str], max_length: int,
+                   lock: ContextManager[Any] | None = None) -> dict[str, np.ndarray]:
+    """Score pairs of any length: ``score_pairs(prompts, responses) -> [n, heads]`` probabilities
+    is called once on all windows of all pairs, then each head combines its windows.
+
+    ``lock`` is held while ``tokenizer`` counts tokens (a scorer that shares its tokenizer
+    between threads passes its tokenizer lock).
+    """
+    with lock if lock is not None else nullcontext():
+        windows = split_windows(tokenizer, prompts, responses, max_length)
+    if len(windows) == 0:
+        return {head: np.zeros(0, dtype=np.float64) for head in heads}
+    return combine_windows(score_pairs(windows.prompts, windows.responses), windows, heads)
+
+
+__all__ = ["COMBINE", "DEFAULT_COMBINE", "PROMPT_SHARE", "RULES", "Windows", "combine_rules",
+           "combine_windows", "score_windowed", "sentence_spans", "split_sentences",
+           "split_windows"]
