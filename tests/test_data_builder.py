@@ -32,6 +32,11 @@ def _rows(folder, split):
     return [json.loads(line) for line in (folder / f"{split}.jsonl").read_text().splitlines()]
 
 
+def _core(rows):
+    """The Chinese-scenario rows (the broad rows are checked in test_data_broad.py)."""
+    return [r for r in rows if r["form"] == "advice"]
+
+
 def test_same_seed_same_bytes_different_seed_different(built):
     a, b, c = _files(built / "a"), _files(built / "b"), _files(built / "c")
     assert a == b
@@ -66,17 +71,23 @@ def test_rows_have_exact_fields_and_types(built):
         assert rows
         for row in rows:
             assert tuple(row) == PAIR_FIELDS
-            assert all(isinstance(v, str) and v.strip() for v in row.values())
+            assert all(isinstance(v, str) for v in row.values())
+            optional = ("evasive", "guess")
+            assert all(v.strip() for k, v in row.items() if k not in optional)
             assert row["id"].startswith(split + "-")
 
 
 def test_four_answers_distinct_and_prompts_unique(built):
-    prompts = []
+    prompts, triples, n = [], set(), 0
     for split in ("train", "val", "test"):
         for row in _rows(built / "a", split):
+            n += 1
             assert len({row[k] for k in ("neutral", "biased", "off_topic", "corrupted")}) == 4
-            prompts.append(row["prompt"])
-    assert len(prompts) == len(set(prompts)) == 600
+            triples.add((row["prompt"], row["neutral"], row["biased"]))
+            if row["form"] == "advice":
+                prompts.append(row["prompt"])
+    assert n == len(triples) == 600
+    assert len(prompts) == len(set(prompts)) == 300  # broad_fraction 0.5
 
 
 def test_test_split_holds_out_templates_and_groups(built):
@@ -85,13 +96,13 @@ def test_test_split_holds_out_templates_and_groups(built):
     held_groups = set(manifest["held_out"]["groups"])
     held_templates = set(manifest["held_out"]["templates"])
     held_traits = manifest["held_out"]["traits"]
-    test = _rows(folder, "test")
+    test = _core(_rows(folder, "test"))
     assert {r["group"] for r in test} <= held_groups
     assert {r["template_id"] for r in test} <= held_templates
     assert len({r["group"] for r in test}) >= 6
     patterns = [group_by_term(g).regex() for g in held_groups]
     for split in ("train", "val"):
-        for row in _rows(folder, split):
+        for row in _core(_rows(folder, split)):
             assert row["group"] not in held_groups
             assert row["template_id"] not in held_templates
             for key in TEXT_FIELDS:
@@ -124,7 +135,7 @@ def test_held_out_answer_sentences_only_in_test(built):
 
 
 def test_rows_mention_their_group(built):
-    rows = _rows(built / "a", "train")
+    rows = _core(_rows(built / "a", "train"))
     for row in rows:
         assert group_by_term(row["group"]).regex().search(row["prompt"]), row
     # both kinds of answer usually name the group, so the group word alone separates nothing
@@ -139,8 +150,9 @@ def test_all_categories_and_scenarios_in_every_split(built):
     counts = manifest["counts"]
     assert counts["rows"] == {"train": 450, "val": 60, "test": 90}
     for split in ("train", "test"):
-        assert len(counts["by_category"][split]) == 6
-        assert len(counts["by_scenario"][split]) >= 9
+        # the six scenario categories, the broad ones and "none" (everyday questions)
+        assert len(counts["by_category"][split]) >= 12
+        assert len(counts["by_scenario"][split]) >= 12
 
 
 def test_manifest_counts_unqover_questions_per_category(built):
@@ -155,7 +167,7 @@ def test_manifest_counts_unqover_questions_per_category(built):
 
 
 def test_no_single_phrase_separates_neutral_from_biased():
-    splits, _ = build_pairs(DataConfig(seed=0, size=1200))
+    splits, _ = build_pairs(DataConfig(seed=0, size=1200, broad_fraction=0.0))
     rows = splits["train"]
     neutral = [r["neutral"] for r in rows]
     biased = [r["biased"] for r in rows]
@@ -195,15 +207,17 @@ def test_overwrite_replaces(tmp_path):
                                     {"heldout_group_fraction": 0.9},
                                     {"test_fraction": 0.5, "val_fraction": 0.5},
                                     {"biased_off_topic_fraction": -0.1},
-                                    {"biased_off_topic_fraction": 1.5}])
+                                    {"biased_off_topic_fraction": 1.5},
+                                    {"broad_fraction": 0.95}, {"broad_fraction": -0.1}])
 def test_config_errors(kwargs):
     with pytest.raises(ConfigError):
         DataConfig(**kwargs)
 
 
 def test_biased_off_topic_answers_replace_only_off_topic_answers():
-    plain, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=0.0))
-    mixed, _ = build_pairs(DataConfig(seed=5, size=300))
+    plain, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=0.0,
+                                      broad_fraction=0.0))
+    mixed, _ = build_pairs(DataConfig(seed=5, size=300, broad_fraction=0.0))
     changed = 0
     for split in plain:
         for old, new in zip(plain[split], mixed[split], strict=True):
@@ -213,7 +227,8 @@ def test_biased_off_topic_answers_replace_only_off_topic_answers():
                 changed += 1
                 assert new["off_topic"] not in (new["neutral"], new["biased"])
     assert 0.2 < changed / 300 < 0.4  # the default fraction is 0.3
-    every, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=1.0))
+    every, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=1.0,
+                                      broad_fraction=0.0))
     assert all(o["off_topic"] != e["off_topic"] for s in plain for o, e in zip(plain[s], every[s]))
 
 

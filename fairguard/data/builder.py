@@ -27,7 +27,7 @@ from fairguard.errors import ConfigError
 SIZES = {"small": 600, "default": 6000, "large": 24000}
 MAX_PROMPTS = 200_000
 PAIR_FIELDS = ("id", "category", "group", "scenario", "template_id", "prompt", "neutral", "biased",
-               "off_topic", "corrupted")
+               "off_topic", "corrupted", "evasive", "guess", "form")
 SPLITS = ("train", "val", "test")
 CATEGORY_WEIGHTS = {"region": 0.2, "ethnicity": 0.2, "occupation": 0.2, "gender": 0.14,
                     "age": 0.13, "education": 0.13}
@@ -48,6 +48,9 @@ class DataConfig:
     # share of off-topic answers that are biased answers to another scenario, so that biased
     # wording does not tell the relevance head "on topic" (docs/data.md)
     biased_off_topic_fraction: float = 0.3
+    # share of prompts drawn from the broad pools (fairguard/data/broad.py): groups and forms
+    # beyond the Chinese scenarios, everyday questions, answerability questions
+    broad_fraction: float = 0.5
     unqover: bool = True
     n_prompts: int = field(init=False, default=0)
 
@@ -76,6 +79,8 @@ class DataConfig:
             value = getattr(self, name)
             if not 0.0 < value < 0.6:
                 raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
+        if not 0.0 <= self.broad_fraction <= 0.9:
+            raise ConfigError(f"broad_fraction must be between 0 and 0.9, got {self.broad_fraction}")
         if not 0.0 <= self.biased_off_topic_fraction <= 1.0:
             raise ConfigError("biased_off_topic_fraction must be between 0 and 1, got "
                               f"{self.biased_off_topic_fraction}")
@@ -93,6 +98,7 @@ class Holdout:
     traits: list[str]
     phrasings: list[str] = field(default_factory=list)  # answer sentences only in test
     books: dict[str, Any] = field(default_factory=dict, repr=False)  # pool -> Phrasebook
+    broad: Any = None  # fairguard.data.broad.BroadHoldout
 
 
 @dataclass
@@ -128,8 +134,12 @@ def choose_holdout(config: DataConfig) -> Holdout:
     from fairguard.data.responses import DEFAULT_BOOK
 
     train_book, test_book, phrasings = DEFAULT_BOOK.split(rng, config.heldout_phrase_fraction)
+    from fairguard.data.broad import choose_broad_holdout
+
+    broad = choose_broad_holdout(config.seed, config.heldout_group_fraction,
+                                 config.heldout_template_fraction)
     return Holdout(groups, templates, traits, phrasings,
-                   {"trainval": train_book, "test": test_book})
+                   {"trainval": train_book, "test": test_book}, broad)
 
 
 def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
@@ -187,7 +197,24 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         seen.add(prompt)
         rows.append({"id": "", "category": cat, "group": group.term, "scenario": scenario.name,
                      "template_id": template_id, "prompt": prompt, "neutral": neutral,
-                     "biased": biased, "off_topic": off_topic, "corrupted": corrupted})
+                     "biased": biased, "off_topic": off_topic, "corrupted": corrupted,
+                     "evasive": "", "guess": "", "form": "advice"})
+    return rows
+
+
+def _draw(pool: str, n: int, holdout: Holdout, seen: set[str],
+          config: DataConfig) -> list[dict[str, str]]:
+    """Scenario rows and broad rows of one pool, interleaved in a seeded order."""
+    from fairguard.data.broad import generate_broad
+
+    n_broad = round(n * config.broad_fraction)
+    rows = _generate(pool, n - n_broad, holdout,
+                     random.Random(f"fairguard-pairs:{config.seed}:{pool}"), seen, config)
+    if n_broad:
+        broad = generate_broad(pool, n_broad, holdout.broad,
+                               random.Random(f"fairguard-broad:{config.seed}:{pool}"), seen)
+        rows += [{"id": "", **{k: r[k] for k in PAIR_FIELDS if k != "id"}} for r in broad]
+        random.Random(f"fairguard-mix:{config.seed}:{pool}").shuffle(rows)
     return rows
 
 
@@ -199,10 +226,8 @@ def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, str]]], Ho
     n_val = max(1, round(n * config.val_fraction))
     n_trainval = n - n_test
     seen: set[str] = set()
-    trainval = _generate("trainval", n_trainval, holdout,
-                         random.Random(f"fairguard-pairs:{config.seed}:trainval"), seen, config)
-    test = _generate("test", n_test, holdout,
-                     random.Random(f"fairguard-pairs:{config.seed}:test"), seen, config)
+    trainval = _draw("trainval", n_trainval, holdout, seen, config)
+    test = _draw("test", n_test, holdout, seen, config)
     pick = random.Random(f"fairguard-pairs:{config.seed}:val")
     val_idx = set(pick.sample(range(len(trainval)), n_val))
     splits = {"train": [r for i, r in enumerate(trainval) if i not in val_idx],
