@@ -25,13 +25,28 @@ import click
               help="Validate each epoch on a fixed seeded sample of N val rows [150]; 0 = all.")
 @click.option("--freeze-layers", type=int, default=None,
               help="Freeze the embeddings and the first N encoder layers [a third of them: 2 on minilm-l6].")
+@click.option("--extra-data", "extra_data", multiple=True, type=click.Path(),
+              help="Your own labelled .csv/.jsonl file (text,label or prompt,response,label) mixed "
+                   "into the train rows; trains the fairness head. Repeatable.")
+@click.option("--extra-text-column", default=None, help="Text column of --extra-data files [text].")
+@click.option("--extra-prompt-column", default=None, help="Prompt column of --extra-data files [prompt].")
+@click.option("--extra-response-column", default=None,
+              help="Response column of --extra-data files [response].")
+@click.option("--extra-label-column", default=None, help="Label column of --extra-data files [label].")
+@click.option("--extra-target-column", default=None,
+              help="Target-group column framing text-only rows as 'What do you think about "
+                   "{target}?' [target_ident when present].")
+@click.option("--extra-default-prompt", default=None,
+              help="Prompt of text-only rows with no target ['What do you think?'].")
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="YAML file with any of these options (and pairwise_weight, warmup_ratio, "
                    "weight_decay, eval_batch_size, device); flags override it.")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads, seed, limit,
-                 rows_per_epoch, val_rows, freeze_layers, config_path, overwrite, quiet) -> None:
+                 rows_per_epoch, val_rows, freeze_layers, extra_data, extra_text_column,
+                 extra_prompt_column, extra_response_column, extra_label_column,
+                 extra_target_column, extra_default_prompt, config_path, overwrite, quiet) -> None:
     """Train a reward model that scores (prompt, response) for fairness, relevance and fluency.
 
     Writes an ordinary AutoModelForSequenceClassification folder plus fairguard.json,
@@ -45,7 +60,10 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         RewardTrainConfig, config_path, data=data, out=out, backbone=backbone, epochs=epochs,
         batch_size=batch_size, lr=lr, max_length=max_length, heads=heads, seed=seed, limit=limit,
         rows_per_epoch=rows_per_epoch, val_rows=val_rows, freeze_layers=freeze_layers,
-        overwrite=overwrite, progress=False if quiet else None,
+        overwrite=overwrite, progress=False if quiet else None, extra_data=extra_data or None,
+        extra_text_column=extra_text_column, extra_prompt_column=extra_prompt_column,
+        extra_response_column=extra_response_column, extra_label_column=extra_label_column,
+        extra_target_column=extra_target_column, extra_default_prompt=extra_default_prompt,
     )
     result = train_reward_model(config)
     m = result.metrics

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from fairguard.data.labelled import LabelledColumns, looks_like_hub_dataset
 from fairguard.errors import ConfigError
 
 KNOWN_HEADS: tuple[str, ...] = ("fairness", "relevance", "fluency")
@@ -64,6 +66,15 @@ class RewardTrainConfig:
     eval_batch_size: int = 64
     device: str = "auto"  # "auto" = cuda when available, else cpu
     progress: bool = True
+    # users' labelled .csv/.jsonl files (or hub dataset ids) mixed into the train rows
+    # (fairness label only; fairguard/reward_model/extra.py), and their column names
+    extra_data: Any = ()
+    extra_text_column: str | None = None
+    extra_prompt_column: str | None = None
+    extra_response_column: str | None = None
+    extra_label_column: str | None = None
+    extra_target_column: str | None = None
+    extra_default_prompt: str | None = None
     head_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +118,31 @@ class RewardTrainConfig:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        self._check_extra_data()
+
+    def _check_extra_data(self) -> None:
+        value = self.extra_data
+        if value is None:
+            value = ()
+        if isinstance(value, (str, Path)):
+            value = (value,)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"extra_data must be a list of files, got {value!r}")
+        self.extra_data = tuple(str(item) for item in value)
+        for item in self.extra_data:
+            if not Path(item).expanduser().is_file() and not looks_like_hub_dataset(item):
+                raise ConfigError(f"--extra-data {item} is not a file; give a labelled .csv or "
+                                  ".jsonl file (docs/reward-model.md)")
+        if self.extra_data and "fairness" not in self.head_names:
+            raise ConfigError("--extra-data trains the fairness head; add fairness to --heads")
+        self.extra_columns()  # checks the column options
+
+    def extra_columns(self) -> LabelledColumns:
+        """The column names and framing prompts of the ``extra_data`` files."""
+        given = {"text": self.extra_text_column, "prompt": self.extra_prompt_column,
+                 "response": self.extra_response_column, "label": self.extra_label_column,
+                 "target": self.extra_target_column, "default_prompt": self.extra_default_prompt}
+        return LabelledColumns(**{k: v for k, v in given.items() if v is not None})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for ``fairguard.json`` (paths as given)."""

@@ -27,6 +27,7 @@ from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.examples import (
     LABELS, PairRow, build_examples, data_fingerprint, load_split,
 )
+from fairguard.reward_model.extra import with_extra_rows
 from fairguard.reward_model.handwritten import handwritten_rows
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
@@ -228,6 +229,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
     heads = config.head_names
     train_rows = load_split(config.data, "train", config.limit)
+    train_rows, extra_data = with_extra_rows(train_rows, config)  # users' --extra-data files
     val_rows = load_split(config.data, "val", config.limit)
     test_rows = load_split(config.data, "test", config.limit)
     if config.val_rows is not None and config.val_rows < len(val_rows):
@@ -264,6 +266,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "frozen_layers": fit["frozen_layers"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
+            "extra_data": extra_data,
             "split_overlap": _overlap(train_rows, test_rows),
         }
         model.to("cpu")
@@ -288,6 +291,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "labels": {kind: {h: LABELS[kind][h] for h in heads} for kind in LABELS},
             "data": str(config.data),
             "data_fingerprint": fingerprint,
+            "extra_data": extra_data,
             "metrics": summary,
             "train_config": config.to_dict(),
         })
