@@ -373,7 +373,7 @@ def test_outputs_stay_best_first_after_rewrites():
             return [c.split()[0] if len(c.split()) >= 8 else c for c in completions]
 
     guard = Guard([LengthReward()], [ShortenLong()], strategy="rewrite", thresholds="length=0.3")
-    rows = guard._resolve(["p"], [["a b c d e f", "a b c d e f g h"]], keep=2)
+    rows = guard.decide(["p"], [["a b c d e f", "a b c d e f g h"]], keep=2)
     assert [r.text for r in rows[0]] == ["a", "a b c d e f"]
     assert [r.action for r in rows[0]] == ["rewritten", "reranked"]
     assert [r.decision for r in rows[0]] == ["pass", "flag"]

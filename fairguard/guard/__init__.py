@@ -3,9 +3,11 @@
 Importing this package does not import torch or transformers; wrapping a pipeline does.
 """
 
+from fairguard.guard.batching import MicroBatcher
 from fairguard.guard.config import GuardConfig, parse_thresholds
 from fairguard.guard.guard import Guard
-from fairguard.guard.pipeline_wrap import GuardedPipeline
+from fairguard.guard.pipeline_wrap import AsyncGuardedPipeline, GuardedPipeline
 from fairguard.guard.result import GuardRecord, PluginFailure
 
-__all__ = ["Guard", "GuardConfig", "GuardRecord", "GuardedPipeline", "PluginFailure", "parse_thresholds"]
+__all__ = ["AsyncGuardedPipeline", "Guard", "GuardConfig", "GuardRecord", "GuardedPipeline", "MicroBatcher",
+           "PluginFailure", "parse_thresholds"]

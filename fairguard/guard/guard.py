@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from fairguard.errors import ConfigError, GuardBlockedError, InputError, UnknownNameError
+from fairguard.guard.batching import AsyncGuardMixin, CallScope, MicroBatcher, Scores
 from fairguard.guard.config import GuardConfig
 from fairguard.guard.policies import rewrite_texts, score_reward
 from fairguard.guard.result import GuardRecord, PluginFailure
 from fairguard.inputs import check_pairs
 from fairguard.protocols import Filter, Reward
 from fairguard.scoring import TOTAL, WeightedRewards, parse_weights
+
+if TYPE_CHECKING:
+    from fairguard.guard.pipeline_wrap import GuardedPipeline
 
 # regenerate(filter_index, group_indices) -> one list of completions per group index
 Regenerate = Callable[[int, list[int]], list[list[str]]]
@@ -85,7 +89,7 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-class Guard:
+class Guard(AsyncGuardMixin):
     """Scores completions with reward plugins and acts on them with filter plugins.
 
     ``rewards`` and ``filters`` are plugin objects or registered names (no options; use
@@ -95,7 +99,9 @@ class Guard:
 
     Without ``thresholds`` the guard uses the ``thresholds`` mapping a reward offers (the
     reward model's ``fairguard.json``); a reward with none has no threshold, so it only scores.
-    A guard keeps no per-call state: one guard can serve many threads at once.
+    A guard keeps no per-call state: one guard can serve many threads at once. The async methods
+    (``adecide``, ``acheck``, ``ascore_batch``, ``awrap``) run in worker threads and share reward
+    batches across concurrent calls (``use_batching``).
     """
 
     def __init__(self, rewards: Sequence[Reward | str] | Reward | str,
@@ -115,6 +121,7 @@ class Guard:
         self.heads: tuple[str, ...] = self.combined.heads
         self.weights: dict[str, float] = dict(self.combined.weights)
         self.thresholds: dict[str, float] = self._thresholds()
+        self._batcher: MicroBatcher | None = None
 
     @classmethod
     def from_names(cls, rewards: str | Mapping[str, float] | Sequence[str],
@@ -171,7 +178,29 @@ class Guard:
 
     # ----- scoring ---------------------------------------------------------------------------
 
-    def _score(self, prompts: list[str], completions: list[str]) -> list[_Cand]:
+    def _score_pairs(self, prompts: list[str], completions: list[str], timeout_s: float | None) -> Scores:
+        """Every reward's values for the pairs (one call per reward) and the failures of each pair."""
+        arrays: dict[str, np.ndarray] = {}
+        failures: list[list[PluginFailure]] = [[] for _ in prompts]
+        for reward in self.rewards:
+            values, fails = score_reward(reward, prompts, completions, timeout_s)
+            arrays.update(values)
+            for mine, theirs in zip(failures, fails):
+                mine.extend(theirs)
+        return arrays, failures
+
+    def _scores_within(self, scope: CallScope, prompts: list[str], completions: list[str]) -> Scores:
+        """:meth:`_score_pairs` within the call's deadline, through its micro-batcher if it has one."""
+        if scope.expired():
+            return scope.timed_out(self.rewards, len(prompts))
+        if scope.batcher is None:
+            return self._score_pairs(prompts, completions, scope.limit(self.config.timeout_s))
+        try:
+            return scope.batcher.score(prompts, completions, scope.limit(None))
+        except TimeoutError:
+            return scope.timed_out(self.rewards, len(prompts))
+
+    def _score(self, prompts: list[str], completions: list[str], scope: CallScope | None = None) -> list[_Cand]:
         """Score pairs with every reward (one batch per reward); never raises for plugin faults."""
         n = len(prompts)
         if n == 0:
@@ -179,13 +208,7 @@ class Guard:
         limit = self.config.max_chars
         clipped = [len(c) > limit for c in completions]
         shown = [c[:limit] if cut else c for c, cut in zip(completions, clipped)]
-        arrays: dict[str, np.ndarray] = {}
-        failures: list[list[PluginFailure]] = [[] for _ in range(n)]
-        for reward in self.rewards:
-            values, fails = score_reward(reward, prompts, shown, self.config.timeout_s)
-            arrays.update(values)
-            for i in range(n):
-                failures[i].extend(fails[i])
+        arrays, failures = self._scores_within(scope or CallScope(), prompts, shown)
         cands = []
         for i in range(n):
             scores: dict[str, float | None] = {}
@@ -226,19 +249,35 @@ class Guard:
         """Smaller is better: passing first, fully scored next, then the higher weighted total."""
         return (not self._passes(cand), bool(cand.failures), -cand.partial)
 
-    # ----- the decision core, shared by check/score_batch and the pipeline wrapper ------------
+    # ----- the decision core, shared by check/score_batch, the pipeline wrapper and the server ---
 
-    def _resolve(self, prompts: list[str], groups: list[list[str]], keep: int,
-                 regenerate: Regenerate | None = None, processors: Sequence[Any] = (),
-                 generation_ms: float = 0.0, started: float | None = None,
-                 notes: list[list[str]] | None = None) -> list[list[GuardRecord]]:
-        """Decide ``keep`` outputs per prompt from its candidate completions ``groups[i]``."""
+    def decide(self, prompts: list[str], groups: list[list[str]], keep: int = 1, *,
+               regenerate: Regenerate | None = None, processors: Sequence[Any] = (),
+               generation_ms: float = 0.0, started: float | None = None,
+               notes: list[list[str]] | None = None, deadline_s: float | None = None,
+               request_id: str | None = None, batched: bool = False) -> list[list[GuardRecord]]:
+        """Decide ``keep`` outputs per prompt from its candidate completions ``groups[i]``.
+
+        Scores every candidate (one batch per reward), ranks (``rerank``/``rewrite``), rewrites
+        outputs under threshold (``rewrite``: text filters, and ``regenerate(filter_index,
+        group_indices)`` for the logits processors in ``processors``), and applies the policies.
+        ``started`` (a ``time.perf_counter()`` value, default now) is when the whole call began,
+        e.g. before generation; ``deadline_s`` bounds the call from then on: scores still missing
+        at the deadline count as a plugin timeout under the fail policy, and filters not yet
+        tried are skipped (with a note). ``batched=True`` scores through :attr:`batcher`, shared
+        with concurrent calls. Plugin failures, timeouts and fail-open passes are logged with
+        ``request_id``. Returns one row of ``keep`` records per prompt, best first.
+        """
         cfg = self.config
+        if len(groups) != len(prompts) or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise InputError(f"decide() needs one candidate list per prompt and keep >= 1; got "
+                             f"{len(prompts)} prompts, {len(groups)} candidate lists, keep={keep!r}")
         started = time.perf_counter() if started is None else started
+        scope = CallScope.start(started, deadline_s, request_id, self.batcher if batched else None)
         t_score = time.perf_counter()
         flat_p = [prompts[g] for g, group in enumerate(groups) for _ in group]
         flat_c = [text for group in groups for text in group]
-        scored = self._score(flat_p, flat_c)
+        scored = self._score(flat_p, flat_c, scope)
         scoring_ms = _ms(t_score)
 
         slots: list[list[_Slot]] = []
@@ -257,7 +296,7 @@ class Guard:
 
         t_rewrite = time.perf_counter()
         if cfg.strategy == "rewrite" and self.filters and cfg.max_rewrites > 0:
-            self._rewrite([s for row in slots for s in row], regenerate, processors)
+            self._rewrite([s for row in slots for s in row], regenerate, processors, scope)
             for row in slots:  # rewrites can change the order: keep the outputs best first
                 row.sort(key=lambda slot: self._rank_key(slot.current))
         rewrite_ms = _ms(t_rewrite) if cfg.strategy == "rewrite" else 0.0
@@ -284,6 +323,7 @@ class Guard:
         for row in records:
             for record in row:
                 record.latency = dict(latency)
+        scope.log(records, cfg.fail)
         if blocked:
             flat = [r for row in records for r in row]
             reasons = sorted({name for r in blocked for name in r.below}
@@ -303,7 +343,7 @@ class Guard:
         return a[2] < b[2] - 1e-6
 
     def _rewrite(self, slots: list[_Slot], regenerate: Regenerate | None,
-                 processors: Sequence[Any]) -> None:
+                 processors: Sequence[Any], scope: CallScope) -> None:
         """Apply filters in order to outputs under threshold until they pass or attempts run out."""
         cfg = self.config
         attempts = 0
@@ -312,6 +352,11 @@ class Guard:
                 break
             used = False
             todo = [s for s in slots if self._needs_rewrite(s.current)]
+            if todo and scope.expired():
+                for s in todo:
+                    s.notes.append(f"the request deadline of {scope.deadline_s:g} s passed; the filters "
+                                   f"from {flt.name!r} on were not tried")
+                break
             if todo and regenerate is not None and index < len(processors) and processors[index] is not None:
                 used = True
                 try:
@@ -325,7 +370,7 @@ class Guard:
                 else:
                     flat_p = [s.prompt for s, group in zip(todo, new_groups) for _ in group]
                     flat_c = [text for group in new_groups for text in group]
-                    scored = self._score(flat_p, flat_c)
+                    scored = self._score(flat_p, flat_c, scope)
                     pos = 0
                     for s, group in zip(todo, new_groups):
                         cands = scored[pos:pos + len(group)]
@@ -340,7 +385,7 @@ class Guard:
                 todo = [s for s in todo if self._needs_rewrite(s.current)]
             if todo:
                 texts, failure = rewrite_texts(flt, [s.prompt for s in todo],
-                                               [s.current.text for s in todo], cfg.timeout_s)
+                                               [s.current.text for s in todo], scope.limit(cfg.timeout_s))
                 if failure is not None:
                     used = True
                     for s in todo:
@@ -348,7 +393,7 @@ class Guard:
                 elif texts is not None:
                     used = True
                     changed = [(s, t) for s, t in zip(todo, texts) if t != s.current.text]
-                    scored = self._score([s.prompt for s, _ in changed], [t for _, t in changed])
+                    scored = self._score([s.prompt for s, _ in changed], [t for _, t in changed], scope)
                     for (s, _), cand in zip(changed, scored):
                         s.considered += 1
                         cand.rewritten = True
@@ -388,29 +433,39 @@ class Guard:
 
     # ----- use without a pipeline ---------------------------------------------------------------
 
-    def check(self, prompt: str, response: str) -> GuardRecord:
-        """Score one (prompt, response) pair and apply the policies; ``record.text`` is what to show.
-
-        With ``strategy="rewrite"`` the text-rewrite filters run (no regeneration: there is no
-        model here). Raises :class:`InputError` for unusable input and
-        :class:`GuardBlockedError` under ``below="raise"``.
-        """
+    @staticmethod
+    def _one_pair(prompt: Any, response: Any) -> tuple[list[str], list[str]]:
         if not isinstance(prompt, str):
             raise InputError(f"prompt must be a string, got {type(prompt).__name__}")
         if not isinstance(response, str):
             raise InputError(f"response must be a string, got {type(response).__name__}")
-        return self.score_batch([prompt], [response])[0]
+        return [prompt], [response]
 
-    def score_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> list[GuardRecord]:
+    def check(self, prompt: str, response: str, *, deadline_s: float | None = None,
+              request_id: str | None = None, batched: bool = False) -> GuardRecord:
+        """Score one (prompt, response) pair and apply the policies; ``record.text`` is what to show.
+
+        With ``strategy="rewrite"`` the text-rewrite filters run (no regeneration: there is no
+        model here). Raises :class:`InputError` for unusable input and
+        :class:`GuardBlockedError` under ``below="raise"``. ``deadline_s``, ``request_id`` and
+        ``batched`` are those of :meth:`decide`.
+        """
+        return self.score_batch(*self._one_pair(prompt, response), deadline_s=deadline_s,
+                                request_id=request_id, batched=batched)[0]
+
+    def score_batch(self, prompts: Sequence[str], responses: Sequence[str], *,
+                    deadline_s: float | None = None, request_id: str | None = None,
+                    batched: bool = False) -> list[GuardRecord]:
         """Check many (prompt, response) pairs, scored in one batch per reward."""
         started = time.perf_counter()
         prompts, responses = check_pairs(prompts, responses, max_chars=self.config.max_chars)
         if not prompts:
             return []
-        rows = self._resolve(prompts, [[r] for r in responses], keep=1, started=started)
+        rows = self.decide(prompts, [[r] for r in responses], keep=1, started=started,
+                           deadline_s=deadline_s, request_id=request_id, batched=batched)
         return [row[0] for row in rows]
 
-    def wrap(self, pipe: Any) -> Any:
+    def wrap(self, pipe: Any) -> "GuardedPipeline":
         """Wrap a transformers ``text-generation`` pipeline; see :class:`GuardedPipeline`."""
         from fairguard.guard.pipeline_wrap import GuardedPipeline
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from fairguard.errors import ConfigError, InputError, PluginError
 
@@ -56,6 +57,22 @@ def normalise_inputs(text_inputs: Any) -> tuple[list[Any], bool]:
         raise InputError(f"a batch must be all prompt strings or all chats, got a mix of {', '.join(kinds)}")
     raise InputError(f"a guarded pipeline takes a prompt string, a chat (list of messages), or a list "
                      f"of either; got {type(text_inputs).__name__} (generators and datasets: pass a list)")
+
+
+@dataclass
+class _Generated:
+    """One guarded pipeline call after generation, before the guard decides."""
+
+    items: list[Any]
+    single: bool
+    full: bool
+    keep: int
+    prompts: list[str]
+    prefills: list[str | None]
+    groups: list[list[str]]
+    regenerate: Callable[[int, list[int]], list[list[str]]]
+    generation_ms: float
+    started: float
 
 
 class GuardedPipeline:
@@ -126,6 +143,14 @@ class GuardedPipeline:
     # -- the call -------------------------------------------------------------------------------
 
     def __call__(self, text_inputs: Any, **kwargs: Any) -> list[Any]:
+        run = self._generate(text_inputs, kwargs)
+        records = self.guard.decide(run.prompts, run.groups, run.keep, regenerate=run.regenerate,
+                                    processors=self.processors, generation_ms=run.generation_ms,
+                                    started=run.started)
+        return self._assemble(run, records)
+
+    def _generate(self, text_inputs: Any, kwargs: dict[str, Any]) -> "_Generated":
+        """Check the inputs and options, and generate every prompt's candidates in one call."""
         started = time.perf_counter()
         guard = self.guard
         cfg = guard.config
@@ -193,17 +218,19 @@ class GuardedPipeline:
                                   **dict(gen, logits_processor=LogitsProcessorList(chain)))
             return completions(group_indices, again)
 
-        records = guard._resolve(prompts, groups, keep, regenerate=regenerate,
-                                 processors=self.processors, generation_ms=generation_ms,
-                                 started=started)
+        return _Generated(items, single, full, keep, prompts, prefills, groups, regenerate,
+                          generation_ms, started)
+
+    def _assemble(self, run: "_Generated", records: list[list[Any]]) -> list[Any]:
+        """The pipeline-shaped output: the chosen texts, each with its ``fairguard`` record."""
         result = []
-        for g, item in enumerate(items):
+        for g, item in enumerate(run.items):
             row = []
             for record in records[g]:
-                row.append({"generated_text": self._shape(item, prefills[g], record.text, full),
+                row.append({"generated_text": self._shape(item, run.prefills[g], record.text, run.full),
                             "fairguard": record.to_dict(include_text=False)})
             result.append(row)
-        return result[0] if single else result
+        return result[0] if run.single else result
 
     @staticmethod
     def _shape(item: Any, prefill: str | None, completion: str, full: bool) -> Any:
@@ -217,3 +244,29 @@ class GuardedPipeline:
         if full:
             return [dict(m) for m in item] + [{"role": "assistant", "content": completion}]
         return completion
+
+
+class AsyncGuardedPipeline:
+    """:class:`GuardedPipeline` for async code: ``await guarded(inputs, **kwargs)``.
+
+    Generation runs in one of the guard's worker threads, and scoring goes through the guard's
+    micro-batcher, so the event loop never blocks and concurrent calls share reward batches.
+    ``deadline_s`` bounds the whole call (generation included) and ``request_id`` names it in
+    the logs; every other keyword goes to the pipeline, as with :class:`GuardedPipeline`.
+    """
+
+    def __init__(self, guard: "Guard", pipe: Any):
+        self.guarded = GuardedPipeline(guard, pipe)
+        self.guard = guard
+
+    async def __call__(self, text_inputs: Any, *, deadline_s: float | None = None,
+                       request_id: str | None = None, **kwargs: Any) -> list[Any]:
+        run = await self.guard.batcher.run(self.guarded._generate, text_inputs, dict(kwargs))
+        records = await self.guard.adecide(run.prompts, run.groups, run.keep, regenerate=run.regenerate,
+                                           processors=self.guarded.processors,
+                                           generation_ms=run.generation_ms, started=run.started,
+                                           deadline_s=deadline_s, request_id=request_id)
+        return self.guarded._assemble(run, records)
+
+    def __repr__(self) -> str:
+        return f"Async{self.guarded!r}"
