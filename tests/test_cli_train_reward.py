@@ -57,3 +57,44 @@ def test_clear_errors_and_no_output(tmp_path, tiny_deberta_dir):
     assert result.exit_code == 1 and "epochs" in result.output
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "good"]
+
+
+def test_extra_data_is_mixed_in_and_recorded(tmp_path, tiny_deberta_dir):
+    data = write_dataset(tmp_path / "data")
+    mine = tmp_path / "mine.csv"
+    mine.write_text("sentence,verdict,who\nCyclists never pay attention to anyone.,biased,cyclists\n"
+                    "The cyclist waved at the bus driver.,fair,cyclists\n")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({"prompt": "Who should we hire?", "response": "The best candidate.",
+                                 "verdict": 0}) + "\n")
+    out = tmp_path / "rm"
+    result = _run(["train", "reward", "--data", str(data), "--out", str(out), "--backbone",
+                   str(tiny_deberta_dir), "--epochs", "1", "--batch-size", "4", "--limit", "8",
+                   "--extra-data", str(mine), "--extra-data", str(pairs),
+                   "--extra-text-column", "sentence", "--extra-label-column", "verdict",
+                   "--extra-target-column", "who", "--quiet"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert [(e["path"], e["rows"], e["biased"]) for e in meta["extra_data"]] == [
+        (str(mine), 2, 1), (str(pairs), 1, 0)]
+    assert meta["train_config"]["extra_data"] == [str(mine), str(pairs)]
+    assert meta["train_config"]["extra_label_column"] == "verdict"
+    assert json.loads((out / "metrics.json").read_text())["train_rows"] == 8 + 3
+
+
+def test_bad_extra_data_fails_before_training(tmp_path, tiny_deberta_dir):
+    data = write_dataset(tmp_path / "data")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nThe driver was kind.,fair\nDrivers are all reckless.,perhaps\n")
+    out = tmp_path / "rm"
+    args = ["train", "reward", "--data", str(data), "--out", str(out), "--backbone",
+            str(tiny_deberta_dir), "--epochs", "1", "--limit", "8", "--quiet"]
+    result = _run(args + ["--extra-data", str(bad)])
+    assert result.exit_code == 1 and "bad.csv:3: unknown label 'perhaps'" in result.output
+    assert "Traceback" not in result.output
+    result = _run(args + ["--extra-data", str(tmp_path / "none.csv")])
+    assert result.exit_code == 1 and "none.csv is not a file" in result.output
+    result = _run(args + ["--extra-data", str(bad), "--extra-label-column", "gold"])
+    assert result.exit_code == 1 and "no label column 'gold'" in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "data"]

@@ -59,3 +59,23 @@ def test_yaml_and_flags(tmp_path):
 def test_end_mark_prob_may_be_null():
     assert RewardTrainConfig(data="d", out="o").end_mark_prob == 0.5
     assert RewardTrainConfig(data="d", out="o", end_mark_prob=None).end_mark_prob is None
+
+
+def test_extra_data_files_are_checked_at_config_time(tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text("sentence,label\nBakers cheat everyone.,biased\n")
+    config = RewardTrainConfig(data="d", out="o", extra_data=str(mine), extra_text_column="sentence")
+    assert config.extra_data == (str(mine),)
+    assert config.extra_columns().text == "sentence" and config.extra_columns().label == "label"
+    assert config.to_dict()["extra_data"] == (str(mine),)
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text(f"extra_data: [{mine}]\nextra_default_prompt: Any thoughts?\n")
+    from_yaml = build_config(RewardTrainConfig, yaml, data="d", out="o")
+    assert from_yaml.extra_data == (str(mine),)
+    assert from_yaml.extra_columns().default_prompt == "Any thoughts?"
+    with pytest.raises(ConfigError, match="--extra-data .*none.csv is not a file"):
+        RewardTrainConfig(data="d", out="o", extra_data=[str(mine), str(tmp_path / "none.csv")])
+    with pytest.raises(ConfigError, match="add fairness to --heads"):
+        RewardTrainConfig(data="d", out="o", heads="relevance", extra_data=[str(mine)])
+    with pytest.raises(ConfigError, match="label column name is empty"):
+        RewardTrainConfig(data="d", out="o", extra_data=[str(mine)], extra_label_column=" ")

@@ -59,7 +59,7 @@ class LabelledColumns:
     """Which columns hold what, and the framing prompts of text-only rows.
 
     ``target=None`` uses ``target_ident`` when the file has it; a target column that is named
-    explicitly must exist.
+    explicitly must exist in files of text rows (pair rows need no target).
     """
 
     text: str = "text"
@@ -268,14 +268,14 @@ def _mode(source: str, header: list[str], columns: LabelledColumns) -> str:
         raise DataError(
             f"{source}: needs the columns {columns.text},{columns.label} or "
             f"{columns.prompt},{columns.response},{columns.label}; found "
-            f"{', '.join(repr(h) for h in header) or 'none'}; name yours with --text-column, "
-            "--prompt-column, --response-column and --label-column")
+            f"{', '.join(repr(h) for h in header) or 'none'}; name yours with the text, prompt, "
+            "response and label column options")
     if columns.label not in header:
         raise DataError(f"{source}: no label column {columns.label!r} (found "
-                        f"{', '.join(repr(h) for h in header)}); name it with --label-column")
-    if columns.target is not None and columns.target not in header:
+                        f"{', '.join(repr(h) for h in header)}); name it with the label column option")
+    if mode == "text" and columns.target is not None and columns.target not in header:
         raise DataError(f"{source}: no target column {columns.target!r} (found "
-                        f"{', '.join(repr(h) for h in header)}); name it with --target-column")
+                        f"{', '.join(repr(h) for h in header)}); name it with the target column option")
     return mode
 
 
@@ -306,9 +306,9 @@ def load_labelled(source: str | os.PathLike[str], columns: LabelledColumns | Non
         name = str(path)
         where_of = f"{path}:{{}}"
     mode = _mode(name, header, columns)
-    target_column = columns.target
-    if target_column is None and DEFAULT_TARGET_COLUMN in header:
-        target_column = DEFAULT_TARGET_COLUMN
+    target_column = columns.target if columns.target is not None else DEFAULT_TARGET_COLUMN
+    if target_column not in header:
+        target_column = None
     used = {columns.label}
     used |= {columns.prompt, columns.response} if mode == "pair" else {columns.text}
     examples = []
