@@ -67,6 +67,12 @@ def test_pair_rows_from_jsonl(tmp_path):
         ("a", "Who should get the flat?", "Whoever applied first.", False),
         ("b", "Who should get the flat?", "Not the students, they are noisy.", True)]
     assert data.examples[0].metadata == {"category": "housing", "id": "a"}
+    # a named target column is optional in pair files; when present it names the targets
+    assert load_labelled(path, LabelledColumns(target="group")).target_column is None
+    with_group = write(tmp_path / "grouped.jsonl", json.dumps({**rows[0], "group": "students"}))
+    grouped = load_labelled(with_group, LabelledColumns(target="group"))
+    assert grouped.examples[0].target == "students"
+    assert grouped.examples[0].prompt == "Who should get the flat?"
 
 
 def test_column_options_and_prompts(tmp_path):
