@@ -111,6 +111,49 @@ def bbq(**options: object) -> None:
     click.echo(json.dumps({k: metrics[k] for k in ("n", "accuracy", "s_dis", "s_amb")}))
 
 
+@eval_group.command("judge")
+@click.option("--benchmark", required=True,
+              help="hatecheck (the HateCheck test suite, see $FAIRGUARD_HATECHECK), a labelled "
+                   ".csv/.jsonl file (text,label or prompt,response,label) or a hub dataset id.")
+@click.option("--model", required=True, type=click.Path(),
+              help="Reward-model folder (torch, or an ONNX export).")
+@click.option("--threshold", type=float,
+              help="Flag a case when fairness is below this [the model's fairguard.json threshold].")
+@click.option("--group-by", help="Column of the per-group table [functionality, else category].")
+@click.option("--text-column", help="Text column [text; test_case for hatecheck].")
+@click.option("--prompt-column", help="Prompt column of prompt,response,label files [prompt].")
+@click.option("--response-column", help="Response column of prompt,response,label files [response].")
+@click.option("--label-column", help="Label column [label; label_gold for hatecheck].")
+@click.option("--target-column",
+              help="Target-group column: text-only cases answer 'What do you think about "
+                   "{target}?' [target_ident when present].")
+@click.option("--default-prompt", help="Prompt of text-only cases with no target ['What do you think?'].")
+@click.option("--split", help="Split of a hub dataset [its only split, else test].")
+@click.option("--limit", type=int, help="Judge only the first N cases.")
+@click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), default=None,
+              help="Reward-model backend [auto: onnx when the folder holds an export].")
+@click.option("--batch-size", type=int, help="Cases per forward pass [32].")
+@click.option("--device", help="Torch device of the reward model [cuda when available, else cpu].")
+@click.option("--out", required=True, type=click.Path(),
+              help="Output folder (metrics.json, report.md, judge.png, cases.jsonl).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def judge(quiet: bool, **options: object) -> None:
+    """Score labelled texts with a reward model and report how well it flags the biased ones.
+
+    A case is flagged when its fairness score is below the threshold; reports accuracy overall,
+    per label, per group and per target group, ROC-AUC and the false-flag rate on fair cases.
+    """
+    from fairguard.config import build_config
+    from fairguard.evaluation.judge import REPORT_FILE, JudgeEvalConfig, run_judge_eval
+
+    config = build_config(JudgeEvalConfig, None, **options)
+    metrics = run_judge_eval(config, progress=not quiet)
+    click.echo(Path(config.out, REPORT_FILE).read_text(encoding="utf-8"))
+    click.echo(json.dumps({k: metrics[k] for k in ("n", "accuracy", "roc_auc", "false_flag_rate",
+                                                   "threshold")}))
+
+
 def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_COMMANDS) -> None:
     """Attach the UnQover / REFINE-LM evaluation commands, each given as ``"module:attribute"``."""
     for path in paths:

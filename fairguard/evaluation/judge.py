@@ -1,0 +1,372 @@
+"""``fairguard eval judge``: the reward model as a classifier of labelled real-world text.
+
+Each case (a labelled (prompt, text) pair, ``fairguard.data.labelled``) is scored by the
+``reward-model`` reward plugin, the same scorer the guard uses (torch or ONNX folder); a case
+is *flagged* when its fairness score is below the threshold (the one shipped in the model's
+``fairguard.json`` unless ``threshold`` is given). Reported: accuracy of the flags against the
+labels overall, per label, per group (``functionality`` / ``category`` / any column) and per
+target group; ROC-AUC of ``1 - fairness`` against the biased label; the false-flag rate on fair
+cases and the mean fairness per class.
+
+``benchmark="hatecheck"`` is the HateCheck functional test suite (Röttger et al., ACL 2021;
+CC-BY-4.0), each case framed as the answer to ``"What do you think about {target_ident}?"``.
+It is an evaluation set: never train or tune on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from fairguard.data.labelled import LabelledColumns, LabelledSet, load_labelled
+from fairguard.errors import ArtifactError, ConfigError, DataError
+from fairguard.evaluation.report import fmt, markdown_table, write_jsonl
+
+log = logging.getLogger(__name__)
+
+HATECHECK = "hatecheck"
+HATECHECK_ENV = "FAIRGUARD_HATECHECK"
+HATECHECK_FILE = "test_suite_cases.csv"
+HATECHECK_RELATIVE = Path("..", "shared", "benchmarks", "hatecheck", HATECHECK_FILE)
+HATECHECK_COLUMNS = {"text": "test_case", "label": "label_gold", "target": "target_ident"}
+HATECHECK_SOURCE = ("https://github.com/paul-rottger/hatecheck-data (file test_suite_cases.csv, "
+                    "CC-BY-4.0)")
+GROUP_COLUMNS = ("functionality", "category")  # the default group column: the first present
+NO_TARGET = "(none)"  # the per-target row of cases with an empty target cell
+REPORT_FILE = "report.md"
+PLOT_FILE = "judge.png"
+CASES_FILE = "cases.jsonl"
+
+
+def repository_root() -> Path:
+    """The folder above the ``fairguard`` package (the repository root in a checkout)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_hatecheck(bases: Sequence[str | os.PathLike[str]] | None = None) -> Path:
+    """The HateCheck CSV: ``$FAIRGUARD_HATECHECK`` (file or folder), else
+    ``../shared/benchmarks/hatecheck/test_suite_cases.csv`` from each of ``bases`` (default:
+    the current folder, then the repository root)."""
+    hint = (f"download {HATECHECK_FILE} from {HATECHECK_SOURCE} and set {HATECHECK_ENV} to the "
+            "file (or its folder), or pass --benchmark FILE")
+    env = os.environ.get(HATECHECK_ENV, "").strip()
+    if env:
+        path = Path(env).expanduser()
+        if path.is_dir():
+            path = path / HATECHECK_FILE
+        if not path.is_file():
+            raise DataError(f"{HATECHECK_ENV}={env} but {path} is not a file; {hint}")
+        return path
+    tried = []
+    for base in (Path.cwd(), repository_root()) if bases is None else bases:
+        path = (Path(base) / HATECHECK_RELATIVE).resolve()
+        if path.is_file():
+            return path
+        tried.append(str(path))
+    raise DataError(f"HateCheck not found (looked at {' and '.join(dict.fromkeys(tried))}); {hint}")
+
+
+@dataclass(frozen=True)
+class JudgeEvalConfig:
+    """Options of ``fairguard eval judge``; ``None`` column options keep the defaults
+    (``text``/``prompt``/``response``/``label``, or HateCheck's columns for ``hatecheck``)."""
+
+    benchmark: str
+    model: str
+    out: str
+    threshold: float | None = None
+    group_by: str | None = None
+    text_column: str | None = None
+    prompt_column: str | None = None
+    response_column: str | None = None
+    label_column: str | None = None
+    target_column: str | None = None
+    default_prompt: str | None = None
+    split: str | None = None  # of a hub dataset
+    limit: int | None = None
+    backend: str = "auto"
+    batch_size: int = 32
+    device: str | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if not str(self.benchmark).strip():
+            raise ConfigError("--benchmark is empty; give hatecheck or a labelled .csv/.jsonl file")
+        if self.threshold is not None and not (math.isfinite(self.threshold)
+                                               and 0 <= self.threshold <= 1):
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be a positive integer, got {self.limit}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size}")
+        self.columns()  # checks the column options
+
+    def columns(self) -> LabelledColumns:
+        """Column names and framing prompts of the benchmark file."""
+        given = dict(HATECHECK_COLUMNS) if self.benchmark == HATECHECK else {}
+        given.update({k: v for k, v in {
+            "text": self.text_column, "prompt": self.prompt_column,
+            "response": self.response_column, "label": self.label_column,
+            "target": self.target_column, "default_prompt": self.default_prompt,
+        }.items() if v is not None})
+        return LabelledColumns(**given)
+
+
+def load_benchmark(config: JudgeEvalConfig) -> LabelledSet:
+    """The labelled cases of ``config.benchmark`` (HateCheck, a file or a hub dataset id)."""
+    source: str | Path = resolve_hatecheck() if config.benchmark == HATECHECK else config.benchmark
+    data = load_labelled(source, config.columns(), split=config.split)
+    if config.limit is not None and config.limit < len(data.examples):
+        data = LabelledSet(data.source, data.sha256, data.mode, data.examples[:config.limit],
+                           data.target_column)
+    return data
+
+
+def classification_summary(biased: np.ndarray, fairness: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Flags (``fairness < threshold``) against labels (``biased``), for one set of cases."""
+    from fairguard.reward_model.metrics import roc_auc
+
+    biased = np.asarray(biased, dtype=bool)
+    fairness = np.asarray(fairness, dtype=np.float64)
+    flagged = fairness < threshold
+    fair = ~biased
+
+    def mean(values: np.ndarray) -> float | None:
+        return float(np.mean(values)) if values.size else None
+
+    return {
+        "n": int(biased.size),
+        "n_biased": int(biased.sum()),
+        "n_fair": int(fair.sum()),
+        "accuracy": mean(flagged == biased),
+        "accuracy_biased": mean(flagged[biased]),  # biased cases flagged (recall)
+        "accuracy_fair": mean(~flagged[fair]),  # fair cases passed
+        "false_flag_rate": mean(flagged[fair]),
+        "flag_rate": mean(flagged),
+        "roc_auc": roc_auc(biased.astype(int), 1.0 - fairness),
+        "mean_fairness": mean(fairness),
+        "mean_fairness_biased": mean(fairness[biased]),
+        "mean_fairness_fair": mean(fairness[fair]),
+    }
+
+
+def grouped_summaries(keys: Sequence[str | None], biased: np.ndarray, fairness: np.ndarray,
+                      threshold: float) -> dict[str, dict[str, Any]]:
+    """:func:`classification_summary` per key, in order of first appearance (``None`` skipped)."""
+    index: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            index.setdefault(key, []).append(i)
+    return {key: classification_summary(biased[rows], fairness[rows], threshold)
+            for key, rows in index.items()}
+
+
+def _group_column(data: LabelledSet, requested: str | None) -> str | None:
+    present = {k for ex in data.examples for k in ex.metadata}
+    if requested is not None:
+        if requested not in present:
+            raise DataError(f"{data.source} has no column {requested!r} to group by; its other "
+                            f"columns: {', '.join(sorted(map(str, present))) or 'none'}")
+        return requested
+    return next((name for name in GROUP_COLUMNS if name in present), None)
+
+
+def _label_names(data: LabelledSet, biased: bool) -> str:
+    names = dict.fromkeys(ex.raw_label for ex in data.examples if ex.biased == biased)
+    return ", ".join(names) or "–"
+
+
+def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
+    """``report.md``: the set-up, then overall, per-label, per-group and per-target tables."""
+    def escape(name: str) -> str:
+        return str(name).replace("|", "\\|")
+
+    overall = metrics["overall"]
+    lines = [
+        f"# The judge on {metrics['benchmark']}",
+        "",
+        f"Model `{metrics['model']}` ({metrics['backend']}); a case is flagged when fairness < "
+        f"{fmt(metrics['threshold'])} ({metrics['threshold_from']}). {overall['n']} cases "
+        f"({overall['n_biased']} biased, {overall['n_fair']} fair) from `{metrics['source']}`.",
+        "",
+        markdown_table(["metric", "value"], [
+            ["accuracy", overall["accuracy"]],
+            ["ROC-AUC (1 - fairness vs biased)", overall["roc_auc"]],
+            ["false-flag rate (fair cases flagged)", overall["false_flag_rate"]],
+            ["flag rate", overall["flag_rate"]],
+        ]),
+        "## Per label",
+        "",
+        markdown_table(["label", "labels in the file", "n", "accuracy", "mean fairness"], [
+            ["biased", escape(_label_names(data, True)), overall["n_biased"],
+             overall["accuracy_biased"], overall["mean_fairness_biased"]],
+            ["fair", escape(_label_names(data, False)), overall["n_fair"],
+             overall["accuracy_fair"], overall["mean_fairness_fair"]],
+        ]),
+    ]
+    headers = ["n", "biased", "fair", "accuracy", "flag rate", "mean fairness", "ROC-AUC"]
+
+    def rows(summaries: dict[str, dict[str, Any]]) -> list[list[Any]]:
+        return [[escape(name), s["n"], s["n_biased"], s["n_fair"], s["accuracy"], s["flag_rate"],
+                 s["mean_fairness"], s["roc_auc"]] for name, s in summaries.items()]
+
+    if metrics["by_group"]:
+        lines += [f"## Per {metrics['group_by']}", "",
+                  markdown_table([metrics["group_by"], *headers], rows(metrics["by_group"]))]
+    if metrics["by_target"]:
+        lines += [f"## Per target group ({metrics['target_column']})", "",
+                  markdown_table(["target", *headers], rows(metrics["by_target"]))]
+    return "\n".join(lines)
+
+
+def plot_judge(metrics: dict[str, Any], fairness: np.ndarray, biased: np.ndarray,
+               path: str | os.PathLike[str]) -> None:
+    """PNG: fairness histograms per class with the threshold, and accuracy per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = metrics["by_group"] or metrics["by_target"]
+    height = max(4.0, 0.28 * len(groups) + 1.5)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, height),
+                                      gridspec_kw={"width_ratios": [1, 1.4]})
+    bins = np.linspace(0, 1, 21)
+    left.hist(fairness[biased], bins=bins, alpha=0.6, label=f"biased (n={int(biased.sum())})",
+              color="tab:red")
+    left.hist(fairness[~biased], bins=bins, alpha=0.6, label=f"fair (n={int((~biased).sum())})",
+              color="tab:blue")
+    left.axvline(metrics["threshold"], color="k", linestyle="--", label="threshold")
+    left.set_xlabel("fairness score")
+    left.set_ylabel("cases")
+    left.set_title("scores by label")
+    left.legend(loc="upper center")
+    if groups:
+        names = list(groups)
+        ys = np.arange(len(names))
+        accuracy = [np.nan if groups[n]["accuracy"] is None else groups[n]["accuracy"] for n in names]
+        colors = ["tab:red" if groups[n]["n_biased"] >= groups[n]["n_fair"] else "tab:blue"
+                  for n in names]
+        right.barh(ys, accuracy, color=colors)
+        right.set_yticks(ys, names, fontsize="small")
+        right.invert_yaxis()
+        right.set_xlim(0, 1)
+        right.set_xlabel("accuracy (red: mostly biased cases, blue: mostly fair)")
+        name = metrics["group_by"] if metrics["by_group"] else "target group"
+        right.set_title(f"accuracy per {name}")
+    else:
+        right.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def score_cases(reward: Any, prompts: Sequence[str], texts: Sequence[str], chunk: int,
+                progress: bool = True) -> dict[str, np.ndarray]:
+    """The reward's heads over all cases, ``chunk`` cases per call, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    parts: dict[str, list[np.ndarray]] = {head: [] for head in reward.heads}
+    with tqdm(total=len(prompts), desc="judging", unit="case", disable=not progress) as bar:
+        for start in range(0, len(prompts), chunk):
+            out = reward.score(list(prompts[start:start + chunk]), list(texts[start:start + chunk]))
+            for head in reward.heads:
+                parts[head].append(np.asarray(out[head], dtype=np.float64))
+            bar.update(min(chunk, len(prompts) - start))
+    return {head: np.concatenate(values) if values else np.zeros(0) for head, values in parts.items()}
+
+
+def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, Any]:
+    """Score every case, write metrics.json, report.md, judge.png and cases.jsonl into
+    ``config.out`` (atomically); returns the metrics."""
+    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.evaluation.rewards import REWARD_MODEL
+    from fairguard.registry import get_reward
+
+    if Path(config.out).exists() and not config.overwrite:
+        raise ArtifactError(f"{config.out} already exists; choose another --out or pass --overwrite")
+    data = load_benchmark(config)
+    group_by = _group_column(data, config.group_by)
+    options: dict[str, Any] = {"path": config.model, "backend": config.backend,
+                               "batch_size": config.batch_size}
+    if config.device is not None:
+        options["device"] = config.device
+    reward = get_reward(REWARD_MODEL, **options)
+    if "fairness" not in reward.heads:
+        raise ConfigError(f"{config.model} has no fairness head (heads: {', '.join(reward.heads)}); "
+                          "judge with a reward model trained with the fairness head")
+    shipped = getattr(reward, "thresholds", {}).get("fairness")
+    threshold = config.threshold if config.threshold is not None else shipped
+    if threshold is None:
+        raise ConfigError(f"{config.model}'s fairguard.json ships no fairness threshold; pass --threshold")
+    threshold_from = "--threshold" if config.threshold is not None else "the model's fairguard.json"
+    examples = data.examples
+    log.info("judging %d cases of %s with %s (fairness < %.3f flags)", len(examples), data.source,
+             config.model, threshold)
+    started = time.perf_counter()
+    scores = score_cases(reward, [ex.prompt for ex in examples], [ex.text for ex in examples],
+                         chunk=config.batch_size * 4, progress=progress)
+    seconds = time.perf_counter() - started
+    fairness = scores["fairness"]
+    biased = np.array([ex.biased for ex in examples], dtype=bool)
+    groups = [None if group_by is None else _group_key(ex.metadata.get(group_by)) for ex in examples]
+    overall = classification_summary(biased, fairness, threshold)
+    columns = config.columns()
+    targets = [ex.target or NO_TARGET for ex in examples]
+    metrics = {
+        "kind": "judge-eval",
+        "benchmark": config.benchmark,
+        "source": data.source,
+        "sha256": data.sha256,
+        "model": config.model,
+        "backend": getattr(reward, "backend", None),
+        "threshold": float(threshold),
+        "threshold_from": threshold_from,
+        "shipped_threshold": shipped,
+        "framing": {"mode": data.mode, **({"target_prompt": columns.target_prompt,
+                                           "default_prompt": columns.default_prompt}
+                                          if data.mode == "text" else {})},
+        "labels": {"biased": _label_names(data, True), "fair": _label_names(data, False)},
+        "overall": overall,
+        **{key: overall[key] for key in ("n", "accuracy", "roc_auc", "false_flag_rate")},
+        "group_by": group_by,
+        "by_group": grouped_summaries(groups, biased, fairness, threshold) if group_by else {},
+        "target_column": data.target_column,
+        "by_target": grouped_summaries(targets, biased, fairness, threshold)
+        if data.target_column else {},
+        "seconds": round(seconds, 2),
+    }
+    log.info("accuracy %s, ROC-AUC %s, false-flag rate %s", fmt(overall["accuracy"]),
+             fmt(overall["roc_auc"]), fmt(overall["false_flag_rate"]))
+    records = []
+    for i, ex in enumerate(examples):
+        records.append({"id": ex.id, "line": ex.line, "label": "biased" if ex.biased else "fair",
+                        "raw_label": ex.raw_label, "group": groups[i], "target": ex.target,
+                        **{head: float(values[i]) for head, values in scores.items()},
+                        "flagged": bool(fairness[i] < threshold), "prompt": ex.prompt,
+                        "text": ex.text})
+    with atomic_output_dir(config.out, config.overwrite) as tmp:
+        write_json(tmp / "metrics.json", metrics)
+        (tmp / REPORT_FILE).write_text(judge_markdown(metrics, data), encoding="utf-8")
+        write_jsonl(tmp / CASES_FILE, records)
+        plot_judge(metrics, fairness, biased, tmp / PLOT_FILE)
+    return metrics
+
+
+def _group_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+__all__ = ["HATECHECK", "HATECHECK_ENV", "JudgeEvalConfig", "classification_summary",
+           "grouped_summaries", "judge_markdown", "load_benchmark", "plot_judge",
+           "resolve_hatecheck", "run_judge_eval", "score_cases"]

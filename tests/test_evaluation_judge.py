@@ -1,0 +1,212 @@
+"""``fairguard eval judge``: the reward model as a classifier of labelled text.
+
+The benchmark sentences here are made up for these tests; the model is a random tiny reward
+model (its scores mean nothing, the bookkeeping is what is checked).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fairguard.errors import ArtifactError, ConfigError, DataError
+from fairguard.evaluation.judge import (
+    HATECHECK_ENV,
+    HATECHECK_FILE,
+    HATECHECK_RELATIVE,
+    JudgeEvalConfig,
+    classification_summary,
+    grouped_summaries,
+    resolve_hatecheck,
+    run_judge_eval,
+)
+from onnx_export_data import shared_export, tiny_reward_dir
+
+CASES = [
+    ("Bus drivers are rude to every passenger.", "hateful", "sweeping_claim", "bus drivers"),
+    ("Bus drivers should not be allowed to vote.", "hateful", "exclusion", "bus drivers"),
+    ("The bus driver waited for the old man to sit down.", "non-hateful", "everyday", "bus drivers"),
+    ("Librarians are useless and should be replaced.", "hateful", "sweeping_claim", "librarians"),
+    ("Our librarian found the book I was looking for.", "non-hateful", "everyday", "librarians"),
+    ("Rain is expected on Thursday afternoon.", "non-hateful", "no_target", ""),
+]
+
+
+def write_cases(path, cases=CASES, group_column="functionality"):
+    lines = [f"text,label,{group_column},target_ident"]
+    lines += [f'"{text}",{label},{group},{target}' for text, label, group, target in cases]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_reward_dir(tmp_path_factory.mktemp("judge-rm"))
+
+
+def read_cases(folder):
+    return [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines()]
+
+
+def test_classification_summary_counts():
+    biased = np.array([True, True, False, False])
+    fairness = np.array([0.1, 0.6, 0.4, 0.9])
+    s = classification_summary(biased, fairness, 0.5)  # flags: True, False, True, False
+    assert (s["n"], s["n_biased"], s["n_fair"]) == (4, 2, 2)
+    assert s["accuracy"] == 0.5 and s["accuracy_biased"] == 0.5 and s["accuracy_fair"] == 0.5
+    assert s["false_flag_rate"] == 0.5 and s["flag_rate"] == 0.5
+    assert s["roc_auc"] == pytest.approx(0.75)
+    assert s["mean_fairness_biased"] == pytest.approx(0.35)
+    assert s["mean_fairness_fair"] == pytest.approx(0.65)
+    only_biased = classification_summary(np.array([True]), np.array([0.2]), 0.5)
+    assert only_biased["roc_auc"] is None and only_biased["false_flag_rate"] is None
+    assert only_biased["accuracy"] == 1.0
+
+
+def test_grouped_summaries_keep_file_order():
+    biased = np.array([True, False, True, False])
+    fairness = np.array([0.2, 0.8, 0.9, 0.1])
+    groups = grouped_summaries(["b", "a", "b", None], biased, fairness, 0.5)
+    assert list(groups) == ["b", "a"]
+    assert groups["b"]["n"] == 2 and groups["b"]["accuracy"] == 0.5
+    assert groups["a"]["accuracy"] == 1.0
+
+
+def test_judge_writes_consistent_metrics_report_and_plot(tmp_path, model):
+    bench = write_cases(tmp_path / "cases.csv")
+    out = tmp_path / "judge"
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model), out=str(out)),
+                             progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["cases.jsonl", "judge.png", "metrics.json",
+                                                     "report.md"]
+    assert json.loads((out / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    assert metrics["threshold"] == 0.5 and metrics["threshold_from"] == "the model's fairguard.json"
+    assert metrics["backend"] == "torch" and metrics["n"] == 6
+    rows = read_cases(out)
+    assert [r["prompt"] for r in rows[:2]] == ["What do you think about bus drivers?"] * 2
+    assert rows[-1]["prompt"] == "What do you think?" and rows[-1]["target"] is None
+    assert all(r["flagged"] == (r["fairness"] < 0.5) for r in rows)
+    correct = [r["flagged"] == (r["label"] == "biased") for r in rows]
+    assert metrics["accuracy"] == pytest.approx(np.mean(correct))
+    fair_rows = [r for r in rows if r["label"] == "fair"]
+    assert metrics["false_flag_rate"] == pytest.approx(np.mean([r["flagged"] for r in fair_rows]))
+    assert metrics["group_by"] == "functionality"
+    assert list(metrics["by_group"]) == ["sweeping_claim", "exclusion", "everyday", "no_target"]
+    assert metrics["by_group"]["sweeping_claim"]["n_biased"] == 2
+    assert list(metrics["by_target"]) == ["bus drivers", "librarians", "(none)"]
+    assert metrics["labels"] == {"biased": "hateful", "fair": "non-hateful"}
+    report = (out / "report.md").read_text()
+    assert "## Per functionality" in report and "| sweeping_claim | 2 | 2 | 0 |" in report
+    assert "## Per target group (target_ident)" in report and "| librarians | 2 | 1 | 1 |" in report
+    assert "| biased | hateful | 3 |" in report and "| fair | non-hateful | 3 |" in report
+    assert (out / "judge.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_threshold_option_overrides_the_shipped_one(tmp_path, model):
+    bench = write_cases(tmp_path / "cases.csv")
+    every = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                           out=str(tmp_path / "all"), threshold=1.0), progress=False)
+    assert every["threshold_from"] == "--threshold" and every["shipped_threshold"] == 0.5
+    assert every["overall"]["accuracy_biased"] == 1.0 and every["false_flag_rate"] == 1.0
+    none = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                          out=str(tmp_path / "none"), threshold=0.0), progress=False)
+    assert none["overall"]["flag_rate"] == 0.0 and none["accuracy"] == 0.5
+    assert every["roc_auc"] == none["roc_auc"]  # the ranking does not depend on the threshold
+
+
+def test_group_column_fallback_and_choice(tmp_path, model):
+    bench = write_cases(tmp_path / "cases.csv", group_column="category")
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                             out=str(tmp_path / "a")), progress=False)
+    assert metrics["group_by"] == "category" and "everyday" in metrics["by_group"]
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                             out=str(tmp_path / "b"), group_by="target_ident",
+                                             limit=3), progress=False)
+    assert metrics["n"] == 3 and list(metrics["by_group"]) == ["bus drivers"]
+
+
+def test_onnx_export_judges_like_the_torch_model(tmp_path, tmp_path_factory):
+    source, export = shared_export(tmp_path_factory)
+    bench = write_cases(tmp_path / "cases.csv")
+    torch_m = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(source),
+                                             out=str(tmp_path / "torch")), progress=False)
+    onnx_m = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(export),
+                                            out=str(tmp_path / "onnx")), progress=False)
+    assert onnx_m["backend"] == "onnx" and torch_m["backend"] == "torch"
+    torch_scores = [r["fairness"] for r in read_cases(tmp_path / "torch")]
+    onnx_scores = [r["fairness"] for r in read_cases(tmp_path / "onnx")]
+    assert np.allclose(torch_scores, onnx_scores, atol=0.05)  # the export is int8-quantised
+
+
+def test_errors_are_clear_and_leave_nothing(tmp_path, model):
+    bench = write_cases(tmp_path / "cases.csv")
+    out = tmp_path / "judge"
+
+    def judge(**options):
+        run_judge_eval(JudgeEvalConfig(**{"benchmark": str(bench), "model": str(model),
+                                          "out": str(out), **options}), progress=False)
+
+    with pytest.raises(DataError, match="no column 'region' to group by"):
+        judge(group_by="region")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nPainters are kind.,fair\nPainters are thieves.,so-so\n")
+    with pytest.raises(DataError, match="bad.csv:3: unknown label 'so-so'"):
+        judge(benchmark=str(bad))
+    with pytest.raises(ConfigError, match="not a folder"):
+        judge(model=str(tmp_path / "no-model"))
+    with pytest.raises(ConfigError, match="threshold must be in"):
+        judge(threshold=1.5)
+    with pytest.raises(ConfigError, match="limit"):
+        judge(limit=0)
+    assert not out.exists()
+    judge()
+    with pytest.raises(ArtifactError, match="--overwrite"):
+        judge()
+    judge(overwrite=True, limit=2)
+    assert len(read_cases(out)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "cases.csv", "judge"]
+
+
+def test_hatecheck_location(tmp_path, monkeypatch):
+    monkeypatch.delenv(HATECHECK_ENV, raising=False)
+    with pytest.raises(DataError) as error:
+        resolve_hatecheck(bases=[tmp_path / "repo"])
+    message = str(error.value)
+    assert "paul-rottger/hatecheck-data" in message and HATECHECK_FILE in message
+    assert HATECHECK_ENV in message and "CC-BY-4.0" in message
+    placed = tmp_path / "repo" / HATECHECK_RELATIVE
+    placed.parent.mkdir(parents=True)
+    placed.write_text("functionality,test_case,label_gold,target_ident\n")
+    assert resolve_hatecheck(bases=[tmp_path / "elsewhere", tmp_path / "repo"]) == placed.resolve()
+    monkeypatch.setenv(HATECHECK_ENV, str(placed.parent))
+    assert resolve_hatecheck() == placed
+    monkeypatch.setenv(HATECHECK_ENV, str(placed))
+    assert resolve_hatecheck() == placed
+    monkeypatch.setenv(HATECHECK_ENV, str(tmp_path / "missing.csv"))
+    with pytest.raises(DataError, match=f"{HATECHECK_ENV}=.*missing.csv"):
+        resolve_hatecheck()
+
+
+def test_hatecheck_columns_are_the_defaults_of_the_benchmark():
+    columns = JudgeEvalConfig(benchmark="hatecheck", model="m", out="o").columns()
+    assert (columns.text, columns.label, columns.target) == ("test_case", "label_gold", "target_ident")
+    assert JudgeEvalConfig(benchmark="hatecheck", model="m", out="o",
+                           label_column="gold").columns().label == "gold"
+    assert JudgeEvalConfig(benchmark="mine.csv", model="m", out="o").columns().text == "text"
+
+
+def test_real_hatecheck_on_a_tiny_model(tmp_path, model, monkeypatch):
+    try:
+        path = resolve_hatecheck()
+    except DataError as exc:
+        pytest.skip(f"HateCheck is not on this machine: {exc}")
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark="hatecheck", model=str(model),
+                                             out=str(tmp_path / "hc"), batch_size=64), progress=False)
+    assert metrics["source"] == str(path) and metrics["n"] == 3728
+    assert metrics["overall"]["n_biased"] == 2563 and metrics["overall"]["n_fair"] == 1165
+    assert metrics["group_by"] == "functionality" and len(metrics["by_group"]) == 29
+    assert metrics["labels"] == {"biased": "hateful", "fair": "non-hateful"}
+    report = (tmp_path / "hc" / "report.md").read_text()
+    assert all(f"| {name} |" in report for name in metrics["by_group"])
