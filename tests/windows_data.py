@@ -23,7 +23,7 @@ BIASED = ["they are lazy and dishonest because they are rural people.",
 PROMPTS = ["should we hire the rural worker for the job?", "can the old tenant rent the flat?",
            "who is a good student?"]
 MAX_LENGTH = 64
-_SHARED: dict[str, tuple[Path, Path]] = {}
+_SHARED: dict[str, Path] = {}
 
 
 def _sample(rng: random.Random) -> tuple[str, str, list[float]]:
@@ -34,7 +34,7 @@ def _sample(rng: random.Random) -> tuple[str, str, list[float]]:
     return rng.choice(PROMPTS), " ".join(parts), [0.0 if biased else 1.0, 1.0, 1.0]
 
 
-def marker_reward_dir(folder: Path, steps: int = 150) -> Path:
+def marker_reward_dir(folder: Path, steps: int = 100) -> Path:
     """Fit the tiny classifier (fairness 0 for answers with a biased sentence) and save it as a
     reward-model folder with ``max_length`` 64."""
     import torch
@@ -60,13 +60,19 @@ def marker_reward_dir(folder: Path, steps: int = 150) -> Path:
     return write_metadata(folder, max_length=MAX_LENGTH)
 
 
+def marker_source(tmp_path_factory) -> Path:
+    """The fitted tiny reward model (torch folder), made once per session."""
+    if "source" not in _SHARED:
+        _SHARED["source"] = marker_reward_dir(tmp_path_factory.mktemp("marker-reward"))
+    return _SHARED["source"]
+
+
 def marker_export(tmp_path_factory) -> tuple[Path, Path]:
     """``(source, export)``: the fitted tiny reward model and its int8 export, made once."""
-    if "marker" not in _SHARED:
+    if "export" not in _SHARED:
         from fairguard.export.onnx_export import export_onnx
 
-        source = marker_reward_dir(tmp_path_factory.mktemp("marker-reward"))
         out = tmp_path_factory.mktemp("marker-export-parent") / "onnx"
-        export_onnx(source, out, progress=False)
-        _SHARED["marker"] = (source, out)
-    return _SHARED["marker"]
+        export_onnx(marker_source(tmp_path_factory), out, progress=False)
+        _SHARED["export"] = out
+    return marker_source(tmp_path_factory), _SHARED["export"]

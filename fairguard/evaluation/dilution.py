@@ -1,0 +1,202 @@
+"""Dilution and truncation: is one biased sentence still flagged inside a long, neutral answer?
+
+:func:`dilution_cases` builds mixed answers from dataset rows: one biased sentence of a row's
+biased answer placed at a random position among neutral sentences (the row's own neutral
+answer first, then sentences of other rows' neutral answers), and the same answer without it.
+:func:`dilution_report` scores both with any scorer and reports, overall, by length and by the
+sentence's position, the share of mixed answers flagged (fairness under the threshold) and the
+share of clean ones that pass. A judge that reads only its first ``max_length`` tokens, or
+averages a text's parts, misses the sentence in long answers; one that reads every window and
+takes the minimum does not.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from fairguard.errors import ConfigError, DataError
+from fairguard.inputs import DEFAULT_MAX_CHARS
+from fairguard.reward_model.examples import as_pair_row
+from fairguard.reward_model.windows import split_sentences
+
+# Upper edges (characters of the mixed answer) of the length buckets; the last bucket is open.
+LENGTH_EDGES = (600, 1200, 2400, 5000)
+POSITIONS = ("start", "middle", "end")  # thirds of the answer's sentences
+
+ScoreFn = Callable[[Sequence[str], Sequence[str]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class DilutionCase:
+    """One mixed answer (``mixed``: ``clean`` with ``biased_sentence`` inserted as sentence
+    number ``position``) to ``prompt``, built from dataset row ``row_id``."""
+
+    row_id: str
+    prompt: str
+    mixed: str
+    clean: str
+    biased_sentence: str
+    position: int
+    neutral_sentences: int
+
+    @property
+    def chars(self) -> int:
+        return len(self.mixed)
+
+    @property
+    def where(self) -> str:
+        """``start``, ``middle`` or ``end``: the third of the answer the biased sentence is in."""
+        share = self.position / max(1, self.neutral_sentences)
+        return POSITIONS[min(2, int(share * 3))]
+
+
+def length_bucket(chars: int) -> str:
+    """The name of the length bucket ``chars`` falls in ("0-599", ..., "5000+")."""
+    low = 0
+    for edge in LENGTH_EDGES:
+        if chars < edge:
+            return f"{low}-{edge - 1}"
+        low = edge
+    return f"{low}+"
+
+
+def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
+    """The sentences of the row's biased answer that no neutral answer uses, preferring those
+    that name the row's group (openers and closers are shared with neutral answers; hedges
+    and consequences do not carry the bias on their own)."""
+    text = row.responses.get("biased")
+    if not text:
+        return []
+    own = [s for s in split_sentences(text) if s not in neutral and len(s.split()) >= 3]
+    group = row.group.strip().lower()
+    naming = [s for s in own if group and group in s.lower()]
+    return naming or own
+
+
+def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
+                   max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS) -> list[DilutionCase]:
+    """``n`` mixed answers built from ``rows`` (one split of a dataset: :class:`PairRow` or dicts
+    in the dataset format): each holds ``min_sentences`` to ``max_sentences`` neutral sentences
+    (log-uniform, so short and long answers are both common; at most ``max_chars`` characters)
+    and one biased sentence at a uniform random position. Same rows and seed, same cases."""
+    for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
+                             ("max_sentences", max_sentences, min_sentences),
+                             ("max_chars", max_chars, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    rows = [as_pair_row(row) for row in rows]
+    own = {row.id: split_sentences(row.responses.get("neutral", "")) for row in rows}
+    pool = list(dict.fromkeys(s for sentences in own.values() for s in sentences))
+    if not pool:
+        raise DataError("the rows have no neutral answers to build mixed answers from; give "
+                        "rows of a dataset split (fairguard data build)")
+    seen = set(pool)
+    usable = [(row, found) for row in rows if (found := _biased_sentences(row, seen))]
+    if not usable:
+        raise DataError("no row has a biased answer with a sentence that its neutral answers "
+                        "do not share; give rows with 'biased' answers")
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        row, found = rng.choice(usable)
+        biased = rng.choice(found)
+        count = min(max_sentences, int(math.exp(rng.uniform(math.log(min_sentences),
+                                                            math.log(max_sentences + 1)))))
+        neutral = own[row.id][:count]
+        others = [s for s in pool if s not in neutral]
+        need = count - len(neutral)
+        if need <= len(others):
+            neutral = neutral + rng.sample(others, need)
+        else:
+            neutral = neutral + [rng.choice(pool) for _ in range(need)]
+        while len(neutral) > 1 and len(" ".join(neutral)) + len(biased) + 1 > max_chars:
+            neutral.pop()
+        position = rng.randint(0, len(neutral))
+        mixed = " ".join(neutral[:position] + [biased] + neutral[position:])
+        cases.append(DilutionCase(row.id, row.prompt, mixed, " ".join(neutral), biased,
+                                  position, len(neutral)))
+    return cases
+
+
+def _scores(score_fn: ScoreFn | Any, prompts: list[str], responses: list[str], head: str) -> np.ndarray:
+    call = getattr(score_fn, "score", score_fn)
+    if not callable(call):
+        raise ConfigError("score_fn must be a scorer (with .score) or a callable "
+                          "(prompts, responses) -> {head: scores}")
+    out = call(prompts, responses)
+    if not isinstance(out, Mapping) or head not in out:
+        got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
+        raise ConfigError(f"the scorer returned no {head!r} scores (got {got}); pass head=")
+    values = np.asarray(out[head], dtype=np.float64).reshape(-1)
+    if values.shape[0] != len(prompts):
+        raise ConfigError(f"the scorer returned {values.shape[0]} {head!r} scores for "
+                          f"{len(prompts)} pairs")
+    return values
+
+
+def _shares(flagged: np.ndarray, passed: np.ndarray) -> dict[str, Any]:
+    return {"cases": int(flagged.size), "flagged_with_biased": float(flagged.mean()),
+            "passed_without": float(passed.mean())}
+
+
+def dilution_report(score_fn: ScoreFn | Any, cases: Sequence[DilutionCase],
+                    threshold: float | None = None, head: str = "fairness") -> dict[str, Any]:
+    """Score every case with and without its biased sentence (one call) and report the share
+    flagged (``head`` under ``threshold``) with it and the share passing without it: overall,
+    ``by_length`` (characters of the mixed answer) and ``by_position`` (third of the answer).
+
+    ``score_fn``: a scorer (``.score``, e.g. ``TorchRewardScorer``, ``OnnxRewardScorer``, the
+    ``reward-model`` reward) or a callable ``(prompts, responses) -> {head: scores}``.
+    ``threshold``: default the scorer's own ``thresholds[head]``.
+    """
+    if not cases:
+        raise ConfigError("dilution_report needs at least one case (dilution_cases)")
+    if threshold is None:
+        threshold = (getattr(score_fn, "thresholds", None) or {}).get(head)
+        if threshold is None:
+            raise ConfigError(f"give threshold=: the scorer offers no {head!r} threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not math.isfinite(threshold):
+        raise ConfigError(f"threshold must be a number, got {threshold!r}")
+    n = len(cases)
+    prompts = [c.prompt for c in cases] * 2
+    values = _scores(score_fn, prompts, [c.mixed for c in cases] + [c.clean for c in cases], head)
+    with_biased, without = values[:n], values[n:]
+    flagged, passed = with_biased < threshold, without >= threshold
+    buckets = np.array([length_bucket(c.chars) for c in cases])
+    where = np.array([c.where for c in cases])
+    order = [length_bucket(0)] + [length_bucket(edge) for edge in LENGTH_EDGES]
+    chars = np.array([c.chars for c in cases])
+    return {
+        "head": head, "threshold": float(threshold), **_shares(flagged, passed),
+        "mean_score_with_biased": float(with_biased.mean()),
+        "mean_score_without": float(without.mean()),
+        "chars": {"min": int(chars.min()), "median": float(np.median(chars)), "max": int(chars.max())},
+        "by_length": {name: _shares(flagged[buckets == name], passed[buckets == name])
+                      for name in order if (buckets == name).any()},
+        "by_position": {name: _shares(flagged[where == name], passed[where == name])
+                        for name in POSITIONS if (where == name).any()},
+    }
+
+
+def dilution_markdown(report: Mapping[str, Any]) -> str:
+    """The report as a markdown table: one row overall, then one per length bucket."""
+    from fairguard.evaluation.report import fmt, markdown_table
+
+    rows = [("all", report["cases"], fmt(report["flagged_with_biased"]),
+             fmt(report["passed_without"]))]
+    rows += [(f"{name} chars", part["cases"], fmt(part["flagged_with_biased"]),
+              fmt(part["passed_without"])) for name, part in report["by_length"].items()]
+    rows += [(f"sentence at the {name}", part["cases"], fmt(part["flagged_with_biased"]),
+              fmt(part["passed_without"])) for name, part in report["by_position"].items()]
+    return markdown_table(["mixed answers", "cases", "flagged with the biased sentence",
+                           "pass without it"], rows)
+
+
+__all__ = ["DilutionCase", "LENGTH_EDGES", "POSITIONS", "dilution_cases", "dilution_markdown",
+           "dilution_report", "length_bucket"]

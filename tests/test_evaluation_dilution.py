@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from fairguard.errors import ConfigError, DataError
+from fairguard.evaluation.dilution import (
+    LENGTH_EDGES, dilution_cases, dilution_markdown, dilution_report, length_bucket)
+from fairguard.reward_model.examples import PairRow
+from fairguard.reward_model.windows import split_sentences
+from windows_data import BIASED, NEUTRAL, PROMPTS, marker_source
+
+
+@pytest.fixture(scope="module")
+def dataset_rows():
+    from fairguard.data.builder import DataConfig, build_pairs
+
+    splits, _ = build_pairs(DataConfig(size=300, unqover=False))
+    return splits["test"]
+
+
+def tiny_rows() -> list[PairRow]:
+    """Rows in the tiny model's vocabulary: neutral answers of two sentences, a biased answer
+    that opens with a neutral sentence."""
+    rows = []
+    for i in range(6):
+        neutral = f"{NEUTRAL[i % 5]} {NEUTRAL[(i + 2) % 5]}"
+        biased = f"{NEUTRAL[(i + 1) % 5]} {BIASED[i % 3]}"
+        rows.append(PairRow(id=f"r{i}", prompt=PROMPTS[i % 3],
+                            responses={"neutral": neutral, "biased": biased}, group="rural"))
+    return rows
+
+
+def test_cases_insert_one_biased_sentence_among_neutral_ones(dataset_rows):
+    cases = dilution_cases(dataset_rows, seed=3, n=80)
+    assert len(cases) == 80
+    by_id = {row["id"]: row for row in dataset_rows}
+    neutral = {s for row in dataset_rows for s in split_sentences(row["neutral"])}
+    for case in cases:
+        row = by_id[case.row_id]
+        assert case.prompt == row["prompt"]
+        assert case.biased_sentence in split_sentences(row["biased"])
+        assert case.biased_sentence not in neutral
+        clean, mixed = split_sentences(case.clean), split_sentences(case.mixed)
+        assert 3 <= case.neutral_sentences == len(clean) <= 30
+        assert mixed == clean[:case.position] + [case.biased_sentence] + clean[case.position:]
+        assert all(s in neutral for s in clean)
+        own = split_sentences(row["neutral"])  # the answer opens with the row's own answer
+        assert clean[:len(own)] == own[:len(clean)]
+    assert {c.where for c in cases} == {"start", "middle", "end"}
+    assert len({length_bucket(c.chars) for c in cases}) >= 3
+    assert dilution_cases(dataset_rows, seed=3, n=80) == cases
+    assert dilution_cases(dataset_rows, seed=4, n=80) != cases
+
+
+def test_cases_respect_max_chars_and_sentence_counts(dataset_rows):
+    cases = dilution_cases(dataset_rows, seed=0, n=40, min_sentences=20, max_sentences=200,
+                           max_chars=3000)
+    assert all(c.chars <= 3000 for c in cases) and max(c.chars for c in cases) > 2500
+    fixed = dilution_cases(dataset_rows, seed=0, n=10, min_sentences=5, max_sentences=5)
+    assert {c.neutral_sentences for c in fixed} == {5}
+
+
+def test_bad_input_is_a_clear_error(dataset_rows):
+    with pytest.raises(ConfigError, match="n must be"):
+        dilution_cases(dataset_rows, seed=0, n=0)
+    with pytest.raises(ConfigError, match="max_sentences"):
+        dilution_cases(dataset_rows, seed=0, n=3, min_sentences=10, max_sentences=5)
+    no_biased = [PairRow(id="a", prompt="p?", responses={"neutral": "a fair answer here."})]
+    with pytest.raises(DataError, match="biased"):
+        dilution_cases(no_biased, seed=0, n=3)
+    with pytest.raises(DataError, match="neutral"):
+        dilution_cases([PairRow(id="a", prompt="p?", responses={})], seed=0, n=3)
+
+
+def test_length_buckets():
+    assert length_bucket(0) == "0-599" and length_bucket(599) == "0-599"
+    assert length_bucket(600) == "600-1199"
+    assert length_bucket(LENGTH_EDGES[-1]) == f"{LENGTH_EDGES[-1]}+"
+
+
+def test_report_counts_flags_and_passes_by_length_and_position():
+    cases = dilution_cases(tiny_rows(), seed=1, n=60)
+    reads = 300  # a judge that reads only its first 300 characters
+
+    def first_chars(prompts, responses):
+        return {"fairness": [0.2 if "lazy" in r[:reads] else 0.8 for r in responses]}
+
+    report = dilution_report(first_chars, cases, threshold=0.5)
+    seen = np.array(["lazy" in c.mixed[:reads] for c in cases])
+    assert report["cases"] == 60 and report["threshold"] == 0.5
+    assert report["flagged_with_biased"] == pytest.approx(seen.mean())
+    assert report["passed_without"] == 1.0
+    assert 0 < report["flagged_with_biased"] < 1
+    for name, part in report["by_length"].items():
+        mine = [c for c in cases if length_bucket(c.chars) == name]
+        assert part["cases"] == len(mine)
+        assert part["flagged_with_biased"] == pytest.approx(
+            np.mean(["lazy" in c.mixed[:reads] for c in mine]))
+    assert sum(p["cases"] for p in report["by_position"].values()) == 60
+    assert report["by_position"]["start"]["flagged_with_biased"] > \
+        report["by_position"]["end"]["flagged_with_biased"]
+    table = dilution_markdown(report)
+    assert "| all | 60 |" in table and "0-599 chars" in table
+
+
+def test_report_takes_the_scorers_threshold_and_checks_its_output():
+    cases = dilution_cases(tiny_rows(), seed=0, n=5)
+
+    class Scorer:
+        thresholds = {"fairness": 0.9}
+
+        def score(self, prompts, responses):
+            return {"fairness": np.full(len(prompts), 0.8)}
+
+    report = dilution_report(Scorer(), cases)
+    assert report["threshold"] == 0.9 and report["flagged_with_biased"] == 1.0
+    assert report["passed_without"] == 0.0
+    with pytest.raises(ConfigError, match="threshold"):
+        dilution_report(lambda p, r: {"fairness": [0.5] * len(p)}, cases)
+    with pytest.raises(ConfigError, match="'fairness'"):
+        dilution_report(lambda p, r: {"fluency": [0.5] * len(p)}, cases, threshold=0.5)
+    with pytest.raises(ConfigError, match="scores for"):
+        dilution_report(lambda p, r: {"fairness": [0.5]}, cases, threshold=0.5)
+    with pytest.raises(ConfigError, match="at least one case"):
+        dilution_report(Scorer(), [])
+
+
+def test_windowed_scorer_is_not_diluted_and_truncation_is(tmp_path_factory):
+    from fairguard.reward_model.scorer import TorchRewardScorer
+
+    source = marker_source(tmp_path_factory)  # flags the biased sentences, max_length 64
+    cases = dilution_cases(tiny_rows(), seed=0, n=40, min_sentences=3, max_sentences=20)
+    windowed = dilution_report(TorchRewardScorer(source, device="cpu"), cases, threshold=0.5)
+    first_tokens = dilution_report(TorchRewardScorer(source, device="cpu", windows=False), cases,
+                                   threshold=0.5)
+    assert windowed["flagged_with_biased"] == 1.0 and windowed["passed_without"] == 1.0
+    assert first_tokens["flagged_with_biased"] < 0.8  # sentences past 64 tokens are never read
+    assert first_tokens["by_position"]["end"]["flagged_with_biased"] < \
+        first_tokens["by_position"]["start"]["flagged_with_biased"]
