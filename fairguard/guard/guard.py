@@ -206,6 +206,8 @@ class Guard(AsyncGuardMixin):
         if n == 0:
             return []
         limit = self.config.max_chars
+        # Rewards read all they are shown (the reward model in sentence windows,
+        # fairguard/reward_model/windows.py): only text past max_chars goes unscored.
         clipped = [len(c) > limit for c in completions]
         shown = [c[:limit] if cut else c for c, cut in zip(completions, clipped)]
         arrays, failures = self._scores_within(scope or CallScope(), prompts, shown)
