@@ -87,9 +87,10 @@ def _add_groups() -> None:
     from fairguard.cli.eval import eval_group
     from fairguard.cli.export import export
     from fairguard.cli.score import score
+    from fairguard.cli.serve import serve
     from fairguard.cli.train import train
 
-    for command in (train, export, eval_group, data, score, demo):
+    for command in (train, export, eval_group, data, score, serve, demo):
         cli.add_command(command)
 
 

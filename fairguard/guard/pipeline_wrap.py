@@ -30,7 +30,7 @@ def _check_chat(chat: Any, where: str) -> list[dict[str, Any]]:
     return list(chat)
 
 
-def _chat_prompt(chat: list[dict[str, Any]]) -> str:
+def chat_prompt(chat: list[dict[str, Any]]) -> str:
     """The text a reward sees as the prompt of a chat: the last user message."""
     for message in reversed(chat):
         if message["role"] == "user":
@@ -172,7 +172,7 @@ class GuardedPipeline:
             if isinstance(item, str):
                 prompt, prefill = item, None
             else:
-                prompt = _chat_prompt(item)
+                prompt = chat_prompt(item)
                 cont = kwargs.get("continue_final_message")
                 if cont is None:
                     cont = item[-1]["role"] == "assistant"
