@@ -66,6 +66,8 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         extra_target_column=extra_target_column, extra_default_prompt=extra_default_prompt,
     )
     result = train_reward_model(config)
+    if not result.main_process:  # another rank of a torchrun / accelerate launch run; rank 0 reports
+        return
     m = result.metrics
     click.echo(f"wrote {result.out} (best epoch {m['best_epoch']}, {m['train_seconds']:.0f} s training)")
     for head, hm in m["heads"].items():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,10 @@ import numpy as np
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.reward_model.distributed import (
+    Processes, finish, mean_over_processes, peer_failures, predict_probs_sharded, processes_report,
+    shard_rows, start_processes, wrap_model,
+)
 from fairguard.reward_model.examples import (
     LABELS, PairRow, build_examples, data_fingerprint, load_split,
 )
@@ -31,7 +35,7 @@ from fairguard.reward_model.extra import with_extra_rows
 from fairguard.reward_model.handwritten import handwritten_rows
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
-from fairguard.reward_model.scorer import predict_probs, resolve_device
+from fairguard.reward_model.scorer import predict_probs
 from fairguard.reward_model.tokenize import tokenize_pairs
 from fairguard.reward_model.truncation import even_endings, truncate_rows
 
@@ -46,6 +50,7 @@ class TrainResult:
 
     out: Path
     metrics: dict[str, Any]
+    main_process: bool = True  # False on the other ranks of a torchrun / accelerate launch run
 
 
 def seed_everything(seed: int) -> None:
@@ -59,11 +64,13 @@ def seed_everything(seed: int) -> None:
 
 def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[str, ...],
                   max_length: int, batch_size: int, device: str, thresholds: dict[str, float],
-                  desc: str, progress: bool, with_categories: bool = False) -> dict[str, Any]:
-    """Score every (prompt, response) pair of ``rows`` and compute the metrics."""
+                  desc: str, progress: bool, with_categories: bool = False,
+                  processes: Processes | None = None) -> dict[str, Any]:
+    """Score every (prompt, response) pair of ``rows`` and compute the metrics (with
+    ``processes``, every process scores a shard and all get the same metrics)."""
     examples = build_examples(rows, heads)
-    probs = predict_probs(model, tokenizer, examples.prompts, examples.responses, max_length,
-                          batch_size, device, progress=progress, desc=desc)
+    probs = predict_probs_sharded(processes, model, tokenizer, examples.prompts, examples.responses,
+                                  max_length, batch_size, device, progress=progress, desc=desc)
     metrics = head_metrics(examples, probs, thresholds)
     metrics["n_rows"] = len(rows)
     if with_categories:
@@ -110,8 +117,12 @@ def _overlap(train: list[PairRow], test: list[PairRow]) -> dict[str, Any]:
 
 
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
-         val_rows: list[PairRow], device: str) -> dict[str, Any]:
-    """The training loop; leaves the best-validation weights in ``model``."""
+         val_rows: list[PairRow], device: str, processes: Processes | None = None) -> dict[str, Any]:
+    """The training loop; leaves the best-validation weights in ``model``.
+
+    With ``processes`` (a torchrun / accelerate launch run) each process trains on its rows of
+    every batch of ``config.batch_size`` rows (DDP) and all keep the same best epoch.
+    """
     import torch
     import torch.nn.functional as F
     from tqdm.auto import tqdm
@@ -134,6 +145,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
 
     frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
+    net = wrap_model(processes, model)  # DistributedDataParallel under a launcher, else model
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "LayerNorm.bias")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [
@@ -165,12 +177,13 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         epoch_losses = []
         for step in bar:
             batch_rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+            batch_rows, weight = shard_rows(processes, batch_rows)  # all rows, 1.0 in one process
             idx = [i for r in batch_rows for i in pairs_of_row[r]]
             local = {g: j for j, g in enumerate(idx)}
             enc = tokenize_pairs(tokenizer, [examples.prompts[i] for i in idx],
                                  [examples.responses[i] for i in idx], config.max_length)
             enc = {k: v.to(device) for k, v in enc.items()}
-            logits = model(**enc).logits.float()
+            logits = net(**enc).logits.float()
             labels = labels_all[idx].to(device)
             mask = ~torch.isnan(labels)
             loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
@@ -184,19 +197,21 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                         terms.append(F.softplus(-(logits[pos, h] - logits[neg, h])).mean())
                 if terms:
                     loss = loss + config.pairwise_weight * torch.stack(terms).mean()
+            if weight != 1.0:
+                loss = loss * weight
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
-            value = float(loss.detach())
+            value = mean_over_processes(processes, float(loss.detach()))
             step_losses.append(value)
             epoch_losses.append(value)
             bar.set_postfix(loss=f"{np.mean(epoch_losses[-20:]):.4f}")
         bar.close()
         val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
                             config.eval_batch_size, device, thresholds,
-                            desc=f"val {epoch}", progress=config.progress)
+                            desc=f"val {epoch}", progress=config.progress, processes=processes)
         score = selection_score(val)
         history.append({"epoch": epoch, "train_loss": float(np.mean(epoch_losses)),
                         "val": val, "val_selection_score": score,
@@ -217,7 +232,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best_score, "thresholds": thresholds,
             "train_seconds": round(time.perf_counter() - start, 1),
-            "train_pairs": len(examples)}
+            "train_pairs": len(examples), **processes_report(processes, model)}
 
 
 def train_reward_model(config: RewardTrainConfig) -> TrainResult:
@@ -236,11 +251,19 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
         keep = np.random.default_rng(config.seed).choice(len(val_rows), config.val_rows, replace=False)
         val_rows = [val_rows[i] for i in sorted(keep)]
     fingerprint = data_fingerprint(config.data)
-    device = resolve_device(config.device)
+    processes = start_processes(config.device, config.batch_size)  # torchrun / accelerate launch
+    device = processes.device
     seed_everything(config.seed)
     model, tokenizer, location = build_reward_model(config.backbone, heads)
+    if not processes.is_main:  # trains its rows of each batch; rank 0 alone evaluates and writes
+        with peer_failures(processes):
+            _fit(replace(config, progress=False), model, tokenizer, train_rows, val_rows, device,
+                 processes)
+        finish(processes)
+        return TrainResult(out=out, metrics={}, main_process=False)
     with atomic_output_dir(out, overwrite=config.overwrite) as tmp:
-        fit = _fit(config, model, tokenizer, train_rows, val_rows, device)
+        with peer_failures(processes):
+            fit = _fit(config, model, tokenizer, train_rows, val_rows, device, processes)
         thresholds = fit["thresholds"]
         test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
                              config.eval_batch_size, device, thresholds, desc="test",
@@ -266,6 +289,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "frozen_layers": fit["frozen_layers"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
+            **({"distributed": fit["distributed"]} if "distributed" in fit else {}),
             "extra_data": extra_data,
             "split_overlap": _overlap(train_rows, test_rows),
         }
@@ -297,4 +321,5 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
         })
         write_json(tmp / METRICS_FILE, metrics)
         plot_training(fit["step_losses"], fit["history"], tmp / PLOT_FILE)
+    finish(processes)  # the other ranks wait here for the artifact
     return TrainResult(out=out, metrics=metrics)
