@@ -37,6 +37,12 @@ from typing import Any
 from fairguard.errors import ConfigError
 
 ROW_KIND_WEIGHTS = {"statement": 0.5, "everyday": 0.3, "qa": 0.2}
+# fair forms that reuse the words of prejudice (quotes, negations, replies) are drawn more
+# often, so that stereotype words alone never mark a text as biased
+FAIR_FORM_WEIGHTS = {"counter_quote": 3.0, "negated_neg": 3.0, "counter_ref": 2.0,
+                     "reply_counter": 2.0, "reported_counter": 1.5, "nonprotected": 2.0,
+                     "profanity_untargeted": 1.5, "positive": 2.0, "neutral": 2.0,
+                     "joke_fair": 0.5}
 HELD_OUT_FORMS = ("reported", "reported_counter")
 OBFUSCATE_PROB = 0.12
 CANNOT_TELL = (
@@ -247,7 +253,9 @@ class _Filler:
 
     def fair(self, form: str | None = None) -> tuple[str, str]:
         forms = self.lex.fair_forms
-        form = form or self.rng.choice(sorted(forms))
+        if form is None:
+            names = sorted(forms)
+            form = self.rng.choices(names, [FAIR_FORM_WEIGHTS.get(n, 1.0) for n in names])[0]
         quote = ""
         template = self.rng.choice(forms[form])
         if "{X}" in template:
