@@ -197,7 +197,7 @@ def test_hatecheck_columns_are_the_defaults_of_the_benchmark():
     assert JudgeEvalConfig(benchmark="mine.csv", model="m", out="o").columns().text == "text"
 
 
-def test_real_hatecheck_on_a_tiny_model(tmp_path, model, monkeypatch):
+def test_real_hatecheck_on_a_tiny_model(tmp_path, model):
     try:
         path = resolve_hatecheck()
     except DataError as exc:
