@@ -99,6 +99,7 @@ class LocalBackend:
                 raise PluginError(flt.name, f"logits_processor() raised {type(exc).__name__}: {exc}") from exc
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="fairguard-generate")
+        self.stopped_early = 0  # streamed generations stopped before their end (client gone, stop string)
         eos = self.model.generation_config.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
 
@@ -197,6 +198,8 @@ class LocalBackend:
                 streamer = _Pieces(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
                 _, reasons, p_tok, c_tok = self.generate_sync(request.inputs[0], 1, request.sampling, deadline,
                                                               streamer=streamer, cancel=cancel)
+                if cancel.is_set():
+                    self.stopped_early += 1
                 put(StreamEnd(reasons[0], p_tok, c_tok))
             except BaseException as exc:  # noqa: BLE001 - handed to the stream's reader
                 put(BackendError(self.kind, "error", f"generation raised {type(exc).__name__}: {exc}"))
