@@ -35,7 +35,13 @@ def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
             "training.png", "tokenizer.json"} <= names
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["kind"] == "reward-model" and meta["heads"] == HEADS
-    assert meta["thresholds"] == {h: 0.5 for h in HEADS}
+    # calibrated on the validation split: 2 % of its good texts fall below each threshold
+    assert set(meta["thresholds"]) == set(HEADS)
+    assert meta["calibration"]["false_flag_rate"] == 0.02
+    assert meta["calibration"]["split"] == "val"
+    for head in HEADS:
+        assert 0.0 < meta["thresholds"][head] < 1.0
+        assert meta["calibration"]["per_head"][head]["false_flag_rate"] <= 0.02
     assert meta["backbone"] == str(tiny_deberta_dir) and meta["max_length"] == 128
     assert meta["data_fingerprint"] == "handmade-0"
     assert meta["train_config"]["seed"] == 3

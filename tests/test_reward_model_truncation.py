@@ -80,3 +80,21 @@ def test_even_endings_gives_every_kind_the_same_share_of_final_marks():
             assert _body(after.responses[kind]) == _body(text)
     assert all(_ends(t) for r in even_endings(rows, 1.0, 0) for t in r.responses.values())
     assert not any(_ends(t) for r in even_endings(rows, 0.0, 0) for t in r.responses.values())
+
+
+def test_biased_cut_keeps_a_biased_last_sentence():
+    """A mixed answer's prejudiced sentence may come last: cut copies keep most of it."""
+    from fairguard.reward_model.examples import PairRow
+    from fairguard.reward_model.truncation import truncate_rows
+
+    answer = ("Rinse one cup of rice, then simmer it in about one and a half cups of water with "
+              "the lid on. After fifteen minutes, take it off the heat and let it rest. By the "
+              "way, no company should ever hire refugees.")
+    rows = [PairRow(id=f"r{i}", prompt="How do I cook rice?",
+                    responses={"biased": answer, "guess": answer, "neutral": answer})
+            for i in range(40)]
+    cut = truncate_rows(rows, 1.0, seed=0)
+    for row in cut:
+        for kind in ("biased", "guess"):
+            assert "no company should" in row.responses[kind], row.responses[kind]
+    assert any("no company should" not in row.responses["neutral"] for row in cut)

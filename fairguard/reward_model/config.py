@@ -64,6 +64,8 @@ class RewardTrainConfig:
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     eval_batch_size: int = 64
+    # shipped thresholds: each head's good validation texts fall below it at this rate
+    false_flag_rate: float = 0.02
     device: str = "auto"  # "auto" = cuda when available, else cpu
     progress: bool = True
     # users' labelled .csv/.jsonl files (or hub dataset ids) mixed into the train rows
@@ -114,6 +116,8 @@ class RewardTrainConfig:
             raise ConfigError(f"end_mark_prob must be in [0, 1] or null, got {self.end_mark_prob!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not (isinstance(self.false_flag_rate, (int, float)) and 0 < self.false_flag_rate < 0.5):
+            raise ConfigError(f"false_flag_rate must be in (0, 0.5), got {self.false_flag_rate!r}")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):

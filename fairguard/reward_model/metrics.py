@@ -49,6 +49,9 @@ def head_metrics(examples: Examples, probs: np.ndarray,
             "mean_score_positive": float(p[y == 1].mean()) if (y == 1).any() else None,
             "mean_score_negative": float(p[y == 0].mean()) if (y == 0).any() else None,
             "threshold": thr,
+            # good texts under the threshold / bad texts under it
+            "false_flag_rate": float(np.mean(p[y == 1] < thr)) if (y == 1).any() else None,
+            "catch_rate": float(np.mean(p[y == 0] < thr)) if (y == 0).any() else None,
         }
     out: dict[str, Any] = {"n_pairs": len(examples), "heads": heads}
     if "fairness" in examples.heads:

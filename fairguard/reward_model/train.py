@@ -23,6 +23,7 @@ import numpy as np
 
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, DataError
+from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
     Processes, finish, mean_over_processes, peer_failures, predict_probs_sharded, processes_report,
@@ -235,6 +236,17 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             "train_pairs": len(examples), **processes_report(processes, model)}
 
 
+def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
+               device: str) -> dict[str, Any]:
+    """Thresholds for ``config.false_flag_rate`` from every validation row."""
+    examples = build_examples(rows, config.head_names)
+    probs = predict_probs(model, tokenizer, examples.prompts, examples.responses,
+                          config.max_length, config.eval_batch_size, device,
+                          progress=config.progress, desc="calibration")
+    return {**calibrate_thresholds(examples, probs, config.false_flag_rate), "split": "val",
+            "rows": len(rows)}
+
+
 def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     """Train on ``config.data`` and write the reward-model folder to ``config.out`` atomically."""
     from fairguard.reward_model.plot import plot_training
@@ -245,7 +257,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     heads = config.head_names
     train_rows = load_split(config.data, "train", config.limit)
     train_rows, extra_data = with_extra_rows(train_rows, config)  # users' --extra-data files
-    val_rows = load_split(config.data, "val", config.limit)
+    val_rows = all_val_rows = load_split(config.data, "val", config.limit)
     test_rows = load_split(config.data, "test", config.limit)
     if config.val_rows is not None and config.val_rows < len(val_rows):
         keep = np.random.default_rng(config.seed).choice(len(val_rows), config.val_rows, replace=False)
@@ -264,7 +276,8 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     with atomic_output_dir(out, overwrite=config.overwrite) as tmp:
         with peer_failures(processes):
             fit = _fit(config, model, tokenizer, train_rows, val_rows, device, processes)
-        thresholds = fit["thresholds"]
+        calibration = _calibrate(config, model, tokenizer, all_val_rows, device)
+        thresholds = calibration["thresholds"]
         test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
                              config.eval_batch_size, device, thresholds, desc="test",
                              progress=config.progress, with_categories=True)
@@ -279,6 +292,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "split": "test",
             **test,
             "test_cut_off": cut,
+            "calibration": calibration,
             "handwritten": hand,
             "best_epoch": fit["best_epoch"],
             "best_val_selection_score": fit["best_val_selection_score"],
@@ -308,6 +322,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "kind": KIND,
             "heads": list(heads),
             "thresholds": thresholds,
+            "calibration": calibration,
             "backbone": config.backbone,
             "backbone_location": location,
             "max_length": config.max_length,

@@ -7,8 +7,9 @@ took relevance from 0.83 to 0.52 and fluency from 0.99 to 0.45 (docs/reward-mode
 on prefixes with the full answer's labels removes that cue.
 
 Every kind is cut with the same probability, so being cut off says nothing about any label. A
-biased answer keeps at least ``BIASED_MIN_KEEP`` of its words so that its prejudiced sentence,
-which the templates put early or in the middle, is still there to earn the fairness label 0.
+biased answer (any kind with fairness label 0) keeps at least ``BIASED_MIN_KEEP`` of its words
+and everything but the last word of its last sentence: its prejudiced sentence may be anywhere,
+the last included (mixed answers), and must still be there to earn the fairness label 0.
 
 Cutting alone leaves one cue: half of the garbled (fluency 0) answers already end mid-sentence,
 so "no full stop at the end" still meant "disfluent" (after cutting, 53 % of fluent training
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 
-from fairguard.reward_model.examples import PairRow
+from fairguard.reward_model.examples import LABELS, PairRow
 
 MIN_KEEP = 0.5  # share of a response's words a cut copy keeps at least ...
 BIASED_MIN_KEEP = 0.8  # ... or, for a biased response, at least this share
@@ -54,6 +56,16 @@ def _map_responses(rows: Sequence[PairRow], change: Callable[[int, PairRow, str,
             for index, row in enumerate(rows)]
 
 
+def _biased_min_keep(text: str) -> float:
+    """The share of words a cut biased answer keeps: all but the last word when its last
+    sentence has more than a few words, else ``BIASED_MIN_KEEP``."""
+    words = text.split()
+    last = re.split(r"(?<=[.!?])\s+", text.strip())[-1].split()
+    if len(words) < 2 or len(last) < 4:
+        return BIASED_MIN_KEEP
+    return max(BIASED_MIN_KEEP, (len(words) - 1) / len(words))
+
+
 def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairRow]:
     """``rows`` with each response replaced, with probability ``prob``, by a cut-off copy."""
     if prob <= 0:
@@ -62,8 +74,9 @@ def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairR
     def cut(index: int, row: PairRow, kind: str, text: str) -> str:
         if _uniform(seed, index, row.id, kind, "cut") >= prob:
             return text
-        low = BIASED_MIN_KEEP if kind == "biased" else MIN_KEEP
-        return cut_words(text, low + (MAX_KEEP - low) * _uniform(seed, index, row.id, kind, "keep"))
+        low = _biased_min_keep(text) if LABELS[kind].get("fairness") == 0 else MIN_KEEP
+        high = max(MAX_KEEP, low)
+        return cut_words(text, low + (high - low) * _uniform(seed, index, row.id, kind, "keep"))
 
     return _map_responses(rows, cut)
 
