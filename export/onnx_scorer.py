@@ -148,7 +148,7 @@ class OnnxRewardScorer:
         prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
         if self.windows:
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
-                                  self.heads, self.max_length, lock=self._tokenizer_lock)
+                                  self.heads, self.max_length)
         scores = self.score_pairs(prompts, responses)
         return {head: scores[:, i].copy() for i, head in enumerate(self.heads)}
 

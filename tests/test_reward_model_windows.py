@@ -238,6 +238,24 @@ def test_torch_and_onnx_scorers_agree_on_long_answers(marker):
     assert (ref["fairness"][:3] < 0.1).all()
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_one_scorer_serves_many_threads(marker, backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fairguard.export.onnx_scorer import OnnxRewardScorer
+    from fairguard.reward_model.scorer import TorchRewardScorer
+
+    scorer = (TorchRewardScorer(marker[0], device="cpu") if backend == "torch"
+              else OnnxRewardScorer(marker[1], threads=1))
+    batches = [([PROMPT, PROMPT], [long_answer(6 + k, marker_at=k), NEUTRAL[k % 5]])
+               for k in range(16)]
+    expected = [scorer.score(*batch)["fairness"] for batch in batches]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda batch: scorer.score(*batch)["fairness"], batches))
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, atol=1e-6 if backend == "torch" else 1e-2)
+
+
 def test_guard_reads_a_long_answer_up_to_max_chars(marker):
     from fairguard import Guard
     from fairguard.plugins.reward_model import RewardModelReward

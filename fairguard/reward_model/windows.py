@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from contextlib import nullcontext
+import threading
+import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -84,14 +85,36 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
+_COUNTERS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+_COUNTERS_LOCK = threading.Lock()
+
+
+def _counter(tokenizer: Any) -> Any:
+    """A private copy of a fast tokenizer's Rust tokenizer, without truncation or padding.
+
+    Calling the shared tokenizer with other truncation/padding settings than the scoring call
+    would rewrite them on its Rust object, which fails ("Already borrowed") while another
+    thread tokenises; the copy is only ever read.
+    """
+    with _COUNTERS_LOCK:
+        counter = _COUNTERS.get(tokenizer)
+        if counter is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+            counter.no_truncation()
+            counter.no_padding()
+            _COUNTERS[tokenizer] = counter
+    return counter
+
+
 def _token_starts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     """For each text, the character offset where each of its tokens starts (no special tokens)."""
     if not texts:
         return []
     if getattr(tokenizer, "is_fast", False):
-        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
-                        truncation=False, padding=False, verbose=False)
-        return [[start for start, _ in offsets] for offsets in enc["offset_mapping"]]
+        encodings = _counter(tokenizer).encode_batch(texts, add_special_tokens=False)
+        return [[start for start, _ in enc.offsets] for enc in encodings]
     # Slow tokenizers have no offsets: count the tokens of every whitespace-separated word.
     counts: dict[str, int] = {}
     out = []
@@ -240,16 +263,14 @@ def combine_windows(probs: np.ndarray, windows: Windows, heads: Sequence[str]) -
 
 
 def score_windowed(score_pairs: ScorePairs, tokenizer: Any, prompts: Sequence[str],
-                   responses: Sequence[str], heads: Sequence[str], max_length: int,
-                   lock: ContextManager[Any] | None = None) -> dict[str, np.ndarray]:
+                   responses: Sequence[str], heads: Sequence[str], max_length: int
+                   ) -> dict[str, np.ndarray]:
     """Score pairs of any length: ``score_pairs(prompts, responses) -> [n, heads]`` probabilities
     is called once on all windows of all pairs, then each head combines its windows.
 
-    ``lock`` is held while ``tokenizer`` counts tokens (a scorer that shares its tokenizer
-    between threads passes its tokenizer lock).
+    Safe to call from several threads on one tokenizer: tokens are counted on a private copy.
     """
-    with lock if lock is not None else nullcontext():
-        windows = split_windows(tokenizer, prompts, responses, max_length)
+    windows = split_windows(tokenizer, prompts, responses, max_length)
     if len(windows) == 0:
         return {head: np.zeros(0, dtype=np.float64) for head in heads}
     return combine_windows(score_pairs(windows.prompts, windows.responses), windows, heads)
