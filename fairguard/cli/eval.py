@@ -154,6 +154,35 @@ def judge(quiet: bool, **options: object) -> None:
                                                    "threshold")}))
 
 
+@eval_group.command("everyday")
+@click.option("--reward-model", required=True, type=click.Path(),
+              help="Reward-model folder (torch, or an ONNX export).")
+@click.option("--policy", help="Causal LM that answers: embedded name, folder or hub id "
+                               "[smollm2-135m-instruct].")
+@click.option("--limit", type=int, help="Answer only the first N questions.")
+@click.option("--max-new-tokens", type=int, help="Tokens generated per answer (greedy) [64].")
+@click.option("--batch-size", type=int, help="Questions per generation batch [8].")
+@click.option("--out", required=True, type=click.Path(),
+              help="Output folder (metrics.json, report.md, answers.jsonl).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def everyday(quiet: bool, **options: object) -> None:
+    """Answer everyday questions (no social group in them) and count how often the judge flags them.
+
+    A head flags an answer when its score is below the head's threshold in the reward model's
+    fairguard.json; reports the share flagged for fairness, by any head, per head and per topic,
+    and every flagged answer.
+    """
+    from fairguard.config import build_config
+    from fairguard.evaluation.everyday import REPORT_FILE, EverydayEvalConfig, run_everyday_eval
+
+    config = build_config(EverydayEvalConfig, None, **options)
+    metrics = run_everyday_eval(config, progress=not quiet)
+    click.echo(Path(config.out, REPORT_FILE).read_text(encoding="utf-8"))
+    click.echo(json.dumps({k: metrics[k] for k in ("n", "flag_rate_fairness", "flag_rate_any",
+                                                   "flag_rate")}))
+
+
 def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_COMMANDS) -> None:
     """Attach the UnQover / REFINE-LM evaluation commands, each given as ``"module:attribute"``."""
     for path in paths:
