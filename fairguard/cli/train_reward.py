@@ -38,6 +38,9 @@ import click
                    "{target}?' [target_ident when present].")
 @click.option("--extra-default-prompt", default=None,
               help="Prompt of text-only rows with no target ['What do you think?'].")
+@click.option("--false-flag-rate", type=float, default=None,
+              help="Each head's shipped threshold lets this share of its good validation texts "
+                   "fall below it [0.02].")
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="YAML file with any of these options (and pairwise_weight, warmup_ratio, "
                    "weight_decay, eval_batch_size, device); flags override it.")
@@ -46,7 +49,8 @@ import click
 def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads, seed, limit,
                  rows_per_epoch, val_rows, freeze_layers, extra_data, extra_text_column,
                  extra_prompt_column, extra_response_column, extra_label_column,
-                 extra_target_column, extra_default_prompt, config_path, overwrite, quiet) -> None:
+                 extra_target_column, extra_default_prompt, false_flag_rate, config_path,
+                 overwrite, quiet) -> None:
     """Train a reward model that scores (prompt, response) for fairness, relevance and fluency.
 
     Writes an ordinary AutoModelForSequenceClassification folder plus fairguard.json,
@@ -64,6 +68,7 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         extra_text_column=extra_text_column, extra_prompt_column=extra_prompt_column,
         extra_response_column=extra_response_column, extra_label_column=extra_label_column,
         extra_target_column=extra_target_column, extra_default_prompt=extra_default_prompt,
+        false_flag_rate=false_flag_rate,
     )
     result = train_reward_model(config)
     if not result.main_process:  # another rank of a torchrun / accelerate launch run; rank 0 reports
@@ -79,3 +84,8 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         cauc = "n/a" if cut is None else f"{cut:.3f}"
         click.echo(f"  {head:<10} test acc {hm['accuracy']:.3f}  auc {auc}  pairwise {pair}   "
                    f"cut-off auc {cauc}   handwritten acc {hand['accuracy']:.3f}  auc {hauc}")
+    cal = m.get("calibration")
+    if cal:
+        shown = ", ".join(f"{h} {t:.3f}" for h, t in cal["thresholds"].items())
+        click.echo(f"  thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
+                   f"{cal['split']}: {shown}")
