@@ -54,6 +54,8 @@ class StubUpstream:
                 if stub.mode == "slow":
                     time.sleep(stub.delay)
                 n = 1 if stub.mode == "one" else int(body.get("n") or 1)
+                if isinstance(body.get("prompt"), list):  # OpenAI: n choices per prompt, prompt by prompt
+                    n *= len(body["prompt"])
                 texts = [stub.next_text() for _ in range(n)]
                 if body.get("stream"):
                     return self._stream(chat, texts[0])
@@ -92,6 +94,7 @@ class StubUpstream:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # clients that hang up are expected
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
                                        daemon=True)

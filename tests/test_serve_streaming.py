@@ -1,0 +1,101 @@
+"""Sentence-by-sentence guarded streaming: the splitter, the gate, and failures mid-stream."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from fairguard import Guard
+from fairguard.protocols import BaseFilter
+from fairguard.serve.backends import BackendError, StreamEnd
+from fairguard.serve.streaming import SentenceGate, SentenceSplitter, guarded_stream
+
+STORY = "Everyone deserves a fair chance. Rural people are lazy. Judge the skills."
+
+
+class Fairness:
+    name = "fair"
+    heads = ("fairness",)
+
+    def score(self, prompts, completions):
+        return {"fairness": np.array([0.0 if "lazy" in c else 1.0 for c in completions])}
+
+
+class Kind(BaseFilter):
+    name = "kind"
+
+    def rewrite(self, prompts, completions):
+        return [c.replace("lazy", "capable") for c in completions]
+
+
+def test_splitter_cuts_complete_sentences_only():
+    splitter = SentenceSplitter()
+    assert splitter.feed("Hello there. How") == ["Hello there. "]
+    assert splitter.feed(" are you? Fine") == ["How are you? "]
+    assert splitter.feed(' and "dandy." Pi is 3.14') == ['Fine and "dandy." ']
+    assert splitter.feed("\nnext") == ["Pi is 3.14\n"]
+    assert splitter.flush() == "next" and splitter.flush() == ""
+
+
+async def _pieces(text, fail=None, end=StreamEnd("stop", 3, 9)):
+    for word in text.split(" "):
+        yield word + " "
+        await asyncio.sleep(0)
+    if fail is not None:
+        raise fail
+    yield end
+
+
+def _run(guard, text, **options):
+    async def main():
+        gate = SentenceGate(guard, "Should we hire them?", request_id="s1")
+        return [r async for r in guarded_stream(gate, _pieces(text, **options))]
+    return asyncio.run(main())
+
+
+def _text(releases):
+    return "".join(r.text for r in releases)
+
+
+def test_passing_sentences_go_out_one_by_one_and_the_end_carries_the_record():
+    releases = _run(Guard([Fairness()], thresholds="fairness=0.5"), "All fair. Still fair. And the end")
+    assert [r.text for r in releases] == ["All fair. ", "Still fair. ", "And the end ", ""]
+    last = releases[-1]
+    assert last.finish_reason == "stop" and last.end.completion_tokens == 9
+    record = last.record
+    assert record.decision == "pass" and record.action == "none" and record.text == "All fair. Still fair. And the end "
+    assert "3 sentence(s)" in record.notes[0]
+    assert set(record.latency) == {"generation_ms", "scoring_ms", "rewrite_ms", "guard_ms", "total_ms"}
+
+
+@pytest.mark.parametrize("options, expected, decision, action", [
+    ({"below": "refuse"}, "Everyone deserves a fair chance. REFUSED", "block", "refused"),
+    ({"below": "flag"}, STORY + " ", "flag", "none"),
+    ({"strategy": "rewrite"}, STORY.replace("lazy", "capable") + " ", "pass", "rewritten"),
+])
+def test_a_failing_sentence_follows_the_policy(options, expected, decision, action):
+    guard = Guard([Fairness()], [Kind()], thresholds="fairness=0.5", refusal_text="REFUSED", **options)
+    releases = _run(guard, STORY)
+    assert _text(releases) == expected
+    assert releases[-1].record.decision == decision and releases[-1].record.action == action
+    if decision == "block":
+        assert releases[-1].finish_reason == "content_filter" and releases[-1].record.original.startswith("Rural")
+
+
+def test_below_raise_ends_with_an_error_and_no_failing_text():
+    releases = _run(Guard([Fairness()], thresholds="fairness=0.5", below="raise"), STORY)
+    assert _text(releases) == "Everyone deserves a fair chance. "
+    assert releases[-1].error and "fairness" in releases[-1].error
+
+
+@pytest.mark.parametrize("fail", ["closed", "open"])
+def test_a_generator_failure_mid_stream_drops_the_unchecked_tail(fail):
+    guard = Guard([Fairness()], thresholds="fairness=0.5", fail=fail, refusal_text="REFUSED")
+    releases = _run(guard, "One fair sentence. An unfinished", fail=BackendError("upstream", "timeout", "too slow"))
+    assert "unfinished" not in _text(releases)
+    last = releases[-1]
+    assert last.record.errors[-1].plugin == "upstream" and last.record.errors[-1].kind == "timeout"
+    if fail == "closed":
+        assert _text(releases) == "One fair sentence. REFUSED" and last.finish_reason == "content_filter"
+    else:
+        assert _text(releases) == "One fair sentence. " and "too slow" in last.error
