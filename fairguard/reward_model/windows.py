@@ -27,10 +27,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-# How each head combines its windows' scores; heads not listed use DEFAULT_COMBINE.
+# How each head combines its windows' scores ("mean": weighted by each window's response tokens);
+# heads not listed use DEFAULT_COMBINE.
 COMBINE: dict[str, str] = {"fairness": "min", "relevance": "max", "fluency": "mean"}
 DEFAULT_COMBINE = "mean"
-RULES = ("min", "max", "mean")
 PROMPT_SHARE = 1 / 3  # the most of the token budget the prompt gets in a multi-window response
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before whitespace, after CJK
@@ -179,7 +179,7 @@ class Windows:
     prompts: list[str]
     responses: list[str]
     owner: np.ndarray  # int, one per window
-    tokens: np.ndarray  # int, the window's response tokens (weights of a "mean" head)
+    tokens: np.ndarray  # the window's response tokens (the weights of a "mean" head)
     pairs: int
 
     def __len__(self) -> int:
@@ -276,6 +276,6 @@ def score_windowed(score_pairs: ScorePairs, tokenizer: Any, prompts: Sequence[st
     return combine_windows(score_pairs(windows.prompts, windows.responses), windows, heads)
 
 
-__all__ = ["COMBINE", "DEFAULT_COMBINE", "PROMPT_SHARE", "RULES", "Windows", "combine_rules",
+__all__ = ["COMBINE", "DEFAULT_COMBINE", "PROMPT_SHARE", "Windows", "combine_rules",
            "combine_windows", "score_windowed", "sentence_spans", "split_sentences",
            "split_windows"]
