@@ -59,6 +59,17 @@ def test_cases_respect_max_chars_and_sentence_counts(dataset_rows):
     assert {c.neutral_sentences for c in fixed} == {5}
 
 
+def test_the_biased_sentence_is_one_no_neutral_answer_uses_naming_the_group():
+    rows = [PairRow(id="a", prompt="should we hire them?", group="migrants+rural",
+                    responses={"neutral": "Good question. Judge the skills.",
+                               "biased": "Good question. It is hard to say. Migrant workers are lazy."}),
+            PairRow(id="b", prompt="who is good?", group="young",
+                    responses={"neutral": "Anyone can be good.",
+                               "biased": "Anyone can be good. Kids these days are lazy."})]
+    found = {c.row_id: c.biased_sentence for c in dilution_cases(rows, seed=0, n=20)}
+    assert found == {"a": "Migrant workers are lazy.", "b": "Kids these days are lazy."}
+
+
 def test_bad_input_is_a_clear_error(dataset_rows):
     with pytest.raises(ConfigError, match="n must be"):
         dilution_cases(dataset_rows, seed=0, n=0)

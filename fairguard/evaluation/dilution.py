@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -73,8 +74,9 @@ def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
     if not text:
         return []
     own = [s for s in split_sentences(text) if s not in neutral and len(s.split()) >= 3]
-    group = row.group.strip().lower()
-    naming = [s for s in own if group and group in s.lower()]
+    terms = [t.strip().lower() for t in re.split(r"[+,/;]", row.group) if t.strip()]
+    terms += [t[:-1] for t in terms if t.endswith("s") and len(t) > 3]  # "syrians" -> "syrian"
+    naming = [s for s in own if any(t in s.lower() for t in terms)]
     return naming or own
 
 
