@@ -55,6 +55,9 @@ def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
     assert metrics["handwritten"]["n_pairs"] == 46
     assert metrics["test_cut_off"]["n_pairs"] == metrics["n_pairs"]  # every test response, cut off
     assert set(metrics["test_cut_off"]["heads"]) == set(HEADS)
+    dilution = metrics["dilution"]  # mixed answers from the test split, scored in windows
+    assert dilution["cases"] == 300 and dilution["threshold"] == meta["thresholds"]["fairness"]
+    assert 0.0 <= dilution["flagged_with_biased"] <= 1.0 and dilution["by_length"]
     assert metrics["split_overlap"]["group"]["also_in_train"] == 0
     model = AutoModelForSequenceClassification.from_pretrained(out)
     assert type(model).__name__ == "DebertaV2ForSequenceClassification"

@@ -89,3 +89,8 @@ def train_reward(data, out, backbone, epochs, batch_size, lr, max_length, heads,
         shown = ", ".join(f"{h} {t:.3f}" for h, t in cal["thresholds"].items())
         click.echo(f"  thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
                    f"{cal['split']}: {shown}")
+    dil = m.get("dilution")
+    if dil:
+        click.echo(f"  one biased sentence among 3-30 neutral ones (test split): flagged "
+                   f"{dil['flagged_with_biased']:.1%}; the same answers without it pass "
+                   f"{dil['passed_without']:.1%}")

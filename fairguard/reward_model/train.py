@@ -247,6 +247,25 @@ def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list
             "rows": len(rows)}
 
 
+DILUTION_CASES = 300  # mixed answers built from the test split (fairguard/evaluation/dilution.py)
+
+
+def _dilution(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
+              device: str, threshold: float) -> dict[str, Any]:
+    """One biased test sentence among 3-30 neutral ones, scored in windows: share flagged."""
+    from fairguard.evaluation.dilution import dilution_cases, dilution_report
+    from fairguard.reward_model.windows import score_windowed
+
+    def score(prompts: list[str], responses: list[str]) -> dict[str, Any]:
+        return score_windowed(
+            lambda p, r: predict_probs(model, tokenizer, p, r, config.max_length,
+                                       config.eval_batch_size, device, progress=config.progress,
+                                       desc="dilution"),
+            tokenizer, prompts, responses, config.head_names, config.max_length)
+
+    return dilution_report(score, dilution_cases(rows, config.seed, DILUTION_CASES), threshold)
+
+
 def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     """Train on ``config.data`` and write the reward-model folder to ``config.out`` atomically."""
     from fairguard.reward_model.plot import plot_training
@@ -288,11 +307,14 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
         hand = evaluate_rows(model, tokenizer, handwritten_rows(), heads, config.max_length,
                              config.eval_batch_size, device, thresholds, desc="handwritten",
                              progress=False, with_categories=True)
+        dilution = (_dilution(config, model, tokenizer, test_rows, device, thresholds["fairness"])
+                    if "fairness" in heads else None)
         metrics = {
             "split": "test",
             **test,
             "test_cut_off": cut,
             "calibration": calibration,
+            "dilution": dilution,
             "handwritten": hand,
             "best_epoch": fit["best_epoch"],
             "best_val_selection_score": fit["best_val_selection_score"],
