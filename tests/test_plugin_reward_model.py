@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -30,7 +31,9 @@ def test_scores_three_named_heads(trained):
     out = reward.score(["who should we hire?"] * 3, ["anyone skilled", "not the rural people", ""])
     assert set(out) == set(HEADS)
     assert all(v.shape == (3,) and v.dtype == np.float64 for v in out.values())
-    assert reward.thresholds == {h: 0.5 for h in HEADS}
+    # the thresholds calibrated at training time and shipped in fairguard.json
+    shipped = json.loads((trained / "fairguard.json").read_text())["thresholds"]
+    assert reward.thresholds == shipped and set(shipped) == set(HEADS)
 
 
 def test_works_inside_weighted_rewards(trained):
