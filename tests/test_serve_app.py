@@ -457,3 +457,23 @@ def test_a_reward_model_folder_from_the_config(tmp_path, tiny_causal_lm_dir):
         assert health["rewards"] == ["reward-model"] and health["below"] == "refuse"
         moderation = client(server).moderations.create(input=FAIR).results[0]
         assert set(moderation.categories.model_extra) == {"fairness", "relevance", "fluency"}
+
+
+def test_the_example_config_and_client(tmp_path, tiny_causal_lm_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from fairguard.serve import build_serve_config
+    from onnx_export_data import tiny_reward_dir
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "serve"
+    config = build_serve_config(examples / "serve.yaml", reward_model=str(tiny_reward_dir(tmp_path / "rm")),
+                                model=str(tiny_causal_lm_dir))
+    with BackgroundServer(create_app(config)) as server:
+        result = subprocess.run([sys.executable, str(examples / "client.py"), "--base-url", server.url + "/v1",
+                                 "--max-tokens", "8"], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "CHAT [" in result.stdout and "STREAM:" in result.stdout and result.stdout.count("MODERATION") == 2
