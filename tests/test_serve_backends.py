@@ -138,3 +138,11 @@ def test_upstream_stream():
         pieces = asyncio.run(collect(UpstreamBackend(stub.url, "up"), chat(stream=True)))
         assert pieces[:-1] == ["one", " two.", " three"] and pieces[-1].finish_reason == "stop"
         assert stub.requests[-1]["stream"] is True and stub.requests[-1]["model"] == "up"
+
+
+def test_a_local_generation_that_raises_is_a_backend_error(local):
+    request = chat()
+    request.inputs = [123]  # neither a chat nor a prompt: the tokenizer raises
+    with pytest.raises(BackendError) as info:
+        asyncio.run(local.generate(request, 1, None))
+    assert info.value.backend == "local" and info.value.kind == "error"

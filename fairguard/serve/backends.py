@@ -157,8 +157,11 @@ class LocalBackend:
         started = time.perf_counter()
         result = Generated([], [])
         for item in request.inputs:
-            texts, reasons, p_tok, c_tok = await loop.run_in_executor(
-                self._pool, lambda item=item: self.generate_sync(item, n, request.sampling, deadline))
+            try:
+                texts, reasons, p_tok, c_tok = await loop.run_in_executor(
+                    self._pool, lambda item=item: self.generate_sync(item, n, request.sampling, deadline))
+            except Exception as exc:  # noqa: BLE001 - a generator failure: the fail policy decides
+                raise BackendError(self.kind, "error", f"generation raised {type(exc).__name__}: {exc}") from exc
             result.texts.append(texts)
             result.finish_reasons.append(reasons)
             result.prompt_tokens += p_tok
