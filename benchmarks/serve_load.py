@@ -179,7 +179,8 @@ def report(info: dict[str, str], baseline: dict[int, float], rows: list[dict[str
               "| batch | pairs/s |", "|---:|---:|"]
     lines += [f"| {size} | {rate:.1f}{' (best)' if size == best_size else ''} |" for size, rate in baseline.items()]
     lines += ["", "Server, `/v1/moderations`:", "",
-              "| clients | requests | errors | pairs/s | vs in-process best | p50 ms | p95 ms | mean micro-batch (pairs) |",
+              "| clients | requests | errors | pairs/s | vs in-process best | p50 ms | p95 ms "
+              "| mean micro-batch (pairs) |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['clients']} | {row['requests']} | {row['errors']} | {row['pairs_per_s']:.1f} "

@@ -351,7 +351,8 @@ def test_stream_rewrites_or_flags_a_failing_sentence():
         text, finish, record = _streamed(server)
         assert text == STORY.replace("lazy", "capable") and finish == "stop"
         assert record["action"] == "rewritten" and record["decision"] == "pass"
-    with StubUpstream([STORY]) as stub, serving(make_guard(strategy="score", below="flag"), upstream=stub.url) as server:
+    with StubUpstream([STORY]) as stub, \
+            serving(make_guard(strategy="score", below="flag"), upstream=stub.url) as server:
         text, finish, record = _streamed(server)
         assert text == STORY and record["decision"] == "flag"
 

@@ -272,7 +272,8 @@ class AsyncGuardMixin:
 
     def _batch_scorer(self) -> ScorePairs:
         timeout_s = self.config.timeout_s
-        return lambda prompts, completions: self._score_pairs(prompts, completions, timeout_s)  # type: ignore[attr-defined]
+        score_pairs = self._score_pairs  # type: ignore[attr-defined]
+        return lambda prompts, completions: score_pairs(prompts, completions, timeout_s)
 
     def with_options(self, **options: Any) -> Any:
         """A guard with the same plugin objects and micro-batcher, and some config options changed

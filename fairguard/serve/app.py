@@ -158,7 +158,8 @@ def _request_id(request: Request) -> str:
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
-def _endpoint(state: ServeState, name: str, handler: Handler, auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(state: ServeState, name: str, handler: Handler,
+              auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         rid = _request_id(request)

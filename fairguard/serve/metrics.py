@@ -120,7 +120,8 @@ class ServeMetrics:
         self.stage_seconds = Histogram("fairguard_stage_seconds",
                                        "Seconds per stage of a guarded call (generation, scoring, "
                                        "rewrite, guard, total).", ("endpoint", "stage"))
-        self.request_seconds = Histogram("fairguard_request_seconds", "Seconds per HTTP request.",
+        self.request_seconds = Histogram("fairguard_request_seconds", "Seconds per HTTP request (for a stream: "
+                                         "until its first byte).",
                                          ("endpoint",))
         self.batch_pairs = Histogram("fairguard_score_batch_pairs", "Pairs per micro-batch of scores.",
                                      buckets=BATCH_BUCKETS)
