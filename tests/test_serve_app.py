@@ -372,8 +372,9 @@ def test_stream_from_a_failing_upstream_follows_the_fail_policy():
         assert text == server.state.guard.config.refusal_text and finish == "content_filter"
         assert record["errors"][0]["plugin"] == "upstream"
     with StubUpstream([STORY], mode="error") as stub, serving(make_guard(fail="open"), upstream=stub.url) as server:
-        with pytest.raises(openai.APIError, match="upstream generator failed"):
+        with pytest.raises(openai.APIError, match="upstream generator failed") as info:
             list(client(server).chat.completions.create(model="m", messages=ASK, stream=True))
+        assert info.value.body["code"] == "upstream_error" and info.value.body["type"] == "server_error"
 
 
 def test_a_client_that_disconnects_mid_stream():

@@ -99,3 +99,11 @@ def test_a_generator_failure_mid_stream_drops_the_unchecked_tail(fail):
         assert _text(releases) == "One fair sentence. REFUSED" and last.finish_reason == "content_filter"
     else:
         assert _text(releases) == "One fair sentence. " and "too slow" in last.error
+
+
+def test_error_releases_carry_a_code():
+    raised = _run(Guard([Fairness()], thresholds="fairness=0.5", below="raise"), STORY)
+    assert raised[-1].code == "content_filter"
+    broken = _run(Guard([Fairness()], thresholds="fairness=0.5", fail="open"), "Fine.",
+                  fail=BackendError("upstream", "error", "down"))
+    assert broken[-1].code == "upstream_error"

@@ -213,7 +213,7 @@ async def _complete(state: ServeState, endpoint: str, request: GenerationRequest
         state.backend_failed(exc, rid)
         if cfg.fail == "open":
             raise APIError(504 if exc.kind == "timeout" else 502, f"the {exc.backend} generator failed: "
-                           f"{exc.message}", "upstream_error", code=f"{exc.backend}_{exc.kind}") from None
+                           f"{exc.message}", "server_error", code=f"{exc.backend}_{exc.kind}") from None
         records = [[state.refusal(exc, started) for _ in range(keep)] for _ in request.inputs]
         texts: list[list[str]] = [[] for _ in request.inputs]
         reasons: list[list[str]] = [[] for _ in request.inputs]
@@ -277,8 +277,8 @@ async def _stream(state: ServeState, endpoint: str, request: GenerationRequest, 
                     continue
                 state.metrics.observe_records(endpoint, [release.record], cfg.fail)
                 if release.error is not None:
-                    kind_of = "content_filter" if release.finish_reason == "content_filter" else "upstream_error"
-                    yield _sse(error_body(release.error, kind_of, code=kind_of))
+                    kind_of = "content_filter" if release.code == "content_filter" else "server_error"
+                    yield _sse(error_body(release.error, kind_of, code=release.code))
                 else:
                     yield _sse(chunk(kind, rid, model, created, finish=release.finish_reason,
                                      record=public_record(release.record, state.config.expose_original)))

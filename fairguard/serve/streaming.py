@@ -63,7 +63,8 @@ class Release:
     finish_reason: str | None = None
     record: GuardRecord | None = None
     end: StreamEnd | None = None
-    error: str | None = None  # below="raise": the message of the error that ends the stream
+    error: str | None = None  # the message of an error that ends the stream (below="raise", fail="open")
+    code: str | None = None  # its code: content_filter, or <backend>_<kind> for a generator failure
 
 
 @dataclass
@@ -148,7 +149,7 @@ class SentenceGate:
         st.refused, st.withheld = True, sentence
         if cfg.below == "raise":
             reasons = ", ".join(record.below) or ", ".join(f"{e.plugin} {e.kind}" for e in record.errors)
-            return Release(finish_reason="content_filter",
+            return Release(finish_reason="content_filter", code="content_filter",
                            error=f"the guard stopped the stream: a sentence did not meet the policy ({reasons})")
         gap = "" if not st.shown or st.shown[-1].isspace() else " "
         return Release(gap + cfg.refusal_text, finish_reason="content_filter")
@@ -160,7 +161,8 @@ class SentenceGate:
         st.errors.append(PluginFailure(error.backend, "generate", error.kind, error.message))
         st.refused = True
         if cfg.fail == "open":
-            return Release(finish_reason="error", error=f"the {error.backend} generator failed: {error.message}")
+            return Release(finish_reason="error", code=f"{error.backend}_{error.kind}",
+                           error=f"the {error.backend} generator failed: {error.message}")
         gap = "" if not st.shown or st.shown[-1].isspace() else " "
         return Release(gap + cfg.refusal_text, finish_reason="content_filter")
 
