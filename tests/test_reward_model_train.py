@@ -193,3 +193,22 @@ def test_freeze_too_many_layers(tmp_path, tiny_deberta_dir):
     with pytest.raises(ConfigError, match="only 2 layers"):
         train_reward_model(_config(tmp_path, tiny_deberta_dir, freeze_layers=5))
     assert _nothing_written(tmp_path)
+
+
+def test_group_by_length_batches_rows_of_similar_length():
+    import numpy as np
+
+    from fairguard.reward_model.train import group_by_length
+
+    rng = np.random.default_rng(0)
+    lengths = [int(x) for x in rng.integers(10, 500, size=203)]
+    order = [int(i) for i in rng.permutation(203)]
+    grouped = group_by_length(order, lengths, 8, np.random.default_rng(1))
+    assert sorted(grouped) == sorted(order)
+    assert grouped == group_by_length(order, lengths, 8, np.random.default_rng(1))
+    batches = [grouped[i:i + 8] for i in range(0, len(grouped), 8)]
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    random_spread = np.mean([max(lengths[i] for i in order[j:j + 8]) - min(lengths[i] for i in order[j:j + 8])
+                             for j in range(0, 200, 8)])
+    assert spread < random_spread / 4
+    assert len(batches[-1]) == 203 % 8  # the short batch comes last

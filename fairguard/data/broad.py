@@ -36,7 +36,7 @@ from typing import Any
 
 from fairguard.errors import ConfigError
 
-ROW_KIND_WEIGHTS = {"statement": 0.5, "everyday": 0.3, "qa": 0.2}
+ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 # fair forms that reuse the words of prejudice (quotes, negations, replies) are drawn more
 # often, so that stereotype words alone never mark a text as biased
 FAIR_FORM_WEIGHTS = {"counter_quote": 3.0, "negated_neg": 3.0, "counter_ref": 2.0,

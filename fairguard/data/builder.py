@@ -50,7 +50,7 @@ class DataConfig:
     biased_off_topic_fraction: float = 0.3
     # share of prompts drawn from the broad pools (fairguard/data/broad.py): groups and forms
     # beyond the Chinese scenarios, everyday questions, answerability questions
-    broad_fraction: float = 0.5
+    broad_fraction: float = 0.7
     unqover: bool = True
     n_prompts: int = field(init=False, default=0)
 

@@ -117,6 +117,25 @@ def _overlap(train: list[PairRow], test: list[PairRow]) -> dict[str, Any]:
     return out
 
 
+LENGTH_GROUP_BATCHES = 50  # batches whose rows are sorted by length together
+
+
+def group_by_length(order: list[int], lengths: list[int], batch_size: int,
+                    rng: np.random.Generator) -> list[int]:
+    """``order`` rearranged so that each batch holds rows of similar length (less padding):
+    every run of ``LENGTH_GROUP_BATCHES`` batches is sorted by length and cut into batches,
+    and the full batches are shuffled (a short one stays last, so that batches start at
+    multiples of ``batch_size``). Same rows, same seed: same order."""
+    size = batch_size * LENGTH_GROUP_BATCHES
+    batches = []
+    for start in range(0, len(order), size):
+        chunk = sorted(order[start:start + size], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    full = [b for b in batches if len(b) == batch_size]
+    short = [b for b in batches if len(b) < batch_size]
+    return [i for b in rng.permutation(len(full)) for i in full[b]] + [i for b in short for i in b]
+
+
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
          val_rows: list[PairRow], device: str, processes: Processes | None = None) -> dict[str, Any]:
     """The training loop; leaves the best-validation weights in ``model``.
@@ -163,6 +182,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                                                 total_steps)
     rng = np.random.default_rng(config.seed)
     stream: list[int] = []  # a seeded shuffle of all rows, refilled when used up
+    row_chars = [len(row.prompt) + max(map(len, row.responses.values())) for row in train_rows]
     thresholds = {head: 0.5 for head in heads}
     history: list[dict[str, Any]] = []
     step_losses: list[float] = []
@@ -173,6 +193,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         while len(stream) < rows_per_epoch:
             stream.extend(int(i) for i in rng.permutation(len(train_rows)))
         order, stream = stream[:rows_per_epoch], stream[rows_per_epoch:]
+        order = group_by_length(order, row_chars, config.batch_size, rng)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
                    disable=not config.progress, leave=False)
         epoch_losses = []
