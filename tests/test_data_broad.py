@@ -29,7 +29,7 @@ def test_pools_parse_and_every_category_has_groups():
 
 def test_broad_share_and_row_kinds(splits):
     broad, _ = splits
-    assert 0.4 < len(broad["train"]) / 1500 < 0.6
+    assert 0.6 < len(broad["train"]) / 1500 < 0.8  # broad_fraction 0.7
     kinds = Counter(r["scenario"] for r in broad["train"])
     assert set(kinds) == {"broad-statement", "broad-everyday", "broad-qa"}
     forms = {r["form"].split("/")[0] for r in broad["train"] if r["scenario"] == "broad-statement"}

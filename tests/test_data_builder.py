@@ -87,7 +87,7 @@ def test_four_answers_distinct_and_prompts_unique(built):
             if row["form"] == "advice":
                 prompts.append(row["prompt"])
     assert n == len(triples) == 600
-    assert len(prompts) == len(set(prompts)) == 300  # broad_fraction 0.5
+    assert len(prompts) == len(set(prompts)) == 180  # broad_fraction 0.7
 
 
 def test_test_split_holds_out_templates_and_groups(built):
