@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Guard overhead"
@@ -152,22 +155,6 @@ def report(rows: dict[int, dict[str, list[float]]], info: dict[str, str]) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) only the "Guard overhead" section of RESULTS.md."""
-    old = path.read_text() if path.is_file() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reward-model", help="reward-model folder (ONNX export or torch)")
@@ -225,7 +212,7 @@ def main() -> None:
     text = report(rows, info)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(text, SECTION)
         print(f"wrote the section {SECTION!r} in {RESULTS}")
 
 

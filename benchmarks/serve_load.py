@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_md import write_section  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Serve load (moderations)"
@@ -199,22 +202,6 @@ def report(info: dict[str, str], baseline: dict[int, float], rows: list[dict[str
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) only this benchmark's section of RESULTS.md."""
-    old = path.read_text() if path.is_file() else "# Benchmark results\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reward-model", help="reward-model folder (default: an untrained MiniLM-L6, torch)")
@@ -272,7 +259,7 @@ def main() -> None:
     text = report(info, baseline, rows)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(text, SECTION)
         print(f"wrote the section {SECTION!r} in {RESULTS}")
 
 
