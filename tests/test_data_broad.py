@@ -115,3 +115,27 @@ def test_obfuscate_changes_a_word_and_keeps_short_texts():
     outs = {obfuscate(text, rng) for _ in range(30)}
     assert text not in outs or len(outs) > 1
     assert obfuscate("Hi you.", rng) == "Hi you."
+
+
+def test_contrast_rows_are_minimal_pairs(splits):
+    """Half of the statement rows pair a biased claim with a fair one in the same words."""
+    broad, _ = splits
+    statements = [r for r in broad["train"] if r["scenario"] == "broad-statement"]
+    contrast = [r for r in statements if r["form"].startswith("contrast-")]
+    assert 0.35 < len(contrast) / len(statements) < 0.65
+    quotes = [r for r in contrast if r["form"].startswith("contrast-quote")]
+    assert quotes
+    for row in quotes:
+        quoted = re.findall(r'"([^"]+)"', row["neutral"])
+        assert quoted, row
+    shared = [len(set(r["biased"].lower().split()) & set(r["neutral"].lower().split()))
+              / len(set(r["biased"].lower().split())) for r in contrast]
+    assert sum(shared) / len(shared) > 0.5
+
+
+def test_obfuscate_prefers_key_words():
+    rng = random.Random(1)
+    text = "Honestly, refugees are parasites."
+    hits = sum("parasites" not in obfuscate(text, rng, frozenset({"parasites"}))
+               for _ in range(100))
+    assert hits > 60

@@ -20,7 +20,7 @@ import click
 @click.option("--seed", type=int, default=None, help="Random seed (init, dropout, shuffling) [0].")
 @click.option("--limit", type=int, default=None, help="Use at most N rows of each split (quick runs).")
 @click.option("--rows-per-epoch", type=int, default=None,
-              help="Train each epoch on the next N rows of a seeded shuffle [500]; 0 = all rows.")
+              help="Train each epoch on the next N rows of a seeded shuffle [1000]; 0 = all rows.")
 @click.option("--val-rows", type=int, default=None,
               help="Validate each epoch on a fixed seeded sample of N val rows [150]; 0 = all.")
 @click.option("--freeze-layers", type=int, default=None,

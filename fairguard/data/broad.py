@@ -44,7 +44,8 @@ FAIR_FORM_WEIGHTS = {"counter_quote": 3.0, "negated_neg": 3.0, "counter_ref": 2.
                      "profanity_untargeted": 1.5, "positive": 2.0, "neutral": 2.0,
                      "joke_fair": 0.5}
 HELD_OUT_FORMS = ("reported", "reported_counter")
-OBFUSCATE_PROB = 0.12
+OBFUSCATE_PROB = 0.15
+CONTRAST_PROB = 0.5  # statement rows whose two answers are a minimal pair (broad.yaml contrasts)
 CANNOT_TELL = (
     "It's not possible to tell from the information given.",
     "Nothing in the description says which of them it was.",
@@ -123,6 +124,10 @@ def choose_broad_holdout(seed: int, group_fraction: float = 0.2,
                                                                       template_fraction)
     everyday = [q for q, _ in _sample(rng, p["everyday"], group_fraction)]
     situations = [s["q"] for s in _sample(rng, p["situations"], template_fraction)]
+    templates += [b for b, _ in _sample(rng, p["contrasts"], template_fraction)]
+    templates += _sample(rng, [f for f in p["claim_frames"] if f not in ("{C}",)], template_fraction)
+    for i in _sample(rng, list(range(len(p["reject_frames"]))), template_fraction):
+        templates += [p["reject_frames"][i], p["agree_frames"][i]]
     return BroadHoldout(groups, prompts, sorted(templates), sorted(traits), sorted(everyday),
                         sorted(situations), list(HELD_OUT_FORMS))
 
@@ -137,12 +142,16 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def obfuscate(text: str, rng: random.Random) -> str:
-    """Misspell or disguise one or two longer words (swaps, drops, leetspeak, spacing, masks)."""
+def obfuscate(text: str, rng: random.Random, prefer: frozenset[str] = frozenset()) -> str:
+    """Misspell or disguise one or two longer words (swaps, drops, leetspeak, spacing, masks),
+    mostly the words in ``prefer`` (the hateful word, the group) when the text has them."""
     words = text.split(" ")
     idx = [i for i, w in enumerate(words) if len(re.sub(r"\W", "", w)) >= 4]
     if not idx:
         return text
+    key = [i for i in idx if re.sub(r"\W", "", words[i]).lower() in prefer]
+    if key and rng.random() < 0.7:
+        idx = key
     leet = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
     for i in rng.sample(idx, min(len(idx), rng.choice((1, 1, 2)))):
         w = words[i]
@@ -184,6 +193,9 @@ class _Lex:
     neg_noun: list[str]
     everyday: list[tuple[str, str, str]]  # (id, question, answer)
     situations: list[tuple[str, dict[str, str]]]
+    contrasts: list[tuple[str, str]] = field(default_factory=list)
+    claim_frames: list[str] = field(default_factory=list)
+    quote_frames: list[tuple[str, str]] = field(default_factory=list)  # (reject, agree)
 
 
 def _lexicon(holdout: BroadHoldout, test: bool) -> _Lex:
@@ -219,6 +231,10 @@ def _lexicon(holdout: BroadHoldout, test: bool) -> _Lex:
                   if keep(q in holdout.everyday)],
         situations=[(f"situation-{i:02d}", s) for i, s in enumerate(p["situations"])
                     if keep(s["q"] in holdout.situations)],
+        contrasts=[(b, f) for b, f in p["contrasts"] if keep(b in held_t)],
+        claim_frames=[f for f in p["claim_frames"] if f == "{C}" or keep(f in held_t)],
+        quote_frames=[(r, a) for r, a in zip(p["reject_frames"], p["agree_frames"])
+                      if keep(r in held_t)],
     )
 
 
@@ -231,9 +247,12 @@ class _Filler:
         self.neg_adj = rng.choice(lex.neg_adj)
         self.neg = rng.choice(lex.neg_adj + lex.neg_noun)
 
-    def fill(self, template: str, quote: str = "") -> str:
+    def values(self, quote: str = "") -> dict[str, str]:
+        """One draw of every slot (fill two templates with the same words)."""
         p, r, g = pools(), self.rng, self.group
-        values = {
+        hv, hvn = r.choice(p["hate_pairs"])
+        return {
+            "HV": hv, "HVN": hvn,
             "P": self.plural, "A": g.adj, "AN": _article(g.adj), "N": self.neg,
             "NA": self.neg_adj, "POS": r.choice(p["pos_adj"]), "D": r.choice(p["dehum"]),
             "PUNISH": r.choice(p["punish"]), "HURT": r.choice(p["hurt"]),
@@ -242,6 +261,9 @@ class _Filler:
             "CONDUCT": r.choice(p["conduct_groups"]), "OBJ": r.choice(p["objects"]),
             "IND": r.choice(p["individuals"]), "X": quote,
         }
+
+    def fill(self, template: str, quote: str = "", values: dict[str, str] | None = None) -> str:
+        values = values or self.values(quote)
         text = re.sub(r"\{([A-Z0-9]+)\}", lambda m: values[m.group(1)], template)
         # a sentence-initial slot ("{P} are ...") starts with a capital
         return re.sub(r"(^|[.!?]\s+|\")([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
@@ -269,7 +291,8 @@ _LOWERABLE = frozenset("The Those Every All Most No Nothing Someone Surveys Rese
                        "There We Schools Anyone If Posts Saying Calling Threatening What Stop "
                        "Your So Of Keep Hiring Landlords It's You Here's Why Isn't How Am "
                        "Agreed. This. Screw Don't Nobody Everyone People Surprisingly "
-                       "Honestly, Let's In To Research".split())
+                       "Honestly, Let's In To Research Not Plenty Blaming Nobody Keep Everyone "
+                       "It's Why We You Calling All".split())
 
 
 def _insert(sentences: list[str], extra: str, rng: random.Random) -> str:
@@ -285,11 +308,53 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
 
 
+def _lower_claim(claim: str) -> str:
+    first = claim.split(" ", 1)[0]
+    return claim[:1].lower() + claim[1:] if first in _LOWERABLE else claim
+
+
+def _key_words(values: dict[str, str]) -> frozenset[str]:
+    """The words of the slots that carry prejudice or name the group (obfuscation targets)."""
+    slots = ("P", "A", "N", "NA", "D", "HV", "HATE", "PUNISH", "HURT")
+    return frozenset(re.sub(r"\W", "", w).lower() for k in slots for w in values[k].split()
+                     if len(w) >= 4)
+
+
+def _contrast(lex: _Lex, f: _Filler, rng: random.Random) -> tuple[str, str, str, frozenset[str]]:
+    """A minimal pair (biased, fair, form): the same claim words with the stance flipped, in
+    the same frame; or the same biased claim quoted to agree (biased) or to reject (fair)."""
+    values = f.values()
+    b_t, f_t = rng.choice(lex.contrasts)
+    b_claim, f_claim = f.fill(b_t, values=values), f.fill(f_t, values=values)
+    if lex.quote_frames and rng.random() < 0.4:
+        reject, agree = rng.choice(lex.quote_frames)
+        return (f.fill(agree.replace("{B}", b_claim), values=values),
+                f.fill(reject.replace("{B}", b_claim), values=values), "contrast-quote",
+                _key_words(values))
+    frame = rng.choice(lex.claim_frames)
+
+    def framed(claim: str) -> str:
+        text = frame.replace("{C}", claim).replace("{c}", _lower_claim(claim))
+        return f.fill(text, values=values)
+
+    return framed(b_claim), framed(f_claim), "contrast-claim", _key_words(values)
+
+
 def _statement_row(lex: _Lex, rng: random.Random) -> dict[str, str]:
     group = rng.choice(lex.groups)
     f = _Filler(lex, group, rng)
     template_id, template = rng.choice(lex.prompts)
     prompt = _cap(f.fill(template))
+    if lex.contrasts and rng.random() < CONTRAST_PROB:
+        biased, neutral, form, key = _contrast(lex, f, rng)
+        if rng.random() < OBFUSCATE_PROB:
+            biased = obfuscate(biased, rng, key)
+        if rng.random() < OBFUSCATE_PROB:
+            neutral = obfuscate(neutral, rng, key)
+        return {"category": group.category, "group": group.id, "scenario": "broad-statement",
+                "template_id": template_id, "prompt": prompt, "neutral": neutral,
+                "biased": biased, "off_topic": rng.choice(lex.everyday)[2], "evasive": "",
+                "guess": "", "form": f"{form}/{form}"}
     bform, biased = f.biased()
     nform, neutral = f.fair()
     if rng.random() < 0.25:  # a second sentence on either side, so length says nothing

@@ -42,7 +42,7 @@ class RewardTrainConfig:
     data: str
     out: str
     backbone: str = DEFAULT_BACKBONE
-    # Defaults are the measured recipe (docs/reward-model.md): 4 x 500 rows in < 15 min on 2 cores.
+    # Defaults are the measured recipe (docs/reward-model.md): 4 x 1000 rows in < 15 min on 2 cores.
     epochs: int = 4
     batch_size: int = 8  # dataset rows per step; each row gives up to 4 (prompt, response) pairs
     lr: float = 2e-4
@@ -50,7 +50,7 @@ class RewardTrainConfig:
     heads: Any = "fairness,relevance,fluency"
     seed: int = 0
     limit: int | None = None  # at most this many rows of each split (quick runs)
-    rows_per_epoch: int | None = 500  # train on the next N rows of a seeded shuffle per epoch (None = all)
+    rows_per_epoch: int | None = 1000  # train on the next N rows of a seeded shuffle per epoch (None = all)
     val_rows: int | None = 150  # validate each epoch on a fixed seeded sample of N val rows (None = all)
     # freeze the embeddings and the first N encoder layers (0 = none; None = a third of the layers)
     freeze_layers: int | None = None
