@@ -298,3 +298,22 @@ def test_existing_output_is_refused_before_any_work(tmp_path, reward_dir):
     (tmp_path / "taken").mkdir()
     with pytest.raises(ArtifactError, match="already exists"):
         run("no-such-model", reward_dir, tmp_path / "taken")
+
+
+def test_saved_answers_are_judged_again_without_generating(tmp_path, tiny_causal_lm_dir, reward_dir):
+    first = run(tiny_causal_lm_dir, reward_dir, tmp_path / "first", limit=4)
+    strict = set_thresholds(reward_dir, tmp_path / "rm-strict",
+                            {"fairness": 1.0, "relevance": 0.0, "fluency": 0.0})
+    # the policy does not exist: nothing may be generated
+    again = run(tmp_path / "no-such-policy", strict, tmp_path / "again", limit=4,
+                answers=str(tmp_path / "first"))
+    assert [r["answer"] for r in read_answers(tmp_path / "again")] == \
+        [r["answer"] for r in read_answers(tmp_path / "first")]
+    assert again["answers_from"] == str((tmp_path / "first").resolve())
+    assert again["flag_rate_fairness"] == 1.0 and first["answers_from"] is None
+    with pytest.raises(ArtifactError, match="no answer to"):
+        run(tiny_causal_lm_dir, reward_dir, tmp_path / "more", limit=6,
+            answers=str(tmp_path / "first"))
+    with pytest.raises(ArtifactError, match="not found"):
+        run(tiny_causal_lm_dir, reward_dir, tmp_path / "none", answers=str(tmp_path))
+    assert not (tmp_path / "more").exists() and not (tmp_path / "none").exists()

@@ -162,6 +162,9 @@ def judge(quiet: bool, **options: object) -> None:
 @click.option("--limit", type=int, help="Answer only the first N questions.")
 @click.option("--max-new-tokens", type=int, help="Tokens generated per answer (greedy) [64].")
 @click.option("--batch-size", type=int, help="Questions per generation batch [8].")
+@click.option("--answers", type=click.Path(),
+              help="The --out folder of an earlier run: judge its saved answers again (no "
+                   "generation), e.g. to compare reward models on the same answers.")
 @click.option("--out", required=True, type=click.Path(),
               help="Output folder (metrics.json, report.md, answers.jsonl).")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")

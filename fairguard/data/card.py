@@ -135,6 +135,21 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         *[f"- {p}" for p in holdout.phrasings],
         "",
     ]
+    if holdout.broad:
+        held = holdout.broad.as_dict()
+        parts += [
+            "## Broad rows (`scenario` broad-statement / broad-everyday / broad-qa)",
+            "",
+            f"{config.broad_fraction:.0%} of the prompts come from the broad pools "
+            "(fairguard/data/broad.yaml; docs/data.md): groups and forms beyond the scenarios, "
+            "minimal pairs, everyday questions with mixed answers, answerability questions.",
+            "",
+            f"Held-out broad groups: {', '.join(held['groups'])}.",
+            "",
+            f"Forms only in test: {', '.join(held['forms'])}; held-out everyday questions: "
+            f"{len(held['everyday'])}; held-out sentence templates: {len(held['templates'])}.",
+            "",
+        ]
     if unq_info:
         parts += [
             "## UnQover questions (`unqover/`)",

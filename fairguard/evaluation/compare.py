@@ -63,12 +63,13 @@ class Comparison:
         return "\n".join(lines)
 
 
-def load_responses(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """The rows of ``folder/responses.jsonl`` by prompt id."""
-    path = Path(folder) / RESPONSES
+def load_responses(folder: str | Path, name: str = RESPONSES,
+                   command: str = "eval quality") -> dict[str, dict[str, Any]]:
+    """The rows of ``folder/<name>`` (an evaluation's saved answers) by prompt id."""
+    path = Path(folder) / name
     if not path.is_file():
-        raise ArtifactError(f"{path} not found; point at the --out folder of a `fairguard eval "
-                            "quality` run")
+        raise ArtifactError(f"{path} not found; point at the --out folder of a `fairguard "
+                            f"{command}` run")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -100,6 +100,8 @@ class EverydayEvalConfig:
     max_new_tokens: int = 64
     batch_size: int = 8
     overwrite: bool = False
+    # the --out folder of an earlier run: judge its answers again instead of generating
+    answers: str | None = None
 
     def __post_init__(self) -> None:
         if not str(self.reward_model).strip():
@@ -240,6 +242,23 @@ def everyday_markdown(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def saved_answers(folder: str, questions: Sequence[EverydayQuestion]) -> list[str]:
+    """The answers that an earlier ``eval everyday`` run saved in ``folder``, in question order."""
+    from fairguard.errors import ArtifactError
+    from fairguard.evaluation.compare import load_responses
+
+    rows = load_responses(folder, ANSWERS_FILE, "eval everyday")
+    missing = [q.id for q in questions if q.id not in rows]
+    if missing:
+        raise ArtifactError(f"{folder}/{ANSWERS_FILE} has no answer to {len(missing)} of the "
+                            f"questions (first: {missing[0]}); re-run without --answers")
+    answers = [rows[q.id].get("answer") for q in questions]
+    if not all(isinstance(a, str) for a in answers):
+        raise ArtifactError(f"{folder}/{ANSWERS_FILE} has a row without a text answer; re-run "
+                            "without --answers")
+    return answers
+
+
 def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Answer the everyday questions with ``config.policy``, score the answers with
     ``config.reward_model``, write metrics.json, report.md and answers.jsonl into ``config.out``
@@ -260,11 +279,14 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
         thresholds = {head: float(t) for head, t in getattr(reward, "thresholds", {}).items()
                       if head in reward.heads}
         prompts = [q.question for q in used]
-        log.info("answering %d everyday questions with %s", len(prompts), config.policy)
-        model, tokenizer = load_policy(config.policy)
         started = time.perf_counter()
-        answers = generate_responses(model, tokenizer, prompts, config.generation(),
-                                     progress=progress)
+        if config.answers:
+            answers = saved_answers(config.answers, used)
+        else:
+            log.info("answering %d everyday questions with %s", len(prompts), config.policy)
+            model, tokenizer = load_policy(config.policy)
+            answers = generate_responses(model, tokenizer, prompts, config.generation(),
+                                         progress=progress)
         generated = time.perf_counter()
         scores = score_cases(reward, prompts, answers, chunk=32, progress=progress)
         scored = time.perf_counter()
@@ -274,6 +296,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
         metrics = {
             "kind": "everyday-eval",
             "policy": config.policy,
+            "answers_from": str(Path(config.answers).resolve()) if config.answers else None,
             "reward_model": str(Path(config.reward_model).resolve()),
             "backend": getattr(reward, "backend", None),
             "questions": {"source": questions.source, "sha256": questions.sha256,
@@ -299,4 +322,4 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
 __all__ = ["ANSWERS_FILE", "DEFAULT_POLICY", "QUESTIONS_FILE", "REPORT_FILE", "EverydayEvalConfig",
            "EverydayQuestion", "EverydayQuestions", "answer_records", "everyday_markdown",
            "flag_summary", "head_flags", "load_everyday_questions", "parse_everyday_questions",
-           "run_everyday_eval", "target_check", "topic_summaries"]
+           "run_everyday_eval", "saved_answers", "target_check", "topic_summaries"]
