@@ -38,7 +38,7 @@ def test_range_checks(option, value):
 def test_defaults_are_the_measured_recipe_and_zero_means_all_rows():
     config = RewardTrainConfig(data="d", out="o")
     assert (config.epochs, config.lr, config.max_length) == (4, 2e-4, 128)
-    assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (500, 150, None)
+    assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (1000, 150, None)
     config = RewardTrainConfig(data="d", out="o", rows_per_epoch=0, val_rows=0, freeze_layers=0)
     assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (None, None, 0)
     with pytest.raises(ConfigError):
@@ -79,3 +79,10 @@ def test_extra_data_files_are_checked_at_config_time(tmp_path):
         RewardTrainConfig(data="d", out="o", heads="relevance", extra_data=[str(mine)])
     with pytest.raises(ConfigError, match="label column name is empty"):
         RewardTrainConfig(data="d", out="o", extra_data=[str(mine)], extra_label_column=" ")
+
+
+def test_false_flag_rate_is_checked():
+    assert RewardTrainConfig(data="d", out="o").false_flag_rate == 0.02
+    for bad in (0, 0.5, -0.1, float("nan"), "x"):
+        with pytest.raises(ConfigError):
+            RewardTrainConfig(data="d", out="o", false_flag_rate=bad)
