@@ -27,6 +27,7 @@ of every form's sentence templates, a quarter of the stereotype wordings, whole 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import re
@@ -95,9 +96,7 @@ class BroadHoldout:
     forms: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"groups": self.groups, "prompts": self.prompts, "templates": self.templates,
-                "traits": self.traits, "everyday": self.everyday,
-                "situations": self.situations, "forms": self.forms}
+        return dataclasses.asdict(self)
 
 
 def _sample(rng: random.Random, items: list[Any], fraction: float) -> list[Any]:
