@@ -53,7 +53,9 @@ def test_folder_loads_with_plain_transformers(trained):
     assert [model.config.id2label[i] for i in range(3)] == HEADS
     assert model.config.problem_type == "multi_label_classification"
     loaded = load_reward_model(trained)
-    assert loaded.heads == tuple(HEADS) and loaded.thresholds == {h: 0.5 for h in HEADS}
+    assert loaded.heads == tuple(HEADS)
+    assert loaded.thresholds == loaded.metadata["thresholds"]  # calibrated at training time
+    assert set(loaded.thresholds) == set(HEADS)
     assert loaded.max_length == loaded.metadata["max_length"]
     assert not loaded.model.training
 
