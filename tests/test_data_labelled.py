@@ -137,8 +137,8 @@ def test_too_long_text_names_the_line(tmp_path):
 def test_bad_jsonl_files_name_the_line(tmp_path):
     good = json.dumps({"text": "Fine words.", "label": 0})
     cases = [
-        (good + "\n{not json\n", r"bad.jsonl:2: not valid JSON"),
-        (good + "\n[1, 2]\n", r"bad.jsonl:2: a JSON list"),
+        (good + "\n{not json\n", r"bad.jsonl, line 2: invalid JSON"),
+        (good + "\n[1, 2]\n", r"bad.jsonl, line 2: expected a JSON object, got list"),
         (good + "\n" + json.dumps({"label": 1}) + "\n", r"bad.jsonl:2: no 'text' field"),
         (good + "\n" + json.dumps({"text": 5, "label": 1}) + "\n", r"bad.jsonl:2: 'text' is a int"),
         (good + "\n" + json.dumps({"text": "x", "label": [1]}) + "\n", r"bad.jsonl:2: unknown label"),

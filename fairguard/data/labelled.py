@@ -201,18 +201,9 @@ def _csv_records(path: Path, text: str, delimiter: str) -> tuple[list[str], Iter
 
 
 def _jsonl_records(path: Path, text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: not valid JSON ({exc.msg}); write one JSON object "
-                            "per line") from exc
-        if not isinstance(record, dict):
-            raise DataError(f"{path}:{number}: a JSON {type(record).__name__}, not an object")
-        records.append((number, record))
+    from fairguard.data.loaders import jsonl_objects
+
+    records = jsonl_objects(path, text)
     header = list(records[0][1]) if records else []
     return header, iter(records)
 

@@ -79,11 +79,8 @@ def _resolve(path_or_dir: str | os.PathLike[str], split: str, splits: tuple[str,
     return path
 
 
-def _read_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} cannot be read ({exc})") from exc
+def jsonl_objects(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of JSONL ``text`` read from ``path``."""
     out = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -97,6 +94,15 @@ def _read_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise DataError(f"{path}, line {lineno}: expected a JSON object, got "
                             f"{type(obj).__name__}")
         out.append((lineno, obj))
+    return out
+
+
+def _read_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} cannot be read ({exc})") from exc
+    out = jsonl_objects(path, text)
     if not out:
         raise DataError(f"{path} is empty; rebuild the dataset with `fairguard data build`")
     return out
