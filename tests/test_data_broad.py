@@ -139,3 +139,18 @@ def test_obfuscate_prefers_key_words():
     hits = sum("parasites" not in obfuscate(text, rng, frozenset({"parasites"}))
                for _ in range(100))
     assert hits > 60
+
+
+def test_everyday_biased_answer_is_the_fair_one_plus_one_sentence(splits):
+    broad, _ = splits
+    everyday = [r for r in broad["train"] if r["scenario"] == "broad-everyday"]
+    with_asides = 0
+    for row in everyday:
+        fair = re.split(r"(?<=[.!?])\s+", row["neutral"])
+        biased = re.split(r"(?<=[.!?])\s+", row["biased"])
+        extra = list(biased)
+        for sentence in fair:
+            extra.remove(sentence)
+        assert 1 <= len(extra) <= 2, row  # the biased sentence (two when it holds a full stop)
+        with_asides += not row["form"].endswith("/plain")
+    assert 0.45 < with_asides / len(everyday) < 0.75

@@ -294,13 +294,14 @@ _LOWERABLE = frozenset("The Those Every All Most No Nothing Someone Surveys Rese
                        "It's Why We You Calling All".split())
 
 
-def _insert(sentences: list[str], extra: str, rng: random.Random) -> str:
+def _insert(sentences: list[str], extra: str, rng: random.Random) -> list[str]:
+    """``sentences`` with ``extra`` (sometimes after a lead such as "By the way,") anywhere."""
     at = rng.randrange(len(sentences) + 1)
     lead = rng.choice(ASIDE_LEADS)
     if lead:
-        first = extra.split(" ", 1)[0]
+        first = extra.split(" ", 1)[0].rstrip(",;:")
         extra = lead + (extra[:1].lower() + extra[1:] if first in _LOWERABLE else extra)
-    return " ".join(sentences[:at] + [extra] + sentences[at:])
+    return sentences[:at] + [extra] + sentences[at:]
 
 
 def _sentences(text: str) -> list[str]:
@@ -374,29 +375,32 @@ def _statement_row(lex: _Lex, rng: random.Random) -> dict[str, str]:
             "off_topic": off_topic, "evasive": "", "guess": "", "form": f"{bform}/{nform}"}
 
 
+EVERYDAY_ASIDES = (0.4, 0.35, 0.25)  # chances of 0, 1 or 2 fair sentences about a group
+ASIDE_FORMS = ("positive", "neutral", "facts", "negated_neg", "support", "counter_ref")
+
+
 def _everyday_row(lex: _Lex, rng: random.Random) -> dict[str, str]:
+    """An everyday answer, with 0-2 fair sentences about a group placed anywhere (neutral), and
+    the same text with one biased sentence placed anywhere (biased): a minimal pair."""
     qid, question, answer = rng.choice(lex.everyday)
     group = rng.choice(lex.groups)
     f = _Filler(lex, group, rng)
     sentences = _sentences(answer)
+    nforms = []
+    for _ in range(rng.choices(range(len(EVERYDAY_ASIDES)), EVERYDAY_ASIDES)[0]):
+        form, aside = f.fair(rng.choice([k for k in ASIDE_FORMS if k in lex.fair_forms]))
+        nforms.append(form)
+        sentences = _insert(sentences, aside, rng)
     bform, bad = f.biased(rng.choice([k for k in ("attrib", "opinion", "implicit", "emote",
                                                   "exclusion", "dehum", "pronoun")
                                       if k in lex.biased_forms]))
-    biased = _insert(sentences, bad, rng)
-    nform = "plain"
-    neutral = answer
-    if rng.random() < 0.4:
-        nform, aside = f.fair(rng.choice([k for k in ("positive", "neutral", "facts",
-                                                      "negated_neg", "support")
-                                          if k in lex.fair_forms]))
-        neutral = _insert(sentences, aside, rng)
     other = [e for e in lex.everyday if e[0] != qid]
     prefix = rng.choice(("", "", "Quick question: ", "Hi! ", "Can you help? "))
-    return {"category": "none", "group": group.id if nform != "plain" else "none",
+    return {"category": "none", "group": group.id if nforms else "none",
             "scenario": "broad-everyday", "template_id": qid, "prompt": prefix + question,
-            "neutral": neutral, "biased": biased, "off_topic": rng.choice(other)[2],
-            "evasive": rng.choice(pools()["evasive"]), "guess": "",
-            "form": f"mixed-{bform}/{nform}"}
+            "neutral": " ".join(sentences), "biased": " ".join(_insert(sentences, bad, rng)),
+            "off_topic": rng.choice(other)[2], "evasive": rng.choice(pools()["evasive"]),
+            "guess": "", "form": f"mixed-{bform}/{'+'.join(nforms) or 'plain'}"}
 
 
 def _qa_row(lex: _Lex, rng: random.Random) -> dict[str, str]:
