@@ -313,19 +313,20 @@ def create_app(config: ServeConfig, *, guard: Guard | None = None, backend: Any 
     backend = backend if backend is not None else build_backend(config, guard)
     state = ServeState(config, guard, backend, metrics)
 
-    async def chat(request: Request, rid: str) -> Response:
-        parsed = parse_chat(await _json(request, config.max_body_bytes), state.limits)
-        state.check_model(parsed.model)
-        if parsed.stream:
-            return await _stream(state, "chat", parsed, rid)
-        return JSONResponse(await _complete(state, "chat", parsed, rid))
+    def generation_endpoint(kind: str, parse: Callable[..., GenerationRequest]
+                            ) -> Callable[[Request, str], Awaitable[Response]]:
+        """``/v1/chat/completions`` (``kind`` "chat") or ``/v1/completions``: parse, check the
+        model, answer whole or streamed."""
+        async def endpoint(request: Request, rid: str) -> Response:
+            parsed = parse(await _json(request, config.max_body_bytes), state.limits)
+            state.check_model(parsed.model)
+            if parsed.stream:
+                return await _stream(state, kind, parsed, rid)
+            return JSONResponse(await _complete(state, kind, parsed, rid))
+        return endpoint
 
-    async def completions(request: Request, rid: str) -> Response:
-        parsed = parse_completion(await _json(request, config.max_body_bytes), state.limits)
-        state.check_model(parsed.model)
-        if parsed.stream:
-            return await _stream(state, "completions", parsed, rid)
-        return JSONResponse(await _complete(state, "completions", parsed, rid))
+    chat = generation_endpoint("chat", parse_chat)
+    completions = generation_endpoint("completions", parse_completion)
 
     async def moderations(request: Request, rid: str) -> Response:
         parsed = parse_moderation(await _json(request, config.max_body_bytes), state.limits,
