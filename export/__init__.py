@@ -8,7 +8,7 @@ __all__ = ["export_onnx", "OnnxExportConfig", "OnnxRewardScorer"]
 
 _LAZY = {
     "export_onnx": "fairguard.export.onnx_export",
-    "OnnxExportConfig": "fairguard.export.onnx_export",
+    "OnnxExportConfig": "fairguard.export.config",
     "OnnxRewardScorer": "fairguard.export.onnx_scorer",
 }
 

@@ -19,52 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
-from fairguard.errors import ArtifactError, ConfigError
+from fairguard.errors import ArtifactError
+from fairguard.export.config import DEFAULT_FP32_ATOL, OnnxExportConfig
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 PARITY_FILE = "parity.json"
-DEFAULT_FP32_ATOL = 1e-4
-QUANTIZE_CHOICES = ("int8", "none")
-
-
-@dataclass
-class OnnxExportConfig:
-    """Options of ``fairguard export onnx``."""
-
-    model: str
-    out: str
-    quantize: str | None = "int8"
-    opset: int | None = None
-    data: str | None = None
-    overwrite: bool = False
-    fp32_atol: float = DEFAULT_FP32_ATOL
-    max_pairs: int | None = 2000
-    batch_size: int = 16
-    per_channel: bool = True
-    min_int8_agreement: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.quantize == "none":
-            self.quantize = None
-        if self.quantize is not None and self.quantize not in QUANTIZE_CHOICES:
-            raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)}, "
-                              f"got {self.quantize!r}")
-        if self.opset is not None and not 11 <= self.opset <= 25:
-            raise ConfigError(f"opset must be between 11 and 25, got {self.opset}")
-        if not self.fp32_atol >= 0:
-            raise ConfigError(f"fp32_atol must be >= 0, got {self.fp32_atol}")
-        if self.max_pairs is not None and self.max_pairs < 1:
-            raise ConfigError(f"max_pairs must be >= 1, got {self.max_pairs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.min_int8_agreement is not None and not 0 <= self.min_int8_agreement <= 1:
-            raise ConfigError("min_int8_agreement must be in [0, 1], got "
-                              f"{self.min_int8_agreement}")
-        model, out = Path(self.model).resolve(), Path(self.out).resolve()
-        if out == model or out in model.parents:
-            raise ConfigError(f"--out {self.out} would replace the source model folder; choose a "
-                              "new folder")
 
 
 @dataclass

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from fairguard.errors import ArtifactError, ConfigError
-from fairguard.export.onnx_export import OnnxExportConfig, export_onnx
+from fairguard.errors import ArtifactError
+from fairguard.export.onnx_export import export_onnx
 from onnx_export_data import HEADS, shared_export, write_metadata, write_test_split
 
 
@@ -145,20 +145,6 @@ def test_source_without_weights_or_wrong_kind(exported, tmp_path):
     (other / "fairguard.json").write_text(json.dumps(dict(meta, kind="refine-layer")))
     with pytest.raises(ArtifactError, match="reward-model"):
         export_onnx(other, tmp_path / "out", progress=False)
-
-
-def test_config_validation(tmp_path):
-    with pytest.raises(ConfigError, match="quantize"):
-        OnnxExportConfig(model="m", out="o", quantize="int4")
-    with pytest.raises(ConfigError, match="opset"):
-        OnnxExportConfig(model="m", out="o", opset=5)
-    with pytest.raises(ConfigError, match="min_int8_agreement"):
-        OnnxExportConfig(model="m", out="o", min_int8_agreement=1.5)
-    with pytest.raises(ConfigError, match="replace the source"):
-        OnnxExportConfig(model=str(tmp_path / "m"), out=str(tmp_path / "m"))
-    with pytest.raises(ConfigError, match="replace the source"):
-        OnnxExportConfig(model=str(tmp_path / "m" / "sub"), out=str(tmp_path / "m"))
-    assert OnnxExportConfig(model="m", out="o", quantize="none").quantize is None
 
 
 @pytest.mark.slow

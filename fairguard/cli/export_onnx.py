@@ -35,7 +35,8 @@ def onnx(model, out, quantize, opset, data, max_pairs, per_tensor, min_int8_agre
     model_int8.onnx, the tokenizer, config.json, fairguard.json and parity.json.
     """
     from fairguard.config import build_config
-    from fairguard.export.onnx_export import OnnxExportConfig, export_onnx_from_config
+    from fairguard.export.config import OnnxExportConfig
+    from fairguard.export.onnx_export import export_onnx_from_config
 
     config = build_config(
         OnnxExportConfig, None, model=model, out=out, quantize=quantize, opset=opset, data=data,
