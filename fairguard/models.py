@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairguard.errors import ModelNotFoundError, UnknownNameError
+from fairguard.errors import ArtifactError, ConfigError, ModelNotFoundError, UnknownNameError
 
 CACHE_ENV = "FAIRGUARD_CACHE"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -211,29 +211,71 @@ def _in_hub_cache(repo_id: str) -> bool:
     return isinstance(found, str)
 
 
-def _hub_failure(name: str, exc: Exception) -> ModelNotFoundError:
+def hub_failure_error(name: str, exc: Exception) -> ModelNotFoundError:
+    """The error to raise when loading model ``name`` failed with ``exc`` (says what to do)."""
     return ModelNotFoundError(
-        f"could not load model {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+        f"could not load model {name!r} ({type(exc).__name__}: {_first_line(exc)}); "
         f"offline, use an embedded model ({', '.join(EMBEDDED)}) or a local folder"
     )
 
 
-def load_tokenizer(name: str, **kwargs: Any) -> Any:
-    """Load the tokenizer of a model name (pad token set for causal LMs that lack one)."""
+_hub_failure = hub_failure_error  # old private name; training/policy.py moves to the public one
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else ""
+
+
+TORCH_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def torch_dtype(name: str) -> Any:
+    """The torch dtype named ``name`` (one of :data:`TORCH_DTYPES`)."""
+    import torch
+
+    if name not in TORCH_DTYPES:
+        raise UnknownNameError("dtype", name, list(TORCH_DTYPES))
+    return getattr(torch, name)
+
+
+def remote_code_error(name: str, exc: Exception) -> ConfigError | None:
+    """A :class:`ConfigError` telling the user about ``--trust-remote-code`` when ``exc`` says the
+    model ships its own code; ``None`` otherwise."""
+    if "trust_remote_code" in str(exc):
+        return ConfigError(f"model {name!r} ships its own Python code; if you trust it, pass "
+                           "--trust-remote-code")
+    return None
+
+
+def load_model_config(name: str) -> Any:
+    """Load the transformers config of a model name (``AutoConfig``)."""
+    from transformers import AutoConfig
+
+    location = resolve_model(name)
+    try:
+        return AutoConfig.from_pretrained(location)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(f"could not read the config of {name!r}: {exc}") from exc
+
+
+def load_tokenizer(name: str, *, fill_pad: bool = True, **kwargs: Any) -> Any:
+    """Load the tokenizer of a model name; with ``fill_pad`` the eos token pads when it has no pad
+    token (causal LMs)."""
     from transformers import AutoTokenizer
 
     location = resolve_model(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
     except (OSError, ValueError) as exc:
-        raise _hub_failure(name, exc) from exc
-    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        raise (remote_code_error(name, exc) or hub_failure_error(name, exc)) from exc
+    if fill_pad and tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
 def load_causal_lm(name: str, **kwargs: Any) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` for a causal LM name, in eval mode."""
+    """Load ``(model, tokenizer)`` for a causal LM name, in eval mode; ``kwargs`` go to
+    ``from_pretrained`` (e.g. ``torch_dtype``)."""
     from transformers import AutoModelForCausalLM
 
     location = resolve_model(name)
@@ -241,11 +283,63 @@ def load_causal_lm(name: str, **kwargs: Any) -> tuple[Any, Any]:
     try:
         model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
     except (OSError, ValueError) as exc:
-        raise _hub_failure(name, exc) from exc
+        raise hub_failure_error(name, exc) from exc
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     model.eval()
     return model, tokenizer
+
+
+def load_masked_lm(name: str, *, trust_remote_code: bool = False, dtype: str = "float32",
+                   fill_pad: bool = False) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` of a masked LM (``AutoModelForMaskedLM``), in eval mode.
+
+    With ``trust_remote_code`` (explicit only, never a default) it also loads a model whose own
+    code defines it and registers only ``AutoModel`` (e.g. LLaDA). ``fill_pad`` as in
+    :func:`load_tokenizer`. Raises :class:`ConfigError` when the model is not a masked LM.
+    """
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    location = resolve_model(name)
+    tokenizer = load_tokenizer(name, fill_pad=fill_pad, trust_remote_code=trust_remote_code)
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if dtype != "float32":
+        kwargs["torch_dtype"] = torch_dtype(dtype)
+    try:
+        model = AutoModelForMaskedLM.from_pretrained(location, **kwargs)
+    except ValueError as exc:
+        if not trust_remote_code:
+            raise (remote_code_error(name, exc) or ConfigError(
+                f"model {name!r} is not a masked LM that transformers can load "
+                f"({_first_line(exc) or type(exc).__name__}); give a masked LM (BERT, RoBERTa, "
+                "ModernBERT, ...; LLaDA with --trust-remote-code)")) from exc
+        try:  # custom-code diffusion LMs (LLaDA) register only AutoModel
+            model = AutoModel.from_pretrained(location, **kwargs)
+        except (OSError, ValueError) as exc2:
+            raise hub_failure_error(name, exc2) from exc2
+    except OSError as exc:
+        raise hub_failure_error(name, exc) from exc
+    model.eval()
+    return model, tokenizer
+
+
+def load_peft_adapter(model: Any, folder: str | Path, *, base_name: str | None = None) -> Any:
+    """Apply the peft adapter saved in ``folder`` to ``model``; returns the ``PeftModel`` in eval
+    mode. Raises :class:`ArtifactError` when ``folder`` is no adapter or does not fit the model."""
+    folder = Path(folder).expanduser()
+    if not (folder / "adapter_config.json").is_file():
+        raise ArtifactError(f"{folder} is not a peft adapter folder (no adapter_config.json); "
+                            "give a folder written by `fairguard train grpo` or peft's save_pretrained")
+    from peft import PeftModel
+
+    try:
+        adapted = PeftModel.from_pretrained(model, str(folder))
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        target = f"model {base_name!r}" if base_name else "the base model"
+        raise ArtifactError(f"adapter {folder} does not fit {target} "
+                            f"({type(exc).__name__}: {_first_line(exc)})") from exc
+    adapted.eval()
+    return adapted
 
 
 def embedded_status() -> list[dict[str, str]]:

@@ -51,15 +51,11 @@ class LoraFilter(BaseFilter):
     def _load(self) -> None:
         if self._model is not None:
             return
-        from peft import PeftModel
+        from fairguard.models import load_peft_adapter
 
         family = self._policy_family()
         base, tokenizer = family.load()
-        try:
-            self._model = PeftModel.from_pretrained(base, str(self.path)).eval()
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"could not load the adapter in {self.path} onto {self.base_model!r}: "
-                                f"{exc}") from exc
+        self._model = load_peft_adapter(base, self.path, base_name=self.base_model)
         self._tokenizer = tokenizer
         self._generate = family.evaluation_generator(self._model, tokenizer)
 

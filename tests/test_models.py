@@ -87,3 +87,38 @@ def test_smollm2_converts_once_with_eos_pad_fixed():
     out = model.generate(ids, max_new_tokens=8, do_sample=False)
     text = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
     assert text.strip()
+
+
+def test_load_masked_lm_and_its_errors(tmp_path):
+    import torch
+
+    from fairguard.errors import ConfigError
+    from fairguard.models import load_masked_lm, load_model_config
+    from fairguard.testing import save_tiny, tiny_causal_lm, tiny_masked_lm
+
+    masked = save_tiny(*tiny_masked_lm(), tmp_path / "masked")
+    model, tokenizer = load_masked_lm(str(masked))
+    assert type(model).__name__ == "BertForMaskedLM" and not model.training
+    assert tokenizer.mask_token_id is not None
+    assert load_model_config(str(masked)).architectures == ["BertForMaskedLM"]
+    bf16, _ = load_masked_lm(str(masked), dtype="bfloat16")
+    assert next(bf16.parameters()).dtype == torch.bfloat16
+    causal = save_tiny(*tiny_causal_lm(), tmp_path / "causal")
+    with pytest.raises(ConfigError, match="not a masked LM"):
+        load_masked_lm(str(causal))
+    custom = save_tiny(*tiny_masked_lm(), tmp_path / "custom")  # a config that needs its own code
+    config = json.loads((custom / "config.json").read_text())
+    config.update(model_type="llada", auto_map={"AutoConfig": "configuration_llada.LLaDAConfig",
+                                                "AutoModel": "modeling_llada.LLaDAModelLM"})
+    (custom / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="--trust-remote-code"):
+        load_masked_lm(str(custom))
+
+
+def test_load_peft_adapter_refuses_a_folder_without_an_adapter(tmp_path, tiny_causal_lm_dir):
+    from fairguard.errors import ArtifactError
+    from fairguard.models import load_causal_lm, load_peft_adapter
+
+    model, _ = load_causal_lm(str(tiny_causal_lm_dir))
+    with pytest.raises(ArtifactError, match="not a peft adapter folder"):
+        load_peft_adapter(model, tmp_path)

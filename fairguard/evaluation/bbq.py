@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from fairguard.errors import ConfigError, ModelNotFoundError
+from fairguard.errors import ConfigError
 from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
 from fairguard.metrics.bbq import BBQExample, bbq_bias_scores, load_bbq
 
@@ -37,27 +37,17 @@ def load_option_scorer(name: str, kind: str = "auto") -> tuple[Any, Any, str]:
     """Load ``(model, tokenizer, kind)``; ``auto`` picks masked for ``*ForMaskedLM`` configs."""
     if kind not in LM_KINDS:
         raise ConfigError(f"lm kind must be one of {', '.join(LM_KINDS)}, got {kind!r}")
-    from transformers import AutoConfig, AutoModelForMaskedLM
+    from fairguard.models import load_causal_lm, load_masked_lm, load_model_config
 
-    from fairguard.models import load_causal_lm, load_tokenizer, resolve_model
-
-    location = resolve_model(name)
     if kind == "auto":
-        try:
-            archs = AutoConfig.from_pretrained(location).architectures or []
-        except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(f"could not read the config of {name!r}: {exc}") from exc
+        archs = load_model_config(name).architectures or []
         kind = "masked" if any(a.endswith("ForMaskedLM") for a in archs) else "causal"
     if kind == "causal":
         model, tokenizer = load_causal_lm(name)
         return model, tokenizer, kind
-    tokenizer = load_tokenizer(name)
+    model, tokenizer = load_masked_lm(name, fill_pad=True)
     if tokenizer.mask_token_id is None:
         raise ConfigError(f"{name!r} has no mask token; it is not a masked LM (use --lm-kind causal)")
-    try:
-        model = AutoModelForMaskedLM.from_pretrained(location).eval()
-    except (OSError, ValueError) as exc:
-        raise ModelNotFoundError(f"could not load {name!r} as a masked LM: {exc}") from exc
     return model, tokenizer, kind
 
 

@@ -41,24 +41,12 @@ class GenerationConfig:
 
 def load_policy(model: str, adapter: str | None = None) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` of a causal LM name, with a peft adapter folder applied."""
-    from fairguard.models import load_causal_lm
+    from fairguard.models import load_causal_lm, load_peft_adapter
 
     lm, tokenizer = load_causal_lm(model)
     if adapter is None:
         return lm, tokenizer
-    folder = Path(adapter).expanduser()
-    if not (folder / "adapter_config.json").is_file():
-        raise ArtifactError(f"{folder} is not a peft adapter folder (no adapter_config.json); "
-                            "give a folder written by `fairguard train grpo` or peft's save_pretrained")
-    from peft import PeftModel
-
-    try:
-        lm = PeftModel.from_pretrained(lm, str(folder))
-    except (ValueError, RuntimeError, KeyError) as exc:
-        raise ArtifactError(f"adapter {folder} does not fit model {model!r} "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
-    lm.eval()
-    return lm, tokenizer
+    return load_peft_adapter(lm, adapter, base_name=model), tokenizer
 
 
 def uses_chat_template(tokenizer: Any, chat_template: bool | None) -> bool:

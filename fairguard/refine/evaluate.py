@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import torch
 
-from fairguard.errors import ConfigError, DataError, ModelNotFoundError
+from fairguard.errors import ConfigError, DataError
 from fairguard.metrics.unqover import SubjectScore, unqover_metrics
 from fairguard.refine.answer_slot import AnswerSlot, LMKind, build_slots, lm_kind, subject_scores
 from fairguard.refine.cache import TopK, compute_topk
@@ -48,23 +48,11 @@ class BaseLM:
 
 def load_base_lm(name: str) -> BaseLM:
     """Load a masked or causal LM by name (embedded name, folder, hub id), frozen, in eval mode."""
-    from transformers import AutoConfig, AutoModelForMaskedLM
+    from fairguard.models import load_causal_lm, load_masked_lm, load_model_config
 
-    from fairguard.models import load_causal_lm, load_tokenizer, resolve_model
-
-    location = resolve_model(name)
-    try:
-        config = AutoConfig.from_pretrained(location)
-    except (OSError, ValueError) as exc:
-        raise ModelNotFoundError(f"could not read the config of {name!r}: {exc}") from exc
-    kind = lm_kind(config)
+    kind = lm_kind(load_model_config(name))
     if kind == "masked":
-        tokenizer = load_tokenizer(name)
-        try:
-            model = AutoModelForMaskedLM.from_pretrained(location)
-        except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(f"could not load {name!r} as a masked LM: {exc}") from exc
-        model.eval()
+        model, tokenizer = load_masked_lm(name, fill_pad=True)
     else:
         model, tokenizer = load_causal_lm(name)
     for p in model.parameters():
