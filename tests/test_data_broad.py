@@ -4,9 +4,8 @@ from collections import Counter
 
 import pytest
 
-from fairguard.data.broad import (
-    HELD_OUT_FORMS, broad_groups, choose_broad_holdout, generate_broad, obfuscate, pools,
-)
+from fairguard.data.broad import generate_broad
+from fairguard.data.broad_lexicon import HELD_OUT_FORMS, broad_groups, choose_broad_holdout, pools
 from fairguard.data.builder import DataConfig, build_pairs
 
 
@@ -109,14 +108,6 @@ def test_generate_is_deterministic():
     assert a == b
 
 
-def test_obfuscate_changes_a_word_and_keeps_short_texts():
-    rng = random.Random(0)
-    text = "People who litter should be fined."
-    outs = {obfuscate(text, rng) for _ in range(30)}
-    assert text not in outs or len(outs) > 1
-    assert obfuscate("Hi you.", rng) == "Hi you."
-
-
 def test_contrast_rows_are_minimal_pairs(splits):
     """Half of the statement rows pair a biased claim with a fair one in the same words."""
     broad, _ = splits
@@ -133,14 +124,6 @@ def test_contrast_rows_are_minimal_pairs(splits):
     assert sum(shared) / len(shared) > 0.5
 
 
-def test_obfuscate_prefers_key_words():
-    rng = random.Random(1)
-    text = "Honestly, refugees are parasites."
-    hits = sum("parasites" not in obfuscate(text, rng, frozenset({"parasites"}))
-               for _ in range(100))
-    assert hits > 60
-
-
 def test_everyday_biased_answer_is_the_fair_one_plus_one_sentence(splits):
     broad, _ = splits
     everyday = [r for r in broad["train"] if r["scenario"] == "broad-everyday"]
@@ -154,3 +137,22 @@ def test_everyday_biased_answer_is_the_fair_one_plus_one_sentence(splits):
         assert 1 <= len(extra) <= 2, row  # the biased sentence (two when it holds a full stop)
         with_asides += not row["form"].endswith("/plain")
     assert 0.45 < with_asides / len(everyday) < 0.75
+
+
+def test_quotes_agree_as_often_as_they_reject(splits):
+    """Quoting a claim says nothing about stance: agreeing quotes (biased) are about as common
+    as rejecting ones (fair), and a composed quote pair shares its source and claim."""
+    broad, _ = splits
+    rows = broad["train"]
+    quoting = {side: sum('"' in r[side] for r in rows) for side in ("biased", "neutral")}
+    assert 0.5 < quoting["biased"] / quoting["neutral"] < 2.0
+    parts = pools()
+    sources = tuple(s.split("{")[0] for s in parts["quote_sources"] if not s.startswith("{"))
+    composed = [r for r in rows if r["form"].startswith("contrast-quote")
+                and any(r["neutral"].startswith(s) and len(s) > 8 for s in sources)]
+    assert composed
+    for row in composed:
+        claim = re.findall(r'"([^"]+)"', row["neutral"])
+        other = re.findall(r'"([^"]+)"', row["biased"])  # the same claim, maybe misspelt
+        assert len(claim) == len(other) == 1
+        assert claim[0].split()[-2:] == other[0].split()[-2:] or claim[0][:8] == other[0][:8]

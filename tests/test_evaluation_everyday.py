@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from fairguard.cli import cli
-from fairguard.data.broad import broad_groups, pools
+from fairguard.data.broad_lexicon import broad_groups, pools
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.evaluation.everyday import (
     ANSWERS_FILE,
@@ -29,7 +29,7 @@ from fairguard.evaluation.everyday import (
     run_everyday_eval,
     target_check,
 )
-from fairguard.evaluation.generation import GenerationConfig, generate_responses, load_policy
+from fairguard.generation import DecodingConfig, generate_responses, load_policy
 from fairguard.registry import get_reward
 from onnx_export_data import tiny_reward_dir, write_metadata
 
@@ -206,7 +206,7 @@ def test_run_answers_with_the_policy_and_scores_with_the_reward_plugin(
     model, tokenizer = load_policy(str(tiny_causal_lm_dir))
     prompts = [q.question for q in questions]
     answers = generate_responses(model, tokenizer, prompts,
-                                 GenerationConfig(max_new_tokens=4), progress=False)
+                                 DecodingConfig(max_new_tokens=4), progress=False)
     assert [r["answer"] for r in records] == answers
     scores = get_reward("reward-model", path=str(reward_dir)).score(prompts, answers)
     for head in ("fairness", "relevance", "fluency"):

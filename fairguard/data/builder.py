@@ -134,7 +134,7 @@ def choose_holdout(config: DataConfig) -> Holdout:
     from fairguard.data.responses import DEFAULT_BOOK
 
     train_book, test_book, phrasings = DEFAULT_BOOK.split(rng, config.heldout_phrase_fraction)
-    from fairguard.data.broad import choose_broad_holdout
+    from fairguard.data.broad_lexicon import choose_broad_holdout
 
     broad = choose_broad_holdout(config.seed, config.heldout_group_fraction,
                                  config.heldout_template_fraction)
