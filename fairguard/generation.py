@@ -1,18 +1,21 @@
-"""Loading a policy LM (+ optional peft adapter) and generating responses to prompts."""
+"""Generation with a policy LM: chat formatting of prompts, batched response generation
+(greedy or sampled), and loading a policy LM with an optional peft adapter.
+
+The trainer's rollouts (``training/rollout.py``) and every evaluation runner format prompts with
+:func:`format_prompts` from here."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
-from fairguard.errors import ArtifactError, ConfigError
+from fairguard.errors import ConfigError
 from fairguard.inputs import check_texts
 
 
 @dataclass(frozen=True)
-class GenerationConfig:
+class DecodingConfig:
     """How responses are generated: greedy by default, sampled with ``do_sample``."""
 
     max_new_tokens: int = 64
@@ -67,7 +70,7 @@ def format_prompts(tokenizer: Any, prompts: Sequence[str], chat_template: bool |
 
 
 def generate_responses(model: Any, tokenizer: Any, prompts: Sequence[str],
-                       config: GenerationConfig | None = None, *,
+                       config: DecodingConfig | None = None, *,
                        logits_processors: Sequence[Any] | None = None,
                        progress: bool = True) -> list[str]:
     """Generate one response per prompt, in batches (left padding); returns decoded new text.
@@ -80,7 +83,7 @@ def generate_responses(model: Any, tokenizer: Any, prompts: Sequence[str],
     from tqdm.auto import tqdm
     from transformers import LogitsProcessorList
 
-    config = config or GenerationConfig()
+    config = config or DecodingConfig()
     prompts = check_texts(prompts, "prompts")
     texts = format_prompts(tokenizer, prompts, config.chat_template)
     add_special = not uses_chat_template(tokenizer, config.chat_template)
@@ -117,3 +120,4 @@ def generate_responses(model: Any, tokenizer: Any, prompts: Sequence[str],
     finally:
         tokenizer.padding_side = side
     return responses
+

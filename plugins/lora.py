@@ -62,17 +62,13 @@ class LoraFilter(BaseFilter):
     def _policy_family(self) -> Any:
         """The trainer's policy family (causal LM, or masked-diffusion LM with its sampler
         settings) rebuilt from the adapter's training config."""
-        import dataclasses
-
         from fairguard.training.config import GRPOConfig
         from fairguard.training.policy import make_policy
 
-        known = {f.name for f in dataclasses.fields(GRPOConfig)}
-        options = {k: v for k, v in self._train_config.items() if k in known}
-        options.update(model=self.base_model, policy=self.policy)
+        options = {**self._train_config, "model": self.base_model, "policy": self.policy}
         try:
-            config = GRPOConfig(**options)
-        except TypeError as exc:
+            config = GRPOConfig.from_dict(options)
+        except ConfigError as exc:
             raise ArtifactError(f"{self.path}/fairguard.json has an unreadable training config ({exc}); "
                                 "re-train the adapter") from exc
         return make_policy(config)
@@ -82,7 +78,7 @@ class LoraFilter(BaseFilter):
         self._load()
         if self._generate is not None:  # masked-diffusion policy: its sampler at temperature 0
             return self._generate(prompts, self.max_new_tokens, batch_size=self.batch_size)
-        from fairguard.training.evaluate import generate_greedy
+        from fairguard.evaluation.held_out import generate_greedy
 
         return generate_greedy(self._model, self._tokenizer, prompts, self.max_new_tokens,
                                batch_size=self.batch_size)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from fairguard.cli import cli
 from fairguard.errors import ArtifactError, ConfigError, UnknownNameError
 from fairguard.evaluation import (
-    GenerationConfig,
+    DecodingConfig,
     build_rewards,
     evaluate_quality,
     format_prompts,
@@ -58,8 +58,8 @@ def tiny(tiny_causal_lm_dir):
 def test_greedy_generation_is_batch_independent_and_repeatable(tiny):
     model, tok = tiny
     side = tok.padding_side
-    one = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=6, batch_size=1), progress=False)
-    three = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=6, batch_size=3), progress=False)
+    one = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=6, batch_size=1), progress=False)
+    three = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=6, batch_size=3), progress=False)
     assert one == three and len(one) == 3
     assert all(isinstance(r, str) for r in one)
     assert tok.padding_side == side
@@ -67,12 +67,12 @@ def test_greedy_generation_is_batch_independent_and_repeatable(tiny):
 
 def test_sampling_is_seeded_and_leaves_global_rng_alone(tiny):
     model, tok = tiny
-    cfg = GenerationConfig(max_new_tokens=12, do_sample=True, seed=3)
+    cfg = DecodingConfig(max_new_tokens=12, do_sample=True, seed=3)
     state = torch.get_rng_state()
     a = generate_responses(model, tok, PROMPTS, cfg, progress=False)
     assert torch.equal(state, torch.get_rng_state())
     b = generate_responses(model, tok, PROMPTS, cfg, progress=False)
-    c = generate_responses(model, tok, PROMPTS, GenerationConfig(max_new_tokens=12, do_sample=True, seed=4),
+    c = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=12, do_sample=True, seed=4),
                            progress=False)
     assert a == b and a != c
 
@@ -92,13 +92,13 @@ def test_chat_template_choice(tiny):
 ])
 def test_generation_config_validation(options, message):
     with pytest.raises(ConfigError, match=message):
-        GenerationConfig(**options)
+        DecodingConfig(**options)
 
 
 def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
     model, tok = tiny
     rewards = build_rewards(None, "tiny-triple=1,gender-bias=0.5")
-    result = evaluate_quality(model, tok, PROMPTS, rewards, GenerationConfig(max_new_tokens=5), progress=False)
+    result = evaluate_quality(model, tok, PROMPTS, rewards, DecodingConfig(max_new_tokens=5), progress=False)
     expected = LengthReward().score(PROMPTS, result.responses)
     assert result.summary.means["fluency"] == pytest.approx(expected["fluency"].mean())
     assert set(result.summary.means) == {"fairness", "fluency", "gender-bias", "total"}

@@ -1,13 +1,8 @@
-"""Evaluation runners: generate with a policy LM and score with rewards (the seed-000 triple),
-and BBQ-style multiple choice by option log-likelihood. They write ``metrics.json`` and a
+"""Evaluation runners: generate with a policy LM and score with rewards (the fairness /
+relevance / fluency triple of multi-reward GRPO), held-out before/after evaluation of a trained
+policy, and BBQ-style multiple choice by option log-likelihood. They write ``metrics.json`` and a
 markdown table into an output folder; the trainers reuse the library functions."""
 
-from fairguard.evaluation.generation import (
-    GenerationConfig,
-    format_prompts,
-    generate_responses,
-    load_policy,
-)
 from fairguard.evaluation.quality import (
     QualityEvalConfig,
     QualityEvaluation,
@@ -17,9 +12,15 @@ from fairguard.evaluation.quality import (
 )
 from fairguard.evaluation.rescore import rescore_evaluation
 from fairguard.evaluation.rewards import build_rewards
+from fairguard.generation import (
+    DecodingConfig,
+    format_prompts,
+    generate_responses,
+    load_policy,
+)
 
 __all__ = [
-    "GenerationConfig",
+    "DecodingConfig",
     "QualityEvalConfig",
     "QualityEvaluation",
     "build_rewards",

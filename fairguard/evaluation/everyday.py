@@ -23,8 +23,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from fairguard.errors import ConfigError, DataError
-from fairguard.evaluation.generation import GenerationConfig
 from fairguard.evaluation.report import fmt, markdown_table, write_jsonl
+from fairguard.generation import DecodingConfig
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,9 @@ class EverydayEvalConfig:
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
         self.generation()  # validates max_new_tokens and batch_size
 
-    def generation(self) -> GenerationConfig:
+    def generation(self) -> DecodingConfig:
         """Greedy decoding with the chat template (when the tokenizer has one)."""
-        return GenerationConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+        return DecodingConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
 
 
 def head_flags(scores: Mapping[str, np.ndarray], thresholds: Mapping[str, float]) -> dict[str, np.ndarray]:
@@ -264,9 +264,9 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
     ``config.reward_model``, write metrics.json, report.md and answers.jsonl into ``config.out``
     (atomically); returns the metrics."""
     from fairguard.artifacts import atomic_output_dir, write_json
-    from fairguard.evaluation.generation import generate_responses, load_policy
     from fairguard.evaluation.judge import score_cases
     from fairguard.evaluation.rewards import REWARD_MODEL
+    from fairguard.generation import generate_responses, load_policy
     from fairguard.registry import get_reward
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:

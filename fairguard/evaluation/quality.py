@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from fairguard.errors import ConfigError
-from fairguard.evaluation.generation import GenerationConfig, generate_responses, load_policy
 from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
+from fairguard.generation import DecodingConfig, generate_responses, load_policy
 from fairguard.metrics.quality import (
     DEFAULT_TEMPERATURE,
     TRIPLE,
@@ -67,7 +67,7 @@ def score_responses(prompts: Sequence[str], responses: Sequence[str],
 
 def evaluate_quality(model: Any, tokenizer: Any, prompts: Sequence[str],
                      rewards: WeightedRewards | Reward | Sequence[Reward] | None,
-                     generation: GenerationConfig | None = None, *,
+                     generation: DecodingConfig | None = None, *,
                      fluency_proxy: FluencyProxy | None = None,
                      logits_processors: Sequence[Any] | None = None,
                      progress: bool = True) -> QualityEvaluation:
@@ -117,8 +117,8 @@ class QualityEvalConfig:
         self.generation()  # validates the generation options
         fluency_from_nll(0.0, self.fluency_temperature)  # validates the proxy's temperature
 
-    def generation(self) -> GenerationConfig:
-        return GenerationConfig(max_new_tokens=self.max_new_tokens, do_sample=self.sample,
+    def generation(self) -> DecodingConfig:
+        return DecodingConfig(max_new_tokens=self.max_new_tokens, do_sample=self.sample,
                                 temperature=self.temperature, top_p=self.top_p,
                                 batch_size=self.batch_size, seed=self.seed)
 

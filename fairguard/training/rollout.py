@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 import torch
 
+from fairguard.generation import format_prompts
+
 
 @dataclass
 class Rollout:
@@ -31,14 +33,6 @@ class Rollout:
         return Rollout(self.prompts[start:stop], self.completions[start:stop],
                        self.prompt_ids[start:stop], self.prompt_mask[start:stop],
                        self.completion_ids[start:stop], self.completion_mask[start:stop])
-
-
-def format_prompts(tokenizer: Any, prompts: Sequence[str]) -> list[str]:
-    """Wrap prompts in the tokenizer's chat template (as a user turn) when it has one."""
-    if getattr(tokenizer, "chat_template", None):
-        return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                              add_generation_prompt=True) for p in prompts]
-    return list(prompts)
 
 
 def completion_mask(completion_ids: torch.Tensor, eos_token_id: int | None) -> torch.Tensor:

@@ -20,11 +20,11 @@ import torch
 
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
+from fairguard.evaluation.held_out import evaluate_policy
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
 from fairguard.training.aggregation import aggregate_rewards, check_weights, weighted_columns
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
-from fairguard.training.evaluate import evaluate_policy
 from fairguard.training.losses import (
     decoupled_advantages,
     grpo_loss,

@@ -1,8 +1,5 @@
-"""Before/after evaluation of a policy: mean reward heads of greedy answers to held-out prompts.
-
-Uses ``fairguard.evaluation.evaluate_quality`` (the shared seed-000 style evaluation) when it is
-installed, else an equivalent local loop (greedy answers, mean of every reward head).
-"""
+"""Held-out evaluation of a policy before and after training: the mean reward heads of its
+greedy answers to held-out prompts (the trainer's ``metrics.json``)."""
 
 from __future__ import annotations
 
@@ -11,32 +8,22 @@ from typing import Any
 
 import numpy as np
 
+from fairguard.evaluation.quality import evaluate_quality
+from fairguard.generation import DecodingConfig
 from fairguard.scoring import TOTAL, WeightedRewards
-from fairguard.training.rollout import sample_completions
 
 
 def generate_greedy(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int,
                     batch_size: int = 16) -> list[str]:
-    """One greedy completion per prompt, batched."""
+    """One greedy completion per prompt, batched, with the trainer's rollout sampler."""
+    from fairguard.training.rollout import sample_completions
+
     out: list[str] = []
     for i in range(0, len(prompts), batch_size):
         rollout = sample_completions(model, tokenizer, prompts[i:i + batch_size], 1,
                                      max_new_tokens, do_sample=False)
         out.extend(rollout.completions)
     return out
-
-
-def _shared_evaluation(model: Any, tokenizer: Any, prompts: list[str], rewards: WeightedRewards,
-                       max_new_tokens: int) -> tuple[list[str], dict[str, Any]] | None:
-    try:
-        from fairguard.evaluation.generation import GenerationConfig
-        from fairguard.evaluation.quality import evaluate_quality
-    except ImportError:
-        return None
-    result = evaluate_quality(model, tokenizer, prompts, rewards,
-                              GenerationConfig(max_new_tokens=max_new_tokens, batch_size=16),
-                              progress=False)
-    return list(result.responses), {h: list(v) for h, v in result.summary.scores.items()}
 
 
 def evaluate_policy(model: Any, tokenizer: Any, prompts: Sequence[str], rewards: WeightedRewards,
@@ -50,18 +37,17 @@ def evaluate_policy(model: Any, tokenizer: Any, prompts: Sequence[str], rewards:
     policy's sampler at temperature 0).
     """
     prompts = list(prompts)
-    shared = None if generate else _shared_evaluation(model, tokenizer, prompts, rewards, max_new_tokens)
     if generate is not None:
         completions = generate(prompts, max_new_tokens)
         scores = {h: list(v) for h, v in rewards.score(prompts, completions).items()}
-        evaluator = "fairguard.training.evaluate (diffusion sampler, temperature 0)"
-    elif shared is not None:
-        completions, scores = shared
-        evaluator = "fairguard.evaluation.evaluate_quality"
+        evaluator = "fairguard.evaluation.held_out (diffusion sampler, temperature 0)"
     else:
-        completions = generate_greedy(model, tokenizer, prompts, max_new_tokens)
-        scores = {h: list(v) for h, v in rewards.score(prompts, completions).items()}
-        evaluator = "fairguard.training.evaluate"
+        result = evaluate_quality(model, tokenizer, prompts, rewards,
+                                  DecodingConfig(max_new_tokens=max_new_tokens, batch_size=16),
+                                  progress=False)
+        completions = list(result.responses)
+        scores = {h: list(v) for h, v in result.summary.scores.items()}
+        evaluator = "fairguard.evaluation.evaluate_quality"
     return {
         "n": len(prompts),
         "heads": {h: float(np.mean(v)) for h, v in scores.items() if h != TOTAL},
