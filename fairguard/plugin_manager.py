@@ -100,18 +100,12 @@ def register_plugin(plugin: object, name: str | None = None) -> None:
     if registered is None:
         return
     _infos[registered] = PluginInfo(registered, builtin=False)
-    from fairguard import registry
-
-    registry.clear_cache()
 
 
 def unregister_plugin(name: str) -> None:
     """Remove a plugin registered with :func:`register_plugin`."""
     pm.unregister(name=name)
     _infos.pop(name, None)
-    from fairguard import registry
-
-    registry.clear_cache()
 
 
 def plugin_infos(include_builtin: bool = False) -> list[PluginInfo]:

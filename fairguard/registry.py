@@ -20,17 +20,9 @@ class Registration:
     plugin: str
 
 
-_cache: dict[str, dict[str, Registration]] = {}
-
-
-def clear_cache() -> None:
-    """Forget collected registrations (after plugins are added or removed)."""
-    _cache.clear()
-
-
 def _collect(kind: str) -> dict[str, Registration]:
-    if kind in _cache:
-        return _cache[kind]
+    """Ask the plugin manager for every ``kind`` registration now (no cache: plugins registered
+    or removed at run time are seen at once)."""
     pm = load_plugins()
     found: dict[str, Registration] = {}
     hook = pm.hook.register_rewards if kind == "reward" else pm.hook.register_filters
@@ -55,7 +47,6 @@ def _collect(kind: str) -> dict[str, Registration]:
             found[name] = Registration(name, factory, description, _plugin)
 
         impl.function(register=register)
-    _cache[kind] = found
     return found
 
 

@@ -1,9 +1,11 @@
-"""Combining several reward plugins into one weighted score, with output validation."""
+"""Rewards: the one reward-spec grammar (``"name=weight,name"``), building the weighted set of
+registered rewards it names, and combining their scores into one weighted total with output
+validation. The guard, the evaluation runners and the trainer all build their rewards here."""
 
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -12,6 +14,8 @@ from fairguard.inputs import check_pairs
 from fairguard.protocols import Reward
 
 TOTAL = "total"
+REWARD_MODEL = "reward-model"
+DEFAULT_REWARD_MODEL_WEIGHTS = {"fairness": 1.0, "relevance": 0.5, "fluency": 0.5}
 
 
 def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, example: str,
@@ -57,6 +61,65 @@ def parse_weights(spec: str | Mapping[str, float] | None) -> dict[str, float]:
     """Parse ``"fairness=1.0,relevance=0.5"`` (or a mapping) into ``{name: weight}``; a bare
     name means weight 1."""
     return parse_named_numbers(spec, "reward weight", "fairness=1.0,relevance=0.5", bare=1.0)
+
+
+def parse_reward_spec(spec: str | Mapping[str, float] | Sequence[str] | None) -> dict[str, float]:
+    """The reward-spec grammar: ``"gender-bias=1,reward-model=0.5"`` (a bare name weighs 1), a
+    mapping ``{name: weight}``, or a list of names (weight 1 each)."""
+    if spec is None or isinstance(spec, (str, Mapping)):
+        return parse_weights(spec)
+    names = list(spec)
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"reward names must be non-empty strings, got {name!r}")
+    return parse_weights({name.strip(): 1.0 for name in names})
+
+
+def build_rewards(spec: str | Mapping[str, float] | Sequence[str] | None = None, *,
+                  reward_model: str | None = None,
+                  reward_options: Mapping[str, Mapping[str, Any]] | None = None,
+                  head_weights: str | Mapping[str, float] | None = None) -> "WeightedRewards":
+    """The weighted rewards that a reward spec names.
+
+    ``reward_model`` builds the ``reward-model`` plugin on that folder first (default weights
+    fairness 1, relevance 0.5, fluency 0.5 when ``spec`` is empty). Each name in ``spec`` that is
+    a head of an earlier reward sets that head's weight; any other name is a registered reward
+    (built with ``reward_options[name]``) whose weight applies to each of its heads.
+    ``head_weights`` (``"fairness=2"``) then overrides single heads.
+    """
+    from fairguard.registry import get_reward
+
+    named = parse_reward_spec(spec)
+    reward_options = dict(reward_options or {})
+    for name in reward_options:
+        if name not in named:
+            raise ConfigError(f"reward_options names {name!r}, which is not among the rewards {sorted(named)}")
+    rewards: list[Reward] = []
+    weights: dict[str, float] = {}
+    heads: set[str] = set()
+    if reward_model is not None:
+        rm = get_reward(REWARD_MODEL, path=str(reward_model))
+        rewards.append(rm)
+        heads.update(rm.heads)
+        if not named:
+            weights.update({h: w for h, w in DEFAULT_REWARD_MODEL_WEIGHTS.items() if h in heads})
+    for name, weight in named.items():
+        if name in heads:
+            weights[name] = weight
+            continue
+        reward = get_reward(name, **dict(reward_options.get(name, {})))
+        overlap = heads.intersection(reward.heads)
+        if overlap:
+            raise ConfigError(f"reward {name!r} produces head(s) {sorted(overlap)} that another "
+                              "reward already produces")
+        rewards.append(reward)
+        heads.update(reward.heads)
+        weights.update({h: weight for h in reward.heads})
+    if not rewards:
+        raise ConfigError("no rewards to evaluate with; name at least one (--reward NAME=WEIGHT, "
+                          "rewards='gender-bias=1') and/or --reward-model DIR; see `fairguard rewards`")
+    weights.update(parse_weights(head_weights))
+    return WeightedRewards(rewards, weights or None)
 
 
 def validate_reward_output(reward: Reward, output: object, n: int) -> dict[str, np.ndarray]:

@@ -13,7 +13,6 @@ from fairguard.cli import cli
 from fairguard.errors import ArtifactError, ConfigError, UnknownNameError
 from fairguard.evaluation import (
     DecodingConfig,
-    build_rewards,
     evaluate_quality,
     format_prompts,
     generate_responses,
@@ -21,6 +20,7 @@ from fairguard.evaluation import (
 )
 from fairguard.hookspecs import hookimpl
 from fairguard.plugin_manager import register_plugin, unregister_plugin
+from fairguard.scoring import build_rewards
 
 PROMPTS = ["should the landlord rent to the rider", "who is a good teacher", "is the migrant worker honest"]
 
@@ -97,7 +97,7 @@ def test_generation_config_validation(options, message):
 
 def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
     model, tok = tiny
-    rewards = build_rewards(None, "tiny-triple=1,gender-bias=0.5")
+    rewards = build_rewards("tiny-triple=1,gender-bias=0.5")
     result = evaluate_quality(model, tok, PROMPTS, rewards, DecodingConfig(max_new_tokens=5), progress=False)
     expected = LengthReward().score(PROMPTS, result.responses)
     assert result.summary.means["fluency"] == pytest.approx(expected["fluency"].mean())
@@ -108,11 +108,11 @@ def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
 
 def test_build_rewards_errors(tmp_path):
     with pytest.raises(UnknownNameError, match="no-such-reward"):
-        build_rewards(None, "no-such-reward=1")
+        build_rewards("no-such-reward=1")
     with pytest.raises(ConfigError, match="no rewards"):
-        build_rewards(None, None)
+        build_rewards(None)
     with pytest.raises(ConfigError, match="not a folder"):
-        build_rewards(str(tmp_path / "missing"), None)
+        build_rewards(reward_model=str(tmp_path / "missing"))
 
 
 def test_adapter_is_applied_and_bad_adapter_is_clear(tmp_path, tiny_causal_lm_dir):

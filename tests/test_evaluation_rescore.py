@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from fairguard.cli import cli
 from fairguard.errors import ArtifactError, ConfigError
-from fairguard.evaluation import build_rewards, rescore_evaluation
+from fairguard.evaluation import rescore_evaluation
+from fairguard.scoring import build_rewards
 from fairguard.evaluation.compare import compare_evaluations
 
 RESPONSES = ["He said she should get the job because he trusts her.",
@@ -39,7 +40,7 @@ def test_rescore_keeps_the_responses_and_replaces_the_scores(tmp_path):
     assert [r["response"] for r in rows] == RESPONSES
     assert [r["id"] for r in rows] == [f"test-{i:05d}" for i in range(3)]
     assert "fairness" not in rows[0]  # the old judge's heads are gone
-    want = build_rewards(None, "gender-bias").score([r["prompt"] for r in rows], RESPONSES)
+    want = build_rewards("gender-bias").score([r["prompt"] for r in rows], RESPONSES)
     assert [r["gender-bias"] for r in rows] == pytest.approx(list(want["gender-bias"]))
     assert metrics["n"] == 3 and metrics["rescored_from"] == str(source.resolve())
     assert (metrics["model"], metrics["adapter"]) == ("tiny", "ad")

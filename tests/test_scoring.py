@@ -95,3 +95,25 @@ def test_bad_inputs():
         suite.score(["p"], ["a", "b"])
     with pytest.raises(InputError, match="must be a string"):
         suite.score(["p"], [3])
+
+
+def test_one_reward_spec_grammar():
+    from fairguard.scoring import parse_reward_spec
+
+    assert parse_reward_spec("gender-bias=2, reward-model") == {"gender-bias": 2.0, "reward-model": 1.0}
+    assert parse_reward_spec(["gender-bias"]) == parse_reward_spec({"gender-bias": 1}) == {"gender-bias": 1.0}
+    assert parse_reward_spec(None) == {}
+    with pytest.raises(ConfigError, match="non-empty"):
+        parse_reward_spec(["", "gender-bias"])
+
+
+def test_build_rewards_weights_heads_and_checks_options():
+    from fairguard.scoring import build_rewards
+
+    rewards = build_rewards("gender-bias=0.5")
+    assert rewards.weights == {"gender-bias": 0.5}
+    assert build_rewards(["gender-bias"], head_weights="gender-bias=3").weights == {"gender-bias": 3.0}
+    with pytest.raises(ConfigError, match="reward_options names 'other'"):
+        build_rewards("gender-bias", reward_options={"other": {}})
+    with pytest.raises(ConfigError, match="no rewards to evaluate with"):
+        build_rewards("")

@@ -11,7 +11,6 @@ from fairguard.evaluation.quality import (
     score_responses,
 )
 from fairguard.evaluation.rescore import rescore_evaluation
-from fairguard.evaluation.rewards import build_rewards
 from fairguard.generation import (
     DecodingConfig,
     format_prompts,
@@ -23,7 +22,6 @@ __all__ = [
     "DecodingConfig",
     "QualityEvalConfig",
     "QualityEvaluation",
-    "build_rewards",
     "evaluate_quality",
     "format_prompts",
     "generate_responses",

@@ -265,9 +265,9 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
     (atomically); returns the metrics."""
     from fairguard.artifacts import atomic_output_dir, write_json
     from fairguard.evaluation.judge import score_cases
-    from fairguard.evaluation.rewards import REWARD_MODEL
     from fairguard.generation import generate_responses, load_policy
     from fairguard.registry import get_reward
+    from fairguard.scoring import REWARD_MODEL
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         questions = load_everyday_questions()

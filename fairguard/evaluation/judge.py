@@ -287,8 +287,8 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
     """Score every case, write metrics.json, report.md, judge.png and cases.jsonl into
     ``config.out`` (atomically); returns the metrics."""
     from fairguard.artifacts import atomic_output_dir, write_json
-    from fairguard.evaluation.rewards import REWARD_MODEL
     from fairguard.registry import get_reward
+    from fairguard.scoring import REWARD_MODEL
 
     if Path(config.out).exists() and not config.overwrite:
         raise ArtifactError(f"{config.out} already exists; choose another --out or pass --overwrite")

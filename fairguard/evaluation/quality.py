@@ -195,12 +195,12 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
     """``fairguard eval quality``: generate on a split, score, write metrics.json / metrics.md /
     responses.jsonl into ``config.out``; returns the metrics."""
     from fairguard.artifacts import atomic_output_dir
-    from fairguard.evaluation.rewards import build_rewards
+    from fairguard.scoring import build_rewards
     from fairguard.models import load_causal_lm
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         rows = load_eval_prompts(config.data, config.split, config.limit)
-        rewards = (build_rewards(config.reward_model, config.reward)
+        rewards = (build_rewards(config.reward, reward_model=config.reward_model)
                    if config.reward_model is not None or config.reward else None)
         proxy = None
         if config.fluency_proxy:

@@ -37,7 +37,7 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
     """Score ``source``'s responses with the given rewards; write metrics.json, metrics.md and
     responses.jsonl into ``out``; returns the metrics."""
     from fairguard.artifacts import atomic_output_dir
-    from fairguard.evaluation.rewards import build_rewards
+    from fairguard.scoring import build_rewards
 
     if reward_model is None and not reward:
         raise ConfigError("give --reward-model and/or --reward to score the responses with")
@@ -51,7 +51,7 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
         if not isinstance(row.get("prompt"), str) or not isinstance(row.get("response"), str):
             raise ArtifactError(f"{source}/responses.jsonl row {row.get('id')!r} has no prompt or "
                                 "response text; re-run the evaluation")
-    rewards = build_rewards(reward_model, reward)
+    rewards = build_rewards(reward, reward_model=reward_model)
     prompts = [row["prompt"] for row in rows]
     responses = [row["response"] for row in rows]
     summary = score_responses(prompts, responses, rewards)

@@ -15,7 +15,7 @@ from fairguard.guard.policies import rewrite_texts, score_reward
 from fairguard.guard.result import GuardRecord, PluginFailure
 from fairguard.inputs import check_pairs
 from fairguard.protocols import Filter, Reward
-from fairguard.scoring import TOTAL, WeightedRewards, parse_weights
+from fairguard.scoring import TOTAL, WeightedRewards, build_rewards, parse_weights
 
 if TYPE_CHECKING:
     from fairguard.guard.pipeline_wrap import GuardedPipeline
@@ -135,31 +135,17 @@ class Guard(AsyncGuardMixin):
         heads; ``weights={"fairness": 2}`` (or ``"fairness=2"``) then overrides single heads.
         ``reward_options={"reward-model": {"path": "DIR"}}`` passes options to a plugin factory.
         """
-        from fairguard.registry import get_filter, get_reward
+        from fairguard.registry import get_filter
 
-        if isinstance(rewards, (str, Mapping)):
-            spec = parse_weights(rewards)
-        else:
-            spec = {name: 1.0 for name in _as_list(rewards, "rewards")}
-        if not spec:
-            raise ConfigError("no rewards given; name at least one, e.g. rewards='gender-bias=1'")
-        reward_options = dict(reward_options or {})
+        combined = build_rewards(rewards, reward_options=reward_options,
+                                 head_weights=options.pop("weights", None))
         filter_options = dict(filter_options or {})
-        for name in list(reward_options):
-            if name not in spec:
-                raise ConfigError(f"reward_options names {name!r}, which is not among the rewards {sorted(spec)}")
-        built = [get_reward(name, **dict(reward_options.get(name, {}))) for name in spec]
-        weights: dict[str, float] = {}
-        for name, reward in zip(spec, built):  # a reward's weight applies to each of its heads
-            for head in reward.heads:
-                weights[head] = spec[name]
-        weights.update(parse_weights(options.pop("weights", None)))
         filter_names = _as_list(filters, "filters")
         for name in list(filter_options):
             if name not in filter_names:
                 raise ConfigError(f"filter_options names {name!r}, which is not among the filters {filter_names}")
         built_filters = [get_filter(name, **dict(filter_options.get(name, {}))) for name in filter_names]
-        return cls(built, built_filters, weights=weights, **options)
+        return cls(combined.rewards, built_filters, weights=combined.weights, **options)
 
     def _thresholds(self) -> dict[str, float]:
         known = set(self.heads) | {TOTAL}

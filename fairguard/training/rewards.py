@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from fairguard.evaluation.rewards import build_rewards as build_reward_set
-from fairguard.scoring import WeightedRewards, parse_weights
+from fairguard.scoring import WeightedRewards, parse_reward_spec
+from fairguard.scoring import build_rewards as build_reward_set
 
 DEFAULT_WEIGHTS = {"gender-bias": 1.0}
 
 
 def build_rewards(spec: str | Mapping[str, float] | None = None,
                   reward_model: str | None = None) -> WeightedRewards:
-    """Rewards and weights: the ``reward-model`` plugin at ``reward_model`` (heads fairness,
-    relevance, fluency; default weights 1, 0.5, 0.5) plus every other reward ``spec`` names.
-
-    With neither, the built-in ``gender-bias`` reward with weight 1.
-    """
-    if reward_model is None and not parse_weights(spec):
+    """:func:`fairguard.scoring.build_rewards` with the trainer's default: with neither a spec
+    nor a reward model, the built-in ``gender-bias`` reward with weight 1."""
+    if reward_model is None and not parse_reward_spec(spec):
         spec = DEFAULT_WEIGHTS
-    return build_reward_set(None if reward_model is None else str(reward_model), spec)
+    return build_reward_set(spec, reward_model=reward_model)
