@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from fairguard.errors import ArtifactError
 
@@ -64,6 +64,20 @@ def _jsonable(value: Any) -> Any:
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as indented JSON (NaN/inf become null; numpy scalars become numbers)."""
     Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]], *,
+                append: bool = False) -> None:
+    """Write (or with ``append`` add) one JSON object per line (NaN/inf as null)."""
+    with Path(path).open("a" if append else "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(_jsonable(dict(record)), ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The objects of a JSONL file written by :func:`write_jsonl` (blank lines skipped)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def read_metadata(folder: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:

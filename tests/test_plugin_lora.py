@@ -73,12 +73,12 @@ def test_lora_filter_answers_with_a_diffusion_adapter_sampler(tiny_masked_lm_dir
     trainer = Trainer(config, tmp_path / "adapter", progress=False, train_prompts=prompts).setup()
     trainer.train()
     with torch.no_grad():  # make the adapter matter for the answers
-        for name, p in trainer.policy.named_parameters():
+        for name, p in trainer.peft_model.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 2.0)
-    trainer.policy.save_pretrained(tmp_path / "adapter")
+    trainer.peft_model.save_pretrained(tmp_path / "adapter")
     flt = fairguard.get_filter("lora", path=str(tmp_path / "adapter"), max_new_tokens=8)
     assert flt.policy == "diffusion"
     rewritten = flt.rewrite(prompts, ["x", "y"])
-    expected = trainer.family.evaluation_generator(trainer.policy, trainer.tokenizer)(prompts, 8)
+    expected = trainer.policy.evaluation_generator(trainer.peft_model, trainer.tokenizer)(prompts, 8)
     assert rewritten == expected and all(rewritten)

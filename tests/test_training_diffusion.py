@@ -38,7 +38,7 @@ def favoured_mass(trainer) -> float:
     """Mean probability of FAVOURED words at fully masked answer positions (what the sampler's
     first iteration sees)."""
     tok = trainer.tokenizer
-    family = trainer.family
+    family = trainer.policy
     ids = torch.tensor(tok.convert_tokens_to_ids(FAVOURED))
     tok.padding_side = "left"
     enc = tok(PROMPTS, return_tensors="pt", padding=True)
@@ -46,7 +46,7 @@ def favoured_mass(trainer) -> float:
     with torch.no_grad():
         x = torch.cat([enc["input_ids"], masked], 1)
         att = torch.cat([enc["attention_mask"], torch.ones_like(masked)], 1)
-        logits = trainer.policy(input_ids=x, attention_mask=att).logits[:, enc["input_ids"].shape[1]:]
+        logits = trainer.peft_model(input_ids=x, attention_mask=att).logits[:, enc["input_ids"].shape[1]:]
     return float(torch.softmax(logits.float(), -1)[..., ids].sum(-1).mean())
 
 
@@ -60,11 +60,11 @@ def test_planted_reward_raises_favoured_words_and_only_adapter_changes(tiny_mask
     # tiny model show a clear move in a few steps
     trainer = make(tiny_masked_lm_dir, tmp_path / "out", max_steps=steps, learning_rate=5e-2,
                    lora_targets="query,value,decoder", **kw)
-    before = {n: p.detach().clone() for n, p in trainer.policy.named_parameters()}
+    before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters()}
     mass_before = favoured_mass(trainer)
     rewards = [trainer.train_step(step)["rewards"]["total"]["mean"] for step in range(steps)]
     mass_after = favoured_mass(trainer)
-    changed = {n for n, p in trainer.policy.named_parameters() if not torch.equal(p, before[n])}
+    changed = {n for n, p in trainer.peft_model.named_parameters() if not torch.equal(p, before[n])}
     assert changed, "nothing was trained"
     assert all("lora_" in n for n in changed), sorted(changed)[:5]
     assert mass_after > mass_before + 0.1, (mass_before, mass_after)
@@ -109,7 +109,7 @@ def test_train_writes_loadable_adapter_metrics_and_diffusion_evaluation(tiny_mas
     assert meta["policy"] == "diffusion" and meta["config"]["block_length"] == 4
     assert meta["lora_targets"] == ["query", "key", "value", "attention.output.dense"]
     loaded = PeftModel.from_pretrained(AutoModelForMaskedLM.from_pretrained(tiny_masked_lm_dir), out)
-    trained = dict(trainer.policy.named_parameters())
+    trained = dict(trainer.peft_model.named_parameters())
     lora = [n for n, _ in loaded.named_parameters() if "lora_" in n]
     assert lora
     for name, param in loaded.named_parameters():
@@ -131,8 +131,8 @@ def test_resume_repeats_the_straight_run(tiny_masked_lm_dir, tmp_path):
     assert resumed.start_step == 2
     for step in range(2, 4):
         resumed.train_step(step)
-    a = dict(straight.policy.named_parameters())
-    for name, param in resumed.policy.named_parameters():
+    a = dict(straight.peft_model.named_parameters())
+    for name, param in resumed.peft_model.named_parameters():
         if "lora_" in name:
             torch.testing.assert_close(param, a[name], atol=0, rtol=0)
 
@@ -191,6 +191,6 @@ def test_cli_causal_model_as_diffusion_policy_fails_cleanly(tiny_causal_lm_dir, 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_diffusion_training_on_gpu_in_bf16(tiny_masked_lm_dir, tmp_path):
     trainer = make(tiny_masked_lm_dir, tmp_path / "out", model_dtype="bfloat16", mixed_precision="bf16")
-    assert next(trainer.policy.parameters()).is_cuda
+    assert next(trainer.peft_model.parameters()).is_cuda
     rows = [trainer.train_step(step) for step in range(2)]
     assert all(np.isfinite(r["loss"]) for r in rows)

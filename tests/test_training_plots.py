@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fairguard.training.plots import plot_training, running_mean
+from fairguard.training.plots import plot_training
 
 
 def test_plots_written(tmp_path):
@@ -13,11 +13,6 @@ def test_plots_written(tmp_path):
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(plot_training([{"step": 1, "loss": 0.0, "rewards": {}}], tmp_path)) == 3  # no KL logged
-
-
-def test_running_mean_averages_the_last_window():
-    assert running_mean([1.0, 3.0, 5.0, 7.0], window=2) == [1.0, 2.0, 4.0, 6.0]
-    assert running_mean([2.0], window=8) == [2.0]
 
 
 def test_long_runs_get_a_smoothed_curve(tmp_path):

@@ -55,7 +55,7 @@ def favoured_mass(trainer) -> float:
     ids = torch.tensor(tok.convert_tokens_to_ids(FAVOURED))
     enc = tok(PROMPTS, return_tensors="pt", padding=True)
     with torch.no_grad():
-        logits = trainer.policy(**enc).logits[:, -1, :]
+        logits = trainer.peft_model(**enc).logits[:, -1, :]
     return float(torch.softmax(logits, -1)[:, ids].sum(-1).mean())
 
 
@@ -63,12 +63,12 @@ def test_planted_reward_raises_favoured_words_and_only_adapter_changes(tiny_caus
     # the random tiny LM's logits are nearly flat; an adapter on lm_head lets a few steps show
     trainer = make(tiny_causal_lm_dir, tmp_path / "out", max_steps=8, learning_rate=5e-2,
                    lora_targets="q_proj,v_proj,lm_head")
-    before = {n: p.detach().clone() for n, p in trainer.policy.named_parameters()}
+    before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters()}
     mass_before = favoured_mass(trainer)
     for step in range(8):
         trainer.train_step(step)
     mass_after = favoured_mass(trainer)
-    changed = {n for n, p in trainer.policy.named_parameters() if not torch.equal(p, before[n])}
+    changed = {n for n, p in trainer.peft_model.named_parameters() if not torch.equal(p, before[n])}
     assert changed, "nothing was trained"
     assert all("lora_" in n for n in changed), sorted(changed)[:5]
     assert any("lora_B" in n for n in changed)
@@ -102,7 +102,7 @@ def test_train_writes_loadable_adapter_and_metrics(tiny_causal_lm_dir, tmp_path)
     assert meta["kind"] == "grpo-adapter" and meta["base_model"] == str(tiny_causal_lm_dir)
     base = AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir)
     loaded = PeftModel.from_pretrained(base, out)
-    trained = dict(trainer.policy.named_parameters())
+    trained = dict(trainer.peft_model.named_parameters())
     for name, param in loaded.named_parameters():
         if "lora_" in name:
             torch.testing.assert_close(param, trained[name], atol=0, rtol=0)
@@ -159,8 +159,8 @@ def test_resume_repeats_the_straight_run_exactly(tiny_causal_lm_dir, tmp_path):
                       eval_prompts=PROMPTS[:2]).setup()
     assert resumed.start_step == 2
     resumed.train()
-    a = dict(straight.policy.named_parameters())
-    for name, param in resumed.policy.named_parameters():
+    a = dict(straight.peft_model.named_parameters())
+    for name, param in resumed.peft_model.named_parameters():
         if "lora_" in name:
             torch.testing.assert_close(param, a[name], atol=0, rtol=0)
     rows = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
@@ -175,10 +175,10 @@ def test_resume_repeats_the_straight_run_exactly(tiny_causal_lm_dir, tmp_path):
 ])
 def test_loss_types_and_algorithms_train(tiny_causal_lm_dir, tmp_path, kw):
     trainer = make(tiny_causal_lm_dir, tmp_path / "out", **kw)
-    before = {n: p.detach().clone() for n, p in trainer.policy.named_parameters() if "lora_B" in n}
+    before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters() if "lora_B" in n}
     rows = [trainer.train_step(s) for s in range(2)]
     assert all(np.isfinite(r["loss"]) for r in rows)
-    assert any(not torch.equal(p, before[n]) for n, p in trainer.policy.named_parameters() if n in before)
+    assert any(not torch.equal(p, before[n]) for n, p in trainer.peft_model.named_parameters() if n in before)
     if kw.get("algorithm") == "reinforce":
         assert rows[1]["kl"] > 0  # the adapter moved away from the base after one update
         assert "returns" in rows[0]
@@ -192,27 +192,17 @@ def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
 
     trainer = make(tiny_causal_lm_dir, tmp_path / "out", algorithm="reinforce", num_generations=2)
     with torch.no_grad():  # move the adapter so that KL > 0
-        for n, p in trainer.policy.named_parameters():
+        for n, p in trainer.peft_model.named_parameters():
             if "lora_B" in n:
                 p.normal_(0, 0.3)
-    batch = trainer._make_batch(0)
-    r = batch["rollout"]
-    kl = sequence_kl(trainer.policy, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
+    batch = trainer.make_batch(0)
+    r = batch.rollout
+    kl = sequence_kl(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
     reward = torch.tensor(FavourWords().score(r.prompts, r.completions)["favour"], dtype=torch.float32)
-    torch.testing.assert_close(batch["returns"], reward - 0.1 * kl, atol=1e-6, rtol=0)
+    torch.testing.assert_close(batch.advantages, reward - 0.1 * kl, atol=1e-6, rtol=0)
     assert float(kl.min()) > 0
-    logps = completion_logprobs(trainer.policy, r.prompt_ids, r.prompt_mask, r.completion_ids,
+    logps = completion_logprobs(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids,
                                 r.completion_mask)
     expected = -((logps * r.completion_mask).sum(-1) * (reward - 0.1 * kl)).mean()
     row = trainer.train_step(0)
     assert abs(row["loss"] - float(expected)) < 1e-5
-
-
-def test_paired_change_skips_heads_with_nan_scores_instead_of_losing_the_adapter():
-    from fairguard.training.trainer import _paired
-
-    before = {"scores": {"a": [0.1, 0.2], "b": [0.5, float("nan")]}}
-    after = {"scores": {"a": [0.3, 0.4], "b": [0.5, 0.5]}}
-    got = _paired(before, after)
-    assert set(got) == {"a"} and got["a"]["change"] == pytest.approx(0.2)
-    assert _paired({"heads": {}}, after) is None  # a checkpoint from before scores were kept

@@ -7,7 +7,8 @@ The reference (base) model is the same peft model with its adapter disabled
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -41,12 +42,18 @@ def token_logprobs(logits: torch.Tensor, token_ids: torch.Tensor) -> torch.Tenso
     return picked - torch.logsumexp(logits, dim=-1)
 
 
+LogitsFn = Callable[..., torch.Tensor]
+"""``logits_fn(model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature)``:
+float32 logits that score each completion token, (N, C, V). :func:`completion_logits` for causal
+LMs; a policy family passes its own (the masked-diffusion estimate)."""
+
+
 def completion_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                         completion_ids: torch.Tensor, completion_mask: torch.Tensor,
-                        temperature: float = 1.0) -> torch.Tensor:
+                        temperature: float = 1.0, logits_fn: LogitsFn = completion_logits
+                        ) -> torch.Tensor:
     """Per-token log-probs of the completion tokens under ``model`` (grad flows if enabled)."""
-    logits = completion_logits(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
-                               temperature)
+    logits = logits_fn(model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature)
     return token_logprobs(logits, completion_ids)
 
 
@@ -68,22 +75,25 @@ def batched(fn: Any, tensors: tuple[torch.Tensor, ...], micro_batch: int | None)
 
 
 @torch.no_grad()
-def reference_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
-                       completion_ids: torch.Tensor, completion_mask: torch.Tensor,
-                       temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
-    """Per-token log-probs under the base model (adapter disabled), no grad."""
-    with adapter_disabled(model):
-        return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature),
-                       (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
+def policy_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                    completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                    temperature: float = 1.0, micro_batch: int | None = None,
+                    logits_fn: LogitsFn = completion_logits) -> torch.Tensor:
+    """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
+    return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature,
+                                                  logits_fn=logits_fn),
+                   (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
 
 
 @torch.no_grad()
-def policy_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
-                    completion_ids: torch.Tensor, completion_mask: torch.Tensor,
-                    temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
-    """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
-    return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature),
-                   (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
+def reference_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                       completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                       temperature: float = 1.0, micro_batch: int | None = None,
+                       logits_fn: LogitsFn = completion_logits) -> torch.Tensor:
+    """Per-token log-probs under the base model (adapter disabled), no grad."""
+    with adapter_disabled(model):
+        return policy_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
+                               temperature, micro_batch, logits_fn)
 
 
 def full_kl(policy_logits: torch.Tensor, reference_logits: torch.Tensor,
@@ -99,14 +109,15 @@ def full_kl(policy_logits: torch.Tensor, reference_logits: torch.Tensor,
 @torch.no_grad()
 def sequence_kl(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                 completion_ids: torch.Tensor, completion_mask: torch.Tensor,
-                temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
+                temperature: float = 1.0, micro_batch: int | None = None,
+                logits_fn: LogitsFn = completion_logits) -> torch.Tensor:
     """Per-sequence mean full-vocabulary KL(policy || base) over completion tokens: (N,)."""
 
     def one(p_ids: torch.Tensor, p_mask: torch.Tensor, c_ids: torch.Tensor,
             c_mask: torch.Tensor) -> torch.Tensor:
-        policy = completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
+        policy = logits_fn(model, p_ids, p_mask, c_ids, c_mask, temperature)
         with adapter_disabled(model):
-            ref = completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
+            ref = logits_fn(model, p_ids, p_mask, c_ids, c_mask, temperature)
         return full_kl(policy, ref, c_mask)
 
     return batched(one, (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)

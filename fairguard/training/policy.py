@@ -23,14 +23,9 @@ from typing import Any
 import torch
 
 from fairguard.errors import ConfigError
-from fairguard.training import logprobs as causal_lp
+from fairguard.models import load_masked_lm, torch_dtype
+from fairguard.training import logprobs as lp
 from fairguard.training.config import GRPOConfig
-from fairguard.training.logprobs import (
-    adapter_disabled,
-    batched,
-    full_kl,
-    token_logprobs,
-)
 from fairguard.training.rollout import Rollout, format_prompts
 
 Generator = Callable[[Sequence[str], int], list[str]]
@@ -44,7 +39,6 @@ MASKED_LM_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("modernbert", ("attn.Wqkv", "attn.Wo")),
     ("distilbert", ("q_lin", "k_lin", "v_lin", "out_lin")),
 )
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def _has_module(names: Sequence[str], target: str) -> bool:
@@ -113,43 +107,30 @@ class Policy:
         ``model.generate`` evaluation."""
         return None
 
-    # -- derived from completion_logits
-    def completion_logprobs(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
-                            completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+    # -- derived from completion_logits (fairguard.training.logprobs)
+    def completion_logprobs(self, model: Any, *tensors: torch.Tensor,
                             temperature: float = 1.0) -> torch.Tensor:
         """Per-token log-probs of the completion tokens (grad flows if enabled): (N, C)."""
-        logits = self.completion_logits(model, prompt_ids, prompt_mask, completion_ids,
-                                        completion_mask, temperature)
-        return token_logprobs(logits, completion_ids)
+        return lp.completion_logprobs(model, *tensors, temperature=temperature,
+                                      logits_fn=self.completion_logits)
 
-    @torch.no_grad()
     def policy_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
                         micro_batch: int | None = None) -> torch.Tensor:
         """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
-        return batched(lambda *t: self.completion_logprobs(model, *t, temperature=temperature),
-                       tensors, micro_batch)
+        return lp.policy_logprobs(model, *tensors, temperature=temperature,
+                                  micro_batch=micro_batch, logits_fn=self.completion_logits)
 
-    @torch.no_grad()
     def reference_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
                            micro_batch: int | None = None) -> torch.Tensor:
         """Per-token log-probs under the base model (adapter disabled), no grad."""
-        with adapter_disabled(model):
-            return self.policy_logprobs(model, *tensors, temperature=temperature,
-                                        micro_batch=micro_batch)
+        return lp.reference_logprobs(model, *tensors, temperature=temperature,
+                                     micro_batch=micro_batch, logits_fn=self.completion_logits)
 
-    @torch.no_grad()
     def sequence_kl(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
                     micro_batch: int | None = None) -> torch.Tensor:
         """Seed 003's per-sequence mean full-vocabulary KL(policy || base) over completions: (N,)."""
-
-        def one(p_ids: torch.Tensor, p_mask: torch.Tensor, c_ids: torch.Tensor,
-                c_mask: torch.Tensor) -> torch.Tensor:
-            policy = self.completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
-            with adapter_disabled(model):
-                ref = self.completion_logits(model, p_ids, p_mask, c_ids, c_mask, temperature)
-            return full_kl(policy, ref, c_mask)
-
-        return batched(one, tensors, micro_batch)
+        return lp.sequence_kl(model, *tensors, temperature=temperature, micro_batch=micro_batch,
+                              logits_fn=self.completion_logits)
 
 
 class CausalPolicy(Policy):
@@ -165,7 +146,7 @@ class CausalPolicy(Policy):
         cfg = self.config
         kwargs: dict[str, Any] = {}
         if cfg.model_dtype != "float32":
-            kwargs["torch_dtype"] = DTYPES[cfg.model_dtype]
+            kwargs["torch_dtype"] = torch_dtype(cfg.model_dtype)
         base, tokenizer = load_causal_lm(cfg.model, **kwargs)
         use_fast_sdpa_masks(base)
         if tokenizer.pad_token_id is None:
@@ -182,71 +163,8 @@ class CausalPolicy(Policy):
     def completion_logits(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                           completion_ids: torch.Tensor, completion_mask: torch.Tensor,
                           temperature: float = 1.0) -> torch.Tensor:
-        return causal_lp.completion_logits(model, prompt_ids, prompt_mask, completion_ids,
-                                           completion_mask, temperature)
-
-    # the original functions, so that numbers stay bit-for-bit what they were
-    def completion_logprobs(self, model: Any, *tensors: torch.Tensor,
-                            temperature: float = 1.0) -> torch.Tensor:
-        return causal_lp.completion_logprobs(model, *tensors, temperature=temperature)
-
-    def policy_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                        micro_batch: int | None = None) -> torch.Tensor:
-        return causal_lp.policy_logprobs(model, *tensors, temperature=temperature,
-                                         micro_batch=micro_batch)
-
-    def reference_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                           micro_batch: int | None = None) -> torch.Tensor:
-        return causal_lp.reference_logprobs(model, *tensors, temperature=temperature,
-                                            micro_batch=micro_batch)
-
-    def sequence_kl(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                    micro_batch: int | None = None) -> torch.Tensor:
-        return causal_lp.sequence_kl(model, *tensors, temperature=temperature,
-                                     micro_batch=micro_batch)
-
-
-def _remote_code_error(name: str, exc: Exception) -> ConfigError | None:
-    if "trust_remote_code" in str(exc):
-        return ConfigError(f"model {name!r} ships its own Python code; if you trust it, pass "
-                           "--trust-remote-code")
-    return None
-
-
-def load_masked_lm(name: str, *, trust_remote_code: bool = False,
-                   dtype: str = "float32") -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)`` of a masked LM with ``AutoModelForMaskedLM``; with
-    ``trust_remote_code`` (explicit only, never a default) also a model whose own code defines it
-    and registers only ``AutoModel`` (e.g. LLaDA)."""
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
-
-    from fairguard.models import _hub_failure, resolve_model
-
-    location = resolve_model(name)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as exc:
-        raise (_remote_code_error(name, exc) or _hub_failure(name, exc)) from exc
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
-    if dtype != "float32":
-        kwargs["torch_dtype"] = DTYPES[dtype]
-    try:
-        model = AutoModelForMaskedLM.from_pretrained(location, **kwargs)
-    except ValueError as exc:
-        if not trust_remote_code:
-            raise (_remote_code_error(name, exc) or ConfigError(
-                f"model {name!r} is not a masked LM that transformers can load "
-                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a "
-                "masked-diffusion policy needs a masked LM (BERT, RoBERTa, ModernBERT, ...; "
-                "LLaDA with --trust-remote-code)")) from exc
-        try:  # custom-code diffusion LMs (LLaDA) register only AutoModel
-            model = AutoModel.from_pretrained(location, **kwargs)
-        except (OSError, ValueError) as exc2:
-            raise _hub_failure(name, exc2) from exc2
-    except OSError as exc:
-        raise _hub_failure(name, exc) from exc
-    model.eval()
-    return model, tokenizer
+        return lp.completion_logits(model, prompt_ids, prompt_mask, completion_ids,
+                                    completion_mask, temperature)
 
 
 class DiffusionPolicy(Policy):
@@ -263,7 +181,7 @@ class DiffusionPolicy(Policy):
 
     def load(self) -> tuple[Any, Any]:
         cfg = self.config
-        model, tokenizer = load_masked_lm(cfg.model, trust_remote_code=cfg.trust_remote_code,
+        model, tokenizer = load_masked_lm(cfg.model, trust_remote_code=cfg.diffusion.trust_remote_code,
                                           dtype=cfg.model_dtype)
         self.prepare(model, tokenizer)
         return model, tokenizer
@@ -283,7 +201,7 @@ class DiffusionPolicy(Policy):
             stop_token_ids,
         )
 
-        self.mask_token_id = resolve_mask_token_id(tokenizer, model, self.config.mask_token_id)
+        self.mask_token_id = resolve_mask_token_id(tokenizer, model, self.config.diffusion.mask_token_id)
         self.stop_ids = [i for i in stop_token_ids(tokenizer) if i != self.mask_token_id]
         self.position_ids = accepts_position_ids(model)
         if tokenizer.pad_token_id is None:
@@ -328,7 +246,7 @@ class DiffusionPolicy(Policy):
                 model, prompt_ids, prompt_mask, mask_token_id=self.mask_token_id,
                 gen_length=max_new_tokens, steps=steps or cfg.denoising_steps,
                 block_length=block_length or cfg.denoising_block, temperature=temperature,
-                remasking=cfg.remasking, cfg_scale=cfg.cfg_scale, position_ids=self.position_ids)
+                remasking=cfg.diffusion.remasking, position_ids=self.position_ids)
         finally:
             model.train(was_training)
         mask = answer_mask(completion_ids, self.stop_ids)
@@ -345,7 +263,7 @@ class DiffusionPolicy(Policy):
 
         return diffusion_completion_logits(
             model, prompt_ids, prompt_mask, completion_ids, completion_mask,
-            mask_token_id=self.mask_token_id, estimator=self.config.diffusion_logprob,
+            mask_token_id=self.mask_token_id, estimator=self.config.diffusion.diffusion_logprob,
             temperature=temperature, position_ids=self.position_ids)
 
     def evaluation_generator(self, model: Any, tokenizer: Any) -> Generator:

@@ -4,13 +4,13 @@ Runs on one CPU, one GPU (bf16 where supported) or several processes under
 ``accelerate launch`` / ``torchrun`` (DDP) with the same code: an ``Accelerator`` places the
 model and synchronises gradients. Each process samples its own prompts; rewards are gathered so
 that advantages (and the REINFORCE baseline) are computed on the whole step batch, as TRL does.
+What differs between GRPO and REINFORCE lives in ``algorithms.py``; what differs between causal
+and masked-diffusion policies in ``policy.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -18,28 +18,21 @@ from typing import Any, Sequence
 
 import torch
 
-from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
+from fairguard.artifacts import atomic_output_dir, read_jsonl, write_jsonl
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
+from fairguard.loops import seed_everything
 from fairguard.evaluation.held_out import evaluate_policy
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
-from fairguard.training.aggregation import aggregate_rewards, check_weights, weighted_columns
+from fairguard.training.aggregation import aggregate_rewards, check_weights
+from fairguard.training.algorithms import StepBatch, make_algorithm
+from fairguard.training.artifact import ARTIFACT_KIND, METRICS_JSONL, adapter_digest, write_adapter
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
-from fairguard.training.losses import (
-    decoupled_advantages,
-    grpo_loss,
-    group_advantages,
-    reinforce_loss,
-    reinforce_returns,
-    summarize,
-)
+from fairguard.training.losses import summarize
 from fairguard.training.policy import Policy, make_policy
 from fairguard.training.prompts import held_out_sample, load_prompts, step_prompts
 from fairguard.training.rewards import build_rewards
 from fairguard.training.rollout import Rollout
-
-ARTIFACT_KIND = "grpo-adapter"
-METRICS_JSONL = "metrics.jsonl"
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -47,31 +40,23 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     return ((seed * 1_000_003 + step) * 1_009 + rank) % (2**63)
 
 
-def adapter_digest(model: Any) -> str:
-    """sha256 over the trainable (adapter) parameters, in name order."""
-    digest = hashlib.sha256()
-    for name, param in sorted(model.named_parameters()):
-        if param.requires_grad:
-            digest.update(name.encode())
-            digest.update(param.detach().float().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 class Trainer:
     """Trains a LoRA adapter on ``config.model`` and writes the adapter artifact to ``out``.
 
-    ``family`` (a :class:`~fairguard.training.policy.Policy`, default from ``config.policy``)
-    loads the model, samples rollouts and scores their tokens: a causal LM or a
-    masked-diffusion LM, with the same loop.
+    ``policy`` (a :class:`~fairguard.training.policy.Policy`, default from ``config.policy``)
+    loads the model, samples rollouts and scores their tokens: a causal LM or a masked-diffusion
+    LM, with the same loop. After :meth:`setup`, ``peft_model`` is the LoRA-wrapped model and
+    ``model`` the same model as the accelerator prepared it (DDP-wrapped under a launcher).
     """
 
     def __init__(self, config: GRPOConfig, out: str | Path, *, overwrite: bool = False,
                  resume: bool = False, progress: bool = True,
                  rewards: WeightedRewards | None = None,
                  train_prompts: Sequence[str] | None = None,
-                 eval_prompts: Sequence[str] | None = None, family: Policy | None = None):
+                 eval_prompts: Sequence[str] | None = None, policy: Policy | None = None):
         self.config = config
-        self.family = family if family is not None else make_policy(config)
+        self.policy = policy if policy is not None else make_policy(config)
+        self.algorithm = make_algorithm(config)
         self.out = Path(out)
         self.run_dir = ckpt.run_dir(self.out)
         self.overwrite = overwrite
@@ -84,7 +69,7 @@ class Trainer:
         self.before: dict[str, Any] | None = None
         self.last_checkpoint: Path | None = None
         self.history: list[dict[str, Any]] = []
-        self._batch: dict[str, Any] | None = None  # the rollout reused over num_iterations
+        self._batch: StepBatch | None = None  # the rollout reused over num_iterations
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> "Trainer":
@@ -131,11 +116,11 @@ class Trainer:
         from transformers import get_scheduler
 
         cfg = self.config
-        torch.manual_seed(cfg.seed)
-        base, tokenizer = self.family.load()
-        targets = self.family.lora_targets(base)
+        seed_everything(cfg.seed)
+        base, tokenizer = self.policy.load()
+        targets = self.policy.lora_targets(base)
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=targets, task_type=self.family.task_type)
+                          target_modules=targets, task_type=self.policy.task_type)
         try:
             model = get_peft_model(base, lora)
         except ValueError as exc:
@@ -154,31 +139,31 @@ class Trainer:
         self.params = params
 
     @property
-    def policy(self) -> Any:
+    def peft_model(self) -> Any:
         """The peft model without the DDP wrapper (for generation and no-grad passes)."""
         return self.accelerator.unwrap_model(self.model)
 
     def _resume_from(self, checkpoint: Path) -> None:
         saved = ckpt.read_state(checkpoint)
         old = saved.get("config", {})
-        changed = [k for k in RESUME_KEYS if k in old and old[k] != getattr(self.config, k)]
+        now = self.config.to_dict()
+        changed = [k for k in RESUME_KEYS if k in old and old[k] != now[k]]
         if changed:
             raise ConfigError(
                 f"--resume with different settings than the run in {self.run_dir}: "
-                + ", ".join(f"{k} {old[k]!r} -> {getattr(self.config, k)!r}" for k in changed)
+                + ", ".join(f"{k} {old[k]!r} -> {now[k]!r}" for k in changed)
                 + "; use the original settings or start over with --overwrite"
             )
-        state = ckpt.load_checkpoint(checkpoint, self.policy, self.optimizer, self.scheduler)
+        state = ckpt.load_checkpoint(checkpoint, self.peft_model, self.optimizer, self.scheduler)
         self.start_step = int(state["step"])
         self.before = state.get("before")
         self.last_checkpoint = checkpoint
         metrics = self.run_dir / METRICS_JSONL
         if metrics.is_file():
-            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-            self.history = [r for r in rows if r["step"] <= self.start_step]
+            self.history = [r for r in read_jsonl(metrics) if r["step"] <= self.start_step]
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
-            self._rewrite_metrics()
+            write_jsonl(metrics, self.history)
 
     # ------------------------------------------------------------------ train
     def train(self) -> Path:
@@ -199,8 +184,7 @@ class Trainer:
                 raise self._stopped(exc, step) from exc
             self.history.append(row)
             if acc.is_main_process:
-                with (self.run_dir / METRICS_JSONL).open("a") as fh:
-                    fh.write(json.dumps(row) + "\n")
+                write_jsonl(self.run_dir / METRICS_JSONL, [row], append=True)
             postfix = {"reward": f"{row['rewards'][TOTAL]['mean']:.3f}", "loss": f"{row['loss']:.4f}"}
             if "kl" in row:
                 postfix["kl"] = f"{row['kl']:.4f}"
@@ -215,16 +199,77 @@ class Trainer:
         after = self._evaluate() if cfg.eval else None
         return self._write_artifact(after)
 
-    def _stopped(self, exc: FairguardError, step: int) -> FairguardError:
-        where = (f"the last good checkpoint is {self.last_checkpoint} (continue with --resume once "
-                 "fixed)" if self.last_checkpoint else "no checkpoint was written yet")
-        message = f"training stopped at step {step + 1}: {exc}; {where}"
-        if isinstance(exc, PluginError):
-            return PluginError(exc.plugin, message.replace(f"plugin {exc.plugin!r}: ", "", 1))
-        try:
-            return type(exc)(message)
-        except TypeError:
-            return FairguardError(message)
+    def train_step(self, step: int) -> dict[str, Any]:
+        """One optimizer update (sampling a new batch every ``num_iterations`` steps)."""
+        cfg = self.config
+        acc = self.accelerator
+        started = time.perf_counter()
+        if step % cfg.num_iterations == 0 or self._batch is None:
+            self._batch = self.make_batch(step)
+        batch = self._batch
+        micro = batch.micro_batch
+        self.model.train()
+        losses: list[float] = []
+        stats: dict[str, list[float]] = {}
+        for k in range(cfg.gradient_accumulation_steps):
+            rows = slice(k * micro, (k + 1) * micro)
+            part = batch.rollout.slice(rows.start, rows.stop)
+            last = k == cfg.gradient_accumulation_steps - 1
+            with contextlib.nullcontext() if last else acc.no_sync(self.model), acc.autocast():
+                logps = self.policy.completion_logprobs(
+                    self.model, part.prompt_ids, part.prompt_mask, part.completion_ids,
+                    part.completion_mask, temperature=cfg.temperature)
+                loss, part_stats = self.algorithm.loss(logps, batch, rows, part.completion_mask,
+                                                       acc.num_processes)
+                if not torch.isfinite(loss):
+                    raise FairguardError(f"the loss became {float(loss)} at step {step + 1}; lower the "
+                                         "learning rate or check the rewards")
+                acc.backward(loss)
+            losses.append(float(loss.detach()))
+            for key, value in part_stats.items():
+                stats.setdefault(key, []).append(value)
+        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        row: dict[str, Any] = {
+            "step": step + 1, "loss": self._mean_over_processes(sum(losses)),
+            "rewards": batch.rewards, "grad_norm": float(grad_norm),
+            "lr": self.scheduler.get_last_lr()[0], "completion_length": batch.completion_length,
+            "tokens": int(batch.num_tokens),
+        }
+        for key, values in stats.items():
+            row[key] = self._mean_over_processes(sum(values) / len(values))
+        row.update(batch.logged)
+        row["step_time_s"] = round(time.perf_counter() - started, 4)
+        row["sample"] = {"prompt": batch.rollout.prompts[0], "completion": batch.rollout.completions[0]}
+        return row
+
+    def make_batch(self, step: int) -> StepBatch:
+        """Sample, score and prepare one step's completions (the algorithm adds its tensors)."""
+        cfg = self.config
+        acc = self.accelerator
+        torch.manual_seed(step_seed(cfg.seed, step, acc.process_index))
+        prompts = step_prompts(self.train_prompts, step, cfg.prompts_per_step, cfg.seed,
+                               acc.process_index, acc.num_processes)
+        rollout = self.policy.sample(self.peft_model, self.tokenizer, prompts, cfg.num_generations,
+                                     cfg.max_new_tokens, cfg.temperature, cfg.top_p)
+        scores = self._score(rollout)
+        heads = list(scores)
+        local = torch.tensor([[float(v) for v in col] for col in zip(*[scores[h] for h in heads])],
+                             dtype=torch.float32, device=acc.device)
+        table = self.gather(local)  # (N_all, H)
+        if cfg.reward_aggregation != "sum":  # "total" becomes the reward that is optimised
+            table[:, heads.index(TOTAL)] = aggregate_rewards(table, heads, self.rewards.weights,
+                                                             cfg.reward_aggregation)
+        n = len(rollout.prompts)
+        lengths = self.gather(rollout.completion_mask.sum(-1).float())
+        batch = StepBatch(rollout=rollout, micro_batch=n // cfg.gradient_accumulation_steps,
+                          rewards={h: summarize(table[:, i]) for i, h in enumerate(heads)},
+                          completion_length=float(lengths.mean()), num_tokens=float(lengths.sum()))
+        mine = slice(acc.process_index * n, (acc.process_index + 1) * n)
+        self.algorithm.prepare(self, batch, table, heads, mine)
+        return batch
 
     def _score(self, rollout: Rollout) -> dict[str, Any]:
         """Score the rollout on this process; if any process failed, every process raises."""
@@ -243,130 +288,23 @@ class Trainer:
             raise error
         return scores
 
-    def _gather(self, values: torch.Tensor) -> torch.Tensor:
+    def gather(self, values: torch.Tensor) -> torch.Tensor:
+        """``values`` of every process, concatenated (this process's alone when single)."""
         return self.accelerator.gather(values.contiguous()) if self.accelerator.num_processes > 1 else values
 
-    def _make_batch(self, step: int) -> dict[str, Any]:
-        """Sample, score and prepare (advantages / returns, reference and old log-probs)."""
-        cfg = self.config
-        acc = self.accelerator
-        torch.manual_seed(step_seed(cfg.seed, step, acc.process_index))
-        prompts = step_prompts(self.train_prompts, step, cfg.prompts_per_step, cfg.seed,
-                               acc.process_index, acc.num_processes)
-        rollout = self.family.sample(self.policy, self.tokenizer, prompts, cfg.num_generations,
-                                     cfg.max_new_tokens, cfg.temperature, cfg.top_p)
-        scores = self._score(rollout)
-        heads = list(scores)
-        device = acc.device
-        local = torch.tensor([[float(v) for v in col] for col in zip(*[scores[h] for h in heads])],
-                             dtype=torch.float32, device=device)
-        table = self._gather(local)  # (N_all, H)
-        if cfg.reward_aggregation != "sum":  # "total" becomes the reward that is optimised
-            table[:, heads.index(TOTAL)] = aggregate_rewards(table, heads, self.rewards.weights,
-                                                             cfg.reward_aggregation)
-        n = len(rollout.prompts)
-        mine = slice(acc.process_index * n, (acc.process_index + 1) * n)
-        totals = table[:, heads.index(TOTAL)]
-        tensors = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids, rollout.completion_mask)
-        micro = n // cfg.gradient_accumulation_steps
-        batch: dict[str, Any] = {"rollout": rollout, "micro": micro,
-                                 "rewards": {h: summarize(table[:, i]) for i, h in enumerate(heads)}}
-        lengths = self._gather(rollout.completion_mask.sum(-1).float())
-        batch["completion_length"] = float(lengths.mean())
-        batch["num_items_in_batch"] = float(lengths.sum())
-        if cfg.algorithm == "grpo":
-            advantages, std = group_advantages(totals, cfg.num_generations, cfg.scale_rewards)
-            if cfg.reward_aggregation == "decoupled":
-                columns, weights = weighted_columns(table, heads, self.rewards.weights)
-                advantages = decoupled_advantages(columns, weights, cfg.num_generations,
-                                                  cfg.scale_rewards)
-            batch["advantages"] = advantages[mine]
-            batch["reward_std"] = float(std.mean())
-            batch["ref_logps"] = (self.family.reference_logprobs(
-                self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
-                if cfg.beta > 0 else None)
-            batch["old_logps"] = (self.family.policy_logprobs(
-                self.policy, *tensors, temperature=cfg.temperature, micro_batch=micro)
-                if cfg.num_iterations > 1 else None)
-        else:
-            kl = (self.family.sequence_kl(self.policy, *tensors, temperature=cfg.temperature,
-                                          micro_batch=micro)
-                  if cfg.kl_lambda > 0 else torch.zeros(n, device=device))
-            kl_all = self._gather(kl.float())
-            returns = reinforce_returns(totals, kl_all if cfg.kl_lambda > 0 else None,
-                                        cfg.kl_lambda, cfg.baseline)
-            batch["returns"] = returns[mine]
-            batch["kl"] = float(kl_all.mean())
-            batch["returns_stats"] = summarize(returns)
-        return batch
+    def _mean_over_processes(self, value: float) -> float:
+        return float(self.gather(torch.tensor([value], device=self.accelerator.device)).mean())
 
-    def train_step(self, step: int) -> dict[str, Any]:
-        """One optimizer update (sampling a new batch every ``num_iterations`` steps)."""
-        cfg = self.config
-        acc = self.accelerator
-        started = time.perf_counter()
-        if step % cfg.num_iterations == 0 or self._batch is None:
-            self._batch = self._make_batch(step)
-        batch = self._batch
-        rollout: Rollout = batch["rollout"]
-        micro = batch["micro"]
-        self.model.train()
-        total_loss = 0.0
-        stats: dict[str, list[float]] = {}
-        for k in range(cfg.gradient_accumulation_steps):
-            rows = slice(k * micro, (k + 1) * micro)
-            part = rollout.slice(rows.start, rows.stop)
-            last = k == cfg.gradient_accumulation_steps - 1
-            sync = contextlib.nullcontext() if last else acc.no_sync(self.model)
-            with sync, acc.autocast():
-                logps = self.family.completion_logprobs(self.model, part.prompt_ids, part.prompt_mask,
-                                                        part.completion_ids, part.completion_mask,
-                                                        temperature=cfg.temperature)
-                if cfg.algorithm == "grpo":
-                    loss, part_stats = grpo_loss(
-                        logps, None if batch["old_logps"] is None else batch["old_logps"][rows],
-                        None if batch["ref_logps"] is None else batch["ref_logps"][rows],
-                        batch["advantages"][rows], part.completion_mask, loss_type=cfg.loss_type,
-                        epsilon_low=cfg.epsilon, epsilon_high=cfg.eps_high, beta=cfg.beta,
-                        max_completion_length=cfg.max_new_tokens,
-                        num_items_in_batch=batch["num_items_in_batch"],
-                        num_processes=acc.num_processes,
-                        gradient_accumulation_steps=cfg.gradient_accumulation_steps)
-                else:
-                    loss = reinforce_loss(logps, part.completion_mask, batch["returns"][rows],
-                                          batch_size=len(rollout.prompts))
-                    part_stats = {}
-                if not torch.isfinite(loss):
-                    raise FairguardError(f"the loss became {float(loss)} at step {step + 1}; lower the "
-                                         "learning rate or check the rewards")
-                acc.backward(loss)
-            total_loss += float(loss.detach())
-            for key, value in part_stats.items():
-                stats.setdefault(key, []).append(value)
-        grad_norm = acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        row: dict[str, Any] = {
-            "step": step + 1,
-            "loss": float(self._gather(torch.tensor([total_loss], device=acc.device)).mean()),
-            "rewards": batch["rewards"],
-            "grad_norm": float(grad_norm),
-            "lr": self.scheduler.get_last_lr()[0],
-            "completion_length": batch["completion_length"],
-            "tokens": int(batch["num_items_in_batch"]),
-        }
-        for key, values in stats.items():
-            row[key] = float(self._gather(torch.tensor([sum(values) / len(values)],
-                                                       device=acc.device)).mean())
-        if cfg.algorithm == "grpo":
-            row["reward_std"] = batch["reward_std"]
-        else:
-            row["kl"] = batch["kl"]
-            row["returns"] = batch["returns_stats"]
-        row["step_time_s"] = round(time.perf_counter() - started, 4)
-        row["sample"] = {"prompt": rollout.prompts[0], "completion": rollout.completions[0]}
-        return row
+    def _stopped(self, exc: FairguardError, step: int) -> FairguardError:
+        where = (f"the last good checkpoint is {self.last_checkpoint} (continue with --resume once "
+                 "fixed)" if self.last_checkpoint else "no checkpoint was written yet")
+        message = f"training stopped at step {step + 1}: {exc}; {where}"
+        if isinstance(exc, PluginError):
+            return PluginError(exc.plugin, message.replace(f"plugin {exc.plugin!r}: ", "", 1))
+        try:
+            return type(exc)(message)
+        except TypeError:
+            return FairguardError(message)
 
     # ------------------------------------------------------------- evaluation
     def _evaluate(self) -> dict[str, Any] | None:
@@ -376,9 +314,9 @@ class Trainer:
         if acc.is_main_process and self.eval_prompts:
             cfg = self.config
             torch.manual_seed(cfg.seed)
-            result = evaluate_policy(self.policy, self.tokenizer, self.eval_prompts, self.rewards,
+            result = evaluate_policy(self.peft_model, self.tokenizer, self.eval_prompts, self.rewards,
                                      cfg.eval_max_new_tokens or cfg.max_new_tokens,
-                                     generate=self.family.evaluation_generator(self.policy,
+                                     generate=self.policy.evaluation_generator(self.peft_model,
                                                                               self.tokenizer))
         acc.wait_for_everyone()
         return result
@@ -391,83 +329,44 @@ class Trainer:
         path = None
         if acc.is_main_process:
             state = {"config": self.config.to_dict(), "before": self.before}
-            path = ckpt.save_checkpoint(self.run_dir, step, self.policy, self.optimizer,
+            path = ckpt.save_checkpoint(self.run_dir, step, self.peft_model, self.optimizer,
                                         self.scheduler, state)
         acc.wait_for_everyone()
         self.last_checkpoint = ckpt.run_dir(self.out) / ckpt.CHECKPOINTS / f"step-{step:06d}"
         return path
 
-    def _rewrite_metrics(self) -> None:
-        with (self.run_dir / METRICS_JSONL).open("w") as fh:
-            for row in self.history:
-                fh.write(json.dumps(row) + "\n")
-
     # -------------------------------------------------------------- artifact
     def _write_artifact(self, after: dict[str, Any] | None) -> Path:
         from accelerate.utils import gather_object
 
-        from fairguard.training.plots import plot_training
-
         acc = self.accelerator
         cfg = self.config
-        digests = gather_object([adapter_digest(self.policy)])
+        digests = gather_object([adapter_digest(self.peft_model)])
         if acc.is_main_process:
+            metadata = {
+                "algorithm": cfg.algorithm, "base_model": cfg.model, "policy": cfg.policy,
+                "lora_targets": self.lora_targets,
+                "rewards": {"weights": self.rewards.weights, "heads": list(self.rewards.heads),
+                            "plugins": [r.name for r in self.rewards.rewards]},
+                "config": cfg.to_dict(), "steps": cfg.max_steps,
+                "num_processes": acc.num_processes, "adapter_sha256_by_rank": digests,
+                "max_new_tokens": cfg.max_new_tokens,
+            }
             with atomic_output_dir(self.out, overwrite=self.overwrite) as tmp:
-                self.policy.save_pretrained(tmp, safe_serialization=True)
-                shutil.copy(self.run_dir / METRICS_JSONL, tmp / METRICS_JSONL)
-                metrics = {"before": self.before, "after": after,
-                           "change": _change(self.before, after),
-                           "change_paired": _paired(self.before, after),
-                           "steps": cfg.max_steps, "train_time_s": round(sum(
-                               r.get("step_time_s", 0.0) for r in self.history), 2)}
-                write_json(tmp / "metrics.json", metrics)
-                write_json(tmp / METADATA_FILE, {
-                    "kind": ARTIFACT_KIND, "algorithm": cfg.algorithm, "base_model": cfg.model,
-                    "policy": cfg.policy, "lora_targets": self.lora_targets,
-                    "rewards": {"weights": self.rewards.weights, "heads": list(self.rewards.heads),
-                                "plugins": [r.name for r in self.rewards.rewards]},
-                    "config": cfg.to_dict(), "steps": cfg.max_steps,
-                    "num_processes": acc.num_processes, "adapter_sha256_by_rank": digests,
-                    "max_new_tokens": cfg.max_new_tokens,
-                })
-                plot_training(self.history, tmp)
+                write_adapter(tmp, self.peft_model, self.history, self.before, after, metadata)
             shutil.rmtree(self.run_dir, ignore_errors=True)
         acc.wait_for_everyone()
         return self.out
 
 
-def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, float] | None:
-    if not before or not after:
-        return None
-    return {h: after["heads"][h] - before["heads"][h] for h in before["heads"] if h in after["heads"]}
-
-
-def _paired(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Per head: the change with its paired standard error and 95 % interval over the prompts."""
-    from fairguard.metrics.paired import paired_change
-
-    old = (before or {}).get("scores")
-    new = (after or {}).get("scores")
-    if not old or not new:  # no evaluation, or a checkpoint written before scores were kept
-        return None
-    out: dict[str, Any] = {}
-    for head in old:
-        if head in new and len(old[head]) == len(new[head]):
-            try:
-                out[head] = paired_change(old[head], new[head]).to_dict()
-            except ConfigError:  # a NaN score: the means in "change" show it; the adapter is kept
-                continue
-    return out
-
-
 def train(config: GRPOConfig, out: str | Path, *, overwrite: bool = False, resume: bool = False,
           progress: bool = True, rewards: WeightedRewards | None = None,
           train_prompts: Sequence[str] | None = None,
-          eval_prompts: Sequence[str] | None = None, family: Policy | None = None) -> Path:
+          eval_prompts: Sequence[str] | None = None, policy: Policy | None = None) -> Path:
     """Train an adapter as ``config`` says and write it to ``out`` (see :class:`Trainer`)."""
     trainer = Trainer(config, out, overwrite=overwrite, resume=resume, progress=progress,
                       rewards=rewards, train_prompts=train_prompts, eval_prompts=eval_prompts,
-                      family=family)
+                      policy=policy)
     return trainer.setup().train()
 
 
