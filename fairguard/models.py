@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairguard.errors import ArtifactError, ConfigError, ModelNotFoundError, UnknownNameError
+from fairguard.errors import (
+    ArtifactError,
+    ConfigError,
+    ModelNotFoundError,
+    UnknownNameError,
+)
 
 CACHE_ENV = "FAIRGUARD_CACHE"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -90,3 +90,22 @@ def get_filter(name: str, **options: Any) -> Filter:
         raise PluginError(plugin, f"filter {name!r} does not satisfy the Filter protocol "
                           "(needs name, logits_processor(tokenizer) and rewrite(prompts, completions))")
     return flt
+
+
+def resolve_reward(item: Reward | str) -> Reward:
+    """``item`` itself when it is a reward object, else the reward registered under that name."""
+    if isinstance(item, str):
+        return get_reward(item)
+    if not isinstance(item, Reward):
+        raise ConfigError(f"{item!r} is not a reward: it needs name, heads and score(prompts, completions)")
+    return item
+
+
+def resolve_filter(item: Filter | str) -> Filter:
+    """``item`` itself when it is a filter object, else the filter registered under that name."""
+    if isinstance(item, str):
+        return get_filter(item)
+    if not isinstance(item, Filter):
+        raise ConfigError(f"{item!r} is not a filter: it needs name, logits_processor(tokenizer) "
+                          "and rewrite(prompts, completions)")
+    return item

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from fairguard.guard.policies import call_with_timeout, rewrite_texts, score_reward
+from fairguard.guard.timeouts import call_with_timeout, rewrite_texts, score_reward
 from fairguard.protocols import BaseFilter
 
 

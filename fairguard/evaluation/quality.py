@@ -195,8 +195,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
     """``fairguard eval quality``: generate on a split, score, write metrics.json / metrics.md /
     responses.jsonl into ``config.out``; returns the metrics."""
     from fairguard.artifacts import atomic_output_dir
-    from fairguard.scoring import build_rewards
     from fairguard.models import load_causal_lm
+    from fairguard.scoring import build_rewards
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         rows = load_eval_prompts(config.data, config.split, config.limit)

@@ -3,53 +3,26 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from fairguard.errors import ConfigError, GuardBlockedError, InputError, UnknownNameError
+from fairguard.errors import (
+    ConfigError,
+    GuardBlockedError,
+    InputError,
+    UnknownNameError,
+)
 from fairguard.guard.batching import AsyncGuardMixin, CallScope, MicroBatcher, Scores
+from fairguard.guard.candidates import Candidate, Regenerate, Slot, make_record
 from fairguard.guard.config import GuardConfig
-from fairguard.guard.policies import rewrite_texts, score_reward
+from fairguard.guard.pipeline_wrap import GuardedPipeline
 from fairguard.guard.result import GuardRecord, PluginFailure
+from fairguard.guard.timeouts import rewrite_texts, score_reward
 from fairguard.inputs import check_pairs
 from fairguard.protocols import Filter, Reward
+from fairguard.registry import get_filter, resolve_filter, resolve_reward
 from fairguard.scoring import TOTAL, WeightedRewards, build_rewards, parse_weights
-
-if TYPE_CHECKING:
-    from fairguard.guard.pipeline_wrap import GuardedPipeline
-
-# regenerate(filter_index, group_indices) -> one list of completions per group index
-Regenerate = Callable[[int, list[int]], list[list[str]]]
-
-
-@dataclass
-class _Cand:
-    """One scored completion."""
-
-    text: str
-    scores: dict[str, float | None]
-    total: float | None  # None when a weighted head could not be scored
-    partial: float  # weighted sum over the heads that were scored (ranks under fail="open")
-    failures: list[PluginFailure]
-    rewritten: bool = False
-    clipped: bool = False  # scored on its first max_chars characters only
-
-
-@dataclass
-class _Slot:
-    """One output being decided: its group (prompt), its current and original best text."""
-
-    group: int
-    prompt: str
-    current: _Cand
-    original: _Cand
-    group_size: int
-    candidate_totals: list[float | None]
-    considered: int
-    extra_failures: list[PluginFailure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def _as_list(value: Any, what: str) -> list[Any]:
@@ -62,27 +35,6 @@ def _as_list(value: Any, what: str) -> list[Any]:
     if isinstance(value, Sequence):
         return list(value)
     raise ConfigError(f"{what} must be a list of plugin objects or names, got {type(value).__name__}")
-
-
-def _as_reward(item: Any) -> Reward:
-    if isinstance(item, str):
-        from fairguard.registry import get_reward
-
-        return get_reward(item)
-    if not isinstance(item, Reward):
-        raise ConfigError(f"{item!r} is not a reward: it needs name, heads and score(prompts, completions)")
-    return item
-
-
-def _as_filter(item: Any) -> Filter:
-    if isinstance(item, str):
-        from fairguard.registry import get_filter
-
-        return get_filter(item)
-    if not isinstance(item, Filter):
-        raise ConfigError(f"{item!r} is not a filter: it needs name, logits_processor(tokenizer) "
-                          "and rewrite(prompts, completions)")
-    return item
 
 
 def _ms(start: float) -> float:
@@ -115,8 +67,8 @@ class Guard(AsyncGuardMixin):
             except TypeError as exc:
                 raise ConfigError(f"unknown guard option: {exc}") from None
         self.config = config
-        self.rewards: tuple[Reward, ...] = tuple(_as_reward(r) for r in _as_list(rewards, "rewards"))
-        self.filters: tuple[Filter, ...] = tuple(_as_filter(f) for f in _as_list(filters, "filters"))
+        self.rewards: tuple[Reward, ...] = tuple(resolve_reward(r) for r in _as_list(rewards, "rewards"))
+        self.filters: tuple[Filter, ...] = tuple(resolve_filter(f) for f in _as_list(filters, "filters"))
         self.combined = WeightedRewards(self.rewards, parse_weights(config.weights))
         self.heads: tuple[str, ...] = self.combined.heads
         self.weights: dict[str, float] = dict(self.combined.weights)
@@ -135,8 +87,6 @@ class Guard(AsyncGuardMixin):
         heads; ``weights={"fairness": 2}`` (or ``"fairness=2"``) then overrides single heads.
         ``reward_options={"reward-model": {"path": "DIR"}}`` passes options to a plugin factory.
         """
-        from fairguard.registry import get_filter
-
         combined = build_rewards(rewards, reward_options=reward_options,
                                  head_weights=options.pop("weights", None))
         filter_options = dict(filter_options or {})
@@ -186,7 +136,7 @@ class Guard(AsyncGuardMixin):
         except TimeoutError:
             return scope.timed_out(self.rewards, len(prompts))
 
-    def _score(self, prompts: list[str], completions: list[str], scope: CallScope | None = None) -> list[_Cand]:
+    def _score(self, prompts: list[str], completions: list[str], scope: CallScope | None = None) -> list[Candidate]:
         """Score pairs with every reward (one batch per reward); never raises for plugin faults."""
         n = len(prompts)
         if n == 0:
@@ -212,7 +162,7 @@ class Guard(AsyncGuardMixin):
                     partial += weight * scores[head]
             total = partial if complete else None
             scores[TOTAL] = total
-            cands.append(_Cand(completions[i], scores, total, partial, failures[i], clipped=clipped[i]))
+            cands.append(Candidate(completions[i], scores, total, partial, failures[i], clipped=clipped[i]))
         return cands
 
     def below(self, scores: Mapping[str, float | None]) -> list[str]:
@@ -224,16 +174,16 @@ class Guard(AsyncGuardMixin):
                 out.append(name)
         return out
 
-    def _passes(self, cand: _Cand) -> bool:
+    def _passes(self, cand: Candidate) -> bool:
         if self.below(cand.scores):
             return False
         return not (cand.failures and self.config.fail == "closed")
 
-    def _needs_rewrite(self, cand: _Cand) -> bool:
+    def _needs_rewrite(self, cand: Candidate) -> bool:
         """Under threshold on a head that was scored (a broken reward is not fixed by rewriting)."""
         return bool(self.below(cand.scores))
 
-    def _rank_key(self, cand: _Cand) -> tuple[bool, bool, float]:
+    def _rank_key(self, cand: Candidate) -> tuple[bool, bool, float]:
         """Smaller is better: passing first, fully scored next, then the higher weighted total."""
         return (not self._passes(cand), bool(cand.failures), -cand.partial)
 
@@ -268,7 +218,7 @@ class Guard(AsyncGuardMixin):
         scored = self._score(flat_p, flat_c, scope)
         scoring_ms = _ms(t_score)
 
-        slots: list[list[_Slot]] = []
+        slots: list[list[Slot]] = []
         pos = 0
         for g, group in enumerate(groups):
             cands = scored[pos:pos + len(group)]
@@ -279,7 +229,7 @@ class Guard(AsyncGuardMixin):
             else:
                 order = sorted(range(len(cands)), key=lambda i: (self._rank_key(cands[i]), i))
                 chosen = [cands[i] for i in order[:keep]]
-            slots.append([_Slot(g, prompts[g], c, c, len(cands), totals, len(cands),
+            slots.append([Slot(g, prompts[g], c, c, len(cands), totals, len(cands),
                                 notes=list(notes[g]) if notes else []) for c in chosen])
 
         t_rewrite = time.perf_counter()
@@ -294,7 +244,7 @@ class Guard(AsyncGuardMixin):
         for row in slots:
             out_row = []
             for slot in row:
-                record = self._decide(slot)
+                record = make_record(slot, self.below(slot.current.scores), cfg)
                 if record.decision != "pass" and cfg.below == "raise":
                     blocked.append(record)
                 out_row.append(record)
@@ -322,7 +272,7 @@ class Guard(AsyncGuardMixin):
                 records=flat)
         return records
 
-    def _better(self, new: _Cand, old: _Cand) -> bool:
+    def _better(self, new: Candidate, old: Candidate) -> bool:
         """Whether ``new`` ranks above ``old`` by more than float noise (batch padding can move a
         score of the same text by ~1e-7)."""
         a, b = self._rank_key(new), self._rank_key(old)
@@ -330,7 +280,7 @@ class Guard(AsyncGuardMixin):
             return a[:2] < b[:2]
         return a[2] < b[2] - 1e-6
 
-    def _rewrite(self, slots: list[_Slot], regenerate: Regenerate | None,
+    def _rewrite(self, slots: list[Slot], regenerate: Regenerate | None,
                  processors: Sequence[Any], scope: CallScope) -> None:
         """Apply filters in order to outputs under threshold until they pass or attempts run out."""
         cfg = self.config
@@ -390,35 +340,6 @@ class Guard(AsyncGuardMixin):
             if used:
                 attempts += 1
 
-    def _decide(self, slot: _Slot) -> GuardRecord:
-        cfg = self.config
-        cur = slot.current
-        below = self.below(cur.scores)
-        failing = bool(below) or (cfg.fail == "closed" and bool(cur.failures))
-        errors = list(cur.failures) + list(slot.extra_failures)
-        text = cur.text
-        original = None
-        if failing and cfg.below == "refuse":
-            decision, action = "block", "refused"
-            text, original = cfg.refusal_text, cur.text
-        else:
-            decision = "pass" if not failing else ("flag" if cfg.below == "flag" else "block")
-            if cur.rewritten:
-                action, original = "rewritten", slot.original.text
-            elif cfg.strategy != "score" and slot.group_size > 1:
-                action = "reranked"
-            else:
-                action = "none"
-        notes = list(slot.notes)
-        if cur.clipped:
-            notes.append(f"the completion has {len(cur.text):,} characters; it was scored on the "
-                         f"first {cfg.max_chars:,} (max_chars)")
-        return GuardRecord(
-            text=text, scores=dict(cur.scores), decision=decision, action=action,
-            candidates=slot.considered, candidate_totals=list(slot.candidate_totals), below=below,
-            errors=errors, fail_policy=cfg.fail, strategy=cfg.strategy, original=original,
-            notes=notes)
-
     # ----- use without a pipeline ---------------------------------------------------------------
 
     @staticmethod
@@ -453,10 +374,8 @@ class Guard(AsyncGuardMixin):
                            deadline_s=deadline_s, request_id=request_id, batched=batched)
         return [row[0] for row in rows]
 
-    def wrap(self, pipe: Any) -> "GuardedPipeline":
+    def wrap(self, pipe: Any) -> GuardedPipeline:
         """Wrap a transformers ``text-generation`` pipeline; see :class:`GuardedPipeline`."""
-        from fairguard.guard.pipeline_wrap import GuardedPipeline
-
         return GuardedPipeline(self, pipe)
 
     def __repr__(self) -> str:

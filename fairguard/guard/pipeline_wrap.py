@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from fairguard.errors import ConfigError, InputError, PluginError
+from fairguard.guard.batching import MicroBatcher
+from fairguard.guard.config import GuardConfig
+from fairguard.guard.result import GuardRecord
+from fairguard.protocols import Filter
 
-if TYPE_CHECKING:
-    from fairguard.guard.guard import Guard
+
+class Decider(Protocol):
+    """What the wrapper needs of a guard (:class:`~fairguard.Guard` is one): its public
+    ``decide``/``adecide``, config, filters and micro-batcher. The wrapper does not import the
+    guard module, so the guard can import the wrapper."""
+
+    config: GuardConfig
+    filters: tuple[Filter, ...]
+
+    @property
+    def batcher(self) -> MicroBatcher: ...
+
+    def decide(self, prompts: list[str], groups: list[list[str]], keep: int = 1,
+               **options: Any) -> list[list[GuardRecord]]: ...
+
+    async def adecide(self, prompts: list[str], groups: list[list[str]], keep: int = 1,
+                      **options: Any) -> list[list[GuardRecord]]: ...
 
 # transformers.pipelines.text_generation.ReturnType values (not imported: keeps this light)
 _TENSORS, _NEW_TEXT, _FULL_TEXT = 0, 1, 2
@@ -86,7 +105,7 @@ class GuardedPipeline:
     not supported (the guard needs text).
     """
 
-    def __init__(self, guard: "Guard", pipe: Any):
+    def __init__(self, guard: Decider, pipe: Any):
         if not callable(pipe) or getattr(pipe, "tokenizer", None) is None:
             raise ConfigError("guard.wrap() needs a transformers text-generation pipeline with a tokenizer, "
                               f"got {type(pipe).__name__}")
@@ -255,7 +274,7 @@ class AsyncGuardedPipeline:
     the logs; every other keyword goes to the pipeline, as with :class:`GuardedPipeline`.
     """
 
-    def __init__(self, guard: "Guard", pipe: Any):
+    def __init__(self, guard: Decider, pipe: Any):
         self.guarded = GuardedPipeline(guard, pipe)
         self.guard = guard
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from fairguard.guard.guard import Guard
-from fairguard.guard.policies import rewrite_texts
+from fairguard.guard.timeouts import rewrite_texts
 from fairguard.guard.result import GuardRecord, PluginFailure
 from fairguard.serve.backends import BackendError, StreamEnd
 
