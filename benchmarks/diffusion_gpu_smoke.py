@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from fairguard.scoring import WeightedRewards
     from fairguard.testing import TINY_WORDS
+    from fairguard.config import build_config
     from fairguard.training import GRPOConfig
     from fairguard.training.policy import DiffusionPolicy
     from fairguard.training.trainer import Trainer
@@ -154,8 +155,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             self.prepare(model, tokenizer)
             return model, tokenizer
 
-    config = GRPOConfig(
-        model=f"random-bert-h{args.hidden}-l{args.layers}", policy="diffusion",
+    config = build_config(
+        GRPOConfig, model=f"random-bert-h{args.hidden}-l{args.layers}", policy="diffusion",
         algorithm=args.algorithm, loss_type=args.loss_type, diffusion_logprob=args.diffusion_logprob,
         max_steps=args.steps, prompts_per_step=args.prompts_per_step,
         num_generations=args.num_generations, max_new_tokens=args.gen_length,

@@ -18,9 +18,10 @@ class OnnxExportConfig:
     model: str = field(metadata={"help": "Reward-model folder written by `fairguard train reward`."})
     out: str = field(metadata={"help": "Folder to write the export to."})
     quantize: str | None = field(default="int8", metadata={
-        "help": "int8: also write a dynamically quantised model_int8.onnx; none: fp32 only."})
+        "help": "int8: also write a dynamically quantised model_int8.onnx; none: fp32 only.",
+        "choices": QUANTIZE_CHOICES})
     opset: int | None = field(default=None, metadata={
-        "help": "ONNX opset [optimum's default for the model]."})
+        "help": "ONNX opset.", "default_text": "optimum's default for the model"})
     data: str | None = field(default=None, metadata={
         "help": "Dataset folder (`fairguard data build`); parity is checked on its test split "
                 "instead of the built-in pairs."})
@@ -33,10 +34,11 @@ class OnnxExportConfig:
     batch_size: int = field(default=16, metadata={
         "help": "Pairs per batch in the parity check."})
     per_channel: bool = field(default=True, metadata={
-        "help": "int8: one scale per weight output channel (false: one per tensor)."})
+        "help": "int8: one scale per weight output channel, or one per tensor.",
+        "flag": "--per-channel/--per-tensor"})
     min_int8_agreement: float | None = field(default=None, metadata={
         "help": "Fail (write nothing) if int8 head decisions agree with fp32 on fewer than this "
-                "fraction of pairs for any head, e.g. 0.99 [report only]."})
+                "fraction of pairs for any head, e.g. 0.99.", "default_text": "report only"})
 
     def __post_init__(self) -> None:
         if self.quantize == "none":

@@ -1,4 +1,12 @@
-"""Building validated config dataclasses from YAML defaults and command-line overrides."""
+"""Config dataclasses: building them from YAML defaults and command-line overrides.
+
+A config class says each option once: ``field(default=..., metadata={"help": ...})``. Its
+fields may hold a nested config dataclass (a sub-config, e.g. ``GRPOConfig.diffusion``), whose
+fields are addressed by their own names ("flat" names) in YAML and on the command line; a YAML
+file may also give a sub-config as a mapping under its field name. ``metadata["aliases"]`` names
+older spellings of an option that YAML keys and flags still accept (e.g. ``lr``).
+:mod:`fairguard.cli.options` makes the click options from the same fields.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import dataclasses
 import os
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,19 +41,80 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
+@dataclass(frozen=True)
+class Option:
+    """One settable option of a config class: its flat ``name``, the dataclass ``field``, the
+    resolved type ``hint`` and ``path``, the sub-config fields that lead to it (empty at the top)."""
+
+    name: str
+    field: dataclasses.Field  # type: ignore[type-arg]
+    hint: Any
+    path: tuple[str, ...] = ()
+
+    @property
+    def help(self) -> str:
+        return str(self.field.metadata.get("help", ""))
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(self.field.metadata.get("aliases", ()))
+
+    @property
+    def default(self) -> Any:
+        """The dataclass default (``dataclasses.MISSING`` when the option is required)."""
+        if self.field.default is not dataclasses.MISSING:
+            return self.field.default
+        if self.field.default_factory is not dataclasses.MISSING:
+            return self.field.default_factory()
+        return dataclasses.MISSING
+
+
+def _sub_config(hint: Any) -> type | None:
+    return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+
+
+def config_options(cls: type) -> list[Option]:
+    """The options of config class ``cls``, sub-configs flattened, in field order."""
+    options: list[Option] = []
+
+    def walk(owner: type, path: tuple[str, ...]) -> None:
+        hints = typing.get_type_hints(owner)
+        for f in dataclasses.fields(owner):
+            if not f.init:
+                continue
+            sub = _sub_config(hints[f.name])
+            if sub is not None:
+                walk(sub, path + (f.name,))
+            else:
+                options.append(Option(f.name, f, hints[f.name], path))
+
+    walk(cls, ())
+    names = [o.name for o in options]
+    if len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__}: a sub-config field repeats another option's name")
+    return options
+
+
 def _coerce(name: str, value: Any, annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(name, value, arg)
-            except ConfigError:
-                continue
+            except ConfigError as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
         raise ConfigError(f"option {name!r}: {value!r} does not fit type {annotation}")
     if annotation is bool:
         if isinstance(value, bool):
@@ -65,25 +135,71 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     return value
 
 
+def _assemble(cls: type[T], values: dict[str, Any], options: list[Option],
+              path: tuple[str, ...] = ()) -> T:
+    """``cls(**...)`` from flat ``values``, building sub-configs that have a value given."""
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        sub = _sub_config(hints[f.name])
+        if sub is None:
+            if f.name in values:
+                kwargs[f.name] = values[f.name]
+            continue
+        inner = path + (f.name,)
+        if any(o.path[:len(inner)] == inner and o.name in values for o in options):
+            kwargs[f.name] = _assemble(sub, values, options, inner)
+    return cls(**kwargs)
+
+
 def build_config(cls: type[T], yaml_path: str | os.PathLike[str] | None = None, **overrides: Any) -> T:
     """Make ``cls`` from YAML defaults overridden by non-None keyword values.
 
-    Unknown keys and values of the wrong type raise :class:`ConfigError`; range checks live in
-    the dataclass's ``__post_init__``.
+    Keys are the flat option names of :func:`config_options` (or their aliases); a YAML file
+    may also nest a sub-config's options under its field name. Unknown keys and values of the
+    wrong type raise :class:`ConfigError`; range checks live in the dataclass's ``__post_init__``.
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls} is not a dataclass")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    options = config_options(cls)
+    by_name = {o.name: o for o in options}
+    alias = {a: o.name for o in options for a in o.aliases}
+    subs = {p for o in options for p in o.path}
     values: dict[str, Any] = {}
+
+    def add(source: dict[str, Any]) -> None:
+        for key, value in source.items():
+            if key in subs and isinstance(value, dict):
+                add({str(k).replace("-", "_"): v for k, v in value.items()})
+            else:
+                values[alias.get(key, key)] = value
+
     if yaml_path is not None:
-        values.update(load_yaml(yaml_path))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = sorted(set(values) - fields)
+        add(load_yaml(yaml_path))
+    add({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(by_name))
     if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-    coerced = {k: _coerce(k, v, hints[k]) for k, v in values.items()}
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}")
+    coerced = {k: _coerce(k, v, by_name[k].hint) for k, v in values.items()}
+    missing = [o.name for o in options if o.default is dataclasses.MISSING and o.name not in coerced]
+    if missing:
+        raise ConfigError("incomplete configuration: give " + ", ".join(
+            f"--{name.replace('_', '-')}" for name in missing) + " (a flag or a YAML key)")
     try:
-        return cls(**coerced)
+        return _assemble(cls, coerced, options)
     except TypeError as exc:
         raise ConfigError(f"incomplete configuration: {exc}") from exc
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """The options of a config instance as one flat dict (sub-configs merged in)."""
+    data: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            data.update(config_dict(value))
+        else:
+            data[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return data

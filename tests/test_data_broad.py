@@ -6,7 +6,8 @@ import pytest
 
 from fairguard.data.broad import generate_broad
 from fairguard.data.broad_lexicon import HELD_OUT_FORMS, broad_groups, choose_broad_holdout, pools
-from fairguard.data.builder import DataConfig, build_pairs
+from fairguard.data.builder import build_pairs
+from fairguard.data.config import DataConfig
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from fairguard.data.builder import PAIR_FIELDS, DataConfig, build_dataset, build_pairs
+from fairguard.data.builder import PAIR_FIELDS, build_dataset, build_pairs
+from fairguard.data.config import DataConfig
 from fairguard.data.groups import group_by_term
 from fairguard.errors import ArtifactError, ConfigError
 
@@ -47,7 +48,8 @@ def test_same_seed_same_bytes_different_seed_different(built):
 
 def test_same_bytes_under_another_hash_seed(built):
     # set iteration order differs between PYTHONHASHSEEDs; the files must not
-    code = ("import sys; from fairguard.data.builder import DataConfig, build_dataset; "
+    code = ("import sys; from fairguard.data.builder import build_dataset; "
+            "from fairguard.data.config import DataConfig; "
             "print(build_dataset(DataConfig(seed=3, size='small'), sys.argv[1]).fingerprint)")
     for hash_seed in ("12345",):
         out = built / f"h{hash_seed}"

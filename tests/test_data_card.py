@@ -1,7 +1,8 @@
 import hashlib
 import json
 
-from fairguard.data.builder import DataConfig, build_dataset
+from fairguard.data.builder import build_dataset
+from fairguard.data.config import DataConfig
 from fairguard.data.card import fingerprint_files
 
 

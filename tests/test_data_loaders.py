@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from fairguard.data.builder import DataConfig, build_dataset
+from fairguard.data.builder import build_dataset
+from fairguard.data.config import DataConfig
 from fairguard.data.loaders import PairRow, UnqoverRow, load_pairs, load_unqover
 from fairguard.errors import DataError
 

@@ -75,7 +75,7 @@ def test_export_stage_needs_the_latency_file_too(tmp_path: Path, monkeypatch) ->
     (tmp_path / "reward-onnx" / "parity.json").write_text("{}")
     assert not export.done(config)  # exported, but the latency run did not finish
     calls: list[str] = []
-    monkeypatch.setattr(stages_module, "_cli", lambda args: calls.append(" ".join(args[:2])))
+    monkeypatch.setattr(stages_module, "_export", lambda cfg: calls.append("export onnx"))
     monkeypatch.setattr(stages_module, "_latency", lambda cfg: calls.append("latency"))
     export.run(config)
     assert calls == ["latency"]  # resume: the finished export is not redone
@@ -92,30 +92,44 @@ def test_negative_seed_is_a_config_error() -> None:
 
 
 @pytest.mark.parametrize("quick", [True, False])
-def test_every_stage_passes_options_its_command_accepts(tmp_path: Path, monkeypatch, quick: bool) -> None:
-    """The full settings cannot run in CI, so at least parse them with the real commands."""
-    import click
+def test_every_preset_section_builds_a_valid_config(tmp_path: Path, quick: bool) -> None:
+    """The full preset cannot run in CI, so at least build every stage's config from it."""
+    from fairguard.demo import stages as stages_module
+    from fairguard.training.config import GRPOConfig
 
-    from fairguard.cli import cli
+    config = DemoConfig(out=tmp_path, quick=quick)
+    built = [stages_module.data_config(config), stages_module.reward_config(config),
+             stages_module.export_config(config), stages_module.grpo_config(config),
+             stages_module.refine_config(config)]
+    assert [type(c).__name__ for c in built] == ["DataConfig", "RewardTrainConfig",
+                                                "OnnxExportConfig", "GRPOConfig", "RefineConfig"]
+    grpo = built[3]
+    assert isinstance(grpo, GRPOConfig) and grpo.reward_model == str(tmp_path / "reward-model")
+    assert built[1].out == str(tmp_path / "reward-model") and built[1].overwrite
+    preset = config.preset()
+    latency, guard = preset["latency"], preset["guard"]
+    assert latency["pairs"] >= 1 and latency["rounds"] >= 1 and latency["threads"] == 1
+    assert guard["n"] >= 2 and guard["max_new_tokens"] >= 1
+
+
+def test_quick_preset_keeps_the_tiny_budgets(tmp_path: Path) -> None:
     from fairguard.demo import stages as stages_module
 
-    parsed: list[str] = []
+    config = DemoConfig(out=tmp_path, quick=True)
+    assert stages_module.data_config(config).n_prompts == 600
+    reward = stages_module.reward_config(config)
+    assert (reward.epochs, reward.learning_rate, reward.limit) == (1, 3e-4, 240)
+    grpo = stages_module.grpo_config(config)
+    assert (grpo.max_steps, grpo.num_generations, grpo.max_new_tokens) == (3, 2, 16)
 
-    def parse(args: list[str]) -> None:
-        ctx, cmd, rest = click.Context(cli), cli, list(args)
-        while isinstance(cmd, click.Group):
-            name, cmd, rest = cmd.resolve_command(ctx, rest)
-            ctx = click.Context(cmd, parent=ctx, info_name=name)
-        cmd.make_context(name, rest)  # raises click.UsageError on an unknown or bad option
-        parsed.append(" ".join(args[:2]))
 
-    monkeypatch.setattr(stages_module, "_cli", parse)
-    monkeypatch.setattr(stages_module, "_latency", lambda cfg: parsed.append("latency"))
-    config = DemoConfig(out=tmp_path, quick=quick)
-    for stage in build_stages()[:-1]:  # the last stage calls the guard library, not a command
-        stage.run(config)
-    assert parsed == ["data build", "train reward", "export onnx", "latency", "train grpo",
-                      "train refine"]
-    mode = "quick" if quick else "full"
-    n_pairs, rounds, threads = (int(v) for v in stages_module.SETTINGS["latency"][mode])
-    assert n_pairs >= 1 and rounds >= 1 and threads == 1
+def test_a_preset_without_a_stage_section_is_a_config_error(monkeypatch) -> None:
+    import yaml
+
+    from fairguard.demo import config as config_module
+
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: {k: v for k, v in real(text).items()
+                                                         if k != "guard"})
+    with pytest.raises(ConfigError, match="guard"):
+        config_module.load_preset("quick")

@@ -11,7 +11,8 @@ from windows_data import BIASED, NEUTRAL, PROMPTS, marker_source
 
 @pytest.fixture(scope="module")
 def dataset_rows():
-    from fairguard.data.builder import DataConfig, build_pairs
+    from fairguard.data.builder import build_pairs
+    from fairguard.data.config import DataConfig
 
     splits, _ = build_pairs(DataConfig(size=300, unqover=False))
     return splits["test"]

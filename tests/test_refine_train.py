@@ -7,7 +7,8 @@ from fairguard.errors import ConfigError, DataError
 from fairguard.refine.cache import TopK
 from fairguard.refine.evaluate import QuestionSet, evaluate
 from fairguard.refine.reward import group_quads
-from fairguard.refine.train import RefineConfig, _cap_quads, load_questions, train_layer
+from fairguard.refine.config import RefineConfig
+from fairguard.refine.train import _cap_quads, load_questions, train_layer
 
 from refine_data import ambiguous, disambiguated, write_dataset
 
@@ -53,7 +54,7 @@ def _config(**kw):
 def test_training_lowers_planted_bias_and_keeps_answers(estimator):
     amb, dis = _planted(ambiguous(TRAIN), False), _planted(disambiguated(TRAIN), True, 1)
     test_amb, test_dis = _planted(ambiguous(TEST), False, 2), _planted(disambiguated(TEST), True, 3)
-    layer, curve = train_layer(amb, dis, _config(epochs=40, lr=0.05, estimator=estimator, batch_quads=64), K,
+    layer, curve = train_layer(amb, dis, _config(epochs=40, learning_rate=0.05, estimator=estimator, batch_quads=64), K,
                                progress=False)
     assert max(row["reward"] for row in curve) > curve[0]["reward"] + 0.05
     before, after = evaluate(None, test_amb, test_dis), evaluate(layer, test_amb, test_dis)
@@ -65,7 +66,7 @@ def test_training_lowers_planted_bias_and_keeps_answers(estimator):
 
 def test_untrained_layer_scores_are_the_lms_own():
     amb, dis = _planted(ambiguous(TEST), False), _planted(disambiguated(TEST), True)
-    layer, _ = train_layer(amb, dis, _config(epochs=1, lr=1e-12), K, progress=False)
+    layer, _ = train_layer(amb, dis, _config(epochs=1, learning_rate=1e-12), K, progress=False)
     before, after = evaluate(None, amb, dis), evaluate(layer, amb, dis)
     for key in ("delta", "epsilon", "mu", "eta", "accuracy", "answer_prob"):
         assert after[key] == pytest.approx(before[key], abs=1e-6)
@@ -111,7 +112,7 @@ def test_causal_path_on_smollm2(tmp_path):
     # at the answer slot of every question at least one of the two names is in the LM's top 10
     found = (amb_set.topk.ids.unsqueeze(1) == amb_set.subject_ids.unsqueeze(-1)).any(-1)  # [N, 2]
     assert bool(found.any(-1).all())
-    layer, curve = train_layer(amb_set, dis_set, _config(epochs=20, lr=0.05), 10, progress=False)
+    layer, curve = train_layer(amb_set, dis_set, _config(epochs=20, learning_rate=0.05), 10, progress=False)
     assert curve[-1]["reward"] >= curve[0]["reward"]
     after = evaluate(layer, amb_set, dis_set)
     assert 0 <= after["delta"] <= 1 and 0 <= after["accuracy"] <= 1

@@ -24,7 +24,7 @@ def test_parse_heads_order_and_errors():
 
 
 @pytest.mark.parametrize("option, value", [
-    ("epochs", 0), ("batch_size", 0), ("lr", 0.0), ("lr", 2.0), ("max_length", 4),
+    ("epochs", 0), ("batch_size", 0), ("learning_rate", 0.0), ("learning_rate", 2.0), ("max_length", 4),
     ("limit", 0), ("seed", -1), ("pairwise_weight", -1.0), ("device", "tpu"),
     ("truncate_prob", 1.5), ("truncate_prob", -0.1), ("truncate_prob", float("nan")),
     ("end_mark_prob", 1.5), ("end_mark_prob", -0.1), ("end_mark_prob", float("nan")),
@@ -37,7 +37,7 @@ def test_range_checks(option, value):
 
 def test_defaults_are_the_measured_recipe_and_zero_means_all_rows():
     config = RewardTrainConfig(data="d", out="o")
-    assert (config.epochs, config.lr, config.max_length) == (4, 2e-4, 128)
+    assert (config.epochs, config.learning_rate, config.max_length) == (4, 2e-4, 128)
     assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (1000, 150, None)
     config = RewardTrainConfig(data="d", out="o", rows_per_epoch=0, val_rows=0, freeze_layers=0)
     assert (config.rows_per_epoch, config.val_rows, config.freeze_layers) == (None, None, 0)

@@ -134,7 +134,7 @@ def test_minilm_separates_neutral_from_biased(tmp_path):
     held-out groups (and the hand-written set is at least better than chance)."""
     data = _small_dataset(tmp_path)
     config = RewardTrainConfig(data=str(data), out=str(tmp_path / "rm"), backbone="minilm-l6",
-                               epochs=4, rows_per_epoch=80, batch_size=4, lr=3e-4,
+                               epochs=4, rows_per_epoch=80, batch_size=4, learning_rate=3e-4,
                                max_length=128, limit=120, val_rows=24, freeze_layers=2,
                                progress=False)
     metrics = train_reward_model(config).metrics
@@ -152,7 +152,8 @@ def test_minilm_separates_neutral_from_biased(tmp_path):
 def _small_dataset(tmp_path):
     """`fairguard data build --size small`, scenario rows only: a quick check that the embedded
     backbone learns (the broad rows are harder and need the default recipe)."""
-    from fairguard.data.builder import DataConfig, build_dataset
+    from fairguard.data.builder import build_dataset
+    from fairguard.data.config import DataConfig
 
     out = tmp_path / "data"
     build_dataset(DataConfig(size="small", broad_fraction=0.0, unqover=False), out)

@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from fairguard.cli import cli
+from fairguard.config import build_config
 from fairguard.errors import ConfigError
 from fairguard.scoring import WeightedRewards
 from fairguard.testing import save_tiny, tiny_masked_lm, tiny_tokenizer
@@ -25,7 +26,7 @@ def config(model_dir, **kw):
                 "save_every": 2, "eval": False, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2,
                 "temperature": 1.0}
     base.update(kw)
-    return GRPOConfig(**base)
+    return build_config(GRPOConfig, **base)
 
 
 def make(model_dir, out, **kw):
@@ -166,7 +167,6 @@ def test_cli_policy_diffusion_end_to_end(tiny_masked_lm_dir, tmp_path, length_pl
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--cfg-scale", "1.5"], "cfg_scale"),
     (["--max-new-tokens", "8", "--block-length", "3"], "multiple of block_length"),
     (["--max-new-tokens", "8", "--block-length", "4", "--diffusion-steps", "5"], "number of blocks"),
 ])

@@ -8,6 +8,7 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
+from fairguard.config import build_config
 from fairguard.errors import ConfigError
 from fairguard.testing import save_tiny, tiny_causal_lm, tiny_masked_lm, tiny_tokenizer
 from fairguard.training import logprobs as lp
@@ -143,7 +144,6 @@ def test_a_masked_lm_without_a_mask_token_is_refused(tmp_path):
     ({"policy": "diffusion", "max_new_tokens": 8, "block_length": 4, "diffusion_steps": 3},
      "multiple of the number of blocks"),
     ({"policy": "diffusion", "max_new_tokens": 8, "diffusion_steps": 16}, "iterations per block"),
-    ({"policy": "diffusion", "cfg_scale": 1.0}, "cfg_scale"),
     ({"policy": "diffusion", "remasking": "entropy"}, "remasking"),
     ({"policy": "diffusion", "diffusion_logprob": "exact"}, "diffusion_logprob"),
     ({"policy": "diffusion", "temperature": -0.5}, "temperature"),
@@ -154,12 +154,12 @@ def test_a_masked_lm_without_a_mask_token_is_refused(tmp_path):
 ])
 def test_diffusion_config_errors(kw, message):
     with pytest.raises(ConfigError, match=message):
-        GRPOConfig(**kw)
+        build_config(GRPOConfig, **kw)
 
 
 def test_diffusion_config_schedule_and_temperature_zero():
-    cfg = GRPOConfig(policy="diffusion", temperature=0.0, max_new_tokens=16, diffusion_steps=8,
-                     block_length=4, eval_max_new_tokens=32)
+    cfg = build_config(GRPOConfig, policy="diffusion", temperature=0.0, max_new_tokens=16,
+                       diffusion_steps=8, block_length=4, eval_max_new_tokens=32)
     assert (cfg.denoising_steps, cfg.denoising_block) == (8, 4)
     assert (cfg.eval_steps, cfg.eval_block) == (16, 4)  # 2 iterations per block of 4, 8 blocks
     one_block = GRPOConfig(policy="diffusion", max_new_tokens=16, eval_max_new_tokens=8)

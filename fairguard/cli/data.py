@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from fairguard.cli.options import options_from
+from fairguard.data.config import DataConfig
 
 
 @click.group()
@@ -15,25 +19,18 @@ def data() -> None:
 @data.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write (must not exist unless --overwrite).")
-@click.option("--seed", type=int, default=None,
-              help="Random seed (default 0); same seed, same bytes.")
-@click.option("--size", default=None,
-              help="small (600 prompts), default (6000), large (24000), or a number of prompts.")
-@click.option("--no-unqover", "no_unqover", is_flag=True, default=None,
-              help="Skip the UnQover question files.")
+@options_from(DataConfig)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="YAML file with build options (flags override it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
-def build(out: Path, seed: int | None, size: str | None, no_unqover: bool | None,
-          config_path: Path | None, overwrite: bool) -> None:
+def build(out: Path, config_path: Path | None, overwrite: bool, **options: Any) -> None:
     """Build the Chinese-context discrimination dataset and UnQover questions into OUT."""
     import time
 
     from fairguard.config import build_config
-    from fairguard.data.builder import DataConfig, build_dataset
+    from fairguard.data.builder import build_dataset
 
-    config = build_config(DataConfig, config_path, seed=seed, size=size,
-                          unqover=False if no_unqover else None)
+    config = build_config(DataConfig, config_path, **options)
     start = time.perf_counter()
     result = build_dataset(config, out, overwrite=overwrite)
     elapsed = time.perf_counter() - start

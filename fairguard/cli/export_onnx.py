@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from fairguard.cli.options import options_from
+from fairguard.export.config import OnnxExportConfig
 
 
 @click.command(name="onnx")
-@click.option("--model", "model", required=True, type=click.Path(),
-              help="Reward-model folder written by `fairguard train reward`.")
-@click.option("--out", "out", required=True, type=click.Path(),
-              help="Folder to write the export to.")
-@click.option("--quantize", type=click.Choice(["int8", "none"]), default="int8", show_default=True,
-              help="Also write a dynamically quantised model_int8.onnx.")
-@click.option("--opset", type=int, default=None,
-              help="ONNX opset [optimum's default for the model].")
-@click.option("--data", "data", type=click.Path(), default=None,
-              help="Dataset folder (`fairguard data build`); parity is checked on its test split "
-                   "instead of the built-in pairs.")
-@click.option("--max-pairs", type=int, default=None,
-              help="Use at most N pairs of the test split for the parity check [2000].")
-@click.option("--per-tensor", is_flag=True, default=False,
-              help="int8: one scale per weight tensor instead of per output channel.")
-@click.option("--min-int8-agreement", type=float, default=None,
-              help="Fail (write nothing) if int8 head decisions agree with fp32 on fewer than this "
-                   "fraction of pairs for any head, e.g. 0.99 [report only].")
-@click.option("--overwrite", is_flag=True, default=None, help="Replace an existing --out folder.")
+@options_from(OnnxExportConfig)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML file with any of these options; flags override it.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def onnx(model, out, quantize, opset, data, max_pairs, per_tensor, min_int8_agreement, overwrite,
-         quiet) -> None:
+def onnx(config_path: str | None, quiet: bool, **options: Any) -> None:
     """Export a reward model to ONNX (optimum) and int8 (onnxruntime), checking parity first.
 
     fp32 logits must match torch within 1e-4 on real pairs or nothing is written; for int8 the
@@ -35,14 +23,9 @@ def onnx(model, out, quantize, opset, data, max_pairs, per_tensor, min_int8_agre
     model_int8.onnx, the tokenizer, config.json, fairguard.json and parity.json.
     """
     from fairguard.config import build_config
-    from fairguard.export.config import OnnxExportConfig
     from fairguard.export.onnx_export import export_onnx_from_config
 
-    config = build_config(
-        OnnxExportConfig, None, model=model, out=out, quantize=quantize, opset=opset, data=data,
-        max_pairs=max_pairs, per_channel=False if per_tensor else None,
-        min_int8_agreement=min_int8_agreement, overwrite=overwrite,
-    )
+    config = build_config(OnnxExportConfig, config_path, **options)
     result = export_onnx_from_config(config, progress=not quiet)
     report = result.parity
     fp32 = report["fp32_vs_torch"]

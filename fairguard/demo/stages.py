@@ -1,6 +1,7 @@
-"""The demo's stages, in order. Each calls the real command (or its library function), writes one
-sub-folder of ``--out`` and counts as done when its artifact's marker file exists, so a rerun
-after a crash skips what already finished."""
+"""The demo's stages, in order. Each builds its command's config from the preset
+(``presets/quick.yaml`` or ``presets/full.yaml``), calls the same library function as the command,
+writes one sub-folder of ``--out`` and counts as done when its artifact's marker file exists, so a
+rerun after a crash skips what already finished."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from fairguard.data.config import DataConfig
 from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
+from fairguard.export.config import OnnxExportConfig
+from fairguard.refine.config import RefineConfig
+from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.training.config import GRPOConfig
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,56 +43,61 @@ class Stage:
             (config.out / extra).is_file() for extra in self.also)
 
 
-def _cli(args: list[str]) -> None:
-    """Run a fairguard command in this process (errors propagate)."""
-    from fairguard.cli import cli
-
-    cli.main(args=args, prog_name="fairguard", standalone_mode=False)
-
-
 def _p(config: DemoConfig, folder: str) -> str:
     return str(config.out / folder)
 
 
-# Settings per stage: quick (minutes, for tests and a first look) and full (about 30 minutes on
-# 2 CPU cores; per-stage timings in docs/demo.md: reward ~9.5 min (the command's defaults),
-# export + latency ~1 min, GRPO 20 steps, refine ~2-5 min (600 questions), guard <1 min).
-SETTINGS: dict[str, dict[str, list[str]]] = {
-    "data": {"quick": ["--size", "small"], "full": ["--size", "default"]},
-    "reward": {
-        "quick": ["--limit", "240", "--rows-per-epoch", "240", "--epochs", "1", "--lr", "3e-4",
-                  "--max-length", "96", "--freeze-layers", "4", "--val-rows", "24"],
-        "full": [],  # the command's defaults: the measured recipe, 9.5 min on 2 idle cores
-    },
-    "export": {"quick": ["--max-pairs", "64"], "full": ["--max-pairs", "1000"]},
-    # batch-1 scoring latency after the export: pairs, rounds over them, threads
-    "latency": {"quick": ["16", "3", "1"], "full": ["32", "5", "1"]},
-    "grpo": {
-        "quick": ["--max-steps", "3", "--eval-prompts", "6", "--max-new-tokens", "16",
-                  "--num-generations", "2", "--prompts-per-step", "2", "--save-every", "2"],
-        "full": ["--max-steps", "20", "--eval-prompts", "16", "--max-new-tokens", "32",
-                 "--save-every", "10"],
-    },
-    "refine": {
-        "quick": ["--max-quads", "24", "--max-disambig", "48"],
-        "full": ["--max-quads", "60", "--max-disambig", "120"],
-    },
-    "guard": {"quick": ["2", "16"], "full": ["4", "40"]},  # n candidates, max_new_tokens
-}
+def _settings(config: DemoConfig, stage: str) -> dict[str, Any]:
+    """The preset's settings of ``stage``."""
+    return config.preset()[stage]
 
 
-def _mode(config: DemoConfig) -> str:
-    return "quick" if config.quick else "full"
+def _build(cls: type[T], config: DemoConfig, stage: str, **fixed: Any) -> T:
+    """``cls`` from the stage's preset settings, with the demo's own paths and seed on top."""
+    from fairguard.config import build_config
+
+    return build_config(cls, None, **{**_settings(config, stage), **fixed})
+
+
+def data_config(config: DemoConfig) -> DataConfig:
+    return _build(DataConfig, config, "data", seed=config.seed)
+
+
+def reward_config(config: DemoConfig) -> RewardTrainConfig:
+    return _build(RewardTrainConfig, config, "reward", data=_p(config, "data"),
+                  out=_p(config, "reward-model"), seed=config.seed, overwrite=True)
+
+
+def export_config(config: DemoConfig) -> OnnxExportConfig:
+    return _build(OnnxExportConfig, config, "export", model=_p(config, "reward-model"),
+                  out=_p(config, "reward-onnx"), data=_p(config, "data"), quantize="int8",
+                  overwrite=True)
+
+
+def grpo_config(config: DemoConfig) -> GRPOConfig:
+    return _build(GRPOConfig, config, "grpo", model=POLICY, reward_model=_p(config, "reward-model"),
+                  rewards="fairness=1,relevance=0.5,fluency=0.5", data=_p(config, "data"),
+                  seed=config.seed)
+
+
+def refine_config(config: DemoConfig) -> RefineConfig:
+    return _build(RefineConfig, config, "refine", model=POLICY, data=_p(config, "data"),
+                  category="gender", seed=config.seed)
 
 
 def run_data(config: DemoConfig) -> None:
-    _cli(["data", "build", "--out", _p(config, "data"), "--seed", str(config.seed), "--overwrite",
-          *SETTINGS["data"][_mode(config)]])
+    from fairguard.data.builder import build_dataset
+
+    result = build_dataset(data_config(config), _p(config, "data"), overwrite=True)
+    click.echo(f"wrote {result.out}: " + ", ".join(f"{k} {v}" for k, v in result.counts["rows"].items())
+               + " prompts")
 
 
 def run_reward(config: DemoConfig) -> None:
-    _cli(["train", "reward", "--data", _p(config, "data"), "--out", _p(config, "reward-model"),
-          "--seed", str(config.seed), "--overwrite", *SETTINGS["reward"][_mode(config)]])
+    from fairguard.reward_model.train import train_reward_model
+
+    result = train_reward_model(reward_config(config))
+    click.echo(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
 
 
 LATENCY_FILE = "latency.json"
@@ -93,10 +107,15 @@ def run_export(config: DemoConfig) -> None:
     """Export to ONNX fp32 + int8 (skipped when a finished export exists and this is a resume
     for the missing latency file), then time torch vs fp32 vs int8 into ``--out/latency.json``."""
     if config.overwrite or not (config.out / "reward-onnx" / "parity.json").is_file():
-        _cli(["export", "onnx", "--model", _p(config, "reward-model"), "--out",
-              _p(config, "reward-onnx"), "--data", _p(config, "data"), "--quantize", "int8",
-              "--overwrite", *SETTINGS["export"][_mode(config)]])
+        _export(config)
     _latency(config)
+
+
+def _export(config: DemoConfig) -> None:
+    from fairguard.export.onnx_export import export_onnx_from_config
+
+    result = export_onnx_from_config(export_config(config))
+    click.echo(f"wrote {result.out} (opset {result.opset}, {result.seconds:.1f} s)")
 
 
 def _latency(config: DemoConfig) -> None:
@@ -106,7 +125,8 @@ def _latency(config: DemoConfig) -> None:
     from fairguard.export.latency import measure_latency
     from fairguard.export.parity_inputs import parity_pairs
 
-    n_pairs, rounds, threads = (int(v) for v in SETTINGS["latency"][_mode(config)])
+    settings = _settings(config, "latency")
+    n_pairs, rounds, threads = (int(settings[k]) for k in ("pairs", "rounds", "threads"))
     pairs = parity_pairs(_p(config, "data"), n_pairs)
     click.echo(f"timing batch-1 scoring: torch vs ONNX fp32 vs int8, {len(pairs)} pairs x "
                f"{rounds} rounds, {threads} thread{'' if threads == 1 else 's'}")
@@ -122,16 +142,17 @@ def _latency(config: DemoConfig) -> None:
 
 
 def run_grpo(config: DemoConfig) -> None:
-    _cli(["train", "grpo", "--model", POLICY, "--reward-model", _p(config, "reward-model"),
-          "--reward", "fairness=1,relevance=0.5,fluency=0.5", "--data", _p(config, "data"),
-          "--out", _p(config, "grpo-adapter"), "--seed", str(config.seed), "--overwrite",
-          *SETTINGS["grpo"][_mode(config)]])
+    from fairguard.training.trainer import train
+
+    click.echo(f"wrote {train(grpo_config(config), _p(config, 'grpo-adapter'), overwrite=True)}")
 
 
 def run_refine(config: DemoConfig) -> None:
-    _cli(["train", "refine", "--model", POLICY, "--data", _p(config, "data"), "--category", "gender",
-          "--out", _p(config, "refine-gender"), "--seed", str(config.seed), "--overwrite",
-          *SETTINGS["refine"][_mode(config)]])
+    from fairguard.refine.train import train_refine_layer
+
+    train_refine_layer(refine_config(config), _p(config, "refine-gender"), overwrite=True,
+                       log=lambda msg: click.echo(msg, err=True))
+    click.echo(f"wrote {_p(config, 'refine-gender')}")
 
 
 def run_guard(config: DemoConfig) -> None:
@@ -143,8 +164,8 @@ def run_guard(config: DemoConfig) -> None:
     from fairguard.artifacts import atomic_output_dir, write_json
     from fairguard.models import load_causal_lm
 
-    n_text, tokens_text = SETTINGS["guard"][_mode(config)]
-    n, max_new_tokens = int(n_text), int(tokens_text)
+    settings = _settings(config, "guard")
+    n, max_new_tokens = int(settings["n"]), int(settings["max_new_tokens"])
     model, tokenizer = load_causal_lm(POLICY)
     pipe = pipeline("text-generation", model=model, tokenizer=tokenizer)
     weights = "fairness=1,relevance=0.5,fluency=0.5,gender-bias=0.5"

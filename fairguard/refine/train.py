@@ -30,64 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from fairguard.errors import ConfigError, DataError
-
-ESTIMATORS = ("exact", "sample")
-
-
-@dataclass
-class RefineConfig:
-    """Options of ``fairguard train refine`` (YAML keys use the same names)."""
-
-    model: str = ""
-    data: str = ""
-    category: str = ""  # one category or a comma-separated list
-    k: int | None = None  # default 8 for masked LMs, 10 for causal LMs
-    epochs: int = 100
-    lr: float = 0.02
-    seed: int = 0
-    batch_quads: int = 16
-    estimator: str = "exact"
-    samples: int = 16
-    weight_c: float = 1.0
-    weight_positional: float = 2.0
-    weight_attributive: float = 1.0
-    weight_utility: float = 1.0
-    weight_mass: float = 0.2
-    weight_order: float = 5.0
-    keep_order: bool = True  # sort the refined top-k back into the LM's ranking (never re-rank)
-    max_quads: int = 0  # cap on training quads (0 = all); test quads are capped at half of it
-    max_disambig: int = 0  # cap on disambiguated questions per split (0 = all)
-    lm_batch_size: int = 16
-    answer_prefix: str = ""  # causal LMs: words that start the answer, e.g. "The answer is"
-    cache: bool = True  # keep the LM's top-k on disk under the fairguard cache folder
-
-    def __post_init__(self) -> None:
-        if not self.model:
-            raise ConfigError("--model is required (an embedded name, a folder or a hub id)")
-        if not self.data:
-            raise ConfigError("--data is required (a folder written by `fairguard data build`)")
-        if not self.categories():
-            raise ConfigError("--category is required, e.g. gender or region (comma list allowed)")
-        if self.k is not None and self.k < 2:
-            raise ConfigError(f"k must be >= 2, got {self.k}")
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
-        if self.batch_quads < 1 or self.lm_batch_size < 1 or self.samples < 1:
-            raise ConfigError("batch_quads, lm_batch_size and samples must be >= 1")
-        if self.estimator not in ESTIMATORS:
-            raise ConfigError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
-        if self.max_quads < 0 or self.max_disambig < 0:
-            raise ConfigError("max_quads and max_disambig must be >= 0 (0 = all)")
-        for name in ("weight_c", "weight_positional", "weight_attributive", "weight_utility",
-                     "weight_mass", "weight_order"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0")
-
-    def categories(self) -> list[str]:
-        return [c.strip() for c in str(self.category).split(",") if c.strip()]
+from fairguard.errors import DataError
+from fairguard.refine.config import RefineConfig
 
 
 @dataclass
@@ -218,7 +162,7 @@ def train_layer(amb: Any, dis: Any, config: RefineConfig, k: int,
         d_val = d_train
     val_quads = amb.quads[q_val]
     val_dis = torch.tensor(d_val, dtype=torch.long)
-    optimizer = torch.optim.Adam(layer.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=config.learning_rate)
 
     def validate() -> dict[str, float]:
         with torch.no_grad():
@@ -344,3 +288,11 @@ def write_artifact(result: RefineResult, out: str | Path, overwrite: bool = Fals
         plot_training(result.metrics["held_out"]["before"], result.metrics["held_out"]["after"],
                       result.curve, tmp / "refine.png")
     return Path(out)
+
+
+def train_refine_layer(config: RefineConfig, out: str | Path, overwrite: bool = False,
+                       progress: bool = True, log: Callable[[str], None] | None = None) -> RefineResult:
+    """``fairguard train refine``: train a layer as ``config`` says and write its folder ``out``."""
+    result = run_training(config, progress=progress, log=log)
+    write_artifact(result, out, overwrite)
+    return result

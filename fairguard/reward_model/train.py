@@ -174,7 +174,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         {"params": [p for n, p in trainable if any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(params, lr=config.lr)
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     rows_per_epoch = min(config.rows_per_epoch or len(train_rows), len(train_rows))
     steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
+from fairguard.config import config_dict
 from fairguard.errors import ConfigError
-
 from fairguard.training.aggregation import AGGREGATIONS
 
-ALGORITHMS = ("grpo", "reinforce")
-LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
-SCALE_REWARDS = ("group", "batch", "none")
-SCHEDULES = ("constant", "linear", "cosine")
-BASELINES = ("none", "mean")
-POLICIES = ("causal", "diffusion")
-REMASKING = ("low_confidence", "random")
-DIFFUSION_LOGPROBS = ("clean", "masked")
-MODEL_DTYPES = ("float32", "bfloat16", "float16")
+Algorithm = Literal["grpo", "reinforce"]
+LossType = Literal["grpo", "dr_grpo", "dapo"]
+ScaleRewards = Literal["group", "batch", "none"]
+Schedule = Literal["constant", "linear", "cosine"]
+Baseline = Literal["none", "mean"]
+PolicyFamily = Literal["causal", "diffusion"]
+Remasking = Literal["low_confidence", "random"]
+DiffusionLogprob = Literal["clean", "masked"]
+ModelDtype = Literal["float32", "bfloat16", "float16"]
+Aggregation = Literal["sum", "product", "decoupled"]  # training/aggregation.py: AGGREGATIONS
+MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
+
+ALGORITHMS = get_args(Algorithm)
+LOSS_TYPES = get_args(LossType)
+SCALE_REWARDS = get_args(ScaleRewards)
+SCHEDULES = get_args(Schedule)
+BASELINES = get_args(Baseline)
+POLICIES = get_args(PolicyFamily)
+REMASKING = get_args(Remasking)
+DIFFUSION_LOGPROBS = get_args(DiffusionLogprob)
+MODEL_DTYPES = get_args(ModelDtype)
 
 # Fields that must not change between a run and its --resume (the rest may, e.g. max_steps).
 RESUME_KEYS = (
@@ -27,7 +38,7 @@ RESUME_KEYS = (
     "gradient_accumulation_steps", "learning_rate", "lr_schedule", "warmup_steps", "weight_decay",
     "max_grad_norm", "lora_r", "lora_alpha", "lora_dropout", "lora_targets", "seed", "kl_lambda",
     "baseline", "rewards", "reward_model", "data", "reward_aggregation",
-    "policy", "diffusion_steps", "block_length", "remasking", "cfg_scale", "diffusion_logprob",
+    "policy", "diffusion_steps", "block_length", "remasking", "diffusion_logprob",
     "mask_token_id", "model_dtype",
 )
 
@@ -63,6 +74,33 @@ def _divisor_hint(n: int, near: int) -> int:
     return min(divisors, key=lambda d: (abs(d - near), d))
 
 
+def _opt(default: Any, help: str, **meta: Any) -> Any:
+    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class DiffusionConfig:
+    """The masked-diffusion sampler of ``--policy diffusion`` (seed 003 / LLaDA;
+    docs/diffusion.md). For diffusion the answer length is ``max_new_tokens``, temperature may
+    be 0 (argmax) and ``top_p`` does not apply."""
+
+    diffusion_steps: int | None = _opt(
+        None, "Diffusion: denoising iterations per answer, split evenly over the blocks.",
+        default_text="max-new-tokens")
+    block_length: int | None = _opt(
+        None, "Diffusion: tokens per block, filled left to right.", default_text="max-new-tokens")
+    remasking: Remasking = _opt(
+        "low_confidence", "Diffusion: which predictions stay masked each iteration.")
+    diffusion_logprob: DiffusionLogprob = _opt(
+        "clean", "Diffusion: log-prob estimate of an answer; clean = seed 003's pass over the "
+                 "finished answer, masked = fully masked pass (ELBO t=1 term).")
+    mask_token_id: int | None = _opt(
+        None, "Diffusion: mask token id.", default_text="the tokenizer's")
+    trust_remote_code: bool = _opt(
+        False, "Diffusion: allow a model's own Python code (needed for LLaDA); never by default.")
+
+
 @dataclass
 class GRPOConfig:
     """Everything a ``fairguard train grpo`` run needs; validated on construction.
@@ -73,63 +111,68 @@ class GRPOConfig:
     log-probs of the policy that sampled it as the "old" log-probs of the clipped ratio.
     """
 
-    model: str = "smollm2-135m-instruct"
-    algorithm: str = "grpo"
-    # rewards: "name=weight,..." over reward heads; reward_model: folder for the reward-model plugin
-    rewards: str | None = None
-    reward_model: str | None = None
-    data: str | None = None
-    # how the heads become one reward: weighted "sum" (TRL, seed 000), weighted "product" (every
-    # head must be high) or "decoupled" (GDPO: heads normalised one by one; GRPO only); see
-    # fairguard/training/aggregation.py. None: decoupled for GRPO, product for REINFORCE.
-    reward_aggregation: str | None = None
+    model: str = _opt("smollm2-135m-instruct", "Policy LM: embedded name, folder or hub id.")
+    algorithm: Algorithm = _opt("grpo", "GRPO, or seed 003's REINFORCE.")
+    rewards: str | None = _opt(
+        None, "Reward weights over reward heads, e.g. fairness=1,relevance=0.5,fluency=0.5,"
+              "gender-bias=0.3.", aliases=("reward",),
+        default_text="gender-bias=1 without --reward-model")
+    reward_model: str | None = _opt(
+        None, "Trained reward-model folder; its heads (fairness, relevance, fluency) become rewards.")
+    data: str | None = _opt(
+        None, "Dataset folder from `fairguard data build` (train split for training, test split "
+              "held out).", default_text="built-in prompts")
+    # see fairguard/training/aggregation.py; None: decoupled for GRPO, product for REINFORCE
+    reward_aggregation: Aggregation | None = _opt(
+        None, "Heads -> one reward: weighted sum (TRL), weighted product (every head must be "
+              "high), or decoupled (GDPO: each head normalised in its group, then summed).",
+        default_text="decoupled; product with --algorithm reinforce")
     # GRPO (TRL's GRPOTrainer definitions)
-    loss_type: str = "grpo"
-    scale_rewards: str = "group"
-    num_generations: int = 4
-    prompts_per_step: int = 4
-    max_new_tokens: int = 32
-    temperature: float = 0.7
-    top_p: float = 1.0
-    epsilon: float = 0.2
-    epsilon_high: float | None = None
-    beta: float = 0.04
-    num_iterations: int = 1
+    loss_type: LossType = _opt("grpo", "GRPO loss normalisation (TRL's loss_type).")
+    scale_rewards: ScaleRewards = _opt("group", "Advantage scaling by the reward std of the "
+                                                "group, the batch, or none.")
+    num_generations: int = _opt(4, "Completions per prompt G.")
+    prompts_per_step: int = _opt(4, "Prompts per step and process B.")
+    max_new_tokens: int = _opt(32, "Completion length limit.")
+    temperature: float = _opt(0.7, "Sampling temperature.")
+    top_p: float = _opt(1.0, "Nucleus sampling p (causal policy).")
+    epsilon: float = _opt(0.2, "Clip range.")
+    epsilon_high: float | None = _opt(None, "Upper clip range (DAPO).", default_text="epsilon")
+    beta: float = _opt(0.04, "KL coefficient (GRPO); TRL's default is 0.")
+    num_iterations: int = _opt(1, "Updates per sampled batch.")
     # REINFORCE (seed 003): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
-    kl_lambda: float = 0.1
-    baseline: str = "none"
+    kl_lambda: float = _opt(0.1, "KL weight inside the REINFORCE reward.")
+    baseline: Baseline = _opt("none", "REINFORCE baseline.")
     # optimisation
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 2e-4
-    lr_schedule: str = "constant"
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    max_steps: int = 40
+    gradient_accumulation_steps: int = _opt(1, "Micro-batches per step.")
+    learning_rate: float = _opt(2e-4, "AdamW learning rate.", aliases=("lr",))
+    lr_schedule: Schedule = _opt("constant", "Learning-rate schedule.")
+    warmup_steps: int = _opt(0, "Warmup steps of the linear / cosine schedule.")
+    weight_decay: float = _opt(0.0, "AdamW weight decay.")
+    max_grad_norm: float = _opt(1.0, "Gradient clipping norm.")
+    max_steps: int = _opt(40, "Optimizer steps.")
     # LoRA
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    lora_targets: str = "q_proj,k_proj,v_proj,o_proj"
+    lora_r: int = _opt(16, "LoRA rank.")
+    lora_alpha: int = _opt(32, "LoRA alpha.")
+    lora_dropout: float = _opt(0.0, "LoRA dropout.")
+    lora_targets: str = _opt("q_proj,k_proj,v_proj,o_proj", "Comma list of module names "
+                                                          "(auto: the diffusion policy's choice).")
     # run
-    seed: int = 0
-    save_every: int = 10
-    eval_prompts: int = 32
-    eval_max_new_tokens: int | None = None
-    eval: bool = True
-    mixed_precision: str = "auto"
+    seed: int = _opt(0, "Random seed.")
+    save_every: int = _opt(10, "Checkpoint every N steps.")
+    eval_prompts: int = _opt(32, "Held-out prompts for the before/after evaluation.")
+    eval_max_new_tokens: int | None = _opt(None, "Answer length of the before/after evaluation.",
+                                           default_text="max-new-tokens")
+    eval: bool = _opt(True, "Evaluate the held-out prompts before and after training.")
+    mixed_precision: MixedPrecision = _opt("auto", "accelerate's mixed precision.")
     # policy family: "causal" (generate left to right) or "diffusion" (a masked LM that denoises
-    # a fully masked answer, seed 003 / LLaDA; see docs/diffusion.md). For diffusion the answer
-    # length is max_new_tokens, temperature may be 0 (argmax) and top_p does not apply.
-    policy: str = "causal"
-    diffusion_steps: int | None = None  # denoising iterations in all (None: max_new_tokens)
-    block_length: int | None = None  # semi-autoregressive block size (None: max_new_tokens)
-    remasking: str = "low_confidence"
-    cfg_scale: float = 0.0  # classifier-free guidance: only 0 (seed 003) is supported
-    diffusion_logprob: str = "clean"  # log-prob estimate of a generated answer (docs/diffusion.md)
-    mask_token_id: int | None = None  # None: the tokenizer's / model config's mask token
-    trust_remote_code: bool = False  # run a model's own Python code (e.g. LLaDA); never by default
-    model_dtype: str = "float32"  # weights dtype when loading (bfloat16 halves memory on a GPU)
+    # a fully masked answer; its sampler options are in ``diffusion``)
+    policy: PolicyFamily = _opt(
+        "causal", "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM "
+                  "(seed 003 / LLaDA; docs/diffusion.md).")
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    model_dtype: ModelDtype = _opt("float32", "Weights dtype when loading the model (bfloat16 "
+                                              "halves memory on a GPU).")
 
     def __post_init__(self) -> None:
         def choice(name: str, allowed: tuple[str, ...]) -> None:
@@ -191,19 +234,19 @@ class GRPOConfig:
 
     def _check_diffusion(self) -> None:
         """Validate the policy family and the masked-diffusion sampler settings."""
-        if self.policy not in POLICIES:
-            raise ConfigError(f"policy must be one of {', '.join(POLICIES)}; got {self.policy!r}")
-        for name, allowed in (("remasking", REMASKING), ("diffusion_logprob", DIFFUSION_LOGPROBS),
-                              ("model_dtype", MODEL_DTYPES)):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        if self.cfg_scale != 0:
-            raise ConfigError(f"cfg_scale must be 0 (classifier-free guidance is not supported; seed 003 "
-                              f"trains with cfg_scale 0); got {self.cfg_scale!r}")
-        if self.mask_token_id is not None and self.mask_token_id < 0:
-            raise ConfigError(f"mask_token_id must be >= 0; got {self.mask_token_id!r}")
+        d = self.diffusion
+        if not isinstance(d, DiffusionConfig):
+            raise ConfigError("diffusion must be a DiffusionConfig (or the flat options in YAML)")
+        for name, value, allowed in (("policy", self.policy, POLICIES),
+                                     ("remasking", d.remasking, REMASKING),
+                                     ("diffusion_logprob", d.diffusion_logprob, DIFFUSION_LOGPROBS),
+                                     ("model_dtype", self.model_dtype, MODEL_DTYPES)):
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        if d.mask_token_id is not None and d.mask_token_id < 0:
+            raise ConfigError(f"mask_token_id must be >= 0; got {d.mask_token_id!r}")
         if self.policy != "diffusion":
-            if self.trust_remote_code:
+            if d.trust_remote_code:
                 raise ConfigError("trust_remote_code applies to --policy diffusion only")
             return
         check_schedule(self.max_new_tokens, self.denoising_steps, self.denoising_block,
@@ -228,18 +271,20 @@ class GRPOConfig:
     @property
     def denoising_steps(self) -> int:
         """Denoising iterations of a training rollout (diffusion policy)."""
-        return self.diffusion_steps if self.diffusion_steps is not None else self.max_new_tokens
+        steps = self.diffusion.diffusion_steps
+        return steps if steps is not None else self.max_new_tokens
 
     @property
     def denoising_block(self) -> int:
         """Block length of the diffusion sampler for training rollouts."""
-        return self.block_length if self.block_length is not None else self.max_new_tokens
+        block = self.diffusion.block_length
+        return block if block is not None else self.max_new_tokens
 
     @property
     def eval_block(self) -> int:
         """Block length for the evaluation answers (their whole length without block_length)."""
-        if self.block_length is not None:
-            return self.block_length
+        if self.diffusion.block_length is not None:
+            return self.diffusion.block_length
         return self.eval_max_new_tokens or self.max_new_tokens
 
     @property
@@ -247,10 +292,20 @@ class GRPOConfig:
         """Denoising iterations for the evaluation answers: as many per block as in training,
         or as many per token when there is one block."""
         length = self.eval_max_new_tokens or self.max_new_tokens
-        if self.block_length is not None:
+        block = self.diffusion.block_length
+        if block is not None:
             per_block = self.denoising_steps // max(1, self.max_new_tokens // self.denoising_block)
-            return per_block * max(1, length // self.block_length)
+            return per_block * max(1, length // block)
         return max(1, round(self.denoising_steps * length / self.max_new_tokens))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The options as one flat dict (the sub-config's options at the top, as on the CLI)."""
+        return config_dict(self)
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any]) -> GRPOConfig:
+        """A config from flat options such as a saved :meth:`to_dict` (unknown keys ignored)."""
+        from fairguard.config import build_config, config_options
+
+        known = {o.name for o in config_options(cls)}
+        return build_config(cls, None, **{k: v for k, v in options.items() if k in known})

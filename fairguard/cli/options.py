@@ -1,0 +1,107 @@
+"""Click options made from a config dataclass, so each option is said once (in the dataclass).
+
+``@options_from(GRPOConfig)`` adds one option per field (sub-configs flattened): the flag is
+``--field-name`` plus ``metadata["aliases"]``; the type comes from the annotation (``Literal`` or
+``metadata["choices"]``: a choice, ``bool``: a ``--x/--no-x`` pair or ``metadata["flag"]``'s pair, ``int``, ``float``);
+the help is ``metadata["help"]`` followed by the dataclass default (or ``metadata["default_text"]``
+where the default is computed). Every option's click default is None, so that only flags the
+user gave override the ``--config`` YAML, which overrides the dataclass defaults
+(:func:`fairguard.config.build_config`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from fairguard.config import Option, config_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _base(hint: Any) -> Any:
+    """The annotation without ``| None``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return hint
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _bool_flags(option: Option) -> tuple[str, str]:
+    """The on and off flags of a bool option: ``metadata["flag"]`` or ``--x/--no-x``."""
+    decl = option.field.metadata.get("flag") or \
+        f"{_flag(option.name)}/--no-{option.name.replace('_', '-')}"
+    on, _, off = decl.partition("/")
+    return on, off
+
+
+def option_help(option: Option) -> str:
+    """The option's help followed by its default, e.g. ``"Optimizer steps. [default: 40]"``."""
+    text = option.help
+    default = option.field.metadata.get("default_text")
+    if default is None and isinstance(option.default, bool) and _base(option.hint) is bool:
+        default = _bool_flags(option)[0 if option.default else 1]
+    elif default is None and option.default not in (dataclasses.MISSING, None, (), ""):
+        default = _shown(option.default)
+    return f"{text} [default: {default}]" if default is not None else text
+
+
+def click_option(option: Option, required: bool = False) -> Callable[[F], F]:
+    """The click option of one config option."""
+    meta = option.field.metadata
+    base = _base(option.hint)
+    names = [_flag(option.name), *(_flag(a) if len(a) > 1 else f"-{a}" for a in option.aliases)]
+    kwargs: dict[str, Any] = {"default": None, "help": option_help(option), "required": required}
+    if base is bool:
+        return click.option("/".join(_bool_flags(option)), option.name, **kwargs)
+    if meta.get("multiple"):
+        kwargs.update(multiple=True, default=())
+    if "choices" in meta:
+        kwargs["type"] = click.Choice([str(a) for a in meta["choices"]])
+    elif typing.get_origin(base) is typing.Literal:
+        kwargs["type"] = click.Choice([str(a) for a in typing.get_args(base)])
+    elif base in (int, float):
+        kwargs["type"] = base
+    elif base is Path:
+        kwargs["type"] = click.Path(path_type=Path)
+    if "metavar" in meta:
+        kwargs["metavar"] = meta["metavar"]
+    return click.option(*names, option.name, **kwargs)
+
+
+def options_from(cls: type, exclude: Iterable[str] = (), required: Iterable[str] = ()) -> Callable[[F], F]:
+    """Decorator: add a click option for every option of config class ``cls`` (but ``exclude``
+    and fields with ``metadata["cli"] = False``); ``required`` ones must be given as flags."""
+    skip, must = set(exclude), set(required)
+    chosen = [o for o in config_options(cls)
+              if o.name not in skip and o.field.metadata.get("cli", True)]
+
+    def decorate(function: F) -> F:
+        for option in reversed(chosen):  # click shows options in decoration order, bottom-up
+            function = click_option(option, option.name in must)(function)
+        return function
+
+    return decorate
+
+
+def given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave (``None`` and empty ``multiple`` values dropped)."""
+    return {k: v for k, v in options.items() if v is not None and v != ()}

@@ -1,0 +1,76 @@
+"""The options of ``fairguard data build``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fairguard.errors import ConfigError
+
+SIZES = {"small": 600, "default": 6000, "large": 24000}
+MAX_PROMPTS = 200_000
+
+
+def _opt(default: Any, help: str, **meta: Any) -> Any:
+    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class DataConfig:
+    """Options of ``fairguard data build``: same seed, same bytes."""
+
+    seed: int = _opt(0, "Random seed; same seed, same bytes.")
+    size: str | int = _opt("default", "small (600 prompts), default (6000), large (24000), or a "
+                                      "number of prompts.")
+    test_fraction: float = _opt(0.15, "Share of the prompts in the test split.")
+    val_fraction: float = _opt(0.1, "Share of the prompts in the validation split.")
+    heldout_group_fraction: float = _opt(0.2, "Share of each category's group terms held out for test.")
+    heldout_template_fraction: float = _opt(
+        0.25, "Share of each scenario's prompt templates held out for test.")
+    heldout_trait_fraction: float = _opt(
+        0.25, "Share of each category's stereotype wordings held out for test.")
+    heldout_phrase_fraction: float = _opt(
+        0.2, "Share of each answer-sentence pool held out for test.")
+    biased_off_topic_fraction: float = _opt(
+        0.3, "Share of off-topic answers that are biased answers to another scenario, so that "
+             "biased wording does not tell the relevance head 'on topic' (docs/data.md).")
+    broad_fraction: float = _opt(
+        0.7, "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups and "
+             "forms beyond the Chinese scenarios, everyday questions, answerability questions.")
+    unqover: bool = _opt(True, "Write the UnQover question files.")
+    n_prompts: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        size = self.size
+        if isinstance(size, str) and size.strip().isdigit():
+            size = int(size.strip())
+        if isinstance(size, bool):
+            raise ConfigError("--size must be small, default, large or a number of prompts")
+        if isinstance(size, int):
+            if not 60 <= size <= MAX_PROMPTS:
+                raise ConfigError(f"--size {size} is out of range; give 60 to {MAX_PROMPTS} "
+                                  "prompts or small/default/large")
+            self.n_prompts = size
+        elif isinstance(size, str) and size in SIZES:
+            self.n_prompts = SIZES[size]
+        else:
+            raise ConfigError(f"--size {size!r} is not valid; use small ({SIZES['small']}), "
+                              f"default ({SIZES['default']}), large ({SIZES['large']}) or a "
+                              "number of prompts")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"--seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("test_fraction", "val_fraction", "heldout_group_fraction",
+                     "heldout_template_fraction", "heldout_trait_fraction",
+                     "heldout_phrase_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 0.6:
+                raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
+        if not 0.0 <= self.broad_fraction <= 0.9:
+            raise ConfigError(f"broad_fraction must be between 0 and 0.9, got {self.broad_fraction}")
+        if not 0.0 <= self.biased_off_topic_fraction <= 1.0:
+            raise ConfigError("biased_off_topic_fraction must be between 0 and 1, got "
+                              f"{self.biased_off_topic_fraction}")
+        if self.test_fraction + self.val_fraction > 0.8:
+            raise ConfigError("test_fraction + val_fraction must be at most 0.8 so that train "
+                              "keeps some rows")

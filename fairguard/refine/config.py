@@ -1,0 +1,76 @@
+"""The options of ``fairguard train refine`` (a REFINE-LM layer over a frozen LM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from fairguard.errors import ConfigError
+
+Estimator = Literal["exact", "sample"]
+ESTIMATORS = get_args(Estimator)
+
+
+def _opt(default: Any, help: str, **meta: Any) -> Any:
+    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class RefineConfig:
+    """Options of ``fairguard train refine`` (YAML keys use the same names)."""
+
+    model: str = _opt("", "Base LM: embedded name (smollm2-135m-instruct), folder or hub id.")
+    data: str = _opt("", "Dataset folder from `fairguard data build` (uses DIR/unqover/).")
+    category: str = _opt("", "UnQover category to debias (gender, region, ethnicity, occupation, "
+                             "...; comma list allowed).")
+    k: int | None = _opt(None, "Top-k size.", default_text="8 for masked LMs, 10 for causal LMs")
+    epochs: int = _opt(100, "Passes over the cached training questions.")
+    learning_rate: float = _opt(0.02, "Adam learning rate.", aliases=("lr",))
+    seed: int = _opt(0, "Random seed.")
+    batch_quads: int = _opt(16, "Ambiguous quads per mini-batch.")
+    estimator: Estimator = _opt("exact", "Policy gradient: exact expected gradient or sampled "
+                                         "REINFORCE.")
+    samples: int = _opt(16, "Sampled actions per question (--estimator sample).")
+    weight_c: float = _opt(1.0, "Reward weight of |C|, the reference's bias term.")
+    weight_positional: float = _opt(2.0, "Reward weight of the positional error (delta).")
+    weight_attributive: float = _opt(1.0, "Reward weight of the attributive error (epsilon).")
+    weight_utility: float = _opt(1.0, "Reward weight of the disambiguated-question utility.")
+    weight_mass: float = _opt(0.2, "Reward weight of the subject-mass loss (mass moved off both subjects).")
+    weight_order: float = _opt(5.0, "Reward weight of the rank violation (departures from the LM's ranking).")
+    keep_order: bool = _opt(
+        True, "Sort the refined top-k back into the LM's ranking, so the layer re-weights but "
+              "never changes the greedy answer.", flag="--keep-order/--allow-reranking")
+    max_quads: int = _opt(0, "Cap on training quads (0 = all); test quads are capped at half of it.")
+    max_disambig: int = _opt(0, "Cap on disambiguated questions per split (0 = all).")
+    lm_batch_size: int = _opt(16, "Questions per LM forward pass.")
+    answer_prefix: str = _opt("", "Causal LMs: words that start the answer, e.g. 'The answer is'.")
+    cache: bool = _opt(True, "Keep the LM's top-k on disk under the fairguard cache folder.")
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ConfigError("--model is required (an embedded name, a folder or a hub id)")
+        if not self.data:
+            raise ConfigError("--data is required (a folder written by `fairguard data build`)")
+        if not self.categories():
+            raise ConfigError("--category is required, e.g. gender or region (comma list allowed)")
+        if self.k is not None and self.k < 2:
+            raise ConfigError(f"k must be >= 2, got {self.k}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.batch_quads < 1 or self.lm_batch_size < 1 or self.samples < 1:
+            raise ConfigError("batch_quads, lm_batch_size and samples must be >= 1")
+        if self.estimator not in ESTIMATORS:
+            raise ConfigError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
+        if self.max_quads < 0 or self.max_disambig < 0:
+            raise ConfigError("max_quads and max_disambig must be >= 0 (0 = all)")
+        for name in ("weight_c", "weight_positional", "weight_attributive", "weight_utility",
+                     "weight_mass", "weight_order"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0")
+
+    def categories(self) -> list[str]:
+        """The categories to debias, in the order given."""
+        return [c.strip() for c in str(self.category).split(",") if c.strip()]
