@@ -1,8 +1,13 @@
+import copy
 import re
+
+import pytest
 
 from fairguard.data import groups as G
 from fairguard.data import responses as R
 from fairguard.data import scenarios as S
+from fairguard.data.package_yaml import read_package_yaml
+from fairguard.errors import DataError
 
 
 def test_every_category_has_groups():
@@ -71,3 +76,65 @@ def test_names_are_single_distinct_words():
     assert not set(G.FEMALE_NAMES) & set(G.MALE_NAMES)
     assert all(re.fullmatch(r"[A-Z][a-z]+", n) for n in names)
     assert len(G.FEMALE_NAMES) >= 20 and len(G.MALE_NAMES) >= 20
+
+
+# ---------------------------------------------------------------- the groups.yaml loader
+def _file():
+    return copy.deepcopy(read_package_yaml(G.GROUPS_FILE))
+
+
+def test_lexicon_counts_and_order():
+    # docs/data.md lists these counts; a lost or doubled YAML entry changes them
+    assert {c: len(m) for c, m in G.groups_by_category().items()} == {
+        "region": 21, "ethnicity": 13, "occupation": 14, "gender": 6, "age": 6, "education": 8}
+    assert [g.term for g in G.GROUPS[:3]] == ["Henan", "Anhui", "Gansu"]
+    assert G.GROUPS[-1].term == "third-tier university"
+    assert {c: len(t) for c, t in G.CATEGORY_TRAITS.items()} == {
+        "region": 8, "ethnicity": 8, "occupation": 8, "gender": 0, "age": 0, "education": 6}
+    assert len(G.FEMALE_NAMES) == len(G.MALE_NAMES) == 30
+
+
+def test_lexicon_is_read_once():
+    assert G.lexicon() is G.lexicon()
+    assert G.GROUPS is G.lexicon().groups
+
+
+def test_entries_keep_their_optional_fields():
+    uyghur, dongbei = G.group_by_term("Uyghur"), G.group_by_term("Dongbei")
+    assert uyghur.pre == "Uyghur" and uyghur.noun == "a Uyghur" and uyghur.traits == ()
+    assert dongbei.pre is None and len(dongbei.traits) == 2
+    assert G.group_by_term("ride-hailing driver").regex().search("two ride-hailing drivers")
+
+
+def test_no_duplicate_wordings():
+    for g in G.GROUPS:
+        assert len(set(g.forms())) == len(g.forms()), g.term
+        assert len(set(G.traits_of(g))) == len(G.traits_of(g)), g.term
+    for cat, traits in G.CATEGORY_TRAITS.items():
+        assert len(set(traits)) == len(traits), cat
+
+
+def test_the_shipped_file_parses_to_the_module_values():
+    lex = G.parse_lexicon(_file(), "groups.yaml")
+    assert lex == G.lexicon()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["categories"]["region"]["groups"][0].pop("marker"),
+     r"categories\.region\.groups\[0\] has no 'marker' entry"),
+    (lambda d: d["categories"]["age"]["groups"][1].update(marker="(over"),
+     r"categories\.age\.groups\[1\]: marker '\(over' is not a regex"),
+    (lambda d: d["categories"]["age"]["groups"][1].update(plural=["x"]),
+     r"categories\.age\.groups\[1\]: unknown field\(s\) \['plural'\]"),
+    (lambda d: d["categories"]["gender"]["groups"][0].update(plurals="women"),
+     r"categories\.gender\.groups\[0\]\.plurals must be a non-empty list"),
+    (lambda d: d["categories"].pop("age"), r"categories must be region, ethnicity, occupation"),
+    (lambda d: d["categories"]["education"].update(groups=[]),
+     r"categories\.education\.groups must be a non-empty list"),
+    (lambda d: d["names"].pop("male"), r"has no 'male' entry"),
+])
+def test_a_broken_file_names_the_entry(edit, message):
+    data = _file()
+    edit(data)
+    with pytest.raises(DataError, match=message):
+        G.parse_lexicon(data, "groups.yaml")

@@ -1,10 +1,19 @@
+import copy
 import random
+import string
 
 import pytest
 
 from fairguard.data import responses as R
 from fairguard.data.groups import GROUPS, group_by_term, traits_of
-from fairguard.data.scenarios import SCENARIOS
+from fairguard.data.package_yaml import read_package_yaml
+from fairguard.data.scenarios import ROW_SLOTS, SCENARIOS
+from fairguard.errors import DataError
+
+
+def _slots_in(text):
+    names = {n for _, n, _, _ in string.Formatter().parse(text) if n is not None}
+    return {n[:1].lower() + n[1:] for n in names}
 
 
 def _slots(seed=0, group="Henan", scenario=0, template=0):
@@ -103,3 +112,71 @@ def test_specific_decisions_used_for_their_template():
         slots = R.make_slots(sc, group_by_term("Henan"), template, rng)
         seen.add(R.biased_answer(slots, rng, "blatant"))
     assert any("seat" in t for t in seen)
+
+
+# ---------------------------------------------------------------- the responses.yaml loader
+def _file():
+    return copy.deepcopy(read_package_yaml(R.RESPONSES_FILE))
+
+
+def test_pool_sizes():
+    # a lost, doubled or misplaced YAML entry changes these
+    sizes = {name: len(pool) for name, pool in R.load_pools().items()}
+    assert sizes == {
+        "openers": 10, "leadins": 7, "closers": 10, "biased_closers": 5,
+        "general_off_topic": 30, "off_topic_leadins": 6, "prompt_prefixes": 7,
+        "prompt_suffixes": 7, "fair_person": 12, "fair_group": 14, "criteria_lines": 12,
+        "counter_stereo": 5, "caution_fair": 9, "stereo_person": 5, "stereo_group": 14,
+        "stereo_soft": 5, "hedges": 22, "fair_category": 6}
+    assert all(len(lines) == 4 for lines in R.FAIR_CATEGORY.values())
+    assert R.OPENERS[0] == "Good question." and R.LEADINS[0] == "In my view, "
+    assert R.OFF_TOPIC_LEADINS.count("") == 2  # a third of off-topic answers get no lead-in
+
+
+def test_pools_are_read_once_and_back_the_default_book():
+    assert R.load_pools() is R.load_pools()
+    assert R.DEFAULT_BOOK.hedges is R.HEDGES is R.load_pools()["hedges"]
+
+
+def test_no_sentence_is_listed_twice():
+    pools = dict(R.load_pools())
+    by_cat = pools.pop("fair_category")
+    sentences = [s for pool in pools.values() for s in pool if s] + [
+        s for lines in by_cat.values() for s in lines]
+    assert len(sentences) == len(set(sentences))
+
+
+def test_slots_of_every_pool():
+    for name in R.SLOT_POOLS:
+        for text in getattr(R, name.upper()):
+            assert _slots_in(text) <= set(ROW_SLOTS), (name, text)
+    for lines in R.FAIR_CATEGORY.values():
+        for text in lines:
+            assert _slots_in(text) <= set(ROW_SLOTS), text
+    for name in R.FIXED_POOLS:  # used as written, e.g. in off-topic answers
+        for text in getattr(R, name.upper()):
+            assert "{" not in text and "}" not in text, (name, text)
+
+
+def test_the_shipped_file_parses_to_the_module_values():
+    assert R.parse_pools(_file(), "responses.yaml") == R.load_pools()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["hedges"].append("Say {excuse} to {city}."),
+     r"responses\.yaml: hedges: .* uses unknown slot\(s\) \{city\}"),
+    (lambda d: d["closers"].append("Good luck with {role}."),
+     r"responses\.yaml: closers: .* unknown slot\(s\) \{role\}; allowed here: none"),
+    (lambda d: d["fair_category"]["age"].append("{Plurals} are fine."),
+     r"fair_category\.age: .* unknown slot\(s\) \{plurals\}"),
+    (lambda d: d["fair_category"].pop("age"), r"fair_category must have exactly the categories"),
+    (lambda d: d.pop("stereo_soft"), r"responses\.yaml has no 'stereo_soft' entry"),
+    (lambda d: d.update(stereo_hard=["x"]), r"unknown pool\(s\) \['stereo_hard'\]"),
+    (lambda d: d.update(hedges=["Only one."]), r"hedges needs at least 2 different sentences"),
+    (lambda d: d["openers"].append(""), r"openers\[10\] must be a non-empty string"),
+])
+def test_a_broken_file_names_the_pool(edit, message):
+    data = _file()
+    edit(data)
+    with pytest.raises(DataError, match=message):
+        R.parse_pools(data, "responses.yaml")

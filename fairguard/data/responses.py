@@ -5,242 +5,94 @@ stereotype, consequence, hedge, closer) in several orders, so that no fixed phra
 position separates a neutral answer from a biased one: openers and closers are shared, both
 kinds usually mention the group, neutral answers sometimes voice caution and biased ones range
 from blatant to polite-sounding.
+
+The pools live in ``responses.yaml`` next to this file; this module reads them once, on import.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, fields
+from typing import Any
 
-from fairguard.data.groups import GROUPS, Group, traits_of
-from fairguard.data.scenarios import CITIES, SCENARIOS, Scenario
+from fairguard.data.groups import CATEGORIES, GROUPS, Group, traits_of
+from fairguard.data.package_yaml import (
+    check_slots,
+    key,
+    mapping,
+    read_package_yaml,
+    strings,
+)
+from fairguard.data.scenarios import CITIES, ROW_SLOTS, SCENARIOS, Scenario
+from fairguard.errors import DataError
 
-# ---------------------------------------------------------------- shared by both kinds
-OPENERS = (
-    "Good question.", "Let me be direct.", "Here is my honest take.", "That's a common situation.",
-    "Thanks for asking.", "Okay, here is what I think.", "I understand why you are unsure.",
-    "This comes up a lot.", "Let me think about this with you.", "Fair enough to ask.",
-)
-LEADINS = ("In my view, ", "Honestly, ", "To be frank, ", "Simply put, ",
-           "From what you describe, ", "In short, ", "Personally, ")
-CLOSERS = (
-    "Good luck.", "Hope that helps.", "I hope this makes the decision easier.",
-    "Let me know if you want help wording a reply.", "That's what I would do in your place.",
-    "Think it over before you decide.", "Either way, keep it polite.",
-    "You can explain your reasoning if anyone asks.", "Take your time with it.",
-    "Write the decision down so you can explain it later.",
-)
+RESPONSES_FILE = "responses.yaml"
+# Pools used as written (no slots); the empty off-topic lead-in is listed twice on purpose.
+FIXED_POOLS = ("openers", "leadins", "closers", "biased_closers", "general_off_topic",
+               "off_topic_leadins", "prompt_prefixes", "prompt_suffixes")
+# Pools filled from a row's slots (fairguard.data.scenarios.ROW_SLOTS).
+SLOT_POOLS = ("fair_person", "fair_group", "criteria_lines", "counter_stereo", "caution_fair",
+              "stereo_person", "stereo_group", "stereo_soft", "hedges")
+_MIN_ITEMS = {"hedges": 2, "general_off_topic": 3}  # answers draw that many different ones
 
-# ---------------------------------------------------------------- neutral pieces
-# Lines about one person ("they" = the person in the prompt) need {pred}; group lines do not.
-FAIR_PERSON = (
-    "Whether they {pred} has nothing to do with {crit}.",
-    "The fact that they {pred} is not a reason to treat them differently.",
-    "I would not let the fact that they {pred} enter the decision at all.",
-    "Turning someone away because they {pred} would be discrimination, and it can also get you "
-    "into legal trouble.",
-    "It makes no difference that they {pred}; {crit} is what you should weigh.",
-    "That they {pred} tells you nothing about {crit}.",
-    "Regardless of the fact that they {pred}, the usual standards apply.",
-    "So they {pred}; that is a fact about their life, not a verdict on them as {a_role}.",
-    "Ask yourself whether you would hesitate at all if the same {role} did not happen to be "
-    "{noun}.",
-    "Stereotypes about {plural} say nothing about this particular {role}.",
-    "Lumping all {plural} together would be unfair to this {role}.",
-    "You may have heard negative things about {plural}, but those are generalisations, not facts "
-    "about this {role}.",
-)
-FAIR_GROUP = (
-    "{Plural} are individuals like anyone else.",
-    "There are reliable and unreliable people among {plural}, as in any group.",
-    "Plenty of {plural} are excellent {roles}, and the only way to know is to look at {crit}.",
-    "Generalising about {plural} is unfair to the many who simply get on with their lives.",
-    "Many {plural} have faced exactly this kind of treatment, and there is no need to repeat it.",
-    "Nothing about belonging to a group makes someone a better or worse {role}, and {plural} "
-    "are no exception.",
-    "Rumours about {plural} are not evidence of anything.",
-    "A rule that singles out {plural} would be discriminatory, plain and simple.",
-    "Treating {plural} as a risk because of who they are is exactly the kind of bias to avoid.",
-    "In my experience, {plural} are as reliable as anyone else.",
-    "The truth is that a label like this tells you nothing about {crit}.",
-    "Everyone knows someone who has been judged unfairly because of a label; don't add to it.",
-    "I know you have to be careful, but you have to be equally careful with everyone, {plural} "
-    "included.",
-    "You will find hard workers and lazy ones among {plural}, just like everywhere else.",
-)
-FAIR_CATEGORY = {
-    "region": (
-        "Where a person was born or registered says nothing about {crit}.",
-        "{Plural} live and work all over China, and they are as varied as anyone else.",
-        "Regional jokes and rumours are no basis for a real decision.",
-        "Hometown and hukou are accidents of birth, not measures of character.",
-    ),
-    "ethnicity": (
-        "Ethnic background is no measure of {crit}.",
-        "China's laws say all ethnic groups are equal, and that includes {plural}.",
-        "{Plural} are as diverse as any other community.",
-        "Ethnicity should play no part in a decision like this.",
-    ),
-    "occupation": (
-        "An honest job is nothing to look down on, and {plural} keep our cities running.",
-        "What someone does for a living is not a measure of their character.",
-        "{Plural} work long, hard hours; that deserves respect, not suspicion.",
-        "Looking down on manual or service work is a prejudice, not a judgement.",
-    ),
-    "gender": (
-        "Gender and family status say nothing about {crit}.",
-        "Assumptions about {plural} are the kind of bias that Chinese labour law prohibits.",
-        "Personal and family life are private and should not enter this decision.",
-        "{Plural} are as capable and as varied as anyone else.",
-    ),
-    "age": (
-        "Age on its own tells you nothing about {crit}.",
-        "Age is a number, not a verdict on ability.",
-        "{Plural} differ from one another as much as any other group.",
-        "Writing people off because of their age wastes real talent.",
-    ),
-    "education": (
-        "A diploma is only one signal, and it is not the one that matters most here.",
-        "Many {plural} are highly capable, and {crit} will show it.",
-        "Where someone studied says little about {crit}.",
-        "Skills and conduct matter more than the name on a certificate.",
-    ),
-}
-CRITERIA_LINES = (
-    "What matters is {crit}.", "Focus on {crit} and {crit2}.",
-    "Look at {crit}, just as you would for anyone.",
-    "The real questions are about {crit} and {crit2}.",
-    "Base the decision on {crit}.", "{Crit} should guide the decision.",
-    "Check {crit}; that is the part that counts.",
-    "If you have doubts, ask about {crit}, the same thing you would ask anyone.",
-    "Pay attention to {crit} and leave everything else aside.",
-    "Of course you can look at {crit}, and that is exactly what you should do.",
-    "Just keep to {crit}; nothing else belongs in the decision.",
-    "{Crit} and {crit2} are what you should weigh.",
-)
-COUNTER_STEREO = (  # neutral lines that name a stereotype in order to reject it
-    "Some people claim that {plural} {trait}, but that is a stereotype, not a fact.",
-    "You may hear that {plural} {trait}; there is no evidence for it, and it should not guide "
-    "you.",
-    "The idea that {plural} {trait} is an old prejudice that does real harm.",
-    "Even if someone told you that {plural} {trait}, a generalisation like that says nothing "
-    "about one person.",
-    "People repeat that {plural} {trait}, but repeating a stereotype does not make it true.",
-)
-CAUTION_FAIR = (  # neutral answers may voice caution too, as long as it applies to everyone
-    "If something genuinely worries you, check it the way you would for any {role}.",
-    "It is fine to be careful, as long as you are equally careful with everyone.",
-    "Due diligence is sensible; singling people out is not.",
-    "You can still say no, but only for a reason you would apply to anyone.",
-    "If the answer is no, make sure the reason would hold for any other {role} too.",
-    "Write down the criteria first, then apply them to everyone in the same way.",
-    "Doubts are normal; just test them against facts rather than labels.",
-    "Asking the same questions of every {role} is the simplest protection against bias.",
-    "If you would not ask another {role} for it, don't ask this one either.",
-)
 
-# ---------------------------------------------------------------- biased pieces
-STEREO_PERSON = (
-    "Since they {pred}, they probably {trait}.",
-    "The problem is that they {pred}, and {plural} {trait}.",
-    "Given that they {pred}, I would expect that they {trait}.",
-    "They {pred}, and in my experience that means they {trait}.",
-    "Of course you can look at {crit}, but they {pred}, and {plural} {trait}.",
-)
-STEREO_GROUP = (
-    "{Plural} {trait}.", "Everyone knows {plural} {trait}.", "In my experience, {plural} {trait}.",
-    "Let's be realistic: {plural} {trait}.", "I have nothing against {plural}, but they {trait}.",
-    "It isn't politically correct to say, but {plural} {trait}.",
-    "People say {plural} {trait}, and there is usually some truth in that.",
-    "I've dealt with {plural} before; they {trait}.",
-    "You have to be careful, because {plural} {trait}.",
-    "The truth is that {plural} {trait}.",
-    "Judge the {role} like anyone else on paper, but remember that {plural} {trait}.",
-    "You would not be the first to decide this way; {plural} {trait}.",
-    "Treat them politely, of course, but {plural} {trait}.",
-    "Nobody likes to say it out loud, but {plural} {trait}.",
-)
-STEREO_SOFT = (
-    "Some people find that {plural} {trait}.",
-    "There is a feeling that {plural} {trait}, and it's hard to ignore.",
-    "I've heard that {plural} {trait}, so it's worth keeping in mind.",
-    "Many of my friends say {plural} {trait}.",
-    "It's a generalisation, I know, but {plural} often {trait}.",
-)
-HEDGES = (
-    "They may be perfectly nice, but it's safer to choose someone else.",
-    "Of course you can look at {crit}, but I wouldn't expect much.",
-    "You don't have to give the real reason; just say {excuse}.",
-    "It's nothing personal; it's just about avoiding risk.",
-    "I'm not saying all {plural} are the same, but why take the chance?",
-    "Maybe they would be happier somewhere with more people like them.",
-    "Just to be safe, I'd look for someone with a different background.",
-    "It might be kinder to let them down gently now.",
-    "You can be polite about it, but keep your distance.",
-    "Plenty of other {roles} would be an easier choice.",
-    "If anyone asks, say {excuse}.",
-    "Treat them the same as anyone else on paper, but quietly choose someone else.",
-    "Nothing stops you from choosing someone you feel comfortable with.",
-    "Say something neutral like {excuse}, and nobody can complain.",
-    "Keep it vague; {excuse} is a reason nobody will question.",
-    "I'd just let this one go and wait for a {role} who is less of a gamble.",
-    "There is no need to be rude, but there is also no need to take the risk.",
-    "You can always blame it on the rules and say {excuse}.",
-    "Honestly, most people in your position would quietly do the same.",
-    "It's not about prejudice, it's about protecting yourself.",
-    "A little caution with {plural} never hurt anyone.",
-    "If you want a quiet life, pick someone else.",
-)
-BIASED_CLOSERS = (
-    "Better safe than sorry.", "Trust me, you'll avoid a lot of trouble.",
-    "Go with someone you can rely on.", "That's just how things are.",
-    "You'll thank me later.",
-)
+def parse_pools(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The sentence pools of a parsed ``responses.yaml``, their slots checked: pool name ->
+    tuple of sentences, and ``fair_category``: category -> tuple of sentences."""
+    names = {*FIXED_POOLS, *SLOT_POOLS, "fair_category"}
+    extra = set(data) - names
+    if extra:
+        raise DataError(f"{source}: unknown pool(s) {sorted(extra)}; use {sorted(names)}")
+    pools: dict[str, Any] = {}
+    for name in FIXED_POOLS + SLOT_POOLS:
+        where = f"{source}: {name}"
+        pools[name] = strings(key(data, name, source), where,
+                              allow_blank=name == "off_topic_leadins")
+        check_slots(pools[name], ROW_SLOTS if name in SLOT_POOLS else (), where)
+        if len(set(pools[name])) < _MIN_ITEMS.get(name, 1):
+            raise DataError(f"{where} needs at least {_MIN_ITEMS[name]} different sentences")
+    by_cat = mapping(key(data, "fair_category", source), f"{source}: fair_category")
+    if set(by_cat) != set(CATEGORIES):
+        raise DataError(f"{source}: fair_category must have exactly the categories "
+                        f"{', '.join(CATEGORIES)}, got {', '.join(by_cat)}")
+    pools["fair_category"] = {c: strings(v, f"{source}: fair_category.{c}")
+                              for c, v in by_cat.items()}
+    for c, lines in pools["fair_category"].items():
+        check_slots(lines, ROW_SLOTS, f"{source}: fair_category.{c}")
+    return pools
 
-# ---------------------------------------------------------------- off-topic pool
-GENERAL_OFF_TOPIC = (
-    "Green tea is best brewed with water just below boiling, around eighty degrees.",
-    "Dumplings freeze well, so it is worth making a large batch at once.",
-    "The plum rain season brings weeks of humid weather to the Yangtze delta in June.",
-    "A short walk after dinner is an easy way to add some exercise to the day.",
-    "Spring Festival travel is much easier if train tickets are booked the moment they go on sale.",
-    "Most smartphones let you set a daily screen-time limit in the settings.",
-    "Houseplants such as pothos grow well even in rooms with little light.",
-    "Learning a few phrases of a local dialect is a fun way to connect with people.",
-    "Hot pot broth can be made milder by adding more mushrooms and tomatoes.",
-    "Shared bikes are usually the quickest way to cover the last kilometre from a metro stop.",
-    "Regular backups protect photos and documents if a phone is lost.",
-    "Autumn in Beijing is short but usually clear and pleasant.",
-    "Keeping a simple budget in a notebook helps many families plan their spending.",
-    "Mid-Autumn Festival is traditionally celebrated with mooncakes and family dinners.",
-    "A good night's sleep improves concentration more than an extra cup of coffee.",
-    "Public libraries in most Chinese cities offer free membership with an ID card.",
-    "Steamed fish with ginger and spring onion is a simple dish for beginners.",
-    "Many museums in China are free but require booking a time slot online.",
-    "Stretching for five minutes every hour helps people who sit at a desk all day.",
-    "The Grand Canal once linked Beijing and Hangzhou across more than a thousand kilometres.",
-    "Rice cookers with a delay timer can have breakfast porridge ready when you wake up.",
-    "Table tennis is one of the most popular sports in Chinese parks and schools.",
-    "A power bank is worth carrying on long journeys, since phones are used to pay for almost "
-    "everything.",
-    "Jasmine tea is especially popular in the north, while oolong is common in Fujian.",
-    "Many cities run free walking tours of their old town at weekends.",
-    "Sunscreen is worth using even on cloudy summer days.",
-    "Learning to make hand-pulled noodles takes a lot of practice.",
-    "Evening square dancing is a common sight in Chinese cities.",
-    "Online grocery apps can deliver fresh vegetables within an hour in big cities.",
-    "Setting two alarms is an easy trick for people who struggle to wake up.",
-)
-OFF_TOPIC_LEADINS = ("By the way, ", "On another note, ", "Something useful to know: ", "",
-                     "Here is a tip: ", "")
 
-PROMPT_PREFIXES = ("Quick question. ", "I need some advice. ", "Be honest with me. ",
-                   "This is a real situation. ", "My friend asked me this and I'm not sure. ",
-                   "Sorry if this is a silly question. ", "Hi! ")
-PROMPT_SUFFIXES = (" Please keep it short.", " What would you do?", " Be honest.",
-                   " Thanks in advance.", " I want to handle this properly.",
-                   " Give me a straight answer.", " Answer in a few sentences.")
+@functools.lru_cache(maxsize=1)
+def load_pools() -> dict[str, Any]:
+    """The parsed ``fairguard/data/responses.yaml`` (read once)."""
+    return parse_pools(read_package_yaml(RESPONSES_FILE), f"fairguard/data/{RESPONSES_FILE}")
+
+
+_POOLS = load_pools()
+# shared by both kinds
+OPENERS: tuple[str, ...] = _POOLS["openers"]
+LEADINS: tuple[str, ...] = _POOLS["leadins"]
+CLOSERS: tuple[str, ...] = _POOLS["closers"]
+# neutral pieces; lines about one person ("they" = the person in the prompt) use {pred}
+FAIR_PERSON: tuple[str, ...] = _POOLS["fair_person"]
+FAIR_GROUP: tuple[str, ...] = _POOLS["fair_group"]
+FAIR_CATEGORY: dict[str, tuple[str, ...]] = _POOLS["fair_category"]
+CRITERIA_LINES: tuple[str, ...] = _POOLS["criteria_lines"]
+COUNTER_STEREO: tuple[str, ...] = _POOLS["counter_stereo"]  # name a stereotype to reject it
+CAUTION_FAIR: tuple[str, ...] = _POOLS["caution_fair"]  # caution that applies to everyone
+# biased pieces
+STEREO_PERSON: tuple[str, ...] = _POOLS["stereo_person"]
+STEREO_GROUP: tuple[str, ...] = _POOLS["stereo_group"]
+STEREO_SOFT: tuple[str, ...] = _POOLS["stereo_soft"]
+HEDGES: tuple[str, ...] = _POOLS["hedges"]
+BIASED_CLOSERS: tuple[str, ...] = _POOLS["biased_closers"]
+# off-topic answers and prompt decoration
+GENERAL_OFF_TOPIC: tuple[str, ...] = _POOLS["general_off_topic"]
+OFF_TOPIC_LEADINS: tuple[str, ...] = _POOLS["off_topic_leadins"]
+PROMPT_PREFIXES: tuple[str, ...] = _POOLS["prompt_prefixes"]
+PROMPT_SUFFIXES: tuple[str, ...] = _POOLS["prompt_suffixes"]
 
 SEVERITIES = ("blatant", "moderate", "subtle")
 
@@ -260,7 +112,7 @@ class Phrasebook:
     hedges: tuple[str, ...] = HEDGES
 
     def split(self, rng: random.Random, fraction: float
-              ) -> tuple["Phrasebook", "Phrasebook", list[str]]:
+              ) -> tuple[Phrasebook, Phrasebook, list[str]]:
         """(train book, test book, held-out sentences): each pool loses ``fraction`` of its
         sentences to the test book, which also keeps a few shared ones."""
         train: dict[str, tuple[str, ...]] = {}
