@@ -79,8 +79,11 @@ def test_names_are_single_distinct_words():
 
 
 # ---------------------------------------------------------------- the groups.yaml loader
-def _file():
-    return copy.deepcopy(read_package_yaml(G.GROUPS_FILE))
+def _file(edit=lambda data: None):
+    """The shipped groups.yaml, parsed, after ``edit``."""
+    data = copy.deepcopy(read_package_yaml(G.GROUPS_FILE))
+    edit(data)
+    return data
 
 
 def test_lexicon_counts_and_order():
@@ -134,7 +137,5 @@ def test_the_shipped_file_parses_to_the_module_values():
     (lambda d: d["names"].pop("male"), r"has no 'male' entry"),
 ])
 def test_a_broken_file_names_the_entry(edit, message):
-    data = _file()
-    edit(data)
     with pytest.raises(DataError, match=message):
-        G.parse_lexicon(data, "groups.yaml")
+        G.parse_lexicon(_file(edit), "groups.yaml")

@@ -1,19 +1,13 @@
 import copy
 import random
-import string
 
 import pytest
 
 from fairguard.data import responses as R
 from fairguard.data.groups import GROUPS, group_by_term, traits_of
-from fairguard.data.package_yaml import read_package_yaml
+from fairguard.data.package_yaml import read_package_yaml, slot_names
 from fairguard.data.scenarios import ROW_SLOTS, SCENARIOS
 from fairguard.errors import DataError
-
-
-def _slots_in(text):
-    names = {n for _, n, _, _ in string.Formatter().parse(text) if n is not None}
-    return {n[:1].lower() + n[1:] for n in names}
 
 
 def _slots(seed=0, group="Henan", scenario=0, template=0):
@@ -115,8 +109,11 @@ def test_specific_decisions_used_for_their_template():
 
 
 # ---------------------------------------------------------------- the responses.yaml loader
-def _file():
-    return copy.deepcopy(read_package_yaml(R.RESPONSES_FILE))
+def _file(edit=lambda data: None):
+    """The shipped responses.yaml, parsed, after ``edit``."""
+    data = copy.deepcopy(read_package_yaml(R.RESPONSES_FILE))
+    edit(data)
+    return data
 
 
 def test_pool_sizes():
@@ -149,10 +146,10 @@ def test_no_sentence_is_listed_twice():
 def test_slots_of_every_pool():
     for name in R.SLOT_POOLS:
         for text in getattr(R, name.upper()):
-            assert _slots_in(text) <= set(ROW_SLOTS), (name, text)
+            assert slot_names(text, "") <= set(ROW_SLOTS), (name, text)
     for lines in R.FAIR_CATEGORY.values():
         for text in lines:
-            assert _slots_in(text) <= set(ROW_SLOTS), text
+            assert slot_names(text, "") <= set(ROW_SLOTS), text
     for name in R.FIXED_POOLS:  # used as written, e.g. in off-topic answers
         for text in getattr(R, name.upper()):
             assert "{" not in text and "}" not in text, (name, text)
@@ -176,7 +173,5 @@ def test_the_shipped_file_parses_to_the_module_values():
     (lambda d: d["openers"].append(""), r"openers\[10\] must be a non-empty string"),
 ])
 def test_a_broken_file_names_the_pool(edit, message):
-    data = _file()
-    edit(data)
     with pytest.raises(DataError, match=message):
-        R.parse_pools(data, "responses.yaml")
+        R.parse_pools(_file(edit), "responses.yaml")

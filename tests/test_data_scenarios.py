@@ -6,7 +6,7 @@ import pytest
 
 from fairguard.data import scenarios as S
 from fairguard.data.groups import GROUPS
-from fairguard.data.package_yaml import read_package_yaml
+from fairguard.data.package_yaml import read_package_yaml, slot_names
 from fairguard.data.responses import make_slots, render_prompt
 from fairguard.data.scenarios import SCENARIOS, template_ids
 from fairguard.errors import DataError
@@ -50,13 +50,12 @@ def test_pieces_have_enough_variety():
 
 
 # ---------------------------------------------------------------- the scenarios.yaml loader
-def _file():
-    return copy.deepcopy(read_package_yaml(S.SCENARIOS_FILE))
+def _file(edit=lambda data: None):
+    """The shipped scenarios.yaml, parsed, after ``edit``."""
+    data = copy.deepcopy(read_package_yaml(S.SCENARIOS_FILE))
+    edit(data)
+    return data
 
-
-def _slots_in(text):
-    names = {n for _, n, _, _ in string.Formatter().parse(text) if n is not None}
-    return {n[:1].lower() + n[1:] for n in names}
 
 
 def test_scenario_counts():
@@ -91,7 +90,7 @@ def test_every_template_uses_only_filled_slots():
                  *(t for fair, biased in sc.specific.values() for t in fair + biased),
                  *(v for values in sc.slots.values() for v in values)]
         for text in texts:
-            assert _slots_in(text) <= sc.slot_names(), (sc.name, text)
+            assert slot_names(text, "") <= sc.slot_names(), (sc.name, text)
         for text in sc.off_topic:  # used as written
             assert "{" not in text and "}" not in text, text
 
@@ -131,7 +130,5 @@ def test_the_shipped_file_parses_to_the_module_values():
     (lambda d: d.pop("cities"), r"scenarios\.yaml has no 'cities' entry"),
 ])
 def test_a_broken_file_names_the_entry(edit, message):
-    data = _file()
-    edit(data)
     with pytest.raises(DataError, match=message):
-        S.parse_scenarios(data, "scenarios.yaml")
+        S.parse_scenarios(_file(edit), "scenarios.yaml")
