@@ -6,7 +6,6 @@ sigmoid of the head's logit in [0, 1], higher = better.
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -32,13 +31,9 @@ def choose_backend(folder: Path, backend: str) -> str:
 def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None) -> Any:
     if device not in (None, "cpu"):
         raise ConfigError(f"the onnx backend runs on the CPU; drop device={device!r} or use backend='torch'")
-    try:
-        from fairguard.export.onnx_scorer import OnnxRewardScorer
-    except ImportError as exc:
-        raise ConfigError(f"the onnx backend is not available in this installation ({exc}); "
-                          "use backend='torch'") from exc
-    params = inspect.signature(OnnxRewardScorer).parameters
-    kwargs: dict[str, Any] = {"batch_size": batch_size} if "batch_size" in params else {}
+    from fairguard.export.onnx_scorer import OnnxRewardScorer
+
+    kwargs: dict[str, Any] = {"batch_size": batch_size}
     if threads is not None:
         kwargs["threads"] = threads
     return OnnxRewardScorer(folder, **kwargs)

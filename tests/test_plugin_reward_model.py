@@ -74,7 +74,8 @@ def test_corrupt_folder_is_artifact_error(trained, tmp_path):
 
 
 def test_onnx_backend_matches_torch(trained, tmp_path):
-    onnx_export = pytest.importorskip("fairguard.export.onnx_export")
+    from fairguard.export import onnx_export
+
     out = tmp_path / "onnx"
     onnx_export.export_onnx(trained, out, quantize="none", progress=False)
     prompts = ["should the rural worker be hired?"] * 2

@@ -20,8 +20,7 @@ def test_dataset_folder(tmp_path):
     from fairguard.cli import cli
 
     result = CliRunner().invoke(cli, ["data", "build", "--out", str(tmp_path / "d")])
-    if result.exit_code != 0:
-        pytest.skip(f"fairguard data build is not available: {result.output[-200:]}")
+    assert result.exit_code == 0, result.output[-2000:]
     train, held = load_prompts(str(tmp_path / "d"))
     assert train and held and len(set(train)) == len(train)
     with pytest.raises(DataError, match="not a folder"):

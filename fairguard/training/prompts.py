@@ -61,10 +61,8 @@ def _split_builtin(seed: int) -> tuple[list[str], list[str]]:
 
 
 def _from_dataset(folder: str, split: str) -> list[str]:
-    try:
-        from fairguard.data.loaders import load_pairs
-    except ImportError as exc:  # pragma: no cover - the data package ships with fairguard
-        raise DataError(f"cannot read {folder}: fairguard.data.loaders is unavailable ({exc})") from exc
+    from fairguard.data.loaders import load_pairs
+
     rows = load_pairs(folder, split)
     prompts = list(dict.fromkeys(row.prompt for row in rows))  # unique, order kept
     if not prompts:
