@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from fairguard.errors import ConfigError
+from fairguard.evaluation.fluency import FluencyProxy
 from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
 from fairguard.generation import DecodingConfig, generate_responses, load_policy
 from fairguard.metrics.quality import (
     DEFAULT_TEMPERATURE,
     TRIPLE,
-    FluencyProxy,
     QualitySummary,
     fluency_from_nll,
     quality_triple,
