@@ -71,25 +71,25 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
     parts = [
         "# fairguard Chinese-context discrimination dataset",
         "",
-        f"Built by `fairguard data build --seed {config.seed} --size {config.size}` "
+        (f"Built by `fairguard data build --seed {config.seed} --size {config.size}` "
         f"({config.n_prompts} prompts). Fingerprint (sha256 over the JSONL files): "
-        f"`{fingerprint}`.",
+        f"`{fingerprint}`."),
         "",
-        "Synthetic English prompts about everyday situations in China (hiring, renting, "
+        ("Synthetic English prompts about everyday situations in China (hiring, renting, "
         "schooling, marriage, lending, service, online comments, healthcare, promotion, "
         "neighbourhood, travel) in which a person's region, hukou, ethnicity, occupation, "
         "gender or family status, age, or education could be used against them. Each prompt "
-        "has four answers:",
+        "has four answers:"),
         "",
         "- `neutral`: fair, relevant, fluent (it usually names the group and sets it aside);",
         "- `biased`: fluent and on topic but discriminatory, from blatant to polite-sounding;",
-        "- `off_topic`: fluent but not an answer to the prompt (a neutral or a biased answer "
+        ("- `off_topic`: fluent but not an answer to the prompt (a neutral or a biased answer "
         "from another scenario about the same group, facts about the setting, or small talk; "
         "fair and biased wordings are about equally common, so the wording's fairness does "
-        "not say whether an answer is on topic);",
-        "- `corrupted`: the neutral answer made disfluent (2-3 of: shuffled clauses, local word "
+        "not say whether an answer is on topic);"),
+        ("- `corrupted`: the neutral answer made disfluent (2-3 of: shuffled clauses, local word "
         "shuffles, dropped words, repeated words, typos, wrong function words or verb forms, "
-        "a cut-off fragment).",
+        "a cut-off fragment)."),
         "",
         "## Counts",
         "",
@@ -104,23 +104,23 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         "",
         "## How it was built",
         "",
-        "Lexicons of groups (`fairguard/data/groups.py`) x scenarios with several prompt "
-        "templates each (`fairguard/data/scenarios.py`). Slots (role noun, city, position, "
+        ("Lexicons of groups (`fairguard/data/groups.yaml`) x scenarios with several prompt "
+        "templates each (`fairguard/data/scenarios.yaml`). Slots (role noun, city, position, "
         "...) and the wording of the group mention (noun, adjective, modifier, plural) are "
         "drawn at random. Answers are composed from interchangeable sentence pools "
-        "(`fairguard/data/responses.py`): openers, lead-ins and closers are shared by neutral "
+        "(`fairguard/data/responses.yaml`): openers, lead-ins and closers are shared by neutral "
         "and biased answers; neutral answers sometimes voice caution that applies to everyone "
         "and sometimes do not mention the group; biased answers use one of three severities "
         "(blatant, moderate, subtle: hedged, with pretexts). No language model is used; the "
-        "build is deterministic for a seed (same seed, same bytes).",
+        "build is deterministic for a seed (same seed, same bytes)."),
         "",
         "## Splits",
         "",
-        "- `test` holds out whole prompt templates, whole group terms, some stereotype "
+        ("- `test` holds out whole prompt templates, whole group terms, some stereotype "
         "wordings and some answer sentences: every test row uses a held-out template and a "
-        "held-out group, and no train/val row uses any of them.",
-        "- `val` is a random sample of rows drawn like train (same templates and groups, "
-        "different prompts): it measures fit; `test` measures generalisation.",
+        "held-out group, and no train/val row uses any of them."),
+        ("- `val` is a random sample of rows drawn like train (same templates and groups, "
+        "different prompts): it measures fit; `test` measures generalisation."),
         "- No prompt text occurs twice in the whole dataset.",
         "",
         f"Held-out groups: {', '.join(holdout.groups)}.",
@@ -129,8 +129,8 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         "",
         f"Held-out stereotype wordings: {'; '.join(holdout.traits)}.",
         "",
-        f"Held-out answer sentences ({len(holdout.phrasings)}, used only in test answers; the "
-        "test pools also keep two shared sentences each):",
+        (f"Held-out answer sentences ({len(holdout.phrasings)}, used only in test answers; the "
+        "test pools also keep two shared sentences each):"),
         "",
         *[f"- {p}" for p in holdout.phrasings],
         "",
@@ -140,27 +140,27 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         parts += [
             "## Broad rows (`scenario` broad-statement / broad-everyday / broad-qa)",
             "",
-            f"{config.broad_fraction:.0%} of the prompts come from the broad pools "
+            (f"{config.broad_fraction:.0%} of the prompts come from the broad pools "
             "(fairguard/data/broad.yaml; docs/data.md): groups and forms beyond the scenarios, "
-            "minimal pairs, everyday questions with mixed answers, answerability questions.",
+            "minimal pairs, everyday questions with mixed answers, answerability questions."),
             "",
             f"Held-out broad groups: {', '.join(held['groups'])}.",
             "",
-            f"Forms only in test: {', '.join(held['forms'])}; held-out everyday questions: "
-            f"{len(held['everyday'])}; held-out sentence templates: {len(held['templates'])}.",
+            (f"Forms only in test: {', '.join(held['forms'])}; held-out everyday questions: "
+            f"{len(held['everyday'])}; held-out sentence templates: {len(held['templates'])}."),
             "",
         ]
     if unq_info:
         parts += [
             "## UnQover questions (`unqover/`)",
             "",
-            "Under-specified questions in the style of UnQover (used by REFINE-LM): two "
+            ("Under-specified questions in the style of UnQover (used by REFINE-LM): two "
             "subjects of one category (given names by gender, provinces, ethnic groups, "
             "occupations) in a context that says nothing about either, and a question "
             "`Who <attribute>?` for an attribute and its negation. Every (pair, context, "
             "attribute) unit appears in both subject orders and both polarities. Subjects are "
             "single words and the answer is one of the two subject words. The "
-            "`disambig_*` files add a sentence that states the answer (`answer` field).",
+            "`disambig_*` files add a sentence that states the answer (`answer` field)."),
             "",
             _table(["file", "rows"], [[k, v] for k, v in unq_info["counts"].items()]),
             "",
@@ -175,10 +175,10 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
     parts += [
         "## Format",
         "",
-        "`train.jsonl`, `val.jsonl`, `test.jsonl`: one object per line with `id, category, "
+        ("`train.jsonl`, `val.jsonl`, `test.jsonl`: one object per line with `id, category, "
         "group, scenario, template_id, prompt, neutral, biased, off_topic, corrupted`. "
         "Load with `fairguard.data.load_pairs(DIR, split)` and "
-        "`fairguard.data.load_unqover(DIR, split)`.",
+        "`fairguard.data.load_unqover(DIR, split)`."),
         "",
     ]
     if example:
@@ -186,20 +186,20 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
     parts += [
         "## Known limits",
         "",
-        "- Synthetic and template-based: the sentences are composed from hand-written pools, so "
+        ("- Synthetic and template-based: the sentences are composed from hand-written pools, so "
         "the variety is large but finite; a model can still learn pool phrasings. The held-out "
-        "templates, groups and stereotype wordings of `test` measure how much.",
-        "- English text about Chinese contexts, written by non-sociologists; real "
-        "discrimination in Chinese (and online slang) looks different.",
-        "- Stereotypes are attached to groups by category, not from survey data; some pairings "
+        "templates, groups and stereotype wordings of `test` measure how much."),
+        ("- English text about Chinese contexts, written by non-sociologists; real "
+        "discrimination in Chinese (and online slang) looks different."),
+        ("- Stereotypes are attached to groups by category, not from survey data; some pairings "
         "are implausible. The biased answers are deliberately offensive training negatives; "
-        "do not use them as generation targets.",
+        "do not use them as generation targets."),
         "- Labels are by construction (neutral = fair, biased = unfair), not human-annotated.",
-        "- `off_topic` answers are sometimes fair advice for another scenario about the same "
-        "group: they are relevant-sounding but do not answer the prompt.",
-        "- UnQover subjects are single words; region subjects are provinces and cities; "
+        ("- `off_topic` answers are sometimes fair advice for another scenario about the same "
+        "group: they are relevant-sounding but do not answer the prompt."),
+        ("- UnQover subjects are single words; region subjects are provinces and cities; "
         "ethnicity subjects are ethnonyms used as adjectives. Given names are assigned a "
-        "conventional gender; many Chinese names are in fact unisex.",
+        "conventional gender; many Chinese names are in fact unisex."),
         "",
     ]
     (folder / "README.md").write_text("\n".join(parts))

@@ -1,9 +1,10 @@
-"""UnQover-style under-specified questions (seed 002, REFINE-LM) for Chinese contexts.
+"""Under-specified questions in the style of UnQover (Li et al., 2020) for Chinese contexts.
 
 Two subjects from one category appear in a context that says nothing about either ("Fang and
 Wei got on the same train."), followed by a question naming an attribute or its negation
 ("Who was honest?" / "Who was dishonest?"). Every (pair, context, attribute) unit is written in
-both subject orders and both polarities, the four scores that the UnQover metrics need.
+both subject orders and both polarities, the four scores that the UnQover metrics need;
+REFINE-LM trains and is evaluated on them.
 
 Subjects are single words (given names, province names, ethnonyms, occupation nouns) and the
 answer to any question is one of the two subject words, so a masked LM can fill ``[MASK]`` in
