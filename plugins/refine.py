@@ -35,7 +35,7 @@ class RefineFilter(BaseFilter):
             raise ConfigError(f"filter 'refine': slots must be one of {', '.join(SLOTS)}, got {slots!r}")
         fingerprint = None
         if model is not None:
-            from fairguard.refine.evaluate import load_base_lm
+            from fairguard.evaluation.refine import load_base_lm
 
             fingerprint = load_base_lm(model).fingerprint
         self.layer, self.metadata = load_layer(path, fingerprint=fingerprint)

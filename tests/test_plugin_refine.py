@@ -10,7 +10,7 @@ from fairguard.testing import save_tiny, tiny_causal_lm
 
 @pytest.fixture(scope="module")
 def layer_dir(tiny_causal_lm_dir, tmp_path_factory):
-    from fairguard.refine.evaluate import load_base_lm
+    from fairguard.evaluation.refine import load_base_lm
 
     lm = load_base_lm(str(tiny_causal_lm_dir))
     layer = RefineLayer(5)

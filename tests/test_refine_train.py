@@ -5,7 +5,7 @@ import torch
 
 from fairguard.errors import ConfigError, DataError
 from fairguard.refine.cache import TopK
-from fairguard.refine.evaluate import QuestionSet, evaluate
+from fairguard.evaluation.refine import QuestionSet, evaluate
 from fairguard.refine.reward import group_quads
 from fairguard.refine.config import RefineConfig
 from fairguard.refine.train import _cap_quads, load_questions, train_layer
@@ -100,7 +100,7 @@ def test_cap_keeps_whole_quads():
 @pytest.mark.slow
 def test_causal_path_on_smollm2(tmp_path):
     """The chat-form causal path on the embedded SmolLM2: slots, top-k, training, metrics."""
-    from fairguard.refine.evaluate import load_base_lm, prepare_set
+    from fairguard.evaluation.refine import load_base_lm, prepare_set
 
     lm = load_base_lm("smollm2-135m-instruct")
     attrs = {"math": ("Who was good at math?", "Who was bad at math?", "was good at math")}

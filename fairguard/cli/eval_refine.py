@@ -23,7 +23,7 @@ def eval_refine(model: str, layer_dir: str, data: str, category: str | None, spl
                 max_disambig: int, seed: int, out: str, overwrite: bool) -> None:
     """Positional error, attributive error and bias intensity (mu, eta) with and without the layer,
     plus accuracy on disambiguated questions (the REFINE-LM paper's table)."""
-    from fairguard.refine.run_eval import run_eval
+    from fairguard.evaluation.refine import run_eval
 
     metrics, table = run_eval(model, layer_dir, data, out, category=category, split=split,
                               max_quads=max_quads, max_disambig=max_disambig, seed=seed,

@@ -19,7 +19,7 @@ from fairguard.refine.config import RefineConfig
 def train_refine(out: str, config_path: str | None, overwrite: bool, **options: Any) -> None:
     """Train a REFINE-LM layer (top-k -> Linear(k,k) -> softmax) on UnQover questions."""
     from fairguard.config import build_config
-    from fairguard.refine.evaluate import format_table
+    from fairguard.evaluation.refine import format_table
     from fairguard.refine.train import train_refine_layer
 
     config = build_config(RefineConfig, config_path, **options)

@@ -143,10 +143,11 @@ def train_layer(amb: Any, dis: Any, config: RefineConfig, k: int,
     import torch
     from tqdm.auto import tqdm
 
+    from fairguard.loops import BestState, seed_everything
     from fairguard.refine.layer import RefineLayer
     from fairguard.refine.reward import RewardWeights
 
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     rng = random.Random(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     weights = RewardWeights(config.weight_c, config.weight_positional, config.weight_attributive,
@@ -172,7 +173,8 @@ def train_layer(amb: Any, dis: Any, config: RefineConfig, k: int,
             {"utility": float(t["utility"])} if t["utility"] is not None else {})
 
     curve = [{"epoch": 0, **validate()}]
-    best_reward, best_state = curve[0]["reward"], {k_: v.clone() for k_, v in layer.state_dict().items()}
+    best = BestState()
+    best.update(curve[0]["reward"], layer, 0, force=True)
     steps_per_epoch = max(1, -(-len(q_train) // config.batch_quads))
     bar = tqdm(range(1, config.epochs + 1), desc="REFINE-LM", unit="epoch", disable=not progress)
     for epoch in bar:
@@ -196,15 +198,13 @@ def train_layer(amb: Any, dis: Any, config: RefineConfig, k: int,
             optimizer.step()
         row = {"epoch": epoch, **validate()}
         curve.append(row)
-        if row["reward"] > best_reward:
-            best_reward = row["reward"]
-            best_state = {k_: v.clone() for k_, v in layer.state_dict().items()}
+        best.update(row["reward"], layer, epoch)
         bar.set_postfix(reward=f"{row['reward']:.4f}", pos=f"{row['positional']:.3f}",
                         attr=f"{row['attributive']:.3f}")
-    layer.load_state_dict(best_state)
+    best.restore(layer)
     layer.eval()
     if log:
-        log(f"best validation reward {best_reward:.4f} (epoch 0 = untrained: {curve[0]['reward']:.4f})")
+        log(f"best validation reward {best.score:.4f} (epoch 0 = untrained: {curve[0]['reward']:.4f})")
     return layer, curve
 
 
@@ -215,7 +215,7 @@ def run_training(config: RefineConfig, progress: bool = True,
 
     from fairguard.models import cache_dir
     from fairguard.refine.cache import check_k
-    from fairguard.refine.evaluate import DEFAULT_K, evaluate, load_base_lm, prepare_set, relative_changes
+    from fairguard.evaluation.refine import DEFAULT_K, evaluate, load_base_lm, prepare_set, relative_changes
     from fairguard.refine.layer import tokenizer_digest
     from fairguard.refine.answer_slot import prompt_format
 
@@ -275,16 +275,14 @@ def run_training(config: RefineConfig, progress: bool = True,
 def write_artifact(result: RefineResult, out: str | Path, overwrite: bool = False) -> Path:
     """Write the layer folder atomically: refine.safetensors, fairguard.json, metrics.json,
     curve.jsonl and refine.png."""
-    import json
-
-    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.artifacts import atomic_output_dir, write_json, write_jsonl
     from fairguard.refine.layer import save_layer
     from fairguard.refine.plot import plot_training
 
     with atomic_output_dir(out, overwrite) as tmp:
         save_layer(result.layer, tmp, result.metadata)
         write_json(tmp / "metrics.json", result.metrics)
-        (tmp / "curve.jsonl").write_text("".join(json.dumps(r) + "\n" for r in result.curve))
+        write_jsonl(tmp / "curve.jsonl", result.curve)
         plot_training(result.metrics["held_out"]["before"], result.metrics["held_out"]["after"],
                       result.curve, tmp / "refine.png")
     return Path(out)
