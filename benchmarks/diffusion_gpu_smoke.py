@@ -2,7 +2,7 @@
 
 Builds a random-init ``BertForMaskedLM`` (``--hidden``, ``--layers``, ``--vocab``, ...) in code,
 on the GPU in bf16 when there is one (CPU fp32 otherwise), and trains a LoRA adapter for
-``--steps`` steps with fairguard's trainer and the masked-diffusion policy (seed 003's sampler)
+``--steps`` steps with fairguard's trainer and the masked-diffusion policy (the LLaDA LoRA paper's sampler)
 against a planted reward: the share of answer words in a fixed "favoured" sixth of the
 vocabulary. Prints (and writes as JSON with ``--json``) the parameter counts, the peak GPU
 memory, seconds per step (first step excluded), completion tokens per second and the reward

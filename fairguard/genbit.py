@@ -1,4 +1,4 @@
-"""A per-text gendered-language bias score in the spirit of GenBit (seed 003).
+"""A per-text gendered-language bias score in the spirit of GenBit (as the LLaDA LoRA paper uses it).
 
 GenBit measures how strongly the words of a text co-occur with female versus male gendered
 words. For one text we count, for every content word, the female and male gendered words within

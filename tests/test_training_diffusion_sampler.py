@@ -1,4 +1,4 @@
-"""Seed 003's (LLaDA's) masked-diffusion sampler on a tiny random BertForMaskedLM."""
+"""LLaDA's masked-diffusion sampler on a tiny random BertForMaskedLM."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-token log-probs, the adapter-disabled reference, and seed 003's full KL."""
+"""Per-token log-probs, the adapter-disabled reference, and the LLaDA LoRA paper's full KL."""
 
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ from fairguard.training.config import GRPOConfig
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def grpo(out: str, config_path: str | None, resume: bool, overwrite: bool, quiet: bool,
          **options: Any) -> None:
-    """Train a LoRA adapter with GRPO (or seed 003's REINFORCE) on weighted reward plugins.
+    """Train a LoRA adapter with GRPO (or the LLaDA LoRA paper's REINFORCE) on weighted reward plugins.
 
-    The policy is a causal LM, or with --policy diffusion a masked LM sampled by seed 003's
+    The policy is a causal LM, or with --policy diffusion a masked LM sampled by the LLaDA LoRA paper's
     masked-diffusion sampler (LLaDA-style). Runs on CPU or GPU unchanged, and under `accelerate launch` / `torchrun` for several
     processes (DDP).
     """

@@ -8,7 +8,7 @@ from typing import Any
 
 from fairguard.errors import ArtifactError
 
-# Seed 000's before/after numbers (the paper's own model and data, not this run's).
+# The multi-reward GRPO paper's before/after numbers (the paper's own model and data, not this run's).
 PAPER_GRPO = {"fairness": (0.74, 0.93), "relevance": (0.81, 0.84), "fluency": (0.88, 0.87)}
 REFINE_COLS = [("delta", "Pos. err. δ"), ("epsilon", "Attr. err. ε"), ("mu", "μ"), ("eta", "η"),
                ("accuracy", "Disamb. acc.")]
@@ -161,7 +161,8 @@ def _grpo(out: Path) -> list[str]:
     lines += [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
               f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
               f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
-              "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are seed 000's numbers on its own model and data, "
+              "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are "
+              "the multi-reward GRPO paper's numbers on its own model and data, "
               "shown for format only; they are not comparable to this run."), "",
               "| head | paper before | paper after | this run before | this run after | change |",
               "|---|---|---|---|---|---|"]

@@ -1,4 +1,5 @@
-"""The fairness / relevance / fluency evaluation of a policy LM on held-out prompts (seed 000)."""
+"""The fairness / relevance / fluency evaluation of a policy LM on held-out prompts (as in the
+multi-reward GRPO paper)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """REFINE-LM: a small layer over a frozen LM's top-k answer distribution, trained with a
-contextual-bandit policy gradient on UnQover bias metrics (REFINE-LM, Qureshi et al.), and applied at serving
-time as a logits processor.
+contextual-bandit policy gradient on UnQover bias metrics (the REFINE-LM paper, arXiv
+2408.09489), and applied at serving time as a logits processor.
 
 Modules: :mod:`~fairguard.refine.answer_slot` (prompts, answer slot, subject scores),
 :mod:`~fairguard.refine.cache` (the frozen LM's top-k, computed once),

@@ -1,6 +1,6 @@
 """How a training run turns several reward heads into the one reward that advantages use.
 
-``sum``: the weighted sum of the heads (TRL's GRPOTrainer, seed 000). With heads that are
+``sum``: the weighted sum of the heads (TRL's GRPOTrainer, the multi-reward GRPO paper). With heads that are
 probabilities, a sum lets one head buy another: fair-but-off-topic and on-topic-but-biased
 answers can score the same, and the run drifts along that trade-off as the weights say.
 

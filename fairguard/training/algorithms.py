@@ -1,7 +1,7 @@
 """What GRPO and REINFORCE do differently in a training step, as two small strategy objects.
 
 The trainer samples and scores a :class:`StepBatch`; the algorithm then prepares it (GRPO:
-group advantages, reference and "old" log-probs; REINFORCE: seed 003's returns with the
+group advantages, reference and "old" log-probs; REINFORCE: the LLaDA LoRA paper's returns with the
 full-vocabulary KL), gives the loss of each micro-batch and names its extra metrics.
 """
 
@@ -93,7 +93,8 @@ class GRPO:
 
 
 class Reinforce:
-    """Seed 003's REINFORCE: R = reward - kl_lambda * KL(policy || base), optional mean baseline."""
+    """The LLaDA LoRA paper's REINFORCE: R = reward - kl_lambda * KL(policy || base), optional mean
+    baseline."""
 
     name = "reinforce"
 

@@ -81,7 +81,7 @@ def _opt(default: Any, help: str, **meta: Any) -> Any:
 
 @dataclass
 class DiffusionConfig:
-    """The masked-diffusion sampler of ``--policy diffusion`` (seed 003 / LLaDA;
+    """The masked-diffusion sampler of ``--policy diffusion`` (LLaDA;
     docs/diffusion.md). For diffusion the answer length is ``max_new_tokens``, temperature may
     be 0 (argmax) and ``top_p`` does not apply."""
 
@@ -93,7 +93,7 @@ class DiffusionConfig:
     remasking: Remasking = _opt(
         "low_confidence", "Diffusion: which predictions stay masked each iteration.")
     diffusion_logprob: DiffusionLogprob = _opt(
-        "clean", "Diffusion: log-prob estimate of an answer; clean = seed 003's pass over the "
+        "clean", "Diffusion: log-prob estimate of an answer; clean = the LLaDA LoRA paper's pass over the "
                  "finished answer, masked = fully masked pass (ELBO t=1 term).")
     mask_token_id: int | None = _opt(
         None, "Diffusion: mask token id.", default_text="the tokenizer's")
@@ -112,7 +112,7 @@ class GRPOConfig:
     """
 
     model: str = _opt("smollm2-135m-instruct", "Policy LM: embedded name, folder or hub id.")
-    algorithm: Algorithm = _opt("grpo", "GRPO, or seed 003's REINFORCE.")
+    algorithm: Algorithm = _opt("grpo", "GRPO, or the LLaDA LoRA paper's REINFORCE.")
     rewards: str | None = _opt(
         None, "Reward weights over reward heads, e.g. fairness=1,relevance=0.5,fluency=0.5,"
               "gender-bias=0.3.", aliases=("reward",),
@@ -140,7 +140,7 @@ class GRPOConfig:
     epsilon_high: float | None = _opt(None, "Upper clip range (DAPO).", default_text="epsilon")
     beta: float = _opt(0.04, "KL coefficient (GRPO); TRL's default is 0.")
     num_iterations: int = _opt(1, "Updates per sampled batch.")
-    # REINFORCE (seed 003): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
+    # REINFORCE (the LLaDA LoRA paper): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
     kl_lambda: float = _opt(0.1, "KL weight inside the REINFORCE reward.")
     baseline: Baseline = _opt("none", "REINFORCE baseline.")
     # optimisation
@@ -169,7 +169,7 @@ class GRPOConfig:
     # a fully masked answer; its sampler options are in ``diffusion``)
     policy: PolicyFamily = _opt(
         "causal", "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM "
-                  "(seed 003 / LLaDA; docs/diffusion.md).")
+                  "(LLaDA; docs/diffusion.md).")
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     model_dtype: ModelDtype = _opt("float32", "Weights dtype when loading the model (bfloat16 "
                                               "halves memory on a GPU).")

@@ -7,7 +7,7 @@ weights, so GRPO's old / new / reference log-probs and ratios are consistent), d
 w.r.t. the LoRA parameters, and give the reference (base model) values when run inside
 ``adapter_disabled(model)``.
 
-``clean`` (default; seed 003's definition). Seed 003 extracts "the LoRA model's logits and the
+``clean`` (default; the LLaDA LoRA paper's definition). The paper extracts "the LoRA model's logits and the
 base model's logits on the same generated sequence" and sums ``ln p_lora(x_t | ...)`` over the
 generated tokens. So: one forward pass over ``prompt + answer`` with nothing masked, and per
 answer position ``t``
@@ -18,7 +18,7 @@ answer position ``t``
 the whole finished answer, itself included: a *clean-sequence pseudo-likelihood*. It is not a
 bound on ``log p(answer)``; the mask predictor was trained to predict masked positions, so at an
 unmasked position it can simply re-read the visible token, and the estimate is typically above
-the exact value. It is cheap (one pass) and it is what seed 003 trained with.
+the exact value. It is cheap (one pass) and it is what the LLaDA LoRA paper trained with.
 
 ``masked``: one forward pass over ``prompt + [MASK] * gen_length`` and
 

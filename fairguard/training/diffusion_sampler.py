@@ -1,4 +1,4 @@
-"""Seed 003's (LLaDA's) masked-diffusion sampler: denoise a fully masked answer in blocks.
+"""LLaDA's masked-diffusion sampler: denoise a fully masked answer in blocks.
 
 The prompt (left-padded, batched) is followed by ``gen_length`` mask tokens. The answer is
 split into ``gen_length / block_length`` blocks filled left to right (semi-autoregressive);
@@ -15,7 +15,7 @@ split into ``gen_length / block_length`` blocks filled left to right (semi-autor
    evenly over its iterations, LLaDA's ``get_num_transfer_tokens``); the rest stay masked
    (are "re-masked") for the next iteration.
 
-This is LLaDA's ``generate.py`` with ``cfg_scale = 0`` (seed 003 trains with no classifier-free
+This is LLaDA's ``generate.py`` with ``cfg_scale = 0`` (the LLaDA LoRA paper trains with no classifier-free
 guidance; other scales are rejected), batched with an attention mask over left padding. Only
 the current block's logits enter steps 2-4 (the others could not be chosen anyway), which keeps
 the float64 work to ``block_length`` positions, and the mask token itself is never chosen

@@ -98,7 +98,7 @@ def reference_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.
 
 def full_kl(policy_logits: torch.Tensor, reference_logits: torch.Tensor,
             mask: torch.Tensor) -> torch.Tensor:
-    """Seed 003's KL: per sequence, mean over generated tokens of sum_v p log(p / q): (N,)."""
+    """The LLaDA LoRA paper's KL: per sequence, mean over generated tokens of sum_v p log(p / q): (N,)."""
     logp = torch.log_softmax(policy_logits, dim=-1)
     logq = torch.log_softmax(reference_logits, dim=-1)
     per_token = (logp.exp() * (logp - logq)).sum(-1)

@@ -1,4 +1,4 @@
-"""Advantages and losses: GRPO as TRL's GRPOTrainer defines them, and seed 003's REINFORCE.
+"""Advantages and losses: GRPO as TRL's GRPOTrainer defines them, and the LLaDA LoRA paper's REINFORCE.
 
 GRPO (trl 0.26 ``GRPOTrainer._compute_loss``), per completion token t of completion i:
 
@@ -12,7 +12,7 @@ aggregated per ``loss_type`` over a micro-batch of M completions (mask m, ``ga``
     dr_grpo : sum_{i,t} m loss_t / (M * max_completion_length) / ga
     dapo    : sum_{i,t} m loss_t / (tokens in the whole step batch, all processes / processes)
 
-REINFORCE (seed 003): R_i = reward_i - kl_lambda * KL_i (KL_i the mean full-vocabulary
+REINFORCE (the LLaDA LoRA paper): R_i = reward_i - kl_lambda * KL_i (KL_i the mean full-vocabulary
 KL(policy || base) over generated tokens), loss = -mean_i( sum_t logp_t * R_i ), with an optional
 mean baseline (R_i - mean R).
 """
@@ -110,7 +110,7 @@ def grpo_loss(logps: torch.Tensor, old_logps: torch.Tensor | None, ref_logps: to
 
 def reinforce_returns(rewards: torch.Tensor, kl: torch.Tensor | None, kl_lambda: float = 0.1,
                       baseline: str = "none") -> torch.Tensor:
-    """Seed 003's return ``R = reward - kl_lambda * KL``, optionally minus its batch mean."""
+    """The LLaDA LoRA paper's return ``R = reward - kl_lambda * KL``, optionally minus its batch mean."""
     returns = rewards if kl is None else rewards - kl_lambda * kl
     if baseline == "mean":
         returns = returns - returns.mean()

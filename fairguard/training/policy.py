@@ -6,12 +6,12 @@ The trainer's loop is the same for both; a :class:`Policy` supplies what differs
 - ``lora_targets(model)`` / ``task_type``: where the LoRA adapter goes;
 - ``sample(...)``: a :class:`~fairguard.training.rollout.Rollout` of G completions per prompt;
 - ``completion_logits(...)``: logits that score each completion token (grad flows), from which
-  per-token log-probs, reference log-probs (adapter disabled), "old" log-probs and seed 003's
+  per-token log-probs, reference log-probs (adapter disabled), "old" log-probs and the LLaDA LoRA paper's
   full-vocabulary KL follow;
 - ``evaluation_generator(...)``: how held-out answers are generated for before/after evaluation.
 
 :class:`CausalPolicy` wraps the original rollout / logprobs code unchanged (same numbers, same
-TRL parity). :class:`DiffusionPolicy` uses seed 003's masked-diffusion sampler
+TRL parity). :class:`DiffusionPolicy` uses the LLaDA LoRA paper's masked-diffusion sampler
 (``diffusion_sampler``) and a single-pass log-prob estimate (``diffusion_logprobs``).
 """
 
@@ -32,7 +32,7 @@ Generator = Callable[[Sequence[str], int], list[str]]
 
 # LoRA targets by masked-LM architecture, tried in order; the family with most modules present wins
 MASKED_LM_TARGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("llada", ("q_proj", "k_proj", "v_proj", "attn_out")),  # seed 003's targets
+    ("llada", ("q_proj", "k_proj", "v_proj", "attn_out")),  # the LLaDA LoRA paper's targets
     ("llama-like", ("q_proj", "k_proj", "v_proj", "o_proj")),  # Dream and other decoder-based
     ("bert", ("query", "key", "value", "attention.output.dense")),  # BERT, RoBERTa, ELECTRA, ALBERT
     ("deberta", ("query_proj", "key_proj", "value_proj", "attention.output.dense")),
@@ -128,7 +128,8 @@ class Policy:
 
     def sequence_kl(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
                     micro_batch: int | None = None) -> torch.Tensor:
-        """Seed 003's per-sequence mean full-vocabulary KL(policy || base) over completions: (N,)."""
+        """The LLaDA LoRA paper's per-sequence mean full-vocabulary KL(policy || base) over
+        completions: (N,)."""
         return lp.sequence_kl(model, *tensors, temperature=temperature, micro_batch=micro_batch,
                               logits_fn=self.completion_logits)
 
@@ -168,7 +169,7 @@ class CausalPolicy(Policy):
 
 
 class DiffusionPolicy(Policy):
-    """A masked LM used as a masked-diffusion policy (seed 003's LLaDA setting)."""
+    """A masked LM used as a masked-diffusion policy (the LLaDA LoRA paper's LLaDA setting)."""
 
     name = "diffusion"
     task_type = None  # no peft task for masked LMs; a plain PeftModel
