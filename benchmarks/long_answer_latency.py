@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from fairguard.export.onnx_export import export_onnx
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
     from fairguard.reward_model.windows import split_windows
 
     if args.threads:

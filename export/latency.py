@@ -1,7 +1,7 @@
 """Scoring latency of one reward model through torch, ONNX fp32 and ONNX int8, in one run.
 
 Every call goes end to end through the real scorers (input checks, tokenisation, forward,
-sigmoid): :class:`~fairguard.reward_model.scorer.TorchRewardScorer` on the CPU and
+sigmoid): :class:`~fairguard.reward_model.inference.TorchRewardScorer` on the CPU and
 :class:`~fairguard.export.onnx_scorer.OnnxRewardScorer`. The backends are called round-robin on
 the same pairs, so load from other processes hits them alike. ``benchmarks/scoring_latency.py``
 and ``fairguard demo`` both use these functions.
@@ -52,7 +52,7 @@ def load_scorers(model_dir: str | os.PathLike[str], export_dir: str | os.PathLik
     fp32 and ONNX int8 (``export_dir``, with ``threads`` onnxruntime intra-op threads)."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
 
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:

@@ -65,7 +65,7 @@ class RewardModelReward:
             if threads is not None:
                 raise ConfigError("reward-model threads applies to the onnx backend only; the torch "
                                   "backend uses torch's own thread setting")
-            from fairguard.reward_model.scorer import TorchRewardScorer
+            from fairguard.reward_model.inference import TorchRewardScorer
 
             self.scorer = TorchRewardScorer(folder, device=device, batch_size=batch_size)
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)

@@ -137,7 +137,7 @@ def test_report_takes_the_scorers_threshold_and_checks_its_output():
 
 
 def test_windowed_scorer_is_not_diluted_and_truncation_is(tmp_path_factory):
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     source = marker_source(tmp_path_factory)  # flags the biased sentences, max_length 64
     cases = dilution_cases(tiny_rows(), seed=0, n=40, min_sentences=3, max_sentences=20)

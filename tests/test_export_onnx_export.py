@@ -152,7 +152,7 @@ def test_embedded_minilm_backbone_parity(tmp_path):
     """all-MiniLM-L6 (BERT) with a 3-head random classifier exports with fp32 parity."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.model import build_reward_model
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     model, tokenizer, _ = build_reward_model("minilm-l6", HEADS)
     source = tmp_path / "minilm-reward"

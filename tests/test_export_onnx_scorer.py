@@ -37,7 +37,7 @@ def test_heads_backend_and_scores(scorer):
 
 
 def test_fp32_scores_match_torch_scorer(exported):
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     source, out = exported
     onnx = OnnxRewardScorer(out, quantized=False)

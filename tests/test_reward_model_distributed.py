@@ -145,7 +145,7 @@ def test_one_process_helpers_are_the_plain_ones(tiny_deberta_dir):
     import numpy as np
 
     from fairguard.reward_model.model import build_reward_model
-    from fairguard.reward_model.scorer import predict_probs
+    from fairguard.reward_model.inference import predict_probs
 
     assert mean_over_processes(Processes(), 0.25) == 0.25
     model, tokenizer, _ = build_reward_model(str(tiny_deberta_dir), ("fairness", "relevance"))

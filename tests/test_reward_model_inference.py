@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fairguard.errors import ArtifactError, ConfigError, InputError
-from fairguard.reward_model.scorer import TorchRewardScorer, predict_probs
+from fairguard.reward_model.inference import TorchRewardScorer, predict_probs
 from reward_model_data import train_tiny
 
 

@@ -171,7 +171,7 @@ SHORT_RESPONSES = [NEUTRAL[0], "no, old people are unreliable", ""]
 
 def test_one_window_scores_exactly_as_the_first_max_length_tokens(exported):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     windowed = TorchRewardScorer(exported[0], device="cpu", batch_size=2)
     plain = TorchRewardScorer(exported[0], device="cpu", batch_size=2, windows=False)
@@ -189,7 +189,7 @@ def test_one_window_scores_exactly_as_the_first_max_length_tokens(exported):
 @pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
 def test_biased_sentence_at_the_end_of_a_long_answer_is_read(marker, backend):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     def make(windows):
         if backend == "torch":
@@ -208,7 +208,7 @@ def test_biased_sentence_at_the_end_of_a_long_answer_is_read(marker, backend):
 
 
 def test_heads_combine_the_windows_of_a_real_model(marker):
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     scorer = TorchRewardScorer(marker[0], device="cpu")
     marked = long_answer(20, marker_at=9)
@@ -224,7 +224,7 @@ def test_heads_combine_the_windows_of_a_real_model(marker):
 
 def test_torch_and_onnx_scorers_agree_on_long_answers(marker):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     prompts = [PROMPT] * 4 + SHORT_PROMPTS
     responses = ([long_answer(n, marker_at=m) for n, m in ((8, 0), (15, 7), (30, 30))]
@@ -243,7 +243,7 @@ def test_one_scorer_serves_many_threads(marker, backend):
     from concurrent.futures import ThreadPoolExecutor
 
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.scorer import TorchRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
 
     scorer = (TorchRewardScorer(marker[0], device="cpu") if backend == "torch"
               else OnnxRewardScorer(marker[1], threads=1))

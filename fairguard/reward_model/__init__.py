@@ -11,7 +11,7 @@ __all__ = ["DEFAULT_MAX_LENGTH", "tokenize_pairs", "load_reward_model", "TorchRe
 
 _LAZY = {
     "load_reward_model": "fairguard.reward_model.model",
-    "TorchRewardScorer": "fairguard.reward_model.scorer",
+    "TorchRewardScorer": "fairguard.reward_model.inference",
     "train_reward_model": "fairguard.reward_model.train",
     "RewardTrainConfig": "fairguard.reward_model.config",
 }

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from fairguard.errors import ConfigError, FairguardError
-from fairguard.reward_model.scorer import predict_probs, resolve_device
+from fairguard.reward_model.inference import predict_probs, resolve_device
 
 TIMEOUT_ENV = "FAIRGUARD_DIST_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 1800  # how long a process waits for the others in any collective or barrier

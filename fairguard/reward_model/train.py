@@ -36,7 +36,7 @@ from fairguard.reward_model.extra import with_extra_rows
 from fairguard.reward_model.handwritten import handwritten_rows
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
-from fairguard.reward_model.scorer import predict_probs
+from fairguard.reward_model.inference import predict_probs
 from fairguard.reward_model.tokenize import tokenize_pairs
 from fairguard.reward_model.truncation import even_endings, truncate_rows
 
