@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from fairguard.errors import ConfigError
 
@@ -11,34 +10,33 @@ SIZES = {"small": 600, "default": 6000, "large": 24000}
 MAX_PROMPTS = 200_000
 
 
-def _opt(default: Any, help: str, **meta: Any) -> Any:
-    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass
 class DataConfig:
     """Options of ``fairguard data build``: same seed, same bytes."""
 
-    seed: int = _opt(0, "Random seed; same seed, same bytes.")
-    size: str | int = _opt("default", "small (600 prompts), default (6000), large (24000), or a "
-                                      "number of prompts.")
-    test_fraction: float = _opt(0.15, "Share of the prompts in the test split.")
-    val_fraction: float = _opt(0.1, "Share of the prompts in the validation split.")
-    heldout_group_fraction: float = _opt(0.2, "Share of each category's group terms held out for test.")
-    heldout_template_fraction: float = _opt(
-        0.25, "Share of each scenario's prompt templates held out for test.")
-    heldout_trait_fraction: float = _opt(
-        0.25, "Share of each category's stereotype wordings held out for test.")
-    heldout_phrase_fraction: float = _opt(
-        0.2, "Share of each answer-sentence pool held out for test.")
-    biased_off_topic_fraction: float = _opt(
-        0.3, "Share of off-topic answers that are biased answers to another scenario, so that "
-             "biased wording does not tell the relevance head 'on topic' (docs/data.md).")
-    broad_fraction: float = _opt(
-        0.7, "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups and "
-             "forms beyond the Chinese scenarios, everyday questions, answerability questions.")
-    unqover: bool = _opt(True, "Write the UnQover question files.")
+    seed: int = field(default=0, metadata={"help": "Random seed; same seed, same bytes."})
+    size: str | int = field(default="default", metadata={
+        "help": "small (600 prompts), default (6000), large (24000), or a number of prompts."})
+    test_fraction: float = field(default=0.15, metadata={
+        "help": "Share of the prompts in the test split."})
+    val_fraction: float = field(default=0.1, metadata={
+        "help": "Share of the prompts in the validation split."})
+    heldout_group_fraction: float = field(default=0.2, metadata={
+        "help": "Share of each category's group terms held out for test."})
+    heldout_template_fraction: float = field(default=0.25, metadata={
+        "help": "Share of each scenario's prompt templates held out for test."})
+    heldout_trait_fraction: float = field(default=0.25, metadata={
+        "help": "Share of each category's stereotype wordings held out for test."})
+    heldout_phrase_fraction: float = field(default=0.2, metadata={
+        "help": "Share of each answer-sentence pool held out for test."})
+    biased_off_topic_fraction: float = field(default=0.3, metadata={
+        "help": "Share of off-topic answers that are biased answers to another scenario, so that "
+                "biased wording does not tell the relevance head 'on topic' (docs/data.md)."})
+    broad_fraction: float = field(default=0.7, metadata={
+        "help": "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups "
+                "and forms beyond the Chinese scenarios, everyday questions, answerability "
+                "questions."})
+    unqover: bool = field(default=True, metadata={"help": "Write the UnQover question files."})
     n_prompts: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:

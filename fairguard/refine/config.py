@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from fairguard.errors import ConfigError
 
@@ -11,41 +11,56 @@ Estimator = Literal["exact", "sample"]
 ESTIMATORS = get_args(Estimator)
 
 
-def _opt(default: Any, help: str, **meta: Any) -> Any:
-    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass
 class RefineConfig:
     """Options of ``fairguard train refine`` (YAML keys use the same names)."""
 
-    model: str = _opt("", "Base LM: embedded name (smollm2-135m-instruct), folder or hub id.")
-    data: str = _opt("", "Dataset folder from `fairguard data build` (uses DIR/unqover/).")
-    category: str = _opt("", "UnQover category to debias (gender, region, ethnicity, occupation, "
-                             "...; comma list allowed).")
-    k: int | None = _opt(None, "Top-k size.", default_text="8 for masked LMs, 10 for causal LMs")
-    epochs: int = _opt(100, "Passes over the cached training questions.")
-    learning_rate: float = _opt(0.02, "Adam learning rate.", aliases=("lr",))
-    seed: int = _opt(0, "Random seed.")
-    batch_quads: int = _opt(16, "Ambiguous quads per mini-batch.")
-    estimator: Estimator = _opt("exact", "Policy gradient: exact expected gradient or sampled "
-                                         "REINFORCE.")
-    samples: int = _opt(16, "Sampled actions per question (--estimator sample).")
-    weight_c: float = _opt(1.0, "Reward weight of |C|, the reference's bias term.")
-    weight_positional: float = _opt(2.0, "Reward weight of the positional error (delta).")
-    weight_attributive: float = _opt(1.0, "Reward weight of the attributive error (epsilon).")
-    weight_utility: float = _opt(1.0, "Reward weight of the disambiguated-question utility.")
-    weight_mass: float = _opt(0.2, "Reward weight of the subject-mass loss (mass moved off both subjects).")
-    weight_order: float = _opt(5.0, "Reward weight of the rank violation (departures from the LM's ranking).")
-    keep_order: bool = _opt(
-        True, "Sort the refined top-k back into the LM's ranking, so the layer re-weights but "
-              "never changes the greedy answer.", flag="--keep-order/--allow-reranking")
-    max_quads: int = _opt(0, "Cap on training quads (0 = all); test quads are capped at half of it.")
-    max_disambig: int = _opt(0, "Cap on disambiguated questions per split (0 = all).")
-    lm_batch_size: int = _opt(16, "Questions per LM forward pass.")
-    answer_prefix: str = _opt("", "Causal LMs: words that start the answer, e.g. 'The answer is'.")
-    cache: bool = _opt(True, "Keep the LM's top-k on disk under the fairguard cache folder.")
+    model: str = field(default="", metadata={
+        "help": "Base LM: embedded name (smollm2-135m-instruct), folder or hub id."})
+    data: str = field(default="", metadata={
+        "help": "Dataset folder from `fairguard data build` (uses DIR/unqover/)."})
+    category: str = field(default="", metadata={
+        "help": "UnQover category to debias (gender, region, ethnicity, occupation, ...; comma "
+                "list allowed)."})
+    k: int | None = field(default=None, metadata={
+        "help": "Top-k size.",
+        "default_text": "8 for masked LMs, 10 for causal LMs"})
+    epochs: int = field(default=100, metadata={
+        "help": "Passes over the cached training questions."})
+    learning_rate: float = field(default=0.02, metadata={
+        "help": "Adam learning rate.",
+        "aliases": ("lr",)})
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    batch_quads: int = field(default=16, metadata={"help": "Ambiguous quads per mini-batch."})
+    estimator: Estimator = field(default="exact", metadata={
+        "help": "Policy gradient: exact expected gradient or sampled REINFORCE."})
+    samples: int = field(default=16, metadata={
+        "help": "Sampled actions per question (--estimator sample)."})
+    weight_c: float = field(default=1.0, metadata={
+        "help": "Reward weight of |C|, the reference's bias term."})
+    weight_positional: float = field(default=2.0, metadata={
+        "help": "Reward weight of the positional error (delta)."})
+    weight_attributive: float = field(default=1.0, metadata={
+        "help": "Reward weight of the attributive error (epsilon)."})
+    weight_utility: float = field(default=1.0, metadata={
+        "help": "Reward weight of the disambiguated-question utility."})
+    weight_mass: float = field(default=0.2, metadata={
+        "help": "Reward weight of the subject-mass loss (mass moved off both subjects)."})
+    weight_order: float = field(default=5.0, metadata={
+        "help": "Reward weight of the rank violation (departures from the LM's ranking)."})
+    keep_order: bool = field(default=True, metadata={
+        "help": "Sort the refined top-k back into the LM's ranking, so the layer re-weights but "
+                "never changes the greedy answer.",
+        "flag": "--keep-order/--allow-reranking"})
+    max_quads: int = field(default=0, metadata={
+        "help": "Cap on training quads (0 = all); test quads are capped at half of it."})
+    max_disambig: int = field(default=0, metadata={
+        "help": "Cap on disambiguated questions per split (0 = all)."})
+    lm_batch_size: int = field(default=16, metadata={"help": "Questions per LM forward pass."})
+    answer_prefix: str = field(default="", metadata={
+        "help": "Causal LMs: words that start the answer, e.g. 'The answer is'."})
+    cache: bool = field(default=True, metadata={
+        "help": "Keep the LM's top-k on disk under the fairguard cache folder."})
 
     def __post_init__(self) -> None:
         if not self.model:

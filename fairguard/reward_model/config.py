@@ -35,11 +35,6 @@ def parse_heads(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _opt(default: Any, help: str, **meta: Any) -> Any:
-    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass
 class RewardTrainConfig:
     """Options of ``fairguard train reward`` (also settable from a YAML file). The defaults are
@@ -47,58 +42,77 @@ class RewardTrainConfig:
 
     data: str = field(metadata={"help": "Dataset folder from `fairguard data build`."})
     out: str = field(metadata={"help": "Folder to write the reward model to."})
-    backbone: str = _opt(
-        DEFAULT_BACKBONE, "Encoder: embedded `minilm-l6` (default offline), a local HF folder, or "
-        f"a hub id such as {HUB_BACKBONE} (the default wherever the hub is reachable).")
-    epochs: int = _opt(4, "Training epochs.")
-    batch_size: int = _opt(8, "Dataset rows per step; each row gives up to 4 (prompt, response) pairs.")
-    learning_rate: float = _opt(2e-4, "Peak learning rate (AdamW, linear warmup/decay).",
-                                aliases=("lr",))
-    max_length: int = _opt(TRAIN_MAX_LENGTH, "Max tokens of prompt + response.")
-    heads: Any = _opt("fairness,relevance,fluency", "Comma list of heads.")
-    seed: int = _opt(0, "Random seed (init, dropout, shuffling).")
-    limit: int | None = _opt(None, "Use at most N rows of each split (quick runs).")
-    rows_per_epoch: int | None = _opt(
-        1000, "Train each epoch on the next N rows of a seeded shuffle; 0 = all rows.")
-    val_rows: int | None = _opt(
-        150, "Validate each epoch on a fixed seeded sample of N val rows; 0 = all.")
-    freeze_layers: int | None = _opt(
-        None, "Freeze the embeddings and the first N encoder layers.",
-        default_text="a third of them: 2 on minilm-l6")
-    overwrite: bool = _opt(False, "Replace an existing --out folder.")
-    pairwise_weight: float = _opt(1.0, "Weight of the same-prompt ranking term next to per-head BCE.")
-    truncate_prob: float = _opt(
-        0.5, "Share of training responses replaced by a cut-off copy (policies' answers stop "
-             "mid-sentence).")
-    end_mark_prob: float | None = _opt(
-        0.5, "Share of training responses that end with . ! or ?, the same for every kind, so "
-             "that a missing full stop is no cue for any head (null: keep endings as they are).")
-    warmup_ratio: float = _opt(0.06, "Share of the steps of linear learning-rate warmup.")
-    weight_decay: float = _opt(0.01, "AdamW weight decay.")
-    eval_batch_size: int = _opt(64, "Pairs per forward pass when validating and testing.")
-    false_flag_rate: float = _opt(
-        0.02, "Each head's shipped threshold lets this share of its good validation texts fall "
-              "below it.")
-    device: str = _opt("auto", "Torch device: auto (cuda when available, else cpu), cpu or cuda[:N].")
-    progress: bool = _opt(True, "Show progress bars.", flag="--progress/--quiet")
+    backbone: str = field(default=DEFAULT_BACKBONE, metadata={
+        "help": "Encoder: embedded `minilm-l6` (default offline), a local HF folder, or "
+        f"a hub id such as {HUB_BACKBONE} (the default wherever the hub is reachable)."})
+    epochs: int = field(default=4, metadata={"help": "Training epochs."})
+    batch_size: int = field(default=8, metadata={
+        "help": "Dataset rows per step; each row gives up to 4 (prompt, response) pairs."})
+    learning_rate: float = field(default=2e-4, metadata={
+        "help": "Peak learning rate (AdamW, linear warmup/decay).",
+        "aliases": ("lr",)})
+    max_length: int = field(default=TRAIN_MAX_LENGTH, metadata={
+        "help": "Max tokens of prompt + response."})
+    heads: Any = field(default="fairness,relevance,fluency", metadata={
+        "help": "Comma list of heads."})
+    seed: int = field(default=0, metadata={"help": "Random seed (init, dropout, shuffling)."})
+    limit: int | None = field(default=None, metadata={
+        "help": "Use at most N rows of each split (quick runs)."})
+    rows_per_epoch: int | None = field(default=1000, metadata={
+        "help": "Train each epoch on the next N rows of a seeded shuffle; 0 = all rows."})
+    val_rows: int | None = field(default=150, metadata={
+        "help": "Validate each epoch on a fixed seeded sample of N val rows; 0 = all."})
+    freeze_layers: int | None = field(default=None, metadata={
+        "help": "Freeze the embeddings and the first N encoder layers.",
+        "default_text": "a third of them: 2 on minilm-l6"})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
+    pairwise_weight: float = field(default=1.0, metadata={
+        "help": "Weight of the same-prompt ranking term next to per-head BCE."})
+    truncate_prob: float = field(default=0.5, metadata={
+        "help": "Share of training responses replaced by a cut-off copy (policies' answers stop "
+                "mid-sentence)."})
+    end_mark_prob: float | None = field(default=0.5, metadata={
+        "help": "Share of training responses that end with . ! or ?, the same for every kind, so "
+                "that a missing full stop is no cue for any head (null: keep endings as they "
+                "are)."})
+    warmup_ratio: float = field(default=0.06, metadata={
+        "help": "Share of the steps of linear learning-rate warmup."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
+    eval_batch_size: int = field(default=64, metadata={
+        "help": "Pairs per forward pass when validating and testing."})
+    false_flag_rate: float = field(default=0.02, metadata={
+        "help": "Each head's shipped threshold lets this share of its good validation texts fall "
+                "below it."})
+    device: str = field(default="auto", metadata={
+        "help": "Torch device: auto (cuda when available, else cpu), cpu, cuda or cuda:N."})
+    progress: bool = field(default=True, metadata={
+        "help": "Show progress bars.",
+        "flag": "--progress/--quiet"})
     # users' labelled .csv/.jsonl files (or hub dataset ids) mixed into the train rows
     # (fairness label only; fairguard/reward_model/extra.py), and their column names
-    extra_data: Any = _opt(
-        (), "Your own labelled .csv/.jsonl file (text,label or prompt,response,label) mixed into "
-            "the train rows; trains the fairness head. Repeatable.", multiple=True)
-    extra_text_column: str | None = _opt(None, "Text column of --extra-data files.",
-                                         default_text="text")
-    extra_prompt_column: str | None = _opt(None, "Prompt column of --extra-data files.",
-                                           default_text="prompt")
-    extra_response_column: str | None = _opt(None, "Response column of --extra-data files.",
-                                             default_text="response")
-    extra_label_column: str | None = _opt(None, "Label column of --extra-data files.",
-                                          default_text="label")
-    extra_target_column: str | None = _opt(
-        None, "Target-group column framing text-only rows as 'What do you think about {target}?'.",
-        default_text="target_ident when present")
-    extra_default_prompt: str | None = _opt(None, "Prompt of text-only rows with no target.",
-                                            default_text="'What do you think?'")
+    extra_data: Any = field(default=(), metadata={
+        "help": "Your own labelled .csv/.jsonl file (text,label or prompt,response,label) mixed "
+                "into the train rows; trains the fairness head. Repeatable.",
+        "multiple": True})
+    extra_text_column: str | None = field(default=None, metadata={
+        "help": "Text column of --extra-data files.",
+        "default_text": "text"})
+    extra_prompt_column: str | None = field(default=None, metadata={
+        "help": "Prompt column of --extra-data files.",
+        "default_text": "prompt"})
+    extra_response_column: str | None = field(default=None, metadata={
+        "help": "Response column of --extra-data files.",
+        "default_text": "response"})
+    extra_label_column: str | None = field(default=None, metadata={
+        "help": "Label column of --extra-data files.",
+        "default_text": "label"})
+    extra_target_column: str | None = field(default=None, metadata={
+        "help": "Target-group column framing text-only rows as 'What do you think about "
+                "{target}?'.",
+        "default_text": "target_ident when present"})
+    extra_default_prompt: str | None = field(default=None, metadata={
+        "help": "Prompt of text-only rows with no target.",
+        "default_text": "'What do you think?'"})
     head_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -74,31 +74,28 @@ def _divisor_hint(n: int, near: int) -> int:
     return min(divisors, key=lambda d: (abs(d - near), d))
 
 
-def _opt(default: Any, help: str, **meta: Any) -> Any:
-    """A config field with its help (and further option metadata, see fairguard.cli.options)."""
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass
 class DiffusionConfig:
     """The masked-diffusion sampler of ``--policy diffusion`` (LLaDA;
     docs/diffusion.md). For diffusion the answer length is ``max_new_tokens``, temperature may
     be 0 (argmax) and ``top_p`` does not apply."""
 
-    diffusion_steps: int | None = _opt(
-        None, "Diffusion: denoising iterations per answer, split evenly over the blocks.",
-        default_text="max-new-tokens")
-    block_length: int | None = _opt(
-        None, "Diffusion: tokens per block, filled left to right.", default_text="max-new-tokens")
-    remasking: Remasking = _opt(
-        "low_confidence", "Diffusion: which predictions stay masked each iteration.")
-    diffusion_logprob: DiffusionLogprob = _opt(
-        "clean", "Diffusion: log-prob estimate of an answer; clean = the LLaDA LoRA paper's pass over the "
-                 "finished answer, masked = fully masked pass (ELBO t=1 term).")
-    mask_token_id: int | None = _opt(
-        None, "Diffusion: mask token id.", default_text="the tokenizer's")
-    trust_remote_code: bool = _opt(
-        False, "Diffusion: allow a model's own Python code (needed for LLaDA); never by default.")
+    diffusion_steps: int | None = field(default=None, metadata={
+        "help": "Diffusion: denoising iterations per answer, split evenly over the blocks.",
+        "default_text": "max-new-tokens"})
+    block_length: int | None = field(default=None, metadata={
+        "help": "Diffusion: tokens per block, filled left to right.",
+        "default_text": "max-new-tokens"})
+    remasking: Remasking = field(default="low_confidence", metadata={
+        "help": "Diffusion: which predictions stay masked each iteration."})
+    diffusion_logprob: DiffusionLogprob = field(default="clean", metadata={
+        "help": "Diffusion: log-prob estimate of an answer; clean = the LLaDA LoRA paper's pass over the "
+                "finished answer, masked = fully masked pass (ELBO t=1 term)."})
+    mask_token_id: int | None = field(default=None, metadata={
+        "help": "Diffusion: mask token id.",
+        "default_text": "the tokenizer's"})
+    trust_remote_code: bool = field(default=False, metadata={
+        "help": "Diffusion: allow a model's own Python code (needed for LLaDA); never by default."})
 
 
 @dataclass
@@ -111,68 +108,86 @@ class GRPOConfig:
     log-probs of the policy that sampled it as the "old" log-probs of the clipped ratio.
     """
 
-    model: str = _opt("smollm2-135m-instruct", "Policy LM: embedded name, folder or hub id.")
-    algorithm: Algorithm = _opt("grpo", "GRPO, or the LLaDA LoRA paper's REINFORCE.")
-    rewards: str | None = _opt(
-        None, "Reward weights over reward heads, e.g. fairness=1,relevance=0.5,fluency=0.5,"
-              "gender-bias=0.3.", aliases=("reward",),
-        default_text="gender-bias=1 without --reward-model")
-    reward_model: str | None = _opt(
-        None, "Trained reward-model folder; its heads (fairness, relevance, fluency) become rewards.")
-    data: str | None = _opt(
-        None, "Dataset folder from `fairguard data build` (train split for training, test split "
-              "held out).", default_text="built-in prompts")
+    model: str = field(default="smollm2-135m-instruct", metadata={
+        "help": "Policy LM: embedded name, folder or hub id."})
+    algorithm: Algorithm = field(default="grpo", metadata={
+        "help": "GRPO, or the LLaDA LoRA paper's REINFORCE."})
+    rewards: str | None = field(default=None, metadata={
+        "help": "Reward weights over reward heads, e.g. "
+                "fairness=1,relevance=0.5,fluency=0.5,gender-bias=0.3.",
+        "aliases": ("reward",),
+        "default_text": "gender-bias=1 without --reward-model"})
+    reward_model: str | None = field(default=None, metadata={
+        "help": "Trained reward-model folder; its heads (fairness, relevance, fluency) become "
+                "rewards."})
+    data: str | None = field(default=None, metadata={
+        "help": "Dataset folder from `fairguard data build` (train split for training, test split"
+                " held out).",
+        "default_text": "built-in prompts"})
     # see fairguard/training/aggregation.py; None: decoupled for GRPO, product for REINFORCE
-    reward_aggregation: Aggregation | None = _opt(
-        None, "Heads -> one reward: weighted sum (TRL), weighted product (every head must be "
-              "high), or decoupled (GDPO: each head normalised in its group, then summed).",
-        default_text="decoupled; product with --algorithm reinforce")
+    reward_aggregation: Aggregation | None = field(default=None, metadata={
+        "help": "Heads -> one reward: weighted sum (TRL), weighted product (every head must be "
+                "high), or decoupled (GDPO: each head normalised in its group, then summed).",
+        "default_text": "decoupled; product with --algorithm reinforce"})
     # GRPO (TRL's GRPOTrainer definitions)
-    loss_type: LossType = _opt("grpo", "GRPO loss normalisation (TRL's loss_type).")
-    scale_rewards: ScaleRewards = _opt("group", "Advantage scaling by the reward std of the "
-                                                "group, the batch, or none.")
-    num_generations: int = _opt(4, "Completions per prompt G.")
-    prompts_per_step: int = _opt(4, "Prompts per step and process B.")
-    max_new_tokens: int = _opt(32, "Completion length limit.")
-    temperature: float = _opt(0.7, "Sampling temperature.")
-    top_p: float = _opt(1.0, "Nucleus sampling p (causal policy).")
-    epsilon: float = _opt(0.2, "Clip range.")
-    epsilon_high: float | None = _opt(None, "Upper clip range (DAPO).", default_text="epsilon")
-    beta: float = _opt(0.04, "KL coefficient (GRPO); TRL's default is 0.")
-    num_iterations: int = _opt(1, "Updates per sampled batch.")
+    loss_type: LossType = field(default="grpo", metadata={
+        "help": "GRPO loss normalisation (TRL's loss_type)."})
+    scale_rewards: ScaleRewards = field(default="group", metadata={
+        "help": "Advantage scaling by the reward std of the group, the batch, or none."})
+    num_generations: int = field(default=4, metadata={"help": "Completions per prompt G."})
+    prompts_per_step: int = field(default=4, metadata={"help": "Prompts per step and process B."})
+    max_new_tokens: int = field(default=32, metadata={"help": "Completion length limit."})
+    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling p (causal policy)."})
+    epsilon: float = field(default=0.2, metadata={"help": "Clip range."})
+    epsilon_high: float | None = field(default=None, metadata={
+        "help": "Upper clip range (DAPO).",
+        "default_text": "epsilon"})
+    beta: float = field(default=0.04, metadata={
+        "help": "KL coefficient (GRPO); TRL's default is 0."})
+    num_iterations: int = field(default=1, metadata={"help": "Updates per sampled batch."})
     # REINFORCE (the LLaDA LoRA paper): R = reward - kl_lambda * KL(policy || base), loss -mean(logp_sum * R)
-    kl_lambda: float = _opt(0.1, "KL weight inside the REINFORCE reward.")
-    baseline: Baseline = _opt("none", "REINFORCE baseline.")
+    kl_lambda: float = field(default=0.1, metadata={
+        "help": "KL weight inside the REINFORCE reward."})
+    baseline: Baseline = field(default="none", metadata={"help": "REINFORCE baseline."})
     # optimisation
-    gradient_accumulation_steps: int = _opt(1, "Micro-batches per step.")
-    learning_rate: float = _opt(2e-4, "AdamW learning rate.", aliases=("lr",))
-    lr_schedule: Schedule = _opt("constant", "Learning-rate schedule.")
-    warmup_steps: int = _opt(0, "Warmup steps of the linear / cosine schedule.")
-    weight_decay: float = _opt(0.0, "AdamW weight decay.")
-    max_grad_norm: float = _opt(1.0, "Gradient clipping norm.")
-    max_steps: int = _opt(40, "Optimizer steps.")
+    gradient_accumulation_steps: int = field(default=1, metadata={
+        "help": "Micro-batches per step."})
+    learning_rate: float = field(default=2e-4, metadata={
+        "help": "AdamW learning rate.",
+        "aliases": ("lr",)})
+    lr_schedule: Schedule = field(default="constant", metadata={"help": "Learning-rate schedule."})
+    warmup_steps: int = field(default=0, metadata={
+        "help": "Warmup steps of the linear / cosine schedule."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+    max_steps: int = field(default=40, metadata={"help": "Optimizer steps."})
     # LoRA
-    lora_r: int = _opt(16, "LoRA rank.")
-    lora_alpha: int = _opt(32, "LoRA alpha.")
-    lora_dropout: float = _opt(0.0, "LoRA dropout.")
-    lora_targets: str = _opt("q_proj,k_proj,v_proj,o_proj", "Comma list of module names "
-                                                          "(auto: the diffusion policy's choice).")
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+    lora_targets: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={
+        "help": "Comma list of module names (auto: the diffusion policy's choice)."})
     # run
-    seed: int = _opt(0, "Random seed.")
-    save_every: int = _opt(10, "Checkpoint every N steps.")
-    eval_prompts: int = _opt(32, "Held-out prompts for the before/after evaluation.")
-    eval_max_new_tokens: int | None = _opt(None, "Answer length of the before/after evaluation.",
-                                           default_text="max-new-tokens")
-    eval: bool = _opt(True, "Evaluate the held-out prompts before and after training.")
-    mixed_precision: MixedPrecision = _opt("auto", "accelerate's mixed precision.")
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    save_every: int = field(default=10, metadata={"help": "Checkpoint every N steps."})
+    eval_prompts: int = field(default=32, metadata={
+        "help": "Held-out prompts for the before/after evaluation."})
+    eval_max_new_tokens: int | None = field(default=None, metadata={
+        "help": "Answer length of the before/after evaluation.",
+        "default_text": "max-new-tokens"})
+    eval: bool = field(default=True, metadata={
+        "help": "Evaluate the held-out prompts before and after training."})
+    mixed_precision: MixedPrecision = field(default="auto", metadata={
+        "help": "accelerate's mixed precision."})
     # policy family: "causal" (generate left to right) or "diffusion" (a masked LM that denoises
     # a fully masked answer; its sampler options are in ``diffusion``)
-    policy: PolicyFamily = _opt(
-        "causal", "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM "
-                  "(LLaDA; docs/diffusion.md).")
+    policy: PolicyFamily = field(default="causal", metadata={
+        "help": "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM (seed "
+                "003 / LLaDA; docs/diffusion.md)."})
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    model_dtype: ModelDtype = _opt("float32", "Weights dtype when loading the model (bfloat16 "
-                                              "halves memory on a GPU).")
+    model_dtype: ModelDtype = field(default="float32", metadata={
+        "help": "Weights dtype when loading the model (bfloat16 halves memory on a GPU)."})
 
     def __post_init__(self) -> None:
         def choice(name: str, allowed: tuple[str, ...]) -> None:

@@ -1,0 +1,97 @@
+"""Click options made from config dataclasses (fairguard.cli.options): one option per field,
+types and defaults from the dataclass, flags over YAML over defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import click
+import pytest
+from click.testing import CliRunner
+from fairguard.export.config import OnnxExportConfig
+
+from fairguard.cli import cli
+from fairguard.cli.options import options_from
+from fairguard.config import build_config, config_options
+from fairguard.data.config import DataConfig
+from fairguard.demo.config import DemoConfig
+from fairguard.refine.config import RefineConfig
+from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.training.config import GRPOConfig
+
+COMMAND_CONFIGS = {("train", "grpo"): GRPOConfig, ("train", "reward"): RewardTrainConfig,
+                   ("train", "refine"): RefineConfig, ("data", "build"): DataConfig,
+                   ("export", "onnx"): OnnxExportConfig, ("demo",): DemoConfig}
+
+
+@dataclass
+class _Inner:
+    depth: int | None = field(default=None, metadata={"help": "How deep.", "default_text": "all"})
+
+
+@dataclass
+class _Toy:
+    name: str = field(metadata={"help": "A name."})
+    mode: Literal["fast", "slow"] = field(default="fast", metadata={"help": "Speed."})
+    learning_rate: float = field(default=0.5, metadata={"help": "Step size.", "aliases": ("lr",)})
+    eval: bool = field(default=True, metadata={"help": "Evaluate."})
+    inner: _Inner = field(default_factory=_Inner)
+
+
+@click.command()
+@click.option("--config", "config_path")
+@options_from(_Toy)
+def _toy(config_path, **options):
+    click.echo(repr(build_config(_Toy, config_path, **options)))
+
+
+def test_one_option_per_field_with_types_defaults_and_aliases() -> None:
+    result = CliRunner().invoke(_toy, ["--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for expected in ("--name TEXT A name.", "--mode [fast|slow] Speed. [default: fast]",
+                     "--learning-rate, --lr FLOAT Step size. [default: 0.5]",
+                     "--eval / --no-eval Evaluate. [default: --eval]",
+                     "--depth INTEGER How deep. [default: all]"):
+        assert expected in text
+
+
+def test_flags_override_yaml_which_overrides_defaults(tmp_path) -> None:
+    yaml_file = tmp_path / "c.yaml"
+    yaml_file.write_text("name: a\nlr: 0.25\ninner:\n  depth: 3\nmode: slow\n")
+    result = CliRunner().invoke(_toy, ["--config", str(yaml_file), "--mode", "fast", "--no-eval"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == repr(_Toy(name="a", mode="fast", learning_rate=0.25, eval=False,
+                                               inner=_Inner(depth=3)))
+    bad = CliRunner().invoke(_toy, ["--name", "a", "--mode", "medium"])
+    assert bad.exit_code == 2 and "medium" in bad.output
+
+
+@pytest.mark.parametrize("words, cls", list(COMMAND_CONFIGS.items()))
+def test_every_command_offers_every_option_of_its_config(words, cls) -> None:
+    result = CliRunner().invoke(cli, [*words, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in config_options(cls):
+        if option.field.metadata.get("cli", True):
+            assert f"--{option.name.replace('_', '-')}" in result.output, option.name
+
+
+@pytest.mark.parametrize("cls", sorted(set(COMMAND_CONFIGS.values()), key=lambda c: c.__name__))
+def test_help_is_said_once_in_the_dataclass(cls) -> None:
+    """Every option has help text, and no help text repeats a default by hand ("[40]")."""
+    for option in config_options(cls):
+        assert option.help, f"{cls.__name__}.{option.name} has no help"
+        typed = re.search(r"\[[^\]]*\]\.?$", option.help) or "[default" in option.help
+        assert not typed, f"{cls.__name__}.{option.name}: give the default in the field, not the help"
+
+
+def test_diffusion_flags_are_unchanged_and_cfg_scale_is_gone() -> None:
+    result = CliRunner().invoke(cli, ["train", "grpo", "--help"], terminal_width=200)
+    for flag in ("--diffusion-steps", "--block-length", "--remasking", "--diffusion-logprob",
+                 "--mask-token-id", "--trust-remote-code", "--lr", "--reward "):
+        assert flag in result.output
+    assert "--cfg-scale" not in result.output
+    assert {f.name for f in dataclasses.fields(GRPOConfig)} >= {"diffusion", "learning_rate"}
