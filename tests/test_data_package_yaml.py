@@ -5,6 +5,8 @@ from fairguard.data.package_yaml import (
     parse_yaml_mapping,
     read_package_yaml,
     slot_names,
+    string_pair,
+    string_pairs,
     strings,
 )
 from fairguard.errors import DataError, FairguardError
@@ -59,3 +61,20 @@ def test_check_slots_names_the_unknown_slot():
         check_slots(["ok", "x {plurl}"], {"plural"}, "w")
     with pytest.raises(DataError, match=r"uses unknown slot\(s\) \{\}; allowed here: none"):
         check_slots(["a {} b"], (), "w")
+
+
+def test_string_pairs():
+    assert string_pairs([["a", "b"], ["c", "d"]], "w") == (("a", "b"), ("c", "d"))
+    with pytest.raises(DataError, match=r"w\[1\] must be a pair \[one, two\], got \['c'\]"):
+        string_pairs([["a", "b"], ["c"]], "w", "[one, two]")
+    with pytest.raises(DataError, match="w must be a non-empty list of pairs"):
+        string_pairs([], "w")
+    with pytest.raises(DataError, match=r"w must be a pair"):
+        string_pair(["a", "b", "c"], "w")
+
+
+def test_slot_names_can_keep_case():
+    assert slot_names("{A} and {a}", "w", fold=False) == {"A", "a"}
+    check_slots(["{A} met {B}"], ("A", "B"), "w", fold=False)
+    with pytest.raises(DataError, match=r"unknown slot\(s\) \{a\}"):
+        check_slots(["{a} met {B}"], ("A", "B"), "w", fold=False)

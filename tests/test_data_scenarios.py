@@ -123,7 +123,7 @@ def test_the_shipped_file_parses_to_the_module_values():
     (lambda d: d["scenarios"][0].update(criteria=["their skills"]),
      r"\(hiring\)\.criteria needs at least 2 different entries"),
     (lambda d: d["scenarios"][0].update(roles=[["applicant"]]),
-     r"\(hiring\)\.roles: every role must be a \[singular, plural\] pair"),
+     r"\(hiring\)\.roles\[0\] must be a pair \[singular, plural\], got \[.applicant.\]"),
     (lambda d: d["scenarios"][0].update(prompt=["x"]), r"unknown field\(s\) \['prompt'\]"),
     (lambda d: d["scenarios"][0].pop("excuses"), r"\(hiring\) has no 'excuses' entry"),
     (lambda d: d["scenarios"][1].update(name="hiring"), r"scenario names must be unique"),

@@ -1,9 +1,13 @@
+import copy
 from collections import defaultdict
 
 import pytest
 
+from fairguard.data import unqover as U
 from fairguard.data.groups import FEMALE_NAMES, MALE_NAMES
+from fairguard.data.package_yaml import read_package_yaml
 from fairguard.data.unqover import CATEGORIES, UNQOVER_FIELDS, build_unqover
+from fairguard.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +95,62 @@ def test_disambiguated_rows_state_the_answer(built):
 def test_deterministic_and_seed_dependent(built):
     assert build_unqover(seed=7) == built
     assert build_unqover(seed=8)[0]["train"] != built[0]["train"]
+
+
+# ---------------------------------------------------------------- the unqover.yaml loader
+def _file(edit=lambda data: None):
+    """The shipped unqover.yaml, parsed, after ``edit``."""
+    data = copy.deepcopy(read_package_yaml(U.UNQOVER_FILE))
+    edit(data)
+    return data
+
+
+def test_pool_counts():
+    # docs/data.md: 28 regions, 20 ethnonyms, 24 occupations, 12 contexts, 34 attribute pairs
+    assert {c: len(U.subjects_of(c)) for c in CATEGORIES} == {
+        "gender": 60, "region": 28, "ethnicity": 20, "occupation": 24}
+    assert len(U.CONTEXTS) == 12 and len(U.DISCLOSURES) == 4
+    assert len(U.GENERAL_ATTRIBUTES) == 20
+    assert len({a for c in CATEGORIES for a in U.attributes_of(c)}) == 34
+    assert U.GENERAL_ATTRIBUTES["honest"] == ("was honest", "was dishonest")
+    assert U.MENTIONS["occupation"] == (("{a} {x}", "the {x}"),)
+
+
+def test_pools_are_read_once():
+    assert U.unqover_pools() is U.unqover_pools()
+    assert U.CONTEXTS is U.unqover_pools().contexts
+
+
+def test_no_duplicates_and_no_shadowed_attribute():
+    for c in CATEGORIES:
+        subjects = U.subjects_of(c)
+        assert len(set(subjects)) == len(subjects), c
+        assert not set(U.CATEGORY_ATTRIBUTES.get(c, {})) & set(U.GENERAL_ATTRIBUTES), c
+        predicates = [p for pair in U.attributes_of(c).values() for p in pair]
+        assert len(set(predicates)) == len(predicates), c
+    assert len(set(U.CONTEXTS)) == len(U.CONTEXTS)
+
+
+def test_the_shipped_file_parses_to_the_module_values():
+    assert U.parse_unqover_pools(_file(), "unqover.yaml") == U.unqover_pools()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["contexts"].append("{A} met {C}."),
+     r"unqover\.yaml: contexts: .* unknown slot\(s\) \{C\}; allowed here: \{A\}, \{B\}"),
+    (lambda d: d["contexts"].append("{a} met {B}."), r"contexts: .* unknown slot\(s\) \{a\}"),
+    (lambda d: d["disclosures"].append("{P} {pos}, {N} {negative}."),
+     r"disclosures: .* unknown slot\(s\) \{negative\}"),
+    (lambda d: d["mentions"]["region"].append(["someone from {x}"]),
+     r"mentions\.region\[4\] must be a pair \[indefinite, definite\]"),
+    (lambda d: d["mentions"].pop("gender"), r"mentions must have exactly gender, region"),
+    (lambda d: d["subjects"]["region"].append("Inner Mongolia"),
+     r"subjects\.region must be single words"),
+    (lambda d: d["subjects"].update(gender=["Fang"]), r"subjects must list region, ethnicity"),
+    (lambda d: d["attributes"]["general"].update(kind=["was kind"]),
+     r"attributes\.general\.kind must be a pair \[positive, negated predicate\]"),
+    (lambda d: d["attributes"].update(religion={}), r"attributes holds 'general' and categories"),
+])
+def test_a_broken_file_names_the_entry(edit, message):
+    with pytest.raises(DataError, match=message):
+        U.parse_unqover_pools(_file(edit), "unqover.yaml")

@@ -40,6 +40,7 @@ def test_wheel_holds_only_the_fairguard_namespace(tmp_path):
     # package data: the sentence pools and question sets the code reads with importlib.resources
     data_files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "fairguard").rglob("*.yaml"))
     assert {"fairguard/data/groups.yaml", "fairguard/data/scenarios.yaml",
-            "fairguard/data/responses.yaml", "fairguard/data/broad.yaml"} <= set(data_files)
+            "fairguard/data/responses.yaml", "fairguard/data/unqover.yaml",
+            "fairguard/data/broad.yaml"} <= set(data_files)
     missing = [f for f in data_files if f not in names]
     assert not missing, f"package data missing from the wheel (pyproject package-data): {missing}"

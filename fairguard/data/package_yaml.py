@@ -67,20 +67,37 @@ def strings(value: Any, where: str, *, allow_empty: bool = False,
     return tuple(value)
 
 
-def slot_names(text: str, where: str) -> set[str]:
-    """The ``{slot}`` names in a template (``{Slot}`` counts as ``slot``)."""
+def string_pair(value: Any, where: str, names: str = "[first, second]") -> tuple[str, str]:
+    """``value`` as a pair of non-empty strings (``names`` says what they are, for the error)."""
+    pair = strings(value, where)
+    if len(pair) != 2:
+        raise DataError(f"{where} must be a pair {names}, got {list(pair)}; fix the file")
+    return pair[0], pair[1]
+
+
+def string_pairs(value: Any, where: str, names: str = "[first, second]"
+                 ) -> tuple[tuple[str, str], ...]:
+    """``value`` as a non-empty tuple of string pairs."""
+    if not isinstance(value, list) or not value:
+        raise DataError(f"{where} must be a non-empty list of pairs {names}; fix the file")
+    return tuple(string_pair(v, f"{where}[{i}]", names) for i, v in enumerate(value))
+
+
+def slot_names(text: str, where: str, fold: bool = True) -> set[str]:
+    """The ``{slot}`` names in a template; with ``fold``, ``{Slot}`` counts as ``slot``."""
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
         raise DataError(f"{where}: {text!r} has unbalanced braces ({exc}); fix the file") from exc
-    return {n[:1].lower() + n[1:] for n in names}
+    return {n[:1].lower() + n[1:] for n in names} if fold else names
 
 
-def check_slots(texts: Iterable[str], known: Iterable[str], where: str) -> None:
-    """Raise DataError when a template in ``texts`` uses a slot outside ``known``."""
+def check_slots(texts: Iterable[str], known: Iterable[str], where: str, fold: bool = True) -> None:
+    """Raise DataError when a template in ``texts`` uses a slot outside ``known`` (with
+    ``fold``, ``{Slot}`` is allowed wherever ``{slot}`` is)."""
     known = set(known)
     for text in texts:
-        unknown = slot_names(text, where) - known
+        unknown = slot_names(text, where, fold) - known
         if unknown:
             allowed = ", ".join("{" + k + "}" for k in sorted(known)) or "none"
             raise DataError(f"{where}: {text!r} uses unknown slot(s) "

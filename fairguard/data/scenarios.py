@@ -25,6 +25,7 @@ from fairguard.data.package_yaml import (
     key,
     mapping,
     read_package_yaml,
+    string_pairs,
     strings,
 )
 from fairguard.errors import DataError
@@ -70,15 +71,6 @@ class Scenario:
         return set(ROW_SLOTS) | own | {DERIVED_SLOTS[s] for s in own if s in DERIVED_SLOTS}
 
 
-def _roles(value: Any, where: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, list) or not value:
-        raise DataError(f"{where} must be a non-empty list of [singular, plural] pairs")
-    pairs = [strings(pair, f"{where}[{i}]") for i, pair in enumerate(value)]
-    if any(len(pair) != 2 for pair in pairs):
-        raise DataError(f"{where}: every role must be a [singular, plural] pair; fix the file")
-    return tuple((a, b) for a, b in pairs)
-
-
 def _prompts(value: Any, where: str) -> tuple[tuple[str, ...], dict[int, Any]]:
     """The templates, and the decisions written for some of them (``{prompt, fair, biased}``)."""
     if not isinstance(value, list) or not value:
@@ -116,7 +108,8 @@ def parse_scenario(entry: Any, where: str) -> Scenario:
     for f, n in _MIN_ITEMS.items():
         if len(set(lists[f])) < n:
             raise DataError(f"{where}.{f} needs at least {n} different entries")
-    scenario = Scenario(name, _roles(key(entry, "roles", where), f"{where}.roles"), prompts,
+    roles = string_pairs(key(entry, "roles", where), f"{where}.roles", "[singular, plural]")
+    scenario = Scenario(name, roles, prompts,
                         slots=slots, specific=specific,
                         exclude_groups=frozenset(strings(entry.get("exclude_groups", []),
                                                          f"{where}.exclude_groups",
