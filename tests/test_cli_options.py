@@ -18,13 +18,16 @@ from fairguard.cli.options import options_from
 from fairguard.config import build_config, config_options
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import DemoConfig
+from fairguard.guard.config import GuardConfig
 from fairguard.refine.config import RefineConfig
 from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.serve.config import ServeConfig
 from fairguard.training.config import GRPOConfig
 
-COMMAND_CONFIGS = {("train", "grpo"): GRPOConfig, ("train", "reward"): RewardTrainConfig,
-                   ("train", "refine"): RefineConfig, ("data", "build"): DataConfig,
-                   ("export", "onnx"): OnnxExportConfig, ("demo",): DemoConfig}
+COMMAND_CONFIGS = [(("train", "grpo"), GRPOConfig), (("train", "reward"), RewardTrainConfig),
+                   (("train", "refine"), RefineConfig), (("data", "build"), DataConfig),
+                   (("export", "onnx"), OnnxExportConfig), (("demo",), DemoConfig),
+                   (("serve",), ServeConfig), (("serve",), GuardConfig)]
 
 
 @dataclass
@@ -70,7 +73,7 @@ def test_flags_override_yaml_which_overrides_defaults(tmp_path) -> None:
     assert bad.exit_code == 2 and "medium" in bad.output
 
 
-@pytest.mark.parametrize("words, cls", list(COMMAND_CONFIGS.items()))
+@pytest.mark.parametrize("words, cls", COMMAND_CONFIGS)
 def test_every_command_offers_every_option_of_its_config(words, cls) -> None:
     result = CliRunner().invoke(cli, [*words, "--help"], terminal_width=200)
     assert result.exit_code == 0
@@ -79,7 +82,7 @@ def test_every_command_offers_every_option_of_its_config(words, cls) -> None:
             assert f"--{option.name.replace('_', '-')}" in result.output, option.name
 
 
-@pytest.mark.parametrize("cls", sorted(set(COMMAND_CONFIGS.values()), key=lambda c: c.__name__))
+@pytest.mark.parametrize("cls", [cls for _, cls in COMMAND_CONFIGS])
 def test_help_is_said_once_in_the_dataclass(cls) -> None:
     """Every option has help text, and no help text repeats a default by hand ("[40]")."""
     for option in config_options(cls):

@@ -82,6 +82,8 @@ def click_option(option: Option, required: bool = False) -> Callable[[F], F]:
         kwargs["type"] = base
     elif base is Path:
         kwargs["type"] = click.Path(path_type=Path)
+    if "envvar" in meta:
+        kwargs.update(envvar=meta["envvar"], show_envvar=True)
     if "metavar" in meta:
         kwargs["metavar"] = meta["metavar"]
     return click.option(*names, option.name, **kwargs)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Literal, get_args
 
 from fairguard.errors import ConfigError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 from fairguard.scoring import TOTAL, parse_named_numbers
 
-STRATEGIES = ("score", "rerank", "rewrite")
-FAIL_POLICIES = ("open", "closed")
-BELOW_POLICIES = ("refuse", "flag", "raise")
+Strategy = Literal["score", "rerank", "rewrite"]
+FailPolicy = Literal["open", "closed"]
+BelowPolicy = Literal["refuse", "flag", "raise"]
+STRATEGIES = get_args(Strategy)
+FAIL_POLICIES = get_args(FailPolicy)
+BELOW_POLICIES = get_args(BelowPolicy)
 DEFAULT_REFUSAL = ("I'm sorry, I can't give that answer. "
                    "[withheld by fairguard: it did not meet the fairness policy]")
 
@@ -38,16 +42,31 @@ class GuardConfig:
     - ``timeout_s``: limit of one plugin call in seconds (``None`` or 0: no limit).
     """
 
-    strategy: str = "rerank"
-    n: int = 4
-    weights: Any = None  # {head: weight} or "fairness=1,relevance=0.5"; None = 1.0 for every head
-    thresholds: Any = None  # {head or "total": minimum} or "fairness=0.5"; None = from the rewards
-    fail: str = "closed"
-    timeout_s: float | None = 10.0
-    below: str = "flag"
-    refusal_text: str = DEFAULT_REFUSAL
-    max_rewrites: int = 3
-    max_chars: int = DEFAULT_MAX_CHARS
+    strategy: Strategy = field(default="rerank", metadata={
+        "help": "score (generate once, annotate), rerank (best of --n) or rewrite (best of --n, "
+                "then the filters when it is under threshold)."})
+    n: int = field(default=4, metadata={"help": "Candidates per prompt for rerank / rewrite."})
+    # {head: weight} or "fairness=1,relevance=0.5"; None = 1.0 for every head
+    weights: Any = field(default=None, metadata={
+        "help": "Per-head weights, e.g. fairness=1,relevance=0.5.", "default_text": "1 each"})
+    # {head or "total": minimum} or "fairness=0.5"; None = from the rewards
+    thresholds: Any = field(default=None, metadata={
+        "help": "Minimum scores per head or total, e.g. fairness=0.5.",
+        "default_text": "the reward model's"})
+    fail: FailPolicy = field(default="closed", metadata={
+        "help": "When a plugin fails, times out or gives NaN: closed treats the answer as under "
+                "threshold, open lets it through."})
+    timeout_s: float | None = field(default=10.0, metadata={
+        "help": "Seconds for one plugin call (0: no limit).", "aliases": ("timeout",)})
+    below: BelowPolicy = field(default="flag", metadata={
+        "help": "An answer under threshold: refuse (the refusal text), flag, or raise (an error)."})
+    refusal_text: str = field(default=DEFAULT_REFUSAL, metadata={
+        "help": "What --below refuse answers.", "default_text": "a short refusal"})
+    max_rewrites: int = field(default=3, metadata={
+        "help": "Rewrite attempts at most per answer (--strategy rewrite)."})
+    max_chars: int = field(default=DEFAULT_MAX_CHARS, metadata={
+        "help": "Longest text checked, in characters: longer prompts are refused, longer "
+                "answers scored on their start."})
     threshold_map: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -82,5 +101,12 @@ class GuardConfig:
         return data
 
 
-__all__ = ["BELOW_POLICIES", "DEFAULT_REFUSAL", "FAIL_POLICIES", "GuardConfig", "STRATEGIES",
-           "TOTAL", "parse_thresholds"]
+__all__ = [
+    "BELOW_POLICIES",
+    "DEFAULT_REFUSAL",
+    "FAIL_POLICIES",
+    "STRATEGIES",
+    "TOTAL",
+    "GuardConfig",
+    "parse_thresholds",
+]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 from fairguard.config import build_config
 from fairguard.errors import ConfigError
 from fairguard.guard.config import GuardConfig, parse_thresholds
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
-UPSTREAM_CANDIDATES = ("one-call", "parallel")
+UpstreamCandidates = Literal["one-call", "parallel"]
+UPSTREAM_CANDIDATES = get_args(UpstreamCandidates)
 MODERATION_PROMPT = "What do you think?"
 
 
@@ -44,34 +46,64 @@ class ServeConfig:
     which allows one choice per call).
     """
 
-    rewards: Any = None
-    reward_model: str | None = None
-    reward_options: Any = None
-    filters: Any = None
-    filter_options: Any = None
-    guard: Any = None
-    model: str = DEFAULT_MODEL
-    served_model_name: str | None = None
-    device: str | None = None
-    upstream: str | None = None
-    upstream_model: str | None = None
-    upstream_api_key: str | None = None
-    upstream_timeout_s: float = 60.0
-    upstream_candidates: str = "one-call"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    api_key: str | None = None
-    max_body_bytes: int = 1_000_000
-    max_inputs: int = 256
-    max_n: int = 16
-    max_tokens: int = 1024
-    default_max_tokens: int = 128
-    deadline_s: float | None = 120.0
-    batch_window_ms: float = 2.0
-    max_batch: int = 64
-    expose_original: bool = False
-    moderation_prompt: str = MODERATION_PROMPT
-    moderation_thresholds: Any = None
+    reward_model: str | None = field(default=None, metadata={
+        "help": "Reward-model folder (from `fairguard train reward` or `fairguard export onnx`)."})
+    rewards: Any = field(default=None, metadata={
+        "help": "Rewards and their weights, e.g. reward-model=1,gender-bias=0.5.",
+        "default_text": "reward-model"})
+    reward_options: Any = field(default=None, metadata={
+        "help": "{plugin: {option: value}} for the rewards (YAML only).", "cli": False})
+    filters: Any = field(default=None, metadata={
+        "help": "Filters tried in order by --strategy rewrite, comma-separated, e.g. neutralize."})
+    filter_options: Any = field(default=None, metadata={
+        "help": "{plugin: {option: value}} for the filters (YAML only).", "cli": False})
+    guard: Any = field(default=None, metadata={
+        "help": "The guard's options (GuardConfig); flags such as --strategy override them.",
+        "cli": False})
+    model: str = field(default=DEFAULT_MODEL, metadata={
+        "help": "Local causal LM: an embedded name, a folder or a hub id."})
+    served_model_name: str | None = field(default=None, metadata={
+        "help": "The model name clients use.", "default_text": "--model or --upstream-model"})
+    device: str | None = field(default=None, metadata={
+        "help": "Device of the local model (cpu, cuda, ...)."})
+    upstream: str | None = field(default=None, metadata={
+        "help": "Base URL of an OpenAI-compatible server to guard instead of the local model, "
+                "e.g. http://127.0.0.1:8080/v1."})
+    upstream_model: str | None = field(default=None, metadata={
+        "help": "Model name to ask the upstream for (and the only name clients may use)."})
+    upstream_api_key: str | None = field(default=None, metadata={
+        "help": "Bearer key for the upstream.", "envvar": "FAIRGUARD_UPSTREAM_API_KEY"})
+    upstream_timeout_s: float = field(default=60.0, metadata={
+        "help": "Seconds for one upstream call."})
+    upstream_candidates: UpstreamCandidates = field(default="one-call", metadata={
+        "help": "Ask the upstream for n candidates in one call (vLLM) or n parallel calls "
+                "(llama.cpp)."})
+    host: str = field(default="127.0.0.1", metadata={
+        "help": "Address to bind (127.0.0.1: this machine only)."})
+    port: int = field(default=8000, metadata={"help": "Port."})
+    api_key: str | None = field(default=None, metadata={
+        "help": "Require 'Authorization: Bearer KEY' on every endpoint but /health.",
+        "envvar": "FAIRGUARD_API_KEY"})
+    max_body_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body."})
+    max_inputs: int = field(default=256, metadata={
+        "help": "Most messages, prompts or moderation inputs in one request."})
+    max_n: int = field(default=16, metadata={"help": "Largest n a client may ask for."})
+    max_tokens: int = field(default=1024, metadata={
+        "help": "Largest max_tokens a client may ask for."})
+    default_max_tokens: int = field(default=128, metadata={
+        "help": "max_tokens of a request that gives none."})
+    deadline_s: float | None = field(default=120.0, metadata={
+        "help": "Seconds for a whole request, generation included.", "aliases": ("deadline",)})
+    batch_window_ms: float = field(default=2.0, metadata={
+        "help": "Milliseconds the scorer waits to batch concurrent requests."})
+    max_batch: int = field(default=64, metadata={"help": "Most pairs scored in one batch."})
+    expose_original: bool = field(default=False, metadata={
+        "help": "Show the original text of a rewritten or refused answer in its record."})
+    moderation_prompt: str = field(default=MODERATION_PROMPT, metadata={
+        "help": "Prompt the texts of /v1/moderations are scored as answers to."})
+    moderation_thresholds: Any = field(default=None, metadata={
+        "help": "Minimum scores of /v1/moderations, e.g. fairness=0.5.",
+        "default_text": "the guard's, without relevance"})
 
     def __post_init__(self) -> None:
         if self.guard is None:
@@ -90,10 +122,10 @@ class ServeConfig:
         if self.rewards is None and self.reward_model is None:
             raise ConfigError("no rewards: give --reward-model DIR (a folder from `fairguard train reward` "
                               "or `fairguard export onnx`), or `rewards:` in the --config YAML")
-        if self.upstream is not None:
-            if not isinstance(self.upstream, str) or not self.upstream.startswith(("http://", "https://")):
-                raise ConfigError(f"upstream must be an http(s) base URL such as http://127.0.0.1:8080/v1, "
-                                  f"got {self.upstream!r}")
+        if self.upstream is not None and (not isinstance(self.upstream, str)
+                                          or not self.upstream.startswith(("http://", "https://"))):
+            raise ConfigError(f"upstream must be an http(s) base URL such as http://127.0.0.1:8080/v1, "
+                              f"got {self.upstream!r}")
         if self.upstream_candidates not in UPSTREAM_CANDIDATES:
             raise ConfigError(f"upstream_candidates must be one of {', '.join(UPSTREAM_CANDIDATES)}, "
                               f"got {self.upstream_candidates!r}")
