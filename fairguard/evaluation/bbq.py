@@ -21,8 +21,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError
-from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
+from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.metrics.bbq import BBQExample, bbq_bias_scores, load_bbq
 
 LM_KINDS = ("auto", "causal", "masked")

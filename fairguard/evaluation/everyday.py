@@ -22,8 +22,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table, write_jsonl
+from fairguard.evaluation.report import fmt, markdown_table
 from fairguard.generation import DecodingConfig
 
 log = logging.getLogger(__name__)

@@ -25,9 +25,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fairguard.artifacts import write_jsonl
 from fairguard.data.labelled import LabelledColumns, LabelledSet, load_labelled
 from fairguard.errors import ArtifactError, ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table, write_jsonl
+from fairguard.evaluation.report import fmt, markdown_table
 
 log = logging.getLogger(__name__)
 

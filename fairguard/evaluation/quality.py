@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError
 from fairguard.evaluation.fluency import FluencyProxy
-from fairguard.evaluation.report import markdown_table, write_jsonl, write_report
+from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.generation import DecodingConfig, generate_responses, load_policy
 from fairguard.metrics.quality import (
     DEFAULT_TEMPERATURE,

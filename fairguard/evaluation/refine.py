@@ -22,7 +22,13 @@ import torch
 
 from fairguard.errors import ConfigError, DataError
 from fairguard.metrics.unqover import SubjectScore, unqover_metrics
-from fairguard.refine.answer_slot import AnswerSlot, LMKind, build_slots, lm_kind, subject_scores
+from fairguard.refine.answer_slot import (
+    AnswerSlot,
+    LMKind,
+    build_slots,
+    lm_kind,
+    subject_scores,
+)
 from fairguard.refine.cache import TopK, compute_topk
 from fairguard.refine.layer import RefineLayer, model_fingerprint
 from fairguard.refine.reward import group_quads

@@ -1,13 +1,12 @@
-"""Writing an evaluation's ``metrics.json``, ``metrics.md`` and per-example JSONL."""
+"""Writing an evaluation's ``metrics.json`` and ``metrics.md`` (per-example JSONL: ``fairguard.artifacts.write_jsonl``)."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from fairguard.artifacts import _jsonable, write_json
+from fairguard.artifacts import write_json
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -29,13 +28,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     for row in rows:
         lines.append("| " + " | ".join(fmt(cell) for cell in row) + " |")
     return "\n".join(lines) + "\n"
-
-
-def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
-    """One JSON object per line (NaN/inf as null)."""
-    with Path(path).open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(_jsonable(dict(record)), ensure_ascii=False) + "\n")
 
 
 def write_report(folder: str | Path, metrics: Mapping[str, Any], markdown: str) -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fairguard.artifacts import write_jsonl
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.compare import TEXT_FIELDS, load_responses
 from fairguard.evaluation.quality import (
@@ -18,7 +19,7 @@ from fairguard.evaluation.quality import (
     quality_markdown,
     score_responses,
 )
-from fairguard.evaluation.report import write_jsonl, write_report
+from fairguard.evaluation.report import write_report
 
 
 def _source_metrics(folder: Path) -> dict[str, Any]:
