@@ -98,3 +98,14 @@ def test_diffusion_flags_are_unchanged_and_cfg_scale_is_gone() -> None:
         assert flag in result.output
     assert "--cfg-scale" not in result.output
     assert {f.name for f in dataclasses.fields(GRPOConfig)} >= {"diffusion", "learning_rate"}
+
+
+def test_the_options_page_matches_the_code() -> None:
+    """docs/options.md is generated from the configs; regenerate it when an option changes."""
+    from pathlib import Path
+
+    from fairguard.cli.options import REGENERATE, documented_commands, options_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "options.md"
+    assert page.read_text(encoding="utf-8") == options_markdown(documented_commands()), \
+        f"docs/options.md is out of date; run: {REGENERATE}"

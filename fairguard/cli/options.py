@@ -23,6 +23,8 @@ import click
 from fairguard.config import Option, config_options
 
 F = TypeVar("F", bound=Callable[..., Any])
+REGENERATE = ("python -c 'import fairguard.cli.options as o; "
+              "print(o.options_markdown(o.documented_commands()), end=\"\")' > docs/options.md")
 
 
 def _flag(name: str) -> str:
@@ -107,3 +109,49 @@ def options_from(cls: type, exclude: Iterable[str] = (), required: Iterable[str]
 def given(options: dict[str, Any]) -> dict[str, Any]:
     """The options the user gave (``None`` and empty ``multiple`` values dropped)."""
     return {k: v for k, v in options.items() if v is not None and v != ()}
+
+
+def options_markdown(commands: Iterable[tuple[str, type]]) -> str:
+    """A markdown table per command of its config's options: flag(s), default, help."""
+    intro = ("Generated from the config dataclasses' field metadata by "
+             f"`{REGENERATE}`; do not edit by hand "
+             "(`tests/test_cli_options.py` fails when this page and the code drift). Every option is "
+             "also a key of the command's `--config` YAML file (the field name; flags win).")
+    out = ["# Command options", "", intro, ""]
+    for command, cls in commands:
+        out += [f"## `fairguard {command}` ({cls.__name__})", "", "| flag | YAML key | default | meaning |",
+                "|---|---|---|---|"]
+        for option in config_options(cls):
+            if not option.field.metadata.get("cli", True):
+                flags = "(YAML only)"
+            elif _base(option.hint) is bool:
+                flags = " / ".join(f"`{f}`" for f in _bool_flags(option))
+            else:
+                flags = ", ".join(f"`{_flag(n)}`" for n in (option.name, *option.aliases))
+            default = option.field.metadata.get("default_text")
+            if default is None:
+                value = option.default
+                default = ("required" if value is dataclasses.MISSING
+                           else "none" if value in (None, "", ()) else _shown(value))
+            cell = option.help.replace("|", "\\|")
+            out.append(f"| {flags} | `{option.name}` | {str(default).replace('|', '/')} | {cell} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def documented_commands() -> list[tuple[str, type]]:
+    """The commands whose options docs/options.md lists, with their config classes."""
+    from fairguard.data.config import DataConfig
+    from fairguard.demo.config import DemoConfig
+    from fairguard.export.config import OnnxExportConfig
+    from fairguard.guard.config import GuardConfig
+    from fairguard.refine.config import RefineConfig
+    from fairguard.reward_model.config import RewardTrainConfig
+    from fairguard.serve.config import ServeConfig
+    from fairguard.training.config import GRPOConfig
+
+    return [("data build", DataConfig), ("train reward", RewardTrainConfig),
+            ("train grpo", GRPOConfig), ("train refine", RefineConfig),
+            ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
+            ("serve (guard options)", GuardConfig), ("demo", DemoConfig)]
+
