@@ -26,12 +26,17 @@ def test_missing_file_says_reinstall():
     ("a: [1, 2", r"x\.yaml is not valid YAML"),
     ("- a\n- b\n", r"x\.yaml must be a non-empty mapping"),
     ("", r"x\.yaml must be a non-empty mapping"),
-    ("1: a\n", r"x\.yaml must be a non-empty mapping"),
+    ("a\n", r"x\.yaml must be a non-empty mapping"),
 ])
 def test_bad_yaml_is_a_data_error(text, message):
     with pytest.raises(DataError, match=message) as info:
         parse_yaml_mapping(text, "x.yaml")
     assert isinstance(info.value, FairguardError)
+
+
+def test_scalars_stay_text():
+    data = parse_yaml_mapping("names: [No, on, 1.5, null, '']\n", "x.yaml")
+    assert data == {"names": ["No", "on", "1.5", "null", ""]}
 
 
 def test_strings():

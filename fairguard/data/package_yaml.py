@@ -18,12 +18,13 @@ PACKAGE = "fairguard.data"
 
 
 def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
-    """The top-level mapping of YAML ``text`` read from ``source``."""
+    """The top-level mapping of YAML ``text`` read from ``source``; every scalar is read as a
+    string (a sentence or name such as ``No``, ``on`` or ``1.5`` stays text)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # safe: builds no objects
     try:
-        data = yaml.load(text, Loader=loader)  # a safe loader (C or Python)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise DataError(f"{source} is not valid YAML ({' '.join(str(exc).split())}); fix the "
                         "file or reinstall fairguard") from exc
