@@ -224,9 +224,6 @@ def hub_failure_error(name: str, exc: Exception) -> ModelNotFoundError:
     )
 
 
-_hub_failure = hub_failure_error  # old private name; training/policy.py moves to the public one
-
-
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else ""
 
