@@ -34,7 +34,7 @@ from fairguard.data.broad_lexicon import (
     BroadGroup, BroadHoldout, Filler, Lexicon, article, cap, lexicon, pools,
 )
 from fairguard.data.obfuscation import obfuscate
-from fairguard.errors import ConfigError
+from fairguard.data.sampling import tries_until_full
 
 ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 OBFUSCATE_PROB = 0.15
@@ -231,12 +231,8 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
     kinds = sorted(ROW_KIND_WEIGHTS)
     weights = [ROW_KIND_WEIGHTS[k] for k in kinds]
     rows: list[dict[str, str]] = []
-    attempts = 0
-    while len(rows) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ConfigError(f"could not draw {n} distinct broad {pool} prompts; ask for a "
-                              "smaller --size or a smaller broad_fraction")
+    for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "
+                              f"(broad {pool} rows)"):
         kind = rng.choices(kinds, weights)[0]
         row = ROW_MAKERS[kind](lex, rng)
         row["corrupted"] = corrupt(row["neutral"], rng)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fairguard.data.config import DataConfig
-from fairguard.errors import ConfigError
+from fairguard.data.sampling import tries_until_full
 
 PAIR_FIELDS = ("id", "category", "group", "scenario", "template_id", "prompt", "neutral", "biased",
                "off_topic", "corrupted", "evasive", "guess", "form")
@@ -108,12 +108,8 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
     cats = sorted(groups_by_cat)
     weights = [CATEGORY_WEIGHTS.get(c, 0.1) for c in cats]
     rows: list[dict[str, str]] = []
-    attempts = 0
-    while len(rows) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise ConfigError(f"could not draw {n} distinct {pool} prompts; ask for a smaller "
-                              "--size or lower the held-out fractions")
+    for _ in tries_until_full(rows, n, f"ask for a smaller --size or lower the held-out "
+                              f"fractions ({pool} rows)"):
         cat = rng.choices(cats, weights)[0]
         group = rng.choice(groups_by_cat[cat])
         scenario = rng.choice([s for s in SCENARIOS if group.term not in s.exclude_groups])
