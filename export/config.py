@@ -39,6 +39,10 @@ class OnnxExportConfig:
     min_int8_agreement: float | None = field(default=None, metadata={
         "help": "Fail (write nothing) if int8 head decisions agree with fp32 on fewer than this "
                 "fraction of pairs for any head, e.g. 0.99.", "default_text": "report only"})
+    optimize: bool = field(default=True, metadata={
+        "help": "Fuse the encoder graph (attention, skip + LayerNorm, GELU, embeddings) with "
+                "onnxruntime's transformer optimizer before quantising; off: keep optimum's "
+                "plain graph."})
 
     def __post_init__(self) -> None:
         if self.quantize == "none":

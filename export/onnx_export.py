@@ -1,7 +1,8 @@
 """``export_onnx``: a reward-model folder to ONNX fp32 (+ int8), checked for parity before writing.
 
-The fp32 graph comes from optimum's exporter; the int8 graph from onnxruntime's dynamic
-quantizer. Both are run on real (prompt, response) pairs and compared with the torch model
+The fp32 graph comes from optimum's exporter, fused by onnxruntime's transformer optimizer
+(:mod:`fairguard.export.fuse`; the exported graph is kept, and the reason recorded, where it
+cannot be fused); the int8 graph is onnxruntime's dynamic quantisation of that fp32 graph. Both are run on real (prompt, response) pairs and compared with the torch model
 before anything is written: fp32 must match within ``fp32_atol`` on every logit or the export
 fails and nothing is left at ``out_dir``; for int8 the max difference and the per-head decision
 agreement with fp32 are reported (and enforced when ``min_int8_agreement`` is set).
@@ -18,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError
 from fairguard.export.config import DEFAULT_FP32_ATOL, OnnxExportConfig
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
+FUSED_TMP_FILE = "model_fused.onnx"  # the fused graph while it is checked
 PARITY_FILE = "parity.json"
 
 
@@ -36,6 +40,7 @@ class ExportResult:
     opset: int
     parity: dict[str, Any]
     seconds: float
+    fusion: dict[str, Any]  # what the transformer optimizer fused (FusionReport.as_dict)
 
 
 def _versions() -> dict[str, str]:
@@ -77,11 +82,13 @@ def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
                 data: str | os.PathLike[str] | None = None, *,
                 fp32_atol: float = DEFAULT_FP32_ATOL, max_pairs: int | None = 2000,
                 batch_size: int = 16, per_channel: bool = True,
-                min_int8_agreement: float | None = None, progress: bool = True) -> ExportResult:
+                min_int8_agreement: float | None = None, optimize: bool = True,
+                progress: bool = True) -> ExportResult:
     """Export the reward model in ``model_dir`` to ONNX in ``out_dir`` (atomically).
 
     ``quantize``: "int8" (also write ``model_int8.onnx``) or None/"none". ``data``: a dataset
-    folder whose test split is used for the parity check (else built-in pairs). Raises
+    folder whose test split is used for the parity check (else built-in pairs). ``optimize``:
+    fuse the graph first (what was fused is in ``fairguard.json`` under ``onnx.fusion``). Raises
     :class:`ArtifactError` when the source is missing/corrupt, when fp32 logits differ from
     torch by more than ``fp32_atol``, or when int8 decision agreement is under
     ``min_int8_agreement``; nothing is written then.
@@ -89,8 +96,56 @@ def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
     cfg = OnnxExportConfig(model=str(model_dir), out=str(out_dir), quantize=quantize, opset=opset,
                            data=None if data is None else str(data), overwrite=overwrite,
                            fp32_atol=fp32_atol, max_pairs=max_pairs, batch_size=batch_size,
-                           per_channel=per_channel, min_int8_agreement=min_int8_agreement)
+                           per_channel=per_channel, min_int8_agreement=min_int8_agreement,
+                           optimize=optimize)
     return export_onnx_from_config(cfg, progress=progress)
+
+
+def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
+                  cfg: OnnxExportConfig, progress: bool) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """``(fusion report, fp32 logits, fp32-vs-torch report)`` of the fp32 graph left at
+    ``tmp/model.onnx``: the fused graph when fusion is on and it passes parity, else the exported
+    one (which must pass, or :class:`ArtifactError`)."""
+    import dataclasses
+
+    from fairguard.export.fuse import FusionReport, fuse_transformer_graph, log, model_details
+    from fairguard.export.parity import compare, onnx_logits
+    from fairguard.export.session import make_session
+
+    def check(path: Path, desc: str) -> tuple[np.ndarray, dict[str, Any]]:
+        with _tqdm(len(pairs), desc, progress) as bar:
+            logits = onnx_logits(make_session(path), source.tokenizer, pairs.prompts,
+                                 pairs.responses, source.max_length, cfg.batch_size, bar)
+        report = compare(reference, logits, source.heads, source.thresholds)
+        report["tolerance"] = cfg.fp32_atol
+        report["passed"] = report["max_abs_logit_diff"] <= cfg.fp32_atol
+        return logits, report
+
+    plain = tmp / FP32_FILE
+    if not cfg.optimize:
+        fusion = FusionReport(fused=False, reason="turned off (optimize=False / --no-optimize)",
+                              **model_details(source.model.config))
+    else:
+        fused_path = tmp / FUSED_TMP_FILE
+        fusion = fuse_transformer_graph(plain, fused_path, source.model.config)
+        if fusion.fused:
+            logits, report = check(fused_path, "onnx fp32 (fused) logits")
+            if report["passed"]:
+                os.replace(fused_path, plain)
+                return fusion, logits, report
+            fused_path.unlink()
+            reason = (f"the fused graph's logits differ from torch by "
+                      f"{report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g}")
+            log.warning("ONNX export: %s; exporting the unfused graph", reason)
+            fusion = dataclasses.replace(fusion, fused=False, reason=reason)
+    logits, report = check(plain, "onnx fp32 logits")
+    if not report["passed"]:
+        raise ArtifactError(
+            f"ONNX fp32 parity failed: max |logit diff| vs torch is "
+            f"{report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g} on "
+            f"{len(pairs)} pairs from {pairs.source}; nothing was written. The exporter does not "
+            "reproduce this model faithfully; try another --opset or report the model type")
+    return fusion, logits, report
 
 
 def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> ExportResult:
@@ -114,19 +169,7 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
     with atomic_output_dir(cfg.out, cfg.overwrite) as tmp:
         _optimum_export(source.model, tmp, cfg.opset)
         source.tokenizer.save_pretrained(tmp)
-        fp32_session = make_session(tmp / FP32_FILE)
-        with _tqdm(n, "onnx fp32 logits", progress) as bar:
-            fp32 = onnx_logits(fp32_session, source.tokenizer, pairs.prompts, pairs.responses,
-                               source.max_length, cfg.batch_size, bar)
-        fp32_report = compare(reference, fp32, source.heads, source.thresholds)
-        fp32_report["tolerance"] = cfg.fp32_atol
-        fp32_report["passed"] = fp32_report["max_abs_logit_diff"] <= cfg.fp32_atol
-        if not fp32_report["passed"]:
-            raise ArtifactError(
-                f"ONNX fp32 parity failed: max |logit diff| vs torch is "
-                f"{fp32_report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g} on "
-                f"{n} pairs from {pairs.source}; nothing was written. The exporter does not "
-                "reproduce this model faithfully; try another --opset or report the model type")
+        fusion, fp32, fp32_report = _checked_fp32(tmp, source, pairs, reference, cfg, progress)
         files = {"fp32": FP32_FILE}
         report: dict[str, Any] = {
             "inputs": {"source": pairs.source, "pairs": n, "max_length": source.max_length,
@@ -169,7 +212,8 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             "source": str(Path(cfg.model).resolve()),
             "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "export_seconds": round(seconds, 2),
+            "fusion": fusion.as_dict(),
             "parity": report,
         }
         write_json(tmp / METADATA_FILE, metadata)
-    return ExportResult(Path(cfg.out), files, opset, report, seconds)
+    return ExportResult(Path(cfg.out), files, opset, report, seconds, fusion.as_dict())

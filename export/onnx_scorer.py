@@ -2,17 +2,16 @@
 
 Same interface as the torch scorer: ``.heads`` and ``.score(prompts, responses) -> {head:
 array}``, each value ``sigmoid(logit)`` in [0, 1], higher = better. One onnxruntime session is
-shared by all threads (``InferenceSession.run`` is thread-safe). A fast tokenizer keeps its
-padding/truncation settings on the shared Rust object and rewrites them when they change
-(concurrent rewrites fail with "Already borrowed"), so tokenisation alone runs under a lock;
-it takes well under a millisecond per batch. Long responses are scored in windows combined per
-head, exactly as the torch scorer does (:mod:`fairguard.reward_model.windows`).
+shared by all threads (``InferenceSession.run`` is thread-safe). Pairs are tokenised once,
+sorted by token count and padded per batch to the batch's longest pair
+(:class:`~fairguard.export.batching.PairBatcher`, lock-free for fast tokenizers); scores come
+back in input order. Long responses are scored in windows combined per head, exactly as the
+torch scorer does (:mod:`fairguard.reward_model.windows`).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,6 +39,7 @@ class OnnxRewardScorer:
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
                  windows: bool = True) -> None:
+        from fairguard.export.batching import PairBatcher
         from fairguard.export.session import make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
 
@@ -80,8 +80,8 @@ class OnnxRewardScorer:
         self.backend = "onnx-int8" if quantized else "onnx-fp32"
         self.path = self.folder / file
         self.tokenizer = self._load_tokenizer()
+        self.batcher = PairBatcher(self.tokenizer, self.max_length)
         self.session = make_session(self.path, threads)
-        self._tokenizer_lock = threading.Lock()
         outputs = self.session.get_outputs()
         width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
         if isinstance(width, int) and width != len(self.heads):
@@ -101,15 +101,6 @@ class OnnxRewardScorer:
         return (f"OnnxRewardScorer({str(self.folder)!r}, backend={self.backend!r}, "
                 f"heads={list(self.heads)})")
 
-    def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
-        """Tokenise pairs exactly as the torch path does (numpy arrays)."""
-        from fairguard.reward_model import tokenize_pairs
-
-        with self._tokenizer_lock:
-            enc = tokenize_pairs(self.tokenizer, prompts, responses, self.max_length,
-                                 return_tensors="np")
-        return dict(enc)
-
     def logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """Raw logits ``[n, heads]`` (column order = ``heads``) of each pair's first
         ``max_length`` tokens, after input checks."""
@@ -122,21 +113,15 @@ class OnnxRewardScorer:
 
         if not prompts:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
-        n = len(prompts)
-        out = np.zeros((n, len(self.heads)), dtype=np.float32)
-        # Batches of similar length (as the torch scorer makes them) waste less on padding.
-        order = sorted(range(n), key=lambda i: len(prompts[i]) + len(responses[i]))
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size]
-            feed = session_feed(self.session, self.encode([prompts[i] for i in idx],
-                                                          [responses[i] for i in idx]))
+        out = np.empty((len(prompts), len(self.heads)), dtype=np.float32)
+        for rows, arrays in self.batcher.batches(prompts, responses, self.batch_size):
             try:
-                result = self.session.run(None, feed)[0]
+                result = self.session.run(None, session_feed(self.session, arrays))[0]
             except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise FairguardError(f"onnxruntime failed scoring with {self.path} "
                                      f"({type(exc).__name__}: {first})") from exc
-            out[idx] = np.asarray(result, dtype=np.float32)
+            out[rows] = result
         return out
 
     def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:

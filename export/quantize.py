@@ -35,6 +35,7 @@ class QuantizeOptions:
 def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike[str],
                   options: QuantizeOptions = QuantizeOptions()) -> Path:
     """Write a dynamically quantised (int8 weights, int8/uint8 activations at run time) copy."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -46,6 +47,9 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
             str(fp32_path), str(out_path), op_types_to_quantize=op_types,
             per_channel=options.per_channel, reduce_range=options.reduce_range,
             weight_type=QuantType.QInt8,
+            # Fused graphs hold contrib ops (Attention, SkipLayerNormalization) that ONNX shape
+            # inference cannot type; their outputs are float32.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     except Exception as exc:  # noqa: BLE001 - the quantizer raises many types
         raise FairguardError(f"int8 quantisation of {fp32_path} failed ({type(exc).__name__}: "

@@ -33,6 +33,27 @@ def tiny_reward_dir(folder: Path, seed: int = 0) -> Path:
     return write_metadata(folder)
 
 
+def tiny_bert_reward_dir(folder: Path, seed: int = 0) -> Path:
+    """A random tiny BERT (MiniLM's architecture) 3-head classifier as a reward-model folder."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from fairguard.testing import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer("bert")
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(HEADS), id2label=dict(enumerate(HEADS)),
+        label2id={h: i for i, h in enumerate(HEADS)}, problem_type="multi_label_classification",
+    )
+    model = BertForSequenceClassification(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return write_metadata(folder, backbone="tiny-bert")
+
+
 def shared_export(tmp_path_factory) -> tuple[Path, Path]:
     """``(source, export)``: one tiny reward model and its int8 export, made once per session."""
     if "export" not in _SHARED:

@@ -58,12 +58,13 @@ def test_tokenisation_identical_to_torch_path(exported, scorer):
     torch_tok = load_reward_model(source).tokenizer
     long = "the worker " * 200  # longer than max_length: truncation must match too
     prompts, responses = PROMPTS + [long], RESPONSES + [long]
-    ref = tokenize_pairs(torch_tok, prompts, responses, scorer.max_length)  # torch tensors
-    got = scorer.encode(prompts, responses)
-    assert set(got) == set(ref)
-    for key in ref:
-        np.testing.assert_array_equal(got[key], ref[key].numpy())
-    assert got["input_ids"].shape[1] == scorer.max_length == 64
+    for rows, got in scorer.batcher.batches(prompts, responses, batch_size=64):
+        ref = tokenize_pairs(torch_tok, [prompts[i] for i in rows], [responses[i] for i in rows],
+                             scorer.max_length)  # torch tensors, padded to the batch's longest
+        assert set(got) == set(ref)
+        for key in ref:
+            np.testing.assert_array_equal(got[key], ref[key].numpy())
+        assert got["input_ids"].shape[1] == scorer.max_length == 64
 
 
 def test_batch_size_does_not_change_scores(exported):

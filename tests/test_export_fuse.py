@@ -1,0 +1,119 @@
+import json
+
+import numpy as np
+import pytest
+
+from fairguard.export.fuse import fuse_transformer_graph
+from fairguard.export.parity_inputs import builtin_pairs
+from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir
+
+
+def _ops(path):
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+def _logits(path, folder, pairs):
+    from transformers import AutoTokenizer
+
+    from fairguard.export.parity import onnx_logits
+    from fairguard.export.session import make_session
+
+    return onnx_logits(make_session(path, threads=1), AutoTokenizer.from_pretrained(folder),
+                       pairs.prompts, pairs.responses, 64, batch_size=7)
+
+
+@pytest.fixture(scope="module")
+def bert_exports(tmp_path_factory):
+    """A tiny BERT reward model exported fused (the default) and unfused."""
+    from fairguard.export.onnx_export import export_onnx
+
+    source = tiny_bert_reward_dir(tmp_path_factory.mktemp("tiny-bert"))
+    parent = tmp_path_factory.mktemp("bert-exports")
+    fused = export_onnx(source, parent / "fused", progress=False)
+    plain = export_onnx(source, parent / "plain", optimize=False, progress=False)
+    return fused, plain
+
+
+def test_bert_graph_fully_fused_and_recorded(bert_exports):
+    fused, _ = bert_exports
+    assert fused.fusion["fused"] is True and fused.fusion["reason"] is None
+    ops = fused.fusion["fused_ops"]
+    for op in ("EmbedLayerNormalization", "Attention", "SkipLayerNormalization", "BiasGelu"):
+        assert ops.get(op, 0) >= 1, ops
+    assert ops["Attention"] == 2 and ops["SkipLayerNormalization"] == 4  # 2 layers
+    assert fused.fusion["nodes_after"] < fused.fusion["nodes_before"]
+    meta = json.loads((fused.out / "fairguard.json").read_text())
+    assert meta["onnx"]["fusion"] == fused.fusion
+    assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= _ops(
+        fused.out / "model.onnx")
+    # quantised after fusion: attention and embeddings run as int8 kernels
+    assert {"QAttention", "QEmbedLayerNormalization"} <= _ops(fused.out / "model_int8.onnx")
+    assert not (fused.out / "model_fused.onnx").exists()
+
+
+def test_fused_graph_equals_unfused(bert_exports):
+    fused, plain = bert_exports
+    assert plain.fusion["fused"] is False and "turned off" in plain.fusion["reason"]
+    assert "Attention" not in _ops(plain.out / "model.onnx")
+    pairs = builtin_pairs()
+    a = _logits(fused.out / "model.onnx", fused.out, pairs)
+    b = _logits(plain.out / "model.onnx", plain.out, pairs)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    assert fused.parity["fp32_vs_torch"]["max_abs_logit_diff"] <= 1e-4
+    agree = fused.parity["int8_vs_fp32"]["decision_agreement"]
+    assert set(agree) == set(HEADS)
+
+
+def test_deberta_fuses_layernorm_and_gelu_not_attention(tmp_path_factory):
+    _, export = shared_export(tmp_path_factory)
+    meta = json.loads((export / "fairguard.json").read_text())
+    fusion = meta["onnx"]["fusion"]
+    assert fusion["fused"] is True and fusion["source_model_type"] == "deberta-v2"
+    assert fusion["fused_ops"].get("SkipLayerNormalization", 0) >= 1
+    assert "Attention" not in fusion["fused_ops"]  # disentangled attention has no fused kernel
+    assert "SkipLayerNormalization" in _ops(export / "model.onnx")
+
+
+def test_deberta_fused_equals_unfused(tmp_path_factory, tmp_path):
+    source, export = shared_export(tmp_path_factory)
+    from fairguard.export.onnx_export import export_onnx
+
+    plain = export_onnx(source, tmp_path / "plain", quantize="none", optimize=False,
+                        progress=False)
+    refused = tmp_path / "refused.onnx"
+    report = fuse_transformer_graph(plain.out / "model.onnx", refused)
+    assert report.fused and report.num_heads == 0  # no config: the optimizer infers them
+    pairs = builtin_pairs()
+    a = _logits(export / "model.onnx", export, pairs)
+    b = _logits(plain.out / "model.onnx", plain.out, pairs)
+    c = _logits(refused, plain.out, pairs)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(c, b, atol=1e-5)
+
+
+def test_graph_without_encoder_patterns_is_kept(tmp_path, caplog):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((4, 3), dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [weight])
+    src = tmp_path / "linear.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    with caplog.at_level("WARNING", logger="fairguard.export"):
+        report = fuse_transformer_graph(src, tmp_path / "out.onnx")
+    assert report.fused is False and "no encoder pattern" in report.reason
+    assert report.fused_ops == {} and not (tmp_path / "out.onnx").exists()
+    assert "not fused" in caplog.text
+
+
+def test_unreadable_graph_is_reported_not_raised(tmp_path):
+    src = tmp_path / "broken.onnx"
+    src.write_bytes(b"not a graph")
+    report = fuse_transformer_graph(src, tmp_path / "out.onnx")
+    assert report.fused is False and "failed" in report.reason
+    assert report.as_dict()["fused"] is False
