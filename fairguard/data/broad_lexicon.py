@@ -11,8 +11,9 @@ import functools
 import random
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
+
+from fairguard.data.package_yaml import read_package_yaml
 
 # fair forms that reuse the words of prejudice (quotes, negations, replies) are drawn more
 # often, so that stereotype words alone never mark a text as biased
@@ -30,10 +31,7 @@ QUOTE_PARTS = ("quote_sources", "reject_reactions", "agree_reactions")  # compos
 @functools.lru_cache(maxsize=1)
 def pools() -> dict[str, Any]:
     """The parsed ``broad.yaml``."""
-    import yaml
-
-    text = resources.files("fairguard.data").joinpath("broad.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return read_package_yaml("broad.yaml")
 
 
 @dataclass(frozen=True)
