@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from fairguard.errors import ArtifactError
+from fairguard.errors import ArtifactError, FairguardError
 
 METADATA_FILE = "fairguard.json"
 
@@ -74,10 +74,35 @@ def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any
             handle.write(json.dumps(_jsonable(dict(record)), ensure_ascii=False) + "\n")
 
 
+def jsonl_objects(path: str | os.PathLike[str], text: str | None = None, *,
+                  error: type[FairguardError] = ArtifactError,
+                  fix: str = "each line must be one JSON object") -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of the JSONL file ``path`` (or of
+    ``text``, already read from it). A line that is not a JSON object raises ``error`` naming
+    the file and line, followed by ``fix`` (what to do)."""
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error(f"{path} cannot be read ({exc}); {fix}") from exc
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(f"{path}, line {lineno}: invalid JSON ({exc.msg}); {fix}") from exc
+        if not isinstance(obj, dict):
+            raise error(f"{path}, line {lineno}: expected a JSON object, got "
+                        f"{type(obj).__name__}; {fix}")
+        out.append((lineno, obj))
+    return out
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The objects of a JSONL file written by :func:`write_jsonl` (blank lines skipped)."""
-    text = Path(path).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [obj for _, obj in jsonl_objects(path)]
 
 
 def read_metadata(folder: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:

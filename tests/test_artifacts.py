@@ -57,3 +57,20 @@ def test_output_dir_gets_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+
+
+def test_jsonl_objects_names_file_and_line(tmp_path):
+    from fairguard.artifacts import jsonl_objects, read_jsonl, write_jsonl
+    from fairguard.errors import ArtifactError, DataError
+
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, [{"a": 1}, {"a": float("nan")}])
+    assert jsonl_objects(path) == [(1, {"a": 1}), (2, {"a": None})]
+    assert read_jsonl(path) == [{"a": 1}, {"a": None}]
+    assert jsonl_objects(path, '\n{"b": 2}\n') == [(2, {"b": 2})]
+    with pytest.raises(ArtifactError, match=r"rows.jsonl, line 1: invalid JSON .*; re-run"):
+        jsonl_objects(path, "{oops", fix="re-run")
+    with pytest.raises(DataError, match="line 2: expected a JSON object, got list"):
+        jsonl_objects(path, '{"a": 1}\n[1]', error=DataError)
+    with pytest.raises(ArtifactError, match="cannot be read"):
+        jsonl_objects(tmp_path / "missing.jsonl")

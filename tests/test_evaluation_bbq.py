@@ -100,5 +100,5 @@ def test_eval_bbq_bad_data_is_a_clear_error(tmp_path, tiny_causal_lm_dir):
     result = CliRunner().invoke(cli, ["eval", "bbq", "--model", str(tiny_causal_lm_dir),
                                       "--data", str(data), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
-    assert f"{data}:1" in result.output and "missing field" in result.output
+    assert f"{data}, line 1" in result.output and "missing field" in result.output
     assert not (tmp_path / "o").exists()

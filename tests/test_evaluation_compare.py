@@ -103,7 +103,7 @@ def test_missing_score_is_reported_with_the_prompt(evals, tmp_path):
 def test_corrupt_or_empty_files_are_artifact_errors(tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "responses.jsonl").write_text('{"id": "a"}\n{not json\n')
-    with pytest.raises(ArtifactError, match="line 2 is not JSON"):
+    with pytest.raises(ArtifactError, match="line 2: invalid JSON"):
         load_responses(tmp_path / "bad")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "responses.jsonl").write_text("\n")

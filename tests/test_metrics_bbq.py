@@ -98,7 +98,7 @@ def test_loader_reads_and_numbers_ids(tmp_path):
 
 
 @pytest.mark.parametrize("record, message", [
-    ("{not json", "not valid JSON"),
+    ("{not json", "invalid JSON"),
     (json.dumps([1, 2]), "expected a JSON object"),
     (json.dumps({k: v for k, v in GOOD.items() if k != "label"}), "missing field"),
     (json.dumps(dict(GOOD, options=["only one"])), "at least 2"),
@@ -116,7 +116,7 @@ def test_loader_errors_name_file_and_line(tmp_path, record, message):
     path.write_text(json.dumps(GOOD) + "\n" + record + "\n")
     with pytest.raises(DataError, match=message) as info:
         load_bbq(path)
-    assert f"{path}:2" in str(info.value)
+    assert f"{path}, line 2" in str(info.value)
 
 
 def test_loader_empty_and_missing_file(tmp_path):

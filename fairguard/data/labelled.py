@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,9 +200,9 @@ def _csv_records(path: Path, text: str, delimiter: str) -> tuple[list[str], Iter
 
 
 def _jsonl_records(path: Path, text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    from fairguard.data.loaders import jsonl_objects
+    from fairguard.artifacts import jsonl_objects
 
-    records = jsonl_objects(path, text)
+    records = jsonl_objects(path, text, error=DataError)
     header = list(records[0][1]) if records else []
     return header, iter(records)
 

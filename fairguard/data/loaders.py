@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from fairguard.artifacts import jsonl_objects
 from fairguard.errors import DataError
 
 PAIR_SPLITS = ("train", "val", "test")
@@ -79,30 +79,12 @@ def _resolve(path_or_dir: str | os.PathLike[str], split: str, splits: tuple[str,
     return path
 
 
-def jsonl_objects(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for each non-blank line of JSONL ``text`` read from ``path``."""
-    out = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {lineno}: invalid JSON ({exc.msg}); "
-                            "each line must be one JSON object") from exc
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}, line {lineno}: expected a JSON object, got "
-                            f"{type(obj).__name__}")
-        out.append((lineno, obj))
-    return out
-
-
 def _read_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} cannot be read ({exc})") from exc
-    out = jsonl_objects(path, text)
+    out = jsonl_objects(path, text, error=DataError)
     if not out:
         raise DataError(f"{path} is empty; rebuild the dataset with `fairguard data build`")
     return out

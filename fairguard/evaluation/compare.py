@@ -7,11 +7,11 @@ its standard error and 95 % interval, overall and per category.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fairguard.artifacts import jsonl_objects
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.report import markdown_table
 from fairguard.metrics.paired import PairedChange, paired_change
@@ -70,20 +70,9 @@ def load_responses(folder: str | Path, name: str = RESPONSES,
     if not path.is_file():
         raise ArtifactError(f"{path} not found; point at the --out folder of a `fairguard "
                             f"{command}` run")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path} cannot be read ({exc}); re-run the evaluation") from exc
     rows: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ArtifactError(f"{path} line {number} is not JSON ({exc.msg}); re-run the "
-                                "evaluation") from exc
-        if not isinstance(row, dict) or "id" not in row:
+    for number, row in jsonl_objects(path, fix="re-run the evaluation"):
+        if "id" not in row:
             raise ArtifactError(f"{path} line {number} has no prompt id; re-run the evaluation "
                                 "with a current fairguard")
         rows[str(row["id"])] = row

@@ -22,13 +22,13 @@ rate on those same examples, as in the BBQ paper.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from fairguard.artifacts import jsonl_objects
 from fairguard.errors import DataError
 
 CONDITIONS = ("ambig", "disambig")
@@ -108,19 +108,11 @@ def load_bbq(path: str | os.PathLike[str]) -> list[BBQExample]:
     if not path.is_file():
         raise DataError(f"{path} does not exist or is not a file; give a BBQ-style .jsonl file")
     examples = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not valid JSON ({exc.msg})") from exc
-            example = example_from_dict(record, where)
-            if not example.id:
-                example = dataclasses.replace(example, id=f"line-{number}")
-            examples.append(example)
+    for number, record in jsonl_objects(path, error=DataError, fix="write one BBQ example per line"):
+        example = example_from_dict(record, f"{path}, line {number}")
+        if not example.id:
+            example = dataclasses.replace(example, id=f"line-{number}")
+        examples.append(example)
     if not examples:
         raise DataError(f"{path} holds no examples; write one JSON object per line")
     return examples
