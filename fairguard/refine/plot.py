@@ -12,10 +12,9 @@ BARS = (("delta", "pos. err. δ"), ("epsilon", "attr. err. ε"), ("mu", "μ"), (
 def plot_training(before: dict[str, Any], after: dict[str, Any],
                   curve: Sequence[dict[str, float]], path: str | Path) -> None:
     """Left: held-out metrics without/with the layer. Right: validation terms per epoch."""
-    import matplotlib
+    from fairguard.loops import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     bars = [(key, label) for key, label in BARS if key in before and key in after]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -37,6 +36,4 @@ def plot_training(before: dict[str, Any], after: dict[str, Any],
         right.set_xlabel("epoch")
         right.set_title("validation terms")
         right.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -11,10 +11,9 @@ import numpy as np
 def plot_training(step_losses: Sequence[float], history: Sequence[dict[str, Any]],
                   path: str | os.PathLike[str]) -> None:
     """Write a two-panel PNG: training loss (raw + moving average) and val metrics by epoch."""
-    import matplotlib
+    from fairguard.loops import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(11, 4))
     losses = np.asarray(step_losses, dtype=float)
@@ -47,6 +46,4 @@ def plot_training(step_losses: Sequence[float], history: Sequence[dict[str, Any]
     ax_val.set_xlabel("epoch")
     ax_val.set_ylabel("validation metric")
     ax_val.set_title("validation")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -13,7 +13,6 @@ comparison the metric asks for: the same prompt, neutral above biased.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, DataError
+from fairguard.loops import BestState, seed_everything
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
@@ -52,15 +52,6 @@ class TrainResult:
     out: Path
     metrics: dict[str, Any]
     main_process: bool = True  # False on the other ranks of a torchrun / accelerate launch run
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (dropout, head initialisation, shuffling)."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[str, ...],
@@ -186,7 +177,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     thresholds = {head: 0.5 for head in heads}
     history: list[dict[str, Any]] = []
     step_losses: list[float] = []
-    best_score, best_epoch, best_state = -np.inf, 0, None
+    best = BestState()
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -238,21 +229,17 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         history.append({"epoch": epoch, "train_loss": float(np.mean(epoch_losses)),
                         "val": val, "val_selection_score": score,
                         "elapsed_s": round(time.perf_counter() - start, 1)})
-        improved = bool(score > best_score)
-        if improved:
-            best_score, best_epoch = score, epoch
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        improved = best.update(score, model, epoch)
         if config.progress:
             aucs = ", ".join(f"{h} auc {val['heads'][h]['roc_auc'] or float('nan'):.3f}" for h in heads)
             fair = val.get("fairness_pairwise_accuracy")
             fair_text = f", fairness pairwise {fair:.3f}" if fair is not None else ""
             tqdm.write(f"epoch {epoch}: loss {np.mean(epoch_losses):.4f}; val {aucs}{fair_text}"
                        f"{' (best)' if improved else ''}")
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return {"history": history, "step_losses": step_losses, "best_epoch": best_epoch,
+    best.restore(model)
+    return {"history": history, "step_losses": step_losses, "best_epoch": best.step or 0,
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
-            "best_val_selection_score": best_score, "thresholds": thresholds,
+            "best_val_selection_score": best.score, "thresholds": thresholds,
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_pairs": len(examples), **processes_report(processes, model)}
 
