@@ -2,9 +2,10 @@
 
 ``@options_from(GRPOConfig)`` adds one option per field (sub-configs flattened): the flag is
 ``--field-name`` plus ``metadata["aliases"]``; the type comes from the annotation (``Literal`` or
-``metadata["choices"]``: a choice, ``bool``: a ``--x/--no-x`` pair or ``metadata["flag"]``'s pair, ``int``, ``float``);
-the help is ``metadata["help"]`` followed by the dataclass default (or ``metadata["default_text"]``
-where the default is computed). Every option's click default is None, so that only flags the
+``metadata["choices"]``: a choice; ``bool``: a ``--x/--no-x`` pair, or ``metadata["flag"]``'s
+pair; ``int``, ``float``; ``metadata["multiple"]``: repeatable); the help is ``metadata["help"]``
+followed by the dataclass default (or ``metadata["default_text"]`` where the default is computed
+or None). Fields with ``metadata["cli"] = False`` (mappings) stay YAML-only. Every option's click default is None, so that only flags the
 user gave override the ``--config`` YAML, which overrides the dataclass defaults
 (:func:`fairguard.config.build_config`).
 """
@@ -66,16 +67,16 @@ def option_help(option: Option) -> str:
     return f"{text} [default: {default}]" if default is not None else text
 
 
-def click_option(option: Option, required: bool = False) -> Callable[[F], F]:
+def click_option(option: Option) -> Callable[[F], F]:
     """The click option of one config option."""
     meta = option.field.metadata
     base = _base(option.hint)
-    names = [_flag(option.name), *(_flag(a) if len(a) > 1 else f"-{a}" for a in option.aliases)]
-    kwargs: dict[str, Any] = {"default": None, "help": option_help(option), "required": required}
+    names = [_flag(name) for name in (option.name, *option.aliases)]
+    kwargs: dict[str, Any] = {"default": None, "help": option_help(option)}
     if base is bool:
         return click.option("/".join(_bool_flags(option)), option.name, **kwargs)
-    if meta.get("multiple"):
-        kwargs.update(multiple=True, default=())
+    if meta.get("multiple"):  # none given: None, like any option not given
+        kwargs.update(multiple=True, default=(), callback=lambda _ctx, _param, value: value or None)
     if "choices" in meta:
         kwargs["type"] = click.Choice([str(a) for a in meta["choices"]])
     elif typing.get_origin(base) is typing.Literal:
@@ -86,29 +87,20 @@ def click_option(option: Option, required: bool = False) -> Callable[[F], F]:
         kwargs["type"] = click.Path(path_type=Path)
     if "envvar" in meta:
         kwargs.update(envvar=meta["envvar"], show_envvar=True)
-    if "metavar" in meta:
-        kwargs["metavar"] = meta["metavar"]
     return click.option(*names, option.name, **kwargs)
 
 
-def options_from(cls: type, exclude: Iterable[str] = (), required: Iterable[str] = ()) -> Callable[[F], F]:
-    """Decorator: add a click option for every option of config class ``cls`` (but ``exclude``
-    and fields with ``metadata["cli"] = False``); ``required`` ones must be given as flags."""
-    skip, must = set(exclude), set(required)
-    chosen = [o for o in config_options(cls)
-              if o.name not in skip and o.field.metadata.get("cli", True)]
+def options_from(cls: type) -> Callable[[F], F]:
+    """Decorator: a click option for every option of config class ``cls`` (but the YAML-only
+    ones), passed to the command as keyword arguments named like the fields."""
+    chosen = [o for o in config_options(cls) if o.field.metadata.get("cli", True)]
 
     def decorate(function: F) -> F:
-        for option in reversed(chosen):  # click shows options in decoration order, bottom-up
-            function = click_option(option, option.name in must)(function)
+        for option in reversed(chosen):  # click lists options in decoration order
+            function = click_option(option)(function)
         return function
 
     return decorate
-
-
-def given(options: dict[str, Any]) -> dict[str, Any]:
-    """The options the user gave (``None`` and empty ``multiple`` values dropped)."""
-    return {k: v for k, v in options.items() if v is not None and v != ()}
 
 
 def options_markdown(commands: Iterable[tuple[str, type]]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from fairguard.cli.options import given, options_from
+from fairguard.cli.options import options_from
 from fairguard.reward_model.config import RewardTrainConfig
 
 
@@ -23,7 +23,7 @@ def train_reward(config_path: str | None, **options: Any) -> None:
     from fairguard.config import build_config
     from fairguard.reward_model.train import train_reward_model
 
-    config = build_config(RewardTrainConfig, config_path, **given(options))
+    config = build_config(RewardTrainConfig, config_path, **options)
     result = train_reward_model(config)
     if not result.main_process:  # another rank of a torchrun / accelerate launch run; rank 0 reports
         return
