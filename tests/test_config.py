@@ -1,8 +1,9 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
 
-from fairguard.config import build_config
+from fairguard.config import build_config, config_dict, config_options
 from fairguard.errors import ConfigError
 
 
@@ -45,3 +46,32 @@ def test_bad_yaml(tmp_path):
         build_config(_Cfg, path)
     with pytest.raises(ConfigError, match="does not exist"):
         build_config(_Cfg, tmp_path / "missing.yaml")
+
+
+@dataclass
+class _Sub:
+    depth: int = 1
+    style: Literal["plain", "fancy"] = "plain"
+
+
+@dataclass
+class _Outer:
+    learning_rate: float = field(default=0.1, metadata={"aliases": ("lr",)})
+    sub: _Sub = field(default_factory=_Sub)
+
+
+def test_sub_config_options_are_flat_or_nested_in_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("sub:\n  depth: 3\nlr: 0.5\n")
+    cfg = build_config(_Outer, path, style="fancy")
+    assert cfg == _Outer(learning_rate=0.5, sub=_Sub(depth=3, style="fancy"))
+    assert config_dict(cfg) == {"learning_rate": 0.5, "depth": 3, "style": "fancy"}
+    assert build_config(_Outer, **config_dict(cfg)) == cfg
+    assert [o.name for o in config_options(_Outer)] == ["learning_rate", "depth", "style"]
+
+
+def test_choices_and_missing_options_are_clear_errors():
+    with pytest.raises(ConfigError, match="style must be one of plain, fancy"):
+        build_config(_Outer, style="odd")
+    with pytest.raises(ConfigError, match="give --out"):
+        build_config(_Cfg, epochs=2)
