@@ -1,4 +1,4 @@
-"""Generation, the quality evaluation and ``fairguard eval quality`` on the tiny causal LM."""
+"""The quality evaluation and ``fairguard eval quality`` on the tiny causal LM."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from fairguard.cli import cli
-from fairguard.errors import ArtifactError, ConfigError, UnknownNameError
-from fairguard.evaluation import (
-    DecodingConfig,
-    evaluate_quality,
-    format_prompts,
-    generate_responses,
-    load_policy,
-)
+from fairguard.evaluation import evaluate_quality
+from fairguard.generation import DecodingConfig, load_policy
 from fairguard.hookspecs import hookimpl
 from fairguard.plugin_manager import register_plugin, unregister_plugin
 from fairguard.scoring import build_rewards
@@ -55,46 +49,6 @@ def tiny(tiny_causal_lm_dir):
     return load_policy(str(tiny_causal_lm_dir))
 
 
-def test_greedy_generation_is_batch_independent_and_repeatable(tiny):
-    model, tok = tiny
-    side = tok.padding_side
-    one = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=6, batch_size=1), progress=False)
-    three = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=6, batch_size=3), progress=False)
-    assert one == three and len(one) == 3
-    assert all(isinstance(r, str) for r in one)
-    assert tok.padding_side == side
-
-
-def test_sampling_is_seeded_and_leaves_global_rng_alone(tiny):
-    model, tok = tiny
-    cfg = DecodingConfig(max_new_tokens=12, do_sample=True, seed=3)
-    state = torch.get_rng_state()
-    a = generate_responses(model, tok, PROMPTS, cfg, progress=False)
-    assert torch.equal(state, torch.get_rng_state())
-    b = generate_responses(model, tok, PROMPTS, cfg, progress=False)
-    c = generate_responses(model, tok, PROMPTS, DecodingConfig(max_new_tokens=12, do_sample=True, seed=4),
-                           progress=False)
-    assert a == b and a != c
-
-
-def test_chat_template_choice(tiny):
-    _, tok = tiny
-    assert format_prompts(tok, PROMPTS) == PROMPTS  # the tiny tokenizer has no chat template
-    with pytest.raises(ConfigError, match="no chat template"):
-        format_prompts(tok, PROMPTS, chat_template=True)
-
-
-@pytest.mark.parametrize("options, message", [
-    ({"max_new_tokens": 0}, "max_new_tokens"),
-    ({"temperature": 0.0}, "temperature"),
-    ({"top_p": 1.5}, "top_p"),
-    ({"batch_size": True}, "batch_size"),
-])
-def test_generation_config_validation(options, message):
-    with pytest.raises(ConfigError, match=message):
-        DecodingConfig(**options)
-
-
 def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
     model, tok = tiny
     rewards = build_rewards("tiny-triple=1,gender-bias=0.5")
@@ -104,34 +58,6 @@ def test_evaluate_quality_scores_what_it_generated(tiny, tiny_plugin):
     assert set(result.summary.means) == {"fairness", "fluency", "gender-bias", "total"}
     records = result.records()
     assert [r["response"] for r in records] == result.responses
-
-
-def test_build_rewards_errors(tmp_path):
-    with pytest.raises(UnknownNameError, match="no-such-reward"):
-        build_rewards("no-such-reward=1")
-    with pytest.raises(ConfigError, match="no rewards"):
-        build_rewards(None)
-    with pytest.raises(ConfigError, match="not a folder"):
-        build_rewards(reward_model=str(tmp_path / "missing"))
-
-
-def test_adapter_is_applied_and_bad_adapter_is_clear(tmp_path, tiny_causal_lm_dir):
-    from peft import LoraConfig, PeftModel, get_peft_model
-
-    base, tok = load_policy(str(tiny_causal_lm_dir))
-    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
-    for name, param in peft_model.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(param, std=0.5)
-    peft_model.save_pretrained(tmp_path / "adapter")
-    lm, _ = load_policy(str(tiny_causal_lm_dir), str(tmp_path / "adapter"))
-    assert isinstance(lm, PeftModel)
-    plain, _ = load_policy(str(tiny_causal_lm_dir))
-    ids = tok(PROMPTS[0], return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        assert not torch.allclose(lm(input_ids=ids).logits, plain(input_ids=ids).logits)
-    with pytest.raises(ArtifactError, match="adapter_config.json"):
-        load_policy(str(tiny_causal_lm_dir), str(tmp_path))
 
 
 def _dataset(folder, n=3):
@@ -257,7 +183,12 @@ def test_guard_needs_rewards(tmp_path, tiny_causal_lm_dir):
 
 
 def test_refine_layer_applies_while_generating(tmp_path, tiny_causal_lm_dir):
-    from fairguard.refine.layer import RefineLayer, model_fingerprint, save_layer, tokenizer_digest
+    from fairguard.refine.layer import (
+        RefineLayer,
+        model_fingerprint,
+        save_layer,
+        tokenizer_digest,
+    )
 
     model, tok = load_policy(str(tiny_causal_lm_dir))
     layer_dir = tmp_path / "layer"

@@ -69,3 +69,30 @@ def test_reward_protocol_is_runtime_checkable():
     assert isinstance(reward, fairguard.Reward)
     out = reward.score(["q"], ["They are a capable engineer."])
     assert isinstance(out["gender-bias"], np.ndarray)
+
+
+def test_registrations_follow_plugins_registered_at_run_time():
+    class Late:
+        @fairguard.hookimpl
+        def register_rewards(self, register):
+            register("late-reward", lambda: None, "registered after the first lookup")
+
+    assert "late-reward" not in reward_registrations()
+    register_plugin(Late(), name="late-plugin")
+    try:
+        assert "late-reward" in reward_registrations()
+    finally:
+        unregister_plugin("late-plugin")
+    assert "late-reward" not in reward_registrations()
+
+
+def test_resolve_takes_a_name_or_an_object():
+    from fairguard.registry import resolve_filter, resolve_reward
+
+    reward = resolve_reward("gender-bias")
+    assert resolve_reward(reward) is reward
+    assert resolve_filter("neutralize").name == "neutralize"
+    with pytest.raises(ConfigError, match="is not a reward"):
+        resolve_reward(object())
+    with pytest.raises(ConfigError, match="is not a filter"):
+        resolve_filter(42)

@@ -3,7 +3,7 @@ import pytest
 
 from fairguard.errors import ConfigError, InputError, PluginError, UnknownNameError
 from fairguard.plugins.gender_bias import GenderBiasReward
-from fairguard.scoring import TOTAL, WeightedRewards, parse_weights
+from fairguard.scoring import TOTAL, WeightedRewards, build_rewards, parse_reward_spec, parse_weights
 
 
 def test_parse_weights():
@@ -98,8 +98,6 @@ def test_bad_inputs():
 
 
 def test_one_reward_spec_grammar():
-    from fairguard.scoring import parse_reward_spec
-
     assert parse_reward_spec("gender-bias=2, reward-model") == {"gender-bias": 2.0, "reward-model": 1.0}
     assert parse_reward_spec(["gender-bias"]) == parse_reward_spec({"gender-bias": 1}) == {"gender-bias": 1.0}
     assert parse_reward_spec(None) == {}
@@ -108,8 +106,6 @@ def test_one_reward_spec_grammar():
 
 
 def test_build_rewards_weights_heads_and_checks_options():
-    from fairguard.scoring import build_rewards
-
     rewards = build_rewards("gender-bias=0.5")
     assert rewards.weights == {"gender-bias": 0.5}
     assert build_rewards(["gender-bias"], head_weights="gender-bias=3").weights == {"gender-bias": 3.0}
@@ -117,3 +113,12 @@ def test_build_rewards_weights_heads_and_checks_options():
         build_rewards("gender-bias", reward_options={"other": {}})
     with pytest.raises(ConfigError, match="no rewards to evaluate with"):
         build_rewards("")
+
+
+def test_build_rewards_errors(tmp_path):  # the registry's and the reward-model plugin's errors
+    with pytest.raises(UnknownNameError, match="no-such-reward"):
+        build_rewards("no-such-reward=1")
+    with pytest.raises(ConfigError, match="no rewards"):
+        build_rewards(None)
+    with pytest.raises(ConfigError, match="not a folder"):
+        build_rewards(reward_model=str(tmp_path / "missing"))
