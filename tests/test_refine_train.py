@@ -5,10 +5,10 @@ import torch
 
 from fairguard.errors import ConfigError, DataError
 from fairguard.refine.cache import TopK
-from fairguard.evaluation.refine import QuestionSet, evaluate
+from fairguard.evaluation.refine import QuestionSet, cap_quads, evaluate, load_questions
 from fairguard.refine.reward import group_quads
 from fairguard.refine.config import RefineConfig
-from fairguard.refine.train import _cap_quads, load_questions, train_layer
+from fairguard.refine.train import train_layer
 
 from refine_data import ambiguous, disambiguated, write_dataset
 
@@ -92,7 +92,7 @@ def test_load_questions_filters_category_and_explains_empty(tmp_path):
 
 def test_cap_keeps_whole_quads():
     qs = ambiguous(TRAIN)
-    capped = _cap_quads(qs, 5, random.Random(0))
+    capped = cap_quads(qs, 5, random.Random(0))
     quads, left = group_quads(capped)
     assert len(quads) == 5 and left == 0
 

@@ -203,6 +203,42 @@ def format_table(before: dict[str, Any], after: dict[str, Any], title: str = "")
     return "\n".join(lines)
 
 
+def load_questions(data: str | Path, split: str, categories: Sequence[str]) -> list[Any]:
+    """UnQover questions of ``split`` in ``categories`` (DataError naming what exists if none)."""
+    from fairguard.data.loaders import load_unqover
+
+    questions = load_unqover(data, split)
+    wanted = set(categories)
+    kept = [q for q in questions if q.category in wanted]
+    if not kept:
+        have = sorted({q.category for q in questions})
+        raise DataError(f"{data}: unqover/{split} has no questions in {', '.join(sorted(wanted))}; "
+                        f"categories present: {', '.join(have) or '(none)'}")
+    return kept
+
+
+def cap_quads(questions: list[Any], max_quads: int, rng: random.Random) -> list[Any]:
+    """Keep at most ``max_quads`` whole quads (chosen at random), so no quad is broken."""
+    if not max_quads:
+        return questions
+    keys: dict[tuple, list[Any]] = {}
+    for q in questions:
+        keys.setdefault((q.category, q.template_id, q.x1, q.x2, q.attribute_id), []).append(q)
+    chosen = list(keys)
+    if len(chosen) <= max_quads:
+        return questions
+    rng.shuffle(chosen)
+    keep = set(chosen[:max_quads])
+    return [q for q in questions if (q.category, q.template_id, q.x1, q.x2, q.attribute_id) in keep]
+
+
+def cap_questions(questions: list[Any], n: int, rng: random.Random) -> list[Any]:
+    """At most ``n`` of ``questions`` (chosen at random, order kept); all of them when ``n`` is 0."""
+    if not n or len(questions) <= n:
+        return questions
+    return [questions[i] for i in sorted(rng.sample(range(len(questions)), n))]
+
+
 def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Path, *,
              category: str | None = None, split: str = "test", max_quads: int = 0,
              max_disambig: int = 0, seed: int = 0, overwrite: bool = False,
@@ -212,7 +248,6 @@ def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Pat
     from fairguard.artifacts import atomic_output_dir, write_json
     from fairguard.models import cache_dir
     from fairguard.refine.layer import load_layer
-    from fairguard.refine.train import _cap, _cap_quads, load_questions
 
     if split not in ("test", "train"):
         raise ConfigError(f"split must be test or train, got {split!r}")
@@ -226,8 +261,8 @@ def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Pat
     if not cats:
         raise ConfigError("no category given and the layer records none; pass --category")
     rng = random.Random(seed)
-    amb_q = _cap_quads(load_questions(data, split, cats), max_quads, rng)
-    dis_q = _cap(load_questions(data, f"disambig_{split}", cats), max_disambig, rng)
+    amb_q = cap_quads(load_questions(data, split, cats), max_quads, rng)
+    dis_q = cap_questions(load_questions(data, f"disambig_{split}", cats), max_disambig, rng)
     where = (cache_dir() / "refine") if cache else None
     prefix = str(meta.get("answer_prefix") or "")
     amb = prepare_set(lm, split, amb_q, layer.k, cache_dir=where, answer_prefix=prefix)

@@ -28,9 +28,8 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from fairguard.errors import DataError
 from fairguard.refine.config import RefineConfig
 
 
@@ -42,41 +41,6 @@ class RefineResult:
     metadata: dict[str, Any]
     metrics: dict[str, Any]
     curve: list[dict[str, float]] = field(default_factory=list)
-
-
-def load_questions(data: str | Path, split: str, categories: Sequence[str]) -> list[Any]:
-    """UnQover questions of ``split`` in ``categories`` (DataError naming what exists if none)."""
-    from fairguard.data.loaders import load_unqover
-
-    questions = load_unqover(data, split)
-    wanted = set(categories)
-    kept = [q for q in questions if q.category in wanted]
-    if not kept:
-        have = sorted({q.category for q in questions})
-        raise DataError(f"{data}: unqover/{split} has no questions in {', '.join(sorted(wanted))}; "
-                        f"categories present: {', '.join(have) or '(none)'}")
-    return kept
-
-
-def _cap_quads(questions: list[Any], max_quads: int, rng: random.Random) -> list[Any]:
-    """Keep at most ``max_quads`` whole quads (chosen at random), so no quad is broken."""
-    if not max_quads:
-        return questions
-    keys: dict[tuple, list[Any]] = {}
-    for q in questions:
-        keys.setdefault((q.category, q.template_id, q.x1, q.x2, q.attribute_id), []).append(q)
-    chosen = list(keys)
-    if len(chosen) <= max_quads:
-        return questions
-    rng.shuffle(chosen)
-    keep = set(chosen[:max_quads])
-    return [q for q in questions if (q.category, q.template_id, q.x1, q.x2, q.attribute_id) in keep]
-
-
-def _cap(questions: list[Any], n: int, rng: random.Random) -> list[Any]:
-    if not n or len(questions) <= n:
-        return questions
-    return [questions[i] for i in sorted(rng.sample(range(len(questions)), n))]
 
 
 def _split_val(n: int, share: float, rng: random.Random) -> tuple[list[int], list[int]]:
@@ -215,7 +179,16 @@ def run_training(config: RefineConfig, progress: bool = True,
 
     from fairguard.models import cache_dir
     from fairguard.refine.cache import check_k
-    from fairguard.evaluation.refine import DEFAULT_K, evaluate, load_base_lm, prepare_set, relative_changes
+    from fairguard.evaluation.refine import (
+        DEFAULT_K,
+        cap_quads,
+        cap_questions,
+        evaluate,
+        load_base_lm,
+        load_questions,
+        prepare_set,
+        relative_changes,
+    )
     from fairguard.refine.layer import tokenizer_digest
     from fairguard.refine.answer_slot import prompt_format
 
@@ -223,10 +196,10 @@ def run_training(config: RefineConfig, progress: bool = True,
     started = time.perf_counter()
     rng = random.Random(config.seed)
     cats = config.categories()
-    train_q = _cap_quads(load_questions(config.data, "train", cats), config.max_quads, rng)
-    test_q = _cap_quads(load_questions(config.data, "test", cats), config.max_quads // 2 if config.max_quads else 0, rng)
-    dis_train_q = _cap(load_questions(config.data, "disambig_train", cats), config.max_disambig, rng)
-    dis_test_q = _cap(load_questions(config.data, "disambig_test", cats), config.max_disambig, rng)
+    train_q = cap_quads(load_questions(config.data, "train", cats), config.max_quads, rng)
+    test_q = cap_quads(load_questions(config.data, "test", cats), config.max_quads // 2 if config.max_quads else 0, rng)
+    dis_train_q = cap_questions(load_questions(config.data, "disambig_train", cats), config.max_disambig, rng)
+    dis_test_q = cap_questions(load_questions(config.data, "disambig_test", cats), config.max_disambig, rng)
 
     lm = load_base_lm(config.model)
     k = config.k or DEFAULT_K[lm.kind]
