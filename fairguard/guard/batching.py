@@ -310,9 +310,3 @@ class AsyncGuardMixin:
         """``check`` for async code (micro-batched; ``deadline_s`` bounds the whole call)."""
         pair = self._one_pair(prompt, response)  # type: ignore[attr-defined]
         return (await self.ascore_batch(*pair, deadline_s=deadline_s, request_id=request_id))[0]
-
-    def awrap(self, pipe: Any) -> Any:
-        """Wrap a ``text-generation`` pipeline for async code; see ``AsyncGuardedPipeline``."""
-        from fairguard.guard.pipeline_wrap import AsyncGuardedPipeline
-
-        return AsyncGuardedPipeline(self, pipe)

@@ -16,7 +16,7 @@ from fairguard.errors import (
 from fairguard.guard.batching import AsyncGuardMixin, CallScope, MicroBatcher, Scores
 from fairguard.guard.candidates import Candidate, Regenerate, Slot, make_record
 from fairguard.guard.config import GuardConfig
-from fairguard.guard.pipeline_wrap import GuardedPipeline
+from fairguard.guard.pipeline_wrap import AsyncGuardedPipeline, GuardedPipeline
 from fairguard.guard.result import GuardRecord, PluginFailure
 from fairguard.guard.timeouts import rewrite_texts, score_reward
 from fairguard.inputs import check_pairs
@@ -377,6 +377,10 @@ class Guard(AsyncGuardMixin):
     def wrap(self, pipe: Any) -> GuardedPipeline:
         """Wrap a transformers ``text-generation`` pipeline; see :class:`GuardedPipeline`."""
         return GuardedPipeline(self, pipe)
+
+    def awrap(self, pipe: Any) -> AsyncGuardedPipeline:
+        """Wrap a ``text-generation`` pipeline for async code; see :class:`AsyncGuardedPipeline`."""
+        return AsyncGuardedPipeline(self, pipe)
 
     def __repr__(self) -> str:
         return (f"Guard(rewards={[r.name for r in self.rewards]}, filters={[f.name for f in self.filters]}, "
