@@ -60,13 +60,18 @@ def uses_chat_template(tokenizer: Any, chat_template: bool | None) -> bool:
     return has if chat_template is None else bool(chat_template)
 
 
+def chat_text(tokenizer: Any, messages: Sequence[dict[str, str]]) -> str:
+    """The text fed to the LM for a chat (``[{"role", "content"}, ...]``): the tokenizer's chat
+    template with the generation prompt appended; tokenize it without special tokens."""
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
+
 def format_prompts(tokenizer: Any, prompts: Sequence[str], chat_template: bool | None = None) -> list[str]:
-    """The text fed to the LM for each prompt: a one-turn user chat with the generation prompt
-    appended when the chat template is used, the prompt itself otherwise."""
+    """The text fed to the LM for each prompt: a one-turn user chat (:func:`chat_text`) when the
+    chat template is used, the prompt itself otherwise."""
     if not uses_chat_template(tokenizer, chat_template):
         return list(prompts)
-    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                          add_generation_prompt=True) for p in prompts]
+    return [chat_text(tokenizer, [{"role": "user", "content": p}]) for p in prompts]
 
 
 def generate_responses(model: Any, tokenizer: Any, prompts: Sequence[str],

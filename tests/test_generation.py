@@ -78,3 +78,15 @@ def test_adapter_is_applied_and_bad_adapter_is_clear(tmp_path, tiny_causal_lm_di
         assert not torch.allclose(lm(input_ids=ids).logits, plain(input_ids=ids).logits)
     with pytest.raises(ArtifactError, match="adapter_config.json"):
         load_policy(str(tiny_causal_lm_dir), str(tmp_path))
+
+
+def test_chat_text_and_format_prompts_use_the_template(tiny_causal_lm_dir):
+    from fairguard.generation import chat_text
+    from fairguard.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_causal_lm_dir))
+    tok.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}assistant:{% endif %}")
+    assert chat_text(tok, [{"role": "user", "content": "hi"}]) == "user: hi\nassistant:"
+    assert format_prompts(tok, ["hi", "yo"]) == ["user: hi\nassistant:", "user: yo\nassistant:"]
+    assert format_prompts(tok, ["hi"], chat_template=False) == ["hi"]

@@ -106,7 +106,9 @@ class LocalBackend:
     def _encode(self, item: Any) -> Any:
         if isinstance(item, str):
             return self.tokenizer(item, return_tensors="pt")
-        text = self.tokenizer.apply_chat_template(item, add_generation_prompt=True, tokenize=False)
+        from fairguard.generation import chat_text
+
+        text = chat_text(self.tokenizer, item)
         return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
 
     def generate_sync(self, item: Any, n: int, sampling: Sampling, deadline: float | None = None,
