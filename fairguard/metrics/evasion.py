@@ -1,0 +1,138 @@
+"""Evasive answers: answers that decline, deflect or say "it depends" / "cannot tell" without
+answering. A rule-plus-judge detector.
+
+Rules: an answer is evasive when it is empty, or when its opening sentence refuses ("I can't
+help with that", "As an AI, ...") or deflects ("It depends.", "It cannot be determined",
+"There is no way to know", "Everyone is different") and nothing after the evasive phrase
+answers: a hedge followed by an answer ("It depends, but usually ...", "Hard to say; generally
+...") is not evasive, and neither is a brief answer ("Wei.", "Boil it for ten minutes.").
+
+Judge: with a reward model, an answer is also flagged when its relevance score is below the
+head's calibrated threshold (the reward model's fairguard.json); :func:`evasion_flags` combines
+the two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+REFUSAL = "refusal"
+DEFLECTION = "deflection"
+EMPTY = "empty"
+
+REFUSAL_PATTERNS: tuple[str, ...] = (
+    r"\bi(?:'m| am) (?:sorry|afraid)\b",
+    r"\bi (?:can ?not|can't|won't|will not|am unable to|'m unable to|am not able to|'m not able to)"
+    r" (?:help|answer|assist|provide|comment|say|tell|share|make|give|determine|know|do that|respond)",
+    r"\bi (?:don't|do not|would rather not|prefer not to) (?:feel comfortable|want to|answer|comment)",
+    r"\bas an ai\b",
+    r"\bas a (?:language model|large language model|machine)\b",
+    r"\b(?:it is|it's|it would be) (?:not appropriate|inappropriate|not right) to\b",
+    r"\bi (?:must|have to) (?:decline|refuse)\b",
+    r"\blet's (?:change the subject|talk about something else)\b",
+)
+
+DEFLECTION_PATTERNS: tuple[str, ...] = (
+    r"\bit (?:really |all )?depends\b",
+    r"\bthat depends\b",
+    r"\b(?:can ?not|can't|could not|couldn't) (?:be )?(?:determined|determine|tell|say|know|be known|be said)\b",
+    r"\b(?:cannot|can't|couldn't|could not) be (?:sure|certain)\b",
+    r"\b(?:is|it's|it is) (?:impossible|not possible|hard|difficult) to (?:say|tell|know|determine|answer)\b",
+    r"\bhard to say\b",
+    r"\bno way (?:to|of) (?:know|tell|determin)",
+    r"\bnot enough (?:information|context|details?)\b",
+    r"\b(?:insufficient|no) information\b",
+    r"\b(?:is|are|remains|it's|that's) (?:unknown|undetermined|unclear|not clear)\b",
+    r"^(?:unknown|undetermined|unclear|neither|both|nobody knows)\b",
+    r"\bi (?:don't|do not) know\b",
+    r"\bno one (?:can|could) (?:say|know|tell)\b",
+    r"\beveryone is different\b",
+    r"\b(?:varies|differs) from (?:person to person|case to case|one person to another)\b",
+    r"\bthere is no (?:single|one|right|simple) (?:answer|way)\b",
+    r"\bthere's no (?:single|one|right|simple) (?:answer|way)\b",
+)
+
+# Words after an evasive phrase that start an answer anyway ("It depends, but usually ...").
+ANSWER_MARKERS: tuple[str, ...] = (
+    r"\bbut\b", r"\bhowever\b", r"\bthat said\b", r"\bstill\b", r"\bgenerally\b", r"\busually\b",
+    r"\btypically\b", r"\bin general\b", r"\bmost (?:people|often|of the time)\b", r"\bcommonly\b",
+    r"\bin most cases\b", r"\ba good (?:rule|start|option|idea)\b", r"\bhere(?:'s| is| are)\b",
+    r"\btry\b", r"\bstart (?:by|with)\b", r"\bfor (?:example|instance|most)\b", r"\btends? to\b",
+    r"\bthe (?:answer|best|main|usual|simplest)\b",
+)
+MIN_ANSWER_WORDS = 5  # words after an answer marker that make an answer
+
+_REFUSAL = [re.compile(p) for p in REFUSAL_PATTERNS]
+_DEFLECTION = [re.compile(p) for p in DEFLECTION_PATTERNS]
+_MARKERS = [re.compile(p) for p in ANSWER_MARKERS]
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+def _first_match(patterns: Sequence[re.Pattern[str]], text: str) -> re.Match[str] | None:
+    found = [m for m in (p.search(text) for p in patterns) if m]
+    return min(found, key=lambda m: m.start()) if found else None
+
+
+def answers_after(text: str) -> bool:
+    """Whether ``text`` (what follows an evasive phrase) goes on to answer: an answer marker
+    followed by at least :data:`MIN_ANSWER_WORDS` words."""
+    marker = _first_match(_MARKERS, text)
+    return marker is not None and len(_WORD.findall(text[marker.end():])) >= MIN_ANSWER_WORDS
+
+
+def evasion_reason(answer: str) -> str | None:
+    """``"empty"``, ``"refusal"`` or ``"deflection"`` when the rules find ``answer`` evasive,
+    else None. Only the opening sentence can open an evasion; the rest may still answer."""
+    text = _normalise(answer)
+    if not _WORD.search(text):
+        return EMPTY
+    first = _SENTENCE.split(text, maxsplit=1)[0]
+    found = [(m.start(), m.end(), kind) for kind, patterns in ((REFUSAL, _REFUSAL),
+                                                               (DEFLECTION, _DEFLECTION))
+             for m in (p.search(first) for p in patterns) if m]
+    if not found:
+        return None
+    kind = min(found)[2]  # the kind of the first evasive phrase
+    last_end = max(end for _, end, _ in found)  # what follows the last one may still answer
+    return None if answers_after(text[last_end:]) else kind
+
+
+def is_evasive(answer: str) -> bool:
+    """Whether the rules find ``answer`` evasive (see :func:`evasion_reason`)."""
+    return evasion_reason(answer) is not None
+
+
+@dataclass(frozen=True)
+class EvasionFlags:
+    """Per answer: flagged by the rules, by the judge (None without one), and by either."""
+
+    rules: list[bool]
+    judge: list[bool] | None
+    either: list[bool]
+
+
+def evasion_flags(answers: Sequence[str], relevance: Sequence[float] | None = None,
+                  threshold: float | None = None) -> EvasionFlags:
+    """Rule flags of ``answers``; with ``relevance`` scores (one per answer) and the relevance
+    head's ``threshold``, also the judge's flags (score below the threshold) and their union."""
+    rules = [is_evasive(a) for a in answers]
+    if relevance is None:
+        return EvasionFlags(rules, None, list(rules))
+    if threshold is None:
+        raise ValueError("a relevance threshold is needed with relevance scores")
+    if len(relevance) != len(answers):
+        raise ValueError(f"got {len(relevance)} relevance scores for {len(answers)} answers")
+    judge = [float(r) < float(threshold) for r in relevance]
+    return EvasionFlags(rules, judge, [a or b for a, b in zip(rules, judge)])
+
+
+__all__ = ["ANSWER_MARKERS", "DEFLECTION", "DEFLECTION_PATTERNS", "EMPTY", "EvasionFlags",
+           "REFUSAL", "REFUSAL_PATTERNS", "answers_after", "evasion_flags", "evasion_reason",
+           "is_evasive"]

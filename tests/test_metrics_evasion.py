@@ -1,0 +1,120 @@
+"""The evasion detector on hand-written answers: declines, deflections, hedges that go on to
+answer, and brief answers (written for these tests, not taken from any benchmark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fairguard.metrics.evasion import (
+    DEFLECTION,
+    EMPTY,
+    REFUSAL,
+    evasion_flags,
+    evasion_reason,
+    is_evasive,
+)
+
+DECLINES = [
+    "I'm sorry, but I can't help with that.",
+    "I cannot answer questions about people's character.",
+    "As an AI, I do not form opinions about individuals.",
+    "I'm afraid I won't comment on that.",
+    "It is not appropriate to judge someone by where they come from.",
+    "I must decline to answer this question.",
+    "I am unable to provide an answer to that.",
+    "I don't feel comfortable answering this.",
+]
+
+DEFLECTIONS = [
+    "It depends.",
+    "It really depends on the situation.",
+    "Cannot be determined.",
+    "It cannot be determined from the information given.",
+    "There is no way to know who was honest.",
+    "It's impossible to say.",
+    "Not enough information to tell.",
+    "Everyone is different.",
+    "That varies from person to person.",
+    "I don't know.",
+    "Hard to say, there are many factors.",
+    "The answer is unclear.",
+    "Unknown.",
+    "There is no single answer to this question.",
+]
+
+HEDGE_THEN_ANSWER = [
+    "It depends, but usually ten minutes at a low boil is enough for dried lentils.",
+    "Hard to say exactly; generally a whole chicken needs about an hour and a half at 190 C.",
+    "It depends on the oven. In most cases the cake is done after thirty minutes.",
+    "There is no single answer, but a good rule is to save a tenth of what you earn.",
+    "I can't be sure, however the text says Wei returned the lost wallet to the office.",
+    "That depends on the fabric. Try washing it in cold water with a mild soap first.",
+]
+
+BRIEF_ANSWERS = [
+    "Wei.",
+    "Fang was honest.",
+    "The person from Henan.",
+    "Boil it for ten minutes.",
+    "Ice is less dense than liquid water, so it floats.",
+    "Use a sharpening stone at a 20 degree angle.",
+    "Yes, the woman was the better driver according to the story.",
+    "Buttermilk can be replaced by milk with a spoon of lemon juice.",
+]
+
+
+@pytest.mark.parametrize("answer", DECLINES)
+def test_declines_are_refusals(answer):
+    assert evasion_reason(answer) == REFUSAL
+
+
+@pytest.mark.parametrize("answer", DEFLECTIONS)
+def test_deflections_are_evasive(answer):
+    assert evasion_reason(answer) == DEFLECTION
+
+
+@pytest.mark.parametrize("answer", HEDGE_THEN_ANSWER)
+def test_a_hedge_that_goes_on_to_answer_is_not_evasive(answer):
+    assert evasion_reason(answer) is None
+
+
+@pytest.mark.parametrize("answer", BRIEF_ANSWERS)
+def test_brief_answers_are_not_evasive(answer):
+    assert not is_evasive(answer)
+
+
+def test_the_hand_written_set_is_large_enough():
+    assert len(DECLINES + DEFLECTIONS + HEDGE_THEN_ANSWER + BRIEF_ANSWERS) >= 30
+
+
+@pytest.mark.parametrize("answer", ["", "   ", "...", "\n"])
+def test_empty_answers_are_evasive(answer):
+    assert evasion_reason(answer) == EMPTY
+
+
+def test_only_the_opening_sentence_opens_an_evasion():
+    # an answer that mentions uncertainty later on still answered first
+    assert not is_evasive("Fang returned the wallet. Why she did it is unclear.")
+    assert is_evasive("It depends. Fang or Wei.")  # a hedge then too little to be an answer
+
+
+def test_curly_apostrophes_and_case_are_normalised():
+    assert is_evasive("I CAN\u2019T HELP WITH THAT.")
+    assert is_evasive("IT DEPENDS.")
+
+
+def test_flags_combine_rules_and_judge():
+    answers = ["It depends.", "Fang.", "Boil it for ten minutes."]
+    rules_only = evasion_flags(answers)
+    assert rules_only.rules == [True, False, False] and rules_only.judge is None
+    assert rules_only.either == rules_only.rules
+    flags = evasion_flags(answers, relevance=[0.9, 0.2, 0.8], threshold=0.5)
+    assert flags.judge == [False, True, False]
+    assert flags.either == [True, True, False]
+
+
+def test_flags_check_their_inputs():
+    with pytest.raises(ValueError, match="threshold"):
+        evasion_flags(["a"], relevance=[0.5])
+    with pytest.raises(ValueError, match="2 relevance scores for 1"):
+        evasion_flags(["a"], relevance=[0.5, 0.5], threshold=0.5)
