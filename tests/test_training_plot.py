@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fairguard.training.plots import plot_training
+from fairguard.training.plot import plot_training
 
 
 def test_plots_written(tmp_path):

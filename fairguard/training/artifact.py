@@ -54,7 +54,7 @@ def write_adapter(folder: Path, peft_model: Any, history: list[dict[str, Any]],
                   before: dict[str, Any] | None, after: dict[str, Any] | None,
                   metadata: dict[str, Any]) -> None:
     """Write the artifact files into ``folder`` (the temporary folder of an atomic write)."""
-    from fairguard.training.plots import plot_training
+    from fairguard.training.plot import plot_training
 
     peft_model.save_pretrained(folder, safe_serialization=True)
     write_jsonl(folder / METRICS_JSONL, history)
