@@ -60,6 +60,12 @@ def filter_registrations() -> dict[str, Registration]:
     return dict(_collect("filter"))
 
 
+_PROTOCOLS: dict[str, tuple[type, str]] = {
+    "reward": (Reward, "name, heads and score(prompts, completions)"),
+    "filter": (Filter, "name, logits_processor(tokenizer) and rewrite(prompts, completions)"),
+}
+
+
 def _build(kind: str, name: str, options: dict[str, Any]) -> Any:
     regs = _collect(kind)
     if name not in regs:
@@ -69,27 +75,21 @@ def _build(kind: str, name: str, options: dict[str, Any]) -> Any:
         obj = reg.factory(**options)
     except TypeError as exc:
         raise ConfigError(f"{kind} {name!r} does not accept options {sorted(options)}: {exc}") from exc
+    protocol, needs = _PROTOCOLS[kind]
+    if not isinstance(obj, protocol):
+        raise PluginError(reg.plugin, f"{kind} {name!r} does not satisfy the {protocol.__name__} "
+                          f"protocol (needs {needs})")
     return obj
 
 
 def get_reward(name: str, **options: Any) -> Reward:
     """Build the reward registered as ``name`` with its options."""
-    reward = _build("reward", name, options)
-    if not isinstance(reward, Reward):
-        plugin = _collect("reward")[name].plugin
-        raise PluginError(plugin, f"reward {name!r} does not satisfy the Reward protocol "
-                          "(needs name, heads and score(prompts, completions))")
-    return reward
+    return _build("reward", name, options)
 
 
 def get_filter(name: str, **options: Any) -> Filter:
     """Build the filter registered as ``name`` with its options."""
-    flt = _build("filter", name, options)
-    if not isinstance(flt, Filter):
-        plugin = _collect("filter")[name].plugin
-        raise PluginError(plugin, f"filter {name!r} does not satisfy the Filter protocol "
-                          "(needs name, logits_processor(tokenizer) and rewrite(prompts, completions))")
-    return flt
+    return _build("filter", name, options)
 
 
 def resolve_reward(item: Reward | str) -> Reward:
