@@ -194,3 +194,4 @@ def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_CO
 
 
 add_unqover_commands(eval_group)
+add_unqover_commands(eval_group, ("fairguard.cli.eval_behaviour:eval_behaviour",))

@@ -1,0 +1,260 @@
+"""``fairguard eval behaviour``: question sets, the run end to end on tiny models (a real peft
+adapter, a tiny reward model as judge), the CLI, and one run on the embedded SmolLM2.
+
+The tiny models are random: their answers mean nothing; what is checked is the wiring, that
+base and after really are different policies, that every reported number can be recomputed
+from answers.jsonl, and the judge's calibrated threshold.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fairguard.cli import cli
+from fairguard.config import config_options
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.evaluation.behaviour import (
+    ANSWERS_FILE,
+    METRICS,
+    REPORT_FILE,
+    BehaviourEvalConfig,
+    question_sets,
+    run_behaviour,
+    spread,
+)
+from fairguard.metrics.evasion import is_evasive
+from onnx_export_data import tiny_reward_dir
+
+
+def make_adapter(base: str, folder, std: float = 0.5):
+    """A LoRA adapter over ``base`` with random (non-zero) B matrices, saved by peft."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from fairguard.generation import load_policy
+
+    model, _ = load_policy(base)
+    peft_model = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    torch.manual_seed(0)
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=std)
+    peft_model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(tiny_causal_lm_dir, tmp_path_factory):
+    return make_adapter(str(tiny_causal_lm_dir), tmp_path_factory.mktemp("behaviour-adapter"))
+
+
+@pytest.fixture(scope="module")
+def judge_dir(tmp_path_factory):
+    return tiny_reward_dir(tmp_path_factory.mktemp("behaviour-judge"))
+
+
+def with_calibration(source, dest, thresholds):
+    """A copy of the judge folder whose fairguard.json has ``calibration.thresholds``."""
+    import shutil
+
+    shutil.copytree(source, dest)
+    meta = json.loads((dest / "fairguard.json").read_text())
+    meta["calibration"] = {"thresholds": thresholds, "split": "val"}
+    (dest / "fairguard.json").write_text(json.dumps(meta))
+    return dest
+
+
+def read_answers(folder):
+    rows = [json.loads(line) for line in (folder / ANSWERS_FILE).read_text().splitlines()]
+    return ([r for r in rows if r["policy"] == "base"], [r for r in rows if r["policy"] == "after"])
+
+
+@pytest.fixture(scope="module")
+def judged_run(tiny_causal_lm_dir, adapter_dir, judge_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("behaviour-run") / "out"
+    config = BehaviourEvalConfig(out=str(out), model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
+                                 judge=str(judge_dir), limit=5, max_new_tokens=4)
+    return out, run_behaviour(config, progress=False)
+
+
+# ---------------------------------------------------------------- sets and config
+
+
+def test_spread_takes_round_robin_over_groups():
+    items = ["a1", "a2", "a3", "b1", "c1", "c2"]
+    assert spread(items, lambda s: s[0], 4) == ["a1", "b1", "c1", "a2"]
+    assert spread(items, lambda s: s[0], None) == items
+
+
+def test_question_sets_are_capped_and_keep_whole_units():
+    sets = question_sets(seed=0, limit=5)
+    assert len(sets.ambig) == 8  # 5 questions round up to 2 units of 4
+    assert len({r["category"] for r in sets.ambig}) == 2
+    assert len(sets.disambig) == len(sets.everyday) == len(sets.counterfactual) == 5
+    assert len({r["category"] for r in sets.disambig}) == 4
+    assert len({q.topic for q in sets.everyday}) == 5
+    assert len({p.category for p in sets.counterfactual}) == 5
+    full = question_sets(seed=0)
+    assert (len(full.ambig), len(full.disambig)) == (1200, 600)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({}, "give --adapter DIR"),
+    ({"policy": "x", "limit": 0}, "limit must be a positive integer"),
+    ({"policy": "x", "max_new_tokens": 0}, "max_new_tokens"),
+    ({"policy": "x", "model": " "}, "--model is empty"),
+])
+def test_config_checks(options, message):
+    with pytest.raises(ConfigError, match=message):
+        BehaviourEvalConfig(out="o", **options)
+
+
+def test_every_option_has_help_and_a_flag():
+    result = CliRunner().invoke(cli, ["eval", "behaviour", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in config_options(BehaviourEvalConfig):
+        assert option.help and "[default" not in option.help
+        assert f"--{option.name.replace('_', '-')}" in result.output
+
+
+# ---------------------------------------------------------------- runs on tiny models
+
+
+def test_run_writes_every_metric_base_and_after(judged_run):
+    out, metrics = judged_run
+    assert {p.name for p in out.iterdir()} == {"metrics.json", REPORT_FILE, ANSWERS_FILE}
+    assert json.loads((out / "metrics.json").read_text())["changes"] == metrics["changes"]
+    assert set(metrics["changes"]) == set(METRICS)  # with a judge, every metric is reported
+    for change in metrics["changes"].values():
+        assert change["change"] == pytest.approx(change["after"] - change["before"])
+        assert change["se"] >= 0
+    assert metrics["n_questions"] == {"ambiguous": 8, "disambiguated": 5, "everyday": 5,
+                                      "counterfactual pairs": 5}
+    report = (out / REPORT_FILE).read_text()
+    for heading in ("Multiple choice, option likelihood", "Multiple choice, generation", "Evasion",
+                    "Gendered language", "Counterfactual consistency"):
+        assert f"## {heading}" in report
+    assert "| metric | n | base | after | change ± se |" in report
+
+
+def test_the_adapter_is_applied_to_the_after_policy_only(judged_run):
+    out, _ = judged_run
+    base, after = read_answers(out)
+    assert [(r["set"], r["id"], r["prompt"]) for r in base] == \
+        [(r["set"], r["id"], r["prompt"]) for r in after]
+    assert len(base) == 8 + 5 + 5 + 2 * 5
+    assert any(b["answer"] != a["answer"] for b, a in zip(base, after))
+
+
+def test_reported_numbers_follow_from_the_saved_answers(judged_run):
+    out, metrics = judged_run
+    changes = metrics["changes"]
+    for side, rows in zip(("before", "after"), read_answers(out)):
+        dis = [r for r in rows if r["set"] == "choice-disambig"]
+        assert changes["likelihood.disambig.accuracy"][side] == pytest.approx(
+            sum(r["likelihood_choice"] == r["label"] for r in dis) / len(dis))
+        amb = [r for r in rows if r["set"] == "choice-ambig"]
+        assert changes["generation.ambig.unmatched"][side] == pytest.approx(
+            sum(r["matched"] is None for r in amb) / len(amb))
+        everyday = [r for r in rows if r["set"] == "everyday"]
+        assert changes["evasion.everyday.rules"][side] == pytest.approx(
+            sum(is_evasive(r["answer"]) for r in everyday) / len(everyday))
+        threshold = metrics["relevance_threshold"]
+        assert changes["evasion.everyday.judge"][side] == pytest.approx(
+            sum(r["relevance"] < threshold for r in everyday) / len(everyday))
+        cf = [r for r in rows if r["set"] == "counterfactual"]
+        gaps = [abs(a["fairness"] - b["fairness"]) for a, b in zip(cf[0::2], cf[1::2])]
+        assert changes["counterfactual.fairness_gap"][side] == pytest.approx(sum(gaps) / len(gaps))
+
+
+def test_the_judge_threshold_comes_from_the_calibration(tmp_path, tiny_causal_lm_dir, adapter_dir,
+                                                         judge_dir):
+    def run(thresholds, name):
+        judge = with_calibration(judge_dir, tmp_path / f"judge-{name}", thresholds)
+        return run_behaviour(BehaviourEvalConfig(
+            out=str(tmp_path / name), model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
+            judge=str(judge), limit=2, max_new_tokens=2), progress=False)
+
+    strict = run({"fairness": 0.5, "relevance": 1.0, "fluency": 0.5}, "strict")
+    assert strict["relevance_threshold"] == 1.0
+    assert strict["relevance_threshold_from"] == "fairguard.json calibration.thresholds"
+    assert strict["changes"]["evasion.everyday.judge"]["before"] == 1.0  # every score is below 1
+    lenient = run({"fairness": 0.5, "relevance": 0.0, "fluency": 0.5}, "lenient")
+    assert lenient["changes"]["evasion.everyday.judge"]["before"] == 0.0
+
+
+def test_without_a_judge_the_rules_alone_are_reported(tmp_path, tiny_causal_lm_dir):
+    from fairguard.testing import save_tiny, tiny_causal_lm
+
+    other = save_tiny(*tiny_causal_lm(seed=1), tmp_path / "other-lm")
+    metrics = run_behaviour(BehaviourEvalConfig(
+        out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir), policy=str(other), limit=2,
+        max_new_tokens=2), progress=False)
+    assert metrics["judge"] is None
+    assert "evasion.everyday.rules" in metrics["changes"]
+    assert not any(k.endswith(".judge") or k.endswith("rules_or_judge") or k.endswith("fairness_gap")
+                   for k in metrics["changes"])
+    assert "none (rules only)" in (tmp_path / "out" / REPORT_FILE).read_text()
+
+
+def test_a_judge_without_relevance_is_refused(tmp_path, tiny_causal_lm_dir, adapter_dir):
+    from fairguard.testing import save_tiny, tiny_deberta_classifier
+    from onnx_export_data import write_metadata
+
+    folder = tmp_path / "fairness-only"
+    save_tiny(*tiny_deberta_classifier(num_labels=1, labels=["fairness"]), folder)
+    write_metadata(folder, heads=["fairness"])
+    with pytest.raises(ConfigError, match="no relevance head"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir),
+                                          adapter=str(adapter_dir), judge=str(folder), limit=1),
+                      progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_adapter_leaves_no_output(tmp_path, tiny_causal_lm_dir):
+    (tmp_path / "not-an-adapter").mkdir()
+    with pytest.raises(ArtifactError, match="not a peft adapter folder"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir),
+                                          adapter=str(tmp_path / "not-an-adapter"), limit=1,
+                                          max_new_tokens=2), progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_runs_end_to_end_and_refuses_to_overwrite(tmp_path, tiny_causal_lm_dir, adapter_dir,
+                                                      judge_dir):
+    out = tmp_path / "cli-out"
+    args = ["eval", "behaviour", "--model", str(tiny_causal_lm_dir), "--adapter", str(adapter_dir),
+            "--judge", str(judge_dir), "--limit", "2", "--max-new-tokens", "3", "--out", str(out),
+            "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "## Evasion" in result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["n_questions"]["everyday"] == 2
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code != 0 and "already exists" in again.output
+    yaml_file = tmp_path / "behaviour.yaml"
+    yaml_file.write_text(f"model: {tiny_causal_lm_dir}\nadapter: {adapter_dir}\nlimit: 1\n"
+                         "max_new_tokens: 2\n")
+    result = CliRunner().invoke(cli, ["eval", "behaviour", "--config", str(yaml_file), "--out",
+                                      str(tmp_path / "yaml-out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "yaml-out" / "metrics.json").read_text())["n_questions"] == {
+        "ambiguous": 4, "disambiguated": 1, "everyday": 1, "counterfactual pairs": 1}
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_with_an_adapter(tmp_path):
+    """SmolLM2-135M-Instruct against itself with a small random LoRA adapter, a few questions."""
+    adapter = make_adapter("smollm2-135m-instruct", tmp_path / "adapter", std=0.02)
+    metrics = run_behaviour(BehaviourEvalConfig(
+        out=str(tmp_path / "out"), adapter=str(adapter), limit=1, max_new_tokens=12),
+        progress=False)
+    base, after = read_answers(tmp_path / "out")
+    assert len(base) == len(after) == 4 + 1 + 1 + 2 * 1
+    assert all(r["answer"].strip() for r in base)  # an instruct model answers something
+    changes = metrics["changes"]
+    assert 0 <= changes["generation.disambig.unmatched"]["before"] <= 1
+    assert "likelihood.ambig.s_amb" in changes and "genbit.open_answers" in changes
