@@ -1,8 +1,8 @@
-"""Policy families: the causal wrapper keeps the original numbers; masked-LM loading and LoRA targets."""
+"""Policy families: the causal wrapper keeps the original numbers; LoRA targets (masked-LM
+loading: tests/test_models.py)."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import torch
@@ -17,7 +17,6 @@ from fairguard.training.policy import (
     CausalPolicy,
     DiffusionPolicy,
     auto_lora_targets,
-    load_masked_lm,
     make_policy,
 )
 from fairguard.training.rollout import sample_completions
@@ -108,27 +107,6 @@ def test_diffusion_lora_targets_default_auto_or_explicit():
     assert DiffusionPolicy(GRPOConfig(policy="diffusion", lora_targets="auto")).lora_targets(bert) == auto
     explicit = GRPOConfig(policy="diffusion", lora_targets="query,decoder")
     assert DiffusionPolicy(explicit).lora_targets(bert) == ["query", "decoder"]
-
-
-def test_load_masked_lm_and_its_errors(tmp_path):
-    masked = save_tiny(*tiny_masked_lm(), tmp_path / "masked")
-    model, tokenizer = load_masked_lm(str(masked))
-    assert type(model).__name__ == "BertForMaskedLM" and not model.training
-    assert tokenizer.mask_token_id is not None
-    bf16, _ = load_masked_lm(str(masked), dtype="bfloat16")
-    assert next(bf16.parameters()).dtype == torch.bfloat16
-
-    causal = save_tiny(*tiny_causal_lm(), tmp_path / "causal")
-    with pytest.raises(ConfigError, match="not a masked LM"):
-        load_masked_lm(str(causal))
-
-    custom = save_tiny(*tiny_masked_lm(), tmp_path / "custom")  # a config that needs its own code
-    config = json.loads((custom / "config.json").read_text())
-    config.update(model_type="llada", auto_map={"AutoConfig": "configuration_llada.LLaDAConfig",
-                                                "AutoModel": "modeling_llada.LLaDAModelLM"})
-    (custom / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ConfigError, match="--trust-remote-code"):
-        load_masked_lm(str(custom))
 
 
 def test_a_masked_lm_without_a_mask_token_is_refused(tmp_path):
