@@ -13,11 +13,6 @@ REPO = Path(__file__).resolve().parents[1]
 # package -> source folder, as pyproject.toml's [tool.setuptools.package-dir] maps them
 ROOTS = {"fairguard": REPO / "fairguard", "fairguard.plugins": REPO / "plugins",
          "fairguard.export": REPO / "export"}
-# Cycles through in-function imports that are known and owned elsewhere; each entry says why.
-KNOWN_FUNCTION_LEVEL: set[frozenset[str]] = {
-    # MicroBatcher.wrap builds the async pipeline wrapper, which itself holds a MicroBatcher
-    frozenset({"fairguard.guard.batching", "fairguard.guard.pipeline_wrap"}),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -117,9 +112,7 @@ def test_module_level_imports_have_no_cycle() -> None:
 
 
 def test_no_cycle_through_function_level_imports() -> None:
-    new = [sorted(group) for group in cycles(("module", "function"))
-           if group not in KNOWN_FUNCTION_LEVEL]
-    assert new == []
+    assert [sorted(group) for group in cycles(("module", "function"))] == []
 
 
 @pytest.mark.parametrize("package", ["fairguard.data", "fairguard.demo", "fairguard.training",
