@@ -135,6 +135,7 @@ def documented_commands() -> list[tuple[str, type]]:
     """The commands whose options docs/options.md lists, with their config classes."""
     from fairguard.data.config import DataConfig
     from fairguard.demo.config import DemoConfig
+    from fairguard.evaluation.behaviour import BehaviourEvalConfig
     from fairguard.export.config import OnnxExportConfig
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig
@@ -145,5 +146,6 @@ def documented_commands() -> list[tuple[str, type]]:
     return [("data build", DataConfig), ("train reward", RewardTrainConfig),
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
-            ("serve (guard options)", GuardConfig), ("demo", DemoConfig)]
+            ("serve (guard options)", GuardConfig), ("eval behaviour", BehaviourEvalConfig),
+            ("demo", DemoConfig)]
 
