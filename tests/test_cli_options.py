@@ -18,6 +18,7 @@ from fairguard.cli.options import options_from
 from fairguard.config import build_config, config_options
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import DemoConfig
+from fairguard.evaluation.behaviour import BehaviourEvalConfig
 from fairguard.guard.config import GuardConfig
 from fairguard.refine.config import RefineConfig
 from fairguard.reward_model.config import RewardTrainConfig
@@ -27,7 +28,8 @@ from fairguard.training.config import GRPOConfig
 COMMAND_CONFIGS = [(("train", "grpo"), GRPOConfig), (("train", "reward"), RewardTrainConfig),
                    (("train", "refine"), RefineConfig), (("data", "build"), DataConfig),
                    (("export", "onnx"), OnnxExportConfig), (("demo",), DemoConfig),
-                   (("serve",), ServeConfig), (("serve",), GuardConfig)]
+                   (("serve",), ServeConfig), (("serve",), GuardConfig),
+                   (("eval", "behaviour"), BehaviourEvalConfig)]
 
 
 @dataclass
