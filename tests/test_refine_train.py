@@ -3,14 +3,14 @@ import random
 import pytest
 import torch
 
-from fairguard.errors import ConfigError, DataError
+from fairguard.errors import ConfigError
 from fairguard.refine.cache import TopK
-from fairguard.evaluation.refine import QuestionSet, cap_quads, evaluate, load_questions
+from fairguard.evaluation.refine import QuestionSet, evaluate
 from fairguard.refine.reward import group_quads
 from fairguard.refine.config import RefineConfig
 from fairguard.refine.train import train_layer
 
-from refine_data import ambiguous, disambiguated, write_dataset
+from refine_data import ambiguous, disambiguated
 
 K = 6
 
@@ -81,20 +81,6 @@ def test_config_errors():
         _config(k=1)
     with pytest.raises(ConfigError, match="estimator"):
         _config(estimator="ppo")
-
-
-def test_load_questions_filters_category_and_explains_empty(tmp_path):
-    write_dataset(tmp_path, TRAIN, TEST)
-    assert len(load_questions(tmp_path, "train", ["gender"])) == len(ambiguous(TRAIN))
-    with pytest.raises(DataError, match="categories present: gender"):
-        load_questions(tmp_path, "train", ["region"])
-
-
-def test_cap_keeps_whole_quads():
-    qs = ambiguous(TRAIN)
-    capped = cap_quads(qs, 5, random.Random(0))
-    quads, left = group_quads(capped)
-    assert len(quads) == 5 and left == 0
 
 
 @pytest.mark.slow
