@@ -130,6 +130,18 @@ def machine_info() -> dict[str, Any]:
             "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
 
 
+def _fusion_of(onnx_dir: Path) -> dict[str, Any] | None:
+    """What the export fused (``fairguard.json`` ``onnx.fusion``; None for older exports)."""
+    import json
+
+    try:
+        meta = json.loads((onnx_dir / "fairguard.json").read_text())
+    except (OSError, ValueError):
+        return None
+    fusion = meta.get("onnx", {}).get("fusion") if isinstance(meta, dict) else None
+    return fusion if isinstance(fusion, dict) else None
+
+
 def measure_latency(torch_model_dir: str | os.PathLike[str], onnx_dir: str | os.PathLike[str],
                     prompts: Sequence[str], responses: Sequence[str], rounds: int = 3,
                     threads: int | None = 1, warmup: int | None = None,
@@ -177,7 +189,8 @@ def measure_latency(torch_model_dir: str | os.PathLike[str], onnx_dir: str | os.
         "kind": "scoring-latency", "torch_model": str(torch_model_dir), "onnx_model": str(onnx_dir),
         "batch_size": 1, "pairs": len(prompts), "rounds": rounds, "warmup_calls": warmup,
         "threads": used, "statistic": "median ms per pair over the timed calls",
-        "backends": results, "date_utc": date, "machine": machine_info(),
+        "backends": results, "fusion": _fusion_of(onnx_dir), "date_utc": date,
+        "machine": machine_info(),
         "load_average_before": load_before, "load_average_after": load_after,
         "seconds": round(time.monotonic() - started, 2),
     }

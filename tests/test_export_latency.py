@@ -57,6 +57,7 @@ def test_measure_latency_times_all_three_backends(exported) -> None:
     assert machine["onnxruntime"] and machine["cpu"]
     assert result["torch_model"] == str(source) and result["onnx_model"] == str(onnx)
     assert result["seconds"] > 0 and result["date_utc"].endswith("+00:00")
+    assert result["fusion"]["fused"] is True  # the graph that was timed, from fairguard.json
 
 
 def test_fp32_only_export_is_timed_without_int8(exported, tmp_path: Path) -> None:
