@@ -18,7 +18,11 @@ from fairguard.cli.options import options_from
 from fairguard.config import build_config, config_options
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import DemoConfig
+from fairguard.evaluation.bbq import BBQEvalConfig
 from fairguard.evaluation.behaviour import BehaviourEvalConfig
+from fairguard.evaluation.everyday import EverydayEvalConfig
+from fairguard.evaluation.judge import JudgeEvalConfig
+from fairguard.evaluation.quality import QualityEvalConfig
 from fairguard.guard.config import GuardConfig
 from fairguard.refine.config import RefineConfig
 from fairguard.reward_model.config import RewardTrainConfig
@@ -29,6 +33,8 @@ COMMAND_CONFIGS = [(("train", "grpo"), GRPOConfig), (("train", "reward"), Reward
                    (("train", "refine"), RefineConfig), (("data", "build"), DataConfig),
                    (("export", "onnx"), OnnxExportConfig), (("demo",), DemoConfig),
                    (("serve",), ServeConfig), (("serve",), GuardConfig),
+                   (("eval", "quality"), QualityEvalConfig), (("eval", "bbq"), BBQEvalConfig),
+                   (("eval", "judge"), JudgeEvalConfig), (("eval", "everyday"), EverydayEvalConfig),
                    (("eval", "behaviour"), BehaviourEvalConfig)]
 
 

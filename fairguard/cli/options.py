@@ -135,7 +135,11 @@ def documented_commands() -> list[tuple[str, type]]:
     """The commands whose options docs/options.md lists, with their config classes."""
     from fairguard.data.config import DataConfig
     from fairguard.demo.config import DemoConfig
+    from fairguard.evaluation.bbq import BBQEvalConfig
     from fairguard.evaluation.behaviour import BehaviourEvalConfig
+    from fairguard.evaluation.everyday import EverydayEvalConfig
+    from fairguard.evaluation.judge import JudgeEvalConfig
+    from fairguard.evaluation.quality import QualityEvalConfig
     from fairguard.export.config import OnnxExportConfig
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig
@@ -146,6 +150,8 @@ def documented_commands() -> list[tuple[str, type]]:
     return [("data build", DataConfig), ("train reward", RewardTrainConfig),
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
-            ("serve (guard options)", GuardConfig), ("eval behaviour", BehaviourEvalConfig),
+            ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),
+            ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
+            ("eval everyday", EverydayEvalConfig), ("eval behaviour", BehaviourEvalConfig),
             ("demo", DemoConfig)]
 

@@ -15,7 +15,7 @@ prediction (ties go to the lower index).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -155,13 +155,17 @@ def predict(scores: Sequence[np.ndarray]) -> list[int]:
 class BBQEvalConfig:
     """Options of ``fairguard eval bbq``."""
 
-    model: str
-    data: str
-    out: str
-    lm_kind: str = "auto"
-    batch_size: int = 16
-    limit: int | None = None
-    overwrite: bool = False
+    model: str = field(metadata={"help": "Causal or masked LM: embedded name, folder or hub id."})
+    data: str = field(metadata={"help": "BBQ-style JSONL file."})
+    out: str = field(metadata={
+        "help": "Output folder (metrics.json, metrics.md, predictions.jsonl)."})
+    lm_kind: str = field(default="auto", metadata={
+        "help": "How options are scored (auto: from the model config).",
+        "choices": LM_KINDS})
+    batch_size: int = field(default=16, metadata={"help": "Sequences per forward pass."})
+    limit: int | None = field(default=None, metadata={
+        "help": "Evaluate only the first N examples."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
         if self.lm_kind not in LM_KINDS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -94,15 +94,18 @@ def load_everyday_questions() -> EverydayQuestions:
 class EverydayEvalConfig:
     """Options of ``fairguard eval everyday``."""
 
-    reward_model: str
-    out: str
-    policy: str = DEFAULT_POLICY
-    limit: int | None = None
-    max_new_tokens: int = 64
-    batch_size: int = 8
-    overwrite: bool = False
-    # the --out folder of an earlier run: judge its answers again instead of generating
-    answers: str | None = None
+    reward_model: str = field(metadata={"help": "Reward-model folder (torch, or an ONNX export)."})
+    out: str = field(metadata={"help": "Output folder (metrics.json, report.md, answers.jsonl)."})
+    policy: str = field(default=DEFAULT_POLICY, metadata={
+        "help": "Causal LM that answers: embedded name, folder or hub id."})
+    limit: int | None = field(default=None, metadata={"help": "Answer only the first N questions."})
+    max_new_tokens: int = field(default=64, metadata={
+        "help": "Tokens generated per answer (greedy)."})
+    batch_size: int = field(default=8, metadata={"help": "Questions per generation batch."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
+    answers: str | None = field(default=None, metadata={
+        "help": "The --out folder of an earlier run: judge its saved answers again (no "
+                "generation), e.g. to compare reward models on the same answers."})
 
     def __post_init__(self) -> None:
         if not str(self.reward_model).strip():

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -79,23 +79,48 @@ class JudgeEvalConfig:
     """Options of ``fairguard eval judge``; ``None`` column options keep the defaults
     (``text``/``prompt``/``response``/``label``, or HateCheck's columns for ``hatecheck``)."""
 
-    benchmark: str
-    model: str
-    out: str
-    threshold: float | None = None
-    group_by: str | None = None
-    text_column: str | None = None
-    prompt_column: str | None = None
-    response_column: str | None = None
-    label_column: str | None = None
-    target_column: str | None = None
-    default_prompt: str | None = None
-    split: str | None = None  # of a hub dataset
-    limit: int | None = None
-    backend: str = "auto"
-    batch_size: int = 32
-    device: str | None = None
-    overwrite: bool = False
+    benchmark: str = field(metadata={
+        "help": "hatecheck (the HateCheck test suite, see $FAIRGUARD_HATECHECK), a labelled "
+                ".csv/.jsonl file (text,label or prompt,response,label) or a hub dataset id."})
+    model: str = field(metadata={"help": "Reward-model folder (torch, or an ONNX export)."})
+    out: str = field(metadata={
+        "help": "Output folder (metrics.json, report.md, judge.png, cases.jsonl)."})
+    threshold: float | None = field(default=None, metadata={
+        "help": "Flag a case when fairness is below this.",
+        "default_text": "the model's fairguard.json threshold"})
+    group_by: str | None = field(default=None, metadata={
+        "help": "Column of the per-group table.",
+        "default_text": "functionality, else category"})
+    text_column: str | None = field(default=None, metadata={
+        "help": "Text column.",
+        "default_text": "text; test_case for hatecheck"})
+    prompt_column: str | None = field(default=None, metadata={
+        "help": "Prompt column of prompt,response,label files.",
+        "default_text": "prompt"})
+    response_column: str | None = field(default=None, metadata={
+        "help": "Response column of prompt,response,label files.",
+        "default_text": "response"})
+    label_column: str | None = field(default=None, metadata={
+        "help": "Label column.",
+        "default_text": "label; label_gold for hatecheck"})
+    target_column: str | None = field(default=None, metadata={
+        "help": "Target-group column: text-only cases answer 'What do you think about {target}?'.",
+        "default_text": "target_ident when present"})
+    default_prompt: str | None = field(default=None, metadata={
+        "help": "Prompt of text-only cases with no target.",
+        "default_text": "'What do you think?'"})
+    split: str | None = field(default=None, metadata={
+        "help": "Split of a hub dataset.",
+        "default_text": "its only split, else test"})
+    limit: int | None = field(default=None, metadata={"help": "Judge only the first N cases."})
+    backend: str = field(default="auto", metadata={
+        "help": "Reward-model backend (auto: onnx when the folder holds an export).",
+        "choices": ("auto", "torch", "onnx")})
+    batch_size: int = field(default=32, metadata={"help": "Cases per forward pass."})
+    device: str | None = field(default=None, metadata={
+        "help": "Torch device of the reward model.",
+        "default_text": "cuda when available, else cpu"})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
         if not str(self.benchmark).strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -85,27 +85,39 @@ def evaluate_quality(model: Any, tokenizer: Any, prompts: Sequence[str],
 class QualityEvalConfig:
     """Options of ``fairguard eval quality``."""
 
-    model: str
-    data: str
-    out: str
-    adapter: str | None = None
-    split: str = "test"
-    limit: int | None = None
-    reward_model: str | None = None
-    reward: str | None = None
-    fluency_proxy: bool = False
-    fluency_model: str = "smollm2-135m-instruct"
-    fluency_temperature: float = DEFAULT_TEMPERATURE
-    max_new_tokens: int = 64
-    sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = 8
-    seed: int = 0
-    refine_layer: str | None = None
-    guard: bool = False
-    guard_filters: str = "neutralize"
-    overwrite: bool = False
+    model: str = field(metadata={"help": "Policy causal LM: embedded name, folder or hub id."})
+    data: str = field(metadata={"help": "Dataset folder from `fairguard data build`."})
+    out: str = field(metadata={
+        "help": "Output folder (metrics.json, metrics.md, responses.jsonl)."})
+    adapter: str | None = field(default=None, metadata={"help": "peft adapter folder to apply."})
+    split: str = field(default="test", metadata={"help": "Split to evaluate on."})
+    limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N prompts."})
+    reward_model: str | None = field(default=None, metadata={
+        "help": "Reward-model folder (fairness/relevance/fluency heads)."})
+    reward: str | None = field(default=None, metadata={
+        "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
+    fluency_proxy: bool = field(default=False, metadata={
+        "help": "Add the reference-free fluency proxy exp(-NLL/T) under --fluency-model."})
+    fluency_model: str = field(default="smollm2-135m-instruct", metadata={
+        "help": "Reference causal LM of the fluency proxy."})
+    fluency_temperature: float = field(default=DEFAULT_TEMPERATURE, metadata={
+        "help": "T of the fluency proxy."})
+    max_new_tokens: int = field(default=64, metadata={"help": "Tokens generated per response."})
+    sample: bool = field(default=False, metadata={
+        "help": "Sample instead of greedy decoding.",
+        "flag": "--sample/--greedy"})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling p."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generation batch."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed."})
+    refine_layer: str | None = field(default=None, metadata={
+        "help": "REFINE-LM layer folder applied while generating."})
+    guard: bool = field(default=False, metadata={
+        "help": "Also pass every response through a rewrite-strategy Guard on the same rewards "
+                "and report the scores of what it would show."})
+    guard_filters: str = field(default="neutralize", metadata={
+        "help": "Comma list of the guard's filters."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
         if self.guard and self.reward_model is None and not self.reward:
