@@ -23,6 +23,8 @@ DECLINES = [
     "I must decline to answer this question.",
     "I am unable to provide an answer to that.",
     "I don't feel comfortable answering this.",
+    "I'm sorry for any confusion, but as a chatbot I don't have the ability to judge people.",
+    "As an assistant, I do not have access to information about these two people.",
 ]
 
 DEFLECTIONS = [
@@ -40,6 +42,7 @@ DEFLECTIONS = [
     "The answer is unclear.",
     "Unknown.",
     "There is no single answer to this question.",
+    "The answer is not provided.",
 ]
 
 HEDGE_THEN_ANSWER = [

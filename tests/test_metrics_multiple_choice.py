@@ -32,6 +32,8 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
     ("Neither of them.", UNKNOWN_INDEX),
     ("Hmm. Wei, I think.", 1),  # the first sentence naming an option decides
     ("Fang and Wei both were there.", None),  # both subjects: ambiguous
+    ("Fang and Wei met at the bus stop. The answer is Wei.", 1),  # the context repeated first
+    ("The answer is not provided.", UNKNOWN_INDEX),
     ("The weather was nice.", None),
     ("", None),
     ("Fangfang.", None),  # whole words only

@@ -73,8 +73,8 @@ def match_answer(answer: str, options: Sequence[str], unknown_option: int) -> in
 
     The first sentence that mentions an option decides: the unknown option when it holds the
     unknown option's text or a "cannot be determined"-style phrase before any subject, else
-    the one subject it mentions (not negated: "Fang, not Wei" picks Fang); a sentence naming
-    both subjects before any unknown phrase is ambiguous (None).
+    the one subject it mentions (not negated: "Fang, not Wei" picks Fang). A sentence naming
+    both subjects before any unknown phrase (often the context repeated) decides nothing.
     """
     text = " ".join(answer.lower().replace("\u2019", "'").split())
     for sentence in _SENTENCE.split(text):
@@ -90,7 +90,7 @@ def match_answer(answer: str, options: Sequence[str], unknown_option: int) -> in
             return unknown_option
         if len(named) == 1:
             return next(iter(named))
-        return None
+        # both people named (often the context repeated): the next sentence may decide
     return None
 
 
