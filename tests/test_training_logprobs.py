@@ -75,3 +75,33 @@ def test_full_kl_of_known_distributions():
     kl = full_kl(p, q, torch.tensor([[1, 1]]))
     expected = (0.0 + (0.9 * torch.log(torch.tensor(1.8)) + 0.1 * torch.log(torch.tensor(0.2)))) / 2
     torch.testing.assert_close(kl, expected.reshape(1))
+
+
+def test_shared_prompt_pass_gives_the_full_pass_logits_and_gradients(peft_model):
+    """Completions of one prompt share one cached pass over it; values and LoRA gradients are
+    those of running every row's prompt + completion in full."""
+    from fairguard.training.logprobs import (
+        _full_sequence_logits,
+        _shared_prompt_logits,
+        shared_prompt_pass,
+        token_logprobs,
+    )
+
+    model, _, r = peft_model
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.3)
+    grads = []
+    for logits_of in (_full_sequence_logits, _shared_prompt_logits):
+        model.zero_grad()
+        logits = logits_of(model, *_tensors(r)).float()
+        (token_logprobs(logits, r.completion_ids) * r.completion_mask).sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad]))
+        if logits_of is _full_sequence_logits:
+            full = logits.detach()
+    torch.testing.assert_close(logits.detach(), full, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grads[1], grads[0], atol=1e-5, rtol=1e-4)
+    model.zero_grad()
+    distinct_rows = r.prompt_ids[::2], r.prompt_mask[::2]  # one row per prompt: nothing to share
+    assert shared_prompt_pass(model, *distinct_rows) is None

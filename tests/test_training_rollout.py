@@ -31,3 +31,19 @@ def test_sample_groups_and_masks(tiny_causal_lm_dir):
     assert again.completions == r.completions
     part = r.slice(3, 6)
     assert part.prompts == [prompts[1]] * 3 and part.completion_ids.shape[0] == 3
+
+
+def test_shared_prompt_cache_samples_what_plain_generate_samples(tiny_causal_lm_dir, monkeypatch):
+    """Sampling reuses each prompt's cache for its G completions; the draws are unchanged."""
+    import fairguard.training.rollout as rollout
+    from fairguard.models import load_causal_lm
+
+    model, tok = load_causal_lm(str(tiny_causal_lm_dir))
+    prompts = ["who is a good teacher ?", "should the boss hire a migrant worker today ?"]
+    torch.manual_seed(0)
+    shared = sample_completions(model, tok, prompts, 3, max_new_tokens=6)
+    monkeypatch.setattr(rollout, "shared_prompt_pass", lambda *args, **kwargs: None)
+    torch.manual_seed(0)
+    plain = sample_completions(model, tok, prompts, 3, max_new_tokens=6)
+    assert torch.equal(shared.completion_ids, plain.completion_ids)
+    assert shared.completions == plain.completions

@@ -22,7 +22,24 @@ def position_ids_from_mask(mask: torch.Tensor) -> torch.Tensor:
 def completion_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                       completion_ids: torch.Tensor, completion_mask: torch.Tensor,
                       temperature: float = 1.0) -> torch.Tensor:
-    """Float32 logits (divided by ``temperature``) that predict each completion token: (N, C, V)."""
+    """Float32 logits (divided by ``temperature``) that predict each completion token: (N, C, V).
+
+    Completions that share a prompt (GRPO's G per prompt) share one pass over it: each distinct
+    prompt runs once and its cached keys and values serve all of its completions (gradients
+    flow back through the cache), which saves (G - 1) / G of the prompt's compute.
+    """
+    logits = _shared_prompt_logits(model, prompt_ids, prompt_mask, completion_ids, completion_mask)
+    if logits is None:
+        logits = _full_sequence_logits(model, prompt_ids, prompt_mask, completion_ids,
+                                       completion_mask)
+    logits = logits.float()
+    return logits / temperature if temperature != 1.0 else logits
+
+
+def _full_sequence_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                          completion_ids: torch.Tensor, completion_mask: torch.Tensor
+                          ) -> torch.Tensor:
+    """One pass over every row's prompt + completion."""
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
     keep = completion_ids.shape[1]
@@ -32,8 +49,50 @@ def completion_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.T
         logits = model(**kwargs, logits_to_keep=keep + 1).logits
     except TypeError:  # models without logits_to_keep
         logits = model(**kwargs).logits
-    logits = logits[:, -(keep + 1):-1, :].float()
-    return logits / temperature if temperature != 1.0 else logits
+    return logits[:, -(keep + 1):-1, :]
+
+
+def shared_prompt_pass(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor
+                       ) -> tuple[Any, torch.Tensor] | None:
+    """Run each distinct prompt row once with a key/value cache; return the cache selected back
+    to every row and each row's last-position logits. None when no two rows share a prompt or
+    the model cannot do it (no cache or ``logits_to_keep``; DDP allows one forward per backward)."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel) or prompt_ids.shape[1] == 0:
+        return None
+    width = prompt_ids.shape[1]
+    rows = torch.cat([prompt_ids, prompt_mask.to(prompt_ids.dtype)], dim=1)
+    distinct, inverse = torch.unique(rows, dim=0, return_inverse=True)
+    if len(distinct) == len(rows):
+        return None
+    mask = distinct[:, width:].to(prompt_mask.dtype)
+    try:
+        out = model(input_ids=distinct[:, :width], attention_mask=mask,
+                    position_ids=position_ids_from_mask(mask), use_cache=True, logits_to_keep=1)
+    except TypeError:  # models without logits_to_keep
+        return None
+    cache = getattr(out, "past_key_values", None)
+    if cache is None or not hasattr(cache, "batch_select_indices"):
+        return None
+    cache.batch_select_indices(inverse)
+    return cache, out.logits[:, -1:, :][inverse]
+
+
+def _shared_prompt_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                          completion_ids: torch.Tensor, completion_mask: torch.Tensor
+                          ) -> torch.Tensor | None:
+    """The distinct prompts once (:func:`shared_prompt_pass`), then every completion on its
+    prompt's cache; None where the shared pass does not apply."""
+    shared = shared_prompt_pass(model, prompt_ids, prompt_mask)
+    if shared is None:
+        return None
+    cache, first = shared  # first: the logits that predict each completion's first token
+    if completion_ids.shape[1] == 1:
+        return first
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)[:, :-1]
+    rest = model(input_ids=completion_ids[:, :-1], attention_mask=attention_mask,
+                 position_ids=position_ids_from_mask(attention_mask)[:, prompt_ids.shape[1]:],
+                 past_key_values=cache, use_cache=True).logits
+    return torch.cat([first, rest], dim=1)
 
 
 def token_logprobs(logits: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:

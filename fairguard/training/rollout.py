@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import torch
 
 from fairguard.generation import format_prompts
+from fairguard.training.logprobs import shared_prompt_pass
 
 
 @dataclass
@@ -64,7 +65,8 @@ def generation_config(tokenizer: Any, max_new_tokens: int, temperature: float, t
 def sample_completions(model: Any, tokenizer: Any, prompts: Sequence[str], num_generations: int,
                        max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0,
                        do_sample: bool = True) -> Rollout:
-    """Sample ``num_generations`` completions for each prompt in one batched ``generate`` call."""
+    """Sample ``num_generations`` completions for each prompt in one batched ``generate`` call
+    (the KV cache of each prompt computed once and shared by its completions)."""
     device = next(model.parameters()).device
     repeated = [p for p in prompts for _ in range(num_generations)]
     tokenizer.padding_side = "left"
@@ -75,7 +77,10 @@ def sample_completions(model: Any, tokenizer: Any, prompts: Sequence[str], num_g
     was_training = model.training
     model.eval()
     try:
+        # all but the last prompt token once per distinct prompt; generate starts from the last
+        shared = shared_prompt_pass(model, prompt_ids[:, :-1], prompt_mask[:, :-1])
         out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask,
+                             past_key_values=shared[0] if shared is not None else None,
                              generation_config=generation_config(tokenizer, max_new_tokens,
                                                                  temperature, top_p, do_sample))
     finally:
