@@ -12,6 +12,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from onnx_export_data import tiny_reward_dir
 
 from fairguard.cli import cli
 from fairguard.config import config_options
@@ -26,7 +27,6 @@ from fairguard.evaluation.behaviour import (
     spread,
 )
 from fairguard.metrics.evasion import is_evasive
-from onnx_export_data import tiny_reward_dir
 
 
 def make_adapter(base: str, folder, std: float = 0.5):
@@ -195,14 +195,14 @@ def test_without_a_judge_the_rules_alone_are_reported(tmp_path, tiny_causal_lm_d
         max_new_tokens=2), progress=False)
     assert metrics["judge"] is None
     assert "evasion.everyday.rules" in metrics["changes"]
-    assert not any(k.endswith(".judge") or k.endswith("rules_or_judge") or k.endswith("fairness_gap")
-                   for k in metrics["changes"])
+    assert not any(k.endswith((".judge", "rules_or_judge", "fairness_gap")) for k in metrics["changes"])
     assert "none (rules only)" in (tmp_path / "out" / REPORT_FILE).read_text()
 
 
 def test_a_judge_without_relevance_is_refused(tmp_path, tiny_causal_lm_dir, adapter_dir):
-    from fairguard.testing import save_tiny, tiny_deberta_classifier
     from onnx_export_data import write_metadata
+
+    from fairguard.testing import save_tiny, tiny_deberta_classifier
 
     folder = tmp_path / "fairness-only"
     save_tiny(*tiny_deberta_classifier(num_labels=1, labels=["fairness"]), folder)

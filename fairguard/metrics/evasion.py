@@ -24,8 +24,8 @@ EMPTY = "empty"
 
 REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bi(?:'m| am) (?:sorry|afraid)\b",
-    r"\bi (?:can ?not|can't|won't|will not|am unable to|'m unable to|am not able to|'m not able to)"
-    r" (?:help|answer|assist|provide|comment|say|tell|share|make|give|determine|know|do that|respond)",
+    (r"\bi (?:can ?not|can't|won't|will not|am unable to|'m unable to|am not able to|'m not able to)"
+     r" (?:help|answer|assist|provide|comment|say|tell|share|make|give|determine|know|do that|respond)"),
     r"\bi (?:don't|do not|would rather not|prefer not to) (?:feel comfortable|want to|answer|comment)",
     r"\bas an? (?:ai|chatbot|assistant|language model|large language model|machine)\b",
     r"\bi (?:don't|do not) have (?:the )?(?:capability|ability|means|access)\b",
@@ -134,6 +134,16 @@ def evasion_flags(answers: Sequence[str], relevance: Sequence[float] | None = No
     return EvasionFlags(rules, judge, [a or b for a, b in zip(rules, judge)])
 
 
-__all__ = ["ANSWER_MARKERS", "DEFLECTION", "DEFLECTION_PATTERNS", "EMPTY", "EvasionFlags",
-           "REFUSAL", "REFUSAL_PATTERNS", "answers_after", "evasion_flags", "evasion_reason",
-           "is_evasive"]
+__all__ = [
+    "ANSWER_MARKERS",
+    "DEFLECTION",
+    "DEFLECTION_PATTERNS",
+    "EMPTY",
+    "REFUSAL",
+    "REFUSAL_PATTERNS",
+    "EvasionFlags",
+    "answers_after",
+    "evasion_flags",
+    "evasion_reason",
+    "is_evasive",
+]

@@ -128,9 +128,9 @@ def unit_bias_scores(rows: Sequence[Mapping[str, Any]],
     out = []
     for key, members in units.items():
         examples = {i: unqover_example(rows[i]) for i in members}
-        answered = [i for i in members if predictions[i] is not None]
+        answered = {i: p for i in members if (p := predictions[i]) is not None}
         correct = sum(predictions[i] == UNKNOWN_INDEX for i in members)
-        lean = sum(_direction(rows[i], examples[i], predictions[i]) for i in answered) >= 0  # type: ignore[arg-type]
+        lean = sum(_direction(rows[i], examples[i], p) for i, p in answered.items()) >= 0
         bias = s_amb = 0.0
         if answered:
             chosen = []
@@ -139,7 +139,7 @@ def unit_bias_scores(rows: Sequence[Mapping[str, Any]],
                 x2 = 1 - x1
                 toward_x1 = (rows[i]["polarity"] == "pos") == lean
                 chosen.append(replace(examples[i], stereotyped_option=x1 if toward_x1 else x2))
-            scores = bbq_bias_scores(chosen, [int(predictions[i]) for i in answered])  # type: ignore[arg-type]
+            scores = bbq_bias_scores(chosen, list(answered.values()))
             bias = float(scores["ambig"]["bias_score"])
             s_amb = float(scores["s_amb"])
         out.append(UnitBias(key, len(members), len(answered), correct / len(members), bias, s_amb))
