@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(config, Path(tmp) / "adapter", progress=True, rewards=WeightedRewards([Favour()]),
                           train_prompts=PROMPTS, eval_prompts=PROMPTS[:args.eval_prompts],
-                          family=Prebuilt(config))
+                          policy=Prebuilt(config))
         trainer.setup()
         out = trainer.train()
         metrics = json.loads((out / "metrics.json").read_text())
@@ -179,8 +179,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     times = [r["step_time_s"] for r in history]
     timed = times[1:] or times
     tokens = [r["tokens"] for r in history][1:] or [history[0]["tokens"]]
-    params = sum(p.numel() for p in trainer.policy.parameters())
-    trainable = sum(p.numel() for p in trainer.policy.parameters() if p.requires_grad)
+    params = sum(p.numel() for p in trainer.peft_model.parameters())
+    trainable = sum(p.numel() for p in trainer.peft_model.parameters() if p.requires_grad)
     result = {
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
         "dtype": str(dtype).replace("torch.", ""),
