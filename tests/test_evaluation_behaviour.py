@@ -76,7 +76,7 @@ def read_answers(folder):
 def judged_run(tiny_causal_lm_dir, adapter_dir, judge_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("behaviour-run") / "out"
     config = BehaviourEvalConfig(out=str(out), model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
-                                 judge=str(judge_dir), limit=5, max_new_tokens=4)
+                                 judge=str(judge_dir), limit=5, max_new_tokens=4, device="cpu")
     return out, run_behaviour(config, progress=False)
 
 
@@ -112,6 +112,12 @@ def test_config_checks(options, message):
         BehaviourEvalConfig(out="o", **options)
 
 
+def test_a_bad_device_is_refused_before_any_output(tmp_path):
+    with pytest.raises(ConfigError, match="device"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "out"), policy="x", device="tpu"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_every_option_has_help_and_a_flag():
     result = CliRunner().invoke(cli, ["eval", "behaviour", "--help"], terminal_width=200)
     assert result.exit_code == 0
@@ -133,6 +139,7 @@ def test_run_writes_every_metric_base_and_after(judged_run):
         assert change["se"] >= 0
     assert metrics["n_questions"] == {"ambiguous": 8, "disambiguated": 5, "everyday": 5,
                                       "counterfactual pairs": 5}
+    assert metrics["device"] == "cpu"
     report = (out / REPORT_FILE).read_text()
     for heading in ("Multiple choice, option likelihood", "Multiple choice, generation", "Evasion",
                     "Gendered language", "Counterfactual consistency"):
@@ -258,3 +265,11 @@ def test_embedded_smollm2_with_an_adapter(tmp_path):
     changes = metrics["changes"]
     assert 0 <= changes["generation.disambig.unmatched"]["before"] <= 1
     assert "likelihood.ambig.s_amb" in changes and "genbit.open_answers" in changes
+
+
+@pytest.mark.gpu
+def test_policies_run_on_cuda(tmp_path, tiny_causal_lm_dir, adapter_dir, judge_dir):
+    metrics = run_behaviour(BehaviourEvalConfig(
+        out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
+        judge=str(judge_dir), limit=2, max_new_tokens=2, device="cuda"), progress=False)
+    assert metrics["device"] == "cuda" and "counterfactual.fairness_gap" in metrics["changes"]

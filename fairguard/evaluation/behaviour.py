@@ -71,6 +71,9 @@ class BehaviourEvalConfig:
         "default_text": "all"})
     max_new_tokens: int = field(default=48, metadata={"help": "Tokens generated per answer (greedy)."})
     batch_size: int = field(default=8, metadata={"help": "Prompts per generation or scoring batch."})
+    device: str | None = field(default=None, metadata={
+        "help": "Torch device of the two policies (cpu, cuda, cuda:N).",
+        "default_text": "cuda when available, else cpu"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
@@ -181,12 +184,14 @@ def answer_sets(model: Any, tokenizer: Any, sets: QuestionSets, config: Behaviou
                                for i in range(len(sets.counterfactual))]}
 
 
-def _load_side(config: BehaviourEvalConfig, side: str) -> tuple[Any, Any]:
+def _load_side(config: BehaviourEvalConfig, side: str, device: str) -> tuple[Any, Any]:
     from fairguard.generation import load_policy
 
     if side == "base":
-        return load_policy(config.model)
-    return load_policy(config.policy or config.model, config.adapter)
+        model, tokenizer = load_policy(config.model)
+    else:
+        model, tokenizer = load_policy(config.policy or config.model, config.adapter)
+    return model.to(device), tokenizer
 
 
 # ---------------------------------------------------------------- judging
@@ -415,7 +420,9 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
     import gc
 
     from fairguard.artifacts import atomic_output_dir, write_json, write_jsonl
+    from fairguard.reward_model.inference import resolve_device
 
+    device = resolve_device(config.device)
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         started = time.perf_counter()
         sets = question_sets(config.seed, config.limit)
@@ -426,7 +433,7 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
         records: list[dict[str, Any]] = []
         for side in SIDES:
             log.info("answering with the %s policy", side)
-            model, tokenizer = _load_side(config, side)
+            model, tokenizer = _load_side(config, side, device)
             answers = answer_sets(model, tokenizer, sets, config, progress=progress)
             del model
             gc.collect()
@@ -449,7 +456,7 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
                             "counterfactual pairs": len(sets.counterfactual)},
             "sources": sets.sources,
             "changes": {k: c.to_dict() for k, c in changes.items()},
-            "generation": config.decoding().to_dict(),
+            "generation": config.decoding().to_dict(), "device": device,
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_json(tmp / "metrics.json", metrics)
