@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from fairguard.errors import ConfigError
 from fairguard.evaluation.report import fmt, markdown_table
+from fairguard.generation import DecodingConfig
 from fairguard.metrics.bbq import BBQExample
 from fairguard.metrics.paired import PairedChange, paired_change
 
@@ -86,10 +87,8 @@ class BehaviourEvalConfig:
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
         self.decoding()  # validates max_new_tokens and batch_size
 
-    def decoding(self) -> Any:
+    def decoding(self) -> DecodingConfig:
         """Greedy decoding with the chat template (when the tokenizer has one)."""
-        from fairguard.generation import DecodingConfig
-
         return DecodingConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
 
     @property
