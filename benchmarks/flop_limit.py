@@ -17,8 +17,9 @@ can do that); the issue's targets are int8 batch 1 <= 0.6x and batch 32 >= 60 % 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 
 def measure_gflops(threads: int, size: int = 2048, rounds: int = 5) -> float:
@@ -52,7 +53,7 @@ class EncoderShape:
     labels: int
 
     @classmethod
-    def of(cls, config: Any) -> "EncoderShape":
+    def of(cls, config: Any) -> EncoderShape:
         return cls(int(config.num_hidden_layers), int(config.hidden_size),
                    int(config.intermediate_size), int(getattr(config, "num_labels", 1)))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import logging
 import os
 import time
 import warnings
@@ -108,7 +109,7 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
     one (which must pass, or :class:`ArtifactError`)."""
     import dataclasses
 
-    from fairguard.export.fuse import FusionReport, fuse_transformer_graph, log, model_details
+    from fairguard.export.fuse import FusionReport, fuse_transformer_graph, model_details
     from fairguard.export.parity import compare, onnx_logits
     from fairguard.export.session import make_session
 
@@ -136,7 +137,8 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
             fused_path.unlink()
             reason = (f"the fused graph's logits differ from torch by "
                       f"{report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g}")
-            log.warning("ONNX export: %s; exporting the unfused graph", reason)
+            logging.getLogger("fairguard.export").warning(
+                "ONNX export: %s; exporting the unfused graph", reason)
             fusion = dataclasses.replace(fusion, fused=False, reason=reason)
     logits, report = check(plain, "onnx fp32 logits")
     if not report["passed"]:

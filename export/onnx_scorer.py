@@ -12,8 +12,9 @@ torch scorer does (:mod:`fairguard.reward_model.windows`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
