@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flop_limit import measure_gflops  # noqa: E402
+from flop_limit import measure_gflops
 
 SECTION = "## GRPO step: fairguard vs TRL"
 TARGETS = "q_proj,k_proj,v_proj,o_proj"
@@ -53,7 +55,7 @@ class DecoderShape:
     vocab: int
 
     @classmethod
-    def of(cls, config: Any) -> "DecoderShape":
+    def of(cls, config: Any) -> DecoderShape:
         heads = int(config.num_attention_heads)
         head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
         kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
@@ -73,15 +75,40 @@ class DecoderShape:
             + attention
 
 
-def step_flops(shape: DecoderShape, rows: int, prompt_len: float, completion_len: float,
-               decode_steps: int) -> dict[str, float]:
-    """FLOPs of one GRPO step's passes (rows = B x G completions, mean lengths in tokens)."""
-    prefill = shape.forward_flops(round(rows * prompt_len), rows, prompt_len / 2)
+def step_flops(shape: DecoderShape, rows: int, prompts: int, prompt_len: float,
+               completion_len: float, decode_steps: int) -> dict[str, float]:
+    """FLOPs of one GRPO step's passes: ``rows`` = B x G completions of ``prompts`` = B distinct
+    prompts (mean lengths in tokens). Each prompt counted once per distinct prompt when
+    ``prompts`` < ``rows`` (the work the step needs), once per completion when equal."""
+    prefill = shape.forward_flops(round(prompts * prompt_len), prompts, prompt_len / 2)
     decode = sum(shape.forward_flops(rows, rows, prompt_len + t) for t in range(decode_steps))
-    full = shape.forward_flops(round(rows * (prompt_len + completion_len)),
-                               round(rows * completion_len), (prompt_len + completion_len) / 2)
+    full = (shape.forward_flops(round(prompts * prompt_len), 0, prompt_len / 2)
+            + shape.forward_flops(round(rows * completion_len), round(rows * completion_len),
+                                  prompt_len + completion_len / 2))
     return {"sampling": prefill + decode, "policy_forward": full, "backward": full,
             "reference": full}
+
+
+def decode_gflops(shape: DecoderShape, rows: int, rounds: int = 3) -> float:
+    """fp32 GFLOP/s of one decoding step's matrix products (every layer's q, k, v, o and MLP
+    weights, distinct as in the model, then the LM head) on ``rows`` rows: skinny products that
+    read every weight once per generated token, slower than the large product of
+    ``measure_gflops``."""
+    import torch
+    import torch.nn.functional as F
+
+    h, kv, inter = shape.hidden, shape.kv_dim, shape.intermediate
+    layer = [(h, h), (kv, h), (kv, h), (h, h), (inter, h), (inter, h), (h, inter)]
+    weights = [torch.randn(o, i) for _ in range(shape.layers) for o, i in layer]
+    weights.append(torch.randn(shape.vocab, h))
+    inputs = {i: torch.randn(rows, i) for i in (h, inter)}
+    best = float("inf")
+    for _ in range(rounds + 1):  # the first round warms up
+        start = time.perf_counter()
+        for w in weights:
+            F.linear(inputs[w.shape[1]], w)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * rows * sum(w.numel() for w in weights) / best / 1e9
 
 
 class PhaseTimer:
@@ -123,7 +150,7 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
         GRPOConfig, model=model, prompts_per_step=args.prompts, num_generations=args.generations,
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, beta=0.04,
         loss_type="grpo", reward_aggregation="sum",  # TRL's definition (one reward: all agree)
-        learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets=TARGETS,
+        learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets=args.lora_targets,
         max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1")
     trainer = Trainer(cfg, out, progress=False, train_prompts=list(BUILTIN_PROMPTS)).setup()
     timer = PhaseTimer()
@@ -141,7 +168,7 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
         seconds = time.perf_counter() - start
         batch = trainer._batch
         steps.append({"s": seconds, "tokens": row["tokens"], "phases": timer.take(),
-                      "rows": len(batch.rollout.prompts),
+                      "rows": len(batch.rollout.prompts), "prompts": len(set(batch.rollout.prompts)),
                       "prompt_len": float(batch.rollout.prompt_mask.sum()) / len(batch.rollout.prompts),
                       "decode_steps": int(batch.rollout.completion_ids.shape[1])})
     timed = steps[1:] or steps
@@ -164,8 +191,11 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     reward = get_reward("gender-bias")
 
     def gender_bias(prompts, completions, **kwargs):
-        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        return list(np.asarray(reward.score(prompts, texts)["gender-bias"], dtype=float))
+        def text(x):  # conversational prompts and completions are lists of messages
+            return x[-1]["content"] if isinstance(x, list) else x
+
+        scores = reward.score([text(p) for p in prompts], [text(c) for c in completions])
+        return list(np.asarray(scores["gender-bias"], dtype=float))
 
     class StepTimer(TrainerCallback):
         def __init__(self):
@@ -193,7 +223,7 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     trainer = trl.GRPOTrainer(
         model=policy, reward_funcs=gender_bias, args=config, processing_class=tokenizer,
         train_dataset=Dataset.from_dict({"prompt": prompts}),
-        peft_config=LoraConfig(r=16, lora_alpha=32, target_modules=TARGETS.split(","),
+        peft_config=LoraConfig(r=16, lora_alpha=32, target_modules=args.lora_targets.split(","),
                                task_type="CAUSAL_LM"),
         callbacks=[timer])
     trainer.train()
@@ -211,35 +241,48 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def compute_estimate(fg_rows: list[dict[str, Any]], gflops: float) -> dict[str, Any]:
-    """Phases of the median fairguard step against their FLOPs at ``gflops``."""
+    """Phases of the median fairguard step against their FLOPs at ``gflops`` (and sampling's
+    decoding passes also at the GFLOP/s of their skinny matrix products)."""
     steps = sorted((s for r in fg_rows for s in r["steps"]), key=lambda s: s["s"])
     step = steps[len(steps) // 2]
     shape = DecoderShape.of(fg_rows[0]["config"])
-    flops = step_flops(shape, step["rows"], step["prompt_len"], step["tokens"] / step["rows"],
-                       step["decode_steps"])
-    total = sum(flops.values())
+    args = (step["prompt_len"], step["tokens"] / step["rows"], step["decode_steps"])
+    flops = step_flops(shape, step["rows"], step["rows"], *args)  # every completion's prompt
+    needed = step_flops(shape, step["rows"], step["prompts"], *args)  # each prompt once
+    decode_flops = needed["sampling"] - step_flops(shape, step["rows"], step["prompts"],
+                                                   step["prompt_len"], 0.0, 0)["sampling"]
+    decode = decode_gflops(shape, step["rows"])
     phases = {k: round(v, 3) for k, v in step["phases"].items()}
     phases["other"] = round(step["s"] - sum(step["phases"].values()), 3)
-    limit_s = total / gflops / 1e9
+    limit_s = sum(flops.values()) / gflops / 1e9
+    needed_s = sum(needed.values()) / gflops / 1e9
     return {"step_s": round(step["s"], 3), "phases_s": phases,
             "gflop": {k: round(v / 1e9, 1) for k, v in flops.items()},
             "limit_s": {k: round(v / gflops / 1e9, 3) for k, v in flops.items()},
-            "compute_limit_s": round(limit_s, 3), "ratio_to_limit": round(step["s"] / limit_s, 2)}
+            "compute_limit_s": round(limit_s, 3), "ratio_to_limit": round(step["s"] / limit_s, 2),
+            "shared_prompt_limit_s": round(needed_s, 3),
+            "ratio_to_shared_prompt_limit": round(step["s"] / needed_s, 2),
+            "decode_gflops": round(decode, 1), "sampling_limit_at_decode_rate_s": round(
+                (needed["sampling"] - decode_flops) / gflops / 1e9 + decode_flops / decode / 1e9, 3)}
 
 
 def markdown(report: dict[str, Any], command: str) -> str:
     fg, tr, est = report["fairguard"], report.get("trl"), report["compute"]
-    lines = [SECTION, "", f"`{command}` (torch threads {report['torch_threads']}, "
-             f"{report['gflops']:.1f} GFLOP/s fp32 measured; B x G = {report['prompts_per_step']} x "
-             f"{report['num_generations']}, {report['max_new_tokens']} new tokens, "
-             f"temperature {report['temperature']}, beta 0.04, LoRA r 16 on {TARGETS}).", "",
+    header = (f"`{command}` ({report['date']}, load average {report['load_before']} before, "
+              f"{report['load_after']} after; torch threads {report['torch_threads']}, "
+              f"{report['gflops']:.1f} GFLOP/s fp32 measured; B x G = {report['prompts_per_step']} "
+              f"x {report['num_generations']}, {report['max_new_tokens']} new tokens, temperature "
+              f"{report['temperature']}, beta 0.04, LoRA r 16 on {report['lora_targets']}).")
+    lines = [SECTION, "", header,
+             "",
              "| trainer | s/step | steps/s | completion tokens/s |", "|---|---|---|---|",
              f"| fairguard | {fg['s_per_step']} | {fg['steps_per_s']} | {fg['tokens_per_s']} |"]
     if tr:
         lines.append(f"| TRL {report['trl_version']} | {tr['s_per_step']} | {tr['steps_per_s']} | "
                      f"{tr['tokens_per_s']} |")
-        lines += ["", f"fairguard / TRL: {report['ratio_steps_per_s']}x steps/s, "
-                      f"{report['ratio_tokens_per_s']}x tokens/s."]
+        ratio = (f"fairguard / TRL: {report['ratio_steps_per_s']}x steps/s, "
+                 f"{report['ratio_tokens_per_s']}x tokens/s.")
+        lines += ["", ratio]
     lines += ["", "| phase of the median fairguard step | measured s | GFLOP | limit s |",
               "|---|---|---|---|"]
     phase_flops = {"sampling": "sampling", "policy_forward": "policy_forward",
@@ -249,8 +292,15 @@ def markdown(report: dict[str, Any], command: str) -> str:
         gflop = est["gflop"][key] if key else "–"
         limit = est["limit_s"][key] if key else "–"
         lines.append(f"| {phase} | {seconds} | {gflop} | {limit} |")
-    lines += ["", f"Step {est['step_s']} s against a compute limit of {est['compute_limit_s']} s: "
-                  f"ratio {est['ratio_to_limit']}.", ""]
+    closing = (f"Step {est['step_s']} s against a compute limit of {est['compute_limit_s']} s "
+               f"(every completion's prompt counted, as TRL runs it): ratio "
+               f"{est['ratio_to_limit']}; against {est['shared_prompt_limit_s']} s (each prompt "
+               f"once, as fairguard runs it): ratio {est['ratio_to_shared_prompt_limit']}. "
+               f"Sampling's decoding products run {est['decode_gflops']} GFLOP/s on "
+               f"{report['prompts_per_step'] * report['num_generations']} rows (each weight read "
+               f"once per generated token), which puts sampling's own limit at "
+               f"{est['sampling_limit_at_decode_rate_s']} s.")
+    lines += ["", closing, ""]
     return "\n".join(lines) + "\n"
 
 
@@ -263,6 +313,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--generations", type=int, default=4, help="completions per prompt G")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--temperature", type=float, default=0.7, help="fairguard's default")
+    parser.add_argument("--lora-targets", default=TARGETS, help="fairguard's default")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for this process (1 is steadier on a busy machine)")
     parser.add_argument("--skip-trl", action="store_true", help="time and profile fairguard only")
@@ -274,6 +325,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
+    load_before = round(os.getloadavg()[0], 1)
     gflops = measure_gflops(threads)
     results: dict[str, list[dict[str, Any]]] = {"fairguard": [], "trl": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -289,7 +341,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model, "steps": args.steps, "rounds": args.rounds,
         "prompts_per_step": args.prompts, "num_generations": args.generations,
         "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
-        "torch_threads": threads, "gflops": round(gflops, 1), "trl_version": trl.__version__,
+        "lora_targets": args.lora_targets, "torch_threads": threads, "gflops": round(gflops, 1),
+        "trl_version": trl.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_before": load_before, "load_after": round(os.getloadavg()[0], 1),
         "fairguard": fg, "compute": compute_estimate(results["fairguard"], gflops),
     }
     if results["trl"]:

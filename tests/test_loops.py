@@ -8,7 +8,14 @@ import numpy as np
 import torch
 
 from fairguard.artifacts import read_jsonl, write_jsonl
-from fairguard.loops import BestState, plot_curve, pyplot, running_mean, save_figure, seed_everything
+from fairguard.loops import (
+    BestState,
+    plot_curve,
+    pyplot,
+    running_mean,
+    save_figure,
+    seed_everything,
+)
 
 
 def test_seed_everything_repeats_python_numpy_and_torch():

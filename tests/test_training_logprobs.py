@@ -34,7 +34,7 @@ def _tensors(r):
 
 
 def test_logprobs_match_a_plain_forward_per_row(peft_model):
-    model, tok, r = peft_model
+    model, _, r = peft_model
     logps = completion_logprobs(model, *_tensors(r))
     for i in range(r.completion_ids.shape[0]):  # unpadded, one row at a time
         p = r.prompt_ids[i][r.prompt_mask[i].bool()]
@@ -47,7 +47,7 @@ def test_logprobs_match_a_plain_forward_per_row(peft_model):
 
 
 def test_reference_is_the_base_model_and_kl_grows_with_the_adapter(peft_model):
-    model, tok, r = peft_model
+    model, _, r = peft_model
     ref0 = reference_logprobs(model, *_tensors(r))
     torch.testing.assert_close(ref0, completion_logprobs(model, *_tensors(r)).detach())  # B = 0
     assert float(sequence_kl(model, *_tensors(r)).abs().max()) < 1e-6

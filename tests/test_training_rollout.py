@@ -35,8 +35,8 @@ def test_sample_groups_and_masks(tiny_causal_lm_dir):
 
 def test_shared_prompt_cache_samples_what_plain_generate_samples(tiny_causal_lm_dir, monkeypatch):
     """Sampling reuses each prompt's cache for its G completions; the draws are unchanged."""
-    import fairguard.training.rollout as rollout
     from fairguard.models import load_causal_lm
+    from fairguard.training import rollout
 
     model, tok = load_causal_lm(str(tiny_causal_lm_dir))
     prompts = ["who is a good teacher ?", "should the boss hire a migrant worker today ?"]

@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from training_rewards import FAVOURED, PROMPTS, FavourWords
 
 from fairguard.errors import ArtifactError, ConfigError, PluginError
 from fairguard.scoring import WeightedRewards
 from fairguard.training import GRPOConfig
 from fairguard.training import checkpoint as ckpt
-from fairguard.training.trainer import Trainer, train
-from training_rewards import FAVOURED, PROMPTS, FavourWords
-
+from fairguard.training.trainer import Trainer
 
 
 class BreaksAt:
@@ -36,9 +35,9 @@ class BreaksAt:
 
 
 def config(model_dir, **kw):
-    base = dict(model=str(model_dir), max_steps=2, max_new_tokens=4, prompts_per_step=2,
-                num_generations=4, save_every=2, eval=False, lora_r=4, lora_alpha=8,
-                lora_targets="q_proj,v_proj", learning_rate=1e-2, temperature=1.0, beta=0.04)
+    base = {"model": str(model_dir), "max_steps": 2, "max_new_tokens": 4, "prompts_per_step": 2,
+                "num_generations": 4, "save_every": 2, "eval": False, "lora_r": 4, "lora_alpha": 8,
+                "lora_targets": "q_proj,v_proj", "learning_rate": 1e-2, "temperature": 1.0, "beta": 0.04}
     base.update(kw)
     return GRPOConfig(**base)
 
@@ -130,7 +129,7 @@ def test_broken_reward_stops_with_plugin_name_and_keeps_checkpoint(tiny_causal_l
 
 
 def test_resume_repeats_the_straight_run_exactly(tiny_causal_lm_dir, tmp_path):
-    kw = dict(max_steps=4, save_every=2, lr_schedule="cosine", warmup_steps=1)
+    kw = {"max_steps": 4, "save_every": 2, "lr_schedule": "cosine", "warmup_steps": 1}
     straight = make(tiny_causal_lm_dir, tmp_path / "a", **kw)
     straight.train()
 
@@ -168,10 +167,10 @@ def test_resume_repeats_the_straight_run_exactly(tiny_causal_lm_dir, tmp_path):
 
 
 @pytest.mark.parametrize("kw", [
-    dict(loss_type="dr_grpo"),
-    dict(loss_type="dapo", scale_rewards="batch"),
-    dict(loss_type="grpo", num_iterations=2, gradient_accumulation_steps=2, scale_rewards="none"),
-    dict(algorithm="reinforce", num_generations=2, baseline="mean"),
+    {"loss_type": "dr_grpo"},
+    {"loss_type": "dapo", "scale_rewards": "batch"},
+    {"loss_type": "grpo", "num_iterations": 2, "gradient_accumulation_steps": 2, "scale_rewards": "none"},
+    {"algorithm": "reinforce", "num_generations": 2, "baseline": "mean"},
 ])
 def test_loss_types_and_algorithms_train(tiny_causal_lm_dir, tmp_path, kw):
     trainer = make(tiny_causal_lm_dir, tmp_path / "out", **kw)

@@ -16,8 +16,8 @@ from fairguard.scoring import TOTAL
 from fairguard.training.aggregation import weighted_columns
 from fairguard.training.losses import (
     decoupled_advantages,
-    grpo_loss,
     group_advantages,
+    grpo_loss,
     reinforce_loss,
     reinforce_returns,
     summarize,
@@ -72,7 +72,7 @@ class GRPO:
                                               cfg.scale_rewards)
         batch.advantages = advantages[mine]
         batch.logged["reward_std"] = float(std.mean())
-        passes = dict(temperature=cfg.temperature, micro_batch=batch.micro_batch)
+        passes = {"temperature": cfg.temperature, "micro_batch": batch.micro_batch}
         if cfg.beta > 0:
             batch.ref_logps = trainer.policy.reference_logprobs(trainer.peft_model, *batch.tensors,
                                                                 **passes)
@@ -120,7 +120,7 @@ class Reinforce:
                               batch_size=len(batch.rollout.prompts)), {}
 
 
-ALGORITHMS: dict[str, type[GRPO] | type[Reinforce]] = {"grpo": GRPO, "reinforce": Reinforce}
+ALGORITHMS: dict[str, type[GRPO | Reinforce]] = {"grpo": GRPO, "reinforce": Reinforce}
 
 
 def make_algorithm(config: GRPOConfig) -> GRPO | Reinforce:

@@ -22,7 +22,10 @@ def use_fast_sdpa_masks(model: Any) -> bool:
         return False
     try:
         from transformers import AttentionInterface
-        from transformers.masking_utils import AttentionMaskInterface, sdpa_mask_older_torch
+        from transformers.masking_utils import (
+            AttentionMaskInterface,
+            sdpa_mask_older_torch,
+        )
         from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
         AttentionInterface.register(NAME, ALL_ATTENTION_FUNCTIONS["sdpa"])

@@ -43,8 +43,8 @@ def _full_sequence_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: tor
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
     keep = completion_ids.shape[1]
-    kwargs = dict(input_ids=input_ids, attention_mask=attention_mask,
-                  position_ids=position_ids_from_mask(attention_mask), use_cache=False)
+    kwargs = {"input_ids": input_ids, "attention_mask": attention_mask,
+              "position_ids": position_ids_from_mask(attention_mask), "use_cache": False}
     try:
         logits = model(**kwargs, logits_to_keep=keep + 1).logits
     except TypeError:  # models without logits_to_keep

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -29,7 +30,7 @@ class Rollout:
     def num_tokens(self) -> int:
         return int(self.completion_mask.sum().item())
 
-    def slice(self, start: int, stop: int) -> "Rollout":
+    def slice(self, start: int, stop: int) -> Rollout:
         """Rows ``start:stop`` (a micro-batch)."""
         return Rollout(self.prompts[start:stop], self.completions[start:stop],
                        self.prompt_ids[start:stop], self.prompt_mask[start:stop],
@@ -54,8 +55,9 @@ def generation_config(tokenizer: Any, max_new_tokens: int, temperature: float, t
     """A fresh sampling config (ignores the model's own defaults such as repetition penalties)."""
     from transformers import GenerationConfig
 
-    kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                  eos_token_id=tokenizer.eos_token_id, do_sample=do_sample)
+    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
+                              "pad_token_id": tokenizer.pad_token_id,
+                              "eos_token_id": tokenizer.eos_token_id}
     if do_sample:
         kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
     return GenerationConfig(**kwargs)

@@ -13,20 +13,26 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
 from fairguard.artifacts import atomic_output_dir, read_jsonl, write_jsonl
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
-from fairguard.loops import seed_everything
 from fairguard.evaluation.held_out import evaluate_policy
+from fairguard.loops import seed_everything
 from fairguard.scoring import TOTAL, WeightedRewards
 from fairguard.training import checkpoint as ckpt
 from fairguard.training.aggregation import aggregate_rewards, check_weights
 from fairguard.training.algorithms import StepBatch, make_algorithm
-from fairguard.training.artifact import ARTIFACT_KIND, METRICS_JSONL, adapter_digest, write_adapter
+from fairguard.training.artifact import (
+    ARTIFACT_KIND,
+    METRICS_JSONL,
+    adapter_digest,
+    write_adapter,
+)
 from fairguard.training.config import RESUME_KEYS, GRPOConfig
 from fairguard.training.losses import summarize
 from fairguard.training.policy import Policy, make_policy
@@ -72,7 +78,7 @@ class Trainer:
         self._batch: StepBatch | None = None  # the rollout reused over num_iterations
 
     # ------------------------------------------------------------------ setup
-    def setup(self) -> "Trainer":
+    def setup(self) -> Trainer:
         """Load model, adapter, optimizer, rewards and prompts; resume from a checkpoint if asked."""
         from accelerate import Accelerator
 
