@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # torch is imported by the trainer; the config must stay ligh
 AGGREGATIONS = ("sum", "product", "decoupled")
 
 
-def check_weights(weights: Mapping[str, float], how: str) -> None:
+def check_weights(weights: Mapping[str, float], how: str | None) -> None:
     """Refuse weights that ``how`` cannot use (a product needs non-negative exponents)."""
     if how not in AGGREGATIONS:
         raise ConfigError(f"reward_aggregation must be one of {', '.join(AGGREGATIONS)}; got {how!r}")
@@ -43,7 +43,7 @@ def check_weights(weights: Mapping[str, float], how: str) -> None:
 
 
 def aggregate_rewards(table: torch.Tensor, heads: list[str], weights: Mapping[str, float],
-                      how: str) -> torch.Tensor:
+                      how: str | None) -> torch.Tensor:
     """One reward per row of ``table`` (rows: completions, columns: ``heads``).
 
     For ``decoupled`` this is the weighted sum, which is logged; the advantages come from the

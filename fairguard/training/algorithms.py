@@ -41,7 +41,8 @@ class StepBatch:
     rewards: dict[str, dict[str, Any]]  # per reward head: summary over the step batch
     completion_length: float  # mean completion tokens
     num_tokens: float  # completion tokens in the step batch (all processes)
-    advantages: torch.Tensor | None = None  # GRPO: group advantages; REINFORCE: the returns R_i
+    # GRPO: group advantages; REINFORCE: the returns R_i (filled by the algorithm's prepare)
+    advantages: torch.Tensor = field(default_factory=lambda: torch.empty(0))
     old_logps: torch.Tensor | None = None  # the sampling policy's (num_iterations > 1)
     ref_logps: torch.Tensor | None = None  # the base model's (beta > 0)
     logged: dict[str, Any] = field(default_factory=dict)  # the algorithm's metrics-row entries
@@ -52,17 +53,34 @@ class StepBatch:
         return r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
 
 
-class GRPO:
-    """GRPO as TRL's GRPOTrainer computes it (clipped ratio, k3 KL to the base model)."""
+class Algorithm:
+    """What a training algorithm adds to a step: :meth:`prepare` fills the batch's advantages
+    (and reference / old log-probs); :meth:`loss` gives one micro-batch's loss and statistics."""
 
-    name = "grpo"
+    name = "algorithm"
 
     def __init__(self, config: GRPOConfig):
         self.config = config
 
     def prepare(self, trainer: Trainer, batch: StepBatch, table: torch.Tensor, heads: list[str],
                 mine: slice) -> None:
-        """Advantages from the gathered reward ``table`` (N_all, H); reference / old log-probs."""
+        """Fill ``batch`` from the gathered reward ``table`` (N_all, H); ``mine``: this
+        process's rows of it."""
+        raise NotImplementedError
+
+    def loss(self, logps: torch.Tensor, batch: StepBatch, rows: slice, mask: torch.Tensor,
+             num_processes: int) -> tuple[torch.Tensor, dict[str, float]]:
+        """The loss of micro-batch ``rows`` (its per-token log-probs ``logps``) and statistics."""
+        raise NotImplementedError
+
+
+class GRPO(Algorithm):
+    """GRPO as TRL's GRPOTrainer computes it (clipped ratio, k3 KL to the base model)."""
+
+    name = "grpo"
+
+    def prepare(self, trainer: Trainer, batch: StepBatch, table: torch.Tensor, heads: list[str],
+                mine: slice) -> None:
         cfg = self.config
         advantages, std = group_advantages(table[:, heads.index(TOTAL)], cfg.num_generations,
                                            cfg.scale_rewards)
@@ -72,13 +90,14 @@ class GRPO:
                                               cfg.scale_rewards)
         batch.advantages = advantages[mine]
         batch.logged["reward_std"] = float(std.mean())
-        passes = {"temperature": cfg.temperature, "micro_batch": batch.micro_batch}
         if cfg.beta > 0:
-            batch.ref_logps = trainer.policy.reference_logprobs(trainer.peft_model, *batch.tensors,
-                                                                **passes)
+            batch.ref_logps = trainer.policy.reference_logprobs(
+                trainer.peft_model, *batch.tensors, temperature=cfg.temperature,
+                micro_batch=batch.micro_batch)
         if cfg.num_iterations > 1:
-            batch.old_logps = trainer.policy.policy_logprobs(trainer.peft_model, *batch.tensors,
-                                                             **passes)
+            batch.old_logps = trainer.policy.policy_logprobs(
+                trainer.peft_model, *batch.tensors, temperature=cfg.temperature,
+                micro_batch=batch.micro_batch)
 
     def loss(self, logps: torch.Tensor, batch: StepBatch, rows: slice, mask: torch.Tensor,
              num_processes: int) -> tuple[torch.Tensor, dict[str, float]]:
@@ -92,14 +111,10 @@ class GRPO:
             gradient_accumulation_steps=cfg.gradient_accumulation_steps)
 
 
-class Reinforce:
-    """The LLaDA LoRA paper's REINFORCE: R = reward - kl_lambda * KL(policy || base), optional mean
-    baseline."""
+class Reinforce(Algorithm):
+    """Seed 003's REINFORCE: R = reward - kl_lambda * KL(policy || base), optional mean baseline."""
 
     name = "reinforce"
-
-    def __init__(self, config: GRPOConfig):
-        self.config = config
 
     def prepare(self, trainer: Trainer, batch: StepBatch, table: torch.Tensor, heads: list[str],
                 mine: slice) -> None:
@@ -120,9 +135,9 @@ class Reinforce:
                               batch_size=len(batch.rollout.prompts)), {}
 
 
-ALGORITHMS: dict[str, type[GRPO | Reinforce]] = {"grpo": GRPO, "reinforce": Reinforce}
+ALGORITHMS: dict[str, type[Algorithm]] = {"grpo": GRPO, "reinforce": Reinforce}
 
 
-def make_algorithm(config: GRPOConfig) -> GRPO | Reinforce:
+def make_algorithm(config: GRPOConfig) -> Algorithm:
     """The algorithm ``config.algorithm`` names (validated by the config)."""
     return ALGORITHMS[config.algorithm](config)

@@ -7,6 +7,7 @@ The reference (base) model is the same peft model with its adapter disabled
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -139,9 +140,9 @@ def policy_logprobs(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Ten
                     temperature: float = 1.0, micro_batch: int | None = None,
                     logits_fn: LogitsFn = completion_logits) -> torch.Tensor:
     """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
-    return batched(lambda *t: completion_logprobs(model, *t, temperature=temperature,
-                                                  logits_fn=logits_fn),
-                   (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
+    rows = functools.partial(completion_logprobs, model, temperature=temperature,
+                             logits_fn=logits_fn)
+    return batched(rows, (prompt_ids, prompt_mask, completion_ids, completion_mask), micro_batch)
 
 
 @torch.no_grad()

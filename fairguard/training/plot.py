@@ -11,9 +11,10 @@ from fairguard.loops import plot_curve, pyplot, save_figure
 
 
 def _series(rows: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
-    steps, values = [], []
+    steps: list[int] = []
+    values: list[float] = []
     for row in rows:
-        value = row
+        value: Any = row
         for part in key.split("/"):
             value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, (int, float)):

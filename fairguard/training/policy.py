@@ -108,30 +108,35 @@ class Policy:
         return None
 
     # -- derived from completion_logits (fairguard.training.logprobs)
-    def completion_logprobs(self, model: Any, *tensors: torch.Tensor,
+    def completion_logprobs(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                            completion_ids: torch.Tensor, completion_mask: torch.Tensor,
                             temperature: float = 1.0) -> torch.Tensor:
         """Per-token log-probs of the completion tokens (grad flows if enabled): (N, C)."""
-        return lp.completion_logprobs(model, *tensors, temperature=temperature,
-                                      logits_fn=self.completion_logits)
+        return lp.completion_logprobs(model, prompt_ids, prompt_mask, completion_ids,
+                                      completion_mask, temperature, self.completion_logits)
 
-    def policy_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                        micro_batch: int | None = None) -> torch.Tensor:
+    def policy_logprobs(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                        completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                        temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
         """Per-token log-probs under the current policy, no grad (the "old" log-probs)."""
-        return lp.policy_logprobs(model, *tensors, temperature=temperature,
-                                  micro_batch=micro_batch, logits_fn=self.completion_logits)
+        return lp.policy_logprobs(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
+                                  temperature, micro_batch, self.completion_logits)
 
-    def reference_logprobs(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                           micro_batch: int | None = None) -> torch.Tensor:
+    def reference_logprobs(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                           completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                           temperature: float = 1.0, micro_batch: int | None = None
+                           ) -> torch.Tensor:
         """Per-token log-probs under the base model (adapter disabled), no grad."""
-        return lp.reference_logprobs(model, *tensors, temperature=temperature,
-                                     micro_batch=micro_batch, logits_fn=self.completion_logits)
+        return lp.reference_logprobs(model, prompt_ids, prompt_mask, completion_ids,
+                                     completion_mask, temperature, micro_batch,
+                                     self.completion_logits)
 
-    def sequence_kl(self, model: Any, *tensors: torch.Tensor, temperature: float = 1.0,
-                    micro_batch: int | None = None) -> torch.Tensor:
-        """The LLaDA LoRA paper's per-sequence mean full-vocabulary KL(policy || base) over
-        completions: (N,)."""
-        return lp.sequence_kl(model, *tensors, temperature=temperature, micro_batch=micro_batch,
-                              logits_fn=self.completion_logits)
+    def sequence_kl(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
+                    completion_ids: torch.Tensor, completion_mask: torch.Tensor,
+                    temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
+        """Seed 003's per-sequence mean full-vocabulary KL(policy || base) over completions: (N,)."""
+        return lp.sequence_kl(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
+                              temperature, micro_batch, self.completion_logits)
 
 
 class CausalPolicy(Policy):
@@ -244,7 +249,7 @@ class DiffusionPolicy(Policy):
         model.eval()
         try:
             completion_ids = diffusion_generate(
-                model, prompt_ids, prompt_mask, mask_token_id=self.mask_token_id,
+                model, prompt_ids, prompt_mask, mask_token_id=self._bound_mask_token_id(),
                 gen_length=max_new_tokens, steps=steps or cfg.denoising_steps,
                 block_length=block_length or cfg.denoising_block, temperature=temperature,
                 remasking=cfg.diffusion.remasking, position_ids=self.position_ids)
@@ -257,6 +262,12 @@ class DiffusionPolicy(Policy):
         return Rollout(repeated, [t.strip() for t in texts], prompt_ids, prompt_mask,
                        completion_ids, mask)
 
+    def _bound_mask_token_id(self) -> int:
+        if self.mask_token_id is None:
+            raise ConfigError("the diffusion policy has not read its model's mask token; call "
+                              "load() or prepare(model, tokenizer) first")
+        return self.mask_token_id
+
     def completion_logits(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                           completion_ids: torch.Tensor, completion_mask: torch.Tensor,
                           temperature: float = 1.0) -> torch.Tensor:
@@ -264,7 +275,8 @@ class DiffusionPolicy(Policy):
 
         return diffusion_completion_logits(
             model, prompt_ids, prompt_mask, completion_ids, completion_mask,
-            mask_token_id=self.mask_token_id, estimator=self.config.diffusion.diffusion_logprob,
+            mask_token_id=self._bound_mask_token_id(),
+            estimator=self.config.diffusion.diffusion_logprob,
             temperature=temperature, position_ids=self.position_ids)
 
     def evaluation_generator(self, model: Any, tokenizer: Any) -> Generator:

@@ -55,6 +55,10 @@ class Trainer:
     ``model`` the same model as the accelerator prepared it (DDP-wrapped under a launcher).
     """
 
+    rewards: WeightedRewards  # set by setup(): the given rewards, or built from the config
+    train_prompts: list[str]  # set by setup(): the given prompts, or loaded from config.data
+    eval_prompts: list[str]
+
     def __init__(self, config: GRPOConfig, out: str | Path, *, overwrite: bool = False,
                  resume: bool = False, progress: bool = True,
                  rewards: WeightedRewards | None = None,
@@ -68,9 +72,9 @@ class Trainer:
         self.overwrite = overwrite
         self.resume = resume
         self.progress = progress
-        self.rewards = rewards
-        self.train_prompts = list(train_prompts) if train_prompts is not None else None
-        self.eval_prompts = list(eval_prompts) if eval_prompts is not None else None
+        self._given_rewards = rewards
+        self._given_prompts = (None if train_prompts is None else list(train_prompts),
+                               None if eval_prompts is None else list(eval_prompts))
         self.start_step = 0
         self.before: dict[str, Any] | None = None
         self.last_checkpoint: Path | None = None
@@ -90,16 +94,18 @@ class Trainer:
         self.accelerator = Accelerator(mixed_precision=precision, cpu=not cuda)
         self._check_output()
         self.accelerator.wait_for_everyone()  # every process checked before anything is created
-        if self.rewards is None:
-            self.rewards = build_rewards(cfg.rewards, cfg.reward_model)
+        self.rewards = (self._given_rewards if self._given_rewards is not None
+                        else build_rewards(cfg.rewards, cfg.reward_model))
         check_weights(self.rewards.weights, cfg.reward_aggregation)
-        if self.train_prompts is None or self.eval_prompts is None:
-            train, held_out = load_prompts(cfg.data, cfg.seed)
-            self.train_prompts = self.train_prompts if self.train_prompts is not None else train
-            self.eval_prompts = self.eval_prompts if self.eval_prompts is not None else held_out
-        if not self.train_prompts:
+        train, held_out = self._given_prompts
+        if train is None or held_out is None:
+            loaded_train, loaded_held_out = load_prompts(cfg.data, cfg.seed)
+            train = train if train is not None else loaded_train
+            held_out = held_out if held_out is not None else loaded_held_out
+        if not train:
             raise ConfigError("no training prompts")
-        self.eval_prompts = held_out_sample(self.eval_prompts, cfg.eval_prompts, cfg.seed)
+        self.train_prompts = train
+        self.eval_prompts = held_out_sample(held_out, cfg.eval_prompts, cfg.seed)
         self._build_model()
         checkpoint = ckpt.latest_checkpoint(self.run_dir) if self.resume and self.run_dir.exists() else None
         if checkpoint is not None:
@@ -135,7 +141,7 @@ class Trainer:
         self.tokenizer = tokenizer
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        schedule = cfg.lr_schedule
+        schedule: str = cfg.lr_schedule
         if schedule == "constant" and cfg.warmup_steps:
             schedule = "constant_with_warmup"
         # the scheduler stays unprepared: it steps once per optimizer step on every process
