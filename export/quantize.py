@@ -27,11 +27,13 @@ class QuantizeOptions:
     per_channel: bool = True
     reduce_range: bool = False
     op_types: tuple[str, ...] | None = DEFAULT_OP_TYPES  # None = all supported
+    exclude: tuple[str, ...] = ()  # node names kept in fp32
 
     def describe(self) -> dict[str, Any]:
         return {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8",
                 **asdict(self),
-                "op_types": "all supported" if self.op_types is None else list(self.op_types)}
+                "op_types": "all supported" if self.op_types is None else list(self.op_types),
+                "exclude": list(self.exclude)}
 
 
 def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike[str],
@@ -48,7 +50,7 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
         quantize_dynamic(
             str(fp32_path), str(out_path), op_types_to_quantize=op_types,
             per_channel=options.per_channel, reduce_range=options.reduce_range,
-            weight_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8, nodes_to_exclude=list(options.exclude) or None,
             # Fused graphs hold contrib ops (Attention, SkipLayerNormalization) that ONNX shape
             # inference cannot type; their outputs are float32.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
