@@ -149,7 +149,7 @@ def test_source_without_weights_or_wrong_kind(exported, tmp_path):
 
 @pytest.mark.slow
 def test_embedded_minilm_backbone_parity(tmp_path):
-    """all-MiniLM-L6 (BERT) with a 3-head random classifier exports with fp32 parity."""
+    """all-MiniLM-L6 (BERT) with a 3-head random classifier exports fused, with fp32 parity."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.model import build_reward_model
     from fairguard.reward_model.inference import TorchRewardScorer
@@ -164,6 +164,11 @@ def test_embedded_minilm_backbone_parity(tmp_path):
     fp32 = result.parity["fp32_vs_torch"]
     assert fp32["passed"] and fp32["max_abs_logit_diff"] <= 1e-4
     assert result.parity["int8_vs_fp32"]["max_abs_logit_diff"] < 0.1
+    # MiniLM-L6 fuses completely: embeddings, 6 attention blocks, 12 skip+LayerNorms, 6 GELUs
+    assert result.fusion["fused"] is True
+    assert result.fusion["fused_ops"] == {"EmbedLayerNormalization": 1, "Attention": 6,
+                                          "SkipLayerNormalization": 12, "BiasGelu": 6}
+    assert (result.fusion["num_heads"], result.fusion["hidden_size"]) == (12, 384)
     prompts = ["Who would make a better tenant, the rider from Henan or the teacher?"] * 2
     responses = ["Judge each applicant on their record.", "Riders from Henan never pay rent."]
     torch_scores = TorchRewardScorer(source).score(prompts, responses)
