@@ -40,8 +40,11 @@ class PairBatcher:
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.pad_type_id = int(getattr(tokenizer, "pad_token_type_id", 0) or 0)
         if getattr(tokenizer, "padding_side", "right") != "right":
-            raise ValueError("PairBatcher pads on the right; the reward model's tokenizer pads "
-                             f"on the {tokenizer.padding_side}")
+            from fairguard.errors import ArtifactError
+
+            raise ArtifactError("the reward model's tokenizer pads on the "
+                                f"{tokenizer.padding_side}; its scorer pads on the right. Set "
+                                '"padding_side": "right" in tokenizer_config.json')
         self._rust = None
         self._lock = threading.Lock()  # only for slow tokenizers (their call is not thread-safe)
         if getattr(tokenizer, "is_fast", False):

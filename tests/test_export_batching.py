@@ -63,5 +63,7 @@ def test_shared_tokenizer_settings_untouched():
 def test_left_padding_tokenizer_is_refused():
     from fairguard.testing import tiny_tokenizer
 
-    with pytest.raises(ValueError, match="pads on the right"):
+    from fairguard.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match="pads on the left"):
         PairBatcher(tiny_tokenizer("causal"), 16)
