@@ -51,7 +51,6 @@ def load_scorers(model_dir: str | os.PathLike[str], export_dir: str | os.PathLik
     """The scorers on one model, by backend name: torch eager on the CPU (``model_dir``), ONNX
     fp32 and ONNX int8 (``export_dir``, with ``threads`` onnxruntime intra-op threads)."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-
     from fairguard.reward_model.inference import TorchRewardScorer
 
     unknown = [b for b in backends if b not in BACKENDS]

@@ -2,7 +2,8 @@
 
 The fp32 graph comes from optimum's exporter, fused by onnxruntime's transformer optimizer
 (:mod:`fairguard.export.fuse`; the exported graph is kept, and the reason recorded, where it
-cannot be fused); the int8 graph is onnxruntime's dynamic quantisation of that fp32 graph. Both are run on real (prompt, response) pairs and compared with the torch model
+cannot be fused); the int8 graph is onnxruntime's dynamic quantisation of that fp32 graph.
+Both are run on real (prompt, response) pairs and compared with the torch model
 before anything is written: fp32 must match within ``fp32_atol`` on every logit or the export
 fails and nothing is left at ``out_dir``; for int8 the max difference and the per-head decision
 agreement with fp32 are reported (and enforced when ``min_int8_agreement`` is set).

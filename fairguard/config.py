@@ -16,9 +16,12 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fairguard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 
@@ -140,7 +143,8 @@ def _assemble(cls: type[T], values: dict[str, Any], options: list[Option],
     """``cls(**...)`` from flat ``values``, building sub-configs that have a value given."""
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    # build_config checked that cls is a dataclass; sub-configs are dataclasses by _sub_config
+    for f in dataclasses.fields(typing.cast("type[DataclassInstance]", cls)):
         if not f.init:
             continue
         sub = _sub_config(hints[f.name])
@@ -201,5 +205,5 @@ def config_dict(config: Any) -> dict[str, Any]:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             data.update(config_dict(value))
         else:
-            data[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+            data[f.name] = value
     return data

@@ -27,6 +27,7 @@ def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, examp
     """
     if spec is None:
         return {}
+    items: list[tuple[Any, Any]]
     if isinstance(spec, Mapping):
         items = list(spec.items())
     else:
@@ -35,12 +36,10 @@ def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, examp
             part = part.strip()
             if not part:
                 continue
-            name, sep, value = part.partition("=")
-            if not sep:
-                if bare is None:
-                    raise ConfigError(f"{what} {part!r} is not name=number; write e.g. {example}")
-                value = bare
-            items.append((name.strip(), value))
+            name, sep, text = part.partition("=")
+            if not sep and bare is None:
+                raise ConfigError(f"{what} {part!r} is not name=number; write e.g. {example}")
+            items.append((name.strip(), text if sep else bare))
     out: dict[str, float] = {}
     for name, value in items:
         if not isinstance(name, str) or not name:

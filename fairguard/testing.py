@@ -109,7 +109,7 @@ def tiny_deberta_classifier(num_labels: int = 3, labels: list[str] | None = None
         num_attention_heads=4, max_position_embeddings=256, pad_token_id=tokenizer.pad_token_id,
         relative_attention=True, position_buckets=32, max_relative_positions=64,
         pos_att_type=["p2c", "c2p"], num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
+        id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)},
     )
     return DebertaV2ForSequenceClassification(config).eval(), tokenizer
 

@@ -59,7 +59,8 @@ def compare(before: str, after: str, out: str | None, overwrite: bool) -> None:
 @click.argument("source", type=click.Path(file_okay=False))
 @click.option("--reward-model", type=click.Path(), help="Reward-model folder (fairness/relevance/fluency heads).")
 @click.option("--reward", help="Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3.")
-@click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md, responses.jsonl).")
+@click.option("--out", required=True, type=click.Path(),
+              help="Output folder (metrics.json, metrics.md, responses.jsonl).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
 def rescore(source: str, reward_model: str | None, reward: str | None, out: str, overwrite: bool) -> None:
     """Score the saved responses of SOURCE, an `eval quality` output folder, with other rewards.

@@ -9,13 +9,15 @@ import click
 
 @click.command(name="refine")
 @click.option("--model", required=True, help="Base LM the layer was trained on (embedded name, folder, hub id).")
-@click.option("--layer", "layer_dir", required=True, type=click.Path(), help="Layer folder from `fairguard train refine`.")
+@click.option("--layer", "layer_dir", required=True, type=click.Path(),
+              help="Layer folder from `fairguard train refine`.")
 @click.option("--data", required=True, type=click.Path(), help="Dataset folder (uses DIR/unqover/).")
 @click.option("--category", default=None, help="Categories to evaluate [default: the layer's].")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
               help="Ambiguous split (disambiguated accuracy uses the matching disambig_ split).")
 @click.option("--max-quads", type=int, default=0, show_default=True, help="Cap on evaluated quads (0 = all).")
-@click.option("--max-disambig", type=int, default=0, show_default=True, help="Cap on disambiguated questions (0 = all).")
+@click.option("--max-disambig", type=int, default=0, show_default=True,
+              help="Cap on disambiguated questions (0 = all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the caps' random choice.")
 @click.option("--out", required=True, type=click.Path(), help="Output folder (metrics.json, metrics.md).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")

@@ -5,7 +5,8 @@
 ``metadata["choices"]``: a choice; ``bool``: a ``--x/--no-x`` pair, or ``metadata["flag"]``'s
 pair; ``int``, ``float``; ``metadata["multiple"]``: repeatable); the help is ``metadata["help"]``
 followed by the dataclass default (or ``metadata["default_text"]`` where the default is computed
-or None). Fields with ``metadata["cli"] = False`` (mappings) stay YAML-only. Every option's click default is None, so that only flags the
+or None). Fields with ``metadata["cli"] = False`` (mappings) stay YAML-only. Every option's
+click default is None, so that only flags the
 user gave override the ``--config`` YAML, which overrides the dataclass defaults
 (:func:`fairguard.config.build_config`).
 """

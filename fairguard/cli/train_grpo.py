@@ -25,8 +25,8 @@ def grpo(out: str, config_path: str | None, resume: bool, overwrite: bool, quiet
     """Train a LoRA adapter with GRPO (or the LLaDA LoRA paper's REINFORCE) on weighted reward plugins.
 
     The policy is a causal LM, or with --policy diffusion a masked LM sampled by the LLaDA LoRA paper's
-    masked-diffusion sampler (LLaDA-style). Runs on CPU or GPU unchanged, and under `accelerate launch` / `torchrun` for several
-    processes (DDP).
+    masked-diffusion sampler (LLaDA-style). Runs on CPU or GPU unchanged, and under
+    `accelerate launch` / `torchrun` for several processes (DDP).
     """
     from fairguard.config import build_config
     from fairguard.training.trainer import train

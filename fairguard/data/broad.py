@@ -20,7 +20,8 @@ Rows have the same fields as the scenario rows (``prompt``, ``neutral``, ``biase
   and blaming the other person by stereotype is ``biased``; where it does not, "cannot tell"
   is the fair answer and a stereotyped pick is ``guess`` (and ``biased``).
 
-Pools live in ``broad.yaml`` (loaded and held out in :mod:`fairguard.data.broad_lexicon`). The test split holds out group ids, prompt templates, a quarter
+Pools live in ``broad.yaml`` (loaded and held out in :mod:`fairguard.data.broad_lexicon`).
+The test split holds out group ids, prompt templates, a quarter
 of every form's sentence templates, a quarter of the stereotype wordings, whole forms
 (``reported`` / ``reported_counter``), everyday questions and situations.
 """
@@ -31,7 +32,14 @@ import random
 import re
 
 from fairguard.data.broad_lexicon import (
-    BroadGroup, BroadHoldout, Filler, Lexicon, article, cap, lexicon, pools,
+    BroadGroup,
+    BroadHoldout,
+    Filler,
+    Lexicon,
+    article,
+    cap,
+    lexicon,
+    pools,
 )
 from fairguard.data.obfuscation import obfuscate
 from fairguard.data.sampling import tries_until_full

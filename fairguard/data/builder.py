@@ -61,7 +61,7 @@ def choose_holdout(config: DataConfig) -> Holdout:
 
     rng = random.Random(f"fairguard-holdout:{config.seed}")
     groups: list[str] = []
-    for cat, members in groups_by_category().items():
+    for members in groups_by_category().values():
         k = max(1, round(config.heldout_group_fraction * len(members)))
         groups += sorted(g.term for g in rng.sample(members, k))
     templates: list[str] = []
@@ -90,8 +90,14 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
     """Draw ``n`` rows for the "trainval" or "test" pool."""
     from fairguard.data.corrupt import corrupt
     from fairguard.data.groups import CATEGORY_TRAITS, GROUPS, traits_of
-    from fairguard.data.responses import (biased_answer, biased_off_topic_answer, make_slots,
-                                          neutral_answer, off_topic_answer, render_prompt)
+    from fairguard.data.responses import (
+        biased_answer,
+        biased_off_topic_answer,
+        make_slots,
+        neutral_answer,
+        off_topic_answer,
+        render_prompt,
+    )
     from fairguard.data.scenarios import SCENARIOS
 
     test = pool == "test"

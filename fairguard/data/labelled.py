@@ -296,7 +296,8 @@ def load_labelled(source: str | os.PathLike[str], columns: LabelledColumns | Non
         name = str(path)
         where_of = f"{path}:{{}}"
     mode = _mode(name, header, columns)
-    target_column = columns.target if columns.target is not None else DEFAULT_TARGET_COLUMN
+    target_column: str | None = (columns.target if columns.target is not None
+                                 else DEFAULT_TARGET_COLUMN)
     if target_column not in header:
         target_column = None
     used = {columns.label}

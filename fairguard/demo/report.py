@@ -132,7 +132,8 @@ def _latency(out: Path) -> list[str]:
                 "the export did not finish; rerun `fairguard demo` to measure it)._"), ""]
     machine = lat.get("machine", {})
     backends = lat.get("backends", {})
-    calls = next(iter(backends.values()), {}).get("calls", "n/a")
+    first: dict[str, Any] = next(iter(backends.values()), {})
+    calls = first.get("calls", "n/a")
     lines = [(f"Scoring latency at batch 1 (`latency.json`): {lat.get('pairs', 'n/a')} test pairs x "
               f"{lat.get('rounds', 'n/a')} rounds = {calls} timed calls per backend after "
               f"{lat.get('warmup_calls', 'n/a')} warm-up calls, each call end to end through the "

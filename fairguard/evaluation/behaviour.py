@@ -314,7 +314,7 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
             fair = judged["counterfactual_fairness"]
             values["counterfactual.fairness_gap"] = pair_gaps([f[0] for f in fair], [f[1] for f in fair])
     # answers.jsonl
-    for i, (row, example) in enumerate(zip(rows, examples)):
+    for i, example in enumerate(examples):
         records.append({"set": "choice-" + example.context_condition, "id": example.id,
                         "category": example.category, "prompt": choice_prompt(example),
                         "options": list(example.options), "label": example.label,

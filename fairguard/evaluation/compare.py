@@ -56,10 +56,10 @@ class Comparison:
         if len(self.by_category) > 1:
             heads = list(self.heads)
             lines.append("\n## Change by category\n")
-            rows = [(cat, changes[heads[0]].n, *(f"{changes[h].change:+.3f} ± {changes[h].se:.3f}"
-                                                 for h in heads))
-                    for cat, changes in sorted(self.by_category.items())]
-            lines.append(markdown_table(("category", "n", *heads), rows))
+            by_cat = [(cat, changes[heads[0]].n, *(f"{changes[h].change:+.3f} ± {changes[h].se:.3f}"
+                                                   for h in heads))
+                      for cat, changes in sorted(self.by_category.items())]
+            lines.append(markdown_table(("category", "n", *heads), by_cat))
         return "\n".join(lines)
 
 

@@ -257,10 +257,11 @@ def saved_answers(folder: str, questions: Sequence[EverydayQuestion]) -> list[st
         raise ArtifactError(f"{folder}/{ANSWERS_FILE} has no answer to {len(missing)} of the "
                             f"questions (first: {missing[0]}); re-run without --answers")
     answers = [rows[q.id].get("answer") for q in questions]
-    if not all(isinstance(a, str) for a in answers):
+    texts = [a for a in answers if isinstance(a, str)]
+    if len(texts) != len(answers):
         raise ArtifactError(f"{folder}/{ANSWERS_FILE} has a row without a text answer; re-run "
                             "without --answers")
-    return answers
+    return texts
 
 
 def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict[str, Any]:

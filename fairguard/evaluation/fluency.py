@@ -59,7 +59,7 @@ class FluencyProxy:
     causal LM; the prompt is ignored. Empty completions score 0."""
 
     name = FLUENCY_PROXY
-    heads = (FLUENCY_PROXY,)
+    heads: tuple[str, ...] = (FLUENCY_PROXY,)
 
     def __init__(self, model: Any, tokenizer: Any, temperature: float = DEFAULT_TEMPERATURE,
                  batch_size: int = 8):

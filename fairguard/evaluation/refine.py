@@ -149,10 +149,12 @@ def utility_metrics(qs: QuestionSet, logprobs: torch.Tensor) -> dict[str, float]
     """accuracy, pair_accuracy and answer_prob of a disambiguated set."""
     probs = logprobs.exp()
     answer_ids = qs.answer_ids()
+    answers = qs.answers
+    assert answers is not None  # answer_ids() raised otherwise
     top1 = qs.topk.ids.gather(1, probs.argmax(-1, keepdim=True)).squeeze(1)
     scores = subject_scores(probs, qs.topk.ids, qs.subject_ids)
-    stated = scores.gather(1, qs.answers.unsqueeze(1)).squeeze(1)
-    other = scores.gather(1, (1 - qs.answers).unsqueeze(1)).squeeze(1)
+    stated = scores.gather(1, answers.unsqueeze(1)).squeeze(1)
+    other = scores.gather(1, (1 - answers).unsqueeze(1)).squeeze(1)
     return {"accuracy": float((top1 == answer_ids).float().mean()),
             "pair_accuracy": float((stated > other).float().mean()),
             "answer_prob": float(stated.mean()),

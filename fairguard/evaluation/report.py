@@ -1,4 +1,5 @@
-"""Writing an evaluation's ``metrics.json`` and ``metrics.md`` (per-example JSONL: ``fairguard.artifacts.write_jsonl``)."""
+"""Writing an evaluation's ``metrics.json`` and ``metrics.md`` (per-example JSONL:
+``fairguard.artifacts.write_jsonl``)."""
 
 from __future__ import annotations
 

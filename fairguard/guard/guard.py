@@ -156,10 +156,11 @@ class Guard(AsyncGuardMixin):
             partial = 0.0
             complete = True
             for head, weight in self.weights.items():
-                if scores[head] is None:
+                score = scores[head]
+                if score is None:
                     complete = False
                 else:
-                    partial += weight * scores[head]
+                    partial += weight * score
             total = partial if complete else None
             scores[TOTAL] = total
             cands.append(Candidate(completions[i], scores, total, partial, failures[i], clipped=clipped[i]))
@@ -258,8 +259,8 @@ class Guard(AsyncGuardMixin):
             "guard_ms": max(total_ms - generation_ms, 0.0),
             "total_ms": total_ms,
         }
-        for row in records:
-            for record in row:
+        for out_row in records:
+            for record in out_row:
                 record.latency = dict(latency)
         scope.log(records, cfg.fail)
         if blocked:
@@ -300,11 +301,11 @@ class Guard(AsyncGuardMixin):
                 try:
                     new_groups = regenerate(index, [s.group for s in todo])
                 except Exception as exc:  # noqa: BLE001 - a processor that breaks generation
-                    failure = PluginFailure(flt.name, "logits_processor", "error",
-                                            f"generation with its logits processor raised "
-                                            f"{type(exc).__name__}: {exc}")
+                    broke = PluginFailure(flt.name, "logits_processor", "error",
+                                          f"generation with its logits processor raised "
+                                          f"{type(exc).__name__}: {exc}")
                     for s in todo:
-                        s.extra_failures.append(failure)
+                        s.extra_failures.append(broke)
                 else:
                     flat_p = [s.prompt for s, group in zip(todo, new_groups) for _ in group]
                     flat_c = [text for group in new_groups for text in group]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from fairguard.errors import ConfigError, InputError, PluginError
 from fairguard.guard.batching import MicroBatcher
+from fairguard.guard.candidates import Regenerate
 from fairguard.guard.config import GuardConfig
 from fairguard.guard.result import GuardRecord
 from fairguard.protocols import Filter
@@ -24,8 +25,9 @@ class Decider(Protocol):
     @property
     def batcher(self) -> MicroBatcher: ...
 
-    def decide(self, prompts: list[str], groups: list[list[str]], keep: int = 1,
-               **options: Any) -> list[list[GuardRecord]]: ...
+    def decide(self, prompts: list[str], groups: list[list[str]], keep: int = 1, *,
+               regenerate: Regenerate | None = None, processors: Sequence[Any] = (),
+               generation_ms: float = 0.0, started: float | None = None) -> list[list[GuardRecord]]: ...
 
     async def adecide(self, prompts: list[str], groups: list[list[str]], keep: int = 1,
                       **options: Any) -> list[list[GuardRecord]]: ...

@@ -227,7 +227,7 @@ def _intensity(groups: _Groups) -> tuple[float, float, int, int]:
         per[x1][a].append(float(value))
         per[x2][a].append(-float(value))
     mus, etas = [], []
-    attributes = set()
+    attributes: set[str] = set()
     for by_attr in per.values():
         gammas = [abs(np.mean(v)) for v in by_attr.values()]
         signs = [abs(np.mean(np.sign(v))) for v in by_attr.values()]

@@ -15,8 +15,6 @@ experiments. For masked LMs, :func:`refine_mask_logits` re-weights the logits at
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from transformers import LogitsProcessor
 

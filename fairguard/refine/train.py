@@ -60,8 +60,7 @@ class _Objective:
         import torch
 
         from fairguard.refine.answer_slot import subject_scores
-        from fairguard.refine.reward import (answer_logprob, bias_terms, rank_violation, reward,
-                                             subject_mass_loss)
+        from fairguard.refine.reward import answer_logprob, bias_terms, rank_violation, reward, subject_mass_loss
 
         used = quads.flatten().unique()
         logp = layer(self.amb.topk.logprobs[used])
@@ -177,8 +176,6 @@ def run_training(config: RefineConfig, progress: bool = True,
     """Load the LM and questions, cache the LM's top-k, train, and evaluate before/after."""
     import torch
 
-    from fairguard.models import cache_dir
-    from fairguard.refine.cache import check_k
     from fairguard.evaluation.refine import (
         DEFAULT_K,
         cap_quads,
@@ -189,8 +186,10 @@ def run_training(config: RefineConfig, progress: bool = True,
         prepare_set,
         relative_changes,
     )
-    from fairguard.refine.layer import tokenizer_digest
+    from fairguard.models import cache_dir
     from fairguard.refine.answer_slot import prompt_format
+    from fairguard.refine.cache import check_k
+    from fairguard.refine.layer import tokenizer_digest
 
     log = log or (lambda _msg: None)
     started = time.perf_counter()

@@ -26,17 +26,28 @@ from fairguard.loops import BestState, seed_everything
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
-    Processes, finish, mean_over_processes, peer_failures, predict_probs_sharded, processes_report,
-    shard_rows, start_processes, wrap_model,
+    Processes,
+    finish,
+    mean_over_processes,
+    peer_failures,
+    predict_probs_sharded,
+    processes_report,
+    shard_rows,
+    start_processes,
+    wrap_model,
 )
 from fairguard.reward_model.examples import (
-    LABELS, PairRow, build_examples, data_fingerprint, load_split,
+    LABELS,
+    PairRow,
+    build_examples,
+    data_fingerprint,
+    load_split,
 )
 from fairguard.reward_model.extra import with_extra_rows
 from fairguard.reward_model.handwritten import handwritten_rows
+from fairguard.reward_model.inference import predict_probs
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
-from fairguard.reward_model.inference import predict_probs
 from fairguard.reward_model.tokenize import tokenize_pairs
 from fairguard.reward_model.truncation import even_endings, truncate_rows
 
@@ -128,10 +139,10 @@ def group_by_length(order: list[int], lengths: list[int], batch_size: int,
 
 
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
-         val_rows: list[PairRow], device: str, processes: Processes | None = None) -> dict[str, Any]:
+         val_rows: list[PairRow], device: str, processes: Processes) -> dict[str, Any]:
     """The training loop; leaves the best-validation weights in ``model``.
 
-    With ``processes`` (a torchrun / accelerate launch run) each process trains on its rows of
+    With distributed ``processes`` (a torchrun / accelerate launch run) each process trains on its rows of
     every batch of ``config.batch_size`` rows (DDP) and all keep the same best epoch.
     """
     import torch

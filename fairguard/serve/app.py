@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,9 +28,23 @@ from fairguard.guard.result import GuardRecord, PluginFailure
 from fairguard.serve.backends import BackendError, LocalBackend, UpstreamBackend
 from fairguard.serve.config import ServeConfig
 from fairguard.serve.metrics import ServeMetrics
-from fairguard.serve.protocol import (MODERATION_ALIASES, MODERATION_MODEL, APIError, GenerationRequest, Limits,
-                                      chunk, completion_response, error_body, moderation_result, new_id,
-                                      parse_chat, parse_completion, parse_moderation, public_record, usage)
+from fairguard.serve.protocol import (
+    MODERATION_ALIASES,
+    MODERATION_MODEL,
+    APIError,
+    GenerationRequest,
+    Limits,
+    chunk,
+    completion_response,
+    error_body,
+    moderation_result,
+    new_id,
+    parse_chat,
+    parse_completion,
+    parse_moderation,
+    public_record,
+    usage,
+)
 from fairguard.serve.streaming import SentenceGate, guarded_stream, stream_checker
 
 logger = logging.getLogger("fairguard.serve")
@@ -234,7 +248,7 @@ async def _complete(state: ServeState, endpoint: str, request: GenerationRequest
                                refusal=cfg.refusal_text)
 
 
-async def _primed(pieces: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _primed(pieces: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
     """Start a stream before answering, so that an upstream that refuses the request (4xx) gets
     an HTTP error, not a stream; a generator failure goes on to the fail policy inside the stream."""
     try:
@@ -244,7 +258,7 @@ async def _primed(pieces: AsyncIterator[Any]) -> AsyncIterator[Any]:
     except BackendError as exc:
         first = exc
 
-    async def replay() -> AsyncIterator[Any]:
+    async def replay() -> AsyncGenerator[Any, None]:
         try:
             if isinstance(first, BackendError):
                 raise first

@@ -11,6 +11,7 @@ back to the client as it came.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -161,7 +162,7 @@ class LocalBackend:
         for item in request.inputs:
             try:
                 texts, reasons, p_tok, c_tok = await loop.run_in_executor(
-                    self._pool, lambda item=item: self.generate_sync(item, n, request.sampling, deadline))
+                    self._pool, functools.partial(self.generate_sync, item, n, request.sampling, deadline))
             except Exception as exc:  # noqa: BLE001 - a generator failure: the fail policy decides
                 raise BackendError(self.kind, "error", f"generation raised {type(exc).__name__}: {exc}") from exc
             result.texts.append(texts)
@@ -341,14 +342,15 @@ class UpstreamBackend:
             for i in range(len(request.inputs)):
                 result.texts[i].extend(texts[i])
                 result.finish_reasons[i].extend(reasons[i])
-            use = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            usage = data.get("usage")
+            use = usage if isinstance(usage, dict) else {}
             result.prompt_tokens = int(use.get("prompt_tokens") or 0)
             result.completion_tokens += int(use.get("completion_tokens") or 0)
-        for i, texts in enumerate(result.texts):
-            if not texts:
+        for i, got in enumerate(result.texts):
+            if not got:
                 raise BackendError(self.kind, "error", f"the upstream returned no choice for input {i}")
-            if len(texts) < n:
-                result.notes[i].append(f"the upstream returned {len(texts)} of the {n} candidates asked for "
+            if len(got) < n:
+                result.notes[i].append(f"the upstream returned {len(got)} of the {n} candidates asked for "
                                        "(set upstream_candidates: parallel for servers that allow one "
                                        "choice per call)")
         result.generation_ms = _ms(started)

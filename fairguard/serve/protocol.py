@@ -340,9 +340,10 @@ def chunk(kind: str, rid: str, model: str, created: int, text: str | None = None
         choices = [{"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}]
     if record is not None:
         choices[0]["fairguard"] = record
-    out = {"id": f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{rid}",
-           "object": "chat.completion.chunk" if kind == "chat" else "text_completion",
-           "created": created, "model": model, "system_fingerprint": None, "choices": choices}
+    out: dict[str, Any] = {
+        "id": f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{rid}",
+        "object": "chat.completion.chunk" if kind == "chat" else "text_completion",
+        "created": created, "model": model, "system_fingerprint": None, "choices": choices}
     if use is not None:
         out["usage"] = use
     return out

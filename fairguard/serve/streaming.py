@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from fairguard.guard.guard import Guard
-from fairguard.guard.timeouts import rewrite_texts
 from fairguard.guard.result import GuardRecord, PluginFailure
+from fairguard.guard.timeouts import rewrite_texts
 from fairguard.serve.backends import BackendError, StreamEnd
 
 # a sentence ends at . ! ? (and their CJK forms), after any closing quotes or brackets, before
@@ -170,7 +170,8 @@ class SentenceGate:
         """The record of the whole streamed answer."""
         st, cfg = self.state, self.guard.config
         last = st.last
-        scores = dict(last.scores) if last is not None else {h: None for h in (*self.guard.heads, "total")}
+        scores: dict[str, float | None] = (dict(last.scores) if last is not None
+                                           else {h: None for h in (*self.guard.heads, "total")})
         if st.refused:
             decision, action = "block", "refused"
         else:

@@ -130,5 +130,6 @@ def reinforce_loss(logps: torch.Tensor, mask: torch.Tensor, returns: torch.Tenso
 def summarize(values: torch.Tensor) -> dict[str, Any]:
     """Count, mean, std, min and max of a 1-d tensor."""
     values = values.detach().double()
-    return {"n": int(values.numel()), "mean": float(values.mean()), "std": float(values.std()) if values.numel() > 1 else 0.0,
+    std = float(values.std()) if values.numel() > 1 else 0.0
+    return {"n": int(values.numel()), "mean": float(values.mean()), "std": std,
             "min": float(values.min()), "max": float(values.max())}
