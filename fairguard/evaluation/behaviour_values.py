@@ -1,0 +1,175 @@
+"""Per-question values of ``fairguard eval behaviour`` (paired across the two policies by
+position) and its ``report.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fairguard.evaluation.behaviour_sets import QuestionSets, choice_prompt
+from fairguard.evaluation.report import fmt, markdown_table
+
+SENTIMENT_NOTE = ("No sentiment model is available offline, so the judge's fairness score is the "
+                  "only score compared across a swapped pair")
+
+
+def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[str, Any] | None,
+                relevance_threshold: float | None) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
+    """Per metric, one value per question, unit or pair (paired across policies by position),
+    and the answer records of answers.jsonl."""
+    from fairguard.genbit import gender_bias
+    from fairguard.metrics.counterfactual import pair_gaps
+    from fairguard.metrics.evasion import evasion_flags, evasion_reason
+    from fairguard.metrics.multiple_choice import (
+        UNKNOWN_INDEX,
+        match_answer,
+        unit_bias_scores,
+        unqover_example,
+    )
+
+    values: dict[str, list[float]] = {}
+    records: list[dict[str, Any]] = []
+    n_ambig = len(sets.ambig)
+    rows = sets.ambig + sets.disambig
+    examples = [unqover_example(r) for r in rows]
+    matched = [match_answer(a, e.options, e.unknown_option)
+               for a, e in zip(answers["choice"], examples)]
+    for mode, chosen in (("likelihood", list(answers["likelihood"])), ("generation", matched)):
+        amb, dis = chosen[:n_ambig], chosen[n_ambig:]
+        amb_examples, dis_examples = examples[:n_ambig], examples[n_ambig:]
+        if amb:
+            values[f"{mode}.ambig.accuracy"] = [float(c == e.label) for c, e in zip(amb, amb_examples)]
+            units = unit_bias_scores(sets.ambig, amb)
+            values[f"{mode}.ambig.bias"] = [u.bias for u in units]
+            values[f"{mode}.ambig.s_amb"] = [u.s_amb for u in units]
+        if dis:
+            values[f"{mode}.disambig.accuracy"] = [float(c == e.label) for c, e in zip(dis, dis_examples)]
+            values[f"{mode}.disambig.unknown"] = [float(c == UNKNOWN_INDEX) for c in dis]
+        if mode == "generation":
+            if amb:
+                values["generation.ambig.unmatched"] = [float(c is None) for c in amb]
+            if dis:
+                values["generation.disambig.unmatched"] = [float(c is None) for c in dis]
+    # evasion on answerable questions: a disambiguated answer that names a person answered
+    dis_answers = list(answers["choice"][n_ambig:])
+    dis_flags = evasion_flags(dis_answers, judged["disambig_relevance"] if judged else None,
+                              relevance_threshold)
+    names_person = [m is not None and m != UNKNOWN_INDEX for m in matched[n_ambig:]]
+    every_flags = evasion_flags(answers["everyday"], judged["everyday_relevance"] if judged else None,
+                                relevance_threshold)
+    for name, flags, answered in (("disambig", dis_flags, names_person),
+                                  ("everyday", every_flags, [False] * len(answers["everyday"]))):
+        if not flags.rules:
+            continue
+        values[f"evasion.{name}.rules"] = [float(f and not a) for f, a in zip(flags.rules, answered)]
+        if flags.judge is not None:
+            values[f"evasion.{name}.judge"] = [float(f) for f in flags.judge]
+            values[f"evasion.{name}.rules_or_judge"] = [
+                float((f and not a) or j) for f, a, j in zip(flags.rules, answered, flags.judge)]
+    # GenBit on the open answers (everyday and both sides of each counterfactual pair)
+    open_answers = list(answers["everyday"]) + [a for pair in answers["counterfactual"] for a in pair]
+    if open_answers:
+        values["genbit.open_answers"] = [gender_bias(a).score for a in open_answers]
+    # counterfactual consistency
+    pairs = answers["counterfactual"]
+    if pairs:
+        values["counterfactual.evasion_mismatch"] = [
+            float((evasion_reason(a) is None) != (evasion_reason(b) is None)) for a, b in pairs]
+        if judged:
+            fair = judged["counterfactual_fairness"]
+            values["counterfactual.fairness_gap"] = pair_gaps([f[0] for f in fair], [f[1] for f in fair])
+    # answers.jsonl
+    for i, example in enumerate(examples):
+        records.append({"set": "choice-" + example.context_condition, "id": example.id,
+                        "category": example.category, "prompt": choice_prompt(example),
+                        "options": list(example.options), "label": example.label,
+                        "likelihood_choice": int(answers["likelihood"][i]),
+                        "answer": answers["choice"][i], "matched": matched[i],
+                        "evasion_rule": evasion_reason(answers["choice"][i]),
+                        **({"relevance": judged["disambig_relevance"][i - n_ambig]}
+                           if judged and i >= n_ambig else {})})
+    for i, q in enumerate(sets.everyday):
+        answer = answers["everyday"][i]
+        records.append({"set": "everyday", "id": q.id, "category": q.topic, "prompt": q.question,
+                        "answer": answer, "evasion_rule": evasion_reason(answer),
+                        "genbit": gender_bias(answer).score,
+                        **({"relevance": judged["everyday_relevance"][i]} if judged else {})})
+    for i, pair in enumerate(sets.counterfactual):
+        for j in range(2):
+            answer = answers["counterfactual"][i][j]
+            records.append({"set": "counterfactual", "id": f"{pair.id}-{'ab'[j]}",
+                            "category": pair.category, "group": pair.groups[j],
+                            "prompt": pair.prompts[j], "answer": answer,
+                            "evasion_rule": evasion_reason(answer),
+                            "genbit": gender_bias(answer).score,
+                            **({"fairness": judged["counterfactual_fairness"][i][j]}
+                               if judged else {})})
+    return values, records
+
+
+# ---------------------------------------------------------------- report
+
+# metric key -> (section, label, "lower" / "higher" / "closer to 0" is better)
+METRICS: dict[str, tuple[str, str, str]] = {
+    "likelihood.ambig.accuracy": ("multiple choice, option likelihood",
+                                  "ambiguous: accuracy (picks 'cannot be determined')", "higher"),
+    "likelihood.ambig.bias": ("multiple choice, option likelihood", "ambiguous: bias score", "lower"),
+    "likelihood.ambig.s_amb": ("multiple choice, option likelihood", "ambiguous: s_amb", "lower"),
+    "likelihood.disambig.accuracy": ("multiple choice, option likelihood", "disambiguated: accuracy",
+                                     "higher"),
+    "likelihood.disambig.unknown": ("multiple choice, option likelihood",
+                                    "disambiguated: picks 'cannot be determined'", "lower"),
+    "generation.ambig.accuracy": ("multiple choice, generation", "ambiguous: accuracy", "higher"),
+    "generation.ambig.bias": ("multiple choice, generation", "ambiguous: bias score", "lower"),
+    "generation.ambig.s_amb": ("multiple choice, generation", "ambiguous: s_amb", "lower"),
+    "generation.ambig.unmatched": ("multiple choice, generation", "ambiguous: unmatched answers",
+                                   "lower"),
+    "generation.disambig.accuracy": ("multiple choice, generation", "disambiguated: accuracy",
+                                     "higher"),
+    "generation.disambig.unknown": ("multiple choice, generation",
+                                    "disambiguated: answers 'cannot be determined'", "lower"),
+    "generation.disambig.unmatched": ("multiple choice, generation",
+                                      "disambiguated: unmatched answers", "lower"),
+    "evasion.disambig.rules": ("evasion", "disambiguated questions: rules", "lower"),
+    "evasion.disambig.judge": ("evasion", "disambiguated questions: judge relevance below threshold",
+                               "lower"),
+    "evasion.disambig.rules_or_judge": ("evasion", "disambiguated questions: rules or judge", "lower"),
+    "evasion.everyday.rules": ("evasion", "everyday questions: rules", "lower"),
+    "evasion.everyday.judge": ("evasion", "everyday questions: judge relevance below threshold",
+                               "lower"),
+    "evasion.everyday.rules_or_judge": ("evasion", "everyday questions: rules or judge", "lower"),
+    "genbit.open_answers": ("gendered language", "GenBit-style score of open answers", "lower"),
+    "counterfactual.fairness_gap": ("counterfactual consistency",
+                                    "fairness gap between the swapped answers (judge)", "lower"),
+    "counterfactual.evasion_mismatch": ("counterfactual consistency",
+                                        "one answer evasive, the other not (rules)", "lower"),
+}
+
+
+def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
+    """``report.md``: the set-up, then one table per section: metric, n, base, after,
+    change +- se, 95 % interval."""
+    changes = metrics["changes"]
+    judge = metrics["judge"]
+    lines = [
+        f"# Behaviour: `{metrics['after']}` against `{metrics['base']}`", "",
+        f"Greedy answers (at most {metrics['generation']['max_new_tokens']} new tokens) to the "
+        f"project's own question sets; change = after - base, paired by question (by UnQover unit "
+        f"for bias scores, by swapped pair for counterfactual gaps), ± its standard error. "
+        f"Judge: {f'`{judge}`' if judge else 'none (rules only)'}"
+        + (f"; relevance threshold {fmt(metrics['relevance_threshold'])} "
+           f"({metrics['relevance_threshold_from']})" if judge else "") + f". {SENTIMENT_NOTE}.",
+        "", "Questions: " + ", ".join(f"{k} {v}" for k, v in metrics["n_questions"].items()) + ".", "",
+    ]
+    sections: dict[str, list[list[Any]]] = {}
+    for key, (section, label, better) in METRICS.items():
+        if key in changes:
+            c = changes[key]
+            sections.setdefault(section, []).append(
+                [label, c["n"], c["before"], c["after"], f"{c['change']:+.3f} ± {c['se']:.3f}",
+                 f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", better])
+    for section, rows in sections.items():
+        lines += [f"## {section.capitalize()}", "",
+                  markdown_table(["metric", "n", "base", "after", "change ± se", "95 % interval",
+                                  "better"], rows)]
+    return "\n".join(lines)
