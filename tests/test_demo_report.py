@@ -41,6 +41,7 @@ def make_run(out: Path) -> Path:
                          "decision_agreement_all": 0.984, "decision_agreement": {"fairness": 0.969}}})
     _write(out / "latency.json", {
         "kind": "scoring-latency", "batch_size": 1, "pairs": 16, "rounds": 3, "warmup_calls": 8, "threads": 1,
+        "fusion": {"fused": True, "fused_ops": {"Attention": 6, "SkipLayerNormalization": 12}},
         "date_utc": "2026-11-22T12:00:00+00:00", "load_average_before": "2.10 2.00 1.90",
         "load_average_after": "2.20 2.00 1.90",
         "machine": {"cpu": "AMD EPYC 7B13", "cpu_count": 2, "machine": "x86_64", "torch": "2.13.0+cpu",
@@ -119,6 +120,16 @@ def test_latency_table_from_latency_json(tmp_path: Path) -> None:
     assert "16 test pairs x 3 rounds = 48 timed calls" in export and "8 warm-up calls" in export
     assert "1 thread for torch" in export and "AMD EPYC 7B13 (2 CPUs, x86_64)" in export
     assert "onnxruntime 1.31.1" in export and "2026-11-22T12:00:00+00:00" in export
+    assert "ONNX graph: fused (Attention x6, SkipLayerNormalization x12)." in export
+
+
+def test_latency_says_when_the_graph_is_not_fused(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run")
+    lat = json.loads((out / "latency.json").read_text())
+    lat["fusion"] = {"fused": False, "reason": "turned off (--no-optimize)"}
+    (out / "latency.json").write_text(json.dumps(lat))
+    export = write_report(out).read_text().split("## ONNX export")[1]
+    assert "ONNX graph: not fused (turned off (--no-optimize))." in export
 
 
 def test_missing_latency_json_is_reported_not_invented(tmp_path: Path) -> None:

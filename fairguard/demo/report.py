@@ -143,13 +143,24 @@ def _latency(out: Path) -> list[str]:
               f"({machine.get('cpu_count', 'n/a')} CPUs, {machine.get('machine', 'n/a')}), torch "
               f"{machine.get('torch', 'n/a')}, onnxruntime {machine.get('onnxruntime', 'n/a')}; load "
               f"average before/after {lat.get('load_average_before', 'n/a')} / "
-              f"{lat.get('load_average_after', 'n/a')}. Timings move with the machine's load."),
+              f"{lat.get('load_average_after', 'n/a')}. Timings move with the machine's load. "
+              f"{_graph(lat.get('fusion'))}"),
              "", "| backend | median ms/pair | p95 ms/pair | speed-up vs torch (median) |",
              "|---|---:|---:|---:|"]
     for name, row in backends.items():
         lines.append(f"| {BACKEND_LABELS.get(name, name)} | {_f(row.get('ms_per_pair'), 2)} | "
                      f"{_f(row.get('p95_ms_per_pair'), 2)} | {_f(row.get('speedup_vs_torch'), 2)}x |")
     return lines + [""]
+
+
+def _graph(fusion: Any) -> str:
+    """One sentence on the ONNX graph the latency was measured on (``latency.json`` ``fusion``)."""
+    if not isinstance(fusion, dict):
+        return "ONNX graph: fusion not recorded (an export older than fused graphs)."
+    if not fusion.get("fused"):
+        return f"ONNX graph: not fused ({fusion.get('reason') or 'no reason recorded'})."
+    ops = fusion.get("fused_ops") or {}
+    return "ONNX graph: fused (" + ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())) + ")."
 
 
 def _grpo(out: Path) -> list[str]:
