@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fairguard.errors import ArtifactError
 
@@ -12,8 +12,6 @@ from fairguard.errors import ArtifactError
 PAPER_GRPO = {"fairness": (0.74, 0.93), "relevance": (0.81, 0.84), "fluency": (0.88, 0.87)}
 REFINE_COLS = [("delta", "Pos. err. δ"), ("epsilon", "Attr. err. ε"), ("mu", "μ"), ("eta", "η"),
                ("accuracy", "Disamb. acc.")]
-SECTIONS = ("## Dataset", "## Reward model", "## ONNX export", "## GRPO", "## REFINE-LM",
-            "## Guard examples")
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -33,17 +31,13 @@ def _missing(folder: str) -> list[str]:
     return [f"_Not available: `{folder}` has no artifact (the stage did not finish)._", ""]
 
 
-def _dataset(out: Path) -> list[str]:
-    lines = ["## Dataset", ""]
-    man = _load(out / "data" / "manifest.json")
-    if man is None:
-        return lines + _missing("data")
+def _dataset(out: Path, man: dict[str, Any]) -> list[str]:
     counts = man.get("counts", {})
     rows = counts.get("rows", {})
-    lines += [(f"Synthetic Chinese-context discrimination prompts (`data/`, size `{man.get('size')}`, "
-              f"seed {man.get('seed')}, fingerprint `{str(man.get('fingerprint', ''))[:16]}`). "
-              "Full card: [data/README.md](data/README.md)."), "",
-              "| split | prompts | groups | templates |", "|---|---|---|---|"]
+    lines = [(f"Synthetic Chinese-context discrimination prompts (`data/`, size `{man.get('size')}`, "
+             f"seed {man.get('seed')}, fingerprint `{str(man.get('fingerprint', ''))[:16]}`). "
+             "Full card: [data/README.md](data/README.md)."), "",
+             "| split | prompts | groups | templates |", "|---|---|---|---|"]
     for split in ("train", "val", "test"):
         lines.append(f"| {split} | {rows.get(split, 'n/a')} | {counts.get('groups', {}).get(split, 'n/a')} "
                      f"| {counts.get('templates', {}).get(split, 'n/a')} |")
@@ -75,17 +69,13 @@ def _per_category(table: dict[str, dict[str, int]]) -> list[str]:
     return lines
 
 
-def _reward(out: Path) -> list[str]:
-    lines = ["## Reward model", ""]
-    m = _load(out / "reward-model" / "metrics.json")
-    if m is None:
-        return lines + _missing("reward-model")
+def _reward(out: Path, m: dict[str, Any]) -> list[str]:
     meta = _load(out / "reward-model" / "fairguard.json") or {}
-    lines += [(f"Backbone `{meta.get('backbone', 'n/a')}`, max_length {meta.get('max_length', 'n/a')}, "
-              f"{m.get('train_rows', 'n/a')} train rows, best epoch {m.get('best_epoch', 'n/a')}, "
-              f"{_f(m.get('train_seconds'), 1)} s training. Test split: {m.get('n_rows', 'n/a')} prompts, "
-              f"{m.get('n_pairs', 'n/a')} (prompt, response) pairs."), "",
-              "| head | accuracy | ROC AUC | pairwise acc. | hand-written AUC |", "|---|---|---|---|---|"]
+    lines = [(f"Backbone `{meta.get('backbone', 'n/a')}`, max_length {meta.get('max_length', 'n/a')}, "
+             f"{m.get('train_rows', 'n/a')} train rows, best epoch {m.get('best_epoch', 'n/a')}, "
+             f"{_f(m.get('train_seconds'), 1)} s training. Test split: {m.get('n_rows', 'n/a')} prompts, "
+             f"{m.get('n_pairs', 'n/a')} (prompt, response) pairs."), "",
+             "| head | accuracy | ROC AUC | pairwise acc. | hand-written AUC |", "|---|---|---|---|---|"]
     hand = (m.get("handwritten") or {}).get("heads", {})
     for head, h in m.get("heads", {}).items():
         lines.append(f"| {head} | {_f(h.get('accuracy'))} | {_f(h.get('roc_auc'))} | "
@@ -94,23 +84,19 @@ def _reward(out: Path) -> list[str]:
     return lines
 
 
-def _export(out: Path) -> list[str]:
-    lines = ["## ONNX export", ""]
-    p = _load(out / "reward-onnx" / "parity.json")
-    if p is None:
-        return lines + _missing("reward-onnx")
+def _export(out: Path, p: dict[str, Any]) -> list[str]:
     fp, q = p.get("fp32_vs_torch", {}), p.get("int8_vs_fp32", {})
     meta = (_load(out / "reward-onnx" / "fairguard.json") or {}).get("onnx", {})
-    lines += [(f"Checked on {fp.get('pairs', 'n/a')} test pairs (`reward-onnx/parity.json`); "
-              f"export took {_f(meta.get('export_seconds'), 1)} s."), "",
-              "| check | max abs logit diff | mean abs logit diff | decision agreement (all heads) | passed |",
-              "|---|---|---|---|---|",
-              (f"| fp32 ONNX vs torch | {fp.get('max_abs_logit_diff', float('nan')):.2e} | "
-              f"{fp.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(fp.get('decision_agreement_all'))} | "
-              f"{fp.get('passed', 'n/a')} (tolerance {fp.get('tolerance', 'n/a')}) |"),
-              (f"| int8 ONNX vs fp32 | {q.get('max_abs_logit_diff', float('nan')):.2e} | "
-              f"{q.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(q.get('decision_agreement_all'))} | "
-              f"report only |"), ""]
+    lines = [(f"Checked on {fp.get('pairs', 'n/a')} test pairs (`reward-onnx/parity.json`); "
+             f"export took {_f(meta.get('export_seconds'), 1)} s."), "",
+             "| check | max abs logit diff | mean abs logit diff | decision agreement (all heads) | passed |",
+             "|---|---|---|---|---|",
+             (f"| fp32 ONNX vs torch | {fp.get('max_abs_logit_diff', float('nan')):.2e} | "
+             f"{fp.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(fp.get('decision_agreement_all'))} | "
+             f"{fp.get('passed', 'n/a')} (tolerance {fp.get('tolerance', 'n/a')}) |"),
+             (f"| int8 ONNX vs fp32 | {q.get('max_abs_logit_diff', float('nan')):.2e} | "
+             f"{q.get('mean_abs_logit_diff', float('nan')):.2e} | {_f(q.get('decision_agreement_all'))} | "
+             f"report only |"), ""]
     per = q.get("decision_agreement", {})
     if per:
         lines += ["int8 decision agreement per head: " + ", ".join(f"{h} {_f(v)}" for h, v in per.items()) + ".", ""]
@@ -163,21 +149,17 @@ def _graph(fusion: Any) -> str:
     return "ONNX graph: fused (" + ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())) + ")."
 
 
-def _grpo(out: Path) -> list[str]:
-    lines = ["## GRPO", ""]
-    m = _load(out / "grpo-adapter" / "metrics.json")
-    if m is None:
-        return lines + _missing("grpo-adapter")
+def _grpo(out: Path, m: dict[str, Any]) -> list[str]:
     before, after = m.get("before") or {}, m.get("after") or {}
     meta = _load(out / "grpo-adapter" / "fairguard.json") or {}
-    lines += [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
-              f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
-              f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
-              "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are "
-              "the multi-reward GRPO paper's numbers on its own model and data, "
-              "shown for format only; they are not comparable to this run."), "",
-              "| head | paper before | paper after | this run before | this run after | change |",
-              "|---|---|---|---|---|---|"]
+    lines = [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
+             f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
+             f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
+             "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are "
+             "the multi-reward GRPO paper's numbers on its own model and data, "
+             "shown for format only; they are not comparable to this run."), "",
+             "| head | paper before | paper after | this run before | this run after | change |",
+             "|---|---|---|---|---|---|"]
     bh, ah = before.get("heads", {}), after.get("heads", {})
     paired = m.get("change_paired") or {}
     for head in bh:
@@ -195,18 +177,14 @@ def _grpo(out: Path) -> list[str]:
     return lines
 
 
-def _refine(out: Path) -> list[str]:
-    lines = ["## REFINE-LM", ""]
-    m = _load(out / "refine-gender" / "metrics.json")
-    if m is None:
-        return lines + _missing("refine-gender")
+def _refine(out: Path, m: dict[str, Any]) -> list[str]:
     held = m.get("held_out", {})
     before, after = held.get("before", {}), held.get("after", {})
     counts = m.get("counts", {})
-    lines += [(f"Gender layer on held-out UnQover questions ({counts.get('test', {}).get('questions', 'n/a')} "
-              f"ambiguous, {counts.get('disambig_test', {}).get('questions', 'n/a')} disambiguated). "
-              "Lower δ, ε, μ, η is less biased; accuracy is on disambiguated questions."), "",
-              "| | " + " | ".join(h for _, h in REFINE_COLS) + " |", "|---" * (len(REFINE_COLS) + 1) + "|"]
+    lines = [(f"Gender layer on held-out UnQover questions ({counts.get('test', {}).get('questions', 'n/a')} "
+             f"ambiguous, {counts.get('disambig_test', {}).get('questions', 'n/a')} disambiguated). "
+             "Lower δ, ε, μ, η is less biased; accuracy is on disambiguated questions."), "",
+             "| | " + " | ".join(h for _, h in REFINE_COLS) + " |", "|---" * (len(REFINE_COLS) + 1) + "|"]
     for label, row in (("base LM", before), ("+ REFINE-LM", after)):
         lines.append(f"| {label} | " + " | ".join(_f(row.get(k), 4) for k, _ in REFINE_COLS) + " |")
     change = []
@@ -222,15 +200,11 @@ def _refine(out: Path) -> list[str]:
     return lines
 
 
-def _guard(out: Path) -> list[str]:
-    lines = ["## Guard examples", ""]
-    g = _load(out / "guard" / "guard_examples.json")
-    if g is None:
-        return lines + _missing("guard")
-    lines += [(f"`{g.get('policy')}` in a text-generation pipeline wrapped by the guard: rewards "
-              f"`{g.get('rewards')}` (weights `{g.get('weights')}`), filters {g.get('filters')}, strategy "
-              f"`{g.get('strategy')}`, n={g.get('n')}, {g.get('max_new_tokens')} new tokens. "
-              "All candidates: `guard/guard_examples.json`."), ""]
+def _guard(out: Path, g: dict[str, Any]) -> list[str]:
+    lines = [(f"`{g.get('policy')}` in a text-generation pipeline wrapped by the guard: rewards "
+             f"`{g.get('rewards')}` (weights `{g.get('weights')}`), filters {g.get('filters')}, strategy "
+             f"`{g.get('strategy')}`, n={g.get('n')}, {g.get('max_new_tokens')} new tokens. "
+             "All candidates: `guard/guard_examples.json`."), ""]
     for ex in g.get("examples", []):
         lines += [f"**Prompt:** {ex['prompt']}", "", "| rank | decision / action | total | scores | text |",
                   "|---|---|---|---|---|"]
@@ -242,6 +216,26 @@ def _guard(out: Path) -> list[str]:
                          f"{_f(scores.get('total'))} | {shown} | {text} |")
         lines += ["", f"Chosen: {ex.get('chosen', '')!r}", ""]
     return lines
+
+
+Section = tuple[str, str, str, Callable[[Path, dict[str, Any]], list[str]]]
+# (heading, stage folder, artifact the section is read from, its body), in report order
+PARTS: tuple[Section, ...] = (
+    ("## Dataset", "data", "manifest.json", _dataset),
+    ("## Reward model", "reward-model", "metrics.json", _reward),
+    ("## ONNX export", "reward-onnx", "parity.json", _export),
+    ("## GRPO", "grpo-adapter", "metrics.json", _grpo),
+    ("## REFINE-LM", "refine-gender", "metrics.json", _refine),
+)
+GUARD: Section = ("## Guard examples", "guard", "guard_examples.json", _guard)
+SECTIONS = tuple(part[0] for part in (*PARTS, GUARD))
+
+
+def _section(out: Path, part: Section) -> list[str]:
+    """A section's heading and body, or a not-available line when its stage wrote no artifact."""
+    heading, folder, name, body = part
+    data = _load(out / folder / name)
+    return [heading, ""] + (_missing(folder) if data is None else body(out, data))
 
 
 def plot_before_after(out: Path) -> Path | None:
@@ -292,12 +286,12 @@ def write_report(out: str | Path, quick: bool = False, timings: dict[str, float]
         lines += ["| stage | seconds |", "|---|---|"]
         lines += [f"| {name} | {sec:.1f} |" for name, sec in timings.items()]
         lines += [f"| total | {sum(timings.values()):.1f} |", ""]
-    for part in (_dataset, _reward, _export, _grpo, _refine):
-        lines += part(out)
+    for part in PARTS:
+        lines += _section(out, part)
     chart = plot_before_after(out)
     if chart is not None:
         lines += ["## Before / after", "", f"![before/after]({chart.name})", ""]
-    lines += _guard(out)
+    lines += _section(out, GUARD)
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
