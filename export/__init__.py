@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fairguard.lazy import lazy_attributes
 
 __all__ = ["export_onnx", "OnnxExportConfig", "OnnxRewardScorer"]
 
-_LAZY = {
+# onnxruntime / optimum load only when these are used
+__getattr__ = lazy_attributes(__name__, {
     "export_onnx": "fairguard.export.onnx_export",
     "OnnxExportConfig": "fairguard.export.config",
     "OnnxRewardScorer": "fairguard.export.onnx_scorer",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import onnxruntime / optimum only when these are used."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'fairguard.export' has no attribute {name!r}")
+})

@@ -7,16 +7,10 @@ PNG plots. Heavy modules (torch, peft, accelerate) load on first use.
 
 from __future__ import annotations
 
-from typing import Any
-
+from fairguard.lazy import lazy_attributes
 from fairguard.training.config import GRPOConfig
 
 __all__ = ["GRPOConfig", "Trainer", "train"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("Trainer", "train"):
-        from fairguard.training import trainer
-
-        return getattr(trainer, name)
-    raise AttributeError(f"module 'fairguard.training' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"Trainer": "fairguard.training.trainer",
+                                         "train": "fairguard.training.trainer"})
