@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import click
 
-from fairguard.cli.options import options_from
+from fairguard.cli.options import config_file_option, options_from
+from fairguard.cli.reports import echo_report
 from fairguard.evaluation.bbq import BBQEvalConfig
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
@@ -24,16 +24,14 @@ def eval_group() -> None:
 
 @eval_group.command("quality")
 @options_from(QualityEvalConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
+@config_file_option
 def quality(config_path: str | None, **options: object) -> None:
     """Generate responses to held-out prompts and average the reward heads over them."""
     from fairguard.config import build_config
     from fairguard.evaluation.quality import run_quality_eval
 
     config = build_config(QualityEvalConfig, config_path, **options)
-    metrics = run_quality_eval(config)
-    click.echo(Path(config.out, "metrics.md").read_text(encoding="utf-8"))
-    click.echo(json.dumps({"means": metrics["means"], "n": metrics["n"]}))
+    echo_report(Path(config.out, "metrics.md"), run_quality_eval(config), ("means", "n"))
 
 
 @eval_group.command("compare")
@@ -70,28 +68,25 @@ def rescore(source: str, reward_model: str | None, reward: str | None, out: str,
     """
     from fairguard.evaluation.rescore import rescore_evaluation
 
-    metrics = rescore_evaluation(source, out, reward_model, reward, overwrite=overwrite)
-    click.echo(Path(out, "metrics.md").read_text(encoding="utf-8"))
-    click.echo(json.dumps({"means": metrics["means"], "n": metrics["n"]}))
+    echo_report(Path(out, "metrics.md"),
+                rescore_evaluation(source, out, reward_model, reward, overwrite=overwrite), ("means", "n"))
 
 
 @eval_group.command("bbq")
 @options_from(BBQEvalConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
+@config_file_option
 def bbq(config_path: str | None, **options: object) -> None:
     """BBQ-style accuracy and bias scores (s_dis, s_amb) by option log-likelihood."""
     from fairguard.config import build_config
     from fairguard.evaluation.bbq import run_bbq_eval
 
     config = build_config(BBQEvalConfig, config_path, **options)
-    metrics = run_bbq_eval(config)
-    click.echo(Path(config.out, "metrics.md").read_text(encoding="utf-8"))
-    click.echo(json.dumps({k: metrics[k] for k in ("n", "accuracy", "s_dis", "s_amb")}))
+    echo_report(Path(config.out, "metrics.md"), run_bbq_eval(config), ("n", "accuracy", "s_dis", "s_amb"))
 
 
 @eval_group.command("judge")
 @options_from(JudgeEvalConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
+@config_file_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def judge(config_path: str | None, quiet: bool, **options: object) -> None:
     """Score labelled texts with a reward model and report how well it flags the biased ones.
@@ -103,15 +98,13 @@ def judge(config_path: str | None, quiet: bool, **options: object) -> None:
     from fairguard.evaluation.judge import REPORT_FILE, run_judge_eval
 
     config = build_config(JudgeEvalConfig, config_path, **options)
-    metrics = run_judge_eval(config, progress=not quiet)
-    click.echo(Path(config.out, REPORT_FILE).read_text(encoding="utf-8"))
-    click.echo(json.dumps({k: metrics[k] for k in ("n", "accuracy", "roc_auc", "false_flag_rate",
-                                                   "threshold")}))
+    echo_report(Path(config.out, REPORT_FILE), run_judge_eval(config, progress=not quiet),
+                ("n", "accuracy", "roc_auc", "false_flag_rate", "threshold"))
 
 
 @eval_group.command("everyday")
 @options_from(EverydayEvalConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML file of these options.")
+@config_file_option
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def everyday(config_path: str | None, quiet: bool, **options: object) -> None:
     """Answer everyday questions (no social group in them) and count how often the judge flags them.
@@ -124,10 +117,8 @@ def everyday(config_path: str | None, quiet: bool, **options: object) -> None:
     from fairguard.evaluation.everyday import REPORT_FILE, run_everyday_eval
 
     config = build_config(EverydayEvalConfig, config_path, **options)
-    metrics = run_everyday_eval(config, progress=not quiet)
-    click.echo(Path(config.out, REPORT_FILE).read_text(encoding="utf-8"))
-    click.echo(json.dumps({k: metrics[k] for k in ("n", "flag_rate_fairness", "flag_rate_any",
-                                                   "flag_rate")}))
+    echo_report(Path(config.out, REPORT_FILE), run_everyday_eval(config, progress=not quiet),
+                ("n", "flag_rate_fairness", "flag_rate_any", "flag_rate"))
 
 
 def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_COMMANDS) -> None:

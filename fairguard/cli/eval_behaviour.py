@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from fairguard.cli.options import options_from
+from fairguard.cli.options import config_file_option, options_from
+from fairguard.cli.reports import echo_report
 from fairguard.evaluation.behaviour import BehaviourEvalConfig
 
 
 @click.command(name="behaviour")
 @options_from(BehaviourEvalConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="YAML file with any of these options; flags override it.")
+@config_file_option
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def eval_behaviour(config_path: str | None, quiet: bool, **options: Any) -> None:
     """Multiple choice (likelihood and generation), evasion, gendered language and counterfactual
@@ -28,6 +27,5 @@ def eval_behaviour(config_path: str | None, quiet: bool, **options: Any) -> None
     from fairguard.evaluation.behaviour import REPORT_FILE, run_behaviour
 
     config = build_config(BehaviourEvalConfig, config_path, **options)
-    metrics = run_behaviour(config, progress=not quiet)
-    click.echo(Path(config.out, REPORT_FILE).read_text(encoding="utf-8"))
-    click.echo(json.dumps({"out": config.out, "n_questions": metrics["n_questions"]}))
+    echo_report(Path(config.out, REPORT_FILE), run_behaviour(config, progress=not quiet),
+                ("n_questions",), out=config.out)

@@ -6,14 +6,13 @@ from typing import Any
 
 import click
 
-from fairguard.cli.options import options_from
+from fairguard.cli.options import config_file_option, options_from
 from fairguard.export.config import OnnxExportConfig
 
 
 @click.command(name="onnx")
 @options_from(OnnxExportConfig)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="YAML file with any of these options; flags override it.")
+@config_file_option
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def onnx(config_path: str | None, quiet: bool, **options: Any) -> None:
     """Export a reward model to ONNX (optimum) and int8 (onnxruntime), checking parity first.

@@ -104,6 +104,13 @@ def options_from(cls: type) -> Callable[[F], F]:
     return decorate
 
 
+def config_file_option(function: F) -> F:
+    """Decorator: ``--config FILE``, a YAML file with any of the command's options (passed to the
+    command as ``config_path``; flags the user gives override it)."""
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+                        help="YAML file with any of these options; flags override it.")(function)
+
+
 def options_markdown(commands: Iterable[tuple[str, type]]) -> str:
     """A markdown table per command of its config's options: flag(s), default, help."""
     intro = ("Generated from the config dataclasses' field metadata by "
