@@ -188,7 +188,8 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
     report.md and answers.jsonl into ``config.out`` (atomically); returns the metrics."""
     import gc
 
-    from fairguard.artifacts import atomic_output_dir, write_json, write_jsonl
+    from fairguard.artifacts import atomic_output_dir, write_jsonl
+    from fairguard.evaluation.report import write_report
     from fairguard.reward_model.inference import resolve_device
 
     device = resolve_device(config.device)
@@ -228,8 +229,7 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
             "generation": config.decoding().to_dict(), "device": device,
             "seconds": round(time.perf_counter() - started, 2),
         }
-        write_json(tmp / "metrics.json", metrics)
-        (tmp / REPORT_FILE).write_text(behaviour_markdown(metrics), encoding="utf-8")
+        write_report(tmp, metrics, behaviour_markdown(metrics), REPORT_FILE)
         write_jsonl(tmp / ANSWERS_FILE, records)
     return metrics
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table
+from fairguard.evaluation.report import fmt, markdown_table, write_report
 from fairguard.generation import DecodingConfig
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
     """Answer the everyday questions with ``config.policy``, score the answers with
     ``config.reward_model``, write metrics.json, report.md and answers.jsonl into ``config.out``
     (atomically); returns the metrics."""
-    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.artifacts import atomic_output_dir
     from fairguard.evaluation.judge import score_cases
     from fairguard.generation import generate_responses, load_policy
     from fairguard.registry import get_reward
@@ -318,8 +318,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
         }
         log.info("flagged for fairness %s, by any head %s (n=%d)",
                  fmt(summary["flag_rate_fairness"]), fmt(summary["flag_rate_any"]), summary["n"])
-        write_json(tmp / "metrics.json", metrics)
-        (tmp / REPORT_FILE).write_text(everyday_markdown(metrics), encoding="utf-8")
+        write_report(tmp, metrics, everyday_markdown(metrics), REPORT_FILE)
         write_jsonl(tmp / ANSWERS_FILE, records)
     return metrics
 

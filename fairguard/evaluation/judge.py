@@ -28,7 +28,7 @@ import numpy as np
 from fairguard.artifacts import write_jsonl
 from fairguard.data.labelled import LabelledColumns, LabelledSet, load_labelled
 from fairguard.errors import ArtifactError, ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table
+from fairguard.evaluation.report import fmt, markdown_table, write_report
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def score_cases(reward: Any, prompts: Sequence[str], texts: Sequence[str], chunk
 def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Score every case, write metrics.json, report.md, judge.png and cases.jsonl into
     ``config.out`` (atomically); returns the metrics."""
-    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.artifacts import atomic_output_dir
     from fairguard.registry import get_reward
     from fairguard.scoring import REWARD_MODEL
 
@@ -379,8 +379,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
                         "flagged": bool(fairness[i] < threshold), "prompt": ex.prompt,
                         "text": ex.text})
     with atomic_output_dir(config.out, config.overwrite) as tmp:
-        write_json(tmp / "metrics.json", metrics)
-        (tmp / REPORT_FILE).write_text(judge_markdown(metrics, data), encoding="utf-8")
+        write_report(tmp, metrics, judge_markdown(metrics, data), REPORT_FILE)
         write_jsonl(tmp / CASES_FILE, records)
         plot_judge(metrics, fairness, biased, tmp / PLOT_FILE)
     return metrics

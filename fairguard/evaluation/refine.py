@@ -247,7 +247,8 @@ def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Pat
              cache: bool = True) -> tuple[dict[str, Any], str]:
     """Metrics without/with the layer on ``split``; writes ``metrics.json`` and ``metrics.md``
     into ``out`` (atomically) and returns ``(metrics, table)``."""
-    from fairguard.artifacts import atomic_output_dir, write_json
+    from fairguard.artifacts import atomic_output_dir
+    from fairguard.evaluation.report import write_report
     from fairguard.models import cache_dir
     from fairguard.refine.layer import load_layer
 
@@ -278,6 +279,5 @@ def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Pat
                "skipped": {"ambiguous": amb.skipped, "disambiguated": dis.skipped}}
     table = format_table(before, after, f"{', '.join(cats)} ({split} split, {model}):")
     with atomic_output_dir(out, overwrite) as tmp:
-        write_json(tmp / "metrics.json", metrics)
-        (tmp / "metrics.md").write_text("```\n" + table + "\n```\n")
+        write_report(tmp, metrics, "```\n" + table + "\n```\n")
     return metrics, table

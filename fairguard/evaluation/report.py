@@ -31,8 +31,9 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_report(folder: str | Path, metrics: Mapping[str, Any], markdown: str) -> None:
-    """Write ``metrics.json`` and ``metrics.md`` into ``folder``."""
+def write_report(folder: str | Path, metrics: Mapping[str, Any], markdown: str,
+                 report_file: str = "metrics.md") -> None:
+    """Write ``metrics.json`` and the ``markdown`` report (``report_file``) into ``folder``."""
     folder = Path(folder)
     write_json(folder / "metrics.json", dict(metrics))
-    (folder / "metrics.md").write_text(markdown, encoding="utf-8")
+    (folder / report_file).write_text(markdown, encoding="utf-8")
