@@ -203,27 +203,28 @@ async def guarded_stream(gate: SentenceGate, pieces: AsyncIterator[Any]) -> Asyn
         release.end = end
         return release
 
-    try:
+    async def sentences() -> AsyncIterator[str]:
+        """The complete sentences of the pieces as they arrive, then the unfinished tail."""
+        nonlocal end
         async for piece in pieces:
             if isinstance(piece, StreamEnd):
                 end = piece
                 continue
             for sentence in splitter.feed(piece):
-                release = await gate.sentence(sentence)
-                if release is not None and release.finish_reason is not None:
-                    yield finish(release)
-                    return
-                if release is not None and release.text:
-                    yield release
+                yield sentence
+        tail = splitter.flush()
+        if tail.strip():
+            yield tail
+
+    try:  # the generator behind ``pieces`` may fail mid-stream (BackendError)
+        async for sentence in sentences():
+            release = await gate.sentence(sentence)
+            if release is not None and release.finish_reason is not None:
+                yield finish(release)
+                return
+            if release is not None and release.text:
+                yield release
     except BackendError as exc:
         yield finish(gate.fail(exc))
         return
-    tail = splitter.flush()
-    if tail.strip():
-        release = await gate.sentence(tail)
-        if release is not None and release.finish_reason is not None:
-            yield finish(release)
-            return
-        if release is not None and release.text:
-            yield release
     yield finish(Release(finish_reason=end.finish_reason))
