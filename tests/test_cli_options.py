@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from fairguard.export.config import OnnxExportConfig
 
 from fairguard.cli import cli
-from fairguard.cli.options import options_from
+from fairguard.cli.options import config_file_option, options_from
 from fairguard.config import build_config, config_options
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import DemoConfig
@@ -53,7 +53,7 @@ class _Toy:
 
 
 @click.command()
-@click.option("--config", "config_path")
+@config_file_option
 @options_from(_Toy)
 def _toy(config_path, **options):
     click.echo(repr(build_config(_Toy, config_path, **options)))
@@ -79,6 +79,8 @@ def test_flags_override_yaml_which_overrides_defaults(tmp_path) -> None:
                                                inner=_Inner(depth=3)))
     bad = CliRunner().invoke(_toy, ["--name", "a", "--mode", "medium"])
     assert bad.exit_code == 2 and "medium" in bad.output
+    folder = CliRunner().invoke(_toy, ["--config", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a directory" in folder.output
 
 
 @pytest.mark.parametrize("words, cls", COMMAND_CONFIGS)
