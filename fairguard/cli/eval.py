@@ -10,6 +10,7 @@ import click
 from fairguard.cli.options import config_file_option, options_from
 from fairguard.cli.reports import echo_report
 from fairguard.evaluation.bbq import BBQEvalConfig
+from fairguard.evaluation.compare import CompareConfig
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
@@ -35,22 +36,18 @@ def quality(config_path: str | None, **options: object) -> None:
 
 
 @eval_group.command("compare")
-@click.argument("before", type=click.Path(file_okay=False))
-@click.argument("after", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(), help="Also write compare.json and compare.md into this folder.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
-def compare(before: str, after: str, out: str | None, overwrite: bool) -> None:
+@options_from(CompareConfig)
+@config_file_option
+def compare(config_path: str | None, **options: object) -> None:
     """Paired change from BEFORE to AFTER, two `eval quality` output folders on the same prompts.
 
     Prints, per head, the mean change with its standard error and 95 % interval, overall and
     per category: whether an adapter's change is larger than prompt-to-prompt noise.
     """
-    from fairguard.evaluation.compare import compare_evaluations, write_comparison
+    from fairguard.config import build_config
+    from fairguard.evaluation.compare import run_compare
 
-    comparison = compare_evaluations(before, after)
-    if out:
-        write_comparison(comparison, out, overwrite=overwrite)
-    click.echo(comparison.markdown())
+    click.echo(run_compare(build_config(CompareConfig, config_path, **options)).markdown())
 
 
 @eval_group.command("rescore")

@@ -5,7 +5,10 @@
 ``metadata["choices"]``: a choice; ``bool``: a ``--x/--no-x`` pair, or ``metadata["flag"]``'s
 pair; ``int``, ``float``; ``metadata["multiple"]``: repeatable); the help is ``metadata["help"]``
 followed by the dataclass default (or ``metadata["default_text"]`` where the default is computed
-or None). Fields with ``metadata["cli"] = False`` (mappings) stay YAML-only. Every option's
+or None). ``metadata["flag"]`` on a non-bool field names its flag instead of ``--field-name``
+(e.g. ``"-n"``), and a bool's ``flag`` without an off switch (``"--json"``) is an on-only flag;
+``metadata["argument"]`` makes the field a positional argument (``metadata["folder"]``: a path
+that must not be a file). Fields with ``metadata["cli"] = False`` (mappings) stay YAML-only. Every option's
 click default is None, so that only flags the
 user gave override the ``--config`` YAML, which overrides the dataclass defaults
 (:func:`fairguard.config.build_config`).
@@ -57,12 +60,18 @@ def _bool_flags(option: Option) -> tuple[str, str]:
     return on, off
 
 
+def _flags(option: Option) -> list[str]:
+    """The flags of a non-bool option: ``metadata["flag"]`` or ``--field-name``, then the aliases."""
+    first = option.field.metadata.get("flag") or _flag(option.name)
+    return [first, *(_flag(name) for name in option.aliases)]
+
+
 def option_help(option: Option) -> str:
     """The option's help followed by its default, e.g. ``"Optimizer steps. [default: 40]"``."""
     text = option.help
     default = option.field.metadata.get("default_text")
     if default is None and isinstance(option.default, bool) and _base(option.hint) is bool:
-        default = _bool_flags(option)[0 if option.default else 1]
+        default = _bool_flags(option)[0 if option.default else 1] or None
     elif default is None and option.default not in (dataclasses.MISSING, None, (), ""):
         default = _shown(option.default)
     return f"{text} [default: {default}]" if default is not None else text
@@ -72,10 +81,16 @@ def click_option(option: Option) -> Callable[[F], F]:
     """The click option of one config option."""
     meta = option.field.metadata
     base = _base(option.hint)
-    names = [_flag(name) for name in (option.name, *option.aliases)]
     kwargs: dict[str, Any] = {"default": None, "help": option_help(option)}
     if base is bool:
-        return click.option("/".join(_bool_flags(option)), option.name, **kwargs)
+        on, off = _bool_flags(option)
+        if not off:
+            return click.option(on, option.name, is_flag=True, flag_value=True, **kwargs)
+        return click.option(f"{on}/{off}", option.name, **kwargs)
+    if meta.get("argument"):
+        folder = click.Path(file_okay=False, path_type=Path if base is Path else None)
+        return click.argument(option.name, type=folder if meta.get("folder") else None,
+                              required=option.default is dataclasses.MISSING)
     if meta.get("multiple"):  # none given: None, like any option not given
         kwargs.update(multiple=True, default=(), callback=lambda _ctx, _param, value: value or None)
     if "choices" in meta:
@@ -88,7 +103,7 @@ def click_option(option: Option) -> Callable[[F], F]:
         kwargs["type"] = click.Path(path_type=Path)
     if "envvar" in meta:
         kwargs.update(envvar=meta["envvar"], show_envvar=True)
-    return click.option(*names, option.name, **kwargs)
+    return click.option(*_flags(option), option.name, **kwargs)
 
 
 def options_from(cls: type) -> Callable[[F], F]:
@@ -124,10 +139,12 @@ def options_markdown(commands: Iterable[tuple[str, type]]) -> str:
         for option in config_options(cls):
             if not option.field.metadata.get("cli", True):
                 flags = "(YAML only)"
+            elif option.field.metadata.get("argument"):
+                flags = f"`{option.name.upper()}` (argument)"
             elif _base(option.hint) is bool:
-                flags = " / ".join(f"`{f}`" for f in _bool_flags(option))
+                flags = " / ".join(f"`{f}`" for f in _bool_flags(option) if f)
             else:
-                flags = ", ".join(f"`{_flag(n)}`" for n in (option.name, *option.aliases))
+                flags = ", ".join(f"`{f}`" for f in _flags(option))
             default = option.field.metadata.get("default_text")
             if default is None:
                 value = option.default
@@ -145,6 +162,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.demo.config import DemoConfig
     from fairguard.evaluation.bbq import BBQEvalConfig
     from fairguard.evaluation.behaviour import BehaviourEvalConfig
+    from fairguard.evaluation.compare import CompareConfig
     from fairguard.evaluation.everyday import EverydayEvalConfig
     from fairguard.evaluation.judge import JudgeEvalConfig
     from fairguard.evaluation.quality import QualityEvalConfig
@@ -159,7 +177,7 @@ def documented_commands() -> list[tuple[str, type]]:
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),
-            ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
+            ("eval compare", CompareConfig), ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
             ("eval everyday", EverydayEvalConfig), ("eval behaviour", BehaviourEvalConfig),
             ("demo", DemoConfig)]
 

@@ -7,7 +7,7 @@ its standard error and 95 % interval, overall and per category.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,20 @@ from fairguard.metrics.paired import PairedChange, paired_change
 
 RESPONSES = "responses.jsonl"
 TEXT_FIELDS = ("id", "category", "prompt", "response")
+
+
+@dataclass
+class CompareConfig:
+    """Options of ``fairguard eval compare``."""
+
+    before: str = field(metadata={"help": "The `eval quality` output folder before the change.",
+                                  "argument": True, "folder": True})
+    after: str = field(metadata={"help": "The `eval quality` output folder after the change.",
+                                 "argument": True, "folder": True})
+    out: Path | None = field(default=None, metadata={
+        "help": "Also write compare.json and compare.md into this folder."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --out folder.", "flag": "--overwrite"})
 
 
 @dataclass(frozen=True)
@@ -132,4 +146,14 @@ def write_comparison(comparison: Comparison, out: str | Path, overwrite: bool = 
     return Path(out)
 
 
-__all__ = ["Comparison", "compare_evaluations", "load_responses", "write_comparison"]
+def run_compare(config: CompareConfig) -> Comparison:
+    """Compare ``config.before`` with ``config.after``; write the comparison into ``config.out``
+    when one is given."""
+    comparison = compare_evaluations(config.before, config.after)
+    if config.out:
+        write_comparison(comparison, config.out, overwrite=config.overwrite)
+    return comparison
+
+
+__all__ = ["CompareConfig", "Comparison", "compare_evaluations", "load_responses", "run_compare",
+           "write_comparison"]
