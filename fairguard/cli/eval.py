@@ -14,6 +14,7 @@ from fairguard.evaluation.compare import CompareConfig
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
+from fairguard.evaluation.rescore import RescoreConfig
 
 UNQOVER_COMMANDS: tuple[str, ...] = ("fairguard.cli.eval_refine:eval_refine",)
 
@@ -51,22 +52,19 @@ def compare(config_path: str | None, **options: object) -> None:
 
 
 @eval_group.command("rescore")
-@click.argument("source", type=click.Path(file_okay=False))
-@click.option("--reward-model", type=click.Path(), help="Reward-model folder (fairness/relevance/fluency heads).")
-@click.option("--reward", help="Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3.")
-@click.option("--out", required=True, type=click.Path(),
-              help="Output folder (metrics.json, metrics.md, responses.jsonl).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
-def rescore(source: str, reward_model: str | None, reward: str | None, out: str, overwrite: bool) -> None:
+@options_from(RescoreConfig)
+@config_file_option
+def rescore(config_path: str | None, **options: object) -> None:
     """Score the saved responses of SOURCE, an `eval quality` output folder, with other rewards.
 
     Nothing is generated: the same responses are judged anew (e.g. by a retrained reward model)
     and written in the `eval quality` layout, ready for `eval compare`.
     """
-    from fairguard.evaluation.rescore import rescore_evaluation
+    from fairguard.config import build_config
+    from fairguard.evaluation.rescore import run_rescore
 
-    echo_report(Path(out, "metrics.md"),
-                rescore_evaluation(source, out, reward_model, reward, overwrite=overwrite), ("means", "n"))
+    config = build_config(RescoreConfig, config_path, **options)
+    echo_report(Path(config.out, "metrics.md"), run_rescore(config), ("means", "n"))
 
 
 @eval_group.command("bbq")

@@ -166,6 +166,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.evaluation.everyday import EverydayEvalConfig
     from fairguard.evaluation.judge import JudgeEvalConfig
     from fairguard.evaluation.quality import QualityEvalConfig
+    from fairguard.evaluation.rescore import RescoreConfig
     from fairguard.export.config import OnnxExportConfig
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig
@@ -177,7 +178,8 @@ def documented_commands() -> list[tuple[str, type]]:
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),
-            ("eval compare", CompareConfig), ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
+            ("eval compare", CompareConfig), ("eval rescore", RescoreConfig),
+            ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
             ("eval everyday", EverydayEvalConfig), ("eval behaviour", BehaviourEvalConfig),
             ("demo", DemoConfig)]
 

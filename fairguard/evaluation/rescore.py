@@ -8,6 +8,7 @@ output folder of the same shape (so ``eval compare`` pairs it with others judged
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,32 @@ from fairguard.evaluation.quality import (
     score_responses,
 )
 from fairguard.evaluation.report import write_report
+
+
+def _check_rescore(source: str | Path, out: str | Path, reward_model: str | None,
+                   reward: str | None) -> None:
+    if reward_model is None and not reward:
+        raise ConfigError("give --reward-model and/or --reward to score the responses with")
+    if Path(out).resolve() == Path(source).resolve():
+        raise ConfigError(f"--out {out} is the folder being re-scored; write to another folder")
+
+
+@dataclass(kw_only=True)
+class RescoreConfig:
+    """Options of ``fairguard eval rescore``."""
+
+    source: str = field(metadata={"help": "The `eval quality` output folder whose responses are scored.",
+                                  "argument": True, "folder": True})
+    reward_model: str | None = field(default=None, metadata={
+        "help": "Reward-model folder (fairness/relevance/fluency heads)."})
+    reward: str | None = field(default=None, metadata={
+        "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
+    out: str = field(metadata={"help": "Output folder (metrics.json, metrics.md, responses.jsonl)."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --out folder.", "flag": "--overwrite"})
+
+    def __post_init__(self) -> None:
+        _check_rescore(self.source, self.out, self.reward_model, self.reward)
 
 
 def _source_metrics(folder: Path) -> dict[str, Any]:
@@ -40,11 +67,8 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
     from fairguard.artifacts import atomic_output_dir
     from fairguard.scoring import build_rewards
 
-    if reward_model is None and not reward:
-        raise ConfigError("give --reward-model and/or --reward to score the responses with")
+    _check_rescore(source, out, reward_model, reward)
     source = Path(source)
-    if Path(out).resolve() == source.resolve():
-        raise ConfigError(f"--out {out} is the folder being re-scored; write to another folder")
     if Path(out).exists() and not overwrite:
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
     rows = list(load_responses(source).values())
@@ -82,4 +106,10 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
     return metrics
 
 
-__all__ = ["rescore_evaluation"]
+def run_rescore(config: RescoreConfig) -> dict[str, Any]:
+    """:func:`rescore_evaluation` with the options of ``config``."""
+    return rescore_evaluation(config.source, config.out, config.reward_model, config.reward,
+                              overwrite=config.overwrite)
+
+
+__all__ = ["RescoreConfig", "rescore_evaluation", "run_rescore"]
