@@ -30,6 +30,7 @@ from fairguard.refine.answer_slot import (
     subject_scores,
 )
 from fairguard.refine.cache import TopK, compute_topk
+from fairguard.refine.config import RefineEvalConfig
 from fairguard.refine.layer import RefineLayer, model_fingerprint
 from fairguard.refine.reward import group_quads
 
@@ -241,31 +242,27 @@ def cap_questions(questions: list[Any], n: int, rng: random.Random) -> list[Any]
     return [questions[i] for i in sorted(rng.sample(range(len(questions)), n))]
 
 
-def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Path, *,
-             category: str | None = None, split: str = "test", max_quads: int = 0,
-             max_disambig: int = 0, seed: int = 0, overwrite: bool = False,
-             cache: bool = True) -> tuple[dict[str, Any], str]:
-    """Metrics without/with the layer on ``split``; writes ``metrics.json`` and ``metrics.md``
-    into ``out`` (atomically) and returns ``(metrics, table)``."""
+def run_refine_eval(config: RefineEvalConfig, *, cache: bool = True) -> tuple[dict[str, Any], str]:
+    """Metrics without/with the layer on ``config.split``; writes ``metrics.json`` and
+    ``metrics.md`` into ``config.out`` (atomically) and returns ``(metrics, table)``."""
     from fairguard.artifacts import atomic_output_dir
     from fairguard.evaluation.report import write_report
     from fairguard.models import cache_dir
     from fairguard.refine.layer import load_layer
 
-    if split not in ("test", "train"):
-        raise ConfigError(f"split must be test or train, got {split!r}")
-    if Path(out).exists() and not overwrite:  # fail before the slow part
+    model, layer_dir, data, out, split = config.model, config.layer, config.data, config.out, config.split
+    if Path(out).exists() and not config.overwrite:  # fail before the slow part
         from fairguard.errors import ArtifactError
 
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
     lm = load_base_lm(model)
     layer, meta = load_layer(layer_dir, fingerprint=lm.fingerprint)
-    cats = [c.strip() for c in (category or ",".join(meta.get("categories", []))).split(",") if c.strip()]
+    cats = [c.strip() for c in (config.category or ",".join(meta.get("categories", []))).split(",") if c.strip()]
     if not cats:
         raise ConfigError("no category given and the layer records none; pass --category")
-    rng = random.Random(seed)
-    amb_q = cap_quads(load_questions(data, split, cats), max_quads, rng)
-    dis_q = cap_questions(load_questions(data, f"disambig_{split}", cats), max_disambig, rng)
+    rng = random.Random(config.seed)
+    amb_q = cap_quads(load_questions(data, split, cats), config.max_quads, rng)
+    dis_q = cap_questions(load_questions(data, f"disambig_{split}", cats), config.max_disambig, rng)
     where = (cache_dir() / "refine") if cache else None
     prefix = str(meta.get("answer_prefix") or "")
     amb = prepare_set(lm, split, amb_q, layer.k, cache_dir=where, answer_prefix=prefix)
@@ -278,6 +275,6 @@ def run_eval(model: str, layer_dir: str | Path, data: str | Path, out: str | Pat
                "relative_change": relative_changes(before, after),
                "skipped": {"ambiguous": amb.skipped, "disambiguated": dis.skipped}}
     table = format_table(before, after, f"{', '.join(cats)} ({split} split, {model}):")
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, config.overwrite) as tmp:
         write_report(tmp, metrics, "```\n" + table + "\n```\n")
     return metrics, table

@@ -1,4 +1,5 @@
-"""The options of ``fairguard train refine`` (a REFINE-LM layer over a frozen LM)."""
+"""The options of ``fairguard train refine`` (a REFINE-LM layer over a frozen LM) and of
+``fairguard eval refine`` (its UnQover evaluation)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,31 @@ class RefineConfig:
     def categories(self) -> list[str]:
         """The categories to debias, in the order given."""
         return [c.strip() for c in str(self.category).split(",") if c.strip()]
+
+
+@dataclass(kw_only=True)
+class RefineEvalConfig:
+    """Options of ``fairguard eval refine``."""
+
+    model: str = field(metadata={
+        "help": "Base LM the layer was trained on (embedded name, folder, hub id)."})
+    layer: str = field(metadata={"help": "Layer folder from `fairguard train refine`."})
+    data: str = field(metadata={"help": "Dataset folder (uses DIR/unqover/)."})
+    category: str | None = field(default=None, metadata={
+        "help": "Categories to evaluate.", "default_text": "the layer's"})
+    split: Literal["test", "train"] = field(default="test", metadata={
+        "help": "Ambiguous split (disambiguated accuracy uses the matching disambig_ split)."})
+    max_quads: int = field(default=0, metadata={"help": "Cap on evaluated quads (0 = all)."})
+    max_disambig: int = field(default=0, metadata={
+        "help": "Cap on disambiguated questions (0 = all)."})
+    seed: int = field(default=0, metadata={"help": "Seed of the caps' random choice."})
+    out: str = field(metadata={"help": "Output folder (metrics.json, metrics.md)."})
+    overwrite: bool = field(default=False, metadata={
+        "help": "Replace an existing --out folder.", "flag": "--overwrite"})
+
+    def __post_init__(self) -> None:
+        if self.split not in ("test", "train"):
+            raise ConfigError(f"split must be test or train, got {self.split!r}")
+        for name in ("max_quads", "max_disambig"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 (all) or more, got {getattr(self, name)}")
