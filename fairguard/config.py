@@ -187,10 +187,11 @@ def build_config(cls: type[T], yaml_path: str | os.PathLike[str] | None = None, 
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}")
     coerced = {k: _coerce(k, v, by_name[k].hint) for k, v in values.items()}
-    missing = [o.name for o in options if o.default is dataclasses.MISSING and o.name not in coerced]
+    missing = [o for o in options if o.default is dataclasses.MISSING and o.name not in coerced]
     if missing:
         raise ConfigError("incomplete configuration: give " + ", ".join(
-            f"--{name.replace('_', '-')}" for name in missing) + " (a flag or a YAML key)")
+            str(o.field.metadata.get("flag") or "--" + o.name.replace("_", "-")) for o in missing)
+            + " (a flag or a YAML key)")
     try:
         return _assemble(cls, coerced, options)
     except TypeError as exc:

@@ -170,7 +170,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.export.config import OnnxExportConfig
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig, RefineEvalConfig
-    from fairguard.reward_model.config import RewardTrainConfig
+    from fairguard.reward_model.config import RewardTrainConfig, ScoreConfig
     from fairguard.serve.config import ServeConfig
     from fairguard.training.config import GRPOConfig
 
@@ -181,6 +181,6 @@ def documented_commands() -> list[tuple[str, type]]:
             ("eval compare", CompareConfig), ("eval rescore", RescoreConfig),
             ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
             ("eval everyday", EverydayEvalConfig), ("eval behaviour", BehaviourEvalConfig),
-            ("eval refine", RefineEvalConfig),
+            ("eval refine", RefineEvalConfig), ("score", ScoreConfig),
             ("demo", DemoConfig)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fairguard.data.labelled import LabelledColumns, looks_like_hub_dataset
 from fairguard.errors import ConfigError
@@ -190,3 +190,23 @@ class RewardTrainConfig:
         data.pop("head_names")
         data["heads"] = list(self.head_names)
         return data
+
+
+@dataclass(kw_only=True)
+class ScoreConfig:
+    """Options of ``fairguard score``."""
+
+    model: str = field(metadata={
+        "help": "Reward-model folder (from `fairguard train reward`, or its ONNX export)."})
+    prompt: str = field(metadata={"help": "The prompt."})
+    responses: tuple[str, ...] = field(metadata={
+        "help": "A response to score; repeat for several.", "flag": "--response", "multiple": True})
+    backend: Literal["auto", "torch", "onnx"] = field(default="auto", metadata={
+        "help": "auto = onnx when the folder holds model.onnx, else torch."})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.responses, str):
+            self.responses = (self.responses,)
+        if not isinstance(self.responses, (list, tuple)) or not self.responses:
+            raise ConfigError("give at least one response to score (--response TEXT, repeatable)")
+        self.responses = tuple(self.responses)

@@ -1,9 +1,10 @@
-"""Scoring (prompt, response) pairs with a reward model in torch: batched, no_grad, sigmoid."""
+"""Scoring (prompt, response) pairs with a reward model in torch: batched, no_grad, sigmoid; and
+:func:`run_score`, the scores and low-score flags behind ``fairguard score`` (either backend)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from fairguard.errors import ConfigError
 from fairguard.inputs import check_pairs
 from fairguard.reward_model.tokenize import tokenize_pairs
 from fairguard.reward_model.windows import combine_rules, score_windowed
+
+if TYPE_CHECKING:
+    from fairguard.reward_model.config import ScoreConfig
 
 
 def resolve_device(device: str | None) -> str:
@@ -102,3 +106,23 @@ class TorchRewardScorer:
                                   self.heads, self.max_length)
         probs = self.score_pairs(prompts, responses)
         return {head: probs[:, i].copy() for i, head in enumerate(self.heads)}
+
+
+def run_score(config: ScoreConfig) -> dict[str, Any]:
+    """Score ``config.responses`` to ``config.prompt`` with the reward model ``config.model``:
+    ``{"prompt", "heads", "results"}``, a result per response with its rounded head scores and
+    ``flags``, the heads scoring below their threshold (0.5 where the model records none)."""
+    from fairguard.registry import get_reward
+
+    reward = get_reward("reward-model", path=config.model, backend=config.backend)
+    responses = list(config.responses)
+    scores = reward.score([config.prompt] * len(responses), responses)
+    thresholds = getattr(reward, "thresholds", {}) or {}
+    rows = []
+    for i, response in enumerate(responses):
+        row: dict[str, Any] = {"response": response}
+        row.update({head: round(float(scores[head][i]), 4) for head in reward.heads})
+        row["flags"] = [head for head in reward.heads
+                        if float(scores[head][i]) < float(thresholds.get(head, 0.5))]
+        rows.append(row)
+    return {"prompt": config.prompt, "heads": list(reward.heads), "results": rows}
