@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from fairguard.cli.options import options_from
-from fairguard.data.config import DataConfig
+from fairguard.cli.options import config_file_option, options_from
+from fairguard.data.config import DataConfig, DataShowConfig
 
 
 @click.group()
@@ -44,38 +44,11 @@ def build(out: Path, config_path: Path | None, overwrite: bool, **options: Any) 
 
 
 @data.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--split", default="train", show_default=True,
-              type=click.Choice(["train", "val", "test"]), help="Split to sample rows from.")
-@click.option("-n", "n_rows", default=2, show_default=True, type=click.IntRange(0, 50),
-              help="Number of sample rows to print.")
-def show(folder: Path, split: str, n_rows: int) -> None:
+@options_from(DataShowConfig)
+@config_file_option
+def show(config_path: str | None, **options: Any) -> None:
     """Print the counts of a built dataset FOLDER and a few sample rows."""
-    import json
-    import random
+    from fairguard.config import build_config
+    from fairguard.data.card import describe_dataset
 
-    from fairguard.data.loaders import load_pairs
-    from fairguard.errors import DataError
-
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise DataError(f"{folder} has no manifest.json; build it with `fairguard data build`")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{manifest_path} is not valid JSON ({exc.msg}); "
-                        "rebuild the dataset") from exc
-    counts = manifest.get("counts", {})
-    click.echo(f"{folder}: seed {manifest.get('seed')}, fingerprint "
-               f"{str(manifest.get('fingerprint'))[:16]}")
-    for name, n in counts.get("rows", {}).items():
-        cats = counts.get("by_category", {}).get(name, {})
-        click.echo(f"  {name:<6} {n:>6}  " + " ".join(f"{c}={k}" for c, k in cats.items()))
-    for name, n in counts.get("unqover", {}).items():
-        click.echo(f"  unqover/{name:<15} {n:>6}")
-    rows = load_pairs(folder, split)
-    for row in random.Random(0).sample(rows, min(n_rows, len(rows))):
-        click.echo("")
-        click.echo(f"[{row.id}] {row.category} / {row.group} / {row.scenario} ({row.template_id})")
-        for key in ("prompt", "neutral", "biased", "off_topic", "corrupted"):
-            click.echo(f"  {key:<9} {getattr(row, key)}")
+    click.echo(describe_dataset(build_config(DataShowConfig, config_path, **options)))

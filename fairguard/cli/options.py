@@ -158,7 +158,7 @@ def options_markdown(commands: Iterable[tuple[str, type]]) -> str:
 
 def documented_commands() -> list[tuple[str, type]]:
     """The commands whose options docs/options.md lists, with their config classes."""
-    from fairguard.data.config import DataConfig
+    from fairguard.data.config import DataConfig, DataShowConfig
     from fairguard.demo.config import DemoConfig
     from fairguard.evaluation.bbq import BBQEvalConfig
     from fairguard.evaluation.behaviour import BehaviourEvalConfig
@@ -174,7 +174,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.serve.config import ServeConfig
     from fairguard.training.config import GRPOConfig
 
-    return [("data build", DataConfig), ("train reward", RewardTrainConfig),
+    return [("data build", DataConfig), ("data show", DataShowConfig), ("train reward", RewardTrainConfig),
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),

@@ -1,4 +1,5 @@
-"""The dataset's ``manifest.json`` (seed, counts, fingerprint) and ``README.md`` (dataset card)."""
+"""The dataset's ``manifest.json`` (seed, counts, fingerprint) and ``README.md`` (dataset card), and
+the summary ``fairguard data show`` prints of a built dataset."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fairguard.data.config import DataShowConfig
 
 FORMAT_VERSION = 1
 
@@ -203,3 +207,36 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         "",
     ]
     (folder / "README.md").write_text("\n".join(parts))
+
+
+def describe_dataset(config: DataShowConfig) -> str:
+    """The counts of the built dataset ``config.folder`` and ``config.n_rows`` sample rows of
+    ``config.split`` (the same rows every time), as text."""
+    import random
+
+    from fairguard.data.loaders import load_pairs
+    from fairguard.errors import DataError
+
+    folder = config.folder
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise DataError(f"{folder} has no manifest.json; build it with `fairguard data build`")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{manifest_path} is not valid JSON ({exc.msg}); "
+                        "rebuild the dataset") from exc
+    counts = manifest.get("counts", {})
+    lines = [f"{folder}: seed {manifest.get('seed')}, fingerprint "
+             f"{str(manifest.get('fingerprint'))[:16]}"]
+    for name, n in counts.get("rows", {}).items():
+        cats = counts.get("by_category", {}).get(name, {})
+        lines.append(f"  {name:<6} {n:>6}  " + " ".join(f"{c}={k}" for c, k in cats.items()))
+    for name, n in counts.get("unqover", {}).items():
+        lines.append(f"  unqover/{name:<15} {n:>6}")
+    rows = load_pairs(folder, config.split)
+    for row in random.Random(0).sample(rows, min(config.n_rows, len(rows))):
+        lines += ["", f"[{row.id}] {row.category} / {row.group} / {row.scenario} ({row.template_id})"]
+        lines += [f"  {key:<9} {getattr(row, key)}"
+                  for key in ("prompt", "neutral", "biased", "off_topic", "corrupted")]
+    return "\n".join(lines)

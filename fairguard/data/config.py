@@ -1,8 +1,10 @@
-"""The options of ``fairguard data build``."""
+"""The options of ``fairguard data build`` and ``fairguard data show``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 from fairguard.errors import ConfigError
 
@@ -72,3 +74,19 @@ class DataConfig:
         if self.test_fraction + self.val_fraction > 0.8:
             raise ConfigError("test_fraction + val_fraction must be at most 0.8 so that train "
                               "keeps some rows")
+
+
+@dataclass
+class DataShowConfig:
+    """Options of ``fairguard data show``."""
+
+    folder: Path = field(metadata={"help": "A dataset folder from `fairguard data build`.",
+                                   "argument": True, "folder": True})
+    split: Literal["train", "val", "test"] = field(default="train", metadata={
+        "help": "Split to sample rows from."})
+    n_rows: int = field(default=2, metadata={"help": "Number of sample rows to print.", "flag": "-n"})
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        if isinstance(self.n_rows, bool) or not 0 <= self.n_rows <= 50:
+            raise ConfigError(f"-n must be between 0 and 50, got {self.n_rows!r}")
