@@ -119,3 +119,39 @@ def test_the_options_page_matches_the_code() -> None:
     page = Path(__file__).resolve().parents[1] / "docs" / "options.md"
     assert page.read_text(encoding="utf-8") == options_markdown(documented_commands()), \
         f"docs/options.md is out of date; run: {REGENERATE}"
+
+
+@dataclass(kw_only=True)
+class _Named:
+    folder: str = field(metadata={"help": "A folder.", "argument": True, "folder": True})
+    n_rows: int = field(default=2, metadata={"help": "Rows.", "flag": "-n"})
+    items: tuple[str, ...] = field(default=(), metadata={"help": "An item.", "flag": "--item",
+                                                         "multiple": True})
+    force: bool = field(default=False, metadata={"help": "Force.", "flag": "--force"})
+
+
+@click.command()
+@options_from(_Named)
+@config_file_option
+def _named(config_path, **options):
+    click.echo(repr(build_config(_Named, config_path, **options)))
+
+
+def test_arguments_named_flags_and_on_only_flags(tmp_path) -> None:
+    text = " ".join(CliRunner().invoke(_named, ["--help"]).output.split())
+    assert "[OPTIONS] FOLDER" in text and "-n INTEGER Rows. [default: 2]" in text
+    assert "--force Force." in text and "--no-force" not in text and "--n-rows" not in text
+    result = CliRunner().invoke(_named, [str(tmp_path), "-n", "3", "--item", "a", "--item", "b", "--force"])
+    assert result.output.strip() == repr(_Named(folder=str(tmp_path), n_rows=3, items=("a", "b"), force=True))
+    yaml_file = tmp_path / "c.yaml"
+    yaml_file.write_text("n_rows: 5\nforce: true\n")
+    result = CliRunner().invoke(_named, [str(tmp_path), "--config", str(yaml_file)])
+    assert result.output.strip() == repr(_Named(folder=str(tmp_path), n_rows=5, force=True))
+    a_file = tmp_path / "c.yaml"
+    assert CliRunner().invoke(_named, [str(a_file)]).exit_code == 2  # a file, not a folder
+    assert CliRunner().invoke(_named, []).exit_code == 2  # the argument is required
+    from fairguard.cli.options import options_markdown
+
+    page = options_markdown([("named", _Named)])
+    assert "| `FOLDER` (argument) | `folder` | required |" in page and "| `-n` | `n_rows` | 2 |" in page
+    assert "| `--force` | `force` | false |" in page
