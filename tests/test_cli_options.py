@@ -11,7 +11,6 @@ from typing import Literal
 import click
 import pytest
 from click.testing import CliRunner
-from fairguard.export.config import OnnxExportConfig
 
 from fairguard.cli import cli
 from fairguard.cli.options import config_file_option, options_from
@@ -23,6 +22,7 @@ from fairguard.evaluation.behaviour import BehaviourEvalConfig
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
+from fairguard.export.config import OnnxExportConfig
 from fairguard.guard.config import GuardConfig
 from fairguard.refine.config import RefineConfig
 from fairguard.reward_model.config import RewardTrainConfig
