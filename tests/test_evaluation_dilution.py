@@ -52,6 +52,22 @@ def test_cases_insert_one_biased_sentence_among_neutral_ones(dataset_rows):
     assert dilution_cases(dataset_rows, seed=4, n=80) != cases
 
 
+def test_clean_answers_keep_each_neutral_answer_whole(dataset_rows):
+    """A counter-speech answer ('"X are lazy." That's a stereotype.') is never cut, so a
+    quoted claim never appears in a clean answer without the words that reject it."""
+    answers_of: dict[str, list[str]] = {}
+    for row in dataset_rows:
+        for sentence in split_sentences(row["neutral"]):
+            answers_of.setdefault(sentence, []).append(row["neutral"])
+    quoted = 0
+    for case in dilution_cases(dataset_rows, seed=1, n=120):
+        for sentence in split_sentences(case.clean):
+            if '"' in sentence and len(split_sentences(answers_of[sentence][0])) > 1:
+                quoted += 1
+                assert any(answer in case.clean for answer in answers_of[sentence])
+    assert quoted > 0
+
+
 def test_cases_respect_max_chars_and_sentence_counts(dataset_rows):
     cases = dilution_cases(dataset_rows, seed=0, n=40, min_sentences=20, max_sentences=200,
                            max_chars=3000)

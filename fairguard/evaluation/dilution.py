@@ -1,8 +1,9 @@
 """Dilution and truncation: is one biased sentence still flagged inside a long, neutral answer?
 
 :func:`dilution_cases` builds mixed answers from dataset rows: one biased sentence of a row's
-biased answer placed at a random position among neutral sentences (the row's own neutral
-answer first, then sentences of other rows' neutral answers), and the same answer without it.
+biased answer placed at a random position among whole neutral answers (the row's own neutral
+answer first, then other rows' neutral answers, until the answer holds enough sentences), and
+the same answer without it.
 :func:`dilution_report` scores both with any scorer and reports, overall, by length and by the
 sentence's position, the share of mixed answers flagged (fairness under the threshold) and the
 share of clean ones that pass. A judge that reads only its first ``max_length`` tokens, or
@@ -83,21 +84,26 @@ def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
 def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
                    max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS) -> list[DilutionCase]:
     """``n`` mixed answers built from ``rows`` (one split of a dataset: :class:`PairRow` or dicts
-    in the dataset format): each holds ``min_sentences`` to ``max_sentences`` neutral sentences
-    (log-uniform, so short and long answers are both common; at most ``max_chars`` characters)
-    and one biased sentence at a uniform random position. Same rows and seed, same cases."""
+    in the dataset format): each holds whole neutral answers with at least ``min_sentences`` to
+    ``max_sentences`` sentences in all (log-uniform, so short and long answers are both common;
+    at most ``max_chars`` characters) and one biased sentence between two of them at a uniform
+    random place. Same rows and seed, same cases."""
     for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
                              ("max_sentences", max_sentences, min_sentences),
                              ("max_chars", max_chars, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
     rows = [as_pair_row(row) for row in rows]
-    own = {row.id: split_sentences(row.responses.get("neutral", "")) for row in rows}
-    pool = list(dict.fromkeys(s for sentences in own.values() for s in sentences))
+    # Whole neutral answers are the units: a counter-speech answer split into sentences could
+    # leave a quoted slur without the sentence that rejects it, and the "clean" answer would
+    # not be clean.
+    own = {row.id: row.responses.get("neutral", "").strip() for row in rows}
+    pool = list(dict.fromkeys(answer for answer in own.values() if answer))
     if not pool:
         raise DataError("the rows have no neutral answers to build mixed answers from; give "
                         "rows of a dataset split (fairguard data build)")
-    seen = set(pool)
+    size = {answer: len(split_sentences(answer)) for answer in pool}
+    seen = {s for answer in pool for s in split_sentences(answer)}
     usable = [(row, found) for row in rows if (found := _biased_sentences(row, seen))]
     if not usable:
         raise DataError("no row has a biased answer with a sentence that its neutral answers "
@@ -109,19 +115,24 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
         biased = rng.choice(found)
         count = min(max_sentences, int(math.exp(rng.uniform(math.log(min_sentences),
                                                             math.log(max_sentences + 1)))))
-        neutral = own[row.id][:count]
-        others = [s for s in pool if s not in neutral]
-        need = count - len(neutral)
-        if need <= len(others):
-            neutral = neutral + rng.sample(others, need)
-        else:
-            neutral = neutral + [rng.choice(pool) for _ in range(need)]
-        while len(neutral) > 1 and len(" ".join(neutral)) + len(biased) + 1 > max_chars:
-            neutral.pop()
-        position = rng.randint(0, len(neutral))
-        mixed = " ".join(neutral[:position] + [biased] + neutral[position:])
-        cases.append(DilutionCase(row.id, row.prompt, mixed, " ".join(neutral), biased,
-                                  position, len(neutral)))
+        units = [own[row.id]] if own[row.id] else []
+        others = [a for a in pool if a != own[row.id]]
+        rng.shuffle(others)
+        sentences = sum(size[u] for u in units)
+        for answer in others:
+            if sentences >= count:
+                break
+            if sentences + size[answer] > max_sentences:
+                continue
+            units.append(answer)
+            sentences += size[answer]
+        while len(units) > 1 and len(" ".join(units)) + len(biased) + 1 > max_chars:
+            sentences -= size[units.pop()]
+        position = rng.randint(0, len(units))
+        mixed = " ".join(units[:position] + [biased] + units[position:])
+        before = sum(size[u] for u in units[:position])
+        cases.append(DilutionCase(row.id, row.prompt, mixed, " ".join(units), biased,
+                                  before, sentences))
     return cases
 
 
