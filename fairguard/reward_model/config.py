@@ -75,6 +75,12 @@ class RewardTrainConfig:
         "help": "Share of training responses that end with . ! or ?, the same for every kind, so "
                 "that a missing full stop is no cue for any head (null: keep endings as they "
                 "are)."})
+    elsewhere_prob: float = field(default=0.5, metadata={
+        "help": "Share of training rows whose fair and biased answers are also trained under "
+                "another row's prompt (fairness only), so the prompt is no prior for fairness."})
+    sentence_prob: float = field(default=0.5, metadata={
+        "help": "Share of advice and everyday training rows that add one sentence of their fair "
+                "answer, labelled fair, as the windows of long answers are scored."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
@@ -144,8 +150,11 @@ class RewardTrainConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
-        if not (math.isfinite(self.truncate_prob) and 0 <= self.truncate_prob <= 1):
-            raise ConfigError(f"truncate_prob must be in [0, 1], got {self.truncate_prob}")
+        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not (math.isfinite(value) and 0 <= value <= 1):
+                raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
         if self.end_mark_prob is not None and not (
                 isinstance(self.end_mark_prob, (int, float)) and math.isfinite(self.end_mark_prob)
                 and 0 <= self.end_mark_prob <= 1):

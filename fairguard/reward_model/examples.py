@@ -55,6 +55,10 @@ LABELS: dict[str, dict[str, int | None]] = {
     "guess": {"fairness": 0, "relevance": None, "fluency": 1},
     "labelled_fair": {"fairness": 1, "relevance": None, "fluency": None},
     "labelled_biased": {"fairness": 0, "relevance": None, "fluency": None},
+    # training-only copies (fairguard.reward_model.augment): fairness alone is known
+    "neutral_elsewhere": {"fairness": 1, "relevance": None, "fluency": None},
+    "biased_elsewhere": {"fairness": 0, "relevance": None, "fluency": None},
+    "neutral_sentence": {"fairness": 1, "relevance": None, "fluency": None},
 }
 # Per head: (better, worse) response kinds of the same prompt.
 RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -76,6 +80,7 @@ class PairRow:
     category: str = ""
     group: str = ""
     template_id: str = ""
+    form: str = ""
 
 
 @dataclass
@@ -113,6 +118,7 @@ def as_pair_row(row: Any) -> PairRow:
         category=str(_get(row, "category") or ""),
         group=str(_get(row, "group") or ""),
         template_id=str(_get(row, "template_id") or ""),
+        form=str(_get(row, "form") or ""),
     )
 
 

@@ -13,6 +13,7 @@ comparison the metric asks for: the same prompt, neutral above biased.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, seed_everything
+from fairguard.reward_model.augment import elsewhere_pairs, sentence_pairs
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
@@ -63,6 +65,9 @@ class TrainResult:
     out: Path
     metrics: dict[str, Any]
     main_process: bool = True  # False on the other ranks of a torchrun / accelerate launch run
+
+
+log = logging.getLogger(__name__)
 
 
 def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[str, ...],
@@ -156,6 +161,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")
+    added = (elsewhere_pairs(examples, train_rows, config.elsewhere_prob, config.seed),
+             sentence_pairs(examples, train_rows, config.sentence_prob, config.seed))
+    log.info("training pairs: %d from %d rows, of which %d under another row's prompt and %d "
+             "single fair sentences", len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
         pairs_of_row[r].append(i)
