@@ -28,7 +28,8 @@ def test_parse_heads_order_and_errors():
     ("limit", 0), ("seed", -1), ("pairwise_weight", -1.0), ("device", "tpu"),
     ("truncate_prob", 1.5), ("truncate_prob", -0.1), ("truncate_prob", float("nan")),
     ("end_mark_prob", 1.5), ("end_mark_prob", -0.1), ("end_mark_prob", float("nan")),
-    ("end_mark_prob", "half"),
+    ("end_mark_prob", "half"), ("elsewhere_prob", 1.5), ("elsewhere_prob", float("nan")),
+    ("sentence_prob", -0.1), ("sentence_prob", "half"),
 ])
 def test_range_checks(option, value):
     with pytest.raises(ConfigError):

@@ -1,0 +1,76 @@
+import math
+
+from fairguard.reward_model.augment import MIN_SENTENCE_WORDS, elsewhere_pairs, sentence_pairs
+from fairguard.reward_model.examples import PairRow, build_examples
+from fairguard.reward_model.windows import split_sentences
+
+HEADS = ("fairness", "relevance", "fluency")
+
+
+def rows() -> list[PairRow]:
+    out = []
+    for i, (group, form) in enumerate([("rural", "advice"), ("women", "advice"),
+                                       ("deaf", "mixed-dehum/plain"), ("roma", "negated/positive"),
+                                       ("men", "qa-ambiguous"), ("old", "advice")] * 4):
+        neutral = (f"People from group {i} are as reliable as anyone else. The real question is "
+                   f"whether they can pay the rent on time. Be equally careful with everyone.")
+        out.append(PairRow(id=f"r{i}", prompt=f"Question number {i} about {group}?", group=group,
+                           form=form, responses={"neutral": neutral,
+                                                 "biased": f"People of group {i} are lazy.",
+                                                 "off_topic": "Rice needs water."}))
+    return out
+
+
+def test_elsewhere_pairs_move_both_answers_under_another_groups_prompt():
+    data = rows()
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    added = elsewhere_pairs(ex, data, prob=1.0, seed=0)
+    new = range(start, len(ex))
+    assert added == len(new) > 0
+    prompts_of = {row.prompt: row for row in data}
+    for i in new:
+        row = data[ex.row_index[i]]
+        other = prompts_of[ex.prompts[i]]
+        assert other.group != row.group and ex.prompts[i] != row.prompt
+        assert not row.form.startswith("qa-")  # a pick in a context means nothing elsewhere
+        fair = ex.kinds[i] == "neutral_elsewhere"
+        assert ex.responses[i] == row.responses["neutral" if fair else "biased"]
+        assert ex.labels[i][0] == (1.0 if fair else 0.0)
+        assert all(math.isnan(v) for v in ex.labels[i][1:])  # no relevance or fluency label
+    ranked = [(p, n) for p, n in ex.ranking["fairness"] if p >= start]
+    assert len(ranked) == added // 2
+    assert all(ex.kinds[p] == "neutral_elsewhere" and ex.kinds[n] == "biased_elsewhere"
+               and ex.prompts[p] == ex.prompts[n] for p, n in ranked)
+
+
+def test_augmentations_are_seeded_and_off_at_zero():
+    data = rows()
+
+    def run(prob: float, seed: int) -> tuple[list[str], list[str]]:
+        ex = build_examples(data, HEADS)
+        elsewhere_pairs(ex, data, prob, seed)
+        sentence_pairs(ex, data, prob, seed)
+        return ex.prompts, ex.responses
+
+    assert run(0.5, 1) == run(0.5, 1)
+    assert run(0.5, 1) != run(0.5, 2)
+    assert run(0.0, 1) == (build_examples(data, HEADS).prompts, build_examples(data, HEADS).responses)
+    ex = build_examples(data, ("relevance",))  # no fairness head: nothing to add
+    assert elsewhere_pairs(ex, data, 1.0, 0) == sentence_pairs(ex, data, 1.0, 0) == 0
+
+
+def test_sentence_pairs_take_one_fair_sentence_of_advice_and_everyday_answers():
+    data = rows()
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    added = sentence_pairs(ex, data, prob=1.0, seed=0)
+    forms = {data[ex.row_index[i]].form for i in range(start, len(ex))}
+    assert added == sum(row.form == "advice" or row.form.startswith("mixed-") for row in data)
+    assert forms == {"advice", "mixed-dehum/plain"}  # not counter-speech, not multiple choice
+    for i in range(start, len(ex)):
+        row = data[ex.row_index[i]]
+        assert ex.kinds[i] == "neutral_sentence" and ex.prompts[i] == row.prompt
+        assert ex.responses[i] in split_sentences(row.responses["neutral"])
+        assert len(ex.responses[i].split()) >= MIN_SENTENCE_WORDS
+        assert ex.labels[i][0] == 1.0 and all(math.isnan(v) for v in ex.labels[i][1:])
