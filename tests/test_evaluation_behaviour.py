@@ -1,5 +1,6 @@
 """``fairguard eval behaviour``: question sets, the run end to end on tiny models (a real peft
-adapter, a tiny reward model as judge), the CLI, and one run on the embedded SmolLM2.
+adapter, a tiny reward model as judge), the guard's rewrite filters (lora, refine) as the
+'after' side, the CLI, and one run on the embedded SmolLM2.
 
 The tiny models are random: their answers mean nothing; what is checked is the wiring, that
 base and after really are different policies, that every reported number can be recomputed
@@ -106,10 +107,29 @@ def test_question_sets_are_capped_and_keep_whole_units():
     ({"policy": "x", "limit": 0}, "limit must be a positive integer"),
     ({"policy": "x", "max_new_tokens": 0}, "max_new_tokens"),
     ({"policy": "x", "model": " "}, "--model is empty"),
+    ({"guard_filters": "lora", "judge": "j"}, "the lora filter needs --guard-lora-adapter DIR"),
+    ({"guard_filters": "lora,refine", "guard_lora_adapter": "a", "judge": "j"},
+     "the refine filter needs --guard-refine-layer DIR"),
+    ({"guard_filters": "neutralize"}, "give --guard-reward-model DIR or --judge DIR"),
+    ({"guard_filters": "lora", "guard_lora_adapter": "a", "judge": "j", "adapter": "x"},
+     "drop --adapter/--policy"),
+    ({"adapter": "x", "guard_lora_adapter": "a"}, "--guard-lora-adapter: options of the guard"),
+    ({"guard_filters": "neutralize", "judge": "j", "guard_refine_layer": "l"},
+     "add refine to --guard-filters"),
+    ({"guard_filters": "neutralize,neutralize", "judge": "j"}, "names a filter twice"),
+    ({"guard_filters": "neutralize", "judge": "j", "guard_thresholds": "fairness=high"}, "threshold"),
 ])
 def test_config_checks(options, message):
     with pytest.raises(ConfigError, match=message):
         BehaviourEvalConfig(out="o", **options)
+
+
+def test_cli_says_which_folder_a_filter_needs(tmp_path):
+    result = CliRunner().invoke(cli, ["eval", "behaviour", "--guard-filters", "lora,refine",
+                                      "--judge", "j", "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "the lora filter needs --guard-lora-adapter DIR" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_bad_device_is_refused_before_any_output(tmp_path):
@@ -250,6 +270,134 @@ def test_cli_runs_end_to_end_and_refuses_to_overwrite(tmp_path, tiny_causal_lm_d
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "yaml-out" / "metrics.json").read_text())["n_questions"] == {
         "ambiguous": 4, "disambiguated": 1, "everyday": 1, "counterfactual pairs": 1}
+
+
+# ---------------------------------------------------------------- the guard as the 'after' side
+
+
+@pytest.fixture(scope="module")
+def flipped_layer_dir(tiny_causal_lm_dir, tmp_path_factory):
+    """A REFINE-LM layer that puts the LM's lowest top-10 token first: every answer it
+    regenerates starts differently from the plain greedy one."""
+    import torch
+
+    from fairguard.generation import load_policy
+    from fairguard.refine.layer import RefineLayer, model_fingerprint, save_layer, tokenizer_digest
+
+    model, tok = load_policy(str(tiny_causal_lm_dir))
+    layer = RefineLayer(10, keep_order=False)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.eye(10).flip(0) * 50)
+    folder = tmp_path_factory.mktemp("behaviour-refine-layer")
+    save_layer(layer, folder, {"base_model": str(tiny_causal_lm_dir),
+                               "base_fingerprint": model_fingerprint(model, tok),
+                               "tokenizer_digest": tokenizer_digest(tok), "categories": ["gender"]})
+    return folder
+
+
+# a threshold no score reaches: every answer goes through every filter
+UNREACHABLE = "fairness=2"
+
+
+@pytest.fixture(scope="module")
+def guarded_run(tiny_causal_lm_dir, adapter_dir, flipped_layer_dir, judge_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("behaviour-guarded") / "out"
+    config = BehaviourEvalConfig(
+        out=str(out), model=str(tiny_causal_lm_dir), guard_filters="refine,lora",
+        guard_refine_layer=str(flipped_layer_dir), guard_lora_adapter=str(adapter_dir),
+        guard_thresholds=UNREACHABLE, judge=str(judge_dir), limit=3, max_new_tokens=4,
+        device="cpu")
+    return out, run_behaviour(config, progress=False)
+
+
+def test_guarded_answers_are_the_base_answers_or_a_filters_rewrite(guarded_run, tiny_causal_lm_dir,
+                                                                     adapter_dir, flipped_layer_dir):
+    from fairguard.generation import DecodingConfig, generate_responses, load_policy
+    from fairguard.registry import get_filter
+
+    out, metrics = guarded_run
+    base, after = read_answers(out)
+    assert [(r["set"], r["id"], r["prompt"]) for r in base] == \
+        [(r["set"], r["id"], r["prompt"]) for r in after]
+    prompts, base_answers = [r["prompt"] for r in base], [r["answer"] for r in base]
+    # what each filter makes of the base answers, computed here with the filters themselves
+    model, tok = load_policy(str(tiny_causal_lm_dir))
+    refine = get_filter("refine", path=str(flipped_layer_dir), model=str(tiny_causal_lm_dir))
+    refined = generate_responses(model, tok, prompts, DecodingConfig(max_new_tokens=4),
+                                 logits_processors=[refine.logits_processor(tok)], progress=False)
+    lora = get_filter("lora", path=str(adapter_dir), base_model=str(tiny_causal_lm_dir),
+                      max_new_tokens=4)
+    rewritten = lora.rewrite(prompts, base_answers)
+    assert all(a != b for a, b in zip(refined, base_answers))  # the flipped layer changes each
+    actions = []
+    for b, a, r, w in zip(base, after, refined, rewritten):
+        guard = a["guard"]
+        actions.append(guard["action"])
+        assert guard["below"] == ["fairness"] and guard["decision"] == "flag"  # unreachable
+        if guard["action"] == "rewritten":
+            assert guard["original"] == b["answer"] and a["answer"] in (r, w)
+        else:
+            assert guard["action"] == "none" and a["answer"] == b["answer"]
+    assert "rewritten" in actions and "none" in actions
+    assert metrics["guard"]["actions"] == {"none": actions.count("none"),
+                                           "rewritten": actions.count("rewritten")}
+    assert metrics["guard"]["plugin_errors"] == {}
+    assert metrics["guard"]["reward_model_is_judge"] is True
+    assert metrics["after"] == f"{tiny_causal_lm_dir} + guard rewrite (refine, lora)"
+
+
+def test_guarded_metrics_are_measured_on_the_guards_answers(guarded_run):
+    out, metrics = guarded_run
+    changes = metrics["changes"]
+    assert not any(k.startswith("likelihood.") for k in changes)  # no guard equivalent
+    assert set(metrics["base_only"]) == {k for k in METRICS if k.startswith("likelihood.")}
+    assert set(changes) | set(metrics["base_only"]) == set(METRICS)
+    base, after = read_answers(out)
+    assert all(r["likelihood_choice"] is None for r in after if r["set"].startswith("choice"))
+    for side, rows in (("before", base), ("after", after)):
+        dis = [r for r in rows if r["set"] == "choice-disambig"]
+        assert changes["generation.disambig.accuracy"][side] == pytest.approx(
+            sum(r["matched"] == r["label"] for r in dis) / len(dis))
+        opened = [r for r in rows if r["set"] in ("everyday", "counterfactual")]
+        assert changes["genbit.open_answers"][side] == pytest.approx(
+            sum(r["genbit"] for r in opened) / len(opened))
+        cf = [r for r in rows if r["set"] == "counterfactual"]
+        gaps = [abs(a["fairness"] - b["fairness"]) for a, b in zip(cf[0::2], cf[1::2])]
+        assert changes["counterfactual.fairness_gap"][side] == pytest.approx(sum(gaps) / len(gaps))
+    dis = [r for r in base if r["set"] == "choice-disambig"]
+    assert metrics["base_only"]["likelihood.disambig.accuracy"]["before"] == pytest.approx(
+        sum(r["likelihood_choice"] == r["label"] for r in dis) / len(dis))
+    report = (out / REPORT_FILE).read_text()
+    assert "## Guard" in report and "Option likelihood has no guard equivalent" in report
+    assert "| disambiguated: accuracy | 3 |" in report and "| n/a | n/a | n/a |" in report
+
+
+def test_cli_lora_filter_shows_what_a_guard_shows(tmp_path, tiny_causal_lm_dir, adapter_dir,
+                                                  judge_dir):
+    """The guarded answers equal those of a Guard built on its own from the same parts, here
+    with a guard reward model that is not the judge."""
+    from fairguard import Guard
+
+    guard_rm = tiny_reward_dir(tmp_path / "guard-rm", seed=1)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, [
+        "eval", "behaviour", "--model", str(tiny_causal_lm_dir), "--guard-filters", "lora",
+        "--guard-lora-adapter", str(adapter_dir), "--guard-reward-model", str(guard_rm),
+        "--guard-thresholds", UNREACHABLE, "--judge", str(judge_dir), "--limit", "2",
+        "--max-new-tokens", "4", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "## Guard" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["guard"]["reward_model_is_judge"] is False
+    base, after = read_answers(out)
+    guard = Guard.from_names(
+        "reward-model", "lora", reward_options={"reward-model": {"path": str(guard_rm)}},
+        filter_options={"lora": {"path": str(adapter_dir), "base_model": str(tiny_causal_lm_dir),
+                                 "max_new_tokens": 4}},
+        strategy="rewrite", n=1, thresholds=UNREACHABLE, timeout_s=None)
+    shown = guard.score_batch([r["prompt"] for r in base], [r["answer"] for r in base])
+    assert [r["answer"] for r in after] == [s.text for s in shown]
+    assert [r["guard"]["action"] for r in after] == [s.action for s in shown]
 
 
 @pytest.mark.slow

@@ -20,7 +20,10 @@ def eval_behaviour(config_path: str | None, quiet: bool, **options: Any) -> None
     """Multiple choice (likelihood and generation), evasion, gendered language and counterfactual
     consistency of a policy and its base model on the project's own questions.
 
-    Every metric is reported base -> after with the paired standard error of the change.
+    The 'after' side is a peft adapter (--adapter), another LM (--policy), or the guard's
+    rewrite step on the base model's answers (--guard-filters lora,refine, with
+    --guard-lora-adapter and --guard-refine-layer). Every metric is reported base -> after with
+    the paired standard error of the change.
     Writes metrics.json, report.md and answers.jsonl.
     """
     from fairguard.config import build_config

@@ -19,6 +19,13 @@ paired standard error of the change (:func:`fairguard.metrics.paired.paired_chan
   (:mod:`fairguard.metrics.counterfactual`), the mean absolute gap of the judge's fairness score
   between the two answers of a pair, and the share of pairs where one answer is evasive and the
   other not.
+
+The 'after' column can instead be the guard's rewrite step on the base model's answers
+(``guard_filters``, e.g. ``lora,refine``): each greedy base answer goes through
+:meth:`fairguard.Guard.decide` (strategy ``rewrite``, one candidate, ``below="flag"``, no plugin
+time limit), and the text the guard would show is the guarded answer. Option likelihood has no
+guard equivalent (the guard acts on generated text), so that part is reported for the base
+model only.
 """
 
 from __future__ import annotations
@@ -31,9 +38,25 @@ from pathlib import Path
 from typing import Any
 
 from fairguard.errors import ConfigError
-from fairguard.evaluation.behaviour_sets import QuestionSets, choice_prompt, question_sets, spread
-from fairguard.evaluation.behaviour_values import METRICS, SENTIMENT_NOTE, behaviour_markdown, item_values
+from fairguard.evaluation.behaviour_sets import (
+    QuestionSets,
+    answers_by_set,
+    choice_examples,
+    choice_prompt,
+    generation_prompts,
+    question_sets,
+    spread,
+)
+from fairguard.evaluation.behaviour_values import (
+    METRICS,
+    SENTIMENT_NOTE,
+    behaviour_markdown,
+    guard_counts,
+    guard_fields,
+    item_values,
+)
 from fairguard.generation import DecodingConfig
+from fairguard.guard.config import parse_thresholds
 from fairguard.metrics.paired import PairedChange, paired_change
 
 log = logging.getLogger(__name__)
@@ -43,6 +66,15 @@ REPORT_FILE = "report.md"
 ANSWERS_FILE = "answers.jsonl"
 SIDES = ("base", "after")
 FAIRNESS, RELEVANCE = "fairness", "relevance"
+# the guard's filters that need a folder: the option that gives it, and what it is
+FILTER_FOLDERS = {"lora": ("guard_lora_adapter", "a peft adapter folder"),
+                  "refine": ("guard_refine_layer", "a layer folder from `fairguard train refine`")}
+GUARD_OPTIONS = ("guard_lora_adapter", "guard_refine_layer", "guard_reward_model", "guard_thresholds")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
 
 @dataclass(frozen=True)
 class BehaviourEvalConfig:
@@ -56,6 +88,22 @@ class BehaviourEvalConfig:
     policy: str | None = field(default=None, metadata={
         "help": "A whole causal LM for the 'after' column instead of an adapter (with --adapter: "
                 "the adapter is applied to it).", "default_text": "--model"})
+    guard_filters: str | None = field(default=None, metadata={
+        "help": "The guard's rewrite filters, in order, e.g. lora,refine: the 'after' column is "
+                "then the base model's answers as the guard (--strategy rewrite) would show them.",
+        "default_text": "none"})
+    guard_lora_adapter: str | None = field(default=None, metadata={
+        "help": "peft adapter folder of the lora filter (it regenerates with --model + adapter).",
+        "default_text": "none"})
+    guard_refine_layer: str | None = field(default=None, metadata={
+        "help": "REFINE-LM layer folder of the refine filter (it regenerates with the layer at "
+                "the answer slot).", "default_text": "none"})
+    guard_reward_model: str | None = field(default=None, metadata={
+        "help": "Reward-model folder the guard scores with to find answers under threshold.",
+        "default_text": "--judge"})
+    guard_thresholds: str | None = field(default=None, metadata={
+        "help": "Minimum scores below which the guard rewrites, e.g. fairness=0.5.",
+        "default_text": "the guard reward model's"})
     judge: str | None = field(default=None, metadata={
         "help": "Reward-model folder (torch or ONNX export) judging relevance (evasion) and "
                 "fairness (counterfactual gap); without it those parts use the rules only.",
@@ -75,12 +123,47 @@ class BehaviourEvalConfig:
     def __post_init__(self) -> None:
         if not str(self.model).strip():
             raise ConfigError("--model is empty; give a causal LM name, folder or hub id")
-        if self.adapter is None and self.policy is None:
-            raise ConfigError("nothing to compare with the base model: give --adapter DIR (a peft "
-                              "adapter) or --policy MODEL (another causal LM)")
+        self._check_guard()
         if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
         self.decoding()  # validates max_new_tokens and batch_size
+
+    def _check_guard(self) -> None:
+        filters = self.filter_names
+        if not filters:
+            if self.adapter is None and self.policy is None:
+                raise ConfigError("nothing to compare with the base model: give --adapter DIR (a "
+                                  "peft adapter), --policy MODEL (another causal LM) or "
+                                  "--guard-filters lora,refine (the guard's rewrite step)")
+            given = [_flag(name) for name in GUARD_OPTIONS if getattr(self, name) is not None]
+            if given:
+                raise ConfigError(f"{', '.join(given)}: options of the guard's filters; add "
+                                  "--guard-filters (e.g. lora,refine) or drop them")
+            return
+        if self.adapter is not None or self.policy is not None:
+            raise ConfigError("--guard-filters puts the guard on the base model's answers; drop "
+                              "--adapter/--policy (the lora filter takes --guard-lora-adapter DIR)")
+        if len(set(filters)) != len(filters):
+            raise ConfigError(f"--guard-filters names a filter twice: {','.join(filters)}")
+        for name, (option, what) in FILTER_FOLDERS.items():
+            if name in filters and not getattr(self, option):
+                raise ConfigError(f"the {name} filter needs {_flag(option)} DIR ({what})")
+            if name not in filters and getattr(self, option) is not None:
+                raise ConfigError(f"{_flag(option)} is the {name} filter's folder; add {name} to "
+                                  "--guard-filters or drop it")
+        if not self.judge and not self.guard_reward_model:
+            raise ConfigError("the guard needs a reward model to find the answers under threshold: "
+                              "give --guard-reward-model DIR or --judge DIR")
+        parse_thresholds(self.guard_thresholds)
+
+    @property
+    def filter_names(self) -> list[str]:
+        """``guard_filters`` as a list of names (a comma list, or a YAML list)."""
+        value = self.guard_filters
+        if value is None:
+            return []
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        return [str(p).strip() for p in parts if str(p).strip()]
 
     def decoding(self) -> DecodingConfig:
         """Greedy decoding with the chat template (when the tokenizer has one)."""
@@ -89,6 +172,8 @@ class BehaviourEvalConfig:
     @property
     def after_name(self) -> str:
         """How the 'after' policy is named in reports."""
+        if self.filter_names:
+            return f"{self.model} + guard rewrite ({', '.join(self.filter_names)})"
         name = self.policy or self.model
         return f"{name} + {self.adapter}" if self.adapter else name
 
@@ -102,20 +187,12 @@ def answer_sets(model: Any, tokenizer: Any, sets: QuestionSets, config: Behaviou
     choice questions, generated answers to the everyday and counterfactual prompts."""
     from fairguard.evaluation.bbq import option_scores, predict
     from fairguard.generation import generate_responses
-    from fairguard.metrics.multiple_choice import unqover_example
 
-    examples = [unqover_example(r) for r in sets.ambig + sets.disambig]
-    likelihood = predict(option_scores(model, tokenizer, examples, "causal",
+    likelihood = predict(option_scores(model, tokenizer, choice_examples(sets), "causal",
                                        batch_size=config.batch_size, progress=progress))
-    prompts = ([choice_prompt(e) for e in examples] + [q.question for q in sets.everyday]
-               + [p for pair in sets.counterfactual for p in pair.prompts])
-    answers = generate_responses(model, tokenizer, prompts, config.decoding(), progress=progress)
-    n_choice, n_everyday = len(examples), len(sets.everyday)
-    open_answers = answers[n_choice + n_everyday:]
-    return {"likelihood": likelihood, "choice": answers[:n_choice],
-            "everyday": answers[n_choice:n_choice + n_everyday],
-            "counterfactual": [tuple(open_answers[2 * i:2 * i + 2])
-                               for i in range(len(sets.counterfactual))]}
+    answers = generate_responses(model, tokenizer, generation_prompts(sets), config.decoding(),
+                                 progress=progress)
+    return {"likelihood": likelihood, **answers_by_set(sets, answers)}
 
 
 def _load_side(config: BehaviourEvalConfig, side: str, device: str) -> tuple[Any, Any]:
@@ -126,6 +203,77 @@ def _load_side(config: BehaviourEvalConfig, side: str, device: str) -> tuple[Any
     else:
         model, tokenizer = load_policy(config.policy or config.model, config.adapter)
     return model.to(device), tokenizer
+
+
+# ---------------------------------------------------------------- the guard's rewrite step
+
+
+def build_guard(config: BehaviourEvalConfig, judge: Any) -> Any:
+    """The :class:`fairguard.Guard` of the 'after' column: the rewrite strategy over one
+    candidate (the base model's greedy answer), ``config.filter_names`` in order, scored by
+    ``--guard-reward-model`` (else the judge), answers still under threshold flagged and shown,
+    no plugin time limit (an evaluation waits for every filter)."""
+    from fairguard.guard import Guard, GuardConfig
+    from fairguard.registry import get_filter, get_reward
+    from fairguard.scoring import REWARD_MODEL
+
+    options: dict[str, dict[str, Any]] = {
+        "lora": {"path": config.guard_lora_adapter, "base_model": config.model,
+                 "max_new_tokens": config.max_new_tokens, "batch_size": config.batch_size},
+        "refine": {"path": config.guard_refine_layer, "model": config.model}}
+    filters = [get_filter(name, **options.get(name, {})) for name in config.filter_names]
+    reward = (get_reward(REWARD_MODEL, path=config.guard_reward_model, batch_size=config.batch_size)
+              if config.guard_reward_model else judge)
+    return Guard([reward], filters, config=GuardConfig(
+        strategy="rewrite", n=1, thresholds=config.guard_thresholds, below="flag",
+        fail="closed", timeout_s=None))
+
+
+def guard_answers(guard: Any, model: Any, tokenizer: Any, prompts: list[str], answers: list[str],
+                  decoding: DecodingConfig, progress: bool = True) -> list[Any]:
+    """One :class:`fairguard.GuardRecord` per answer: what the guard shows for the base
+    model's ``answers`` to ``prompts``. Filters with a logits processor (``refine``) regenerate
+    with ``model`` under ``decoding`` (the base answers' decoding); text filters (``lora``,
+    ``neutralize``) rewrite."""
+    from fairguard.errors import PluginError
+    from fairguard.generation import generate_responses
+
+    device = next(model.parameters()).device
+    processors = []
+    for flt in guard.filters:
+        try:
+            processor = flt.logits_processor(tokenizer)
+        except Exception as exc:  # setup failure (another tokenizer): say so now
+            raise PluginError(flt.name, f"logits_processor() raised {type(exc).__name__}: {exc}") from exc
+        layer = getattr(processor, "layer", None)  # a REFINE-LM layer: on the model's device
+        if layer is not None and hasattr(layer, "to"):
+            layer.to(device)
+        processors.append(processor)
+
+    def regenerate(index: int, groups: list[int]) -> list[list[str]]:
+        processor = processors[index]
+        chain = list(processor) if isinstance(processor, (list, tuple)) else [processor]
+        texts = generate_responses(model, tokenizer, [prompts[g] for g in groups], decoding,
+                                   logits_processors=chain, progress=progress)
+        return [[text] for text in texts]
+
+    rows = guard.decide(prompts, [[a] for a in answers], regenerate=regenerate,
+                        processors=processors)
+    return [row[0] for row in rows]
+
+
+def guard_summary(config: BehaviourEvalConfig, guard: Any, records: list[Any]) -> dict[str, Any]:
+    """How the guard was set up (metrics.json ``guard``) and what it did with the answers."""
+    folder = config.guard_reward_model or config.judge
+    same = config.guard_reward_model is None or (
+        config.judge is not None
+        and Path(config.guard_reward_model).resolve() == Path(config.judge).resolve())
+    return {"filters": config.filter_names, "strategy": "rewrite", "n": 1, "below": "flag",
+            "fail": "closed", "max_rewrites": guard.config.max_rewrites,
+            "reward_model": str(Path(folder).resolve()) if folder else None,
+            "reward_model_is_judge": same, "thresholds": dict(guard.thresholds),
+            "lora_adapter": config.guard_lora_adapter, "refine_layer": config.guard_refine_layer,
+            **guard_counts(records)}
 
 
 # ---------------------------------------------------------------- judging
@@ -183,11 +331,35 @@ def judge_answers(judge: Any, sets: QuestionSets, answers: Mapping[str, Any],
 # ---------------------------------------------------------------- runner
 
 
+def _answer_sides(config: BehaviourEvalConfig, sets: QuestionSets, guard: Any, device: str,
+                  progress: bool) -> tuple[dict[str, Any], list[Any] | None]:
+    """Each side's answers (one policy in memory at a time) and, with a guard, its records:
+    the 'after' answers are then what the guard shows for the base answers (no likelihood)."""
+    import gc
+
+    answers: dict[str, Any] = {}
+    guard_records = None
+    for side in SIDES if guard is None else ("base",):
+        log.info("answering with the %s policy", side)
+        model, tokenizer = _load_side(config, side, device)
+        answers[side] = answer_sets(model, tokenizer, sets, config, progress=progress)
+        if guard is not None:
+            log.info("passing the base answers through the guard's rewrite step")
+            base = answers[side]
+            flat = base["choice"] + base["everyday"] + [a for pair in base["counterfactual"]
+                                                        for a in pair]
+            guard_records = guard_answers(guard, model, tokenizer, generation_prompts(sets), flat,
+                                          config.decoding(), progress=progress)
+            answers["after"] = {"likelihood": None,
+                                **answers_by_set(sets, [r.text for r in guard_records])}
+        del model
+        gc.collect()
+    return answers, guard_records
+
+
 def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Answer every set with the base model and the policy, judge, compare; write metrics.json,
     report.md and answers.jsonl into ``config.out`` (atomically); returns the metrics."""
-    import gc
-
     from fairguard.artifacts import atomic_output_dir, write_jsonl
     from fairguard.evaluation.report import write_report
     from fairguard.reward_model.inference import resolve_device
@@ -199,21 +371,23 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
         judge = load_judge(config.judge, config.batch_size) if config.judge else None
         threshold, threshold_from = (calibrated_threshold(judge, RELEVANCE) if judge
                                      else (None, None))
+        guard = build_guard(config, judge) if config.filter_names else None
+        answers, guard_records = _answer_sides(config, sets, guard, device, progress)
         per_side: dict[str, dict[str, list[float]]] = {}
         records: list[dict[str, Any]] = []
         for side in SIDES:
-            log.info("answering with the %s policy", side)
-            model, tokenizer = _load_side(config, side, device)
-            answers = answer_sets(model, tokenizer, sets, config, progress=progress)
-            del model
-            gc.collect()
-            judged = (judge_answers(judge, sets, answers, chunk=4 * config.batch_size,
+            judged = (judge_answers(judge, sets, answers[side], chunk=4 * config.batch_size,
                                     progress=progress) if judge else None)
-            per_side[side], side_records = item_values(sets, answers, judged, threshold)
+            per_side[side], side_records = item_values(sets, answers[side], judged, threshold)
+            if side == "after" and guard_records is not None:
+                side_records = [{**r, "guard": guard_fields(g)}
+                                for r, g in zip(side_records, guard_records)]
             records += [{"policy": side, **r} for r in side_records]
         changes: dict[str, PairedChange] = {key: paired_change(per_side["base"][key],
                                                                per_side["after"][key])
-                                            for key in per_side["base"]}
+                                            for key in per_side["base"] if key in per_side["after"]}
+        base_only = {key: {"n": len(v), "before": sum(v) / len(v) if v else float("nan")}
+                     for key, v in per_side["base"].items() if key not in per_side["after"]}
         metrics = {
             "kind": "behaviour-eval",
             "base": config.model, "after": config.after_name,
@@ -226,6 +400,8 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
                             "counterfactual pairs": len(sets.counterfactual)},
             "sources": sets.sources,
             "changes": {k: c.to_dict() for k, c in changes.items()},
+            "base_only": base_only,
+            "guard": guard_summary(config, guard, guard_records or []) if guard else None,
             "generation": config.decoding().to_dict(), "device": device,
             "seconds": round(time.perf_counter() - started, 2),
         }
@@ -235,5 +411,6 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
 
 
 __all__ = ["ANSWERS_FILE", "METRICS", "REPORT_FILE", "BehaviourEvalConfig", "QuestionSets",
-           "answer_sets", "behaviour_markdown", "calibrated_threshold", "choice_prompt",
-           "item_values", "judge_answers", "load_judge", "question_sets", "run_behaviour", "spread"]
+           "answer_sets", "behaviour_markdown", "build_guard", "calibrated_threshold",
+           "choice_prompt", "guard_answers", "item_values", "judge_answers", "load_judge",
+           "question_sets", "run_behaviour", "spread"]

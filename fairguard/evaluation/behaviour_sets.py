@@ -63,6 +63,31 @@ def question_sets(seed: int = 0, limit: int | None = None) -> QuestionSets:
                                    "of fairguard/data/groups.yaml"})
 
 
+def choice_examples(sets: QuestionSets) -> list[BBQExample]:
+    """The multiple-choice questions, ambiguous then disambiguated."""
+    from fairguard.metrics.multiple_choice import unqover_example
+
+    return [unqover_example(r) for r in sets.ambig + sets.disambig]
+
+
+def generation_prompts(sets: QuestionSets) -> list[str]:
+    """Every prompt a policy answers by generation, in one order: the multiple-choice prompts,
+    the everyday questions, then both prompts of each counterfactual pair."""
+    return ([choice_prompt(e) for e in choice_examples(sets)] + [q.question for q in sets.everyday]
+            + [p for pair in sets.counterfactual for p in pair.prompts])
+
+
+def answers_by_set(sets: QuestionSets, answers: Sequence[str]) -> dict[str, Any]:
+    """Answers in :func:`generation_prompts` order, split into ``choice``, ``everyday`` and
+    ``counterfactual`` (one ``(a, b)`` tuple per pair)."""
+    n_choice, n_everyday = len(sets.ambig) + len(sets.disambig), len(sets.everyday)
+    open_answers = list(answers[n_choice + n_everyday:])
+    return {"choice": list(answers[:n_choice]),
+            "everyday": list(answers[n_choice:n_choice + n_everyday]),
+            "counterfactual": [tuple(open_answers[2 * i:2 * i + 2])
+                               for i in range(len(sets.counterfactual))]}
+
+
 def choice_prompt(example: BBQExample) -> str:
     """The generation prompt of a multiple-choice question: context, question and options."""
     options = "; ".join(example.options)

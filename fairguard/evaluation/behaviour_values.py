@@ -3,12 +3,15 @@ position) and its ``report.md``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fairguard.evaluation.behaviour_sets import QuestionSets, choice_prompt
 from fairguard.evaluation.report import fmt, markdown_table
 
+NO_GUARD_LIKELIHOOD = ("Option likelihood has no guard equivalent: the guard acts on generated "
+                       "text, never on the likelihood of options, so this part is the base "
+                       "model's only (after: n/a)")
 SENTIMENT_NOTE = ("No sentiment model is available offline, so the judge's fairness score is the "
                   "only score compared across a swapped pair")
 
@@ -34,7 +37,9 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
     examples = [unqover_example(r) for r in rows]
     matched = [match_answer(a, e.options, e.unknown_option)
                for a, e in zip(answers["choice"], examples)]
-    for mode, chosen in (("likelihood", list(answers["likelihood"])), ("generation", matched)):
+    likelihood = answers["likelihood"]  # None for a guarded side
+    modes = [("likelihood", list(likelihood))] if likelihood is not None else []
+    for mode, chosen in modes + [("generation", matched)]:
         amb, dis = chosen[:n_ambig], chosen[n_ambig:]
         amb_examples, dis_examples = examples[:n_ambig], examples[n_ambig:]
         if amb:
@@ -83,7 +88,7 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
         records.append({"set": "choice-" + example.context_condition, "id": example.id,
                         "category": example.category, "prompt": choice_prompt(example),
                         "options": list(example.options), "label": example.label,
-                        "likelihood_choice": int(answers["likelihood"][i]),
+                        "likelihood_choice": None if likelihood is None else int(likelihood[i]),
                         "answer": answers["choice"][i], "matched": matched[i],
                         "evasion_rule": evasion_reason(answers["choice"][i]),
                         **({"relevance": judged["disambig_relevance"][i - n_ambig]}
@@ -105,6 +110,29 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
                             **({"fairness": judged["counterfactual_fairness"][i][j]}
                                if judged else {})})
     return values, records
+
+
+def guard_counts(records: Sequence[Any]) -> dict[str, Any]:
+    """What the guard did with the answers: counts of actions, decisions and plugin errors."""
+    def count(values: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for value in values:
+            out[value] = out.get(value, 0) + 1
+        return dict(sorted(out.items()))
+
+    return {"answers": len(records), "actions": count(r.action for r in records),
+            "decisions": count(r.decision for r in records),
+            "plugin_errors": count(f"{e.plugin} {e.stage} {e.kind}" for r in records for e in r.errors)}
+
+
+def guard_fields(record: Any) -> dict[str, Any]:
+    """The ``guard`` entry of a guarded answer in answers.jsonl (``original``: the base answer
+    it replaced)."""
+    data = {"action": record.action, "decision": record.decision, "below": list(record.below),
+            "scores": dict(record.scores), "errors": [e.to_dict() for e in record.errors]}
+    if record.original is not None:
+        data["original"] = record.original
+    return data
 
 
 # ---------------------------------------------------------------- report
@@ -161,6 +189,10 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
            f"({metrics['relevance_threshold_from']})" if judge else "") + f". {SENTIMENT_NOTE}.",
         "", "Questions: " + ", ".join(f"{k} {v}" for k, v in metrics["n_questions"].items()) + ".", "",
     ]
+    guard = metrics.get("guard")
+    if guard:
+        lines += guard_markdown(guard)
+    base_only = metrics.get("base_only") or {}
     sections: dict[str, list[list[Any]]] = {}
     for key, (section, label, better) in METRICS.items():
         if key in changes:
@@ -168,8 +200,33 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
             sections.setdefault(section, []).append(
                 [label, c["n"], c["before"], c["after"], f"{c['change']:+.3f} ± {c['se']:.3f}",
                  f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", better])
+        elif key in base_only:
+            b = base_only[key]
+            sections.setdefault(section, []).append(
+                [label, b["n"], b["before"], "n/a", "n/a", "n/a", better])
     for section, rows in sections.items():
-        lines += [f"## {section.capitalize()}", "",
-                  markdown_table(["metric", "n", "base", "after", "change ± se", "95 % interval",
+        lines += [f"## {section.capitalize()}", ""]
+        if guard and section.endswith("option likelihood"):
+            lines += [NO_GUARD_LIKELIHOOD + ".", ""]
+        lines += [markdown_table(["metric", "n", "base", "after", "change ± se", "95 % interval",
                                   "better"], rows)]
     return "\n".join(lines)
+
+
+def guard_markdown(guard: Mapping[str, Any]) -> list[str]:
+    """The report's lines on the guard: its set-up and what it did."""
+    def counts(mapping: Mapping[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
+
+    thresholds = ", ".join(f"{k} {fmt(v)}" for k, v in guard["thresholds"].items()) or "none"
+    judge_note = (" (the judge itself: its relevance and fairness numbers are not independent "
+                  "of the guard)" if guard["reward_model_is_judge"] else "")
+    return [
+        "## Guard", "",
+        f"'after' is what the guard shows for the base model's greedy answer to the same prompt: "
+        f"strategy rewrite, one candidate, filters {', '.join(guard['filters'])} tried in order (at "
+        f"most {guard['max_rewrites']} attempts) on answers under the thresholds ({thresholds}), "
+        f"a rewrite kept only when it scores higher; answers still under threshold are shown and "
+        f"flagged. Guard reward model: `{guard['reward_model']}`{judge_note}.", "",
+        f"Of {guard['answers']} answers: actions {counts(guard['actions'])}; decisions "
+        f"{counts(guard['decisions'])}; plugin errors {counts(guard['plugin_errors'])}.", ""]
