@@ -51,8 +51,8 @@ from fairguard.evaluation.behaviour_values import (
     METRICS,
     SENTIMENT_NOTE,
     behaviour_markdown,
-    guard_counts,
     guard_fields,
+    guard_summary,
     item_values,
 )
 from fairguard.generation import DecodingConfig
@@ -260,20 +260,6 @@ def guard_answers(guard: Any, model: Any, tokenizer: Any, prompts: list[str], an
     rows = guard.decide(prompts, [[a] for a in answers], regenerate=regenerate,
                         processors=processors)
     return [row[0] for row in rows]
-
-
-def guard_summary(config: BehaviourEvalConfig, guard: Any, records: list[Any]) -> dict[str, Any]:
-    """How the guard was set up (metrics.json ``guard``) and what it did with the answers."""
-    folder = config.guard_reward_model or config.judge
-    same = config.guard_reward_model is None or (
-        config.judge is not None
-        and Path(config.guard_reward_model).resolve() == Path(config.judge).resolve())
-    return {"filters": config.filter_names, "strategy": "rewrite", "n": 1, "below": "flag",
-            "fail": "closed", "max_rewrites": guard.config.max_rewrites,
-            "reward_model": str(Path(folder).resolve()) if folder else None,
-            "reward_model_is_judge": same, "thresholds": dict(guard.thresholds),
-            "lora_adapter": config.guard_lora_adapter, "refine_layer": config.guard_refine_layer,
-            **guard_counts(records)}
 
 
 # ---------------------------------------------------------------- judging

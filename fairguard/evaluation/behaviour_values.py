@@ -3,11 +3,18 @@ position) and its ``report.md``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fairguard.evaluation.behaviour_sets import QuestionSets, choice_prompt
 from fairguard.evaluation.report import fmt, markdown_table
+
+if TYPE_CHECKING:
+    from fairguard.evaluation.behaviour import BehaviourEvalConfig
+
+log = logging.getLogger(__name__)
 
 NO_GUARD_LIKELIHOOD = ("Option likelihood has no guard equivalent: the guard acts on generated "
                        "text, never on the likelihood of options, so this part is the base "
@@ -123,6 +130,24 @@ def guard_counts(records: Sequence[Any]) -> dict[str, Any]:
     return {"answers": len(records), "actions": count(r.action for r in records),
             "decisions": count(r.decision for r in records),
             "plugin_errors": count(f"{e.plugin} {e.stage} {e.kind}" for r in records for e in r.errors)}
+
+
+def guard_summary(config: BehaviourEvalConfig, guard: Any, records: list[Any]) -> dict[str, Any]:
+    """How the guard was set up (metrics.json ``guard``) and what it did with the answers."""
+    folder = config.guard_reward_model or config.judge
+    same = config.guard_reward_model is None or (
+        config.judge is not None
+        and Path(config.guard_reward_model).resolve() == Path(config.judge).resolve())
+    counts = guard_counts(records)
+    if counts["plugin_errors"]:
+        log.warning("the guard's plugins failed on some answers (%s); see answers.jsonl",
+                    counts["plugin_errors"])
+    return {"filters": config.filter_names, "strategy": "rewrite", "n": 1, "below": "flag",
+            "fail": "closed", "max_rewrites": guard.config.max_rewrites,
+            "reward_model": str(Path(folder).resolve()) if folder else None,
+            "reward_model_is_judge": same, "thresholds": dict(guard.thresholds),
+            "lora_adapter": config.guard_lora_adapter, "refine_layer": config.guard_refine_layer,
+            **counts}
 
 
 def guard_fields(record: Any) -> dict[str, Any]:
