@@ -421,3 +421,13 @@ def test_policies_run_on_cuda(tmp_path, tiny_causal_lm_dir, adapter_dir, judge_d
         out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
         judge=str(judge_dir), limit=2, max_new_tokens=2, device="cuda"), progress=False)
     assert metrics["device"] == "cuda" and "counterfactual.fairness_gap" in metrics["changes"]
+
+
+@pytest.mark.gpu
+def test_the_refine_filter_regenerates_on_cuda(tmp_path, tiny_causal_lm_dir, flipped_layer_dir,
+                                               judge_dir):
+    metrics = run_behaviour(BehaviourEvalConfig(
+        out=str(tmp_path / "out"), model=str(tiny_causal_lm_dir), guard_filters="refine",
+        guard_refine_layer=str(flipped_layer_dir), guard_thresholds=UNREACHABLE,
+        judge=str(judge_dir), limit=2, max_new_tokens=2, device="cuda"), progress=False)
+    assert metrics["device"] == "cuda" and metrics["guard"]["plugin_errors"] == {}
