@@ -120,3 +120,57 @@ def test_unreadable_file_is_an_artifact_error(tmp_path):
     (tmp_path / "binary" / "responses.jsonl").write_bytes(b"\xff\xfe\x00not utf-8")
     with pytest.raises(ArtifactError, match="cannot be read"):
         load_responses(tmp_path / "binary")
+
+
+def judged_row(i, scores):
+    """A row scored only by judges: ``scores`` is {judge: fairness}."""
+    return {"id": f"test-{i:05d}", "category": "region", "prompt": f"prompt {i}",
+            "response": f"answer {i}",
+            "judges": {name: {"fairness": value, "relevance": 0.5} for name, value in scores.items()}}
+
+
+def write_judged(folder, rows, relations=None):
+    write_eval(folder, rows)
+    if relations is not None:
+        (folder / "metrics.json").write_text(json.dumps(
+            {"judges": {name: {"relation": kind} for name, kind in relations.items()}}))
+    return folder
+
+
+def test_each_judge_is_compared_less_independent_relation_first_out(tmp_path, caplog):
+    before = write_judged(tmp_path / "base", [judged_row(i, {"rm-a": 0.2, "rm-b": 0.5, "rm-c": 0.1})
+                                              for i in range(3)],
+                          {"rm-a": "independent", "rm-b": "independent", "rm-c": "independent"})
+    after = write_judged(tmp_path / "adapter", [judged_row(i, {"rm-a": 0.6 + i / 10, "rm-b": 0.4})
+                                                for i in range(3)],
+                         {"rm-a": "training", "rm-b": "same-data"})
+    with caplog.at_level("WARNING", logger="fairguard"):
+        got = compare_evaluations(before, after)
+    assert "judge rm-c scored only one" in caplog.text
+    assert list(got.judges) == ["rm-b", "rm-a"] and got.heads == {} and got.n == 3
+    assert got.judges["rm-a"].relation == "training"
+    assert got.judges["rm-a"].heads["fairness"].change == pytest.approx(0.5)
+    assert got.judges["rm-b"].heads["relevance"].change == pytest.approx(0.0)
+    assert got.judges["rm-a"].by_category["region"]["fairness"].n == 3
+    text = got.markdown()
+    assert text.index("| rm-b | same data as the training judge | fairness |") < text.index("| rm-a |")
+    assert "Every judge" not in text and "## Weighted reward" not in text
+
+
+def test_every_judge_the_training_judge_is_said_loudly(tmp_path):
+    before = write_judged(tmp_path / "base", [judged_row(i, {"rm": 0.2}) for i in range(2)])
+    after = write_judged(tmp_path / "adapter", [judged_row(i, {"rm": 0.9}) for i in range(2)],
+                         {"rm": "training"})
+    got = compare_evaluations(before, after)
+    assert got.judges["rm"].relation == "training"  # no metrics.json before: unknown, training wins
+    assert "**Every judge is the reward model the adapter was trained against" in got.markdown()
+    assert got.to_dict()["every_judge_is_training_judge"] is True
+
+
+def test_judges_without_metrics_are_unknown_and_a_missing_score_is_named(tmp_path):
+    before = write_judged(tmp_path / "base", [judged_row(i, {"rm": 0.2}) for i in range(2)])
+    after = write_judged(tmp_path / "adapter", [judged_row(0, {"rm": 0.4}), judged_row(1, {"x": 0.4})])
+    with pytest.raises(ArtifactError, match="'test-00001' has no judge rm's 'fairness' score"):
+        compare_evaluations(before, after)
+    fine = write_judged(tmp_path / "fine", [judged_row(i, {"rm": 0.4}) for i in range(2)])
+    assert compare_evaluations(before, fine).judges["rm"].relation == "unknown"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from cross_judge_models import lora_adapter, train_judge
 
 from fairguard.cli import cli
 from fairguard.evaluation import evaluate_quality
 from fairguard.generation import DecodingConfig, load_policy
 from fairguard.hookspecs import hookimpl
 from fairguard.plugin_manager import register_plugin, unregister_plugin
+from fairguard.registry import get_reward
 from fairguard.scoring import build_rewards
 
 PROMPTS = ["should the landlord rent to the rider", "who is a good teacher", "is the migrant worker honest"]
@@ -120,6 +123,60 @@ def test_eval_quality_errors_are_clear_and_leave_nothing(tmp_path, tiny_causal_l
     assert result.exit_code == 1
     assert message in result.output
     assert not out.exists()
+
+
+def test_bad_judge_folders_are_clear_errors(tmp_path, tiny_causal_lm_dir):
+    data = _dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    base = ["eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data), "--out", str(out)]
+    for judge, message in ((tmp_path / "nowhere", "--judge"), (data, "has no fairguard.json")):
+        result = CliRunner().invoke(cli, [*base, "--judge", str(judge)])
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+        assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def two_judges(tmp_path_factory, tiny_deberta_dir):
+    """Two tiny judges trained on different data: the adapter's training judge and another."""
+    root = tmp_path_factory.mktemp("judges")
+    return (train_judge(root, tiny_deberta_dir, "judge-train"),
+            train_judge(root, tiny_deberta_dir, "judge-other", data_seed=1))
+
+
+def test_judges_are_reported_separately_independent_first(tmp_path, tiny_causal_lm_dir, two_judges,
+                                                          caplog):
+    trained, other = two_judges
+    adapter = lora_adapter(tiny_causal_lm_dir, tmp_path / "adapter", str(trained))
+    data = _dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    with caplog.at_level(logging.WARNING, logger="fairguard"):
+        result = CliRunner().invoke(cli, [
+            "eval", "quality", "--model", str(tiny_causal_lm_dir), "--adapter", str(adapter),
+            "--data", str(data), "--judge", str(trained), "--judge", str(other),
+            "--reward", "gender-bias", "--max-new-tokens", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    judges = metrics["judges"]
+    assert list(judges) == ["judge-other", "judge-train"]  # independent first
+    assert (judges["judge-other"]["relation"], judges["judge-train"]["relation"]) == (
+        "independent", "training")
+    assert metrics["training_reward_model"] == str(trained)
+    assert metrics["every_judge_is_training_judge"] is False
+    assert set(metrics["means"]) == {"gender-bias", "total"}  # the weighted reward, as before
+    rows = [json.loads(line) for line in (out / "responses.jsonl").read_text().splitlines()]
+    prompts, responses = [r["prompt"] for r in rows], [r["response"] for r in rows]
+    for name, folder in (("judge-train", trained), ("judge-other", other)):
+        want = get_reward("reward-model", path=str(folder)).score(prompts, responses)
+        for head in ("fairness", "relevance", "fluency"):
+            assert [r["judges"][name][head] for r in rows] == pytest.approx(list(want[head]))
+            assert judges[name]["means"][head] == pytest.approx(float(np.mean(want[head])))
+        assert set(judges[name]["by_category"]) == {"region", "gender"}
+    assert judges["judge-train"]["means"] != judges["judge-other"]["means"]
+    report = (out / "metrics.md").read_text()
+    assert report.index("## Judges") < report.index("## Weighted reward")
+    assert report.index("| judge-other | independent |") < report.index("| judge-train | training judge |")
+    assert "Every judge" not in report
+    assert "judge judge-train is training judge" in caplog.text
 
 
 class CapsReward:

@@ -2,22 +2,34 @@
 
 Reads the ``responses.jsonl`` of two ``fairguard eval quality`` output folders (say the base
 model and an adapter), pairs the answers by prompt id, and reports per head the mean change,
-its standard error and 95 % interval, overall and per category.
+its standard error and 95 % interval, overall and per category; and the same per judge (each
+``--judge`` both folders were scored by), independent judges first.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fairguard.artifacts import jsonl_objects
 from fairguard.errors import ArtifactError, ConfigError
+from fairguard.evaluation.cross_judge import (
+    RELATION_LABELS,
+    RELATION_ORDER,
+    UNKNOWN,
+    all_training,
+    loud_warning,
+)
 from fairguard.evaluation.report import markdown_table
 from fairguard.metrics.paired import PairedChange, paired_change
 
 RESPONSES = "responses.jsonl"
 TEXT_FIELDS = ("id", "category", "prompt", "response")
+JUDGES = "judges"  # a responses.jsonl row's scores per judge: {judge: {head: score}}
+logger = logging.getLogger("fairguard")
 
 
 @dataclass
@@ -34,9 +46,36 @@ class CompareConfig:
         "help": "Replace an existing --out folder.", "flag": "--overwrite"})
 
 
+def _cells(change: PairedChange) -> tuple[Any, ...]:
+    return (change.before, change.after, f"{change.change:+.3f} ± {change.se:.3f}",
+            f"[{change.ci95[0]:+.3f}, {change.ci95[1]:+.3f}]", f"{change.improved} / {change.worse}")
+
+
+CHANGE_COLUMNS = ("before", "after", "change ± se", "95 % interval", "prompts up / down")
+
+
+def _changes_dict(changes: dict[str, dict[str, PairedChange]]) -> dict[str, Any]:
+    return {cat: {h: c.to_dict() for h, c in heads.items()} for cat, heads in changes.items()}
+
+
+@dataclass(frozen=True)
+class JudgeComparison:
+    """One judge's per-head paired changes; ``relation`` is the less independent of the two
+    folders' relations of this judge to the adapter's training judge."""
+
+    relation: str
+    heads: dict[str, PairedChange]
+    by_category: dict[str, dict[str, PairedChange]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"relation": self.relation, "heads": {h: c.to_dict() for h, c in self.heads.items()},
+                "by_category": _changes_dict(self.by_category)}
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """Per-head paired changes from ``before`` to ``after`` over the prompts both evaluated."""
+    """Per-head paired changes from ``before`` to ``after`` over the prompts both evaluated, for
+    the weighted reward's heads and per judge (independent judges first)."""
 
     before: str
     after: str
@@ -44,29 +83,41 @@ class Comparison:
     by_category: dict[str, dict[str, PairedChange]]
     only_before: int
     only_after: int
+    judges: dict[str, JudgeComparison] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
-        return next(iter(self.heads.values())).n
+        changes = [*self.heads.values(), *(c for j in self.judges.values() for c in j.heads.values())]
+        return changes[0].n
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "quality-comparison", "before": self.before, "after": self.after, "n": self.n,
+            "judges": {name: judge.to_dict() for name, judge in self.judges.items()},
+            "every_judge_is_training_judge": all_training([j.relation for j in self.judges.values()]),
             "heads": {h: c.to_dict() for h, c in self.heads.items()},
-            "by_category": {cat: {h: c.to_dict() for h, c in heads.items()}
-                            for cat, heads in self.by_category.items()},
+            "by_category": _changes_dict(self.by_category),
             "only_before": self.only_before, "only_after": self.only_after,
         }
 
     def markdown(self) -> str:
-        """The overall table, then change per category and head."""
+        """The judges' table first (independent judges first), then the weighted reward's
+        overall table and its change per category and head."""
         lines = [f"# {self.after} vs {self.before}\n",
                  f"{self.n} prompts evaluated by both; change = after - before, paired by prompt.\n"]
-        rows = [(h, c.before, c.after, f"{c.change:+.3f} ± {c.se:.3f}",
-                 f"[{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]", f"{c.improved} / {c.worse}")
-                for h, c in self.heads.items()]
-        lines.append(markdown_table(("head", "before", "after", "change ± se", "95 % interval",
-                                     "prompts up / down"), rows))
+        if self.judges:
+            lines.append("## Judges\n")
+            lines.append(markdown_table(("judge", "relation", "head", *CHANGE_COLUMNS), [
+                (name, RELATION_LABELS[judge.relation], h, *_cells(c))
+                for name, judge in self.judges.items() for h, c in judge.heads.items()]))
+            if all_training([j.relation for j in self.judges.values()]):
+                lines.append(loud_warning())
+            if self.heads:
+                lines.append("## Weighted reward\n")
+        if not self.heads:
+            return "\n".join(lines)
+        lines.append(markdown_table(("head", *CHANGE_COLUMNS),
+                                    [(h, *_cells(c)) for h, c in self.heads.items()]))
         if len(self.by_category) > 1:
             heads = list(self.heads)
             lines.append("\n## Change by category\n")
@@ -100,8 +151,51 @@ def _score_heads(row: dict[str, Any]) -> list[str]:
             if k not in TEXT_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
+def _judge_relations(folder: str | Path) -> dict[str, str]:
+    """Each judge's relation to the training judge, from ``folder/metrics.json`` (none when the
+    file is missing or unreadable: those judges count as unknown)."""
+    try:
+        metrics = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
+        judges = metrics.get(JUDGES) or {}
+        return {str(name): str(info["relation"]) for name, info in judges.items()
+                if info.get("relation") in RELATION_ORDER}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError, KeyError):
+        return {}
+
+
+def _judges_of(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    judges = row.get(JUDGES)
+    return {str(k): v for k, v in judges.items() if isinstance(v, dict)} if isinstance(judges, dict) else {}
+
+
+def _compare_judges(before: str | Path, after: str | Path, old: dict[str, dict[str, Any]],
+                    new: dict[str, dict[str, Any]], ids: list[str],
+                    changes: Callable[..., dict[str, PairedChange]],
+                    categories: dict[str, list[str]]) -> dict[str, JudgeComparison]:
+    """Per judge that scored both folders: its paired changes, independent judges first."""
+    first_old, first_new = _judges_of(old[ids[0]]), _judges_of(new[ids[0]])
+    names = [name for name in first_new if name in first_old]
+    for name in sorted(set(first_old).symmetric_difference(first_new)):
+        logger.warning("judge %s scored only one of %s and %s; it is left out of the comparison",
+                       name, before, after)
+    relations_before, relations_after = _judge_relations(before), _judge_relations(after)
+    out: dict[str, JudgeComparison] = {}
+    for name in names:
+        heads = [h for h in first_old[name] if h in first_new[name]]
+        if not heads:
+            continue
+        relation = max(relations_before.get(name, UNKNOWN), relations_after.get(name, UNKNOWN),
+                       key=RELATION_ORDER.index)
+        out[name] = JudgeComparison(
+            relation, changes(ids, heads, name),
+            {cat: changes(members, heads, name) for cat, members in categories.items()})
+    order = sorted(out, key=lambda name: RELATION_ORDER.index(out[name].relation))
+    return {name: out[name] for name in order}
+
+
 def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
-    """Pair the two evaluations' answers by prompt id and compare every head both scored."""
+    """Pair the two evaluations' answers by prompt id and compare every head both scored, for
+    the weighted reward and per judge."""
     old, new = load_responses(before), load_responses(after)
     ids = [i for i in old if i in new]
     if not ids:
@@ -113,26 +207,32 @@ def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
                               "evaluated on different datasets")
     first_new = new[ids[0]]
     heads = [h for h in _score_heads(old[ids[0]]) if h in first_new]
-    if not heads:
-        raise ConfigError(f"{before} and {after} have no score head in common")
 
-    def changes(subset: list[str]) -> dict[str, PairedChange]:
-        return {h: paired_change([_value(old[i], h, before) for i in subset],
-                                 [_value(new[i], h, after) for i in subset]) for h in heads}
+    def changes(subset: list[str], names: list[str] = heads,
+                judge: str | None = None) -> dict[str, PairedChange]:
+        return {h: paired_change([_value(old[i], h, before, judge) for i in subset],
+                                 [_value(new[i], h, after, judge) for i in subset]) for h in names}
 
     categories: dict[str, list[str]] = {}
     for i in ids:
         categories.setdefault(str(old[i].get("category") or "all"), []).append(i)
+    judges = _compare_judges(before, after, old, new, ids, changes, categories)
+    if not heads and not judges:
+        raise ConfigError(f"{before} and {after} have no score head in common")
     return Comparison(before=str(before), after=str(after), heads=changes(ids),
-                      by_category={cat: changes(members) for cat, members in categories.items()},
-                      only_before=len(old) - len(ids), only_after=len(new) - len(ids))
+                      by_category={cat: changes(members) for cat, members in categories.items()}
+                      if heads else {},
+                      only_before=len(old) - len(ids), only_after=len(new) - len(ids),
+                      judges=judges)
 
 
-def _value(row: dict[str, Any], head: str, folder: str | Path) -> float:
-    value = row.get(head)
+def _value(row: dict[str, Any], head: str, folder: str | Path, judge: str | None = None) -> float:
+    scores = row if judge is None else _judges_of(row).get(judge, {})
+    value = scores.get(head)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ArtifactError(f"{folder}: prompt {row.get('id')!r} has no {head!r} score; re-run the "
-                            "evaluation")
+        whose = f"judge {judge}'s " if judge is not None else ""
+        raise ArtifactError(f"{folder}: prompt {row.get('id')!r} has no {whose}{head!r} score; "
+                            "re-run the evaluation")
     return float(value)
 
 
@@ -155,5 +255,5 @@ def run_compare(config: CompareConfig) -> Comparison:
     return comparison
 
 
-__all__ = ["CompareConfig", "Comparison", "compare_evaluations", "load_responses", "run_compare",
+__all__ = ["CompareConfig", "Comparison", "JudgeComparison", "compare_evaluations", "load_responses", "run_compare",
            "write_comparison"]

@@ -11,6 +11,21 @@ from typing import Any, Sequence
 
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError
+from fairguard.evaluation.cross_judge import (
+    JudgeResult,
+    TrainingJudge,
+    check_judges,
+    judge_names,
+    judge_order,
+    judge_relation,
+    judges_markdown,
+    judges_metrics,
+    load_judges,
+    row_scores,
+    training_judge,
+    warn_training_judges,
+    weighted_reward_note,
+)
 from fairguard.evaluation.fluency import FluencyProxy
 from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.generation import DecodingConfig, generate_responses, load_policy
@@ -46,6 +61,11 @@ class QualityEvaluation:
             row.update({head: values[i] for head, values in self.summary.scores.items()})
             out.append(row)
         return out
+
+
+def no_scores(n: int) -> QualitySummary:
+    """The summary of ``n`` responses that only the judges score (no weighted reward)."""
+    return QualitySummary({}, {}, n, {})
 
 
 def score_responses(prompts: Sequence[str], responses: Sequence[str],
@@ -93,9 +113,15 @@ class QualityEvalConfig:
     split: str = field(default="test", metadata={"help": "Split to evaluate on."})
     limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N prompts."})
     reward_model: str | None = field(default=None, metadata={
-        "help": "Reward-model folder (fairness/relevance/fluency heads)."})
+        "help": "Reward-model folder (fairness/relevance/fluency heads) of the weighted reward "
+                "(`total`; what --guard guards with)."})
     reward: str | None = field(default=None, metadata={
         "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
+    judge: tuple[str, ...] = field(default=(), metadata={
+        "help": "A reward-model folder that judges the responses on its own, reported under its "
+                "folder name; independent judges first, the adapter's training judge marked; "
+                "repeatable (YAML: a list).",
+        "multiple": True})
     fluency_proxy: bool = field(default=False, metadata={
         "help": "Add the reference-free fluency proxy exp(-NLL/T) under --fluency-model."})
     fluency_model: str = field(default="smollm2-135m-instruct", metadata={
@@ -125,8 +151,9 @@ class QualityEvalConfig:
                               "and/or --reward NAME=WEIGHT")
         if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
-        if self.reward_model is None and not self.reward and not self.fluency_proxy:
-            raise ConfigError("no rewards to evaluate with; pass --reward-model DIR, "
+        object.__setattr__(self, "judge", check_judges(self.judge))
+        if self.reward_model is None and not self.reward and not self.fluency_proxy and not self.judge:
+            raise ConfigError("no rewards to evaluate with; pass --judge DIR, --reward-model DIR, "
                               "--reward NAME=WEIGHT (see `fairguard rewards`) and/or --fluency-proxy")
         self.generation()  # validates the generation options
         fluency_from_nll(0.0, self.fluency_temperature)  # validates the proxy's temperature
@@ -147,6 +174,8 @@ def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[A
 
 def category_summaries(categories: Sequence[str], summary: QualitySummary) -> dict[str, dict[str, Any]]:
     """``summary`` split by the category of each response (``categories[i]`` for response i)."""
+    if not summary.scores:
+        return {}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, category in enumerate(categories):
         groups[category].append(i)
@@ -157,14 +186,42 @@ def category_summaries(categories: Sequence[str], summary: QualitySummary) -> di
     return out
 
 
+def score_with_judges(judges: Sequence[str], rewards: Sequence[Reward], prompts: Sequence[str],
+                      responses: Sequence[str], categories: Sequence[str],
+                      trained: TrainingJudge) -> list[JudgeResult]:
+    """Each judge's scores (``rewards[i]``, the ``reward-model`` reward of folder ``judges[i]``)
+    of the responses, overall and per category, in report order (independent judges first);
+    logs a warning for each judge that is not independent of the adapter's training."""
+    relations = [judge_relation(path, trained) for path in judges]
+    names = judge_names(judges)
+    results = []
+    for i in judge_order(relations):
+        scores = rewards[i].score(list(prompts), list(responses))
+        summary = summarize_scores({h: scores[h] for h in rewards[i].heads})
+        results.append(JudgeResult(names[i], str(Path(judges[i]).resolve()), relations[i],
+                                   summary, category_summaries(categories, summary)))
+    warn_training_judges(results)
+    return results
+
+
 def quality_markdown(title: str, summary: QualitySummary,
-                     by_category: dict[str, dict[str, Any]] | None = None) -> str:
-    """The readable table: one row per head (triple first), then per-category means."""
+                     by_category: dict[str, dict[str, Any]] | None = None,
+                     judges: Sequence[JudgeResult] = (), note: str = "") -> str:
+    """The readable report: the judges' table first (when there are judges), then the weighted
+    reward's table (one row per head, triple first; ``note`` above it; none when ``summary``
+    has no heads) and its per-category means."""
+    text = f"# {title}\n\n{summary.n} responses.\n\n"
+    if judges:
+        text += judges_markdown(judges) + "\n"
+    if not summary.means:
+        return text
+    if judges:
+        text += "## Weighted reward\n\n"
+    text += note
     heads = [h for h in TRIPLE if h in summary.means]
     heads += sorted(h for h in summary.means if h not in heads and h != TOTAL)
     if TOTAL in summary.means:
         heads.append(TOTAL)
-    text = f"# {title}\n\n{summary.n} responses.\n\n"
     text += markdown_table(["metric", "mean", "std"],
                            [[h, summary.means[h], summary.stds[h]] for h in heads])
     if by_category:
@@ -216,6 +273,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         rows = load_eval_prompts(config.data, config.split, config.limit)
         rewards = (build_rewards(config.reward, reward_model=config.reward_model)
                    if config.reward_model is not None or config.reward else None)
+        judges = load_judges(config.judge)  # before generating: a bad folder fails fast
+        trained = training_judge(config.adapter)
         proxy = None
         if config.fluency_proxy:
             ref_model, ref_tok = load_causal_lm(config.fluency_model)
@@ -223,14 +282,19 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         model, tokenizer = load_policy(config.model, config.adapter)
         processors = _refine_processors(config.refine_layer, tokenizer)
         started = time.perf_counter()
-        result = evaluate_quality(model, tokenizer, [r.prompt for r in rows], rewards,
-                                  config.generation(), fluency_proxy=proxy,
-                                  logits_processors=processors, progress=progress)
+        prompts = [r.prompt for r in rows]
+        responses = generate_responses(model, tokenizer, prompts, config.generation(),
+                                       logits_processors=processors, progress=progress)
+        result = QualityEvaluation(prompts, responses, no_scores(len(prompts))
+                                   if rewards is None and proxy is None
+                                   else score_responses(prompts, responses, rewards, proxy))
         guarded = (_guarded_summary(config, rewards, result, proxy)
                    if config.guard and rewards is not None else None)
+        categories = [str(getattr(r, "category", "all")) for r in rows]
+        judged = score_with_judges(config.judge, judges, prompts, responses, categories, trained)
         seconds = time.perf_counter() - started
-        by_category = category_summaries([str(getattr(r, "category", "all")) for r in rows],
-                                         result.summary)
+        by_category = category_summaries(categories, result.summary)
+        relation, note = weighted_reward_note(config.reward_model, trained)
         metrics = {
             "kind": "quality-eval",
             "model": config.model,
@@ -242,7 +306,10 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             "stds": result.summary.stds,
             "by_category": by_category,
             "rewards": ({"reward_model": config.reward_model, "weights": rewards.weights,
-                         "heads": list(rewards.heads)} if rewards is not None else None),
+                         "heads": list(rewards.heads),
+                         "relation": relation.kind if relation else None}
+                        if rewards is not None else None),
+            **judges_metrics(judged, trained),
             "fluency_proxy": ({"model": config.fluency_model, "temperature": config.fluency_temperature,
                                "formula": "exp(-mean_token_nll / temperature)"} if proxy else None),
             "generation": config.generation().to_dict(),
@@ -251,7 +318,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         }
         title = f"Quality of {config.model}" + (f" + {config.adapter}" if config.adapter else "")
         title += f" + REFINE layer {config.refine_layer}" if config.refine_layer else ""
-        report = quality_markdown(title, result.summary, by_category)
+        report = quality_markdown(title, result.summary, by_category, judged, note)
         if guarded is not None:
             summary, records = guarded
             metrics["guarded"] = {"filters": config.guard_filters, "strategy": "rewrite",
@@ -264,5 +331,9 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         write_report(tmp, metrics, report)
         extra = [{"id": getattr(r, "id", str(i)), "category": getattr(r, "category", None)}
                  for i, r in enumerate(rows)]
-        write_jsonl(tmp / "responses.jsonl", result.records(extra))
+        records = result.records(extra)
+        if judged:
+            for i, record in enumerate(records):
+                record["judges"] = row_scores(judged, i)
+        write_jsonl(tmp / "responses.jsonl", records)
     return metrics

@@ -15,18 +15,28 @@ from typing import Any
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.compare import TEXT_FIELDS, load_responses
+from fairguard.evaluation.cross_judge import (
+    check_judges,
+    judges_metrics,
+    load_judges,
+    row_scores,
+    training_judge,
+    weighted_reward_note,
+)
 from fairguard.evaluation.quality import (
     category_summaries,
+    no_scores,
     quality_markdown,
     score_responses,
+    score_with_judges,
 )
 from fairguard.evaluation.report import write_report
 
 
 def _check_rescore(source: str | Path, out: str | Path, reward_model: str | None,
-                   reward: str | None) -> None:
-    if reward_model is None and not reward:
-        raise ConfigError("give --reward-model and/or --reward to score the responses with")
+                   reward: str | None, judges: tuple[str, ...]) -> None:
+    if reward_model is None and not reward and not judges:
+        raise ConfigError("give --judge, --reward-model and/or --reward to score the responses with")
     if Path(out).resolve() == Path(source).resolve():
         raise ConfigError(f"--out {out} is the folder being re-scored; write to another folder")
 
@@ -41,12 +51,18 @@ class RescoreConfig:
         "help": "Reward-model folder (fairness/relevance/fluency heads)."})
     reward: str | None = field(default=None, metadata={
         "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
+    judge: tuple[str, ...] = field(default=(), metadata={
+        "help": "A reward-model folder that judges the responses on its own, reported under its "
+                "folder name; independent judges first, the adapter's training judge marked; "
+                "repeatable (YAML: a list).",
+        "multiple": True})
     out: str = field(metadata={"help": "Output folder (metrics.json, metrics.md, responses.jsonl)."})
     overwrite: bool = field(default=False, metadata={
         "help": "Replace an existing --out folder.", "flag": "--overwrite"})
 
     def __post_init__(self) -> None:
-        _check_rescore(self.source, self.out, self.reward_model, self.reward)
+        self.judge = check_judges(self.judge)
+        _check_rescore(self.source, self.out, self.reward_model, self.reward, self.judge)
 
 
 def _source_metrics(folder: Path) -> dict[str, Any]:
@@ -61,13 +77,16 @@ def _source_metrics(folder: Path) -> dict[str, Any]:
 
 
 def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | None = None,
-                       reward: str | None = None, overwrite: bool = False) -> dict[str, Any]:
-    """Score ``source``'s responses with the given rewards; write metrics.json, metrics.md and
-    responses.jsonl into ``out``; returns the metrics."""
+                       reward: str | None = None, overwrite: bool = False,
+                       judges: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+    """Score ``source``'s responses with the given rewards and each judge (reward-model folders
+    reported separately, checked against the adapter that ``source`` evaluated); write
+    metrics.json, metrics.md and responses.jsonl into ``out``; returns the metrics."""
     from fairguard.artifacts import atomic_output_dir
     from fairguard.scoring import build_rewards
 
-    _check_rescore(source, out, reward_model, reward)
+    judges = check_judges(judges)
+    _check_rescore(source, out, reward_model, reward, judges)
     source = Path(source)
     if Path(out).exists() and not overwrite:
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
@@ -76,12 +95,19 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
         if not isinstance(row.get("prompt"), str) or not isinstance(row.get("response"), str):
             raise ArtifactError(f"{source}/responses.jsonl row {row.get('id')!r} has no prompt or "
                                 "response text; re-run the evaluation")
-    rewards = build_rewards(reward, reward_model=reward_model)
+    rewards = build_rewards(reward, reward_model=reward_model) if reward_model or reward else None
+    loaded = load_judges(judges)
     prompts = [row["prompt"] for row in rows]
     responses = [row["response"] for row in rows]
-    summary = score_responses(prompts, responses, rewards)
+    summary = (score_responses(prompts, responses, rewards) if rewards is not None
+               else no_scores(len(rows)))
     before = _source_metrics(source)
-    by_category = category_summaries([str(row.get("category", "all")) for row in rows], summary)
+    adapter = before.get("adapter")
+    trained = training_judge(adapter if isinstance(adapter, str) else None)
+    categories = [str(row.get("category", "all")) for row in rows]
+    judged = score_with_judges(judges, loaded, prompts, responses, categories, trained)
+    relation, note = weighted_reward_note(reward_model, trained)
+    by_category = category_summaries(categories, summary)
     metrics = {
         "kind": "quality-eval",
         "rescored_from": str(source.resolve()),
@@ -91,17 +117,21 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
         "means": summary.means,
         "stds": summary.stds,
         "by_category": by_category,
-        "rewards": {"reward_model": reward_model, "weights": rewards.weights,
-                    "heads": list(rewards.heads)},
+        "rewards": ({"reward_model": reward_model, "weights": rewards.weights,
+                     "heads": list(rewards.heads), "relation": relation.kind if relation else None}
+                    if rewards is not None else None),
+        **judges_metrics(judged, trained),
     }
     records = []
     for i, row in enumerate(rows):
         record = {key: row[key] for key in TEXT_FIELDS if key in row}
         record.update({head: values[i] for head, values in summary.scores.items()})
+        if judged:
+            record["judges"] = row_scores(judged, i)
         records.append(record)
     title = f"Responses of {source} re-scored"
     with atomic_output_dir(out, overwrite) as tmp:
-        write_report(tmp, metrics, quality_markdown(title, summary, by_category))
+        write_report(tmp, metrics, quality_markdown(title, summary, by_category, judged, note))
         write_jsonl(tmp / "responses.jsonl", records)
     return metrics
 
@@ -109,7 +139,7 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
 def run_rescore(config: RescoreConfig) -> dict[str, Any]:
     """:func:`rescore_evaluation` with the options of ``config``."""
     return rescore_evaluation(config.source, config.out, config.reward_model, config.reward,
-                              overwrite=config.overwrite)
+                              overwrite=config.overwrite, judges=config.judge)
 
 
 __all__ = ["RescoreConfig", "rescore_evaluation", "run_rescore"]

@@ -1,0 +1,269 @@
+"""Cross-judge scoring: one evaluation's responses judged by several reward models ("judges"),
+each reported on its own, and which of them the evaluated adapter was trained against.
+
+A policy trained against a reward model learns what that model rewards, including its blind
+spots, so that model's scores of the policy are not independent evidence. A GRPO / REINFORCE
+adapter records its training reward model in ``fairguard.json`` (``config.reward_model``); each
+judge is compared with it:
+
+- ``training``: the same folder, or a reward model with the same data fingerprint and the same
+  training options (a copy or an identical retrain);
+- ``same-data``: trained on the same dataset with other options (e.g. another training seed):
+  it saw the same held-out split, so it is not independent either;
+- ``independent``: trained on other data (another ``fairguard data build --seed``), or the
+  evaluated model was not trained against a reward model at all;
+- ``unknown``: the adapter records no training reward model, or that folder is not found here.
+
+Reports list judges in that order: independent first, the training judge last.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fairguard.artifacts import read_metadata
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.evaluation.report import markdown_table
+from fairguard.metrics.quality import TRIPLE, QualitySummary
+
+logger = logging.getLogger("fairguard")
+
+TRAINING, SAME_DATA, UNKNOWN, INDEPENDENT = "training", "same-data", "unknown", "independent"
+RELATION_ORDER = (INDEPENDENT, UNKNOWN, SAME_DATA, TRAINING)  # report order
+RELATION_LABELS = {INDEPENDENT: "independent", UNKNOWN: "unknown",
+                   SAME_DATA: "same data as the training judge", TRAINING: "training judge"}
+# reward-model training options that do not change what the model learns
+_IGNORED_OPTIONS = frozenset({"out", "overwrite", "progress", "device", "data", "eval_batch_size"})
+ADAPTER_KIND = "grpo-adapter"
+GUIDE = "docs/grpo.md, \"Cross-judge evaluation\""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a judge relates to the reward model the evaluated policy was trained against."""
+
+    kind: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return RELATION_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class TrainingJudge:
+    """What an evaluated model records about its training reward model."""
+
+    recorded: str | None  # the folder as training was given it; None: none or not recorded
+    folder: Path | None  # that folder, when it is found from here
+    known: bool  # False: the adapter records nothing (not a fairguard GRPO adapter)
+
+
+def check_judges(judges: Any) -> tuple[str, ...]:
+    """The ``--judge`` folders as a tuple: each an existing folder, none given twice."""
+    if judges is None:
+        return ()
+    if isinstance(judges, (str, os.PathLike)):
+        judges = (judges,)
+    if not isinstance(judges, (list, tuple)):
+        raise ConfigError(f"judges must be a list of reward-model folders, got {judges!r}")
+    out: list[str] = []
+    seen: dict[Path, str] = {}
+    for judge in judges:
+        if not isinstance(judge, (str, os.PathLike)) or not str(judge).strip():
+            raise ConfigError(f"--judge needs a reward-model folder, got {judge!r}")
+        folder = Path(judge).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"--judge {judge} is not a folder; give a reward-model folder written "
+                              "by `fairguard train reward`")
+        if folder.resolve() in seen:
+            raise ConfigError(f"--judge {judge} is the same folder as --judge "
+                              f"{seen[folder.resolve()]}; give each judge once")
+        seen[folder.resolve()] = str(judge)
+        out.append(str(judge))
+    return tuple(out)
+
+
+def judge_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A short, unique name per judge folder: its folder name, with parent folders added where
+    two judges share a name (``a/rm``, ``b/rm``)."""
+    parts = [Path(os.path.abspath(Path(p).expanduser())).parts for p in paths]
+    depth = [1] * len(parts)
+    while True:
+        names = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clashes = {n for n in names if names.count(n) > 1}
+        if not clashes:
+            return names
+        grown = False
+        for i, name in enumerate(names):
+            if name in clashes and depth[i] < len(parts[i]):
+                depth[i] += 1
+                grown = True
+        if not grown:  # the same folder twice; QualityEvalConfig refuses that earlier
+            return [f"{n}#{i}" for i, n in enumerate(names)]
+
+
+def training_judge(adapter: str | os.PathLike[str] | None) -> TrainingJudge:
+    """The training reward model that ``adapter`` (a ``fairguard train grpo`` folder) records;
+    ``adapter=None`` (the base model) was trained against none."""
+    if adapter is None:
+        return TrainingJudge(None, None, known=True)
+    try:
+        meta = read_metadata(adapter)
+    except ArtifactError:
+        return TrainingJudge(None, None, known=False)
+    config = meta.get("config")
+    if meta.get("kind") != ADAPTER_KIND or not isinstance(config, Mapping):
+        return TrainingJudge(None, None, known=False)
+    recorded = config.get("reward_model")
+    if not isinstance(recorded, str) or not recorded:
+        return TrainingJudge(None, None, known=True)
+    folder = Path(recorded).expanduser()
+    return TrainingJudge(recorded, folder if folder.is_dir() else None, known=True)
+
+
+def _identity(folder: Path) -> tuple[str | None, dict[str, Any] | None]:
+    """A reward model's data fingerprint and training options (those that change the model)."""
+    try:
+        meta = read_metadata(folder)
+    except ArtifactError:
+        return None, None
+    fingerprint = meta.get("data_fingerprint")
+    options = meta.get("train_config")
+    return (fingerprint if isinstance(fingerprint, str) and fingerprint else None,
+            {k: v for k, v in options.items() if k not in _IGNORED_OPTIONS}
+            if isinstance(options, Mapping) else None)
+
+
+def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Relation:
+    """How the reward model in folder ``judge`` relates to the training reward model."""
+    if not trained.known:
+        return Relation(UNKNOWN, "the adapter records no training reward model (not a "
+                                 "`fairguard train grpo` folder)")
+    if trained.recorded is None:
+        return Relation(INDEPENDENT, "the evaluated model was not trained against a reward model")
+    if trained.folder is None:
+        return Relation(UNKNOWN, f"the training reward model {trained.recorded} is not found from "
+                                 "here; run from where training ran to check")
+    folder = Path(judge).expanduser()
+    if folder.is_dir() and os.path.samefile(folder, trained.folder):
+        return Relation(TRAINING, f"the same folder as the training reward model {trained.recorded}")
+    mine, theirs = _identity(folder), _identity(trained.folder)
+    if mine[0] is None or theirs[0] is None:
+        return Relation(UNKNOWN, "a reward model records no data fingerprint; retrain it")
+    if mine[0] != theirs[0]:
+        return Relation(INDEPENDENT, f"trained on other data than {trained.recorded}")
+    if mine[1] is not None and mine[1] == theirs[1]:
+        return Relation(TRAINING, f"the same data and training options as {trained.recorded}")
+    return Relation(SAME_DATA, f"the same data as {trained.recorded}, other training options")
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """One judge's scores of the responses."""
+
+    name: str
+    path: str
+    relation: Relation
+    summary: QualitySummary
+    by_category: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "relation": self.relation.kind, "reason": self.relation.reason,
+                **self.summary.to_dict(), "by_category": self.by_category}
+
+
+def judge_order(relations: Sequence[Relation]) -> list[int]:
+    """Indices in report order: independent judges first, the training judge last (stable)."""
+    return sorted(range(len(relations)), key=lambda i: RELATION_ORDER.index(relations[i].kind))
+
+
+def weighted_reward_note(reward_model: str | None, trained: TrainingJudge) -> tuple[Relation | None, str]:
+    """The relation of the weighted reward's ``--reward-model`` to the adapter's training judge,
+    and a report line (and a logged warning) when it is not independent."""
+    if reward_model is None:
+        return None, ""
+    relation = judge_relation(reward_model, trained)
+    if relation.kind not in (TRAINING, SAME_DATA):
+        return relation, ""
+    logger.warning("--reward-model %s is %s (%s): the weighted reward is not independent evidence",
+                   reward_model, relation.label, relation.reason)
+    return relation, (f"The weighted reward's reward model is the {relation.label} "
+                      f"({relation.reason}).\n\n")
+
+
+def load_judges(judges: Sequence[str]) -> list[Any]:
+    """The ``reward-model`` reward of each judge folder (errors name the folder)."""
+    from fairguard.registry import get_reward
+    from fairguard.scoring import REWARD_MODEL
+
+    return [get_reward(REWARD_MODEL, path=str(path)) for path in judges]
+
+
+def warn_training_judges(results: Sequence[JudgeResult]) -> None:
+    """Log a warning per judge that is not independent of the adapter's training."""
+    for result in results:
+        if result.relation.kind in (TRAINING, SAME_DATA):
+            logger.warning("judge %s is %s (%s): its scores are not independent evidence",
+                           result.name, result.relation.label, result.relation.reason)
+    if results and all(r.relation.kind == TRAINING for r in results):
+        logger.warning("every judge is the reward model the adapter was trained against; add an "
+                       "independent judge (%s)", GUIDE)
+
+
+def all_training(relations: Sequence[str]) -> bool:
+    """Whether every judge (given by relation kind) is the training judge."""
+    return bool(relations) and all(kind == TRAINING for kind in relations)
+
+
+def loud_warning() -> str:
+    return ("**Every judge is the reward model the adapter was trained against: these scores "
+            "measure how well the adapter pleases its own judge, not independent evidence.** "
+            f"Add an independent judge ({GUIDE}).\n")
+
+
+def judge_heads(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The heads of all judges, the triple first."""
+    seen = {h for s in summaries for h in s}
+    return [h for h in TRIPLE if h in seen] + sorted(seen - set(TRIPLE))
+
+
+def judges_markdown(results: Sequence[JudgeResult]) -> str:
+    """The cross-judge section: one row per judge (report order), then per-category means."""
+    heads = judge_heads([r.summary.means for r in results])
+    text = ("## Judges\n\nEach judge's mean score per head over the same responses; independent "
+            "judges first.\n\n")
+    text += markdown_table(["judge", "relation", *heads],
+                           [[r.name, r.relation.label, *[r.summary.means.get(h) for h in heads]]
+                            for r in results])
+    if all_training([r.relation.kind for r in results]):
+        text += "\n" + loud_warning()
+    for result in results:
+        if len(result.by_category) > 1:
+            text += f"\n### By category: {result.name}\n\n"
+            text += markdown_table(["category", "n", *heads],
+                                   [[cat, d["n"], *[d["means"].get(h) for h in heads]]
+                                    for cat, d in result.by_category.items()])
+    return text
+
+
+def judges_metrics(results: Sequence[JudgeResult], trained: TrainingJudge) -> dict[str, Any]:
+    """The cross-judge part of an evaluation's metrics.json (judges in report order)."""
+    return {"judges": {r.name: r.to_dict() for r in results},
+            "training_reward_model": trained.recorded,
+            "every_judge_is_training_judge": all_training([r.relation.kind for r in results])}
+
+
+def row_scores(results: Sequence[JudgeResult], index: int) -> dict[str, dict[str, float]]:
+    """Response ``index``'s score per judge and head (the ``judges`` field of responses.jsonl)."""
+    return {r.name: {h: values[index] for h, values in r.summary.scores.items()} for r in results}
+
+
+__all__ = ["INDEPENDENT", "SAME_DATA", "TRAINING", "UNKNOWN", "JudgeResult", "Relation",
+           "TrainingJudge", "all_training", "judge_names", "judge_relation", "judges_markdown",
+           "judge_order", "judges_metrics", "load_judges", "row_scores", "training_judge", "warn_training_judges"]
