@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+_ONE = np.zeros(1, dtype=np.int64)  # the rows of a one-pair call (read-only)
+_ONE.flags.writeable = False
+
 
 @dataclass(frozen=True)
 class EncodedPairs:
@@ -28,6 +31,10 @@ class EncodedPairs:
 
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(row) for row in self.ids), dtype=np.int64, count=len(self.ids))
+
+    def all_shorter_than(self, max_length: int) -> bool:
+        """Whether every pair has fewer than ``max_length`` tokens: none was cut, each fits whole."""
+        return all(len(row) < max_length for row in self.ids)
 
 
 class PairBatcher:
@@ -55,13 +62,15 @@ class PairBatcher:
             rust.enable_truncation(self.max_length, stride=0, strategy="longest_first",
                                    direction=getattr(tokenizer, "truncation_side", "right"))
             self._rust = rust
+            # No character offsets are needed: the variant that skips them when it exists.
+            self._encode_batch = getattr(rust, "encode_batch_fast", rust.encode_batch)
 
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> EncodedPairs:
         """Token and segment ids of each pair, truncated to ``max_length``, unpadded."""
         if not prompts:
             return EncodedPairs([], [])
         if self._rust is not None:
-            encodings = self._rust.encode_batch(list(zip(prompts, responses)))
+            encodings = self._encode_batch(list(zip(prompts, responses)))
             return EncodedPairs([e.ids for e in encodings], [e.type_ids for e in encodings])
         with self._lock:
             enc = self.tokenizer(list(prompts), list(responses), truncation=True,
@@ -76,7 +85,17 @@ class PairBatcher:
         arrays ``input_ids``, ``token_type_ids`` and ``attention_mask`` (int64,
         ``[len(rows), longest pair in the batch]``), valid until the next batch is taken (one
         buffer serves every batch of the call). Pairs go shortest first."""
-        encoded = self.encode(prompts, responses)
+        return self.padded(self.encode(prompts, responses), batch_size)
+
+    def padded(self, encoded: EncodedPairs, batch_size: int
+               ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """:meth:`batches` of pairs already encoded by :meth:`encode`."""
+        if len(encoded.ids) == 1:  # one pair: its own arrays, nothing to sort or pad
+            n = len(encoded.ids[0])
+            yield _ONE, {"input_ids": np.array(encoded.ids, dtype=np.int64),
+                         "token_type_ids": np.array(encoded.types, dtype=np.int64),
+                         "attention_mask": np.ones((1, n), dtype=np.int64)}
+            return
         lengths = encoded.lengths()
         order = np.argsort(lengths, kind="stable")
         widest = int(lengths.max()) if lengths.size else 0

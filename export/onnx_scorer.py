@@ -6,7 +6,8 @@ shared by all threads (``InferenceSession.run`` is thread-safe). Pairs are token
 sorted by token count and padded per batch to the batch's longest pair
 (:class:`~fairguard.export.batching.PairBatcher`, lock-free for fast tokenizers); scores come
 back in input order. Long responses are scored in windows combined per head, exactly as the
-torch scorer does (:mod:`fairguard.reward_model.windows`).
+torch scorer does (:mod:`fairguard.reward_model.windows`); a call whose pairs all fit in
+``max_length`` tokens (each its own only window) is tokenised once and skips the windowing.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from fairguard.errors import ArtifactError, ConfigError, FairguardError
+from fairguard.export.batching import EncodedPairs, PairBatcher
 from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
 from fairguard.reward_model.windows import combine_rules, score_windowed
 
+BATCH_INPUTS = ("input_ids", "token_type_ids", "attention_mask")  # what PairBatcher yields
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 
@@ -40,8 +43,7 @@ class OnnxRewardScorer:
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
                  windows: bool = True) -> None:
-        from fairguard.export.batching import PairBatcher
-        from fairguard.export.session import make_session
+        from fairguard.export.session import feed_names, make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
 
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -83,7 +85,9 @@ class OnnxRewardScorer:
         self.tokenizer = self._load_tokenizer()
         self.batcher = PairBatcher(self.tokenizer, self.max_length)
         self.session = make_session(self.path, threads)
+        self._inputs = feed_names(self.session, BATCH_INPUTS)
         outputs = self.session.get_outputs()
+        self._outputs = [outputs[0].name] if outputs else None
         width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
         if isinstance(width, int) and width != len(self.heads):
             raise ArtifactError(f"{self.path} has {width} outputs but fairguard.json lists "
@@ -110,34 +114,49 @@ class OnnxRewardScorer:
 
     def _pair_logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """:meth:`logits` without the input checks (windows are parts of checked texts)."""
-        from fairguard.export.session import session_feed
+        return self._encoded_logits(self.batcher.encode(prompts, responses))
 
-        if not prompts:
+    def _encoded_logits(self, encoded: EncodedPairs) -> np.ndarray:
+        """Logits ``[n, heads]`` of pairs encoded by ``self.batcher``."""
+        n = len(encoded.ids)
+        if n == 0:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
-        out = np.empty((len(prompts), len(self.heads)), dtype=np.float32)
-        for rows, arrays in self.batcher.batches(prompts, responses, self.batch_size):
-            try:
-                result = self.session.run(None, session_feed(self.session, arrays))[0]
-            except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                raise FairguardError(f"onnxruntime failed scoring with {self.path} "
-                                     f"({type(exc).__name__}: {first})") from exc
-            out[rows] = result
+        batches = self.batcher.padded(encoded, self.batch_size)
+        if n == 1:
+            return self._run(next(batches)[1])
+        out = np.empty((n, len(self.heads)), dtype=np.float32)
+        for rows, arrays in batches:
+            out[rows] = self._run(arrays)
         return out
+
+    def _run(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """The session's logits for one padded batch."""
+        try:
+            return self.session.run(self._outputs, {name: arrays[name] for name in self._inputs})[0]
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise FairguardError(f"onnxruntime failed scoring with {self.path} "
+                                 f"({type(exc).__name__}: {first})") from exc
 
     def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """``sigmoid(logit)`` ``[n, heads]`` of each pair's first ``max_length`` tokens (no checks)."""
-        return 1.0 / (1.0 + np.exp(-self._pair_logits(prompts, responses).astype(np.float64)))
+        return _sigmoid(self._pair_logits(prompts, responses))
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
         """``{head: float64 array of sigmoid(logit)}``, one value per pair; higher = better."""
         prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
-        if self.windows:
+        encoded = self.batcher.encode(prompts, responses)
+        if self.windows and not encoded.all_shorter_than(self.max_length):
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
                                   self.heads, self.max_length)
-        scores = self.score_pairs(prompts, responses)
+        scores = _sigmoid(self._encoded_logits(encoded))
         return {head: scores[:, i].copy() for i, head in enumerate(self.heads)}
 
     def decide(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-head pass/fail: ``score >= threshold`` (thresholds from ``fairguard.json``)."""
         return {head: np.asarray(scores[head]) >= self.thresholds[head] for head in self.heads}
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """float64 ``sigmoid(logits)``."""
+    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))

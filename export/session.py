@@ -52,6 +52,17 @@ def session_feed(session: Any, encoded: Mapping[str, Any]) -> dict[str, np.ndarr
     return feed
 
 
+def feed_names(session: Any, available: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of the inputs ``session`` declares, each of which must be in ``available``
+    (what the caller's batches hold); else :class:`ArtifactError`."""
+    names = tuple(spec.name for spec in session.get_inputs())
+    for name in names:
+        if name not in available:
+            raise ArtifactError(f"the ONNX model wants input {name!r}, which the tokenizer "
+                                "does not produce; re-export it from the reward model folder")
+    return names
+
+
 def opset_of(path: str | os.PathLike[str]) -> int:
     """The default-domain opset of an ONNX file."""
     import onnx

@@ -61,9 +61,30 @@ def test_shared_tokenizer_settings_untouched():
 
 
 def test_left_padding_tokenizer_is_refused():
-    from fairguard.testing import tiny_tokenizer
-
     from fairguard.errors import ArtifactError
+    from fairguard.testing import tiny_tokenizer
 
     with pytest.raises(ArtifactError, match="pads on the left"):
         PairBatcher(tiny_tokenizer("causal"), 16)
+
+
+def test_one_pair_is_its_own_unpadded_batch(tokenizer):
+    batcher = PairBatcher(tokenizer, max_length=24)
+    for prompt, response in zip(PROMPTS, RESPONSES):
+        [(rows, arrays)] = list(batcher.batches([prompt], [response], 8))
+        ref = tokenize_pairs(tokenizer, [prompt], [response], 24, return_tensors="np")
+        assert rows.tolist() == [0]
+        for key in ("input_ids", "token_type_ids", "attention_mask"):
+            assert arrays[key].dtype == np.int64 and arrays[key].flags["C_CONTIGUOUS"]
+            np.testing.assert_array_equal(arrays[key], ref[key])
+
+
+def test_all_shorter_than_says_whether_any_pair_was_cut(tokenizer):
+    batcher = PairBatcher(tokenizer, max_length=24)
+    encoded = batcher.encode(PROMPTS, RESPONSES)
+    lengths = encoded.lengths()
+    assert lengths.max() == 24  # PROMPTS[4] and RESPONSES[5] are cut
+    assert not encoded.all_shorter_than(24)
+    short = batcher.encode(PROMPTS[:4], RESPONSES[:4])
+    assert short.all_shorter_than(24) == bool(short.lengths().max() < 24)
+    assert short.all_shorter_than(int(short.lengths().max()) + 1)

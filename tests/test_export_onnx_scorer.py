@@ -3,10 +3,10 @@ import threading
 
 import numpy as np
 import pytest
+from onnx_export_data import HEADS, copy_export, shared_export
 
 from fairguard.errors import ArtifactError, ConfigError, InputError
 from fairguard.export.onnx_scorer import OnnxRewardScorer, has_onnx
-from onnx_export_data import HEADS, copy_export, shared_export
 
 PROMPTS = ["should we hire the rural worker?", "can the old tenant rent the flat?",
            "who is a good student?", "is the migrant driver reliable?",
@@ -51,8 +51,8 @@ def test_fp32_scores_match_torch_scorer(exported):
 
 
 def test_tokenisation_identical_to_torch_path(exported, scorer):
-    from fairguard.reward_model.model import load_reward_model
     from fairguard.reward_model import tokenize_pairs
+    from fairguard.reward_model.model import load_reward_model
 
     source, _ = exported
     torch_tok = load_reward_model(source).tokenizer
@@ -192,3 +192,30 @@ def test_input_order_is_preserved(exported):
     for head in HEADS:
         np.testing.assert_allclose(forward[head], backward[head][::-1], atol=1e-6)
         np.testing.assert_allclose(forward[head], [s[head][0] for s in single], atol=1e-6)
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_pairs_that_fit_skip_windows_with_the_same_scores(exported, quantized):
+    from fairguard.reward_model.windows import score_windowed, split_windows
+
+    scorer = OnnxRewardScorer(exported[1], quantized=quantized, batch_size=2)
+    long = " ".join(f"The worker number {i} was judged on skills." for i in range(40))
+    for prompts, responses in [(PROMPTS, RESPONSES), (PROMPTS[:1], RESPONSES[:1]),
+                               (PROMPTS + [PROMPTS[0]], RESPONSES + [long])]:
+        got = scorer.score(prompts, responses)
+        windowed = score_windowed(scorer.score_pairs, scorer.tokenizer, prompts, responses,
+                                  scorer.heads, scorer.max_length)
+        for head in HEADS:  # same batches, same logits: equal up to float64 rounding
+            np.testing.assert_allclose(got[head], windowed[head], rtol=1e-12, atol=0)
+    # the last case does go through the windows: the long answer does not fit
+    assert split_windows(scorer.tokenizer, [PROMPTS[0]], [long], scorer.max_length).counts()[0] > 1
+
+
+def test_one_pair_equals_its_row_in_a_batch(exported):
+    scorer = OnnxRewardScorer(exported[1], quantized=False, batch_size=8)
+    batch = scorer.logits(PROMPTS, RESPONSES)
+    for i, (prompt, response) in enumerate(zip(PROMPTS, RESPONSES)):
+        one = scorer.logits([prompt], [response])
+        assert one.shape == (1, len(HEADS)) and one.dtype == np.float32
+        np.testing.assert_allclose(one[0], batch[i], atol=1e-5)
+    assert scorer.logits([], []).shape == (0, len(HEADS))

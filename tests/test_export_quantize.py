@@ -1,9 +1,9 @@
 import pytest
+from onnx_export_data import shared_export
 
 from fairguard.errors import FairguardError
 from fairguard.export.quantize import QuantizeOptions, quantize_int8
 from fairguard.export.session import make_session
-from onnx_export_data import shared_export
 
 
 def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
