@@ -9,17 +9,21 @@ from pathlib import Path
 from reward_model_data import write_dataset
 
 
-def train_judge(folder: Path, backbone: Path, name: str, data_seed: int = 0, seed: int = 0) -> Path:
+def train_judge(folder: Path, backbone: Path, name: str, data_seed: int = 0, seed: int = 0,
+                split: int | None = None) -> Path:
     """A tiny reward model in ``folder/name`` trained one epoch on the hand-made dataset drawn
-    with ``data_seed`` (its own fingerprint), training seed ``seed``."""
+    with ``data_seed`` (its own fingerprint; held-out split number ``split``, by default
+    ``data_seed``), training seed ``seed``."""
     from fairguard.reward_model.config import RewardTrainConfig
     from fairguard.reward_model.train import train_reward_model
 
-    data = folder / f"data-{data_seed}"
+    split = data_seed if split is None else split
+    data = folder / f"data-{data_seed}-{split}"
     if not data.exists():
         write_dataset(data, seed=data_seed)
         (data / "manifest.json").write_text(json.dumps(
-            {"seed": data_seed, "fingerprint": f"handmade-{data_seed}"}))
+            {"seed": data_seed, "fingerprint": f"handmade-{data_seed}",
+             "held_out": {"groups": [f"group-{split}"], "templates": [f"template-{split}"]}}))
     out = folder / name
     train_reward_model(RewardTrainConfig(data=str(data), out=str(out), backbone=str(backbone),
                                          epochs=1, batch_size=4, seed=seed, progress=False))

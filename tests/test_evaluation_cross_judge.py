@@ -13,6 +13,7 @@ from fairguard.errors import ConfigError
 from fairguard.evaluation.cross_judge import (
     INDEPENDENT,
     SAME_DATA,
+    SAME_SPLIT,
     TRAINING,
     UNKNOWN,
     check_judges,
@@ -26,14 +27,16 @@ from fairguard.evaluation.cross_judge import (
 
 @pytest.fixture(scope="module")
 def judges(tmp_path_factory, tiny_deberta_dir):
-    """The training judge, a copy of it, a retrain with another seed, one on other data."""
+    """The training judge, a copy of it, a retrain with another seed, one on other data with
+    another held-out split, one on other data with the same held-out split."""
     root = tmp_path_factory.mktemp("judges")
     trained = train_judge(root, tiny_deberta_dir, "rm-train")
     copy = root / "rm-copy"
     shutil.copytree(trained, copy)
     return {"train": trained, "copy": copy,
             "reseeded": train_judge(root, tiny_deberta_dir, "rm-seed1", seed=1),
-            "other": train_judge(root, tiny_deberta_dir, "rm-data1", data_seed=1)}
+            "other": train_judge(root, tiny_deberta_dir, "rm-data1", data_seed=1),
+            "same-split": train_judge(root, tiny_deberta_dir, "rm-data2", data_seed=2, split=0)}
 
 
 def test_relations_to_the_training_judge(judges, tmp_path):
@@ -41,9 +44,18 @@ def test_relations_to_the_training_judge(judges, tmp_path):
     assert trained.recorded == str(judges["train"]) and trained.known
     got = {name: judge_relation(path, trained) for name, path in judges.items()}
     assert {name: r.kind for name, r in got.items()} == {
-        "train": TRAINING, "copy": TRAINING, "reseeded": SAME_DATA, "other": INDEPENDENT}
+        "train": TRAINING, "copy": TRAINING, "reseeded": SAME_DATA, "other": INDEPENDENT,
+        "same-split": SAME_SPLIT}
     assert "same folder" in got["train"].reason
     assert "same data and training options" in got["copy"].reason
+    assert "another held-out split" in got["other"].reason
+    assert "same held-out groups and templates" in got["same-split"].reason
+    shutil.move(judges["train"].parent / "data-0-0", judges["train"].parent / "data-moved")
+    try:  # with the training judge's dataset gone, the split cannot be compared
+        relation = judge_relation(judges["same-split"], trained)
+    finally:
+        shutil.move(judges["train"].parent / "data-moved", judges["train"].parent / "data-0-0")
+    assert relation.kind == INDEPENDENT and "not compared" in relation.reason
     assert got["other"].label == "independent" and got["train"].label == "training judge"
 
 
@@ -62,9 +74,10 @@ def test_models_not_trained_against_a_judge(judges, tmp_path):
 
 def test_report_order_puts_independent_judges_first(judges, tmp_path):
     trained = training_judge(adapter_metadata(tmp_path / "adapter", str(judges["train"])))
-    paths = [judges["train"], judges["reseeded"], judges["other"]]
+    paths = [judges["train"], judges["reseeded"], judges["same-split"], judges["other"]]
     order = judge_order([judge_relation(p, trained) for p in paths])
-    assert [paths[i] for i in order] == [judges["other"], judges["reseeded"], judges["train"]]
+    assert [paths[i] for i in order] == [judges["other"], judges["same-split"], judges["reseeded"],
+                                         judges["train"]]
 
 
 def test_weighted_reward_note_warns(judges, tmp_path, caplog):
@@ -74,6 +87,7 @@ def test_weighted_reward_note_warns(judges, tmp_path, caplog):
     assert relation is not None and relation.kind == TRAINING
     assert "training judge" in note and "not independent" in caplog.text
     assert weighted_reward_note(str(judges["other"]), trained)[1] == ""
+    assert "same held-out split" in weighted_reward_note(str(judges["same-split"]), trained)[1]
     assert weighted_reward_note(None, trained) == (None, "")
 
 

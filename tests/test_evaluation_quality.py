@@ -144,7 +144,7 @@ def two_judges(tmp_path_factory, tiny_deberta_dir):
 
 
 def test_judges_are_reported_separately_independent_first(tmp_path, tiny_causal_lm_dir, two_judges,
-                                                          caplog):
+                                                          tiny_deberta_dir, caplog):
     trained, other = two_judges
     adapter = lora_adapter(tiny_causal_lm_dir, tmp_path / "adapter", str(trained))
     data = _dataset(tmp_path / "data")
@@ -162,6 +162,7 @@ def test_judges_are_reported_separately_independent_first(tmp_path, tiny_causal_
         "independent", "training")
     assert metrics["training_reward_model"] == str(trained)
     assert metrics["every_judge_is_training_judge"] is False
+    assert judges["judge-other"]["backbone"] == str(tiny_deberta_dir)
     assert set(metrics["means"]) == {"gender-bias", "total"}  # the weighted reward, as before
     rows = [json.loads(line) for line in (out / "responses.jsonl").read_text().splitlines()]
     prompts, responses = [r["prompt"] for r in rows], [r["response"] for r in rows]
@@ -176,7 +177,7 @@ def test_judges_are_reported_separately_independent_first(tmp_path, tiny_causal_
     assert report.index("## Judges") < report.index("## Weighted reward")
     assert report.index("| judge-other | independent |") < report.index("| judge-train | training judge |")
     assert "Every judge" not in report
-    assert "judge judge-train is training judge" in caplog.text
+    assert "judge judge-train: training judge (the same folder" in caplog.text
 
 
 class CapsReward:

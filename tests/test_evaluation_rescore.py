@@ -106,6 +106,8 @@ def test_only_the_training_judge_is_said_loudly(tmp_path, two_judges):
                                       "--out", str(tmp_path / "new")])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "new" / "metrics.json").read_text())
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["judges"]["judge-train"] == metrics["judges"]["judge-train"]["means"]
     assert metrics["every_judge_is_training_judge"] is True and metrics["rewards"] is None
     assert metrics["judges"]["judge-train"]["relation"] == "training" and metrics["means"] == {}
     assert metrics["adapter"] == str(adapter)

@@ -11,6 +11,7 @@ from fairguard.cli.options import config_file_option, options_from
 from fairguard.cli.reports import echo_report
 from fairguard.evaluation.bbq import BBQEvalConfig
 from fairguard.evaluation.compare import CompareConfig
+from fairguard.evaluation.cross_judge import judge_means
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
@@ -33,7 +34,8 @@ def quality(config_path: str | None, **options: object) -> None:
     from fairguard.evaluation.quality import run_quality_eval
 
     config = build_config(QualityEvalConfig, config_path, **options)
-    echo_report(Path(config.out, "metrics.md"), run_quality_eval(config), ("means", "n"))
+    metrics = run_quality_eval(config)
+    echo_report(Path(config.out, "metrics.md"), metrics, ("means", "n"), **judge_means(metrics))
 
 
 @eval_group.command("compare")
@@ -43,7 +45,8 @@ def compare(config_path: str | None, **options: object) -> None:
     """Paired change from BEFORE to AFTER, two `eval quality` output folders on the same prompts.
 
     Prints, per head, the mean change with its standard error and 95 % interval, overall and
-    per category: whether an adapter's change is larger than prompt-to-prompt noise.
+    per category: whether an adapter's change is larger than prompt-to-prompt noise; first per
+    --judge both folders were scored by, independent judges first.
     """
     from fairguard.config import build_config
     from fairguard.evaluation.compare import run_compare
@@ -64,7 +67,8 @@ def rescore(config_path: str | None, **options: object) -> None:
     from fairguard.evaluation.rescore import run_rescore
 
     config = build_config(RescoreConfig, config_path, **options)
-    echo_report(Path(config.out, "metrics.md"), run_rescore(config), ("means", "n"))
+    metrics = run_rescore(config)
+    echo_report(Path(config.out, "metrics.md"), metrics, ("means", "n"), **judge_means(metrics))
 
 
 @eval_group.command("bbq")

@@ -10,8 +10,11 @@ judge is compared with it:
   training options (a copy or an identical retrain);
 - ``same-data``: trained on the same dataset with other options (e.g. another training seed):
   it saw the same held-out split, so it is not independent either;
-- ``independent``: trained on other data (another ``fairguard data build --seed``), or the
-  evaluated model was not trained against a reward model at all;
+- ``same-split``: trained on another dataset that holds out the same groups and templates
+  (the same ``fairguard data build --seed`` with other sizes or another builder version);
+- ``independent``: trained on other data with another held-out split (another
+  ``fairguard data build --seed``; the split is compared when both dataset folders are found),
+  or the evaluated model was not trained against a reward model at all;
 - ``unknown``: the adapter records no training reward model, or that folder is not found here.
 
 Reports list judges in that order: independent first, the training judge last.
@@ -19,6 +22,7 @@ Reports list judges in that order: independent first, the training judge last.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -33,13 +37,19 @@ from fairguard.metrics.quality import TRIPLE, QualitySummary
 
 logger = logging.getLogger("fairguard")
 
-TRAINING, SAME_DATA, UNKNOWN, INDEPENDENT = "training", "same-data", "unknown", "independent"
-RELATION_ORDER = (INDEPENDENT, UNKNOWN, SAME_DATA, TRAINING)  # report order
+TRAINING, SAME_DATA, SAME_SPLIT = "training", "same-data", "same-split"
+UNKNOWN, INDEPENDENT = "unknown", "independent"
+RELATION_ORDER = (INDEPENDENT, UNKNOWN, SAME_SPLIT, SAME_DATA, TRAINING)  # report order
+NOT_INDEPENDENT = (SAME_SPLIT, SAME_DATA, TRAINING)
 RELATION_LABELS = {INDEPENDENT: "independent", UNKNOWN: "unknown",
+                   SAME_SPLIT: "same held-out split as the training judge",
                    SAME_DATA: "same data as the training judge", TRAINING: "training judge"}
 # reward-model training options that do not change what the model learns
 _IGNORED_OPTIONS = frozenset({"out", "overwrite", "progress", "device", "data", "eval_batch_size"})
 ADAPTER_KIND = "grpo-adapter"
+JUDGE_HELP = ("A reward-model folder that judges the responses on its own, reported under its "
+              "folder name; independent judges first, the adapter's training judge marked; "
+              "repeatable (YAML: a list).")
 GUIDE = "docs/grpo.md, \"Cross-judge evaluation\""
 
 
@@ -127,17 +137,38 @@ def training_judge(adapter: str | os.PathLike[str] | None) -> TrainingJudge:
     return TrainingJudge(recorded, folder if folder.is_dir() else None, known=True)
 
 
-def _identity(folder: Path) -> tuple[str | None, dict[str, Any] | None]:
-    """A reward model's data fingerprint and training options (those that change the model)."""
+@dataclass(frozen=True)
+class _Identity:
+    """What a reward model was trained on: the data fingerprint, the training options that
+    change the model, the held-out groups and templates of its dataset (None: not found)."""
+
+    fingerprint: str | None
+    options: dict[str, Any] | None
+    held_out: tuple[frozenset[str], frozenset[str]] | None
+
+
+def _held_out(data: Any) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The held-out groups and templates in ``data/manifest.json`` (a `data build` folder)."""
+    if not isinstance(data, str) or not data:
+        return None
+    try:
+        held = json.loads((Path(data) / "manifest.json").read_text(encoding="utf-8"))["held_out"]
+        return frozenset(map(str, held["groups"])), frozenset(map(str, held["templates"]))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _identity(folder: Path) -> _Identity:
     try:
         meta = read_metadata(folder)
     except ArtifactError:
-        return None, None
+        return _Identity(None, None, None)
     fingerprint = meta.get("data_fingerprint")
     options = meta.get("train_config")
-    return (fingerprint if isinstance(fingerprint, str) and fingerprint else None,
-            {k: v for k, v in options.items() if k not in _IGNORED_OPTIONS}
-            if isinstance(options, Mapping) else None)
+    return _Identity(fingerprint if isinstance(fingerprint, str) and fingerprint else None,
+                     {k: v for k, v in options.items() if k not in _IGNORED_OPTIONS}
+                     if isinstance(options, Mapping) else None,
+                     _held_out(meta.get("data")))
 
 
 def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Relation:
@@ -154,11 +185,16 @@ def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Rel
     if folder.is_dir() and os.path.samefile(folder, trained.folder):
         return Relation(TRAINING, f"the same folder as the training reward model {trained.recorded}")
     mine, theirs = _identity(folder), _identity(trained.folder)
-    if mine[0] is None or theirs[0] is None:
+    if mine.fingerprint is None or theirs.fingerprint is None:
         return Relation(UNKNOWN, "a reward model records no data fingerprint; retrain it")
-    if mine[0] != theirs[0]:
-        return Relation(INDEPENDENT, f"trained on other data than {trained.recorded}")
-    if mine[1] is not None and mine[1] == theirs[1]:
+    if mine.fingerprint != theirs.fingerprint:
+        if mine.held_out is not None and mine.held_out == theirs.held_out:
+            return Relation(SAME_SPLIT, f"other data than {trained.recorded}, but the same held-out "
+                                        "groups and templates (the same `data build --seed`)")
+        checked = ("another held-out split" if mine.held_out and theirs.held_out
+                   else "held-out split not compared: a dataset folder is not found")
+        return Relation(INDEPENDENT, f"other data than {trained.recorded} ({checked})")
+    if mine.options is not None and mine.options == theirs.options:
         return Relation(TRAINING, f"the same data and training options as {trained.recorded}")
     return Relation(SAME_DATA, f"the same data as {trained.recorded}, other training options")
 
@@ -172,10 +208,20 @@ class JudgeResult:
     relation: Relation
     summary: QualitySummary
     by_category: dict[str, dict[str, Any]]
+    backbone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "relation": self.relation.kind, "reason": self.relation.reason,
-                **self.summary.to_dict(), "by_category": self.by_category}
+                "backbone": self.backbone, **self.summary.to_dict(), "by_category": self.by_category}
+
+
+def judge_backbone(folder: str | os.PathLike[str]) -> str | None:
+    """The encoder a reward-model folder was trained from (its fairguard.json ``backbone``)."""
+    try:
+        value = read_metadata(folder).get("backbone")
+    except ArtifactError:
+        return None
+    return str(value) if value else None
 
 
 def judge_order(relations: Sequence[Relation]) -> list[int]:
@@ -189,9 +235,9 @@ def weighted_reward_note(reward_model: str | None, trained: TrainingJudge) -> tu
     if reward_model is None:
         return None, ""
     relation = judge_relation(reward_model, trained)
-    if relation.kind not in (TRAINING, SAME_DATA):
+    if relation.kind not in NOT_INDEPENDENT:
         return relation, ""
-    logger.warning("--reward-model %s is %s (%s): the weighted reward is not independent evidence",
+    logger.warning("--reward-model %s: %s (%s); the weighted reward is not independent evidence",
                    reward_model, relation.label, relation.reason)
     return relation, (f"The weighted reward's reward model is the {relation.label} "
                       f"({relation.reason}).\n\n")
@@ -208,8 +254,8 @@ def load_judges(judges: Sequence[str]) -> list[Any]:
 def warn_training_judges(results: Sequence[JudgeResult]) -> None:
     """Log a warning per judge that is not independent of the adapter's training."""
     for result in results:
-        if result.relation.kind in (TRAINING, SAME_DATA):
-            logger.warning("judge %s is %s (%s): its scores are not independent evidence",
+        if result.relation.kind in NOT_INDEPENDENT:
+            logger.warning("judge %s: %s (%s); its scores are not independent evidence",
                            result.name, result.relation.label, result.relation.reason)
     if results and all(r.relation.kind == TRAINING for r in results):
         logger.warning("every judge is the reward model the adapter was trained against; add an "
@@ -238,9 +284,9 @@ def judges_markdown(results: Sequence[JudgeResult]) -> str:
     heads = judge_heads([r.summary.means for r in results])
     text = ("## Judges\n\nEach judge's mean score per head over the same responses; independent "
             "judges first.\n\n")
-    text += markdown_table(["judge", "relation", *heads],
-                           [[r.name, r.relation.label, *[r.summary.means.get(h) for h in heads]]
-                            for r in results])
+    text += markdown_table(["judge", "relation", "backbone", *heads],
+                           [[r.name, r.relation.label, r.backbone,
+                             *[r.summary.means.get(h) for h in heads]] for r in results])
     if all_training([r.relation.kind for r in results]):
         text += "\n" + loud_warning()
     for result in results:
@@ -259,11 +305,20 @@ def judges_metrics(results: Sequence[JudgeResult], trained: TrainingJudge) -> di
             "every_judge_is_training_judge": all_training([r.relation.kind for r in results])}
 
 
+def judge_means(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"judges": {judge: head means}}`` of an evaluation's metrics (empty without judges): the
+    cross-judge part of the one-line summary the commands print."""
+    judges = metrics.get("judges") or {}
+    return {"judges": {name: info["means"] for name, info in judges.items()}} if judges else {}
+
+
 def row_scores(results: Sequence[JudgeResult], index: int) -> dict[str, dict[str, float]]:
     """Response ``index``'s score per judge and head (the ``judges`` field of responses.jsonl)."""
     return {r.name: {h: values[index] for h, values in r.summary.scores.items()} for r in results}
 
 
-__all__ = ["INDEPENDENT", "SAME_DATA", "TRAINING", "UNKNOWN", "JudgeResult", "Relation",
-           "TrainingJudge", "all_training", "judge_names", "judge_relation", "judges_markdown",
-           "judge_order", "judges_metrics", "load_judges", "row_scores", "training_judge", "warn_training_judges"]
+__all__ = ["INDEPENDENT", "JUDGE_HELP", "SAME_DATA", "SAME_SPLIT", "TRAINING", "UNKNOWN", "JudgeResult",
+           "Relation", "TrainingJudge", "all_training", "check_judges", "judge_backbone",
+           "judge_names", "judge_order", "judge_relation", "judges_markdown", "judges_metrics",
+           "load_judges", "row_scores", "training_judge", "warn_training_judges",
+           "weighted_reward_note"]

@@ -12,9 +12,11 @@ from typing import Any, Sequence
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError
 from fairguard.evaluation.cross_judge import (
+    JUDGE_HELP,
     JudgeResult,
     TrainingJudge,
     check_judges,
+    judge_backbone,
     judge_names,
     judge_order,
     judge_relation,
@@ -117,11 +119,7 @@ class QualityEvalConfig:
                 "(`total`; what --guard guards with)."})
     reward: str | None = field(default=None, metadata={
         "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
-    judge: tuple[str, ...] = field(default=(), metadata={
-        "help": "A reward-model folder that judges the responses on its own, reported under its "
-                "folder name; independent judges first, the adapter's training judge marked; "
-                "repeatable (YAML: a list).",
-        "multiple": True})
+    judge: tuple[str, ...] = field(default=(), metadata={"help": JUDGE_HELP, "multiple": True})
     fluency_proxy: bool = field(default=False, metadata={
         "help": "Add the reference-free fluency proxy exp(-NLL/T) under --fluency-model."})
     fluency_model: str = field(default="smollm2-135m-instruct", metadata={
@@ -199,7 +197,8 @@ def score_with_judges(judges: Sequence[str], rewards: Sequence[Reward], prompts:
         scores = rewards[i].score(list(prompts), list(responses))
         summary = summarize_scores({h: scores[h] for h in rewards[i].heads})
         results.append(JudgeResult(names[i], str(Path(judges[i]).resolve()), relations[i],
-                                   summary, category_summaries(categories, summary)))
+                                   summary, category_summaries(categories, summary),
+                                   judge_backbone(judges[i])))
     warn_training_judges(results)
     return results
 

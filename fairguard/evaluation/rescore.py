@@ -16,6 +16,7 @@ from fairguard.artifacts import write_jsonl
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.compare import TEXT_FIELDS, load_responses
 from fairguard.evaluation.cross_judge import (
+    JUDGE_HELP,
     check_judges,
     judges_metrics,
     load_judges,
@@ -51,11 +52,7 @@ class RescoreConfig:
         "help": "Reward-model folder (fairness/relevance/fluency heads)."})
     reward: str | None = field(default=None, metadata={
         "help": "Rewards and weights, e.g. fairness=1,relevance=0.5,gender-bias=0.3."})
-    judge: tuple[str, ...] = field(default=(), metadata={
-        "help": "A reward-model folder that judges the responses on its own, reported under its "
-                "folder name; independent judges first, the adapter's training judge marked; "
-                "repeatable (YAML: a list).",
-        "multiple": True})
+    judge: tuple[str, ...] = field(default=(), metadata={"help": JUDGE_HELP, "multiple": True})
     out: str = field(metadata={"help": "Output folder (metrics.json, metrics.md, responses.jsonl)."})
     overwrite: bool = field(default=False, metadata={
         "help": "Replace an existing --out folder.", "flag": "--overwrite"})
