@@ -20,6 +20,7 @@ from fairguard.evaluation.cross_judge import (
     judge_names,
     judge_order,
     judge_relation,
+    loud_warning,
     training_judge,
     weighted_reward_note,
 )
@@ -106,3 +107,9 @@ def test_check_judges(tmp_path):
         check_judges([str(tmp_path / "a"), str(tmp_path / "a" / ".." / "a")])
     with pytest.raises(ConfigError, match="needs a reward-model folder"):
         check_judges([" "])
+
+
+def test_loud_warning_when_no_judge_is_independent():
+    assert loud_warning([]) == loud_warning([INDEPENDENT, TRAINING]) == loud_warning([UNKNOWN]) == ""
+    assert loud_warning([TRAINING, TRAINING]).startswith("**Every judge is the reward model")
+    assert loud_warning([TRAINING, SAME_SPLIT]).startswith("**No judge is independent")

@@ -162,6 +162,7 @@ def test_judges_are_reported_separately_independent_first(tmp_path, tiny_causal_
         "independent", "training")
     assert metrics["training_reward_model"] == str(trained)
     assert metrics["every_judge_is_training_judge"] is False
+    assert metrics["independent_judges"] == 1
     assert judges["judge-other"]["backbone"] == str(tiny_deberta_dir)
     assert set(metrics["means"]) == {"gender-bias", "total"}  # the weighted reward, as before
     rows = [json.loads(line) for line in (out / "responses.jsonl").read_text().splitlines()]

@@ -110,8 +110,9 @@ class Comparison:
             lines.append(markdown_table(("judge", "relation", "head", *CHANGE_COLUMNS), [
                 (name, RELATION_LABELS[judge.relation], h, *_cells(c))
                 for name, judge in self.judges.items() for h, c in judge.heads.items()]))
-            if all_training([j.relation for j in self.judges.values()]):
-                lines.append(loud_warning())
+            warning = loud_warning([j.relation for j in self.judges.values()])
+            if warning:
+                lines.append(warning)
             if self.heads:
                 lines.append("## Weighted reward\n")
         if not self.heads:

@@ -9,7 +9,7 @@ judge is compared with it:
 - ``training``: the same folder, or a reward model with the same data fingerprint and the same
   training options (a copy or an identical retrain);
 - ``same-data``: trained on the same dataset with other options (e.g. another training seed):
-  it saw the same held-out split, so it is not independent either;
+  the same rows and the same held-out split, so not independent either;
 - ``same-split``: trained on another dataset that holds out the same groups and templates
   (the same ``fairguard data build --seed`` with other sizes or another builder version);
 - ``independent``: trained on other data with another held-out split (another
@@ -34,6 +34,7 @@ from fairguard.artifacts import read_metadata
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.report import markdown_table
 from fairguard.metrics.quality import TRIPLE, QualitySummary
+from fairguard.training.artifact import ARTIFACT_KIND as ADAPTER_KIND
 
 logger = logging.getLogger("fairguard")
 
@@ -46,7 +47,6 @@ RELATION_LABELS = {INDEPENDENT: "independent", UNKNOWN: "unknown",
                    SAME_DATA: "same data as the training judge", TRAINING: "training judge"}
 # reward-model training options that do not change what the model learns
 _IGNORED_OPTIONS = frozenset({"out", "overwrite", "progress", "device", "data", "eval_batch_size"})
-ADAPTER_KIND = "grpo-adapter"
 JUDGE_HELP = ("A reward-model folder that judges the responses on its own, reported under its "
               "folder name; independent judges first, the adapter's training judge marked; "
               "repeatable (YAML: a list).")
@@ -159,6 +159,7 @@ def _held_out(data: Any) -> tuple[frozenset[str], frozenset[str]] | None:
 
 
 def _identity(folder: Path) -> _Identity:
+    """What the reward model in ``folder`` records about its training (fairguard.json)."""
     try:
         meta = read_metadata(folder)
     except ArtifactError:
@@ -257,9 +258,9 @@ def warn_training_judges(results: Sequence[JudgeResult]) -> None:
         if result.relation.kind in NOT_INDEPENDENT:
             logger.warning("judge %s: %s (%s); its scores are not independent evidence",
                            result.name, result.relation.label, result.relation.reason)
-    if results and all(r.relation.kind == TRAINING for r in results):
-        logger.warning("every judge is the reward model the adapter was trained against; add an "
-                       "independent judge (%s)", GUIDE)
+    warning = loud_warning([r.relation.kind for r in results])
+    if warning:
+        logger.warning(warning.replace("**", "").strip())
 
 
 def all_training(relations: Sequence[str]) -> bool:
@@ -267,10 +268,18 @@ def all_training(relations: Sequence[str]) -> bool:
     return bool(relations) and all(kind == TRAINING for kind in relations)
 
 
-def loud_warning() -> str:
-    return ("**Every judge is the reward model the adapter was trained against: these scores "
-            "measure how well the adapter pleases its own judge, not independent evidence.** "
-            f"Add an independent judge ({GUIDE}).\n")
+def loud_warning(relations: Sequence[str]) -> str:
+    """The bold report line when no judge (given by relation kind) is independent of the
+    adapter's training judge; empty when one is, or when there are no judges."""
+    if not relations or not all(kind in NOT_INDEPENDENT for kind in relations):
+        return ""
+    if all_training(relations):
+        said = ("Every judge is the reward model the adapter was trained against: these scores "
+                "measure how well the adapter pleases its own judge, not independent evidence.")
+    else:
+        said = ("No judge is independent of the adapter's training judge (the same data or the "
+                "same held-out split): these scores are not independent evidence.")
+    return f"**{said}** Add an independent judge ({GUIDE}).\n"
 
 
 def judge_heads(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -287,8 +296,9 @@ def judges_markdown(results: Sequence[JudgeResult]) -> str:
     text += markdown_table(["judge", "relation", "backbone", *heads],
                            [[r.name, r.relation.label, r.backbone,
                              *[r.summary.means.get(h) for h in heads]] for r in results])
-    if all_training([r.relation.kind for r in results]):
-        text += "\n" + loud_warning()
+    warning = loud_warning([r.relation.kind for r in results])
+    if warning:
+        text += "\n" + warning
     for result in results:
         if len(result.by_category) > 1:
             text += f"\n### By category: {result.name}\n\n"
@@ -302,7 +312,8 @@ def judges_metrics(results: Sequence[JudgeResult], trained: TrainingJudge) -> di
     """The cross-judge part of an evaluation's metrics.json (judges in report order)."""
     return {"judges": {r.name: r.to_dict() for r in results},
             "training_reward_model": trained.recorded,
-            "every_judge_is_training_judge": all_training([r.relation.kind for r in results])}
+            "every_judge_is_training_judge": all_training([r.relation.kind for r in results]),
+            "independent_judges": sum(r.relation.kind == INDEPENDENT for r in results)}
 
 
 def judge_means(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -318,7 +329,7 @@ def row_scores(results: Sequence[JudgeResult], index: int) -> dict[str, dict[str
 
 
 __all__ = ["INDEPENDENT", "JUDGE_HELP", "SAME_DATA", "SAME_SPLIT", "TRAINING", "UNKNOWN", "JudgeResult",
-           "Relation", "TrainingJudge", "all_training", "check_judges", "judge_backbone",
+           "Relation", "TrainingJudge", "all_training", "check_judges", "loud_warning", "judge_backbone",
            "judge_names", "judge_order", "judge_relation", "judges_markdown", "judges_metrics",
            "load_judges", "row_scores", "training_judge", "warn_training_judges",
            "weighted_reward_note"]
