@@ -135,6 +135,17 @@ def test_bad_judge_folders_are_clear_errors(tmp_path, tiny_causal_lm_dir):
         assert not out.exists()
 
 
+def test_judges_from_yaml_are_a_list(tmp_path):
+    from fairguard.config import build_config
+    from fairguard.evaluation.quality import QualityEvalConfig
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "c.yaml").write_text(f"judge: [{tmp_path / 'a'}, {tmp_path / 'b'}]\n")
+    config = build_config(QualityEvalConfig, tmp_path / "c.yaml", model="m", data="d", out="o")
+    assert config.judge == (str(tmp_path / "a"), str(tmp_path / "b"))
+
+
 @pytest.fixture(scope="module")
 def two_judges(tmp_path_factory, tiny_deberta_dir):
     """Two tiny judges trained on different data: the adapter's training judge and another."""

@@ -1,5 +1,6 @@
 """The fairness / relevance / fluency evaluation of a policy LM on held-out prompts (as in the
-multi-reward GRPO paper)."""
+multi-reward GRPO paper): scored by the weighted reward and by each ``--judge`` on its own,
+independent judges first (:mod:`fairguard.evaluation.cross_judge`)."""
 
 from __future__ import annotations
 
