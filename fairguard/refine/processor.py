@@ -25,7 +25,11 @@ SLOTS = ("first", "every")
 
 
 def refine_scores(layer: RefineLayer, scores: torch.Tensor) -> torch.Tensor:
-    """Re-weight the top k of ``scores`` [B, V] (logits or log-probs); returns log-probabilities."""
+    """Re-weight the top k of ``scores`` [B, V] (logits or log-probs); returns log-probabilities.
+    The layer moves to the device of ``scores`` (a policy on cuda, a layer loaded on the CPU)."""
+    weight = next(layer.parameters(), None)
+    if weight is not None and weight.device != scores.device:
+        layer.to(scores.device)
     logp = torch.log_softmax(scores.float(), dim=-1)
     values, indices = logp.topk(layer.k, dim=-1)
     finite = torch.isfinite(values)
