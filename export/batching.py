@@ -70,7 +70,10 @@ class PairBatcher:
         if not prompts:
             return EncodedPairs([], [])
         if self._rust is not None:
-            encodings = self._encode_batch(list(zip(prompts, responses)))
+            if len(prompts) == 1:  # no worker threads to wake for one pair
+                encodings = [self._rust.encode(prompts[0], responses[0])]
+            else:
+                encodings = self._encode_batch(list(zip(prompts, responses)))
             return EncodedPairs([e.ids for e in encodings], [e.type_ids for e in encodings])
         with self._lock:
             enc = self.tokenizer(list(prompts), list(responses), truncation=True,

@@ -155,7 +155,7 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
     """Run an export described by a validated :class:`OnnxExportConfig`."""
     from fairguard.export.parity import compare, onnx_logits, torch_logits
     from fairguard.export.parity_inputs import parity_pairs
-    from fairguard.export.quantize import QuantizeOptions, quantize_int8
+    from fairguard.export.quantize import QuantizeOptions, calibration_pairs, quantize_int8
     from fairguard.export.session import make_session, opset_of
     from fairguard.export.source import load_reward_source
 
@@ -182,13 +182,18 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
         }
         if cfg.quantize == "int8":
             options = QuantizeOptions(per_channel=cfg.per_channel)
-            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options)
+            calibration = (calibration_pairs(source.tokenizer, source.max_length, cfg.data)
+                           if options.smooth else None)
+            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options,
+                          calibration.feeds if calibration else None)
+            quantization = {**options.describe(),
+                            "calibration": calibration.describe() if calibration else None}
             int8_session = make_session(tmp / INT8_FILE)
             with _tqdm(n, "onnx int8 logits", progress) as bar:
                 int8 = onnx_logits(int8_session, source.tokenizer, pairs.prompts,
                                    pairs.responses, source.max_length, cfg.batch_size, bar)
             int8_report = compare(fp32, int8, source.heads, source.thresholds)
-            int8_report["quantization"] = options.describe()
+            int8_report["quantization"] = quantization
             int8_report["vs_torch_max_abs_logit_diff"] = compare(
                 reference, int8, source.heads, source.thresholds)["max_abs_logit_diff"]
             int8_report["min_agreement"] = cfg.min_int8_agreement
@@ -216,6 +221,7 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             "exported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "export_seconds": round(seconds, 2),
             "fusion": fusion.as_dict(),
+            "quantization": report.get("int8_vs_fp32", {}).get("quantization"),
             "parity": report,
         }
         write_json(tmp / METADATA_FILE, metadata)

@@ -8,7 +8,7 @@ from fairguard.export.session import make_session
 
 def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
-    options = QuantizeOptions(per_channel=False, op_types=("MatMul",))
+    options = QuantizeOptions(per_channel=False, op_types=("MatMul",), smooth=None)
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     session = make_session(out)
     ops = {node.op_type for node in __import__("onnx").load(str(out)).graph.node}
@@ -21,7 +21,9 @@ def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
 def test_quantize_failure_is_a_fairguard_error(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"nope")
     with pytest.raises(FairguardError, match="export with --quantize none"):
-        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx")
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", QuantizeOptions(smooth=None))
+    with pytest.raises(FairguardError, match="smoothing .* failed.*export with --quantize none"):
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", calibration=[])
 
 
 def test_excluded_nodes_stay_fp32(tmp_path_factory, tmp_path):
@@ -30,10 +32,73 @@ def test_excluded_nodes_stay_fp32(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
     matmuls = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type == "MatMul"]
     keep = matmuls[0]
-    options = QuantizeOptions(exclude=(keep,))
+    options = QuantizeOptions(exclude=(keep,), smooth=None)
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     nodes = {n.name: n.op_type for n in onnx.load(str(out)).graph.node}
     assert nodes[keep] == "MatMul"  # still the fp32 op
     assert "MatMulInteger" in nodes.values()
     assert options.describe()["exclude"] == [keep]
     make_session(out)
+
+
+def _pairs_feeds(folder, max_length=64):
+    from transformers import AutoTokenizer
+
+    from fairguard.export.quantize import calibration_pairs
+
+    return calibration_pairs(AutoTokenizer.from_pretrained(folder), max_length)
+
+
+def test_smoothing_keeps_the_fp32_logits(tmp_path_factory, tmp_path):
+    import numpy as np
+    import onnx
+
+    from fairguard.export.quantize import smooth_activations, smoothing_targets
+
+    folder = shared_export(tmp_path_factory)[1]
+    calibration = _pairs_feeds(folder)
+    assert calibration.pairs == len(__import__("fairguard.export.parity_inputs",
+                                               fromlist=["x"]).builtin_pairs())
+    model = onnx.load(str(folder / "model.onnx"))
+    every, gelu = smoothing_targets(model, "all"), smoothing_targets(model, "gelu")
+    assert 0 < len(gelu) < len(every)
+    assert {n.name for n in gelu} <= {n.name for n in every}
+    n = smooth_activations(folder / "model.onnx", tmp_path / "s.onnx", "all", 0.8,
+                           calibration.feeds)
+    smoothed = onnx.load(str(tmp_path / "s.onnx"))
+    muls = [node for node in smoothed.graph.node if node.name.endswith("_smooth")]
+    assert n == len(every) == len(muls)
+    plain, smooth = make_session(folder / "model.onnx"), make_session(tmp_path / "s.onnx")
+    names = {spec.name for spec in plain.get_inputs()}
+    for feed in calibration.feeds[:2]:
+        feed = {k: v for k, v in feed.items() if k in names}
+        np.testing.assert_allclose(smooth.run(None, feed)[0], plain.run(None, feed)[0],
+                                   atol=1e-4, rtol=1e-4)
+    with pytest.raises(FairguardError, match="smooth must be one of"):
+        smoothing_targets(model, "some")
+
+
+def test_smoothed_int8_needs_calibration_and_runs(tmp_path_factory, tmp_path):
+    import onnx
+
+    folder = shared_export(tmp_path_factory)[1]
+    options = QuantizeOptions(smooth="gelu", smooth_alpha=0.8)
+    with pytest.raises(FairguardError, match="needs calibration pairs"):
+        quantize_int8(folder / "model.onnx", tmp_path / "q.onnx", options)
+    out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx", options,
+                        _pairs_feeds(folder).feeds)
+    ops = [node.op_type for node in onnx.load(str(out)).graph.node]
+    assert "Mul" in ops and ("MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops)
+    make_session(out)
+    assert options.describe()["smooth"] == "gelu"
+
+
+def test_export_records_the_quantisation_settings(tmp_path_factory):
+    import json
+
+    meta = json.loads((shared_export(tmp_path_factory)[1] / "fairguard.json").read_text())
+    settings = meta["onnx"]["quantization"]
+    assert settings == meta["onnx"]["parity"]["int8_vs_fp32"]["quantization"]
+    assert settings["method"] == "onnxruntime.quantization.quantize_dynamic"
+    assert settings["smooth"] == QuantizeOptions().smooth
+    assert (settings["calibration"] is None) == (QuantizeOptions().smooth is None)
