@@ -75,12 +75,14 @@ class RewardTrainConfig:
         "help": "Share of training responses that end with . ! or ?, the same for every kind, so "
                 "that a missing full stop is no cue for any head (null: keep endings as they "
                 "are)."})
-    elsewhere_prob: float = field(default=0.5, metadata={
+    elsewhere_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows whose fair and biased answers are also trained under "
-                "another row's prompt (fairness only), so the prompt is no prior for fairness."})
-    sentence_prob: float = field(default=0.5, metadata={
+                "another row's prompt (fairness only), so the prompt is no prior for fairness "
+                "(off by default: docs/reward-model.md, ninth run)."})
+    sentence_prob: float = field(default=0.0, metadata={
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
-                "answer, labelled fair, as the windows of long answers are scored."})
+                "answer, labelled fair, as the windows of long answers are scored (off by "
+                "default: docs/reward-model.md, ninth run)."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
