@@ -30,7 +30,7 @@ from fairguard.errors import FairguardError
 DEFAULT_OP_TYPES: tuple[str, ...] | None = None
 DEFAULT_SMOOTH = "all"
 DEFAULT_SMOOTH_ALPHA = 0.8
-CALIBRATION_PAIRS = 256  # train-split pairs whose activation ranges set the smoothing scales
+CALIBRATION_PAIRS = 1024  # train-split pairs whose activation ranges set the smoothing scales
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class QuantizeOptions:
     reduce_range: bool = False
     op_types: tuple[str, ...] | None = DEFAULT_OP_TYPES  # None = all supported
     exclude: tuple[str, ...] = ()  # node names kept in fp32
+    fp32_gelu_matmuls: int = 0  # the first N MatMuls that read a GELU output (FFN outputs) too
     smooth: str | None = DEFAULT_SMOOTH  # SmoothQuant the inputs of: "all" / "gelu" / None
     smooth_alpha: float = DEFAULT_SMOOTH_ALPHA  # migration strength (0: none, 1: all on weights)
 
@@ -96,6 +97,7 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
     With ``options.smooth``, the graph is first smoothed (:func:`smooth_activations`) with
     activation ranges measured on ``calibration`` (session feeds of real pairs).
     """
+    exclude = _fp32_nodes(fp32_path, options)
     if options.smooth is not None:
         if calibration is None:
             raise FairguardError("smoothing before int8 quantisation needs calibration pairs")
@@ -109,12 +111,29 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
             except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
                 raise FairguardError(f"smoothing {fp32_path} before int8 quantisation failed "
                                      f"({type(exc).__name__}: {exc}); export with --quantize none") from exc
-            return _quantize_dynamic(smoothed, out_path, options)
-    return _quantize_dynamic(fp32_path, out_path, options)
+            return _quantize_dynamic(smoothed, out_path, options, exclude)
+    return _quantize_dynamic(fp32_path, out_path, options, exclude)
+
+
+def _fp32_nodes(fp32_path: str | os.PathLike[str], options: QuantizeOptions) -> list[str]:
+    """The nodes kept in fp32: ``options.exclude`` and the first ``fp32_gelu_matmuls`` MatMuls
+    that read a GELU output (named in the graph before it is smoothed)."""
+    exclude = list(options.exclude)
+    if options.fp32_gelu_matmuls:
+        import onnx
+
+        try:
+            model = onnx.load(str(fp32_path), load_external_data=False)
+        except Exception as exc:  # noqa: BLE001 - onnx raises many types
+            raise FairguardError(f"int8 quantisation of {fp32_path} failed ({type(exc).__name__}: "
+                                 f"{exc}); export with --quantize none") from exc
+        exclude += [node.name for node in smoothing_targets(model, "gelu")
+                    if node.op_type == "MatMul"][:options.fp32_gelu_matmuls]
+    return exclude
 
 
 def _quantize_dynamic(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike[str],
-                      options: QuantizeOptions) -> Path:
+                      options: QuantizeOptions, exclude: list[str]) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -126,7 +145,7 @@ def _quantize_dynamic(fp32_path: str | os.PathLike[str], out_path: str | os.Path
         quantize_dynamic(
             str(fp32_path), str(out_path), op_types_to_quantize=op_types,
             per_channel=options.per_channel, reduce_range=options.reduce_range,
-            weight_type=QuantType.QInt8, nodes_to_exclude=list(options.exclude) or None,
+            weight_type=QuantType.QInt8, nodes_to_exclude=exclude or None,
             # Fused graphs hold contrib ops (Attention, SkipLayerNormalization) that ONNX shape
             # inference cannot type; their outputs are float32.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},

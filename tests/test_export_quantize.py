@@ -102,3 +102,19 @@ def test_export_records_the_quantisation_settings(tmp_path_factory):
     assert settings["method"] == "onnxruntime.quantization.quantize_dynamic"
     assert settings["smooth"] == QuantizeOptions().smooth
     assert (settings["calibration"] is None) == (QuantizeOptions().smooth is None)
+
+
+def test_first_gelu_matmuls_stay_fp32(tmp_path_factory, tmp_path):
+    import onnx
+
+    from fairguard.export.quantize import smoothing_targets
+
+    folder = shared_export(tmp_path_factory)[1]
+    first = smoothing_targets(onnx.load(str(folder / "model.onnx")), "gelu")[0].name
+    options = QuantizeOptions(fp32_gelu_matmuls=1)
+    out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx", options,
+                        _pairs_feeds(folder).feeds)
+    nodes = {n.name: n.op_type for n in onnx.load(str(out)).graph.node}
+    assert nodes[first] == "MatMul"  # smoothed, then kept in fp32
+    assert options.describe()["fp32_gelu_matmuls"] == 1
+    make_session(out)
