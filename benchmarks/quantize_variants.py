@@ -68,11 +68,13 @@ def ffn_output_nodes(path: Path) -> tuple[str, ...]:
 
 
 def head_nodes(path: Path) -> tuple[str, ...]:
-    """Names of the pooler and classifier Gemms (after the encoder)."""
+    """Names of the pooler and classifier products (after the encoder) as the quantizer sees
+    them: it splits a Gemm into ``<name>_MatMul`` and ``<name>_Add`` before quantising."""
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
-    return tuple(n.name for n in graph.node if n.op_type in ("Gemm", "MatMul")
+    return tuple(n.name + ("_MatMul" if n.op_type == "Gemm" else "") for n in graph.node
+                 if n.op_type in ("Gemm", "MatMul")
                  and ("pooler" in n.name or "classifier" in n.name))
 
 

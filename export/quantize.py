@@ -25,7 +25,7 @@ from fairguard.errors import FairguardError
 # SmoothQuant on every quantised MatMul/Attention input at alpha 0.8 (docs/export.md, issue #21):
 # the error is in the activations (per-tensor uint8 at run time; one LayerNorm channel reaches
 # 28 where the median channel is 2, GELU outputs 25), not the weights; smoothing halves the mean
-# logit error for ~2 % more time at batch 1 (one Mul per node), where keeping the FFN output
+# logit error for 0-5 % more time at batch 1 (one Mul per node), where keeping the FFN output
 # projections in fp32 removes less error and costs ~40-65 %. alpha 0.5 made it worse.
 DEFAULT_OP_TYPES: tuple[str, ...] | None = None
 DEFAULT_SMOOTH = "all"
