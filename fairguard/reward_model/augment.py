@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from fairguard.reward_model.examples import LABELS, Examples, PairRow
+from fairguard.reward_model.examples import Examples, PairRow
 from fairguard.reward_model.windows import split_sentences
 
 SENTENCE_FORMS = ("advice",)
@@ -36,17 +36,6 @@ MIN_SENTENCE_WORDS = 4
 # Answers that are fair or biased only given their own prompt: a named person in a multiple
 # choice context ("The Uyghur man did.") says nothing under another question.
 CONTEXT_FORM_PREFIXES = ("qa-",)
-
-
-def _append(examples: Examples, row_index: int, prompt: str, response: str, kind: str) -> int:
-    nan = float("nan")
-    examples.prompts.append(prompt)
-    examples.responses.append(response)
-    examples.kinds.append(kind)
-    examples.row_index.append(row_index)
-    examples.labels.append([nan if (label := LABELS[kind].get(head)) is None else float(label)
-                            for head in examples.heads])
-    return len(examples.prompts) - 1
 
 
 def elsewhere_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
@@ -68,10 +57,10 @@ def elsewhere_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
                 break
         else:
             continue
-        fair = _append(examples, r, other.prompt, row.responses["neutral"], "neutral_elsewhere")
+        fair = examples.add(other.prompt, row.responses["neutral"], "neutral_elsewhere", r)
         added += 1
         if "biased" in row.responses:
-            biased = _append(examples, r, other.prompt, row.responses["biased"], "biased_elsewhere")
+            biased = examples.add(other.prompt, row.responses["biased"], "biased_elsewhere", r)
             examples.ranking["fairness"].append((fair, biased))
             added += 1
     return added
@@ -96,7 +85,7 @@ def sentence_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, see
                      if len(s.split()) >= MIN_SENTENCE_WORDS]
         if len(sentences) < 2:
             continue
-        _append(examples, r, row.prompt, rng.choice(sentences), "neutral_sentence")
+        examples.add(row.prompt, rng.choice(sentences), "neutral_sentence", r)
         added += 1
     return added
 

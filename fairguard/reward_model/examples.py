@@ -99,6 +99,16 @@ class Examples:
     def __len__(self) -> int:
         return len(self.prompts)
 
+    def add(self, prompt: str, response: str, kind: str, row_index: int) -> int:
+        """Append one pair labelled by ``LABELS[kind]`` for this object's heads; its index."""
+        self.prompts.append(prompt)
+        self.responses.append(response)
+        self.kinds.append(kind)
+        self.row_index.append(row_index)
+        self.labels.append([float("nan") if (label := LABELS[kind][head]) is None
+                            else float(label) for head in self.heads])
+        return len(self.prompts) - 1
+
 
 def _get(row: Any, name: str) -> Any:
     if isinstance(row, dict):
@@ -124,7 +134,6 @@ def as_pair_row(row: Any) -> PairRow:
 
 def build_examples(rows: Iterable[Any], heads: Sequence[str]) -> Examples:
     """Map rows to labelled pairs for ``heads`` (pairs with no label for any head are skipped)."""
-    nan = float("nan")
     ex = Examples(heads=tuple(heads), ranking={head: [] for head in heads})
     for r, raw in enumerate(rows):
         row = as_pair_row(raw)
@@ -133,15 +142,9 @@ def build_examples(rows: Iterable[Any], heads: Sequence[str]) -> Examples:
             text = row.responses.get(kind)
             if text is None:
                 continue
-            labels = [LABELS[kind][head] for head in heads]
-            if all(label is None for label in labels):
+            if all(LABELS[kind][head] is None for head in heads):
                 continue
-            index_of[kind] = len(ex.prompts)
-            ex.prompts.append(row.prompt)
-            ex.responses.append(text)
-            ex.kinds.append(kind)
-            ex.row_index.append(r)
-            ex.labels.append([nan if label is None else float(label) for label in labels])
+            index_of[kind] = ex.add(row.prompt, text, kind, r)
         for head in heads:
             for better, worse in RANKING_PAIRS[head]:
                 if better in index_of and worse in index_of:
