@@ -238,16 +238,12 @@ def guard_answers(guard: Any, model: Any, tokenizer: Any, prompts: list[str], an
     from fairguard.errors import PluginError
     from fairguard.generation import generate_responses
 
-    device = next(model.parameters()).device
     processors = []
     for flt in guard.filters:
         try:
             processor = flt.logits_processor(tokenizer)
         except Exception as exc:  # setup failure (another tokenizer): say so now
             raise PluginError(flt.name, f"logits_processor() raised {type(exc).__name__}: {exc}") from exc
-        layer = getattr(processor, "layer", None)  # a REFINE-LM layer: on the model's device
-        if layer is not None and hasattr(layer, "to"):
-            layer.to(device)
         processors.append(processor)
 
     def regenerate(index: int, groups: list[int]) -> list[list[str]]:
