@@ -39,6 +39,9 @@ class OnnxExportConfig:
     min_int8_agreement: float | None = field(default=None, metadata={
         "help": "Fail (write nothing) if int8 head decisions agree with fp32 on fewer than this "
                 "fraction of pairs for any head, e.g. 0.99.", "default_text": "report only"})
+    fp32_ffn_outputs: int = field(default=0, metadata={
+        "help": "int8: keep the FFN output projections of the first N layers in fp32 (closer "
+                "agreement with fp32 for some more time per call; docs/export.md, int8 settings)."})
     optimize: bool = field(default=True, metadata={
         "help": "Fuse the encoder graph (attention, skip + LayerNorm, GELU, embeddings) with "
                 "onnxruntime's transformer optimizer before quantising; off: keep optimum's "
@@ -58,6 +61,8 @@ class OnnxExportConfig:
             raise ConfigError(f"max_pairs must be >= 1, got {self.max_pairs}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.fp32_ffn_outputs < 0:
+            raise ConfigError(f"fp32_ffn_outputs must be >= 0, got {self.fp32_ffn_outputs}")
         if self.min_int8_agreement is not None and not 0 <= self.min_int8_agreement <= 1:
             raise ConfigError("min_int8_agreement must be in [0, 1], got "
                               f"{self.min_int8_agreement}")

@@ -85,7 +85,7 @@ def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
                 fp32_atol: float = DEFAULT_FP32_ATOL, max_pairs: int | None = 2000,
                 batch_size: int = 16, per_channel: bool = True,
                 min_int8_agreement: float | None = None, optimize: bool = True,
-                progress: bool = True) -> ExportResult:
+                fp32_ffn_outputs: int = 0, progress: bool = True) -> ExportResult:
     """Export the reward model in ``model_dir`` to ONNX in ``out_dir`` (atomically).
 
     ``quantize``: "int8" (also write ``model_int8.onnx``) or None/"none". ``data``: a dataset
@@ -99,7 +99,7 @@ def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
                            data=None if data is None else str(data), overwrite=overwrite,
                            fp32_atol=fp32_atol, max_pairs=max_pairs, batch_size=batch_size,
                            per_channel=per_channel, min_int8_agreement=min_int8_agreement,
-                           optimize=optimize)
+                           optimize=optimize, fp32_ffn_outputs=fp32_ffn_outputs)
     return export_onnx_from_config(cfg, progress=progress)
 
 
@@ -181,7 +181,8 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             "fp32_vs_torch": fp32_report,
         }
         if cfg.quantize == "int8":
-            options = QuantizeOptions(per_channel=cfg.per_channel)
+            options = QuantizeOptions(per_channel=cfg.per_channel,
+                                      fp32_gelu_matmuls=cfg.fp32_ffn_outputs)
             calibration = (calibration_pairs(source.tokenizer, source.max_length, cfg.data)
                            if options.smooth else None)
             quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options,

@@ -41,3 +41,20 @@ def test_export_onnx_clear_errors(tmp_path):
     opset = runner.invoke(cli, ["export", "onnx", "--model", "m", "--out", "o", "--opset", "3"])
     assert opset.exit_code == 1 and "opset" in opset.output
     assert not (tmp_path / "out").exists()
+
+
+def test_export_onnx_keeps_ffn_outputs_in_fp32_on_request(tmp_path_factory, tmp_path):
+    import onnx
+
+    source = tiny_reward_dir(tmp_path_factory.mktemp("cli-reward-ffn"))
+    float_matmuls = {}
+    for keep in (0, 1):
+        out = tmp_path / f"onnx{keep}"
+        result = CliRunner().invoke(cli, ["export", "onnx", "--model", str(source), "--out",
+                                          str(out), "--fp32-ffn-outputs", str(keep), "--quiet"])
+        assert result.exit_code == 0, result.output
+        meta = json.loads((out / "fairguard.json").read_text())
+        assert meta["onnx"]["quantization"]["fp32_gelu_matmuls"] == keep
+        nodes = onnx.load(str(out / "model_int8.onnx")).graph.node
+        float_matmuls[keep] = sum(n.op_type == "MatMul" for n in nodes)
+    assert float_matmuls[1] == float_matmuls[0] + 1  # one FFN output projection left in fp32

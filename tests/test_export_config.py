@@ -16,6 +16,8 @@ def test_config_validation(tmp_path):
         OnnxExportConfig(model=str(tmp_path / "m"), out=str(tmp_path / "m"))
     with pytest.raises(ConfigError, match="replace the source"):
         OnnxExportConfig(model=str(tmp_path / "m" / "sub"), out=str(tmp_path / "m"))
+    with pytest.raises(ConfigError, match="fp32_ffn_outputs"):
+        OnnxExportConfig(model="m", out="o", fp32_ffn_outputs=-1)
     assert OnnxExportConfig(model="m", out="o", quantize="none").quantize is None
 
 
