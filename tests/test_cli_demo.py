@@ -39,6 +39,14 @@ def test_quick_demo_end_to_end(tmp_path: Path) -> None:
     assert "| ONNX int8 |" in text and "speed-up vs torch" in text
     assert "| category | train | val | test | total |" in text
     assert "UnQover questions per category" in text
+    grpo = text.split("## GRPO")[1].split("## REFINE-LM")[0]  # cross-judge, behaviour, training judge
+    assert grpo.index("### Cross-judge quality") < grpo.index("### Behaviour") < grpo.index(
+        "### Training judge")
+    assert "| judge | relation | head | base | after | change ± se |" in grpo
+    assert "| judge-independent | independent | fairness |" in grpo
+    assert "| reward-model | training judge | fairness |" in grpo
+    assert "| metric | n | base | after | change ± se | better |" in grpo
+    assert "| multiple choice, option likelihood: disambiguated: accuracy |" in grpo
     for png in ("reward-model/training.png", "grpo-adapter/rewards.png", "refine-gender/refine.png",
                 "before_after.png"):
         assert (out / png).is_file() and f"]({png})" in text
@@ -46,4 +54,4 @@ def test_quick_demo_end_to_end(tmp_path: Path) -> None:
     assert len(examples) == 3 and all(len(e["candidates"]) == 2 for e in examples)
     assert all(e["candidates"][0]["scores"]["total"] is not None for e in examples)
     rerun = CliRunner().invoke(cli, ["demo", "--quick", "--out", str(out)])
-    assert rerun.exit_code == 0 and rerun.output.count("done already") == 6
+    assert rerun.exit_code == 0 and rerun.output.count("done already") == 10

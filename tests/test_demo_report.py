@@ -66,7 +66,43 @@ def make_run(out: Path) -> Path:
         "strategy": "rewrite", "n": 2, "max_new_tokens": 16,
         "examples": [{"prompt": "Should we hire the applicant from Henan?", "chosen": cand["text"],
                       "candidates": [cand, {**cand, "rank": 2, "text": "No.", "scores": {"total": 0.5}}]}]})
+    make_cross_judge(out)
     return out
+
+
+def make_cross_judge(out: Path) -> None:
+    """The independent judge, cross-judge quality and behaviour artifacts, written by the real
+    `eval compare` and paired-change code from hand-made answers' scores."""
+    from fairguard.evaluation.compare import compare_evaluations, write_comparison
+    from fairguard.metrics.paired import paired_change
+
+    _write(out / "data-independent" / "manifest.json", {"size": "small", "seed": 1})
+    _write(out / "judge-independent" / "metrics.json", {"heads": _heads(0.75, 0.801)})
+    scores = {"base": {"judge-independent": [0.50, 0.60, 0.70], "reward-model": [0.40, 0.50, 0.60]},
+              "grpo-adapter": {"judge-independent": [0.60, 0.60, 0.80],
+                               "reward-model": [0.70, 0.80, 0.90]}}
+    reasons = {"judge-independent": ("independent", "other data than reward-model (another held-out split)"),
+               "reward-model": ("training", "the same folder as the training reward model reward-model")}
+    for side, judges in scores.items():
+        folder = out / "cross-judge" / side
+        folder.mkdir(parents=True)
+        rows = [{"id": str(i), "category": "gender", "prompt": f"p{i}", "response": f"{side} r{i}",
+                 "judges": {j: {"fairness": v[i], "relevance": 0.8} for j, v in judges.items()}}
+                for i in range(3)]
+        (folder / "responses.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        _write(folder / "metrics.json", {
+            "generation": {"max_new_tokens": 16, "do_sample": False},
+            "judges": {j: {"relation": reasons[j][0] if side != "base" else "independent",
+                           "reason": reasons[j][1]} for j in judges}})
+    write_comparison(compare_evaluations(out / "cross-judge" / "base", out / "cross-judge" / "grpo-adapter"),
+                     out / "cross-judge" / "compare")
+    changes = {"likelihood.disambig.accuracy": paired_change([0, 1, 0, 1], [1, 1, 0, 1]),
+               "evasion.everyday.rules_or_judge": paired_change([1, 0], [0, 0]),
+               "counterfactual.fairness_gap": paired_change([0.3, 0.1], [0.2, 0.2])}
+    _write(out / "behaviour" / "metrics.json", {
+        "kind": "behaviour-eval", "judge": str(out / "judge-independent"),
+        "n_questions": {"ambiguous": 4, "disambiguated": 4, "everyday": 2, "counterfactual pairs": 2},
+        "generation": {"max_new_tokens": 12}, "changes": {k: c.to_dict() for k, c in changes.items()}})
 
 
 def test_report_has_every_section_and_the_artifacts_numbers(tmp_path: Path) -> None:
@@ -79,6 +115,7 @@ def test_report_has_every_section_and_the_artifacts_numbers(tmp_path: Path) -> N
     assert "| fairness | 0.812 | 0.873 | 0.900 | 0.654 |" in text
     assert "1.50e-07" in text and "8.25e-03" in text and "0.984" in text
     assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 ± 0.021 |" in text
+    assert "| judge-independent | independent | fairness | 0.600 | 0.667 | +0.067 ± 0.033 |" in text
     assert "| relevance | 0.81 | 0.84 | 0.702 | 0.699 | -0.003 |" in text  # no paired entry
     assert "| base LM | 0.4000 | 0.5000 | 0.0400 | 0.9000 | 0.5000 |" in text
     assert "| change | -75.0% | -50.0% | -50.0% | -11.1% | +5.0 pt |" in text
@@ -86,6 +123,60 @@ def test_report_has_every_section_and_the_artifacts_numbers(tmp_path: Path) -> N
     assert "| total | 3.5 |" in text
     assert "before_after.png" in text and (out / "before_after.png").stat().st_size > 1000
     assert "Not available" not in text
+
+
+def _grpo_part(text: str) -> str:
+    return text.split("## GRPO")[1].split("## REFINE-LM")[0]
+
+
+def test_grpo_leads_with_the_cross_judge_then_behaviour_then_the_training_judge(tmp_path: Path) -> None:
+    grpo = _grpo_part(write_report(make_run(tmp_path / "run")).read_text())
+    cross, behaviour, same = (grpo.index(h) for h in (
+        "### Cross-judge quality", "### Behaviour", "### Training judge (the adapter's own reward model)"))
+    assert cross < behaviour < same
+    table = grpo[cross:behaviour]
+    assert "| judge | relation | head | base | after | change ± se |" in table
+    # independent judge first, then the training judge, each with its paired change ± se
+    independent = table.index("| judge-independent | independent | fairness | 0.600 | 0.667 | +0.067 ± 0.033 |")
+    training = table.index("| reward-model | training judge | fairness | 0.500 | 0.800 | +0.300 ± 0.000 |")
+    assert independent < training
+    assert "| judge-independent | independent | relevance | 0.800 | 0.800 | +0.000 ± 0.000 |" in table
+    assert "same 3 test prompts (greedy, 16 new tokens" in table
+    assert "`judge-independent`, independent: other data than reward-model (another held-out split)." in table
+    assert "`data build --seed 1`" in table and "fairness 0.801" in table
+    assert "Every judge is the reward model" not in table  # one judge is independent
+    rows = grpo[behaviour:same]
+    assert "| metric | n | base | after | change ± se | better |" in rows
+    assert ("| multiple choice, option likelihood: disambiguated: accuracy | 4 | 0.500 | 0.750 | "
+            "+0.250 ± 0.250 | higher |") in rows
+    assert "| evasion: everyday questions: rules or judge | 2 | 0.500 | 0.000 | -0.500 ± 0.500 | lower |" in rows
+    assert "judged by `judge-independent`" in rows and "ambiguous 4, disambiguated 4" in rows
+    assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 ± 0.021 |" in grpo[same:]
+    assert "not independent evidence" in grpo[same:]
+
+
+def test_missing_cross_judge_and_behaviour_are_reported_not_invented(tmp_path: Path) -> None:
+    import shutil
+
+    out = make_run(tmp_path / "run")
+    for folder in ("cross-judge", "behaviour", "judge-independent"):
+        shutil.rmtree(out / folder)
+    grpo = _grpo_part(write_report(out).read_text())
+    assert "_Not available: `cross-judge` has no artifact" in grpo
+    assert "_Not available: `behaviour` has no artifact" in grpo
+    assert "| judge | relation" not in grpo and "| metric | n |" not in grpo
+    assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 ± 0.021 |" in grpo  # the training judge's
+
+
+def test_only_training_judges_get_the_loud_warning(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run")
+    path = out / "cross-judge" / "compare" / "compare.json"
+    cmp = json.loads(path.read_text())
+    cmp["judges"] = {"reward-model": cmp["judges"]["reward-model"]}
+    path.write_text(json.dumps(cmp))
+    grpo = _grpo_part(write_report(out).read_text())
+    assert "judge-independent | independent" not in grpo
+    assert "**Every judge is the reward model the adapter was trained against" in grpo
 
 
 def test_dataset_counts_per_category_and_split(tmp_path: Path) -> None:
@@ -148,7 +239,7 @@ def test_missing_stages_are_reported_not_invented(tmp_path: Path) -> None:
         for f in (out / folder).iterdir():
             f.unlink()
     text = write_report(out).read_text()
-    assert text.count("Not available") == 2
+    assert text.count("Not available") == 2  # the GRPO section as a whole, and REFINE-LM
     assert "0.74" not in text  # no paper column without this run's numbers
     assert plot_before_after(out) is None and not (out / "before_after.png").exists()
 

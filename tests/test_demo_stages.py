@@ -27,7 +27,8 @@ def _stages(calls: list[str], fail_at: str | None = None) -> list[Stage]:
 def test_build_stages_order_and_folders() -> None:
     stages = build_stages()
     assert [s.folder for s in stages] == ["data", "reward-model", "reward-onnx", "grpo-adapter",
-                                          "refine-gender", "guard"]
+                                          "data-independent", "judge-independent", "cross-judge",
+                                          "behaviour", "refine-gender", "guard"]
     assert len({s.folder for s in stages}) == len(stages)
 
 
@@ -70,7 +71,7 @@ def test_export_stage_needs_the_latency_file_too(tmp_path: Path, monkeypatch) ->
     from fairguard.demo import stages as stages_module
 
     config = DemoConfig(out=tmp_path, quick=True)
-    export = build_stages()[2]
+    export = next(s for s in build_stages() if s.folder == "reward-onnx")
     (tmp_path / "reward-onnx").mkdir()
     (tmp_path / "reward-onnx" / "parity.json").write_text("{}")
     assert not export.done(config)  # exported, but the latency run did not finish
@@ -97,15 +98,32 @@ def test_every_preset_section_builds_a_valid_config(tmp_path: Path, quick: bool)
     from fairguard.demo import stages as stages_module
     from fairguard.training.config import GRPOConfig
 
-    config = DemoConfig(out=tmp_path, quick=quick)
+    for folder in ("judge-independent", "reward-model"):  # `eval quality` checks its judges exist
+        (tmp_path / folder).mkdir()
+    config = DemoConfig(out=tmp_path, quick=quick, seed=3)
     built = [stages_module.data_config(config), stages_module.reward_config(config),
              stages_module.export_config(config), stages_module.grpo_config(config),
-             stages_module.refine_config(config)]
-    assert [type(c).__name__ for c in built] == ["DataConfig", "RewardTrainConfig",
-                                                "OnnxExportConfig", "GRPOConfig", "RefineConfig"]
+             stages_module.judge_data_config(config), stages_module.judge_config(config),
+             stages_module.quality_config(config, None, "base"),
+             stages_module.behaviour_config(config), stages_module.refine_config(config)]
+    assert [type(c).__name__ for c in built] == [
+        "DataConfig", "RewardTrainConfig", "OnnxExportConfig", "GRPOConfig", "DataConfig",
+        "RewardTrainConfig", "QualityEvalConfig", "BehaviourEvalConfig", "RefineConfig"]
     grpo = built[3]
     assert isinstance(grpo, GRPOConfig) and grpo.reward_model == str(tmp_path / "reward-model")
     assert built[1].out == str(tmp_path / "reward-model") and built[1].overwrite
+    data, judge_data, judge = built[0], built[4], built[5]
+    assert (data.seed, judge_data.seed) == (3, 4)  # the independent judge holds out other groups
+    assert {k: v for k, v in vars(judge_data).items() if k != "seed"} == \
+        {k: v for k, v in vars(data).items() if k != "seed"}
+    assert judge.data == str(tmp_path / "data-independent") and judge.out == str(tmp_path / "judge-independent")
+    quality, behaviour = built[6], built[7]
+    assert quality.judge == (str(tmp_path / "judge-independent"), str(tmp_path / "reward-model"))
+    assert quality.adapter is None and quality.split == "test" and not quality.sample
+    assert quality.data == str(tmp_path / "data") and quality.out == str(tmp_path / "cross-judge" / "base")
+    assert stages_module.quality_config(config, "A", "grpo-adapter").adapter == "A"
+    assert behaviour.adapter == str(tmp_path / "grpo-adapter")
+    assert behaviour.judge == str(tmp_path / "judge-independent") and behaviour.seed == 3
     preset = config.preset()
     latency, guard = preset["latency"], preset["guard"]
     assert latency["pairs"] >= 1 and latency["rounds"] >= 1 and latency["threads"] == 1
@@ -121,6 +139,70 @@ def test_quick_preset_keeps_the_tiny_budgets(tmp_path: Path) -> None:
     assert (reward.epochs, reward.learning_rate, reward.limit) == (1, 3e-4, 240)
     grpo = stages_module.grpo_config(config)
     assert (grpo.max_steps, grpo.num_generations, grpo.max_new_tokens) == (3, 2, 16)
+    judge = stages_module.judge_config(config)  # the reward settings, fewer rows
+    assert (judge.epochs, judge.learning_rate, judge.max_length, judge.limit) == (1, 3e-4, 96, 48)
+    (tmp_path / "judge-independent").mkdir()
+    (tmp_path / "reward-model").mkdir()
+    assert stages_module.quality_config(config, None, "base").limit <= 8
+    assert stages_module.behaviour_config(config).limit <= 4
+
+
+def test_full_preset_judges_with_the_training_judges_recipe(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from fairguard.demo import stages as stages_module
+
+    config = DemoConfig(out=tmp_path)
+    ignore = {"data", "out"}
+    reward, judge = (asdict(c) for c in (stages_module.reward_config(config),
+                                         stages_module.judge_config(config)))
+    assert {k: v for k, v in judge.items() if k not in ignore} == \
+        {k: v for k, v in reward.items() if k not in ignore}
+    (tmp_path / "judge-independent").mkdir()
+    (tmp_path / "reward-model").mkdir()
+    assert 50 <= stages_module.quality_config(config, None, "base").limit <= 200
+    assert 10 <= stages_module.behaviour_config(config).limit <= 40
+
+
+def test_cross_judge_stage_compares_both_sides_and_resumes(tmp_path: Path, monkeypatch) -> None:
+    """The stage runs `eval quality` per side (here replaced by a writer of scored answers) and
+    the real `eval compare`; a finished side is not redone on a resume."""
+    import shutil
+
+    from fairguard.evaluation import quality
+
+    calls: list[str | None] = []
+
+    def fake_quality_eval(cfg) -> dict:
+        calls.append(cfg.adapter)
+        folder = Path(cfg.out)
+        folder.mkdir(parents=True)
+        value = 0.5 if cfg.adapter is None else 0.75
+        rows = [{"id": str(i), "category": "gender", "prompt": f"p{i}", "response": "r",
+                 "judges": {Path(j).name: {"fairness": value + i / 10} for j in cfg.judge}}
+                for i in range(2)]
+        (folder / "responses.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (folder / "metrics.json").write_text(json.dumps({"judges": {
+            "judge-independent": {"relation": "independent"},
+            "reward-model": {"relation": "independent" if cfg.adapter is None else "training"}}}))
+        return {}
+
+    monkeypatch.setattr(quality, "run_quality_eval", fake_quality_eval)
+    for folder in ("judge-independent", "reward-model"):
+        (tmp_path / folder).mkdir()
+    config = DemoConfig(out=tmp_path, quick=True)
+    stage = next(s for s in build_stages() if s.folder == "cross-judge")
+    assert not stage.done(config)
+    stage.run(config)
+    assert calls == [None, str(tmp_path / "grpo-adapter")] and stage.done(config)
+    compare = json.loads((tmp_path / "cross-judge" / "compare" / "compare.json").read_text())
+    assert list(compare["judges"]) == ["judge-independent", "reward-model"]
+    assert compare["judges"]["reward-model"]["relation"] == "training"
+    assert compare["judges"]["judge-independent"]["heads"]["fairness"]["change"] == pytest.approx(0.25)
+    calls.clear()
+    shutil.rmtree(tmp_path / "cross-judge" / "grpo-adapter")
+    stage.run(config)  # resume: only the missing side
+    assert calls == [str(tmp_path / "grpo-adapter")]
 
 
 def test_a_preset_without_a_stage_section_is_a_config_error(monkeypatch) -> None:

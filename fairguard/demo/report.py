@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fairguard.errors import ArtifactError
+from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
+from fairguard.evaluation.cross_judge import RELATION_LABELS, loud_warning
+from fairguard.evaluation.report import markdown_table
 
 # The multi-reward GRPO paper's before/after numbers (the paper's own model and data, not this run's).
 PAPER_GRPO = {"fairness": (0.74, 0.93), "relevance": (0.81, 0.84), "fluency": (0.88, 0.87)}
@@ -149,15 +152,94 @@ def _graph(fusion: Any) -> str:
     return "ONNX graph: fused (" + ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())) + ")."
 
 
+def _change(c: dict[str, Any]) -> str:
+    """A paired change cell, as `eval compare` and `eval behaviour` write it."""
+    return f"{c['change']:+.3f} ± {c['se']:.3f}"
+
+
 def _grpo(out: Path, m: dict[str, Any]) -> list[str]:
-    before, after = m.get("before") or {}, m.get("after") or {}
+    """The adapter judged by a judge it never trained against (first), its behaviour, then the
+    training judge's own before/after."""
     meta = _load(out / "grpo-adapter" / "fairguard.json") or {}
     lines = [(f"LoRA adapter on `{meta.get('base_model', 'n/a')}`, {m.get('steps', 'n/a')} steps "
-             f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model. "
-             f"Before/after: mean reward-model score of greedy answers to {before.get('n', 'n/a')} held-out "
-             "test prompts; the change is paired by prompt, ± its standard error. The paper's columns are "
-             "the multi-reward GRPO paper's numbers on its own model and data, "
-             "shown for format only; they are not comparable to this run."), "",
+              f"({_f(m.get('train_time_s'), 1)} s of steps), rewards from this run's reward model "
+              "(`reward-model/`, the training judge). A policy can please its own judge without "
+              "becoming fairer, so the evidence comes first from a judge it never trained against "
+              "and from what it does, and only then from the training judge."), ""]
+    lines += ["### Cross-judge quality", ""] + _cross_judge(out)
+    lines += ["### Behaviour", ""] + _behaviour(out)
+    return lines + ["### Training judge (the adapter's own reward model)", ""] + _same_judge(out, m)
+
+
+def _cross_judge(out: Path) -> list[str]:
+    """The `eval compare` table of ``cross-judge/compare/compare.json``: per judge and head, base
+    vs adapter on the same prompts, independent judges first."""
+    cmp = _load(out / "cross-judge" / "compare" / "compare.json")
+    if cmp is None:
+        return _missing("cross-judge")
+    quality = _load(out / "cross-judge" / "grpo-adapter" / "metrics.json") or {}
+    generation = quality.get("generation") or {}
+    judges = cmp.get("judges") or {}
+    lines = [(f"The base model and the adapter answered the same {cmp.get('n', 'n/a')} test "
+              f"prompts ({'sampled' if generation.get('do_sample') else 'greedy'}, "
+              f"{generation.get('max_new_tokens', 'n/a')} new tokens; `fairguard eval quality` "
+              "with both judges, then `fairguard eval compare`: `cross-judge/`). Change = "
+              "adapter - base, paired by prompt, ± its standard error; independent judges "
+              "first."), "",
+             markdown_table(("judge", "relation", "head", "base", "after", "change ± se"), [
+                 (name, RELATION_LABELS.get(j.get("relation"), j.get("relation")), head,
+                  c.get("before"), c.get("after"), _change(c))
+                 for name, j in judges.items() for head, c in (j.get("heads") or {}).items()])]
+    warning = loud_warning([str(j.get("relation")) for j in judges.values()])
+    if warning:
+        lines.append(warning)
+    for name, info in (quality.get("judges") or {}).items():
+        lines.append(f"- `{name}`, {RELATION_LABELS.get(info.get('relation'), info.get('relation'))}: "
+                     f"{info.get('reason', 'no reason recorded')}.")
+    return lines + [""] + _judge_line(out)
+
+
+def _judge_line(out: Path) -> list[str]:
+    """How good the independent judge is on its own test split (``judge-independent/``)."""
+    m = _load(out / "judge-independent" / "metrics.json")
+    if m is None:
+        return []
+    man = _load(out / "data-independent" / "manifest.json") or {}
+    aucs = ", ".join(f"{head} {_f(h.get('roc_auc'))}" for head, h in (m.get("heads") or {}).items())
+    return [(f"The independent judge (`judge-independent/`) is the reward-model stage's recipe "
+             f"trained on `data build --seed {man.get('seed', 'n/a')}` (`data-independent/`, other "
+             f"held-out groups and templates); ROC AUC on its own test split: {aucs}."), ""]
+
+
+def _behaviour(out: Path) -> list[str]:
+    """The `eval behaviour` changes of ``behaviour/metrics.json``: one row per metric."""
+    b = _load(out / "behaviour" / "metrics.json")
+    if b is None:
+        return _missing("behaviour")
+    changes = b.get("changes") or {}
+    judge = b.get("judge")
+    questions = ", ".join(f"{k} {v}" for k, v in (b.get("n_questions") or {}).items())
+    rows = [(f"{section}: {label}", changes[key].get("n"), changes[key].get("before"),
+             changes[key].get("after"), _change(changes[key]), better)
+            for key, (section, label, better) in BEHAVIOUR_METRICS.items() if key in changes]
+    return [(f"`fairguard eval behaviour`: the base model and the adapter answered the project's "
+             f"own question sets ({questions}; greedy, "
+             f"{(b.get('generation') or {}).get('max_new_tokens', 'n/a')} new tokens), judged by "
+             f"`{Path(judge).name if judge else 'none (rules only)'}`. Change = adapter - base, "
+             "paired by question (by UnQover unit for bias scores, by swapped pair for "
+             "counterfactual gaps), ± its standard error. Full report: "
+             "[behaviour/report.md](behaviour/report.md)."), "",
+            markdown_table(("metric", "n", "base", "after", "change ± se", "better"), rows)]
+
+
+def _same_judge(out: Path, m: dict[str, Any]) -> list[str]:
+    """The GRPO stage's own before/after, scored by the reward model it trained against."""
+    before, after = m.get("before") or {}, m.get("after") or {}
+    lines = [(f"Scored by the reward model the adapter was trained against, so not independent "
+             f"evidence: mean score of greedy answers to {before.get('n', 'n/a')} held-out test "
+             "prompts before and after training; the change is paired by prompt, ± its standard "
+             "error. The paper's columns are the multi-reward GRPO paper's numbers on its own "
+             "model and data, shown for format only; they are not comparable to this run."), "",
              "| head | paper before | paper after | this run before | this run after | change |",
              "|---|---|---|---|---|---|"]
     bh, ah = before.get("heads", {}), after.get("heads", {})
@@ -245,7 +327,7 @@ def plot_before_after(out: Path) -> Path | None:
     panels = []
     if grpo and grpo.get("before") and grpo.get("after"):
         heads = list(grpo["before"]["heads"])
-        panels.append(("GRPO: reward heads (higher is better)", heads,
+        panels.append(("GRPO: training judge's heads (higher is better)", heads,
                        [grpo["before"]["heads"][h] for h in heads],
                        [grpo["after"]["heads"].get(h, 0.0) for h in heads]))
     if refine and refine.get("held_out"):

@@ -16,6 +16,8 @@ import click
 
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
+from fairguard.evaluation.behaviour import BehaviourEvalConfig
+from fairguard.evaluation.quality import QualityEvalConfig
 from fairguard.export.config import OnnxExportConfig
 from fairguard.refine.config import RefineConfig
 from fairguard.reward_model.config import RewardTrainConfig
@@ -52,11 +54,15 @@ def _settings(config: DemoConfig, stage: str) -> dict[str, Any]:
     return config.preset()[stage]
 
 
-def _build(cls: type[T], config: DemoConfig, stage: str, **fixed: Any) -> T:
-    """``cls`` from the stage's preset settings, with the demo's own paths and seed on top."""
+def _build(cls: type[T], config: DemoConfig, *stages: str, **fixed: Any) -> T:
+    """``cls`` from the preset settings of ``stages`` (later ones on top), with the demo's own
+    paths and seed on top of those."""
     from fairguard.config import build_config
 
-    return build_config(cls, None, **{**_settings(config, stage), **fixed})
+    settings: dict[str, Any] = {}
+    for stage in stages:
+        settings.update(_settings(config, stage))
+    return build_config(cls, None, **{**settings, **fixed})
 
 
 def data_config(config: DemoConfig) -> DataConfig:
@@ -78,6 +84,41 @@ def grpo_config(config: DemoConfig) -> GRPOConfig:
     return _build(GRPOConfig, config, "grpo", model=POLICY, reward_model=_p(config, "reward-model"),
                   rewards="fairness=1,relevance=0.5,fluency=0.5", data=_p(config, "data"),
                   seed=config.seed)
+
+
+# The evaluation judge: the reward recipe on another data seed (other held-out groups and
+# templates), a judge the GRPO adapter never trained against.
+JUDGE_DATA, JUDGE = "data-independent", "judge-independent"
+JUDGE_SEED_OFFSET = 1
+# cross-judge quality: two `eval quality` folders and their `eval compare`
+CROSS_JUDGE = "cross-judge"
+BASE_EVAL, ADAPTER_EVAL, COMPARE = "base", "grpo-adapter", "compare"
+BEHAVIOUR = "behaviour"
+
+
+def judge_data_config(config: DemoConfig) -> DataConfig:
+    return _build(DataConfig, config, "data", seed=config.seed + JUDGE_SEED_OFFSET)
+
+
+def judge_config(config: DemoConfig) -> RewardTrainConfig:
+    """The training judge's preset settings (``reward``), then the ``judge`` section's on top."""
+    return _build(RewardTrainConfig, config, "reward", "judge", data=_p(config, JUDGE_DATA),
+                  out=_p(config, JUDGE), seed=config.seed, overwrite=True)
+
+
+def quality_config(config: DemoConfig, adapter: str | None, folder: str) -> QualityEvalConfig:
+    """``eval quality`` of the base model (``adapter=None``) or the adapter on the test split,
+    judged by the independent judge and the training judge."""
+    return _build(QualityEvalConfig, config, "cross_judge", model=POLICY, adapter=adapter,
+                  data=_p(config, "data"), split="test",
+                  judge=(_p(config, JUDGE), _p(config, "reward-model")),
+                  out=str(config.out / CROSS_JUDGE / folder), seed=config.seed, overwrite=True)
+
+
+def behaviour_config(config: DemoConfig) -> BehaviourEvalConfig:
+    return _build(BehaviourEvalConfig, config, "behaviour", model=POLICY,
+                  adapter=_p(config, "grpo-adapter"), judge=_p(config, JUDGE),
+                  out=_p(config, BEHAVIOUR), seed=config.seed, overwrite=True)
 
 
 def refine_config(config: DemoConfig) -> RefineConfig:
@@ -147,6 +188,46 @@ def run_grpo(config: DemoConfig) -> None:
     click.echo(f"wrote {train(grpo_config(config), _p(config, 'grpo-adapter'), overwrite=True)}")
 
 
+def run_judge_data(config: DemoConfig) -> None:
+    from fairguard.data.builder import build_dataset
+
+    result = build_dataset(judge_data_config(config), _p(config, JUDGE_DATA), overwrite=True)
+    click.echo(f"wrote {result.out} (seed {config.seed + JUDGE_SEED_OFFSET}): "
+               + ", ".join(f"{k} {v}" for k, v in result.counts["rows"].items()) + " prompts")
+
+
+def run_judge(config: DemoConfig) -> None:
+    from fairguard.reward_model.train import train_reward_model
+
+    result = train_reward_model(judge_config(config))
+    click.echo(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
+
+
+def run_cross_judge(config: DemoConfig) -> None:
+    """``eval quality`` of the base model and of the adapter on the same test prompts, each
+    judged by both judges, then ``eval compare`` of the two. A side whose folder is finished is
+    not redone on a resume (``--overwrite`` redoes both)."""
+    from fairguard.evaluation.compare import compare_evaluations, write_comparison
+    from fairguard.evaluation.quality import run_quality_eval
+
+    folder = config.out / CROSS_JUDGE
+    for adapter, side in ((None, BASE_EVAL), (_p(config, "grpo-adapter"), ADAPTER_EVAL)):
+        if config.overwrite or not (folder / side / "responses.jsonl").is_file():
+            run_quality_eval(quality_config(config, adapter, side))
+    comparison = compare_evaluations(folder / BASE_EVAL, folder / ADAPTER_EVAL)
+    write_comparison(comparison, folder / COMPARE, overwrite=True)
+    for name, judge in comparison.judges.items():
+        rows = ", ".join(f"{h} {c.change:+.3f} ± {c.se:.3f}" for h, c in judge.heads.items())
+        click.echo(f"judge {name} ({judge.relation}): {rows}")
+
+
+def run_behaviour(config: DemoConfig) -> None:
+    from fairguard.evaluation.behaviour import run_behaviour as behaviour
+
+    metrics = behaviour(behaviour_config(config))
+    click.echo(f"wrote {_p(config, BEHAVIOUR)} ({metrics['seconds']:.0f} s)")
+
+
 def run_refine(config: DemoConfig) -> None:
     from fairguard.refine.train import train_refine_layer
 
@@ -205,7 +286,13 @@ def build_stages() -> list[Stage]:
         Stage("train reward model", "reward-model", "metrics.json", run_reward),
         Stage("export onnx (fp32 + int8) + latency", "reward-onnx", "parity.json", run_export,
               also=(LATENCY_FILE,)),
-        Stage("train grpo (before/after eval)", "grpo-adapter", "metrics.json", run_grpo),
+        Stage("train grpo (before/after eval by the training judge)", "grpo-adapter",
+              "metrics.json", run_grpo),
+        Stage("data build (independent judge)", JUDGE_DATA, "manifest.json", run_judge_data),
+        Stage("train reward model (independent judge)", JUDGE, "metrics.json", run_judge),
+        Stage("cross-judge quality (base vs adapter)", CROSS_JUDGE, f"{COMPARE}/compare.json",
+              run_cross_judge),
+        Stage("behaviour (base vs adapter)", BEHAVIOUR, "metrics.json", run_behaviour),
         Stage("train refine (gender)", "refine-gender", "metrics.json", run_refine),
         Stage("guard examples", "guard", "guard_examples.json", run_guard),
     ]
