@@ -13,8 +13,9 @@ from fairguard.demo.config import DemoConfig
 @click.command()
 @options_from(DemoConfig)
 def demo(**options: Any) -> None:
-    """Build data, train and export the reward model, run GRPO and REFINE-LM, guard a pipeline,
-    and write OUT/report.md. Finished stages are skipped on a rerun (resume after a crash)."""
+    """Build data, train and export the reward model, run GRPO (judged by an independent reward
+    model too: quality and behaviour) and REFINE-LM, guard a pipeline, and write OUT/report.md.
+    Finished stages are skipped on a rerun (resume after a crash)."""
     from fairguard.config import build_config
     from fairguard.demo.stages import run_demo
 
