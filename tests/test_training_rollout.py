@@ -1,10 +1,20 @@
-"""Batched sampling of G completions per prompt and the completion mask."""
+"""Batched sampling of G completions per prompt, the completion mask, the decoding loop, its
+draw and the LoRA merge for decoding."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from fairguard.training.rollout import completion_mask, sample_completions
+from fairguard.training.rollout import (
+    completion_mask,
+    decode,
+    draw,
+    generation_config,
+    merged_lora,
+    next_token_picker,
+    sample_completions,
+)
 
 
 def test_completion_mask_keeps_tokens_through_first_eos():
@@ -47,3 +57,145 @@ def test_shared_prompt_cache_samples_what_plain_generate_samples(tiny_causal_lm_
     plain = sample_completions(model, tok, prompts, 3, max_new_tokens=6)
     assert torch.equal(shared.completion_ids, plain.completion_ids)
     assert shared.completions == plain.completions
+
+
+def _lora(model, seed: int = 0):
+    """The trainer's LoRA (q/k/v/o) with a non-zero update, as after some training."""
+    from peft import LoraConfig, get_peft_model
+
+    peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, task_type="CAUSAL_LM",
+                                            target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
+    gen = torch.Generator().manual_seed(seed)
+    for name, param in peft.named_parameters():
+        if "lora_B" in name:
+            param.data.copy_(torch.randn(param.shape, generator=gen) * 0.3)
+    return peft
+
+
+def _encode(tok, prompts, repeat):
+    from fairguard.generation import format_prompts
+
+    tok.padding_side = "left"
+    texts = format_prompts(tok, [p for p in prompts for _ in range(repeat)])
+    enc = tok(texts, return_tensors="pt", padding=True,
+              add_special_tokens=not getattr(tok, "chat_template", None))
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def test_draw_follows_the_probabilities_and_never_picks_a_zero():
+    probs = torch.tensor([0.0, 0.1, 0.0, 0.25, 0.3, 0.0, 0.0, 0.05, 0.3, 0.0, 0.0])  # 11: padded
+    torch.manual_seed(0)
+    for block in (4, 256):  # several blocks, one padded block
+        draws = draw(probs.expand(40_000, -1).contiguous(), block=block)
+        freq = torch.bincount(draws, minlength=len(probs)).double() / len(draws)
+        assert freq[probs == 0].sum() == 0
+        torch.testing.assert_close(freq, probs.double(), atol=0.01, rtol=0)  # sd <= 0.0025
+    unnormalised = torch.tensor([[0.0, 2.0, 0.0, 6.0]]).expand(20_000, -1).contiguous()
+    freq = torch.bincount(draw(unnormalised, block=2), minlength=4).double() / 20_000
+    torch.testing.assert_close(freq, torch.tensor([0.0, 0.25, 0.0, 0.75], dtype=torch.float64),
+                               atol=0.015, rtol=0)
+    torch.manual_seed(1)
+    first = draw(probs.expand(50, -1).contiguous())
+    torch.manual_seed(1)
+    assert torch.equal(first, draw(probs.expand(50, -1).contiguous()))  # the seed decides
+
+
+def test_picker_greedy_and_nucleus():
+    logits = torch.log(torch.tensor([[0.05, 0.5, 0.3, 0.15]])).expand(4000, -1)
+    assert (next_token_picker(1.0, 1.0, do_sample=False)(logits) == 1).all()
+    torch.manual_seed(0)
+    nucleus = next_token_picker(1.0, 0.7, do_sample=True)(logits)  # keeps 0.5 and 0.3
+    assert set(nucleus.tolist()) == {1, 2}
+    assert abs((nucleus == 1).double().mean().item() - 0.5 / 0.8) < 0.03
+    torch.manual_seed(0)
+    cold = next_token_picker(0.25, 1.0, do_sample=True)(logits)  # p^4, renormalised
+    want = torch.tensor([0.05, 0.5, 0.3, 0.15]) ** 4
+    assert abs((cold == 1).double().mean().item() - (want[1] / want.sum()).item()) < 0.03
+
+
+@pytest.mark.parametrize("repeat", [1, 3])  # plain prefill; one shared pass per distinct prompt
+def test_greedy_decode_matches_generate_with_lora_unmerged(repeat):
+    """The decoding loop (LoRA merged) makes what transformers' generate makes with the LoRA
+    layers as they are, EOS and padding included."""
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model)
+    prompts = ["who is a good teacher ?", "should the boss hire a migrant worker today ?"]
+    ids, mask = _encode(tok, prompts, repeat)
+    config = generation_config(tok, 8, 1.0, 1.0, do_sample=False)
+    with torch.no_grad():
+        plain = peft.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+    plain = plain[:, ids.shape[1]:]
+    eos = int(plain[0, 2])  # an EOS that one row reaches early: the rest of it is padding
+    config.eos_token_id = eos
+    with torch.no_grad():
+        want = peft.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+        with merged_lora(peft) as merged:
+            got = decode(peft, ids, mask, 8, next_token_picker(1.0, 1.0, False), eos,
+                         tok.pad_token_id)
+    assert merged == 2 * 4  # 2 layers x q, k, v, o
+    assert torch.equal(got, want[:, ids.shape[1]:])
+    assert (got == tok.pad_token_id).any()
+
+
+def test_merged_sampling_draws_what_unmerged_sampling_draws():
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model).eval()
+    ids, mask = _encode(tok, ["who is a good teacher ?", "are young people lazy at work ?"], 3)
+    pick = next_token_picker(0.7, 1.0, do_sample=True)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        unmerged = decode(peft, ids, mask, 10, pick, None, tok.pad_token_id)
+        torch.manual_seed(0)
+        with merged_lora(peft):
+            merged = decode(peft, ids, mask, 10, pick, None, tok.pad_token_id)
+    assert unmerged.shape == (6, 10)
+    assert torch.equal(merged, unmerged)
+
+
+def test_merged_lora_restores_the_layers_and_weights_also_on_error():
+    from peft.tuners.lora import Linear as LoraLinear
+
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model)
+    before = {n: p.detach().clone() for n, p in peft.named_parameters()}
+    ids, mask = _encode(tok, ["who is a good teacher ?"], 1)
+    with torch.no_grad():
+        want = peft(input_ids=ids, attention_mask=mask).logits
+        with merged_lora(peft) as merged:
+            assert merged == 8
+            assert not any(isinstance(m, LoraLinear) for m in peft.modules())
+            torch.testing.assert_close(peft(input_ids=ids, attention_mask=mask).logits, want,
+                                       atol=1e-5, rtol=1e-5)
+        with pytest.raises(RuntimeError, match="boom"), merged_lora(peft):
+            raise RuntimeError("boom")
+        with peft.disable_adapter(), merged_lora(peft) as merged:  # the reference: nothing to merge
+            assert merged == 0
+    assert sum(isinstance(m, LoraLinear) for m in peft.modules()) == 8
+    for name, param in peft.named_parameters():
+        assert torch.equal(param, before[name]), name  # bit for bit: the base is never written
+    with torch.no_grad():
+        assert torch.equal(peft(input_ids=ids, attention_mask=mask).logits, want)
+
+
+def test_lora_trains_after_sampling():
+    from fairguard.testing import tiny_causal_lm
+    from fairguard.training.logprobs import completion_logprobs
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model).train()
+    torch.manual_seed(0)
+    r = sample_completions(peft, tok, ["who is a good teacher ?", "is a rural student smart ?"], 2,
+                           max_new_tokens=6, temperature=0.7)
+    assert peft.training
+    logprobs = completion_logprobs(peft, r.prompt_ids, r.prompt_mask, r.completion_ids,
+                                   r.completion_mask)
+    (logprobs * r.completion_mask).sum().backward()
+    grads = {n: p.grad for n, p in peft.named_parameters() if p.requires_grad}
+    assert len(grads) == 16 and all("lora_" in n for n in grads)
+    assert all(g is not None and g.abs().sum() > 0 for g in grads.values())

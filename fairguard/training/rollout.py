@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from fairguard.generation import format_prompts
-from fairguard.training.logprobs import shared_prompt_pass
+from fairguard.training.logprobs import position_ids_from_mask, shared_prompt_pass
 
 
 @dataclass
@@ -63,12 +64,157 @@ def generation_config(tokenizer: Any, max_new_tokens: int, temperature: float, t
     return GenerationConfig(**kwargs)
 
 
+@contextlib.contextmanager
+def merged_lora(model: Any) -> Iterator[int]:
+    """Inside the block, each plain LoRA linear layer of a peft ``model`` (active adapters, no
+    variant such as DoRA, an ``nn.Linear`` base) is replaced by one linear layer whose weight is
+    the base weight plus the adapters' updates, so that no-grad decoding runs one product per
+    layer instead of three. The base weights are never written (the merged weights are new
+    tensors, no gradient), so nothing drifts; the LoRA layers are back on exit, also on error.
+    Yields the number of merged layers (0 for a model without LoRA)."""
+    try:
+        from peft.tuners.lora import Linear as LoraLinear
+    except ImportError:  # pragma: no cover - peft is a dependency
+        yield 0
+        return
+    swaps: list[tuple[torch.nn.Module, str, torch.nn.Module, torch.nn.Module]] = []
+    try:
+        with torch.no_grad():
+            for name, module in list(model.named_modules()):
+                if not isinstance(module, LoraLinear) or type(module.base_layer) is not torch.nn.Linear \
+                        or module.merged or module.disable_adapters:
+                    continue
+                adapters = [a for a in module.active_adapters if a in module.lora_A]
+                if not adapters or any(a in module.lora_variant for a in adapters):
+                    continue
+                base = module.base_layer
+                weight = base.weight.detach().clone()
+                for adapter in adapters:
+                    weight += module.get_delta_weight(adapter).to(weight.dtype)
+                bias = None if base.bias is None else base.bias.detach()
+                parent_name, _, child = name.rpartition(".")
+                parent = model.get_submodule(parent_name)
+                swaps.append((parent, child, module, _MergedLinear(weight, bias)))
+        for parent, child, _, merged in swaps:
+            setattr(parent, child, merged)
+        yield len(swaps)
+    finally:
+        for parent, child, original, _ in swaps:
+            setattr(parent, child, original)
+
+
+class _MergedLinear(torch.nn.Module):
+    """``x W^T + b`` with fixed tensors (no parameters): a LoRA layer merged for decoding."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+        super().__init__()
+        self.weight = weight
+        self.bias = bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(x, self.weight, self.bias)
+
+
+def draw(probs: torch.Tensor, block: int = 256) -> torch.Tensor:
+    """One index per row of ``probs`` (N, V), with probability proportional to its entries (the law
+    of ``torch.multinomial(probs, 1)``; one uniform per row from torch's global generator).
+
+    The inverse of the cumulative distribution, in float64 as torch's CPU multinomial sums, in
+    two levels: the cumulative sums of ``block``-wide sums pick a block, then the cumulative sums
+    inside that block pick the token. Much cheaper on a CPU than multinomial or a full float64
+    cumulative sum over a 50k vocabulary."""
+    n, width = probs.shape
+    if width % block:
+        probs = torch.nn.functional.pad(probs, (0, block - width % block))
+    blocks = probs.view(n, -1, block)
+    block_cdf = blocks.sum(-1, dtype=torch.float64).cumsum(-1)  # (N, V / block)
+    total = block_cdf[:, -1:]
+    u = torch.rand(total.shape, dtype=torch.float64, device=probs.device) * total
+    u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # u < total
+    chosen = torch.searchsorted(block_cdf, u, right=True)  # a block of positive mass: (N, 1)
+    before = torch.where(chosen > 0, block_cdf.gather(1, (chosen - 1).clamp(min=0)), 0.0)
+    rows = torch.arange(n, device=probs.device)
+    inner = blocks[rows, chosen.squeeze(1)].double().cumsum(-1)  # (N, block)
+    rest = torch.minimum(u - before, torch.nextafter(inner[:, -1:], torch.zeros_like(total)))
+    token = torch.searchsorted(inner, rest.clamp(min=0.0), right=True)  # a token of p > 0
+    return (chosen * block + token).squeeze(1)
+
+
+def next_token_picker(temperature: float, top_p: float, do_sample: bool
+                      ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``pick(logits) -> tokens`` for (N, V) last-position logits, as ``generate`` picks them:
+    the argmax, or a draw from softmax(logits / temperature) restricted to the top-p nucleus
+    (transformers' own ``TopPLogitsWarper``)."""
+    if not do_sample:
+        return lambda logits: logits.argmax(-1)
+    nucleus = None
+    if top_p < 1.0:
+        from transformers.generation.logits_process import TopPLogitsWarper
+
+        nucleus = TopPLogitsWarper(top_p)
+
+    def pick(logits: torch.Tensor) -> torch.Tensor:
+        scores = logits.float()
+        if temperature != 1.0:
+            scores = scores / temperature
+        if nucleus is not None:
+            scores = nucleus(None, scores)
+        return draw(torch.softmax(scores, dim=-1))
+
+    return pick
+
+
+def _last_logits(model: Any, **kwargs: Any) -> Any:
+    """A forward that keeps only the last position's logits where the model can."""
+    try:
+        return model(**kwargs, logits_to_keep=1)
+    except TypeError:  # models without logits_to_keep
+        return model(**kwargs)
+
+
+def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_new_tokens: int,
+           pick: Callable[[torch.Tensor], torch.Tensor], eos_token_id: int | None,
+           pad_token_id: int) -> torch.Tensor | None:
+    """New tokens (N, <= max_new_tokens) after left-padded prompts, one forward per token on a
+    key/value cache, as ``generate`` makes them: rows that ended (EOS) continue with
+    ``pad_token_id``, decoding stops when every row has ended. Each distinct prompt is run once
+    (:func:`shared_prompt_pass`). None when the model returns no cache."""
+    shared = shared_prompt_pass(model, prompt_ids, prompt_mask)
+    if shared is not None:
+        cache, logits = shared
+    else:
+        out = _last_logits(model, input_ids=prompt_ids, attention_mask=prompt_mask,
+                           position_ids=position_ids_from_mask(prompt_mask), use_cache=True)
+        cache, logits = getattr(out, "past_key_values", None), out.logits
+        if cache is None:
+            return None
+    n = prompt_ids.shape[0]
+    mask = prompt_mask
+    position = position_ids_from_mask(prompt_mask)[:, -1:]
+    running = torch.ones(n, dtype=torch.bool, device=prompt_ids.device)
+    tokens = []
+    for step in range(max_new_tokens):
+        token = torch.where(running, pick(logits[:, -1, :]), pad_token_id)
+        tokens.append(token)
+        if eos_token_id is not None:
+            running &= token != eos_token_id
+        if step + 1 == max_new_tokens or not bool(running.any()):
+            break
+        mask = torch.cat([mask, mask.new_ones(n, 1)], dim=1)
+        position = position + 1
+        out = _last_logits(model, input_ids=token[:, None], attention_mask=mask,
+                           position_ids=position, past_key_values=cache, use_cache=True)
+        cache, logits = out.past_key_values, out.logits
+    return torch.stack(tokens, dim=1)
+
+
 @torch.no_grad()
 def sample_completions(model: Any, tokenizer: Any, prompts: Sequence[str], num_generations: int,
                        max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0,
                        do_sample: bool = True) -> Rollout:
-    """Sample ``num_generations`` completions for each prompt in one batched ``generate`` call
-    (the KV cache of each prompt computed once and shared by its completions)."""
+    """Sample ``num_generations`` completions for each prompt in one batch: the KV cache of each
+    prompt computed once and shared by its completions, LoRA merged for the duration
+    (:func:`merged_lora`), :func:`decode` with :func:`next_token_picker`'s law."""
     device = next(model.parameters()).device
     repeated = [p for p in prompts for _ in range(num_generations)]
     tokenizer.padding_side = "left"
@@ -79,15 +225,17 @@ def sample_completions(model: Any, tokenizer: Any, prompts: Sequence[str], num_g
     was_training = model.training
     model.eval()
     try:
-        # all but the last prompt token once per distinct prompt; generate starts from the last
-        shared = shared_prompt_pass(model, prompt_ids[:, :-1], prompt_mask[:, :-1])
-        out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask,
-                             past_key_values=shared[0] if shared is not None else None,
-                             generation_config=generation_config(tokenizer, max_new_tokens,
-                                                                 temperature, top_p, do_sample))
+        with merged_lora(model):
+            completion_ids = decode(model, prompt_ids, prompt_mask, max_new_tokens,
+                                    next_token_picker(temperature, top_p, do_sample),
+                                    tokenizer.eos_token_id, tokenizer.pad_token_id)
+            if completion_ids is None:  # a model without a cache: transformers' generate
+                out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask,
+                                     generation_config=generation_config(
+                                         tokenizer, max_new_tokens, temperature, top_p, do_sample))
+                completion_ids = out[:, prompt_ids.shape[1]:]
     finally:
         model.train(was_training)
-    completion_ids = out[:, prompt_ids.shape[1]:]
     if completion_ids.shape[1] == 0:  # every row ended at once; keep one (masked) column
         completion_ids = torch.full((len(repeated), 1), tokenizer.pad_token_id, device=device)
     mask = completion_mask(completion_ids, tokenizer.eos_token_id)
