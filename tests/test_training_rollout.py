@@ -1,5 +1,5 @@
 """Batched sampling of G completions per prompt, the completion mask, the decoding loop, its
-draw and the LoRA merge for decoding."""
+draw and the decoding copies of the linear layers (LoRA merged, weights prepacked)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from fairguard.training.rollout import (
+    _onednn_linear_works,
     completion_mask,
     decode,
+    decoding_linears,
     draw,
     generation_config,
-    merged_lora,
     next_token_picker,
     sample_completions,
 )
@@ -57,6 +58,10 @@ def test_shared_prompt_cache_samples_what_plain_generate_samples(tiny_causal_lm_
     plain = sample_completions(model, tok, prompts, 3, max_new_tokens=6)
     assert torch.equal(shared.completion_ids, plain.completion_ids)
     assert shared.completions == plain.completions
+
+
+ONEDNN = _onednn_linear_works()
+SWAPPED = 2 * 7 + 1 if ONEDNN else 2 * 4  # every linear layer and the LM head; else LoRA layers
 
 
 def _lora(model, seed: int = 0):
@@ -115,7 +120,7 @@ def test_picker_greedy_and_nucleus():
 
 @pytest.mark.parametrize("repeat", [1, 3])  # plain prefill; one shared pass per distinct prompt
 def test_greedy_decode_matches_generate_with_lora_unmerged(repeat):
-    """The decoding loop (LoRA merged) makes what transformers' generate makes with the LoRA
+    """The decoding loop (LoRA merged, weights prepacked) makes what transformers' generate makes with the LoRA
     layers as they are, EOS and padding included."""
     from fairguard.testing import tiny_causal_lm
 
@@ -131,10 +136,10 @@ def test_greedy_decode_matches_generate_with_lora_unmerged(repeat):
     config.eos_token_id = eos
     with torch.no_grad():
         want = peft.generate(input_ids=ids, attention_mask=mask, generation_config=config)
-        with merged_lora(peft) as merged:
+        with decoding_linears(peft, rows=len(ids)) as swapped:
             got = decode(peft, ids, mask, 8, next_token_picker(1.0, 1.0, False), eos,
                          tok.pad_token_id)
-    assert merged == 2 * 4  # 2 layers x q, k, v, o
+    assert swapped == SWAPPED
     assert torch.equal(got, want[:, ids.shape[1]:])
     assert (got == tok.pad_token_id).any()
 
@@ -150,13 +155,13 @@ def test_merged_sampling_draws_what_unmerged_sampling_draws():
         torch.manual_seed(0)
         unmerged = decode(peft, ids, mask, 10, pick, None, tok.pad_token_id)
         torch.manual_seed(0)
-        with merged_lora(peft):
+        with decoding_linears(peft, rows=len(ids)):
             merged = decode(peft, ids, mask, 10, pick, None, tok.pad_token_id)
     assert unmerged.shape == (6, 10)
     assert torch.equal(merged, unmerged)
 
 
-def test_merged_lora_restores_the_layers_and_weights_also_on_error():
+def test_decoding_linears_restores_the_layers_and_weights_also_on_error():
     from peft.tuners.lora import Linear as LoraLinear
 
     from fairguard.testing import tiny_causal_lm
@@ -165,22 +170,32 @@ def test_merged_lora_restores_the_layers_and_weights_also_on_error():
     peft = _lora(model)
     before = {n: p.detach().clone() for n, p in peft.named_parameters()}
     ids, mask = _encode(tok, ["who is a good teacher ?"], 1)
+    base = _logits_without_adapter(peft, ids, mask)
     with torch.no_grad():
         want = peft(input_ids=ids, attention_mask=mask).logits
-        with merged_lora(peft) as merged:
-            assert merged == 8
+        with decoding_linears(peft) as swapped:
+            assert swapped == SWAPPED
             assert not any(isinstance(m, LoraLinear) for m in peft.modules())
+            assert not any(type(m) is torch.nn.Linear for m in peft.modules()) or not ONEDNN
             torch.testing.assert_close(peft(input_ids=ids, attention_mask=mask).logits, want,
                                        atol=1e-5, rtol=1e-5)
-        with pytest.raises(RuntimeError, match="boom"), merged_lora(peft):
+        with pytest.raises(RuntimeError, match="boom"), decoding_linears(peft):
             raise RuntimeError("boom")
-        with peft.disable_adapter(), merged_lora(peft) as merged:  # the reference: nothing to merge
-            assert merged == 0
+        with peft.disable_adapter(), decoding_linears(peft) as swapped:  # the reference
+            assert swapped == SWAPPED - 8  # the LoRA layers stay, switched off
+            assert sum(isinstance(m, LoraLinear) for m in peft.modules()) == 8
+            torch.testing.assert_close(peft(input_ids=ids, attention_mask=mask).logits,
+                                       base, atol=1e-5, rtol=1e-5)
     assert sum(isinstance(m, LoraLinear) for m in peft.modules()) == 8
     for name, param in peft.named_parameters():
         assert torch.equal(param, before[name]), name  # bit for bit: the base is never written
     with torch.no_grad():
         assert torch.equal(peft(input_ids=ids, attention_mask=mask).logits, want)
+
+
+def _logits_without_adapter(peft, ids, mask):
+    with peft.disable_adapter(), torch.no_grad():
+        return peft(input_ids=ids, attention_mask=mask).logits
 
 
 def test_lora_trains_after_sampling():
@@ -199,3 +214,20 @@ def test_lora_trains_after_sampling():
     grads = {n: p.grad for n, p in peft.named_parameters() if p.requires_grad}
     assert len(grads) == 16 and all("lora_" in n for n in grads)
     assert all(g is not None and g.abs().sum() > 0 for g in grads.values())
+
+
+def test_without_onednn_only_lora_layers_are_merged(monkeypatch):
+    from fairguard.testing import tiny_causal_lm
+    from fairguard.training import rollout
+
+    monkeypatch.setattr(rollout, "_onednn_linear_works", lambda: False)
+    model, tok = tiny_causal_lm()
+    peft = _lora(model).eval()
+    ids, mask = _encode(tok, ["who is a good teacher ?"], 2)
+    with torch.no_grad():
+        want = peft(input_ids=ids, attention_mask=mask).logits
+        with decoding_linears(peft) as swapped:
+            assert swapped == 8
+            assert sum(type(m) is torch.nn.Linear for m in peft.modules()) == 2 * 3 + 1
+            torch.testing.assert_close(peft(input_ids=ids, attention_mask=mask).logits, want,
+                                       atol=1e-5, rtol=1e-5)
