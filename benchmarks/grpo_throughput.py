@@ -24,6 +24,7 @@ Prints one JSON object. Needs ``trl`` (test-only dependency, trl==0.26.2).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -89,26 +90,29 @@ def step_flops(shape: DecoderShape, rows: int, prompts: int, prompt_len: float,
             "reference": full}
 
 
-def decode_gflops(shape: DecoderShape, rows: int, rounds: int = 3) -> float:
+def decode_gflops(shape: DecoderShape, rows: int, rounds: int = 3, prepacked: bool = True) -> float:
     """fp32 GFLOP/s of one decoding step's matrix products (every layer's q, k, v, o and MLP
     weights, distinct as in the model, then the LM head) on ``rows`` rows: skinny products that
     read every weight once per generated token, slower than the large product of
-    ``measure_gflops``."""
+    ``measure_gflops``. ``prepacked``: run them as the sampler does (``decoding_linears``:
+    weights prepacked by oneDNN where available); else as plain ``F.linear``."""
     import torch
-    import torch.nn.functional as F
+
+    from fairguard.training.rollout import decoding_linears
 
     h, kv, inter = shape.hidden, shape.kv_dim, shape.intermediate
     layer = [(h, h), (kv, h), (kv, h), (h, h), (inter, h), (inter, h), (h, inter)]
-    weights = [torch.randn(o, i) for _ in range(shape.layers) for o, i in layer]
-    weights.append(torch.randn(shape.vocab, h))
+    dims = [(o, i) for _ in range(shape.layers) for o, i in layer] + [(shape.vocab, h)]
+    linears = torch.nn.ModuleList(torch.nn.Linear(i, o, bias=False) for o, i in dims)
     inputs = {i: torch.randn(rows, i) for i in (h, inter)}
     best = float("inf")
-    for _ in range(rounds + 1):  # the first round warms up
-        start = time.perf_counter()
-        for w in weights:
-            F.linear(inputs[w.shape[1]], w)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * rows * sum(w.numel() for w in weights) / best / 1e9
+    with torch.no_grad(), decoding_linears(linears, rows) if prepacked else contextlib.nullcontext():
+        for _ in range(rounds + 1):  # the first round warms up
+            start = time.perf_counter()
+            for linear, (_, i) in zip(linears, dims):
+                linear(inputs[i])
+            best = min(best, time.perf_counter() - start)
+    return 2.0 * rows * sum(o * i for o, i in dims) / best / 1e9
 
 
 class PhaseTimer:
@@ -251,7 +255,8 @@ def compute_estimate(fg_rows: list[dict[str, Any]], gflops: float) -> dict[str, 
     needed = step_flops(shape, step["rows"], step["prompts"], *args)  # each prompt once
     decode_flops = needed["sampling"] - step_flops(shape, step["rows"], step["prompts"],
                                                    step["prompt_len"], 0.0, 0)["sampling"]
-    decode = decode_gflops(shape, step["rows"])
+    decode = decode_gflops(shape, step["rows"])  # as the sampler runs them
+    decode_plain = decode_gflops(shape, step["rows"], prepacked=False)
     phases = {k: round(v, 3) for k, v in step["phases"].items()}
     phases["other"] = round(step["s"] - sum(step["phases"].values()), 3)
     limit_s = sum(flops.values()) / gflops / 1e9
@@ -262,7 +267,8 @@ def compute_estimate(fg_rows: list[dict[str, Any]], gflops: float) -> dict[str, 
             "compute_limit_s": round(limit_s, 3), "ratio_to_limit": round(step["s"] / limit_s, 2),
             "shared_prompt_limit_s": round(needed_s, 3),
             "ratio_to_shared_prompt_limit": round(step["s"] / needed_s, 2),
-            "decode_gflops": round(decode, 1), "sampling_limit_at_decode_rate_s": round(
+            "decode_gflops": round(decode, 1), "decode_gflops_plain_linear": round(decode_plain, 1),
+            "sampling_limit_at_decode_rate_s": round(
                 (needed["sampling"] - decode_flops) / gflops / 1e9 + decode_flops / decode / 1e9, 3)}
 
 
@@ -297,8 +303,10 @@ def markdown(report: dict[str, Any], command: str) -> str:
                f"{est['ratio_to_limit']}; against {est['shared_prompt_limit_s']} s (each prompt "
                f"once, as fairguard runs it): ratio {est['ratio_to_shared_prompt_limit']}. "
                f"Sampling's decoding products run {est['decode_gflops']} GFLOP/s on "
-               f"{report['prompts_per_step'] * report['num_generations']} rows (each weight read "
-               f"once per generated token), which puts sampling's own limit at "
+               f"{report['prompts_per_step'] * report['num_generations']} rows as the sampler "
+               f"runs them (weights prepacked by oneDNN; {est['decode_gflops_plain_linear']} "
+               f"GFLOP/s as plain F.linear), each weight read once per generated token, which "
+               f"puts sampling's own limit at "
                f"{est['sampling_limit_at_decode_rate_s']} s.")
     lines += ["", closing, ""]
     return "\n".join(lines) + "\n"
