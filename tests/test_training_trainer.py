@@ -60,11 +60,12 @@ def favoured_mass(trainer) -> float:
 
 def test_planted_reward_raises_favoured_words_and_only_adapter_changes(tiny_causal_lm_dir, tmp_path):
     # the random tiny LM's logits are nearly flat; an adapter on lm_head lets a few steps show
-    trainer = make(tiny_causal_lm_dir, tmp_path / "out", max_steps=8, learning_rate=5e-2,
+    # 16 steps: after 8, the favoured mass had risen by 0.1 for only some sampling seeds
+    trainer = make(tiny_causal_lm_dir, tmp_path / "out", max_steps=16, learning_rate=5e-2,
                    lora_targets="q_proj,v_proj,lm_head")
     before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters()}
     mass_before = favoured_mass(trainer)
-    for step in range(8):
+    for step in range(16):
         trainer.train_step(step)
     mass_after = favoured_mass(trainer)
     changed = {n for n, p in trainer.peft_model.named_parameters() if not torch.equal(p, before[n])}
