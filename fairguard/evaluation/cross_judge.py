@@ -46,7 +46,8 @@ RELATION_LABELS = {INDEPENDENT: "independent", UNKNOWN: "unknown",
                    SAME_SPLIT: "same held-out split as the training judge",
                    SAME_DATA: "same data as the training judge", TRAINING: "training judge"}
 # reward-model training options that do not change what the model learns
-_IGNORED_OPTIONS = frozenset({"out", "overwrite", "progress", "device", "data", "eval_batch_size"})
+_IGNORED_OPTIONS = frozenset({"out", "overwrite", "progress", "device", "data", "eval_batch_size",
+                              "dilution_cases"})
 JUDGE_HELP = ("A reward-model folder that judges the responses on its own, reported under its "
               "folder name; independent judges first, the adapter's training judge marked; "
               "repeatable (YAML: a list).")

@@ -88,6 +88,9 @@ class RewardTrainConfig:
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
     eval_batch_size: int = field(default=64, metadata={
         "help": "Pairs per forward pass when validating and testing."})
+    dilution_cases: int = field(default=300, metadata={
+        "help": "Mixed answers (one biased test sentence among 3-30 neutral ones) of the test "
+                "report's dilution check; 0 skips it."})
     false_flag_rate: float = field(default=0.02, metadata={
         "help": "Each head's shipped threshold lets this share of its good validation texts fall "
                 "below it."})
@@ -146,6 +149,8 @@ class RewardTrainConfig:
                 setattr(self, name, None)  # 0 means every row
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.dilution_cases < 0:
+            raise ConfigError(f"dilution-cases must be >= 0, got {self.dilution_cases}")
         if self.freeze_layers is not None and self.freeze_layers < 0:
             raise ConfigError(f"freeze-layers must be >= 0, got {self.freeze_layers}")
         if self.seed < 0:

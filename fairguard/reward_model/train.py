@@ -275,9 +275,6 @@ def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list
             "rows": len(rows)}
 
 
-DILUTION_CASES = 300  # mixed answers built from the test split (fairguard/evaluation/dilution.py)
-
-
 def _dilution(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
               device: str, threshold: float) -> dict[str, Any]:
     """One biased test sentence among 3-30 neutral ones, scored in windows: share flagged."""
@@ -291,7 +288,7 @@ def _dilution(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[
                                        desc="dilution"),
             tokenizer, prompts, responses, config.head_names, config.max_length)
 
-    return dilution_report(score, dilution_cases(rows, config.seed, DILUTION_CASES), threshold)
+    return dilution_report(score, dilution_cases(rows, config.seed, config.dilution_cases), threshold)
 
 
 def train_reward_model(config: RewardTrainConfig) -> TrainResult:
@@ -336,7 +333,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
                              config.eval_batch_size, device, thresholds, desc="handwritten",
                              progress=False, with_categories=True)
         dilution = (_dilution(config, model, tokenizer, test_rows, device, thresholds["fairness"])
-                    if "fairness" in heads else None)
+                    if "fairness" in heads and config.dilution_cases else None)
         metrics = {
             "split": "test",
             **test,
