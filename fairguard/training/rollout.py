@@ -86,7 +86,7 @@ def decoding_linears(model: Any, rows: int = 16) -> Iterator[int]:
     swaps: list[tuple[torch.nn.Module, str, torch.nn.Module, torch.nn.Module]] = []
     try:
         with torch.no_grad():
-            inside = ()  # names of LoRA layers met so far: their children are not swapped alone
+            inside: tuple[str, ...] = ()  # names of LoRA layers met so far: their children are not swapped alone
             for name, module in list(model.named_modules()):
                 if name.startswith(inside):
                     continue
