@@ -39,6 +39,8 @@ def grpo(out: str, config_path: str | None, resume: bool, overwrite: bool, quiet
 
 def _report(path: Any) -> None:
     """Print the before/after table of the held-out evaluation."""
+    from fairguard.evaluation.report import change_cell
+
     metrics = json.loads((Path(path) / "metrics.json").read_text())
     before, after = metrics.get("before"), metrics.get("after")
     if before and after:
@@ -47,6 +49,6 @@ def _report(path: Any) -> None:
         for head, value in before["heads"].items():
             line = f"  {head:<14} {value:.3f} -> {after['heads'].get(head, float('nan')):.3f}"
             if head in paired:
-                line += f"  ({paired[head]['change']:+.3f} ± {paired[head]['se']:.3f})"
+                line += f"  ({change_cell(paired[head]['change'], paired[head]['se'])})"
             click.echo(line)
     click.echo(f"wrote {path}")

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from fairguard.errors import ArtifactError
 from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
 from fairguard.evaluation.cross_judge import RELATION_LABELS, loud_warning
-from fairguard.evaluation.report import markdown_table
+from fairguard.evaluation.report import change_cell, markdown_table
 
 # The multi-reward GRPO paper's before/after numbers (the paper's own model and data, not this run's).
 PAPER_GRPO = {"fairness": (0.74, 0.93), "relevance": (0.81, 0.84), "fluency": (0.88, 0.87)}
@@ -152,11 +152,6 @@ def _graph(fusion: Any) -> str:
     return "ONNX graph: fused (" + ", ".join(f"{op} x{n}" for op, n in sorted(ops.items())) + ")."
 
 
-def _change(c: dict[str, Any]) -> str:
-    """A paired change cell, as `eval compare` and `eval behaviour` write it."""
-    return f"{c['change']:+.3f} ± {c['se']:.3f}"
-
-
 def _grpo(out: Path, m: dict[str, Any]) -> list[str]:
     """The adapter judged by a judge it never trained against (first), its behaviour, then the
     training judge's own before/after."""
@@ -188,7 +183,7 @@ def _cross_judge(out: Path) -> list[str]:
               "first."), "",
              markdown_table(("judge", "relation", "head", "base", "after", "change ± se"), [
                  (name, RELATION_LABELS.get(j.get("relation"), j.get("relation")), head,
-                  c.get("before"), c.get("after"), _change(c))
+                  c.get("before"), c.get("after"), change_cell(c["change"], c["se"]))
                  for name, j in judges.items() for head, c in (j.get("heads") or {}).items()])]
     warning = loud_warning([str(j.get("relation")) for j in judges.values()])
     if warning:
@@ -220,7 +215,7 @@ def _behaviour(out: Path) -> list[str]:
     judge = b.get("judge")
     questions = ", ".join(f"{k} {v}" for k, v in (b.get("n_questions") or {}).items())
     rows = [(f"{section}: {label}", changes[key].get("n"), changes[key].get("before"),
-             changes[key].get("after"), _change(changes[key]), better)
+             changes[key].get("after"), change_cell(changes[key]["change"], changes[key]["se"]), better)
             for key, (section, label, better) in BEHAVIOUR_METRICS.items() if key in changes]
     return [(f"`fairguard eval behaviour`: the base model and the adapter answered the project's "
              f"own question sets ({questions}; greedy, "

@@ -209,6 +209,7 @@ def run_cross_judge(config: DemoConfig) -> None:
     not redone on a resume (``--overwrite`` redoes both)."""
     from fairguard.evaluation.compare import compare_evaluations, write_comparison
     from fairguard.evaluation.quality import run_quality_eval
+    from fairguard.evaluation.report import change_cell
 
     folder = config.out / CROSS_JUDGE
     for adapter, side in ((None, BASE_EVAL), (_p(config, "grpo-adapter"), ADAPTER_EVAL)):
@@ -217,7 +218,7 @@ def run_cross_judge(config: DemoConfig) -> None:
     comparison = compare_evaluations(folder / BASE_EVAL, folder / ADAPTER_EVAL)
     write_comparison(comparison, folder / COMPARE, overwrite=True)
     for name, judge in comparison.judges.items():
-        rows = ", ".join(f"{h} {c.change:+.3f} ± {c.se:.3f}" for h, c in judge.heads.items())
+        rows = ", ".join(f"{h} {change_cell(c.change, c.se)}" for h, c in judge.heads.items())
         click.echo(f"judge {name} ({judge.relation}): {rows}")
 
 

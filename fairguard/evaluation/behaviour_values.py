@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fairguard.evaluation.behaviour_sets import QuestionSets, choice_prompt
-from fairguard.evaluation.report import fmt, markdown_table
+from fairguard.evaluation.report import change_cell, fmt, markdown_table
 
 if TYPE_CHECKING:
     from fairguard.evaluation.behaviour import BehaviourEvalConfig
@@ -223,7 +223,7 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
         if key in changes:
             c = changes[key]
             sections.setdefault(section, []).append(
-                [label, c["n"], c["before"], c["after"], f"{c['change']:+.3f} ± {c['se']:.3f}",
+                [label, c["n"], c["before"], c["after"], change_cell(c["change"], c["se"]),
                  f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", better])
         elif key in base_only:
             b = base_only[key]

@@ -23,7 +23,7 @@ from fairguard.evaluation.cross_judge import (
     all_training,
     loud_warning,
 )
-from fairguard.evaluation.report import markdown_table
+from fairguard.evaluation.report import change_cell, markdown_table
 from fairguard.metrics.paired import PairedChange, paired_change
 
 RESPONSES = "responses.jsonl"
@@ -47,7 +47,7 @@ class CompareConfig:
 
 
 def _cells(change: PairedChange) -> tuple[Any, ...]:
-    return (change.before, change.after, f"{change.change:+.3f} ± {change.se:.3f}",
+    return (change.before, change.after, change_cell(change.change, change.se),
             f"[{change.ci95[0]:+.3f}, {change.ci95[1]:+.3f}]", f"{change.improved} / {change.worse}")
 
 
@@ -122,7 +122,7 @@ class Comparison:
         if len(self.by_category) > 1:
             heads = list(self.heads)
             lines.append("\n## Change by category\n")
-            by_cat = [(cat, changes[heads[0]].n, *(f"{changes[h].change:+.3f} ± {changes[h].se:.3f}"
+            by_cat = [(cat, changes[heads[0]].n, *(change_cell(changes[h].change, changes[h].se)
                                                    for h in heads))
                       for cat, changes in sorted(self.by_category.items())]
             lines.append(markdown_table(("category", "n", *heads), by_cat))

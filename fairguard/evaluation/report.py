@@ -23,6 +23,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def change_cell(change: float, se: float) -> str:
+    """A paired change and its standard error as one table cell: ``+0.152 ± 0.012``."""
+    return f"{change:+.3f} ± {se:.3f}"
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
