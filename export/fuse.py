@@ -29,6 +29,13 @@ OPTIMIZER_MODEL_TYPE = "bert"  # the encoder fusions; other optimizer types are 
 # Fused operators worth naming, in the optimizer's statistics (the rest are decoder/vision ops).
 ENCODER_FUSIONS = ("EmbedLayerNormalization", "Attention", "MultiHeadAttention",
                    "SkipLayerNormalization", "LayerNormalization", "BiasGelu", "FastGelu", "Gelu")
+# Ops that act on each position alone: after the last attention, a chain of these feeding the
+# pooler's first-token Gather can run on the first token only.
+_POSITIONWISE = frozenset({"MatMul", "Add", "Mul", "Sub", "Div", "Cast", "Tanh", "Erf", "Sqrt",
+                           "Relu", "Gelu", "FastGelu", "BiasGelu", "LayerNormalization",
+                           "SkipLayerNormalization", "SkipSimplifiedLayerNormalization"})
+_ATTENTION_OPS = ("Attention", "MultiHeadAttention")
+FIRST_TOKEN_INDEX = "fairguard_first_token_index"
 
 
 @dataclass
@@ -46,6 +53,8 @@ class FusionReport:
     fused_ops: dict[str, int] = field(default_factory=dict)
     nodes_before: int | None = None
     nodes_after: int | None = None
+    first_token_nodes: int = 0  # nodes after the last attention that run on the first token only
+    first_token_reason: str | None = None  # why that was not done
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,10 +135,88 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
         if not counts:
             return not_fused("the optimizer found no encoder pattern to fuse in this "
                              f"{details['source_model_type'] or 'unknown'} graph", **details)
+        first_token = first_token_tail(optimized.model)
         optimized.save_model_to_file(str(dst))
     details["nodes_after"] = len(optimized.model.graph.node)
     report = FusionReport(fused=True, fused_ops=counts, **details)
+    if isinstance(first_token, int):
+        report.first_token_nodes = first_token
+    else:
+        report.first_token_reason = first_token
+        log.info("ONNX export: the last layer runs on every token (%s)", first_token)
     if "Attention" not in counts and "MultiHeadAttention" not in counts:
         log.info("ONNX export: attention is not fused in this %s graph (no fused kernel for its "
                  "attention); fused %s", details["source_model_type"], counts)
     return report
+
+
+def first_token_tail(model: Any) -> int | str:
+    """Make the nodes between the last fused attention and the pooler's first-token ``Gather``
+    run on the first token only (in place), returning how many; or, leaving ``model`` as it
+    is, the reason they cannot.
+
+    A sequence classifier reads only the first token's final hidden state, so after the last
+    attention (which still reads every token's keys and values) the output projection,
+    residual LayerNorms and feed-forward block are needed for that one position. Two ``Gather``
+    nodes (attention output and the residual) cut their inputs to ``[batch, 1, hidden]``; the
+    logits are unchanged.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    constants = {init.name: init for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = node.attribute[0].t
+
+    def is_first_token_gather(node: Any) -> bool:
+        if node.op_type != "Gather" or len(node.input) != 2 or node.input[1] not in constants:
+            return False
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        index = numpy_helper.to_array(constants[node.input[1]])
+        return axis == 1 and index.size == 1 and int(index.reshape(-1)[0]) == 0
+
+    nodes = list(graph.node)
+    gathers = [i for i, node in enumerate(nodes) if is_first_token_gather(node)]
+    attentions = [i for i, node in enumerate(nodes) if node.op_type in _ATTENTION_OPS]
+    if len(gathers) != 1:
+        return f"{len(gathers)} first-token Gather nodes (expected the pooler's one)"
+    if not attentions:
+        return "no fused attention node"
+    last_attention, pooler = attentions[-1], gathers[0]
+    if pooler < last_attention:
+        return "the first-token Gather comes before the last attention"
+    wanted, tail = {nodes[pooler].input[0]}, []
+    for node in reversed(nodes[last_attention + 1:pooler]):
+        if any(out in wanted for out in node.output):
+            if node.op_type not in _POSITIONWISE:
+                return f"{node.op_type} between the last attention and the pooler"
+            tail.append(node)
+            wanted.update(name for name in node.input if name)
+    tail.reverse()
+    if not tail:
+        return "nothing between the last attention and the pooler"
+    produced = {out for node in tail for out in node.output}
+    in_tail = {id(node) for node in tail}
+    if any(out.name in produced for out in graph.output) or any(
+            id(node) not in in_tail and i != pooler and produced.intersection(node.input)
+            for i, node in enumerate(nodes)):
+        return "another node or output reads the last layer's hidden states"
+    cut: list[str] = []
+    for node in tail:
+        for name in node.input:
+            if name and name not in constants and name not in produced and name not in cut:
+                cut.append(name)
+    graph.initializer.append(numpy_helper.from_array(np.array([0], np.int64), FIRST_TOKEN_INDEX))
+    renamed = {name: f"{name}_first_token" for name in cut}
+    for node in tail:
+        for k, name in enumerate(node.input):
+            if name in renamed:
+                node.input[k] = renamed[name]
+    for k, name in enumerate(cut):
+        nodes.insert(last_attention + 1 + k, helper.make_node(
+            "Gather", [name, FIRST_TOKEN_INDEX], [renamed[name]], name=f"FirstToken_{k}", axis=1))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return len(tail)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from fairguard.export.fuse import fuse_transformer_graph
+from fairguard.export.fuse import first_token_tail, fuse_transformer_graph
 from fairguard.export.parity_inputs import builtin_pairs
 from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir
 
@@ -51,6 +51,26 @@ def test_bert_graph_fully_fused_and_recorded(bert_exports):
     # quantised after fusion: attention and embeddings run as int8 kernels
     assert {"QAttention", "QEmbedLayerNormalization"} <= _ops(fused.out / "model_int8.onnx")
     assert not (fused.out / "model_fused.onnx").exists()
+    # the last layer after its attention (output projection, 2 SkipLayerNorms, feed-forward)
+    # runs on the first token only, in both files
+    assert fused.fusion["first_token_nodes"] == 6 and fused.fusion["first_token_reason"] is None
+    for name in ("model.onnx", "model_int8.onnx"):
+        import onnx
+
+        graph = onnx.load(str(fused.out / name), load_external_data=False).graph
+        assert sum(node.name.startswith("FirstToken_") for node in graph.node) == 2
+
+
+def test_first_token_tail_refuses_what_it_cannot_cut(bert_exports):
+    import onnx
+
+    fused, plain = bert_exports
+    unfused = onnx.load(str(plain.out / "model.onnx"))
+    assert first_token_tail(unfused) == "no fused attention node"
+    done = onnx.load(str(fused.out / "model.onnx"))
+    before = [node.name for node in done.graph.node]
+    assert "first-token Gather" in first_token_tail(done)  # already cut: left as it is
+    assert [node.name for node in done.graph.node] == before
 
 
 def test_fused_graph_equals_unfused(bert_exports):
@@ -73,6 +93,7 @@ def test_deberta_fuses_layernorm_and_gelu_not_attention(tmp_path_factory):
     assert fusion["fused"] is True and fusion["source_model_type"] == "deberta-v2"
     assert fusion["fused_ops"].get("SkipLayerNormalization", 0) >= 1
     assert "Attention" not in fusion["fused_ops"]  # disentangled attention has no fused kernel
+    assert fusion["first_token_nodes"] == 0 and fusion["first_token_reason"]
     assert "SkipLayerNormalization" in _ops(export / "model.onnx")
 
 
