@@ -135,7 +135,10 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
         if not counts:
             return not_fused("the optimizer found no encoder pattern to fuse in this "
                              f"{details['source_model_type'] or 'unknown'} graph", **details)
-        first_token = first_token_tail(optimized.model)
+        try:
+            first_token = first_token_tail(optimized.model)
+        except Exception as exc:  # noqa: BLE001 - an unusual graph must not stop the export
+            first_token = f"the first-token cut failed ({type(exc).__name__}: {exc})"
         optimized.save_model_to_file(str(dst))
     details["nodes_after"] = len(optimized.model.graph.node)
     report = FusionReport(fused=True, fused_ops=counts, **details)
