@@ -153,6 +153,39 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
     return report
 
 
+def _constants(model: Any) -> dict[str, Any]:
+    """Initializers and ``Constant`` node values by tensor name."""
+    constants = {init.name: init for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = node.attribute[0].t
+    return constants
+
+
+def _is_first_token_gather(node: Any, constants: dict[str, Any]) -> bool:
+    from onnx import numpy_helper
+
+    if node.op_type != "Gather" or len(node.input) != 2 or node.input[1] not in constants:
+        return False
+    axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+    index = numpy_helper.to_array(constants[node.input[1]])
+    return axis == 1 and index.size == 1 and int(index.reshape(-1)[0]) == 0
+
+
+def single_token_nodes(model: Any) -> list[str]:
+    """Names of the nodes that see one token per sequence: everything fed by a first-token
+    ``Gather`` (the pooler's, and the cut made by :func:`first_token_tail`)."""
+    constants = _constants(model)
+    reached = {node.output[0] for node in model.graph.node
+               if _is_first_token_gather(node, constants)}
+    names = []
+    for node in model.graph.node:  # topological order
+        if any(name in reached for name in node.input):
+            reached.update(node.output)
+            names.append(node.name)
+    return names
+
+
 def first_token_tail(model: Any) -> int | str:
     """Make the nodes between the last fused attention and the pooler's first-token ``Gather``
     run on the first token only (in place), returning how many; or, leaving ``model`` as it
@@ -168,20 +201,9 @@ def first_token_tail(model: Any) -> int | str:
     from onnx import helper, numpy_helper
 
     graph = model.graph
-    constants = {init.name: init for init in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            constants[node.output[0]] = node.attribute[0].t
-
-    def is_first_token_gather(node: Any) -> bool:
-        if node.op_type != "Gather" or len(node.input) != 2 or node.input[1] not in constants:
-            return False
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-        index = numpy_helper.to_array(constants[node.input[1]])
-        return axis == 1 and index.size == 1 and int(index.reshape(-1)[0]) == 0
-
+    constants = _constants(model)
     nodes = list(graph.node)
-    gathers = [i for i, node in enumerate(nodes) if is_first_token_gather(node)]
+    gathers = [i for i, node in enumerate(nodes) if _is_first_token_gather(node, constants)]
     attentions = [i for i, node in enumerate(nodes) if node.op_type in _ATTENTION_OPS]
     if len(gathers) != 1:
         return f"{len(gathers)} first-token Gather nodes (expected the pooler's one)"

@@ -6,7 +6,7 @@ import copy
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class QuantizeOptions:
     op_types: tuple[str, ...] | None = DEFAULT_OP_TYPES  # None = all supported
     exclude: tuple[str, ...] = ()  # node names kept in fp32
     fp32_gelu_matmuls: int = 0  # the first N MatMuls that read a GELU output (FFN outputs) too
+    fp32_single_token: bool = True  # nodes that see only the first token (pooler, cut last layer)
     smooth: str | None = DEFAULT_SMOOTH  # SmoothQuant the inputs of: "all" / "gelu" / None
     smooth_alpha: float = DEFAULT_SMOOTH_ALPHA  # migration strength (0: none, 1: all on weights)
 
@@ -105,7 +106,7 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
             smoothed = Path(tmp) / "smoothed.onnx"
             try:
                 smooth_activations(fp32_path, smoothed, options.smooth, options.smooth_alpha,
-                                   calibration)
+                                   calibration, skip=exclude)
             except FairguardError:
                 raise
             except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
@@ -116,11 +117,14 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
 
 
 def _fp32_nodes(fp32_path: str | os.PathLike[str], options: QuantizeOptions) -> list[str]:
-    """The nodes kept in fp32: ``options.exclude`` and the first ``fp32_gelu_matmuls`` MatMuls
-    that read a GELU output (named in the graph before it is smoothed)."""
+    """The nodes kept in fp32: ``options.exclude``, the first ``fp32_gelu_matmuls`` MatMuls
+    that read a GELU output, and with ``fp32_single_token`` the ones that see one token per
+    sequence (their matrix work is a sliver of the forward; int8 would only add error)."""
     exclude = list(options.exclude)
-    if options.fp32_gelu_matmuls:
+    if options.fp32_gelu_matmuls or options.fp32_single_token:
         import onnx
+
+        from fairguard.export.fuse import single_token_nodes
 
         try:
             model = onnx.load(str(fp32_path), load_external_data=False)
@@ -129,6 +133,11 @@ def _fp32_nodes(fp32_path: str | os.PathLike[str], options: QuantizeOptions) -> 
                                  f"{exc}); export with --quantize none") from exc
         exclude += [node.name for node in smoothing_targets(model, "gelu")
                     if node.op_type == "MatMul"][:options.fp32_gelu_matmuls]
+        if options.fp32_single_token:
+            quantisable = {node.name for node in model.graph.node
+                           if node.op_type in ("MatMul", "Gemm")}
+            exclude += [name for name in single_token_nodes(model)
+                        if name in quantisable and name not in exclude]
     return exclude
 
 
@@ -141,6 +150,9 @@ def _quantize_dynamic(fp32_path: str | os.PathLike[str], out_path: str | os.Path
     level = root.level
     root.setLevel(logging.ERROR)  # the quantizer logs a "consider pre-processing" warning
     op_types = None if options.op_types is None else list(options.op_types)
+    # Dynamic quantisation first rewrites each Gemm as "<name>_MatMul" plus an Add, and matches
+    # nodes_to_exclude against the new names.
+    exclude = exclude + [f"{name}_MatMul" for name in exclude]
     try:
         quantize_dynamic(
             str(fp32_path), str(out_path), op_types_to_quantize=op_types,
@@ -203,40 +215,99 @@ def activation_maxima(model: Any, tensors: list[str],
     return maxima
 
 
+def _folding_attention(model: Any, node: Any, weights: set[str]) -> Any | None:
+    """The fused ``Attention`` whose V output channels are ``node``'s input channels, where only
+    ``node`` reads them (through first-token ``Gather`` cuts at most): a per-channel scale of
+    ``node``'s input can then live in V's weight columns and bias instead of a ``Mul``."""
+    producers = {out: n for n in model.graph.node for out in n.output}
+    readers: dict[str, int] = {}
+    for n in model.graph.node:
+        for name in n.input:
+            readers[name] = readers.get(name, 0) + 1
+    outputs = {out.name for out in model.graph.output}
+    tensor = node.input[0]
+    while True:
+        producer = producers.get(tensor)
+        if producer is None or readers.get(tensor, 0) != 1 or tensor in outputs:
+            return None
+        if producer.op_type == "Gather":
+            tensor = producer.input[0]
+            continue
+        ok = (producer.op_type == "Attention" and producer.domain == "com.microsoft"
+              and len(producer.output) == 1 and len(producer.input) > 2
+              and producer.input[1] in weights and producer.input[2] in weights
+              and not any(a.name == "qkv_hidden_sizes" for a in producer.attribute))
+        return producer if ok else None
+
+
 def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str], which: str,
-                       alpha: float, feeds: Iterable[dict[str, np.ndarray]]) -> int:
+                       alpha: float, feeds: Iterable[dict[str, np.ndarray]],
+                       skip: Collection[str] = ()) -> int:
     """SmoothQuant (Xiao et al., 2023) on an fp32 graph: each target node's input channel ``j``
-    is divided by ``s_j = max|x_j|^alpha / max|W_j|^(1 - alpha)`` (a ``Mul`` before the node)
-    and its weight row ``j`` multiplied by ``s_j``, so the product is unchanged while the
-    activation's outlier channels shrink before per-tensor int8 quantisation. ``max|x_j|``
-    comes from running the graph on ``feeds``. Writes ``dst``; returns how many nodes."""
+    is divided by ``s_j = max|x_j|^alpha / max|W_j|^(1 - alpha)`` and its weight row ``j``
+    multiplied by ``s_j``, so the product is unchanged while the activation's outlier channels
+    shrink before per-tensor int8 quantisation. ``max|x_j|`` comes from running the graph on
+    ``feeds``; nodes named in ``skip`` (kept in fp32) are left alone. The division is a ``Mul`` before the node, or, where the input is a fused
+    attention's output, folded into that attention's V weights and bias (attention mixes
+    tokens, never channels), which costs nothing at run time. Writes ``dst``; returns how many
+    nodes were smoothed."""
     import onnx
     from onnx import numpy_helper
 
     model = onnx.load(str(src))
-    targets = smoothing_targets(model, which)
+    targets = [node for node in smoothing_targets(model, which) if node.name not in skip]
     if not targets:
         onnx.save(model, str(dst))
         return 0
     inits = {init.name: init for init in model.graph.initializer}
     maxima = activation_maxima(model, sorted({node.input[0] for node in targets}), feeds)
-    nodes = list(model.graph.node)
+    scales: dict[str, np.ndarray] = {}
     for node in targets:
         weight = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
         x_max = maxima[node.input[0]].astype(np.float64)
         w_max = np.abs(weight).max(axis=1).astype(np.float64)
         scale = np.where((x_max > 0) & (w_max > 0),
                          x_max ** alpha / np.maximum(w_max, 1e-8) ** (1.0 - alpha), 1.0)
-        scale = np.clip(scale, 1e-5, 1e5)
+        scales[node.output[0]] = np.clip(scale, 1e-5, 1e5)
+    folds = {node.output[0]: _folding_attention(model, node, set(inits)) for node in targets}
+    own: dict[tuple[str, int], np.ndarray] = {}  # (node output, input index) -> its own copy
+
+    def array(node: Any, index: int) -> np.ndarray:
+        key = (node.output[0], index)
+        if key not in own:
+            own[key] = numpy_helper.to_array(inits[node.input[index]]).astype(np.float32)
+        return own[key]
+
+    for node in targets:  # rows first, from the original weights (as the scales were)
+        scale = scales[node.output[0]].astype(np.float32)
+        own[(node.output[0], 1)] = array(node, 1) * scale[:, None]
+    owners = {node.output[0]: node for node in targets}
+    for node in targets:
+        attention = folds[node.output[0]]
+        if attention is None:
+            continue
+        owners[attention.output[0]] = attention
+        inverse = (1.0 / scales[node.output[0]]).astype(np.float32)
+        weight, bias = array(attention, 1), array(attention, 2)
+        weight[:, weight.shape[1] - inverse.size:] *= inverse
+        bias[bias.size - inverse.size:] *= inverse
+    for (owner, index), value in own.items():
+        node = owners[owner]
+        name = f"{node.name or node.output[0]}_smooth_{index}"
+        model.graph.initializer.append(numpy_helper.from_array(value, name))
+        node.input[index] = name
+    nodes = list(model.graph.node)
+    for node in targets:
+        if folds[node.output[0]] is not None:
+            continue
         stem = f"{node.name or node.output[0]}_smooth"
         model.graph.initializer.append(
-            numpy_helper.from_array((weight * scale[:, None]).astype(np.float32), stem + "_weight"))
-        model.graph.initializer.append(
-            numpy_helper.from_array((1.0 / scale).astype(np.float32), stem + "_inv_scale"))
+            numpy_helper.from_array((1.0 / scales[node.output[0]]).astype(np.float32),
+                                    stem + "_inv_scale"))
         mul = onnx.helper.make_node("Mul", [node.input[0], stem + "_inv_scale"], [stem + "_input"],
                                     name=stem)
         nodes.insert(nodes.index(node), mul)
-        node.input[0], node.input[1] = stem + "_input", stem + "_weight"
+        node.input[0] = stem + "_input"
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     used = {name for node in model.graph.node for name in node.input}

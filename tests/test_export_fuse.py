@@ -86,6 +86,51 @@ def test_fused_graph_equals_unfused(bert_exports):
     assert set(agree) == set(HEADS)
 
 
+def test_smoothing_folds_into_the_fused_attention(bert_exports, tmp_path):
+    import onnx
+    from transformers import AutoTokenizer
+
+    from fairguard.export.quantize import calibration_pairs, smooth_activations, smoothing_targets
+
+    fused, _ = bert_exports
+    src = fused.out / "model.onnx"
+    model = onnx.load(str(src))
+    targets = smoothing_targets(model, "all")
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    attention_outputs = [t for t in targets if producers[t.input[0]] in ("Attention", "Gather")]
+    layers = sum(node.op_type == "Attention" for node in model.graph.node)
+    assert len(attention_outputs) == layers >= 2  # the last one reads the first-token Gather
+    calibration = calibration_pairs(AutoTokenizer.from_pretrained(fused.out), 64)
+    assert smooth_activations(src, tmp_path / "s.onnx", "all", 0.8,
+                              calibration.feeds) == len(targets)
+    smoothed = onnx.load(str(tmp_path / "s.onnx"))
+    muls = [node for node in smoothed.graph.node if node.name.endswith("_smooth")]
+    assert len(muls) == len(targets) - layers  # V's weights and bias carry the other scales
+    pairs = builtin_pairs()
+    np.testing.assert_allclose(_logits(tmp_path / "s.onnx", fused.out, pairs),
+                               _logits(src, fused.out, pairs), atol=1e-4, rtol=1e-4)
+
+
+def test_single_token_nodes_stay_fp32(bert_exports):
+    import onnx
+
+    from fairguard.export.fuse import single_token_nodes
+
+    fused, _ = bert_exports
+    model = onnx.load(str(fused.out / "model.onnx"))
+    names = set(single_token_nodes(model))
+    matmuls = [n for n in model.graph.node if n.name in names and n.op_type in ("MatMul", "Gemm")]
+    # the last layer's output projection and feed-forward pair, the pooler and the classifier
+    assert len(matmuls) >= 5
+    assert not any(n.op_type == "Attention" for n in model.graph.node if n.name in names)
+    int8 = {n.name: n.op_type for n in onnx.load(str(fused.out / "model_int8.onnx")).graph.node}
+    # dynamic quantisation splits a Gemm into "<name>_MatMul" and an Add; both stay fp32
+    assert all(int8.get(n.name) == "MatMul" or int8.get(f"{n.name}_MatMul") == "MatMul"
+               for n in matmuls)
+    assert sum(op in ("DynamicQuantizeMatMul", "MatMulInteger") for op in int8.values()) > 0
+    assert fused.parity["int8_vs_fp32"]["quantization"]["fp32_single_token"] is True
+
+
 def test_deberta_fuses_layernorm_and_gelu_not_attention(tmp_path_factory):
     _, export = shared_export(tmp_path_factory)
     meta = json.loads((export / "fairguard.json").read_text())
