@@ -105,3 +105,29 @@ def test_shared_prompt_pass_gives_the_full_pass_logits_and_gradients(peft_model)
     model.zero_grad()
     distinct_rows = r.prompt_ids[::2], r.prompt_mask[::2]  # one row per prompt: nothing to share
     assert shared_prompt_pass(model, *distinct_rows) is None
+
+
+def test_forward_keeping_falls_back_only_for_logits_to_keep(peft_model):
+    from types import SimpleNamespace
+
+    from fairguard.training.logprobs import forward_keeping
+
+    model, tok, _ = peft_model
+    ids = tok(["who is a good teacher ?"], return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        full = model(input_ids=ids).logits
+        assert torch.allclose(forward_keeping(model, 1, input_ids=ids).logits, full[:, -1:],
+                              atol=1e-5)
+
+        def no_keep(input_ids):  # an older model: no logits_to_keep, every position computed
+            return SimpleNamespace(logits=model(input_ids=input_ids).logits)
+
+        assert forward_keeping(no_keep, 1, input_ids=ids).logits.shape == full.shape
+
+        def broken(input_ids, logits_to_keep=None):  # a bug on the kept path must surface,
+            if logits_to_keep is not None:  # not be retried as if the option were missing
+                raise TypeError("unsupported operand type(s) for +: 'int' and 'NoneType'")
+            return SimpleNamespace(logits=model(input_ids=input_ids).logits)
+
+        with pytest.raises(TypeError, match="unsupported operand"):
+            forward_keeping(broken, 1, input_ids=ids)

@@ -46,18 +46,26 @@ def _full_sequence_logits(model: Any, prompt_ids: torch.Tensor, prompt_mask: tor
     keep = completion_ids.shape[1]
     kwargs = {"input_ids": input_ids, "attention_mask": attention_mask,
               "position_ids": position_ids_from_mask(attention_mask), "use_cache": False}
-    try:
-        logits = model(**kwargs, logits_to_keep=keep + 1).logits
-    except TypeError:  # models without logits_to_keep
-        logits = model(**kwargs).logits
+    logits = forward_keeping(model, keep + 1, **kwargs).logits
     return logits[:, -(keep + 1):-1, :]
+
+
+def forward_keeping(model: Any, keep: int, **kwargs: Any) -> Any:
+    """``model(**kwargs)`` computing logits for the last ``keep`` positions only where the model
+    takes ``logits_to_keep``, for every position where it does not. Any other error raises."""
+    try:
+        return model(**kwargs, logits_to_keep=keep)
+    except TypeError as exc:
+        if "logits_to_keep" not in str(exc):
+            raise
+        return model(**kwargs)
 
 
 def shared_prompt_pass(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor
                        ) -> tuple[Any, torch.Tensor] | None:
     """Run each distinct prompt row once with a key/value cache; return the cache selected back
     to every row and each row's last-position logits. None when no two rows share a prompt or
-    the model cannot do it (no cache or ``logits_to_keep``; DDP allows one forward per backward)."""
+    the model cannot do it (no cache; DDP allows one forward per backward)."""
     if isinstance(model, torch.nn.parallel.DistributedDataParallel) or prompt_ids.shape[1] == 0:
         return None
     width = prompt_ids.shape[1]
@@ -66,11 +74,8 @@ def shared_prompt_pass(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.
     if len(distinct) == len(rows):
         return None
     mask = distinct[:, width:].to(prompt_mask.dtype)
-    try:
-        out = model(input_ids=distinct[:, :width], attention_mask=mask,
-                    position_ids=position_ids_from_mask(mask), use_cache=True, logits_to_keep=1)
-    except TypeError:  # models without logits_to_keep
-        return None
+    out = forward_keeping(model, 1, input_ids=distinct[:, :width], attention_mask=mask,
+                          position_ids=position_ids_from_mask(mask), use_cache=True)
     cache = getattr(out, "past_key_values", None)
     if cache is None or not hasattr(cache, "batch_select_indices"):
         return None

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from fairguard.generation import format_prompts
-from fairguard.training.logprobs import position_ids_from_mask, shared_prompt_pass
+from fairguard.training.logprobs import forward_keeping, position_ids_from_mask, shared_prompt_pass
 
 
 @dataclass
@@ -224,14 +224,6 @@ def next_token_picker(temperature: float, top_p: float, do_sample: bool
     return pick
 
 
-def _last_logits(model: Any, **kwargs: Any) -> Any:
-    """A forward that keeps only the last position's logits where the model can."""
-    try:
-        return model(**kwargs, logits_to_keep=1)
-    except TypeError:  # models without logits_to_keep
-        return model(**kwargs)
-
-
 def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_new_tokens: int,
            pick: Callable[[torch.Tensor], torch.Tensor], eos_token_id: int | None,
            pad_token_id: int) -> torch.Tensor | None:
@@ -243,8 +235,8 @@ def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_
     if shared is not None:
         cache, logits = shared
     else:
-        out = _last_logits(model, input_ids=prompt_ids, attention_mask=prompt_mask,
-                           position_ids=position_ids_from_mask(prompt_mask), use_cache=True)
+        out = forward_keeping(model, 1, input_ids=prompt_ids, attention_mask=prompt_mask,
+                              position_ids=position_ids_from_mask(prompt_mask), use_cache=True)
         cache, logits = getattr(out, "past_key_values", None), out.logits
         if cache is None:
             return None
@@ -262,8 +254,8 @@ def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_
             break
         mask = torch.cat([mask, mask.new_ones(n, 1)], dim=1)
         position = position + 1
-        out = _last_logits(model, input_ids=token[:, None], attention_mask=mask,
-                           position_ids=position, past_key_values=cache, use_cache=True)
+        out = forward_keeping(model, 1, input_ids=token[:, None], attention_mask=mask,
+                              position_ids=position, past_key_values=cache, use_cache=True)
         cache, logits = out.past_key_values, out.logits
     return torch.stack(tokens, dim=1)
 
