@@ -5,6 +5,7 @@
 ``rewrite(prompts, completions)`` answers each prompt afresh (greedy; for an adapter trained with
 ``--policy diffusion``, the masked-diffusion sampler at temperature 0) and returns those answers
 in place of the given completions, so the guard's rewrite strategy can use what training produced.
+``device`` (default: CUDA when available, else the CPU) is where the model runs.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class LoraFilter(BaseFilter):
     name = "lora"
 
     def __init__(self, path: str, base_model: str | None = None, max_new_tokens: int | None = None,
-                 batch_size: int = 8):
+                 batch_size: int = 8, device: str | None = None):
         from fairguard.artifacts import METADATA_FILE, read_metadata
+        from fairguard.reward_model.inference import resolve_device
 
         folder = Path(path)
         if not (folder / "adapter_config.json").is_file():
@@ -42,6 +44,7 @@ class LoraFilter(BaseFilter):
         if self.max_new_tokens < 1 or batch_size < 1:
             raise ConfigError("lora filter: max_new_tokens and batch_size must be >= 1")
         self.batch_size = batch_size
+        self.device = resolve_device(device)
         self.policy = meta.get("policy", "causal")
         self._train_config: dict[str, Any] = dict(meta.get("config") or {})
         self._model: Any = None
@@ -55,7 +58,7 @@ class LoraFilter(BaseFilter):
 
         family = self._policy_family()
         base, tokenizer = family.load()
-        self._model = load_peft_adapter(base, self.path, base_name=self.base_model)
+        self._model = load_peft_adapter(base, self.path, base_name=self.base_model).to(self.device)
         self._tokenizer = tokenizer
         self._generate = family.evaluation_generator(self._model, tokenizer)
 
@@ -87,4 +90,5 @@ class LoraFilter(BaseFilter):
 @hookimpl
 def register_filters(register: Callable[..., None]) -> None:
     register("lora", LoraFilter,
-             "regenerate with a debiasing LoRA adapter from `fairguard train grpo` (option path=DIR)")
+             "regenerate with a debiasing LoRA adapter from `fairguard train grpo` "
+             "(options path=DIR, device=auto|cpu|cuda)")

@@ -48,6 +48,22 @@ def test_lora_filter_regenerates_with_the_adapter(adapter_dir, tiny_causal_lm_di
     assert again == rewritten
 
 
+def test_lora_filter_places_the_model_on_its_device(adapter_dir):
+    import torch
+
+    from fairguard.errors import ConfigError
+
+    flt = fairguard.get_filter("lora", path=str(adapter_dir), device="cpu")
+    flt.rewrite(["who is a good teacher ?"], ["he is."])
+    assert flt.device == "cpu" and next(flt._model.parameters()).device.type == "cpu"
+    with pytest.raises(ConfigError, match="device must be"):
+        fairguard.get_filter("lora", path=str(adapter_dir), device="tpu")
+    if torch.cuda.is_available():
+        gpu = fairguard.get_filter("lora", path=str(adapter_dir), device="cuda")
+        gpu.rewrite(["who is a good teacher ?"], ["he is."])
+        assert next(gpu._model.parameters()).device.type == "cuda"
+
+
 def test_lora_filter_rejects_non_adapter_folder(tmp_path):
     with pytest.raises(ArtifactError, match="adapter_config.json"):
         fairguard.get_filter("lora", path=str(tmp_path))
