@@ -146,6 +146,17 @@ def test_judges_from_yaml_are_a_list(tmp_path):
     assert config.judge == (str(tmp_path / "a"), str(tmp_path / "b"))
 
 
+def test_guard_filters_that_need_a_folder_point_to_eval_behaviour():
+    from fairguard.errors import ConfigError
+    from fairguard.evaluation.quality import QualityEvalConfig
+
+    for filters in ("refine", "neutralize,lora"):
+        with pytest.raises(ConfigError, match="need a folder.*eval behaviour"):
+            QualityEvalConfig(model="m", data="d", out="o", reward="gender-bias=1", guard=True,
+                              guard_filters=filters)
+    QualityEvalConfig(model="m", data="d", out="o", reward="gender-bias=1", guard=True)
+
+
 @pytest.fixture(scope="module")
 def two_judges(tmp_path_factory, tiny_deberta_dir):
     """Two tiny judges trained on different data: the adapter's training judge and another."""

@@ -141,7 +141,8 @@ class QualityEvalConfig:
         "help": "Also pass every response through a rewrite-strategy Guard on the same rewards "
                 "and report the scores of what it would show."})
     guard_filters: str = field(default="neutralize", metadata={
-        "help": "Comma list of the guard's filters."})
+        "help": "Comma list of the guard's text filters (no folder options; for lora and "
+                "refine as the guard's step, use `fairguard eval behaviour --guard-filters`)."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
@@ -150,6 +151,18 @@ class QualityEvalConfig:
                               "and/or --reward NAME=WEIGHT")
         if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
+        if self.guard:
+            from fairguard.evaluation.behaviour import FILTER_FOLDERS
+
+            needs_folder = [n.strip() for n in self.guard_filters.split(",")
+                            if n.strip() in FILTER_FOLDERS]
+            if needs_folder:
+                raise ConfigError(
+                    f"--guard-filters {','.join(needs_folder)}: these filters need a folder, which "
+                    "`eval quality --guard` cannot pass; run `fairguard eval behaviour "
+                    "--guard-filters lora,refine --guard-lora-adapter DIR --guard-refine-layer DIR` "
+                    "(the guard's rewrite step on the base answers), or apply them while generating "
+                    "here with --adapter DIR / --refine-layer DIR")
         object.__setattr__(self, "judge", check_judges(self.judge))
         if self.reward_model is None and not self.reward and not self.fluency_proxy and not self.judge:
             raise ConfigError("no rewards to evaluate with; pass --judge DIR, --reward-model DIR, "
