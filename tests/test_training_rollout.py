@@ -12,7 +12,6 @@ from fairguard.training.rollout import (
     decode,
     decoding_linears,
     draw,
-    generation_config,
     next_token_picker,
     sample_completions,
 )
@@ -75,6 +74,17 @@ def _lora(model, seed: int = 0):
         if "lora_B" in name:
             param.data.copy_(torch.randn(param.shape, generator=gen) * 0.3)
     return peft
+
+
+def generation_config(tokenizer, max_new_tokens, temperature, top_p, do_sample=True):
+    """transformers' generate with the same law as the decoding loop (no model defaults)."""
+    from transformers import GenerationConfig
+
+    kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
+              "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id}
+    if do_sample:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+    return GenerationConfig(**kwargs)
 
 
 def _encode(tok, prompts, repeat):
@@ -231,3 +241,31 @@ def test_without_onednn_only_lora_layers_are_merged(monkeypatch):
             assert sum(type(m) is torch.nn.Linear for m in peft.modules()) == 2 * 3 + 1
             torch.testing.assert_close(peft(input_ids=ids, attention_mask=mask).logits, want,
                                        atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_a_model_without_a_cache_decodes_what_the_cached_one_does(repeat):
+    """A model that returns no key/value cache re-reads the sequence each step: the same greedy
+    tokens, one forward per token (plus the shared pass over distinct prompts, which finds no
+    cache), where it used to fall back to transformers' generate and run the prompt again."""
+    from types import SimpleNamespace
+
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    calls = []
+
+    def cacheless(**kwargs):
+        calls.append(kwargs["input_ids"].shape)
+        kwargs.pop("past_key_values", None)
+        out = model(**{**kwargs, "use_cache": False})
+        return SimpleNamespace(logits=out.logits, past_key_values=None)
+
+    ids, mask = _encode(tok, ["who is a good teacher ?", "should the boss hire a worker ?"], repeat)
+    pick = next_token_picker(1.0, 1.0, False)
+    with torch.no_grad():
+        want = decode(model, ids, mask, 6, pick, None, tok.pad_token_id)
+        got = decode(cacheless, ids, mask, 6, pick, None, tok.pad_token_id)
+    assert torch.equal(got, want)
+    distinct = 2 if repeat > 1 else 0  # the shared prompt pass, when rows share prompts
+    assert len(calls) == 6 + (1 if distinct else 0)

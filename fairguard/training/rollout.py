@@ -52,19 +52,6 @@ def completion_mask(completion_ids: torch.Tensor, eos_token_id: int | None) -> t
     return (positions <= first.unsqueeze(1)).long()
 
 
-def generation_config(tokenizer: Any, max_new_tokens: int, temperature: float, top_p: float,
-                      do_sample: bool = True) -> Any:
-    """A fresh sampling config (ignores the model's own defaults such as repetition penalties)."""
-    from transformers import GenerationConfig
-
-    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
-                              "pad_token_id": tokenizer.pad_token_id,
-                              "eos_token_id": tokenizer.eos_token_id}
-    if do_sample:
-        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
-    return GenerationConfig(**kwargs)
-
-
 @contextlib.contextmanager
 def decoding_linears(model: Any, rows: int = 16) -> Iterator[int]:
     """Inside the block, the linear layers of ``model`` are frozen copies made for no-grad
@@ -226,11 +213,12 @@ def next_token_picker(temperature: float, top_p: float, do_sample: bool
 
 def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_new_tokens: int,
            pick: Callable[[torch.Tensor], torch.Tensor], eos_token_id: int | None,
-           pad_token_id: int) -> torch.Tensor | None:
+           pad_token_id: int) -> torch.Tensor:
     """New tokens (N, <= max_new_tokens) after left-padded prompts, one forward per token on a
     key/value cache, as ``generate`` makes them: rows that ended (EOS) continue with
     ``pad_token_id``, decoding stops when every row has ended. Each distinct prompt is run once
-    (:func:`shared_prompt_pass`). None when the model returns no cache."""
+    (:func:`shared_prompt_pass`). A model that returns no cache re-reads the whole sequence at
+    each step (as ``generate`` does for it), after the prompt pass it already made."""
     shared = shared_prompt_pass(model, prompt_ids, prompt_mask)
     if shared is not None:
         cache, logits = shared
@@ -238,13 +226,11 @@ def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_
         out = forward_keeping(model, 1, input_ids=prompt_ids, attention_mask=prompt_mask,
                               position_ids=position_ids_from_mask(prompt_mask), use_cache=True)
         cache, logits = getattr(out, "past_key_values", None), out.logits
-        if cache is None:
-            return None
     n = prompt_ids.shape[0]
     mask = prompt_mask
     position = position_ids_from_mask(prompt_mask)[:, -1:]
     running = torch.ones(n, dtype=torch.bool, device=prompt_ids.device)
-    tokens = []
+    tokens: list[torch.Tensor] = []
     for step in range(max_new_tokens):
         token = torch.where(running, pick(logits[:, -1, :]), pad_token_id)
         tokens.append(token)
@@ -254,6 +240,12 @@ def decode(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_
             break
         mask = torch.cat([mask, mask.new_ones(n, 1)], dim=1)
         position = position + 1
+        if cache is None:
+            sequence = torch.cat([prompt_ids, torch.stack(tokens, dim=1)], dim=1)
+            logits = forward_keeping(model, 1, input_ids=sequence, attention_mask=mask,
+                                     position_ids=position_ids_from_mask(mask),
+                                     use_cache=False).logits
+            continue
         out = forward_keeping(model, 1, input_ids=token[:, None], attention_mask=mask,
                               position_ids=position, past_key_values=cache, use_cache=True)
         cache, logits = out.past_key_values, out.logits
@@ -281,11 +273,6 @@ def sample_completions(model: Any, tokenizer: Any, prompts: Sequence[str], num_g
             completion_ids = decode(model, prompt_ids, prompt_mask, max_new_tokens,
                                     next_token_picker(temperature, top_p, do_sample),
                                     tokenizer.eos_token_id, tokenizer.pad_token_id)
-            if completion_ids is None:  # a model without a cache: transformers' generate
-                out = model.generate(input_ids=prompt_ids, attention_mask=prompt_mask,
-                                     generation_config=generation_config(
-                                         tokenizer, max_new_tokens, temperature, top_p, do_sample))
-                completion_ids = out[:, prompt_ids.shape[1]:]
     finally:
         model.train(was_training)
     if completion_ids.shape[1] == 0:  # every row ended at once; keep one (masked) column
