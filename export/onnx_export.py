@@ -12,6 +12,7 @@ agreement with fp32 are reported (and enforced when ``min_int8_agreement`` is se
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import logging
 import os
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
-from fairguard.errors import ArtifactError
-from fairguard.export.config import DEFAULT_FP32_ATOL, OnnxExportConfig
+from fairguard.errors import ArtifactError, ConfigError
+from fairguard.export.config import OnnxExportConfig
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
@@ -79,27 +80,25 @@ def _tqdm(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, unit="pair", disable=not enabled, leave=False)
 
 
-def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                quantize: str | None = "int8", opset: int | None = None, overwrite: bool = False,
-                data: str | os.PathLike[str] | None = None, *,
-                fp32_atol: float = DEFAULT_FP32_ATOL, max_pairs: int | None = 2000,
-                batch_size: int = 16, per_channel: bool = True,
-                min_int8_agreement: float | None = None, optimize: bool = True,
-                fp32_ffn_outputs: int = 0, progress: bool = True) -> ExportResult:
+def export_onnx(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                progress: bool = True, **options: Any) -> ExportResult:
     """Export the reward model in ``model_dir`` to ONNX in ``out_dir`` (atomically).
 
-    ``quantize``: "int8" (also write ``model_int8.onnx``) or None/"none". ``data``: a dataset
-    folder whose test split is used for the parity check (else built-in pairs). ``optimize``:
-    fuse the graph first (what was fused is in ``fairguard.json`` under ``onnx.fusion``). Raises
-    :class:`ArtifactError` when the source is missing/corrupt, when fp32 logits differ from
-    torch by more than ``fp32_atol``, or when int8 decision agreement is under
-    ``min_int8_agreement``; nothing is written then.
+    ``options`` are the fields of :class:`OnnxExportConfig` (their defaults are declared there
+    once), e.g. ``quantize="none"``, ``data=DATASET_DIR`` (its test split is used for the parity
+    check, else built-in pairs), ``optimize=False``. Raises :class:`ArtifactError` when the
+    source is missing/corrupt, when fp32 logits differ from torch by more than ``fp32_atol``, or
+    when int8 decision agreement is under ``min_int8_agreement``; nothing is written then, and
+    :class:`ConfigError` for an option that is not a field.
     """
-    cfg = OnnxExportConfig(model=str(model_dir), out=str(out_dir), quantize=quantize, opset=opset,
-                           data=None if data is None else str(data), overwrite=overwrite,
-                           fp32_atol=fp32_atol, max_pairs=max_pairs, batch_size=batch_size,
-                           per_channel=per_channel, min_int8_agreement=min_int8_agreement,
-                           optimize=optimize, fp32_ffn_outputs=fp32_ffn_outputs)
+    fields = {f.name for f in dataclasses.fields(OnnxExportConfig)} - {"model", "out"}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise ConfigError(f"export_onnx() got unknown option(s) {', '.join(unknown)}; the options "
+                          f"are {', '.join(sorted(fields))}")
+    if options.get("data") is not None:
+        options["data"] = str(options["data"])
+    cfg = OnnxExportConfig(model=str(model_dir), out=str(out_dir), **options)
     return export_onnx_from_config(cfg, progress=progress)
 
 
@@ -108,8 +107,6 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
     """``(fusion report, fp32 logits, fp32-vs-torch report)`` of the fp32 graph left at
     ``tmp/model.onnx``: the fused graph when fusion is on and it passes parity, else the exported
     one (which must pass, or :class:`ArtifactError`)."""
-    import dataclasses
-
     from fairguard.export.fuse import FusionReport, fuse_transformer_graph, model_details
     from fairguard.export.parity import compare, onnx_logits
     from fairguard.export.session import make_session

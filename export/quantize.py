@@ -247,9 +247,10 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     is divided by ``s_j = max|x_j|^alpha / max|W_j|^(1 - alpha)`` and its weight row ``j``
     multiplied by ``s_j``, so the product is unchanged while the activation's outlier channels
     shrink before per-tensor int8 quantisation. ``max|x_j|`` comes from running the graph on
-    ``feeds``; nodes named in ``skip`` (kept in fp32) are left alone. The division is a ``Mul`` before the node, or, where the input is a fused
-    attention's output, folded into that attention's V weights and bias (attention mixes
-    tokens, never channels), which costs nothing at run time. Writes ``dst``; returns how many
+    ``feeds``; nodes named in ``skip`` (kept in fp32) are left alone. The division is a ``Mul``
+    before the node, or, where the input is a fused attention's output, folded into that
+    attention's V weights and bias (attention mixes tokens, never channels), which costs
+    nothing at run time. Writes ``dst``; returns how many
     nodes were smoothed."""
     import onnx
     from onnx import numpy_helper

@@ -114,6 +114,15 @@ def test_existing_output_refused_without_overwrite(exported, tmp_path):
         export_onnx(source, tmp_path / "taken", progress=False)
 
 
+def test_unknown_option_is_named(exported, tmp_path):
+    from fairguard.errors import ConfigError
+
+    source, _ = exported
+    with pytest.raises(ConfigError, match="unknown option.*quantise.*the options are"):
+        export_onnx(source, tmp_path / "out", quantise="none", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_and_corrupt_sources(tmp_path):
     with pytest.raises(ArtifactError, match="does not exist"):
         export_onnx(tmp_path / "nope", tmp_path / "out", progress=False)
