@@ -172,20 +172,6 @@ def _is_first_token_gather(node: Any, constants: dict[str, Any]) -> bool:
     return axis == 1 and index.size == 1 and int(index.reshape(-1)[0]) == 0
 
 
-def single_token_nodes(model: Any) -> list[str]:
-    """Names of the nodes that see one token per sequence: everything fed by a first-token
-    ``Gather`` (the pooler's, and the cut made by :func:`first_token_tail`)."""
-    constants = _constants(model)
-    reached = {node.output[0] for node in model.graph.node
-               if _is_first_token_gather(node, constants)}
-    names = []
-    for node in model.graph.node:  # topological order
-        if any(name in reached for name in node.input):
-            reached.update(node.output)
-            names.append(node.name)
-    return names
-
-
 def first_token_tail(model: Any) -> int | str:
     """Make the nodes between the last fused attention and the pooler's first-token ``Gather``
     run on the first token only (in place), returning how many; or, leaving ``model`` as it

@@ -43,7 +43,6 @@ class QuantizeOptions:
     op_types: tuple[str, ...] | None = DEFAULT_OP_TYPES  # None = all supported
     exclude: tuple[str, ...] = ()  # node names kept in fp32
     fp32_gelu_matmuls: int = 0  # the first N MatMuls that read a GELU output (FFN outputs) too
-    fp32_single_token: bool = True  # nodes that see only the first token (pooler, cut last layer)
     smooth: str | None = DEFAULT_SMOOTH  # SmoothQuant the inputs of: "all" / "gelu" / None
     smooth_alpha: float = DEFAULT_SMOOTH_ALPHA  # migration strength (0: none, 1: all on weights)
 
@@ -117,14 +116,11 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
 
 
 def _fp32_nodes(fp32_path: str | os.PathLike[str], options: QuantizeOptions) -> list[str]:
-    """The nodes kept in fp32: ``options.exclude``, the first ``fp32_gelu_matmuls`` MatMuls
-    that read a GELU output, and with ``fp32_single_token`` the ones that see one token per
-    sequence (their matrix work is a sliver of the forward; int8 would only add error)."""
+    """The nodes kept in fp32: ``options.exclude`` and the first ``fp32_gelu_matmuls`` MatMuls
+    that read a GELU output (named in the graph before it is smoothed)."""
     exclude = list(options.exclude)
-    if options.fp32_gelu_matmuls or options.fp32_single_token:
+    if options.fp32_gelu_matmuls:
         import onnx
-
-        from fairguard.export.fuse import single_token_nodes
 
         try:
             model = onnx.load(str(fp32_path), load_external_data=False)
@@ -133,11 +129,6 @@ def _fp32_nodes(fp32_path: str | os.PathLike[str], options: QuantizeOptions) -> 
                                  f"{exc}); export with --quantize none") from exc
         exclude += [node.name for node in smoothing_targets(model, "gelu")
                     if node.op_type == "MatMul"][:options.fp32_gelu_matmuls]
-        if options.fp32_single_token:
-            quantisable = {node.name for node in model.graph.node
-                           if node.op_type in ("MatMul", "Gemm")}
-            exclude += [name for name in single_token_nodes(model)
-                        if name in quantisable and name not in exclude]
     return exclude
 
 

@@ -23,8 +23,7 @@ def test_quantize_failure_is_a_fairguard_error(tmp_path):
     with pytest.raises(FairguardError, match="export with --quantize none"):
         quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", QuantizeOptions(smooth=None))
     with pytest.raises(FairguardError, match="smoothing .* failed.*export with --quantize none"):
-        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx",
-                      QuantizeOptions(fp32_single_token=False), calibration=[])
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", calibration=[])
 
 
 def test_excluded_nodes_stay_fp32(tmp_path_factory, tmp_path):
