@@ -67,13 +67,13 @@ def _best_median(fn: Callable[[], Any], calls: int) -> list[float]:
 def interleaved(fns: dict[str, Callable[[], Any]], calls: int, rounds: int,
                 warmup: int = 3) -> dict[str, float]:
     """Best-of-``rounds`` median seconds per call of each function; in each round every
-    function runs its ``calls`` calls in turn."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+    function runs ``warmup`` untimed calls (what the previous function left in the caches and
+    thread pools is paid there) and then its ``calls`` timed calls, in turn."""
     best = {name: float("inf") for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            for _ in range(warmup):
+                fn()
             best[name] = min(best[name], statistics.median(_best_median(fn, calls)))
     return best
 
