@@ -221,7 +221,10 @@ def _folding_attention(model: Any, node: Any, weights: set[str]) -> Any | None:
         producer = producers.get(tensor)
         if producer is None or readers.get(tensor, 0) != 1 or tensor in outputs:
             return None
-        if producer.op_type == "Gather":
+        if producer.op_type == "Gather":  # a cut over batch or tokens keeps the channels
+            axis = next((a.i for a in producer.attribute if a.name == "axis"), 0)
+            if axis not in (0, 1):
+                return None
             tensor = producer.input[0]
             continue
         ok = (producer.op_type == "Attention" and producer.domain == "com.microsoft"
@@ -241,8 +244,7 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     ``feeds``; nodes named in ``skip`` (kept in fp32) are left alone. The division is a ``Mul``
     before the node, or, where the input is a fused attention's output, folded into that
     attention's V weights and bias (attention mixes tokens, never channels), which costs
-    nothing at run time. Writes ``dst``; returns how many
-    nodes were smoothed."""
+    nothing at run time. Writes ``dst``; returns how many nodes were smoothed."""
     import onnx
     from onnx import numpy_helper
 
