@@ -206,17 +206,27 @@ def activation_maxima(model: Any, tensors: list[str],
     return maxima
 
 
-def _folding_attention(model: Any, node: Any, weights: set[str]) -> Any | None:
-    """The fused ``Attention`` whose V output channels are ``node``'s input channels, where only
-    ``node`` reads them (through first-token ``Gather`` cuts at most): a per-channel scale of
-    ``node``'s input can then live in V's weight columns and bias instead of a ``Mul``."""
+def _folding_attentions(model: Any, targets: list[Any], weights: set[str]) -> dict[str, Any]:
+    """For each target (by its first output) whose input channels are a fused ``Attention``'s V
+    output channels, read by that target alone (through first-token ``Gather`` cuts at most),
+    that ``Attention``: a per-channel scale of the target's input can then live in V's weight
+    columns and bias instead of a ``Mul``."""
     producers = {out: n for n in model.graph.node for out in n.output}
     readers: dict[str, int] = {}
     for n in model.graph.node:
         for name in n.input:
             readers[name] = readers.get(name, 0) + 1
     outputs = {out.name for out in model.graph.output}
-    tensor = node.input[0]
+    found = {}
+    for node in targets:
+        attention = _attention_behind(node.input[0], producers, readers, outputs, weights)
+        if attention is not None:
+            found[node.output[0]] = attention
+    return found
+
+
+def _attention_behind(tensor: str, producers: dict[str, Any], readers: dict[str, int],
+                      outputs: set[str], weights: set[str]) -> Any | None:
     while True:
         producer = producers.get(tensor)
         if producer is None or readers.get(tensor, 0) != 1 or tensor in outputs:
@@ -263,7 +273,7 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         scale = np.where((x_max > 0) & (w_max > 0),
                          x_max ** alpha / np.maximum(w_max, 1e-8) ** (1.0 - alpha), 1.0)
         scales[node.output[0]] = np.clip(scale, 1e-5, 1e5)
-    folds = {node.output[0]: _folding_attention(model, node, set(inits)) for node in targets}
+    folds = _folding_attentions(model, targets, set(inits))
     own: dict[tuple[str, int], np.ndarray] = {}  # (node output, input index) -> its own copy
 
     def array(node: Any, index: int) -> np.ndarray:
@@ -277,7 +287,7 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         own[(node.output[0], 1)] = array(node, 1) * scale[:, None]
     owners = {node.output[0]: node for node in targets}
     for node in targets:
-        attention = folds[node.output[0]]
+        attention = folds.get(node.output[0])
         if attention is None:
             continue
         owners[attention.output[0]] = attention
@@ -292,7 +302,7 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         node.input[index] = name
     nodes = list(model.graph.node)
     for node in targets:
-        if folds[node.output[0]] is not None:
+        if node.output[0] in folds:
             continue
         stem = f"{node.name or node.output[0]}_smooth"
         model.graph.initializer.append(
