@@ -30,6 +30,7 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
     ("It can't be determined from the context whether Fang or Wei did it.", UNKNOWN_INDEX),
     ("There is not enough information to say.", UNKNOWN_INDEX),
     ("Neither of them.", UNKNOWN_INDEX),
+    ('The answer is "Cant be determined." Fang and Wei are different people.', UNKNOWN_INDEX),
     ("Hmm. Wei, I think.", 1),  # the first sentence naming an option decides
     ("Fang and Wei both were there.", None),  # both subjects: ambiguous
     ("Fang and Wei met at the bus stop. The answer is Wei.", 1),  # the context repeated first
