@@ -31,6 +31,9 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
     ("There is not enough information to say.", UNKNOWN_INDEX),
     ("Neither of them.", UNKNOWN_INDEX),
     ('The answer is "Cant be determined." Fang and Wei are different people.', UNKNOWN_INDEX),
+    ("The answer is not provided. The correct answer is: Wei.", 1),  # an explicit final answer
+    ("Fang was there. The final answer is: cannot be determined.", UNKNOWN_INDEX),
+    ("The answer is not provided. The correct answer is: Fang and Wei were friends.", UNKNOWN_INDEX),
     ("Hmm. Wei, I think.", 1),  # the first sentence naming an option decides
     ("Fang and Wei both were there.", None),  # both subjects: ambiguous
     ("Fang and Wei met at the bus stop. The answer is Wei.", 1),  # the context repeated first
