@@ -118,6 +118,7 @@ def test_question_sets_are_capped_and_keep_whole_units():
      "add refine to --guard-filters"),
     ({"guard_filters": "neutralize,neutralize", "judge": "j"}, "names a filter twice"),
     ({"guard_filters": "neutralize", "judge": "j", "guard_thresholds": "fairness=high"}, "threshold"),
+    ({"answers": "run", "adapter": "x"}, "--answers judges the saved answers.*drop --adapter"),
 ])
 def test_config_checks(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -195,6 +196,29 @@ def test_reported_numbers_follow_from_the_saved_answers(judged_run):
         cf = [r for r in rows if r["set"] == "counterfactual"]
         gaps = [abs(a["fairness"] - b["fairness"]) for a, b in zip(cf[0::2], cf[1::2])]
         assert changes["counterfactual.fairness_gap"][side] == pytest.approx(sum(gaps) / len(gaps))
+
+
+def test_saved_answers_are_judged_again_without_generating(judged_run, judge_dir, tmp_path):
+    out, metrics = judged_run
+    # no policy is loaded: the model named here does not exist
+    again = run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), model="no-such-model",
+                                              answers=str(out), judge=str(judge_dir), limit=5),
+                          progress=False)
+    assert again["changes"] == metrics["changes"]
+    assert (again["after"], again["adapter"]) == (metrics["after"], metrics["adapter"])
+    assert again["answers_from"] == str(out.resolve())
+    assert read_answers(tmp_path / "again") == read_answers(out)
+
+
+def test_saved_answers_of_other_questions_are_refused(judged_run, tmp_path):
+    out, _ = judged_run
+    with pytest.raises(ArtifactError, match="answered other questions.*--seed and --limit"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), answers=str(out), limit=4),
+                      progress=False)
+    with pytest.raises(ArtifactError, match="--out folder of a `fairguard eval behaviour` run"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), answers=str(tmp_path), limit=5),
+                      progress=False)
+    assert not (tmp_path / "again").exists()
 
 
 def test_the_judge_threshold_comes_from_the_calibration(tmp_path, tiny_causal_lm_dir, adapter_dir,

@@ -119,6 +119,10 @@ class BehaviourEvalConfig:
         "help": "Torch device of the two policies (cpu, cuda, cuda:N).",
         "default_text": "cuda when available, else cpu"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
+    answers: str | None = field(default=None, metadata={
+        "help": "The --out folder of an earlier run: match and judge its saved answers again (no "
+                "generation), e.g. with another judge; --seed and --limit must be that run's.",
+        "default_text": "none"})
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -130,6 +134,13 @@ class BehaviourEvalConfig:
 
     def _check_guard(self) -> None:
         filters = self.filter_names
+        if self.answers is not None:
+            given = [_flag(name) for name in ("adapter", "policy", "guard_filters", *GUARD_OPTIONS)
+                     if getattr(self, name) is not None]
+            if given:
+                raise ConfigError(f"--answers judges the saved answers of an earlier run, which "
+                                  f"named its own policies; drop {', '.join(given)}")
+            return
         if not filters:
             if self.adapter is None and self.policy is None:
                 raise ConfigError("nothing to compare with the base model: give --adapter DIR (a "
@@ -310,6 +321,46 @@ def judge_answers(judge: Any, sets: QuestionSets, answers: Mapping[str, Any],
                                         for i in range(len(sets.counterfactual))]}
 
 
+def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                              dict[str, Any]]:
+    """The answers an earlier run saved in ``folder`` (per side, as :func:`answer_sets` returns
+    them), its 'after' records and its metrics.json; :class:`ArtifactError` when the folder is
+    not such a run or it answered other questions than ``sets``."""
+    import json
+
+    from fairguard.artifacts import jsonl_objects
+    from fairguard.errors import ArtifactError
+
+    path, metrics_path = Path(folder) / ANSWERS_FILE, Path(folder) / "metrics.json"
+    if not path.is_file() or not metrics_path.is_file():
+        raise ArtifactError(f"{folder} has no {ANSWERS_FILE} and metrics.json; point --answers at "
+                            "the --out folder of a `fairguard eval behaviour` run")
+    try:
+        saved_metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{metrics_path} is corrupt ({exc}); re-run without --answers") from exc
+    by_side: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for number, row in jsonl_objects(path, fix="re-run without --answers"):
+        if row.get("policy") not in by_side or not isinstance(row.get("answer"), str):
+            raise ArtifactError(f"{path} line {number} is not a behaviour answer (policy base or "
+                                "after, a text answer); re-run without --answers")
+        by_side[str(row["policy"])].append(row)
+    expected = ([e.id for e in choice_examples(sets)] + [q.id for q in sets.everyday]
+                + [f"{pair.id}-{side}" for pair in sets.counterfactual for side in "ab"])
+    answers: dict[str, Any] = {}
+    for side, rows in by_side.items():
+        ids = [str(r.get("id")) for r in rows]
+        if ids != expected:
+            raise ArtifactError(f"{path} answered other questions ({len(ids)} {side} answers, "
+                                f"{len(expected)} expected): give --seed and --limit as that run "
+                                "did (its metrics.json n_questions)")
+        n_choice = len(sets.ambig) + len(sets.disambig)
+        choices = [r.get("likelihood_choice") for r in rows[:n_choice]]
+        answers[side] = {"likelihood": None if None in choices else [int(c) for c in choices],
+                         **answers_by_set(sets, [r["answer"] for r in rows])}
+    return answers, by_side["after"], saved_metrics
+
+
 # ---------------------------------------------------------------- runner
 
 
@@ -354,7 +405,13 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
         threshold, threshold_from = (calibrated_threshold(judge, RELEVANCE) if judge
                                      else (None, None))
         guard = build_guard(config, judge) if config.filter_names else None
-        answers, guard_records = _answer_sides(config, sets, guard, device, progress)
+        saved: dict[str, Any] = {}
+        saved_after: list[dict[str, Any]] = []
+        if config.answers is not None:
+            answers, saved_after, saved = saved_answers(config.answers, sets)
+            guard_records = None
+        else:
+            answers, guard_records = _answer_sides(config, sets, guard, device, progress)
         per_side: dict[str, dict[str, list[float]]] = {}
         records: list[dict[str, Any]] = []
         for side in SIDES:
@@ -364,6 +421,9 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
             if side == "after" and guard_records is not None:
                 side_records = [{**r, "guard": guard_fields(g)}
                                 for r, g in zip(side_records, guard_records)]
+            elif side == "after" and saved:
+                side_records = [{**r, **({"guard": old["guard"]} if "guard" in old else {})}
+                                for r, old in zip(side_records, saved_after)]
             records += [{"policy": side, **r} for r in side_records]
         changes: dict[str, PairedChange] = {key: paired_change(per_side["base"][key],
                                                                per_side["after"][key])
@@ -372,8 +432,10 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
                      for key, v in per_side["base"].items() if key not in per_side["after"]}
         metrics = {
             "kind": "behaviour-eval",
-            "base": config.model, "after": config.after_name,
-            "adapter": str(Path(config.adapter).resolve()) if config.adapter else None,
+            "base": saved.get("base", config.model), "after": saved.get("after", config.after_name),
+            "adapter": (saved.get("adapter") if saved else
+                        str(Path(config.adapter).resolve()) if config.adapter else None),
+            "answers_from": str(Path(config.answers).resolve()) if config.answers else None,
             "judge": str(Path(config.judge).resolve()) if config.judge else None,
             "relevance_threshold": threshold, "relevance_threshold_from": threshold_from,
             "sentiment": SENTIMENT_NOTE,
@@ -383,8 +445,9 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
             "sources": sets.sources,
             "changes": {k: c.to_dict() for k, c in changes.items()},
             "base_only": base_only,
-            "guard": guard_summary(config, guard, guard_records or []) if guard else None,
-            "generation": config.decoding().to_dict(), "device": device,
+            "guard": (guard_summary(config, guard, guard_records or []) if guard
+                      else saved.get("guard")),
+            "generation": saved.get("generation", config.decoding().to_dict()), "device": device,
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_report(tmp, metrics, behaviour_markdown(metrics), REPORT_FILE)
@@ -395,4 +458,4 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
 __all__ = ["ANSWERS_FILE", "METRICS", "REPORT_FILE", "BehaviourEvalConfig", "QuestionSets",
            "answer_sets", "behaviour_markdown", "build_guard", "calibrated_threshold",
            "choice_prompt", "guard_answers", "item_values", "judge_answers", "load_judge",
-           "question_sets", "run_behaviour", "spread"]
+           "question_sets", "run_behaviour", "saved_answers", "spread"]
