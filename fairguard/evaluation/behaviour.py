@@ -356,7 +356,8 @@ def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list
                                 "did (its metrics.json n_questions)")
         n_choice = len(sets.ambig) + len(sets.disambig)
         choices = [r.get("likelihood_choice") for r in rows[:n_choice]]
-        answers[side] = {"likelihood": None if None in choices else [int(c) for c in choices],
+        likelihood = [int(c) for c in choices if c is not None]
+        answers[side] = {"likelihood": likelihood if len(likelihood) == n_choice else None,
                          **answers_by_set(sets, [r["answer"] for r in rows])}
     return answers, by_side["after"], saved_metrics
 
