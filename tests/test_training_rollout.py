@@ -269,3 +269,7 @@ def test_a_model_without_a_cache_decodes_what_the_cached_one_does(repeat):
     assert torch.equal(got, want)
     distinct = 2 if repeat > 1 else 0  # the shared prompt pass, when rows share prompts
     assert len(calls) == 6 + (1 if distinct else 0)
+    calls.clear()  # the model is known to return no cache now: the shared pass is not tried again
+    with torch.no_grad():
+        assert torch.equal(decode(cacheless, ids, mask, 6, pick, None, tok.pad_token_id), want)
+    assert len(calls) == 6

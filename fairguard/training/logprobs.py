@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,13 +62,23 @@ def forward_keeping(model: Any, keep: int, **kwargs: Any) -> Any:
         return model(**kwargs)
 
 
+# Models whose forward returned no selectable key/value cache: the shared pass is not tried again.
+_NO_SHARED_CACHE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def shared_prompt_pass(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor
                        ) -> tuple[Any, torch.Tensor] | None:
     """Run each distinct prompt row once with a key/value cache; return the cache selected back
     to every row and each row's last-position logits. None when no two rows share a prompt or
-    the model cannot do it (no cache; DDP allows one forward per backward)."""
+    the model cannot do it (no cache: found out once per model, on its first call; DDP allows
+    one forward per backward)."""
     if isinstance(model, torch.nn.parallel.DistributedDataParallel) or prompt_ids.shape[1] == 0:
         return None
+    try:
+        if model in _NO_SHARED_CACHE:
+            return None
+    except TypeError:  # not weak-referenceable: always try
+        pass
     width = prompt_ids.shape[1]
     rows = torch.cat([prompt_ids, prompt_mask.to(prompt_ids.dtype)], dim=1)
     distinct, inverse = torch.unique(rows, dim=0, return_inverse=True)
@@ -78,6 +89,10 @@ def shared_prompt_pass(model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.
                           position_ids=position_ids_from_mask(mask), use_cache=True)
     cache = getattr(out, "past_key_values", None)
     if cache is None or not hasattr(cache, "batch_select_indices"):
+        try:
+            _NO_SHARED_CACHE.add(model)
+        except TypeError:
+            pass
         return None
     cache.batch_select_indices(inverse)
     return cache, out.logits[:, -1:, :][inverse]
