@@ -42,6 +42,9 @@ class OnnxExportConfig:
     fp32_ffn_outputs: int = field(default=0, metadata={
         "help": "int8: keep the FFN output projections of the first N layers in fp32 (closer "
                 "agreement with fp32 for some more time per call; docs/export.md, int8 settings)."})
+    gptq: bool = field(default=True, metadata={
+        "help": "int8: round the weights by GPTQ on the calibration pairs (closer agreement with "
+                "fp32 at no run-time cost; per-channel only; docs/export.md, GPTQ)."})
     optimize: bool = field(default=True, metadata={
         "help": "Fuse the encoder graph (attention, skip + LayerNorm, GELU, embeddings) with "
                 "onnxruntime's transformer optimizer before quantising; off: keep optimum's "

@@ -179,9 +179,9 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
         }
         if cfg.quantize == "int8":
             options = QuantizeOptions(per_channel=cfg.per_channel,
-                                      fp32_gelu_matmuls=cfg.fp32_ffn_outputs)
+                                      fp32_gelu_matmuls=cfg.fp32_ffn_outputs, gptq=cfg.gptq)
             calibration = (calibration_pairs(source.tokenizer, source.max_length, cfg.data)
-                           if options.smooth else None)
+                           if options.needs_calibration else None)
             quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options,
                           calibration.feeds if calibration else None)
             quantization = {**options.describe(),

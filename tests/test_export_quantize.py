@@ -9,6 +9,7 @@ from fairguard.export.session import make_session
 def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
     options = QuantizeOptions(per_channel=False, op_types=("MatMul",), smooth=None)
+    assert not options.gptq_applies and not options.needs_calibration  # GPTQ is per-channel
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     session = make_session(out)
     ops = {node.op_type for node in __import__("onnx").load(str(out)).graph.node}
@@ -21,7 +22,7 @@ def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
 def test_quantize_failure_is_a_fairguard_error(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"nope")
     with pytest.raises(FairguardError, match="export with --quantize none"):
-        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", QuantizeOptions(smooth=None))
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", QuantizeOptions(smooth=None, gptq=False))
     with pytest.raises(FairguardError, match="smoothing .* failed.*export with --quantize none"):
         quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", calibration=[])
 
@@ -32,7 +33,7 @@ def test_excluded_nodes_stay_fp32(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
     matmuls = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type == "MatMul"]
     keep = matmuls[0]
-    options = QuantizeOptions(exclude=(keep,), smooth=None)
+    options = QuantizeOptions(exclude=(keep,), smooth=None, gptq=False)
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     nodes = {n.name: n.op_type for n in onnx.load(str(out)).graph.node}
     assert nodes[keep] == "MatMul"  # still the fp32 op
@@ -83,7 +84,7 @@ def test_smoothed_int8_needs_calibration_and_runs(tmp_path_factory, tmp_path):
 
     folder = shared_export(tmp_path_factory)[1]
     options = QuantizeOptions(smooth="gelu", smooth_alpha=0.8)
-    with pytest.raises(FairguardError, match="needs calibration pairs"):
+    with pytest.raises(FairguardError, match="need calibration pairs"):
         quantize_int8(folder / "model.onnx", tmp_path / "q.onnx", options)
     out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx", options,
                         _pairs_feeds(folder).feeds)
@@ -117,4 +118,42 @@ def test_first_gelu_matmuls_stay_fp32(tmp_path_factory, tmp_path):
     nodes = {n.name: n.op_type for n in onnx.load(str(out)).graph.node}
     assert nodes[first] == "MatMul" and f"{first}_smooth" not in nodes  # fp32, not smoothed
     assert options.describe()["fp32_gelu_matmuls"] == 1
+    make_session(out)
+
+
+def test_gptq_rounds_onto_the_int8_grid_that_onnxruntime_keeps(tmp_path_factory, tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from fairguard.export.quantize import gptq_round_weights, probe_activations, smoothing_targets
+
+    folder = shared_export(tmp_path_factory)[1]
+    feeds = _pairs_feeds(folder).feeds
+    source = onnx.load(str(folder / "model.onnx"))
+    targets = smoothing_targets(source, "all")
+    assert gptq_round_weights(folder / "model.onnx", tmp_path / "g.onnx", feeds) == len(targets)
+    rounded = onnx.load(str(tmp_path / "g.onnx"))
+    before = {i.name: numpy_helper.to_array(i) for i in source.graph.initializer}
+    after = {i.name: numpy_helper.to_array(i) for i in rounded.graph.initializer}
+    nodes = {n.name: n for n in rounded.graph.node}
+    inputs = next(probe_activations(source, [t.input[0] for t in targets], feeds))
+    for target in targets:
+        w, g = before[target.input[1]], after[nodes[target.name].input[1]]
+        scale = np.abs(w).max(axis=0) / 127
+        np.testing.assert_allclose(np.abs(g).max(axis=0), np.abs(w).max(axis=0), rtol=1e-6)
+        steps = g / scale
+        np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)  # on the grid
+        x = inputs[target.input[0]].astype(np.float64)
+        plain = np.clip(np.round(w / scale), -127, 127) * scale  # round to nearest
+        assert np.linalg.norm(x @ (g - w)) < np.linalg.norm(x @ (plain - w))
+    # onnxruntime's quantiser keeps exactly the GPTQ integers
+    out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx",
+                        QuantizeOptions(smooth=None), feeds)
+    ints = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer}
+    for target in targets:
+        g = after[nodes[target.name].input[1]]
+        q = ints[nodes[target.name].input[1] + "_quantized"]
+        np.testing.assert_array_equal(q, np.round(g / (np.abs(g).max(axis=0) / 127)))
+    assert QuantizeOptions().describe()["gptq"] is True
     make_session(out)
