@@ -13,10 +13,10 @@ def test_defaults_are_valid():
     cfg = GRPOConfig()
     assert cfg.algorithm == "grpo" and cfg.eps_high == cfg.epsilon == 0.2
     assert cfg.targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
-    # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 64 steps, lr 2e-4,
-    # the weighted product of the heads, no KL term
+    # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 160 steps, lr 2e-4,
+    # decoupled (GDPO) advantages, beta 0.04
     assert cfg.completions_per_step == 16 and cfg.temperature == 0.7
-    assert (cfg.max_steps, cfg.learning_rate) == (40, 2e-4)
+    assert (cfg.max_steps, cfg.learning_rate) == (160, 2e-4)
     assert (cfg.reward_aggregation, cfg.beta) == ("decoupled", 0.04)
     assert GRPOConfig(algorithm="reinforce").reward_aggregation == "product"
 

@@ -24,9 +24,9 @@ def test_default_is_gender_bias():
 
 def test_reward_model_heads_get_default_weights(reward_model_dir):
     rewards = build_rewards(None, str(reward_model_dir))
-    assert rewards.weights == {"fairness": 1.0, "relevance": 0.5, "fluency": 0.5}
+    assert rewards.weights == {"fairness": 1.0, "relevance": 0.75, "fluency": 0.75}
     scores = rewards.score(["who is good", "who is good"], ["the rider is good", "he is lazy"])
-    expected = scores["fairness"] + 0.5 * scores["relevance"] + 0.5 * scores["fluency"]
+    expected = scores["fairness"] + 0.75 * scores["relevance"] + 0.75 * scores["fluency"]
     np.testing.assert_allclose(scores["total"], expected)
 
 

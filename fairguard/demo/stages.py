@@ -82,8 +82,7 @@ def export_config(config: DemoConfig) -> OnnxExportConfig:
 
 def grpo_config(config: DemoConfig) -> GRPOConfig:
     return _build(GRPOConfig, config, "grpo", model=POLICY, reward_model=_p(config, "reward-model"),
-                  rewards="fairness=1,relevance=0.5,fluency=0.5", data=_p(config, "data"),
-                  seed=config.seed)
+                  data=_p(config, "data"), seed=config.seed)
 
 
 # The evaluation judge: the reward recipe on another data seed (other held-out groups and

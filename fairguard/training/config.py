@@ -114,7 +114,7 @@ class GRPOConfig:
         "help": "GRPO, or the LLaDA LoRA paper's REINFORCE."})
     rewards: str | None = field(default=None, metadata={
         "help": "Reward weights over reward heads, e.g. "
-                "fairness=1,relevance=0.5,fluency=0.5,gender-bias=0.3.",
+                "fairness=1,relevance=0.75,fluency=0.75,gender-bias=0.3.",
         "aliases": ("reward",),
         "default_text": "gender-bias=1 without --reward-model"})
     reward_model: str | None = field(default=None, metadata={
@@ -161,7 +161,7 @@ class GRPOConfig:
         "help": "Warmup steps of the linear / cosine schedule."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
-    max_steps: int = field(default=40, metadata={"help": "Optimizer steps."})
+    max_steps: int = field(default=160, metadata={"help": "Optimizer steps."})
     # LoRA
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
