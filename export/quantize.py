@@ -205,11 +205,11 @@ def smoothing_targets(model: Any, which: str) -> list[Any]:
             and (which == "all" or producers.get(node.input[0], "").endswith(_GELU_OPS))]
 
 
-def probe_activations(model: Any, tensors: list[str], feeds: Iterable[dict[str, np.ndarray]]
-                      ) -> Iterator[dict[str, np.ndarray]]:
-    """For each feed, the values of ``tensors`` in the (fp32) graph as ``[rows, channels]``:
-    one row per real token where the tensor has the feed's ``[batch, tokens]`` shape (padding
-    left out), else one per leading position."""
+def probe_activations(model: Any, tensors: list[str], feeds: Iterable[dict[str, np.ndarray]],
+                      real_tokens_only: bool = False) -> Iterator[dict[str, np.ndarray]]:
+    """For each feed, the values of ``tensors`` in the (fp32) graph as ``[rows, channels]``, one
+    row per leading position; with ``real_tokens_only``, padding positions are left out where
+    the tensor has the feed's ``[batch, tokens]`` shape."""
     import onnx
 
     from fairguard.export.session import make_session
@@ -228,7 +228,8 @@ def probe_activations(model: Any, tensors: list[str], feeds: Iterable[dict[str, 
             mask = feed.get("attention_mask")
             rows = {}
             for name, value in zip(tensors, values):
-                if mask is not None and value.ndim == 3 and value.shape[:2] == mask.shape:
+                if (real_tokens_only and mask is not None and value.ndim == 3
+                        and value.shape[:2] == mask.shape):
                     rows[name] = value[mask.astype(bool)]
                 else:
                     rows[name] = value.reshape(-1, value.shape[-1])
@@ -237,7 +238,8 @@ def probe_activations(model: Any, tensors: list[str], feeds: Iterable[dict[str, 
 
 def activation_maxima(model: Any, tensors: list[str],
                       feeds: Iterable[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Per-channel (last axis) max |value| of ``tensors`` over the ``feeds`` (fp32 graph)."""
+    """Per-channel (last axis) max |value| of ``tensors`` over the ``feeds`` (fp32 graph),
+    padding positions included: run-time activation scales cover them too in a padded batch."""
     maxima: dict[str, np.ndarray] = {}
     for values in probe_activations(model, tensors, feeds):
         for name, value in values.items():
@@ -266,7 +268,7 @@ def gptq_round_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     targets = [node for node in smoothing_targets(model, "all") if node.name not in skip]
     inputs = sorted({node.input[0] for node in targets})
     hessians: dict[str, Any] = {}
-    for values in probe_activations(model, inputs, feeds):
+    for values in probe_activations(model, inputs, feeds, real_tokens_only=True):
         for name, value in values.items():
             x = torch.from_numpy(value.astype(np.float64))
             hessians[name] = hessians[name] + x.T @ x if name in hessians else x.T @ x

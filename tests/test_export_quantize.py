@@ -137,7 +137,8 @@ def test_gptq_rounds_onto_the_int8_grid_that_onnxruntime_keeps(tmp_path_factory,
     before = {i.name: numpy_helper.to_array(i) for i in source.graph.initializer}
     after = {i.name: numpy_helper.to_array(i) for i in rounded.graph.initializer}
     nodes = {n.name: n for n in rounded.graph.node}
-    inputs = next(probe_activations(source, [t.input[0] for t in targets], feeds))
+    inputs = next(probe_activations(source, [t.input[0] for t in targets], feeds,
+                                    real_tokens_only=True))
     for target in targets:
         w, g = before[target.input[1]], after[nodes[target.name].input[1]]
         scale = np.abs(w).max(axis=0) / 127
@@ -157,3 +158,23 @@ def test_gptq_rounds_onto_the_int8_grid_that_onnxruntime_keeps(tmp_path_factory,
         np.testing.assert_array_equal(q, np.round(g / (np.abs(g).max(axis=0) / 127)))
     assert QuantizeOptions().describe()["gptq"] is True
     make_session(out)
+
+
+def test_smoothing_ranges_cover_padding_and_gptq_reads_real_tokens(tmp_path_factory):
+    """Run-time activation scales of a padded batch cover its padding too, so the smoothing
+    ranges include padding positions; GPTQ's Hessian is about real tokens' outputs only."""
+    import numpy as np
+    import onnx
+
+    from fairguard.export.quantize import activation_maxima, probe_activations, smoothing_targets
+
+    folder = shared_export(tmp_path_factory)[1]
+    feeds = _pairs_feeds(folder).feeds
+    model = onnx.load(str(folder / "model.onnx"))
+    tensor = smoothing_targets(model, "all")[0].input[0]
+    every = np.concatenate([v[tensor] for v in probe_activations(model, [tensor], feeds)])
+    real = np.concatenate([v[tensor] for v in probe_activations(model, [tensor], feeds,
+                                                                real_tokens_only=True)])
+    assert len(real) == sum(int(f["attention_mask"].sum()) for f in feeds) < len(every)
+    np.testing.assert_array_equal(activation_maxima(model, [tensor], feeds)[tensor],
+                                  np.abs(every).max(axis=0))
