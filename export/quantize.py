@@ -282,12 +282,18 @@ def gptq_round_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         model.graph.initializer.append(numpy_helper.from_array(rounded.numpy().astype(np.float32),
                                                                name))
         node.input[1] = name
+    _save_without_unused_initializers(model, dst)
+    return len(targets)
+
+
+def _save_without_unused_initializers(model: Any, dst: str | os.PathLike[str]) -> None:
+    import onnx
+
     used = {name for node in model.graph.node for name in node.input}
     kept = [init for init in model.graph.initializer if init.name in used]
     del model.graph.initializer[:]
     model.graph.initializer.extend(kept)
     onnx.save(model, str(dst))
-    return len(targets)
 
 
 def _gptq(weight: Any, hessian: Any, damp: float) -> Any:
@@ -429,9 +435,5 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         node.input[0] = stem + "_input"
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    used = {name for node in model.graph.node for name in node.input}
-    kept = [init for init in model.graph.initializer if init.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
-    onnx.save(model, str(dst))
+    _save_without_unused_initializers(model, dst)
     return len(targets)
