@@ -347,6 +347,7 @@ def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list
         by_side[str(row["policy"])].append(row)
     expected = ([e.id for e in choice_examples(sets)] + [q.id for q in sets.everyday]
                 + [f"{pair.id}-{side}" for pair in sets.counterfactual for side in "ab"])
+    n_choice = len(sets.ambig) + len(sets.disambig)
     answers: dict[str, Any] = {}
     for side, rows in by_side.items():
         ids = [str(r.get("id")) for r in rows]
@@ -354,7 +355,6 @@ def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list
             raise ArtifactError(f"{path} answered other questions ({len(ids)} {side} answers, "
                                 f"{len(expected)} expected): give --seed and --limit as that run "
                                 "did (its metrics.json n_questions)")
-        n_choice = len(sets.ambig) + len(sets.disambig)
         choices = [r.get("likelihood_choice") for r in rows[:n_choice]]
         likelihood = [int(c) for c in choices if c is not None]
         answers[side] = {"likelihood": likelihood if len(likelihood) == n_choice else None,
