@@ -207,3 +207,26 @@ def test_group_by_length_batches_rows_of_similar_length():
                              for j in range(0, 200, 8)])
     assert spread < random_spread / 4
     assert len(batches[-1]) == 203 % 8  # the short batch comes last
+
+
+def test_probe_fraction_trains_the_heads_alone_first(tmp_path, tiny_deberta_dir):
+    from safetensors.numpy import load_file
+
+    before = load_file(tiny_deberta_dir / "model.safetensors")
+    layer = "deberta.encoder.layer.1.attention.self.query_proj.weight"
+    probe_only = train_reward_model(_config(tmp_path / "a", tiny_deberta_dir, epochs=2,
+                                            rows_per_epoch=8, probe_fraction=1.0))
+    after = load_file(probe_only.out / "model.safetensors")
+    assert probe_only.metrics["probe_steps"] == 4
+    assert np.array_equal(before[layer], after[layer])  # the whole run was the probe
+    assert not np.array_equal(before["classifier.weight"], after["classifier.weight"])
+    half = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, epochs=2,
+                                      rows_per_epoch=8, probe_fraction=0.5))
+    assert half.metrics["probe_steps"] == 2
+    assert not np.array_equal(before[layer], load_file(half.out / "model.safetensors")[layer])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), True])
+def test_probe_fraction_must_be_a_share(tmp_path, value):
+    with pytest.raises(ConfigError, match="probe_fraction"):
+        RewardTrainConfig(data=str(tmp_path), out=str(tmp_path / "rm"), probe_fraction=value)

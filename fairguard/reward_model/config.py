@@ -83,6 +83,10 @@ class RewardTrainConfig:
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
                 "default: docs/reward-model.md, ninth run)."})
+    probe_fraction: float = field(default=0.0, metadata={
+        "help": "Share of the training steps that update only the heads, the encoder frozen, "
+                "before the encoder is tuned too (linear probing then fine-tuning, LP-FT; "
+                "Kumar et al., 2022): features the backbone learnt in pretraining are kept more."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
@@ -157,7 +161,7 @@ class RewardTrainConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
-        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob"):
+        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

@@ -113,6 +113,17 @@ def freeze_layers(model: Any, n: int | None) -> int:
     return n
 
 
+def probe_heads(model: Any) -> list[Any]:
+    """Freeze every trainable backbone parameter, leaving the classifier heads (and a BERT
+    pooler) to train alone; return the frozen parameters so they can train again later."""
+    heads_only = ("classifier", "pooler", "score")
+    frozen = [param for name, param in model.named_parameters()
+              if param.requires_grad and not any(part in name.split(".") for part in heads_only)]
+    for param in frozen:
+        param.requires_grad_(False)
+    return frozen
+
+
 def _overlap(train: list[PairRow], test: list[PairRow]) -> dict[str, Any]:
     """How many test templates/groups also occur in train (held-out means 0)."""
     out = {}
@@ -189,6 +200,11 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     rows_per_epoch = min(config.rows_per_epoch or len(train_rows), len(train_rows))
     steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
+    probe_steps = int(round(config.probe_fraction * total_steps))
+    if probe_steps and processes.distributed:
+        raise ConfigError("probe_fraction needs one process (DistributedDataParallel cannot change "
+                          "which parameters train mid-run); set it to 0 under torchrun / accelerate")
+    tuned = probe_heads(model) if probe_steps else []
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps),
                                                 total_steps)
     rng = np.random.default_rng(config.seed)
@@ -209,6 +225,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                    disable=not config.progress, leave=False)
         epoch_losses = []
         for step in bar:
+            if tuned and len(step_losses) == probe_steps:
+                for param in tuned:  # the probe is over: the encoder trains from here on
+                    param.requires_grad_(True)
+                tuned = []
             batch_rows = order[step * config.batch_size:(step + 1) * config.batch_size]
             batch_rows, weight = shard_rows(processes, batch_rows)  # all rows, 1.0 in one process
             idx = [i for r in batch_rows for i in pairs_of_row[r]]
@@ -260,6 +280,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     return {"history": history, "step_losses": step_losses, "best_epoch": best.step or 0,
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best.score, "thresholds": thresholds,
+            "probe_steps": probe_steps,
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_pairs": len(examples), **processes_report(processes, model)}
 
@@ -347,7 +368,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "train_seconds": fit["train_seconds"],
             "train_rows": len(train_rows),
             "rows_per_epoch": fit["rows_per_epoch"],
-            "frozen_layers": fit["frozen_layers"],
+            "frozen_layers": fit["frozen_layers"], "probe_steps": fit["probe_steps"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
             **({"distributed": fit["distributed"]} if "distributed" in fit else {}),
