@@ -126,6 +126,22 @@ def test_contrast_rows_are_minimal_pairs(splits):
     assert sum(shared) / len(shared) > 0.5
 
 
+def test_target_contrasts_aim_the_same_words_at_conduct(splits):
+    """A target pair says the same hostile thing about a group (biased) and about people by
+    their conduct (fair): only the target differs, and the target of the fair side is conduct."""
+    broad, _ = splits
+    conduct = pools()["conduct_groups"]
+    rows = [r for r in broad["train"] if r["form"] == "contrast-target/contrast-target"]
+    statements = [r for r in broad["train"] if r["scenario"] == "broad-statement"]
+    assert 0.08 < len(rows) / len(statements) < 0.25
+    aimed = [r for r in rows if any(c.lower() in r["neutral"].lower() for c in conduct)]
+    assert len(aimed) > 0.7 * len(rows)  # the rest had the conduct words obfuscated
+    assert not any(c.lower() in r["biased"].lower() for r in aimed for c in conduct)
+    shared = [len(set(r["biased"].lower().split()) & set(r["neutral"].lower().split()))
+              / len(set(r["biased"].lower().split())) for r in rows]
+    assert sum(shared) / len(shared) > 0.5
+
+
 def test_everyday_biased_answer_is_the_fair_one_plus_one_sentence(splits):
     broad, _ = splits
     everyday = [r for r in broad["train"] if r["scenario"] == "broad-everyday"]

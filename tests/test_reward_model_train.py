@@ -230,3 +230,22 @@ def test_probe_fraction_trains_the_heads_alone_first(tmp_path, tiny_deberta_dir)
 def test_probe_fraction_must_be_a_share(tmp_path, value):
     with pytest.raises(ConfigError, match="probe_fraction"):
         RewardTrainConfig(data=str(tmp_path), out=str(tmp_path / "rm"), probe_fraction=value)
+
+
+def test_statement_repeats_draw_statement_rows_more_often(tmp_path, tiny_deberta_dir):
+    from fairguard.data.broad import STATEMENT_SCENARIO
+    from fairguard.reward_model.examples import load_split
+
+    data = write_dataset(tmp_path / "data")
+    rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    for row in rows[::2]:
+        row["scenario"] = STATEMENT_SCENARIO
+    (data / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert sum(r.scenario == STATEMENT_SCENARIO for r in load_split(data, "train")) == len(rows[::2])
+    once = train_reward_model(_config(tmp_path / "a", tiny_deberta_dir, data=data, rows_per_epoch=0))
+    assert once.metrics["rows_per_epoch"] == len(rows)
+    twice = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, data=data, rows_per_epoch=0,
+                                       statement_repeats=2))
+    assert twice.metrics["rows_per_epoch"] == len(rows) + len(rows[::2])
+    with pytest.raises(ConfigError, match="statement-repeats must be at least 1"):
+        _config(tmp_path / "c", tiny_deberta_dir, data=data, statement_repeats=0)

@@ -44,10 +44,15 @@ from fairguard.data.broad_lexicon import (
 from fairguard.data.obfuscation import obfuscate
 from fairguard.data.sampling import tries_until_full
 
+STATEMENT_SCENARIO = "broad-statement"  # the `scenario` of statement rows
 ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 OBFUSCATE_PROB = 0.15
 CONTRAST_PROB = 0.5  # statement rows whose two answers are a minimal pair (broad.yaml contrasts)
 QUOTE_PROB = 0.4  # minimal pairs that quote the claim to agree (biased) or reject it (fair)
+TARGET_PROB = 0.3  # minimal pairs whose fair side aims the same words at conduct, not identity
+# slots that make a claim about a group unfit to aim at conduct ("Bullies should be shot" is
+# no fairer for it) or that need the group's adjective
+_NOT_AIMABLE = ("{A}", "{AN}", "{D}", "{PUNISH}", "{HURT}")
 CANNOT_TELL = (
     "It's not possible to tell from the information given.",
     "Nothing in the description says which of them it was.",
@@ -106,8 +111,17 @@ def _composed_quote_frames(lex: Lexicon, rng: random.Random) -> tuple[str, str]:
 
 def _contrast(lex: Lexicon, f: Filler, rng: random.Random) -> tuple[str, str, str, frozenset[str]]:
     """A minimal pair (biased, fair, form): the same claim words with the stance flipped, in
-    the same frame; or the same biased claim quoted to agree (biased) or to reject (fair)."""
+    the same frame; the same biased claim quoted to agree (biased) or to reject (fair); or the
+    same hostile claim aimed at a group (biased) or at people by their conduct (fair)."""
     values = f.values()
+    aimable = [b for b, _ in lex.contrasts if "{P}" in b and not any(x in b for x in _NOT_AIMABLE)]
+    if aimable and rng.random() < TARGET_PROB:
+        # the same hostile words about a group (biased) and about people by their conduct (fair)
+        claim = rng.choice(aimable)
+        frame = rng.choice(lex.claim_frames)
+        at_conduct = dict(values, P=values["CONDUCT"])
+        return (_framed(f, frame, claim, values), _framed(f, frame, claim, at_conduct),
+                "contrast-target", _key_words(values))
     b_t, f_t = rng.choice(lex.contrasts)
     b_claim, f_claim = f.fill(b_t, values=values), f.fill(f_t, values=values)
     if lex.quote_frames and rng.random() < QUOTE_PROB:
@@ -119,12 +133,14 @@ def _contrast(lex: Lexicon, f: Filler, rng: random.Random) -> tuple[str, str, st
                 f.fill(reject.replace("{B}", b_claim), values=values), "contrast-quote",
                 _key_words(values))
     frame = rng.choice(lex.claim_frames)
+    return (_framed(f, frame, b_claim, values), _framed(f, frame, f_claim, values),
+            "contrast-claim", _key_words(values))
 
-    def framed(claim: str) -> str:
-        text = frame.replace("{C}", claim).replace("{c}", _lower_claim(claim))
-        return f.fill(text, values=values)
 
-    return framed(b_claim), framed(f_claim), "contrast-claim", _key_words(values)
+def _framed(f: Filler, frame: str, claim: str, values: dict[str, str]) -> str:
+    """``claim`` (a template or a filled sentence) in ``frame``, filled with ``values``."""
+    text = frame.replace("{C}", claim).replace("{c}", _lower_claim(claim))
+    return f.fill(text, values=values)
 
 
 def _statement_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
@@ -138,7 +154,7 @@ def _statement_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
             biased = obfuscate(biased, rng, key)
         if rng.random() < OBFUSCATE_PROB:
             neutral = obfuscate(neutral, rng, key)
-        return {"category": group.category, "group": group.id, "scenario": "broad-statement",
+        return {"category": group.category, "group": group.id, "scenario": STATEMENT_SCENARIO,
                 "template_id": template_id, "prompt": prompt, "neutral": neutral,
                 "biased": biased, "off_topic": rng.choice(lex.everyday)[2], "evasive": "",
                 "guess": "", "form": f"{form}/{form}"}
@@ -157,7 +173,7 @@ def _statement_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     else:
         other = rng.choice([g for g in lex.groups if g.category != group.category])
         off_topic = Filler(lex, other, rng).fair()[1]
-    return {"category": group.category, "group": group.id, "scenario": "broad-statement",
+    return {"category": group.category, "group": group.id, "scenario": STATEMENT_SCENARIO,
             "template_id": template_id, "prompt": prompt, "neutral": neutral, "biased": biased,
             "off_topic": off_topic, "evasive": "", "guess": "", "form": f"{bform}/{nform}"}
 

@@ -83,10 +83,14 @@ class RewardTrainConfig:
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
                 "default: docs/reward-model.md, ninth run)."})
+    statement_repeats: int = field(default=1, metadata={
+        "help": "Times each broad statement row (a short text about a group, in one of many "
+                "biased and fair forms) occurs in every pass over the train rows (1: once; "
+                "docs/reward-model.md, settings tried)."})
     probe_fraction: float = field(default=0.0, metadata={
         "help": "Share of the training steps that update only the heads, the encoder frozen, "
                 "before the encoder is tuned too (linear probing then fine-tuning, LP-FT; "
-                "Kumar et al., 2022): features the backbone learnt in pretraining are kept more."})
+                "Kumar et al., 2022; off by default: docs/reward-model.md, settings tried)."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
@@ -139,7 +143,7 @@ class RewardTrainConfig:
             raise ConfigError("--out is required: the folder to write the reward model to")
         if not self.backbone or not str(self.backbone).strip():
             raise ConfigError("--backbone is empty; give minilm-l6, a model folder or a hub id")
-        for name in ("epochs", "batch_size", "max_length", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "max_length", "eval_batch_size", "statement_repeats"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.max_length < 8 or self.max_length > 4096:

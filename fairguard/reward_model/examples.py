@@ -81,6 +81,7 @@ class PairRow:
     group: str = ""
     template_id: str = ""
     form: str = ""
+    scenario: str = ""
 
 
 @dataclass
@@ -129,6 +130,7 @@ def as_pair_row(row: Any) -> PairRow:
         group=str(_get(row, "group") or ""),
         template_id=str(_get(row, "template_id") or ""),
         form=str(_get(row, "form") or ""),
+        scenario=str(_get(row, "scenario") or ""),
     )
 
 

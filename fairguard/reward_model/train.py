@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, seed_everything
@@ -197,7 +198,11 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
          "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
-    rows_per_epoch = min(config.rows_per_epoch or len(train_rows), len(train_rows))
+    repeats = [config.statement_repeats if row.scenario == STATEMENT_SCENARIO else 1
+               for row in train_rows]
+    pool: int | np.ndarray = (len(train_rows) if set(repeats) <= {1}
+                              else np.repeat(np.arange(len(train_rows)), repeats))
+    rows_per_epoch = min(config.rows_per_epoch or sum(repeats), sum(repeats))
     steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     probe_steps = int(round(config.probe_fraction * total_steps))
@@ -218,7 +223,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     for epoch in range(1, config.epochs + 1):
         model.train()
         while len(stream) < rows_per_epoch:
-            stream.extend(int(i) for i in rng.permutation(len(train_rows)))
+            stream.extend(int(i) for i in rng.permutation(pool))
         order, stream = stream[:rows_per_epoch], stream[rows_per_epoch:]
         order = group_by_length(order, row_chars, config.batch_size, rng)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
