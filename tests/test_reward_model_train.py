@@ -3,11 +3,11 @@ import os
 
 import numpy as np
 import pytest
+from reward_model_data import write_dataset
 
 from fairguard.errors import ArtifactError, ConfigError, DataError, ModelNotFoundError
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.train import train_reward_model
-from reward_model_data import write_dataset
 
 HEADS = ["fairness", "relevance", "fluency"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.artifacts import atomic_output_dir, write_json
+from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, seed_everything
 from fairguard.reward_model.augment import elsewhere_pairs, sentence_pairs
