@@ -128,8 +128,11 @@ def test_contrast_rows_are_minimal_pairs(splits):
 
 def test_target_contrasts_aim_the_same_words_at_conduct(splits):
     """A target pair says the same hostile thing about a group (biased) and about people by
-    their conduct (fair): only the target differs, and the target of the fair side is conduct."""
-    broad, _ = splits
+    their conduct (fair): only the target differs, and the target of the fair side is conduct.
+    Off by default (the default build has none)."""
+    assert not [r for r in splits[0]["train"] if r["form"].startswith("contrast-target")]
+    rows, _ = build_pairs(DataConfig(seed=2, size=2000, target_fraction=0.3))
+    broad = {"train": [r for r in rows["train"] if r["scenario"].startswith("broad-")]}
     conduct = pools()["conduct_groups"]
     rows = [r for r in broad["train"] if r["form"] == "contrast-target/contrast-target"]
     statements = [r for r in broad["train"] if r["scenario"] == "broad-statement"]

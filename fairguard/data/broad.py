@@ -49,7 +49,6 @@ ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 OBFUSCATE_PROB = 0.15
 CONTRAST_PROB = 0.5  # statement rows whose two answers are a minimal pair (broad.yaml contrasts)
 QUOTE_PROB = 0.4  # minimal pairs that quote the claim to agree (biased) or reject it (fair)
-TARGET_PROB = 0.3  # minimal pairs whose fair side aims the same words at conduct, not identity
 # slots that make a claim about a group unfit to aim at conduct ("Bullies should be shot" is
 # no fairer for it) or that need the group's adjective
 _NOT_AIMABLE = ("{A}", "{AN}", "{D}", "{PUNISH}", "{HURT}")
@@ -109,13 +108,14 @@ def _composed_quote_frames(lex: Lexicon, rng: random.Random) -> tuple[str, str]:
     return f'{reject} {source} "{{B}}"', f'{agree} {source} "{{B}}"'
 
 
-def _contrast(lex: Lexicon, f: Filler, rng: random.Random) -> tuple[str, str, str, frozenset[str]]:
+def _contrast(lex: Lexicon, f: Filler, rng: random.Random,
+              target_fraction: float = 0.0) -> tuple[str, str, str, frozenset[str]]:
     """A minimal pair (biased, fair, form): the same claim words with the stance flipped, in
     the same frame; the same biased claim quoted to agree (biased) or to reject (fair); or the
     same hostile claim aimed at a group (biased) or at people by their conduct (fair)."""
     values = f.values()
     aimable = [b for b, _ in lex.contrasts if "{P}" in b and not any(x in b for x in _NOT_AIMABLE)]
-    if aimable and rng.random() < TARGET_PROB:
+    if aimable and target_fraction > 0 and rng.random() < target_fraction:
         # the same hostile words about a group (biased) and about people by their conduct (fair)
         claim = rng.choice(aimable)
         frame = rng.choice(lex.claim_frames)
@@ -143,13 +143,13 @@ def _framed(f: Filler, frame: str, claim: str, values: dict[str, str]) -> str:
     return f.fill(text, values=values)
 
 
-def _statement_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
+def _statement_row(lex: Lexicon, rng: random.Random, target_fraction: float = 0.0) -> dict[str, str]:
     group = rng.choice(lex.groups)
     f = Filler(lex, group, rng)
     template_id, template = rng.choice(lex.prompts)
     prompt = cap(f.fill(template))
     if lex.contrasts and rng.random() < CONTRAST_PROB:
-        biased, neutral, form, key = _contrast(lex, f, rng)
+        biased, neutral, form, key = _contrast(lex, f, rng, target_fraction)
         if rng.random() < OBFUSCATE_PROB:
             biased = obfuscate(biased, rng, key)
         if rng.random() < OBFUSCATE_PROB:
@@ -243,8 +243,9 @@ ROW_MAKERS = {"statement": _statement_row, "everyday": _everyday_row, "qa": _qa_
 
 
 def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
-                   seen: set[str]) -> list[dict[str, str]]:
-    """Draw ``n`` broad rows for the "trainval" or "test" pool.
+                   seen: set[str], target_fraction: float = 0.0) -> list[dict[str, str]]:
+    """Draw ``n`` broad rows for the "trainval" or "test" pool (``target_fraction``: the share
+    of minimal pairs that aim the same claim at a group and at people by their conduct).
 
     A prompt may recur with other answers (the pools of everyday questions and situations are
     small); a (prompt, neutral, biased) triple is never drawn twice (``seen``).
@@ -258,7 +259,8 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "
                               f"(broad {pool} rows)"):
         kind = rng.choices(kinds, weights)[0]
-        row = ROW_MAKERS[kind](lex, rng)
+        row = (_statement_row(lex, rng, target_fraction) if kind == "statement"
+               else ROW_MAKERS[kind](lex, rng))
         row["corrupted"] = corrupt(row["neutral"], rng)
         texts = {row[k] for k in ("neutral", "biased", "off_topic", "corrupted")}
         key = "\x1f".join((row["prompt"], row["neutral"], row["biased"]))

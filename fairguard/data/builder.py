@@ -157,7 +157,8 @@ def _draw(pool: str, n: int, holdout: Holdout, seen: set[str],
                      random.Random(f"fairguard-pairs:{config.seed}:{pool}"), seen, config)
     if n_broad:
         broad = generate_broad(pool, n_broad, holdout.broad,
-                               random.Random(f"fairguard-broad:{config.seed}:{pool}"), seen)
+                               random.Random(f"fairguard-broad:{config.seed}:{pool}"), seen,
+                               config.target_fraction)
         rows += [{"id": "", **{k: r[k] for k in PAIR_FIELDS if k != "id"}} for r in broad]
         random.Random(f"fairguard-mix:{config.seed}:{pool}").shuffle(rows)
     return rows

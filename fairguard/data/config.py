@@ -38,6 +38,10 @@ class DataConfig:
         "help": "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups "
                 "and forms beyond the Chinese scenarios, everyday questions, answerability "
                 "questions."})
+    target_fraction: float = field(default=0.0, metadata={
+        "help": "Share of the broad minimal pairs that say the same hostile thing about a group "
+                "(biased) and about people by their conduct (fair), so the target decides "
+                "(docs/reward-model.md, tenth run; off by default)."})
     unqover: bool = field(default=True, metadata={"help": "Write the UnQover question files."})
     n_prompts: int = field(init=False, default=0)
 
@@ -68,6 +72,8 @@ class DataConfig:
                 raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
         if not 0.0 <= self.broad_fraction <= 0.9:
             raise ConfigError(f"broad_fraction must be between 0 and 0.9, got {self.broad_fraction}")
+        if not 0.0 <= self.target_fraction <= 1.0:
+            raise ConfigError(f"target_fraction must be between 0 and 1, got {self.target_fraction}")
         if not 0.0 <= self.biased_off_topic_fraction <= 1.0:
             raise ConfigError("biased_off_topic_fraction must be between 0 and 1, got "
                               f"{self.biased_off_topic_fraction}")
