@@ -86,11 +86,11 @@ class RewardTrainConfig:
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
-                "docs/reward-model.md, settings tried)."})
+                "docs/reward-model.md, tenth run)."})
     probe_fraction: float = field(default=0.0, metadata={
         "help": "Share of the training steps that update only the heads, the encoder frozen, "
                 "before the encoder is tuned too (linear probing then fine-tuning, LP-FT; "
-                "Kumar et al., 2022; off by default: docs/reward-model.md, settings tried)."})
+                "Kumar et al., 2022; off by default: docs/reward-model.md, tenth run)."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
