@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
+from functools import partial
 
 from fairguard.data.broad_lexicon import (
     BroadGroup,
@@ -253,14 +255,15 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
     from fairguard.data.corrupt import corrupt
 
     lex = lexicon(holdout, test=pool == "test")
+    makers: dict[str, Callable[[Lexicon, random.Random], dict[str, str]]] = {
+        **ROW_MAKERS, "statement": partial(_statement_row, target_fraction=target_fraction)}
     kinds = sorted(ROW_KIND_WEIGHTS)
     weights = [ROW_KIND_WEIGHTS[k] for k in kinds]
     rows: list[dict[str, str]] = []
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "
                               f"(broad {pool} rows)"):
         kind = rng.choices(kinds, weights)[0]
-        row = (_statement_row(lex, rng, target_fraction) if kind == "statement"
-               else ROW_MAKERS[kind](lex, rng))
+        row = makers[kind](lex, rng)
         row["corrupted"] = corrupt(row["neutral"], rng)
         texts = {row[k] for k in ("neutral", "biased", "off_topic", "corrupted")}
         key = "\x1f".join((row["prompt"], row["neutral"], row["biased"]))
