@@ -200,9 +200,8 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     repeats = [config.statement_repeats if row.scenario == STATEMENT_SCENARIO else 1
                for row in train_rows]
-    pool: int | np.ndarray = (len(train_rows) if set(repeats) <= {1}
-                              else np.repeat(np.arange(len(train_rows)), repeats))
-    rows_per_epoch = min(config.rows_per_epoch or sum(repeats), sum(repeats))
+    pool = np.repeat(np.arange(len(train_rows)), repeats)  # row indices, statements repeated
+    rows_per_epoch = min(config.rows_per_epoch or len(pool), len(pool))
     steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     probe_steps = int(round(config.probe_fraction * total_steps))
