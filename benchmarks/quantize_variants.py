@@ -12,6 +12,7 @@ Variants (all dynamic, signed 8-bit weights, unless named):
 - ``default``: :class:`~fairguard.export.quantize.QuantizeOptions` as the export uses it
   (every supported op type, per-channel, SmoothQuant on every quantised MatMul/Attention input);
 - ``no smoothing``: the same without SmoothQuant (the export's default before issue #21);
+- ``no GPTQ``: the default with round-to-nearest weights;
 - ``smooth GELU inputs only``, and SmoothQuant strengths ``alpha`` 0.5 / 0.9;
 - ``per-tensor``, ``reduce_range`` (7-bit weights, for CPUs without VNNI), ``MatMul +
   Attention`` (embeddings fp32), ``MatMul only`` (attention fp32 too), all without smoothing;
@@ -21,7 +22,10 @@ Variants (all dynamic, signed 8-bit weights, unless named):
   whose GELU outputs have the largest outliers, kept in fp32 on top of the default;
 - ``pooler + classifier fp32``: the default with the two heads' Gemms in fp32;
 - with ``--static``: ``quantize_static`` in QDQ format, activations calibrated on train-split
-  pairs; reported as failed where the quantizer cannot handle the graph.
+  pairs; reported as failed where the quantizer cannot handle the graph;
+- with ``--nbits 8`` / ``--nbits 4``: the MatMuls as ``MatMulNBits`` (block-wise weights,
+  int8 products with an activation scale per block of 32 rather than per tensor; attention's
+  fused QKV stays fp32); needs the ``onnx_ir`` package, else reported as failed.
 
 SmoothQuant's activation ranges come from the first 1024 train-split pairs (built-in pairs
 without ``--data``), never from the split that is scored. Times are the median of ``--calls``
@@ -47,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no smoothing": {"smooth": None},
+    "no GPTQ": {"gptq": False},
     "smooth GELU inputs only": {"smooth": "gelu"},
     "smooth alpha 0.5": {"smooth_alpha": 0.5},
     "smooth alpha 0.9": {"smooth_alpha": 0.9},
@@ -56,6 +61,29 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "MatMul only, no smoothing": {"op_types": ("MatMul",), "smooth": None},
 }
 STATIC = "static QDQ, per-channel (calibrated)"
+NBITS = "MatMulNBits {bits}-bit, block 32, int8 compute"
+
+
+def nbits(fp32: Path, out: Path, bits: int) -> str:
+    """Write the MatMuls as onnxruntime's ``MatMulNBits`` (block-wise symmetric weights; accuracy
+    level 4 = int8 products with one activation scale per block of 32, not per tensor); returns
+    "" or why it failed (it needs the ``onnx_ir`` package)."""
+    import onnx
+
+    try:
+        from onnxruntime.quantization import matmul_nbits_quantizer as mq
+
+        config = mq.DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True,
+                                                 accuracy_level=4, bits=bits,
+                                                 op_types_to_quantize=("MatMul",))
+        quantizer = mq.MatMulNBitsQuantizer(onnx.load(str(fp32)), bits=bits, block_size=32,
+                                            is_symmetric=True, accuracy_level=4,
+                                            algo_config=config, op_types_to_quantize=("MatMul",))
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(out))
+    except Exception as exc:  # noqa: BLE001 - report, do not stop the comparison
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return ""
 
 
 def ffn_output_nodes(path: Path) -> tuple[str, ...]:
@@ -139,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=40, help="batch-1 calls per round [40]")
     parser.add_argument("--only", help="variant names separated by ';' (fp32 is always run)")
     parser.add_argument("--static", action="store_true", help="also try static QDQ")
+    parser.add_argument("--nbits", type=int, action="append", default=[], choices=(4, 8),
+                        help="also try MatMulNBits with these weight bits (repeatable; needs onnx_ir)")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 10 calls, 200 pairs")
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args(argv)
@@ -193,6 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows[STATIC] = {"failed": failed}
             else:
                 files[STATIC] = Path(tmp) / "static.onnx"
+        for bits in args.nbits:
+            name = NBITS.format(bits=bits)
+            failed = nbits(files["fp32"], Path(tmp) / f"nbits{bits}.onnx", bits)
+            if failed:
+                rows[name] = {"failed": failed}
+            else:
+                files[name] = Path(tmp) / f"nbits{bits}.onnx"
         sessions = {name: make_session(path, threads=args.threads) for name, path in files.items()}
         reference = onnx_logits(sessions["fp32"], tokenizer, pairs.prompts, pairs.responses,
                                 max_length, 32)
