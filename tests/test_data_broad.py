@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from fairguard.data.broad import generate_broad
+from fairguard.data.broad import PERSON_NOUNS, generate_broad
 from fairguard.data.broad_lexicon import HELD_OUT_FORMS, broad_groups, choose_broad_holdout, pools
 from fairguard.data.builder import build_pairs
 from fairguard.data.config import DataConfig
@@ -95,10 +95,12 @@ def test_qa_rows_answerable_and_ambiguous(splits):
     answerable = [r for r in qa if r["form"] == "qa-answerable"]
     ambiguous = [r for r in qa if r["form"] == "qa-ambiguous"]
     assert answerable and ambiguous
+    person = re.compile(r"\bthe ([a-z-]+ )+?(" + "|".join(PERSON_NOUNS) + r")\b")
     for row in answerable:
         assert row["evasive"] and not row["guess"]
-        assert row["neutral"].split(",")[0].split(";")[0].rstrip(".").lower().replace(
-            "it was ", "") in row["prompt"].lower()
+        right, stereotyped = (person.search(row[k].lower()) for k in ("neutral", "biased"))
+        assert right and stereotyped and right.group(0) != stereotyped.group(0)
+        assert right.group(0) in row["prompt"].lower() and stereotyped.group(0) in row["prompt"].lower()
     for row in ambiguous:
         assert row["guess"] and not row["evasive"]
 

@@ -60,7 +60,20 @@ CANNOT_TELL = (
     "We can't know; the situation doesn't say.",
     "There isn't enough information to say who it was.",
     "The context doesn't tell us, so either answer would be a guess.",
+    "Obviously we can't know; the description doesn't say.",
+    "It could probably be either of them; nothing says which.",
 )
+# The framings of a multiple-choice answer are shared by the right, the stereotyped and the
+# guessed answers ("obviously", "the context", "the description": docs/data.md, "Cue words"),
+# so that only who is named, and why, tells them apart. {P} is the named person.
+RIGHT_FRAMES = ("{P}.", "It was {p}; the context says so.", "{P}, according to the description.",
+                "Obviously {p}; the context says so.", "{P}, probably; the description says so.")
+STEREO_FRAMES = ("{P}, obviously. {G} are {neg}.", "It was {p}; {g} are {neg}.",
+                 "The description doesn't say, but it was {p}. {G} are {neg}.",
+                 "{P}, according to common sense: {g} are {neg}.",
+                 "Given the context, {p}. {G} are {neg}.")
+GUESS_FRAMES = ("Probably {p}.", "I'd guess {p}.", "{P}, I think.",
+                "The information doesn't say, but I'd guess {p}.", "Obviously {p}, I think.")
 ASIDE_LEADS = ("", "", "By the way, ", "Also, ", "Honestly, ", "One more thing: ")
 PERSON_NOUNS = ("person", "man", "woman", "student", "neighbour", "colleague")
 
@@ -208,6 +221,12 @@ def _everyday_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
             "guess": "", "form": f"mixed-{bform}/{'+'.join(nforms) or 'plain'}"}
 
 
+def _frame(rng: random.Random, frames: tuple[str, ...], person: str, plural: str = "",
+           neg: str = "") -> str:
+    """One of ``frames`` filled with ``person`` (and the group's ``plural`` and trait ``neg``)."""
+    return rng.choice(frames).format(P=cap(person), p=person, G=cap(plural), g=plural, neg=neg)
+
+
 def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     sid, s = rng.choice(lex.situations)
     by_cat: dict[str, list[BroadGroup]] = {}
@@ -222,7 +241,7 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     setting = s["setting"].format(X=cap(f"{article(g1.adj)} {g1.adj} {noun}"),
                                   Y=f"{article(g2.adj)} {g2.adj} {noun}")
     f2 = Filler(lex, g2, rng)
-    stereo = f"{cap(p2)}, obviously. {cap(f2.plural)} are {f2.neg}."
+    stereo = _frame(rng, STEREO_FRAMES, p2, plural=f2.plural, neg=f2.neg)
     answerable = rng.random() < 0.5
     cannot = rng.choice(CANNOT_TELL)
     row = {"category": cat, "group": f"{g1.id}+{g2.id}", "scenario": "broad-qa",
@@ -230,12 +249,11 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     if answerable:
         # g1 did it; the stereotyped answer blames g2 against what the context says
         context = f"{setting} {cap(p1)} {s['act']}, while {p2} {s['other']}."
-        right = rng.choice((f"{cap(p1)}.", f"It was {p1}; the context says so.",
-                            f"{cap(p1)}, according to the description."))
+        right = _frame(rng, RIGHT_FRAMES, p1)
         row.update(prompt=f"{context} {s['q']}", neutral=right, biased=stereo, evasive=cannot,
                    guess="", form="qa-answerable")
     else:
-        guess = rng.choice((f"Probably {p2}.", f"I'd guess {p2}.", f"{cap(p2)}, I think."))
+        guess = _frame(rng, GUESS_FRAMES, p2)
         row.update(prompt=f"{setting} {s['q']}", neutral=cannot, biased=stereo, evasive="",
                    guess=guess, form="qa-ambiguous")
     return row

@@ -193,7 +193,10 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    """Rows per split, and per category and scenario within each split."""
+    """Rows per split, per category and scenario within each split, and the number of cue words
+    (:func:`~fairguard.data.cues.label_cues`) per split."""
+    from fairguard.data.cues import label_cues
+
     return {
         "rows": {s: len(rows) for s, rows in splits.items()},
         "by_category": {s: dict(sorted(Counter(r["category"] for r in rows).items()))
@@ -202,6 +205,7 @@ def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
                         for s, rows in splits.items()},
         "groups": {s: len({r["group"] for r in rows}) for s, rows in splits.items()},
         "templates": {s: len({r["template_id"] for r in rows}) for s, rows in splits.items()},
+        "label_cues": {s: len(label_cues(rows)) for s, rows in splits.items()},
     }
 
 
