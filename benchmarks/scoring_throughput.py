@@ -245,10 +245,11 @@ def report(result: dict[str, Any]) -> str:
                        if f.get("fused") else f"not fused ({f.get('reason')})")
         for kind, f in result["fusion"].items())
     agreement = result["agreement"]
+    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
     lines = [
         SECTION, "",
         f"- command: `{result['command']}`",
-        f"- date: {result['date_utc']}; machine: {m['cpu']}, {m['cpu_count']} cores, torch "
+        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, torch "
         f"{m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for torch, "
         "onnxruntime and the matmul",
         f"- load average before / after: {result['load_average_before']} / "

@@ -8,17 +8,18 @@ import math
 from pathlib import Path
 
 import pytest
+from onnx_export_data import copy_export, shared_export
+
+from fairguard.errors import ArtifactError, ConfigError
 from fairguard.export.latency import (
     BACKENDS,
+    INT8_FEATURES,
     load_scorers,
     machine_info,
     measure_latency,
     time_scorers,
     torch_threads,
 )
-from onnx_export_data import copy_export, shared_export
-
-from fairguard.errors import ArtifactError, ConfigError
 
 PROMPTS = ["should we hire the rural worker?", "can the old tenant rent the flat?",
            "who is a good student?"]
@@ -110,5 +111,19 @@ def test_torch_threads_restores_the_count() -> None:
 
 def test_machine_info_fields() -> None:
     info = machine_info()
-    assert set(info) >= {"cpu", "machine", "cpu_count", "platform", "python", "torch",
-                         "onnxruntime"}
+    assert set(info) >= {"cpu", "cpu_features", "machine", "cpu_count", "platform", "python",
+                         "torch", "onnxruntime"}
+    assert set(info["cpu_features"]) <= set(INT8_FEATURES)
+
+
+def test_cpu_features_read_the_flags_line(monkeypatch, tmp_path) -> None:
+    import fairguard.export.latency as latency
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: Some CPU\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real(
+        cpuinfo if str(self) == "/proc/cpuinfo" else self, *a, **k))
+    assert latency.cpu_features() == ["avx2", "avx512f", "avx512_vnni"]
+    cpuinfo.write_text("model name\t: Old CPU\nflags\t\t: fpu sse sse2\n")
+    assert latency.cpu_features() == []
