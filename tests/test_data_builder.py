@@ -159,6 +159,9 @@ def test_all_categories_and_scenarios_in_every_split(built):
     assert len(counts["by_scenario"]["train"]) == 14
     assert len(counts["by_scenario"]["test"]) >= 11
     assert set(counts["label_cues"]) == {"train", "val", "test"}
+    listed = counts["label_cue_words"]["train"]
+    assert len(listed) == min(10, counts["label_cues"]["train"])
+    assert all(len(pair) == 2 and sum(pair) >= 40 for pair in listed.values())
 
 
 def test_manifest_counts_unqover_questions_per_category(built):

@@ -192,11 +192,16 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+CUES_LISTED = 10  # cue words per split in the manifest and the card
+
+
 def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    """Rows per split, per category and scenario within each split, and the number of cue words
-    (:func:`~fairguard.data.cues.label_cues`) per split."""
+    """Rows per split, per category and scenario within each split, and the cue words
+    (:func:`~fairguard.data.cues.label_cues`) per split: how many, and the most telling ten as
+    ``{word: [fair answers, biased answers]}``."""
     from fairguard.data.cues import label_cues
 
+    cues = {s: label_cues(rows) for s, rows in splits.items()}
     return {
         "rows": {s: len(rows) for s, rows in splits.items()},
         "by_category": {s: dict(sorted(Counter(r["category"] for r in rows).items()))
@@ -205,7 +210,9 @@ def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
                         for s, rows in splits.items()},
         "groups": {s: len({r["group"] for r in rows}) for s, rows in splits.items()},
         "templates": {s: len({r["template_id"] for r in rows}) for s, rows in splits.items()},
-        "label_cues": {s: len(label_cues(rows)) for s, rows in splits.items()},
+        "label_cues": {s: len(found) for s, found in cues.items()},
+        "label_cue_words": {s: {c.word: [c.fair, c.biased] for c in found[:CUES_LISTED]}
+                            for s, found in cues.items()},
     }
 
 

@@ -68,23 +68,24 @@ def _by(counts: dict[str, Any], key: str) -> str:
     return _table([key.removeprefix("by_")] + splits, rows)
 
 
-def _cue_section(splits: dict[str, list[dict[str, str]]], shown: int = 10) -> list[str]:
-    """The card's lines on words that give the fairness label away (fairguard/data/cues.py)."""
-    from fairguard.data.cues import CUE_MAX_SHARE, CUE_MIN_TEXTS, label_cues
+def _cue_section(counts: dict[str, Any]) -> list[str]:
+    """The card's lines on words that give the fairness label away (fairguard/data/cues.py),
+    from ``counts["label_cues"]`` and ``counts["label_cue_words"]``."""
+    from fairguard.data.cues import CUE_MAX_SHARE, CUE_MIN_TEXTS
 
-    cues = {split: label_cues(rows) for split, rows in splits.items()}
-    top = cues.get("train", [])[:shown]
+    top = counts["label_cue_words"].get("train", {})
     return [
         "## Cue words",
         "",
         (f"Words in at least {CUE_MIN_TEXTS} labelled answers (neutral = fair; biased and guess "
          f"= biased) of which more than {CUE_MAX_SHARE:.0%} have one label, per split: "
-         + ", ".join(f"{split} {len(found)}" for split, found in cues.items())
+         + ", ".join(f"{split} {n}" for split, n in counts["label_cues"].items())
          + ". A judge can score such words instead of what the answer says about people; the "
          "pools share framing words between fair and biased answers to keep this list short."),
         "",
         *([_table(["word (train)", "fair answers", "biased answers"],
-                  [[f"`{cue.word}`", cue.fair, cue.biased] for cue in top]), ""] if top else []),
+                  [[f"`{word}`", fair, biased] for word, (fair, biased) in top.items()]), ""]
+          if top else []),
     ]
 
 
@@ -126,7 +127,7 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         + "; distinct prompt templates: "
         + ", ".join(f"{k} {v}" for k, v in counts["templates"].items()) + ".",
         "",
-        *_cue_section(splits),
+        *_cue_section(counts),
         "## How it was built",
         "",
         ("Lexicons of groups (`fairguard/data/groups.yaml`) x scenarios with several prompt "
