@@ -109,14 +109,19 @@ def load_average() -> str:
         return "n/a"
 
 
-def _cpu_model() -> str:
+def _cpuinfo(key: str) -> str | None:
+    """The value of the first ``key`` line of /proc/cpuinfo (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(key):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or "unknown"
 
 
 # CPU features that decide how fast int8 products run (VNNI: one instruction per 4-byte dot
@@ -126,14 +131,8 @@ INT8_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 def cpu_features() -> list[str]:
     """Which of :data:`INT8_FEATURES` the CPU reports (empty where /proc/cpuinfo is missing)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                return [name for name in INT8_FEATURES if name in flags]
-    except OSError:
-        pass
-    return []
+    flags = set((_cpuinfo("flags") or "").split())
+    return [name for name in INT8_FEATURES if name in flags]
 
 
 def machine_info() -> dict[str, Any]:
