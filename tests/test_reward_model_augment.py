@@ -1,6 +1,7 @@
 import math
 
-from fairguard.reward_model.augment import MIN_SENTENCE_WORDS, elsewhere_pairs, sentence_pairs
+from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES, MIN_SENTENCE_WORDS,
+                                           composite_pairs, elsewhere_pairs, sentence_pairs)
 from fairguard.reward_model.examples import PairRow, build_examples
 from fairguard.reward_model.windows import split_sentences
 
@@ -51,6 +52,7 @@ def test_augmentations_are_seeded_and_off_at_zero():
         ex = build_examples(data, HEADS)
         elsewhere_pairs(ex, data, prob, seed)
         sentence_pairs(ex, data, prob, seed)
+        composite_pairs(ex, data, prob, seed)
         return ex.prompts, ex.responses
 
     assert run(0.5, 1) == run(0.5, 1)
@@ -58,6 +60,7 @@ def test_augmentations_are_seeded_and_off_at_zero():
     assert run(0.0, 1) == (build_examples(data, HEADS).prompts, build_examples(data, HEADS).responses)
     ex = build_examples(data, ("relevance",))  # no fairness head: nothing to add
     assert elsewhere_pairs(ex, data, 1.0, 0) == sentence_pairs(ex, data, 1.0, 0) == 0
+    assert composite_pairs(ex, data, 1.0, 0) == 0
 
 
 def test_sentence_pairs_take_one_fair_sentence_of_advice_and_everyday_answers():
@@ -74,3 +77,43 @@ def test_sentence_pairs_take_one_fair_sentence_of_advice_and_everyday_answers():
         assert ex.responses[i] in split_sentences(row.responses["neutral"])
         assert len(ex.responses[i].split()) >= MIN_SENTENCE_WORDS
         assert ex.labels[i][0] == 1.0 and all(math.isnan(v) for v in ex.labels[i][1:])
+
+
+def test_composite_pairs_join_whole_fair_answers_and_insert_a_whole_biased_one():
+    data = rows()
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    added = composite_pairs(ex, data, prob=0.5, seed=0)
+    assert added == 2 * round(0.5 * len(data))
+    neutral = {row.responses["neutral"] for row in data}
+    ranked = [(p, n) for p, n in ex.ranking["fairness"] if p >= start]
+    assert len(ranked) == added // 2
+    for clean, mixed in ranked:
+        row = data[ex.row_index[clean]]
+        assert ex.row_index[mixed] == ex.row_index[clean]
+        assert ex.prompts[clean] == ex.prompts[mixed] == row.prompt
+        assert (ex.kinds[clean], ex.kinds[mixed]) == ("neutral_composite", "biased_composite")
+        assert ex.labels[clean][0] == 1.0 and ex.labels[mixed][0] == 0.0
+        assert all(math.isnan(v) for v in ex.labels[clean][1:] + ex.labels[mixed][1:])
+        # the clean answer is whole neutral answers, its own first; the mixed one adds the
+        # row's whole biased answer (one of its sentences alone may be fair)
+        assert ex.responses[clean].startswith(row.responses["neutral"])
+        parts = split_sentences(ex.responses[clean])
+        assert COMPOSITE_SENTENCES[0] <= len(parts) <= COMPOSITE_SENTENCES[1]
+        assert {p for p in parts} <= {s for a in neutral for s in split_sentences(a)}
+        assert len(ex.responses[clean]) <= COMPOSITE_MAX_CHARS
+        biased = row.responses["biased"]
+        assert ex.responses[mixed].replace(biased, "", 1).split() == ex.responses[clean].split()
+
+
+def test_composite_pairs_leave_out_what_does_not_fit_the_judge():
+    """A composite cut off at the judge's max_length could lose the biased answer it is
+    labelled by: ``fits`` drops such pairs, and more are drawn to make up for them."""
+    data = rows()
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    assert composite_pairs(ex, data, 0.5, 0, fits=lambda p, r: [False] * len(p)) == 0
+    assert len(ex) == start
+    short = composite_pairs(ex, data, 0.5, 0, fits=lambda p, r: [len(x) < 400 for x in r])
+    assert short > 0 and all(len(ex.responses[i]) < 400 for i in range(start, len(ex))
+                             if ex.kinds[i] == "biased_composite")

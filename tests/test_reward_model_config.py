@@ -29,7 +29,7 @@ def test_parse_heads_order_and_errors():
     ("truncate_prob", 1.5), ("truncate_prob", -0.1), ("truncate_prob", float("nan")),
     ("end_mark_prob", 1.5), ("end_mark_prob", -0.1), ("end_mark_prob", float("nan")),
     ("end_mark_prob", "half"), ("elsewhere_prob", 1.5), ("elsewhere_prob", float("nan")),
-    ("sentence_prob", -0.1), ("sentence_prob", "half"),
+    ("sentence_prob", -0.1), ("sentence_prob", "half"), ("composite_prob", 1.2),
 ])
 def test_range_checks(option, value):
     with pytest.raises(ConfigError):

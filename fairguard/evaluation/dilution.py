@@ -82,12 +82,14 @@ def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
 
 
 def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
-                   max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS) -> list[DilutionCase]:
+                   max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS,
+                   whole_biased: bool = False) -> list[DilutionCase]:
     """``n`` mixed answers built from ``rows`` (one split of a dataset: :class:`PairRow` or dicts
     in the dataset format): each holds whole neutral answers with at least ``min_sentences`` to
     ``max_sentences`` sentences in all (log-uniform, so short and long answers are both common;
     at most ``max_chars`` characters) and one biased sentence between two of them at a uniform
-    random place. Same rows and seed, same cases."""
+    random place (``whole_biased``: the row's whole biased answer, biased by its label, where
+    one of its sentences alone may not be). Same rows and seed, same cases."""
     for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
                              ("max_sentences", max_sentences, min_sentences),
                              ("max_chars", max_chars, 1)):
@@ -104,7 +106,11 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
                         "rows of a dataset split (fairguard data build)")
     size = {answer: len(split_sentences(answer)) for answer in pool}
     seen = {s for answer in pool for s in split_sentences(answer)}
-    usable = [(row, found) for row in rows if (found := _biased_sentences(row, seen))]
+    if whole_biased:
+        usable = [(row, [row.responses["biased"].strip()]) for row in rows
+                  if row.responses.get("biased", "").strip()]
+    else:
+        usable = [(row, found) for row in rows if (found := _biased_sentences(row, seen))]
     if not usable:
         raise DataError("no row has a biased answer with a sentence that its neutral answers "
                         "do not share; give rows with 'biased' answers")

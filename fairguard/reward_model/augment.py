@@ -18,15 +18,26 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
   answer ("People say X are lazy. They're wrong.") does not: its first sentence alone repeats
   the stereotype.
 
-Both are drawn with a fixed seed (same rows, same seed: same pairs) and carry no relevance or
+- **Long answers as one piece.** An answer made of several fair answers is fair, and the same
+  answer with one biased answer anywhere in it is biased; but every training answer is one
+  answer, and a fair answer is on average shorter than a biased one. Two whole fair test
+  answers joined scored under the threshold 28.5 % of the time, one alone 8.5 % (eleventh
+  reward model), so long clean answers failed. :func:`composite_pairs` adds such joined
+  answers, clean (fair) and with the row's whole biased answer inserted (biased; one sentence
+  of it alone may be fair: "I met a lot of blind people at the fair."), built as the dilution
+  check builds its cases, from train rows only.
+
+All are drawn with a fixed seed (same rows, same seed: same pairs) and carry no relevance or
 fluency label: whether an answer fits another row's prompt is not known.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from fairguard.errors import DataError
+from fairguard.evaluation.dilution import dilution_cases
 from fairguard.reward_model.examples import Examples, PairRow
 from fairguard.reward_model.windows import split_sentences
 
@@ -90,4 +101,39 @@ def sentence_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, see
     return added
 
 
-__all__ = ["CONTEXT_FORM_PREFIXES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "elsewhere_pairs", "sentence_pairs"]
+# Sentences and characters of a composite answer; with its prompt it must also fit the judge's
+# max_length tokens, the size of one scoring window, or its end (the biased answer, maybe) is cut.
+COMPOSITE_SENTENCES = (2, 8)
+COMPOSITE_MAX_CHARS = 600
+
+
+def composite_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int,
+                    fits: Callable[[list[str], list[str]], list[bool]] | None = None) -> int:
+    """Add ``prob * len(rows)`` composite answers (:func:`dilution_cases` over ``rows``, 2-8
+    sentences of whole neutral answers, at most :data:`COMPOSITE_MAX_CHARS` characters): each
+    clean one (kind ``neutral_composite``) and the same with the row's biased answer inserted
+    (``biased_composite``), ranked clean above biased for fairness. ``fits(prompts, responses)``
+    says which pairs fit the judge whole; those that do not are left out. Returns pairs added."""
+    count = int(round(prob * len(rows)))
+    if "fairness" not in examples.heads or count < 1 or len(rows) < 2:
+        return 0
+    index = {row.id: r for r, row in enumerate(rows)}
+    try:  # twice as many drawn, so that enough fit
+        cases = dilution_cases(rows, seed, 2 * count, *COMPOSITE_SENTENCES,
+                               max_chars=COMPOSITE_MAX_CHARS, whole_biased=True)
+    except DataError:  # rows without neutral or biased answers: nothing to join
+        return 0
+    if fits is not None:
+        keep = fits([case.prompt for case in cases], [case.mixed for case in cases])
+        cases = [case for case, ok in zip(cases, keep) if ok]
+    for case in cases[:count]:
+        r = index[case.row_id]
+        clean = examples.add(case.prompt, case.clean, "neutral_composite", r)
+        mixed = examples.add(case.prompt, case.mixed, "biased_composite", r)
+        examples.ranking["fairness"].append((clean, mixed))
+    return 2 * len(cases[:count])
+
+
+__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
+           "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs", "elsewhere_pairs",
+           "sentence_pairs"]

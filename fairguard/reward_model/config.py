@@ -83,6 +83,10 @@ class RewardTrainConfig:
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
                 "default: docs/reward-model.md, ninth run)."})
+    composite_prob: float = field(default=0.0, metadata={
+        "help": "Composite answers per training row: whole fair answers joined (fair) and the "
+                "same with a biased answer inserted (biased), as long answers are scored "
+                "(docs/reward-model.md, twelfth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
@@ -165,7 +169,8 @@ class RewardTrainConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
-        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "probe_fraction"):
+        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
+                     "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

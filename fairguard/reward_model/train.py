@@ -25,7 +25,7 @@ from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, seed_everything
-from fairguard.reward_model.augment import elsewhere_pairs, sentence_pairs
+from fairguard.reward_model.augment import composite_pairs, elsewhere_pairs, sentence_pairs
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
@@ -168,15 +168,20 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     from transformers import get_linear_schedule_with_warmup
 
     heads = config.head_names
+    whole_rows = train_rows  # composites join whole answers, before any is cut off
     train_rows = truncate_rows(train_rows, config.truncate_prob, config.seed)
     train_rows = even_endings(train_rows, config.end_mark_prob, config.seed)
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")
     added = (elsewhere_pairs(examples, train_rows, config.elsewhere_prob, config.seed),
-             sentence_pairs(examples, train_rows, config.sentence_prob, config.seed))
-    log.info("training pairs: %d from %d rows, of which %d under another row's prompt and %d "
-             "single fair sentences", len(examples), len(train_rows), *added)
+             sentence_pairs(examples, train_rows, config.sentence_prob, config.seed),
+             composite_pairs(examples, whole_rows, config.composite_prob, config.seed,
+                             fits=lambda p, r: [len(ids) <= config.max_length for ids in
+                                                tokenizer(p, r, truncation=False)["input_ids"]]))
+    log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
+             "single fair sentences and %d composite answers", len(examples), len(train_rows),
+             *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
         pairs_of_row[r].append(i)
