@@ -221,8 +221,10 @@ def test_probe_fraction_trains_the_heads_alone_first(tmp_path, tiny_deberta_dir)
     assert probe_only.metrics["probe_steps"] == 4
     assert np.array_equal(before[layer], after[layer])  # the whole run was the probe
     assert not np.array_equal(before["classifier.weight"], after["classifier.weight"])
-    half = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, epochs=2,
-                                      rows_per_epoch=8, probe_fraction=0.5))
+    # one epoch of four steps, so that the weights saved (the best epoch's) are those after
+    # the encoder trained too
+    half = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, epochs=1,
+                                      rows_per_epoch=16, probe_fraction=0.5))
     assert half.metrics["probe_steps"] == 2
     assert not np.array_equal(before[layer], load_file(half.out / "model.safetensors")[layer])
 
@@ -250,3 +252,27 @@ def test_statement_repeats_draw_statement_rows_more_often(tmp_path, tiny_deberta
     assert twice.metrics["rows_per_epoch"] == len(rows) + len(rows[::2])
     with pytest.raises(ConfigError, match="statement-repeats must be at least 1"):
         _config(tmp_path / "c", tiny_deberta_dir, data=data, statement_repeats=0)
+
+
+def test_batch_logits_split_by_length_match_one_forward(tiny_deberta_dir):
+    """Pairs of about the same length share a forward pass: the logits, in the pairs' order,
+    and their gradients are those of one padded forward over the whole batch."""
+    import torch
+
+    from fairguard.reward_model.model import build_reward_model
+    from fairguard.reward_model.train import PAIRS_PER_FORWARD, batch_logits
+
+    model, tokenizer, _ = build_reward_model(str(tiny_deberta_dir), HEADS)
+    model.eval()
+    n = 2 * PAIRS_PER_FORWARD + 3
+    prompts = [f"Question {i}?" for i in range(n)]
+    responses = [" ".join(["word"] * (1 + (i * 7) % 40)) + "." for i in range(n)]
+    grads = []
+    for split in (False, True):
+        model.zero_grad()
+        logits = batch_logits(model, tokenizer, prompts, responses, 64, "cpu", split=split)
+        assert logits.shape == (n, len(HEADS))
+        (logits * torch.arange(n * len(HEADS)).reshape(n, -1)).sum().backward()
+        grads.append((logits.detach(), model.classifier.weight.grad.clone()))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4)

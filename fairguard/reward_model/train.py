@@ -155,6 +155,33 @@ def group_by_length(order: list[int], lengths: list[int], batch_size: int,
     return [i for b in rng.permutation(len(full)) for i in full[b]] + [i for b in short for i in b]
 
 
+PAIRS_PER_FORWARD = 16
+
+
+def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[str],
+                 max_length: int, device: str, split: bool) -> Any:
+    """Logits ``[pairs, heads]`` of one training batch in the pairs' order. With ``split``,
+    pairs of about the same length share a forward pass of up to :data:`PAIRS_PER_FORWARD`,
+    so that one long pair does not pad the whole batch to its length (the same logits; under
+    DistributedDataParallel, which wants one forward per backward, pass ``split=False``)."""
+    import torch
+
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(responses[i]))
+    chunks = ([order[i:i + PAIRS_PER_FORWARD] for i in range(0, len(order), PAIRS_PER_FORWARD)]
+              if split else [list(range(len(prompts)))])
+    parts = []
+    for chunk in chunks:
+        enc = tokenize_pairs(tokenizer, [prompts[i] for i in chunk], [responses[i] for i in chunk],
+                             max_length)
+        parts.append(net(**{k: v.to(device) for k, v in enc.items()}).logits.float())
+    if len(parts) == 1:
+        return parts[0]
+    where = torch.empty(len(prompts), dtype=torch.long, device=parts[0].device)
+    where[torch.tensor([i for chunk in chunks for i in chunk], device=where.device)] = \
+        torch.arange(len(prompts), device=where.device)
+    return torch.cat(parts)[where]
+
+
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
          val_rows: list[PairRow], device: str, processes: Processes) -> dict[str, Any]:
     """The training loop; leaves the best-validation weights in ``model``.
@@ -218,7 +245,8 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                                                 total_steps)
     rng = np.random.default_rng(config.seed)
     stream: list[int] = []  # a seeded shuffle of all rows, refilled when used up
-    row_chars = [len(row.prompt) + max(map(len, row.responses.values())) for row in train_rows]
+    row_chars = [max((len(examples.prompts[i]) + len(examples.responses[i]) for i in pairs),
+                     default=0) for pairs in pairs_of_row]
     thresholds = {head: 0.5 for head in heads}
     history: list[dict[str, Any]] = []
     step_losses: list[float] = []
@@ -242,10 +270,9 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             batch_rows, weight = shard_rows(processes, batch_rows)  # all rows, 1.0 in one process
             idx = [i for r in batch_rows for i in pairs_of_row[r]]
             local = {g: j for j, g in enumerate(idx)}
-            enc = tokenize_pairs(tokenizer, [examples.prompts[i] for i in idx],
-                                 [examples.responses[i] for i in idx], config.max_length)
-            enc = {k: v.to(device) for k, v in enc.items()}
-            logits = net(**enc).logits.float()
+            logits = batch_logits(net, tokenizer, [examples.prompts[i] for i in idx],
+                                  [examples.responses[i] for i in idx], config.max_length, device,
+                                  split=not processes.distributed)
             labels = labels_all[idx].to(device)
             mask = ~torch.isnan(labels)
             loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
