@@ -264,15 +264,15 @@ def test_batch_logits_split_by_length_match_one_forward(tiny_deberta_dir):
 
     model, tokenizer, _ = build_reward_model(str(tiny_deberta_dir), HEADS)
     model.eval()
-    n = 2 * PAIRS_PER_FORWARD + 3
-    prompts = [f"Question {i}?" for i in range(n)]
-    responses = [" ".join(["word"] * (1 + (i * 7) % 40)) + "." for i in range(n)]
-    grads = []
-    for split in (False, True):
-        model.zero_grad()
-        logits = batch_logits(model, tokenizer, prompts, responses, 64, "cpu", split=split)
-        assert logits.shape == (n, len(HEADS))
-        (logits * torch.arange(n * len(HEADS)).reshape(n, -1)).sum().backward()
-        grads.append((logits.detach(), model.classifier.weight.grad.clone()))
-    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5)
-    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4)
+    for n in (2 * PAIRS_PER_FORWARD + 3, PAIRS_PER_FORWARD, 5):  # several forwards, and one
+        prompts = [f"Question {i}?" for i in range(n)]
+        responses = [" ".join(["word"] * (1 + (i * 7) % 40)) + "." for i in range(n)]
+        grads = []
+        for split in (False, True):
+            model.zero_grad()
+            logits = batch_logits(model, tokenizer, prompts, responses, 64, "cpu", split=split)
+            assert logits.shape == (n, len(HEADS))
+            (logits * torch.arange(n * len(HEADS)).reshape(n, -1)).sum().backward()
+            grads.append((logits.detach(), model.classifier.weight.grad.clone()))
+        assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5), n
+        assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4), n

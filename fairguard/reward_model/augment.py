@@ -20,12 +20,12 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
 
 - **Long answers as one piece.** An answer made of several fair answers is fair, and the same
   answer with one biased answer anywhere in it is biased; but every training answer is one
-  answer, and a fair answer is on average shorter than a biased one. Two whole fair test
-  answers joined scored under the threshold 28.5 % of the time, one alone 8.5 % (eleventh
-  reward model), so long clean answers failed. :func:`composite_pairs` adds such joined
-  answers, clean (fair) and with the row's whole biased answer inserted (biased; one sentence
-  of it alone may be fair: "I met a lot of blind people at the fair."), built as the dilution
-  check builds its cases, from train rows only.
+  answer. Two whole fair test answers joined scored under the threshold 28.5 % of the time,
+  one alone 8.5 % (eleventh reward model), so long clean answers failed.
+  :func:`composite_pairs` adds such joined answers, clean (fair) and with the row's whole
+  biased answer inserted (biased; one sentence of it alone may be fair: "I met a lot of
+  blind people at the fair."), built as the dilution check builds its cases, from train
+  rows only.
 
 All are drawn with a fixed seed (same rows, same seed: same pairs) and carry no relevance or
 fluency label: whether an answer fits another row's prompt is not known.

@@ -166,9 +166,10 @@ def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[s
     DistributedDataParallel, which wants one forward per backward, pass ``split=False``)."""
     import torch
 
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(responses[i]))
-    chunks = ([order[i:i + PAIRS_PER_FORWARD] for i in range(0, len(order), PAIRS_PER_FORWARD)]
-              if split else [list(range(len(prompts)))])
+    chunks = [list(range(len(prompts)))]
+    if split and len(prompts) > PAIRS_PER_FORWARD:
+        order = sorted(chunks[0], key=lambda i: len(prompts[i]) + len(responses[i]))
+        chunks = [order[i:i + PAIRS_PER_FORWARD] for i in range(0, len(order), PAIRS_PER_FORWARD)]
     parts = []
     for chunk in chunks:
         enc = tokenize_pairs(tokenizer, [prompts[i] for i in chunk], [responses[i] for i in chunk],
