@@ -126,12 +126,13 @@ def composite_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
     if fits is not None:
         keep = fits([case.prompt for case in cases], [case.mixed for case in cases])
         cases = [case for case, ok in zip(cases, keep) if ok]
-    for case in cases[:count]:
+    cases = cases[:count]
+    for case in cases:
         r = index[case.row_id]
         clean = examples.add(case.prompt, case.clean, "neutral_composite", r)
         mixed = examples.add(case.prompt, case.mixed, "biased_composite", r)
         examples.ranking["fairness"].append((clean, mixed))
-    return 2 * len(cases[:count])
+    return 2 * len(cases)
 
 
 __all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
