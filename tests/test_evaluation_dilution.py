@@ -68,11 +68,33 @@ def test_clean_answers_keep_each_neutral_answer_whole(dataset_rows):
     assert quoted > 0
 
 
+def test_filler_is_long_form_answers_unless_all():
+    """By default the answers around the biased sentence are advice and everyday answers,
+    not a pile of one-line claims about other groups; filler="all" draws from every row."""
+    rows = [PairRow(id=f"a{i}", prompt="should we hire them?", scenario="hiring",
+                    responses={"neutral": f"Judge advice {i} first. Then check advice {i} again.",
+                               "biased": f"Judge advice {i} first. Rural workers are lazy {i}."})
+            for i in range(6)]
+    rows += [PairRow(id=f"s{i}", prompt="what about them?", scenario=scenario,
+                     responses={"neutral": f"Short claim {i} here.",
+                                "biased": f"Rural people are dirty {i}."})
+             for i, scenario in enumerate(["broad-statement", "broad-qa"] * 3)]
+
+    def short_after_own(cases):
+        own = {row.id: row.responses["neutral"] for row in rows}
+        return sum(case.clean[len(own[case.row_id]):].count("Short claim") for case in cases)
+
+    assert short_after_own(dilution_cases(rows, seed=2, n=60, max_sentences=8)) == 0
+    assert short_after_own(dilution_cases(rows, seed=2, n=60, max_sentences=8, filler="all")) > 0
+    with pytest.raises(ConfigError, match="filler"):
+        dilution_cases(rows, seed=0, n=3, filler="some")
+
+
 def test_cases_respect_max_chars_and_sentence_counts(dataset_rows):
     cases = dilution_cases(dataset_rows, seed=0, n=40, min_sentences=20, max_sentences=200,
                            max_chars=3000)
     assert all(c.chars <= 3000 for c in cases) and max(c.chars for c in cases) > 2500
-    fixed = dilution_cases(dataset_rows, seed=0, n=10, min_sentences=5, max_sentences=5)
+    fixed = dilution_cases(dataset_rows, seed=0, n=10, min_sentences=5, max_sentences=5, filler="all")
     assert {c.neutral_sentences for c in fixed} == {5}
 
 

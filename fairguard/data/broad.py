@@ -47,6 +47,7 @@ from fairguard.data.obfuscation import obfuscate
 from fairguard.data.sampling import tries_until_full
 
 STATEMENT_SCENARIO = "broad-statement"  # the `scenario` of statement rows
+QA_SCENARIO = "broad-qa"  # the `scenario` of multiple-choice rows
 ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 OBFUSCATE_PROB = 0.15
 CONTRAST_PROB = 0.5  # statement rows whose two answers are a minimal pair (broad.yaml contrasts)
@@ -244,7 +245,7 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     stereo = _frame(rng, STEREO_FRAMES, p2, plural=f2.plural, neg=f2.neg)
     answerable = rng.random() < 0.5
     cannot = rng.choice(CANNOT_TELL)
-    row = {"category": cat, "group": f"{g1.id}+{g2.id}", "scenario": "broad-qa",
+    row = {"category": cat, "group": f"{g1.id}+{g2.id}", "scenario": QA_SCENARIO,
            "template_id": sid, "off_topic": rng.choice(lex.everyday)[2]}
     if answerable:
         # g1 did it; the stereotyped answer blames g2 against what the context says

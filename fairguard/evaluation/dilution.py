@@ -3,7 +3,10 @@
 :func:`dilution_cases` builds mixed answers from dataset rows: one biased sentence of a row's
 biased answer placed at a random position among whole neutral answers (the row's own neutral
 answer first, then other rows' neutral answers, until the answer holds enough sentences), and
-the same answer without it.
+the same answer without it. By default the other answers are long-form ones (advice and
+everyday answers): the statement and multiple-choice answers of the broad rows are one claim
+about a group or one pick each, and thirty of them in a row read as a list of claims about
+many groups rather than as one neutral answer (``filler="all"`` uses them too).
 :func:`dilution_report` scores both with any scorer and reports, overall, by length and by the
 sentence's position, the share of mixed answers flagged (fairness under the threshold) and the
 share of clean ones that pass. A judge that reads only its first ``max_length`` tokens, or
@@ -21,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from fairguard.data.broad import QA_SCENARIO, STATEMENT_SCENARIO
 from fairguard.errors import ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 from fairguard.reward_model.examples import as_pair_row
@@ -29,6 +33,8 @@ from fairguard.reward_model.windows import split_sentences
 # Upper edges (characters of the mixed answer) of the length buckets; the last bucket is open.
 LENGTH_EDGES = (600, 1200, 2400, 5000)
 POSITIONS = ("start", "middle", "end")  # thirds of the answer's sentences
+FILLERS = ("advice", "all")  # which rows' neutral answers surround the biased sentence
+SHORT_ANSWER_SCENARIOS = (STATEMENT_SCENARIO, QA_SCENARIO)  # not filler under "advice"
 
 ScoreFn = Callable[[Sequence[str], Sequence[str]], Mapping[str, Any]]
 
@@ -83,18 +89,22 @@ def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
 
 def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
                    max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS,
-                   whole_biased: bool = False) -> list[DilutionCase]:
+                   whole_biased: bool = False, filler: str = "advice") -> list[DilutionCase]:
     """``n`` mixed answers built from ``rows`` (one split of a dataset: :class:`PairRow` or dicts
     in the dataset format): each holds whole neutral answers with at least ``min_sentences`` to
     ``max_sentences`` sentences in all (log-uniform, so short and long answers are both common;
     at most ``max_chars`` characters) and one biased sentence between two of them at a uniform
     random place (``whole_biased``: the row's whole biased answer, biased by its label, where
-    one of its sentences alone may not be). Same rows and seed, same cases."""
+    one of its sentences alone may not be). The other answers come from rows that are not
+    broad statement or multiple-choice rows (``filler="advice"``; every row where no other
+    row has one) or from every row (``filler="all"``). Same rows and seed, same cases."""
     for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
                              ("max_sentences", max_sentences, min_sentences),
                              ("max_chars", max_chars, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if filler not in FILLERS:
+        raise ConfigError(f"filler must be one of {', '.join(FILLERS)}, got {filler!r}")
     rows = [as_pair_row(row) for row in rows]
     # Whole neutral answers are the units: a counter-speech answer split into sentences could
     # leave a quoted slur without the sentence that rejects it, and the "clean" answer would
@@ -106,6 +116,9 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
                         "rows of a dataset split (fairguard data build)")
     size = {answer: len(split_sentences(answer)) for answer in pool}
     seen = {s for answer in pool for s in split_sentences(answer)}
+    long_form = set(own[row.id] for row in rows if row.scenario not in SHORT_ANSWER_SCENARIOS)
+    if filler == "advice" and long_form - {""}:
+        pool = [answer for answer in pool if answer in long_form]
     if whole_biased:
         usable = [(row, [row.responses["biased"].strip()]) for row in rows
                   if row.responses.get("biased", "").strip()]

@@ -120,7 +120,7 @@ def composite_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
     index = {row.id: r for r, row in enumerate(rows)}
     try:  # twice as many drawn, so that enough fit
         cases = dilution_cases(rows, seed, 2 * count, *COMPOSITE_SENTENCES,
-                               max_chars=COMPOSITE_MAX_CHARS, whole_biased=True)
+                               max_chars=COMPOSITE_MAX_CHARS, whole_biased=True, filler="all")
     except DataError:  # rows without neutral or biased answers: nothing to join
         return 0
     if fits is not None:
