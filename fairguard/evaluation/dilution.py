@@ -96,8 +96,8 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
     at most ``max_chars`` characters) and one biased sentence between two of them at a uniform
     random place (``whole_biased``: the row's whole biased answer, biased by its label, where
     one of its sentences alone may not be). The other answers come from rows that are not
-    broad statement or multiple-choice rows (``filler="advice"``; every row where no other
-    row has one) or from every row (``filler="all"``). Same rows and seed, same cases."""
+    broad statement or multiple-choice rows (``filler="advice"``; from every row when no row
+    has such an answer) or from every row (``filler="all"``). Same rows and seed, same cases."""
     for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
                              ("max_sentences", max_sentences, min_sentences),
                              ("max_chars", max_chars, 1)):
