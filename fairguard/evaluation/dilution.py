@@ -116,9 +116,10 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
                         "rows of a dataset split (fairguard data build)")
     size = {answer: len(split_sentences(answer)) for answer in pool}
     seen = {s for answer in pool for s in split_sentences(answer)}
-    long_form = set(own[row.id] for row in rows if row.scenario not in SHORT_ANSWER_SCENARIOS)
-    if filler == "advice" and long_form - {""}:
-        pool = [answer for answer in pool if answer in long_form]
+    if filler == "advice":
+        long_form = {own[row.id] for row in rows if row.scenario not in SHORT_ANSWER_SCENARIOS} - {""}
+        if long_form:
+            pool = [answer for answer in pool if answer in long_form]
     if whole_biased:
         usable = [(row, [row.responses["biased"].strip()]) for row in rows
                   if row.responses.get("biased", "").strip()]
