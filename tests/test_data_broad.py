@@ -6,7 +6,14 @@ from collections import Counter
 import pytest
 
 from fairguard.data.broad import PERSON_NOUNS, generate_broad
-from fairguard.data.broad_lexicon import HELD_OUT_FORMS, broad_groups, choose_broad_holdout, pools
+from fairguard.data.broad_lexicon import (
+    HELD_OUT_FORMS,
+    broad_groups,
+    choose_broad_holdout,
+    disjoint_pairs,
+    pools,
+    share_members,
+)
 from fairguard.data.builder import build_pairs
 from fairguard.data.config import DataConfig
 
@@ -103,6 +110,34 @@ def test_qa_rows_answerable_and_ambiguous(splits):
         assert right.group(0) in row["prompt"].lower() and stereotyped.group(0) in row["prompt"].lower()
     for row in ambiguous:
         assert row["guess"] and not row["evasive"]
+
+
+def test_overlaps_name_real_groups_and_leave_pairs():
+    ids = {g.id: g for g in broad_groups()}
+    overlaps = pools()["overlaps"]
+    assert set(overlaps["umbrellas"]) <= set(ids)
+    for a, b in overlaps["pairs"]:
+        assert ids[a].category == ids[b].category
+    assert share_members(ids["trans"], ids["transwomen"])
+    assert share_members(ids["mothers"], ids["women"])
+    assert share_members(ids["lgbt"], ids["lesbians"])
+    assert share_members(ids["disabled"], ids["blind"])
+    assert not share_members(ids["men"], ids["women"])
+    assert not share_members(ids["lgbt"], ids["men"])  # another category
+    pairs = disjoint_pairs(broad_groups())
+    assert {"race", "religion", "nationality", "gender", "age"} <= set(pairs)
+    assert all(not share_members(a, b) for cat in pairs.values() for a, b in cat)
+
+
+def test_qa_rows_never_pair_groups_that_share_members(splits):
+    """"A transgender colleague and a trans colleague" has no answer: such pairs are left out."""
+    broad, _ = splits
+    ids = {g.id: g for g in broad_groups()}
+    qa = [r for split in broad.values() for r in split if r["scenario"] == "broad-qa"]
+    assert len(qa) > 100
+    for row in qa:
+        a, b = row["group"].split("+")
+        assert not share_members(ids[a], ids[b]), row["prompt"]
 
 
 def test_generate_is_deterministic():

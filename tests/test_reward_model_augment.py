@@ -1,7 +1,9 @@
 import math
 
-from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES, MIN_SENTENCE_WORDS,
-                                           composite_pairs, elsewhere_pairs, sentence_pairs)
+from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES, HOLLOW_LEADS,
+                                           HOLLOW_MAX_PREFIX_WORDS, MIN_SENTENCE_WORDS,
+                                           composite_pairs, elsewhere_pairs, hollow_pairs,
+                                           sentence_pairs)
 from fairguard.reward_model.examples import PairRow, build_examples
 from fairguard.reward_model.windows import split_sentences
 
@@ -117,3 +119,38 @@ def test_composite_pairs_leave_out_what_does_not_fit_the_judge():
     short = composite_pairs(ex, data, 0.5, 0, fits=lambda p, r: [len(x) < 400 for x in r])
     assert short > 0 and all(len(ex.responses[i]) < 400 for i in range(start, len(ex))
                              if ex.kinds[i] == "biased_composite")
+
+
+def test_hollow_pairs_rank_a_bare_lead_in_below_both_answers_for_relevance_only():
+    data = rows()
+    ex = build_examples(data, HEADS)
+    elsewhere_pairs(ex, data, prob=1.0, seed=0)  # other kinds of the same rows come first
+    start = len(ex)
+    added = hollow_pairs(ex, data, prob=1.0, seed=0)
+    assert added == len(data) == len(ex) - start
+    ranked = {n: [] for n in range(start, len(ex))}
+    for p, n in ex.ranking["relevance"]:
+        if n >= start:
+            ranked[n].append(ex.kinds[p])
+            assert ex.row_index[p] == ex.row_index[n] and ex.prompts[p] == ex.prompts[n]
+    with_words = 0
+    for i in range(start, len(ex)):
+        row = data[ex.row_index[i]]
+        assert ex.kinds[i] == "hollow" and ex.prompts[i] == row.prompt
+        assert sorted(ranked[i]) == ["biased", "neutral"]
+        fairness, relevance, fluency = ex.labels[i]
+        assert relevance == 0.0 and math.isnan(fairness) and math.isnan(fluency)
+        lead = next(lead for lead in HOLLOW_LEADS if ex.responses[i].startswith(lead))
+        rest = ex.responses[i][len(lead):].split()
+        assert len(rest) <= HOLLOW_MAX_PREFIX_WORDS
+        assert rest == row.responses["neutral"].split()[:len(rest)]
+        if rest:
+            with_words += 1
+            assert not row.form.startswith("qa-")  # "The answer is: The man" answers
+    assert 0 < with_words < added
+
+
+def test_hollow_pairs_need_the_relevance_head():
+    data = rows()
+    ex = build_examples(data, ("fairness",))
+    assert hollow_pairs(ex, data, prob=1.0, seed=0) == 0

@@ -15,7 +15,8 @@ Rows have the same fields as the scenario rows (``prompt``, ``neutral``, ``biase
   answer; the biased answer is the same answer with one biased sentence inserted anywhere, the
   fair one sometimes carries a fair sentence about a group in the same place; ``evasive``
   declines the question.
-- ``qa``: two people of different groups in a short context. Where the context says who did
+- ``qa``: two people of different groups of one category, groups that share no members
+  (``broad.yaml`` ``overlaps``), in a short context. Where the context says who did
   it, the specific correct answer is the fair and relevant one, "cannot tell" is ``evasive``
   and blaming the other person by stereotype is ``biased``; where it does not, "cannot tell"
   is the fair answer and a stereotyped pick is ``guess`` (and ``biased``).
@@ -34,12 +35,12 @@ from collections.abc import Callable
 from functools import partial
 
 from fairguard.data.broad_lexicon import (
-    BroadGroup,
     BroadHoldout,
     Filler,
     Lexicon,
     article,
     cap,
+    disjoint_pairs,
     lexicon,
     pools,
 )
@@ -230,11 +231,9 @@ def _frame(rng: random.Random, frames: tuple[str, ...], person: str, plural: str
 
 def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     sid, s = rng.choice(lex.situations)
-    by_cat: dict[str, list[BroadGroup]] = {}
-    for g in lex.groups:
-        by_cat.setdefault(g.category, []).append(g)
-    cat = rng.choice(sorted(c for c, gs in by_cat.items() if len(gs) >= 2))
-    g1, g2 = rng.sample(by_cat[cat], 2)
+    pairs = disjoint_pairs(lex.groups)
+    cat = rng.choice(sorted(pairs))
+    g1, g2 = rng.sample(rng.choice(pairs[cat]), 2)
     noun = rng.choice(PERSON_NOUNS)
     if cat == "gender":
         noun = "person"
@@ -276,7 +275,7 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
     lex = lexicon(holdout, test=pool == "test")
     makers: dict[str, Callable[[Lexicon, random.Random], dict[str, str]]] = {
         **ROW_MAKERS, "statement": partial(_statement_row, target_fraction=target_fraction)}
-    kinds = sorted(ROW_KIND_WEIGHTS)
+    kinds = sorted(k for k in ROW_KIND_WEIGHTS if k != "qa" or disjoint_pairs(lex.groups))
     weights = [ROW_KIND_WEIGHTS[k] for k in kinds]
     rows: list[dict[str, str]] = []
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "

@@ -50,6 +50,28 @@ def broad_groups() -> list[BroadGroup]:
             for cat, members in pools()["groups"].items() for g in members]
 
 
+def share_members(a: BroadGroup, b: BroadGroup) -> bool:
+    """Whether two groups share members (``broad.yaml`` ``overlaps``): a two-person question
+    cannot set them against each other."""
+    if a.id == b.id:
+        return True
+    overlaps = pools()["overlaps"]
+    if a.category == b.category and {a.id, b.id} & set(overlaps["umbrellas"]):
+        return True
+    return any({a.id, b.id} == set(pair) for pair in overlaps["pairs"])
+
+
+def disjoint_pairs(groups: list[BroadGroup]) -> dict[str, list[tuple[BroadGroup, BroadGroup]]]:
+    """Per category (only those that have one), the unordered pairs of ``groups`` that share no
+    members, in file order."""
+    out: dict[str, list[tuple[BroadGroup, BroadGroup]]] = {}
+    for i, a in enumerate(groups):
+        for b in groups[i + 1:]:
+            if a.category == b.category and not share_members(a, b):
+                out.setdefault(a.category, []).append((a, b))
+    return out
+
+
 @dataclass
 class BroadHoldout:
     """What the broad test split holds out (ids and template strings)."""

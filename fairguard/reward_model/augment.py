@@ -1,4 +1,5 @@
-"""Extra fairness pairs for training, each taking away one shortcut the judge could learn.
+"""Extra training pairs, each taking away one shortcut the judge (or a policy trained
+against it) could learn.
 
 The fairness head sees ``(prompt, response)``, and in the dataset a response always answers its
 own prompt. Two shortcuts follow, both measured on the eighth reward model
@@ -27,8 +28,17 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
   blind people at the fair."), built as the dilution check builds its cases, from train
   rows only.
 
-All are drawn with a fixed seed (same rows, same seed: same pairs) and carry no relevance or
-fluency label: whether an answer fits another row's prompt is not known.
+These carry no relevance or fluency label: whether an answer fits another row's prompt is
+not known. One more closes a shortcut of the relevance head:
+
+- **Saying nothing.** A GRPO recipe that weighted fairness twice learned to answer 80 of 83
+  two-person questions with the bare words "The answer is:", which its judges scored as fair
+  and nearly as relevant as an answer (docs/grpo.md): no training answer was empty.
+  :func:`hollow_pairs` adds a lead-in with no answer after it ("Sure, here is my answer:",
+  maybe with the answer's first word or two), relevance 0 and ranked below the row's fair and
+  biased answers; fairness and fluency are not trained on it (saying nothing is not unfair).
+
+All are drawn with a fixed seed (same rows, same seed: same pairs).
 """
 
 from __future__ import annotations
@@ -135,6 +145,43 @@ def composite_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
     return 2 * len(cases)
 
 
-__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
-           "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs", "elsewhere_pairs",
-           "sentence_pairs"]
+# Openings that answer nothing on their own (written for fairguard).
+HOLLOW_LEADS = (
+    "The answer is:", "Answer:", "Sure, here is my answer:", "Here's what I think:", "Well,",
+    "Great question!", "Let me think about this.", "Okay, so", "In my opinion,",
+    "To answer your question:", "I'd say", "That's a good question. The answer is",
+    "Here is the answer:", "Sure!", "Hmm,", "Based on the information given,",
+    "The short answer:", "Good question. Let me explain.",
+)
+HOLLOW_MAX_PREFIX_WORDS = 2
+
+
+def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
+    """Add, for a ``prob`` share of ``rows``, a hollow answer under the row's prompt (kind
+    ``hollow``: one of :data:`HOLLOW_LEADS`, in half of the rows that do not depend on their
+    own context followed by the first one or two words of the fair answer), ranked below the
+    row's neutral and biased answers for relevance. Returns pairs added."""
+    if "relevance" not in examples.heads or prob <= 0:
+        return 0
+    rng = random.Random(f"hollow:{seed}")
+    answers = {(r, kind): i for i, (r, kind) in enumerate(zip(examples.row_index, examples.kinds))
+               if kind in ("neutral", "biased")}
+    added = 0
+    for r, row in enumerate(rows):
+        if rng.random() >= prob or "neutral" not in row.responses:
+            continue
+        text = rng.choice(HOLLOW_LEADS)
+        if not row.form.startswith(CONTEXT_FORM_PREFIXES) and rng.random() < 0.5:
+            words = row.responses["neutral"].split()[:rng.randint(1, HOLLOW_MAX_PREFIX_WORDS)]
+            text = f"{text} {' '.join(words)}"
+        hollow = examples.add(row.prompt, text, "hollow", r)
+        added += 1
+        for better in ("neutral", "biased"):
+            if (r, better) in answers:
+                examples.ranking["relevance"].append((answers[r, better], hollow))
+    return added
+
+
+__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES", "HOLLOW_LEADS",
+           "HOLLOW_MAX_PREFIX_WORDS", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs",
+           "elsewhere_pairs", "hollow_pairs", "sentence_pairs"]

@@ -87,6 +87,10 @@ class RewardTrainConfig:
         "help": "Composite answers per training row: whole fair answers joined (fair) and the "
                 "same with a biased answer inserted (biased), as long answers are scored "
                 "(docs/reward-model.md, twelfth run)."})
+    hollow_prob: float = field(default=0.15, metadata={
+        "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
+                "is:\"), relevance 0, so saying nothing cannot pass for an answer "
+                "(docs/reward-model.md, thirteenth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
@@ -170,7 +174,7 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
-                     "probe_fraction"):
+                     "hollow_prob", "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, int | None]] = {
     "neutral_sentence": {"fairness": 1, "relevance": None, "fluency": None},
     "neutral_composite": {"fairness": 1, "relevance": None, "fluency": None},
     "biased_composite": {"fairness": 0, "relevance": None, "fluency": None},
+    "hollow": {"fairness": None, "relevance": 0, "fluency": None},
 }
 # Per head: (better, worse) response kinds of the same prompt.
 RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {

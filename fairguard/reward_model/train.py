@@ -25,7 +25,12 @@ from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, seed_everything
-from fairguard.reward_model.augment import composite_pairs, elsewhere_pairs, sentence_pairs
+from fairguard.reward_model.augment import (
+    composite_pairs,
+    elsewhere_pairs,
+    hollow_pairs,
+    sentence_pairs,
+)
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
@@ -206,10 +211,11 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
              sentence_pairs(examples, train_rows, config.sentence_prob, config.seed),
              composite_pairs(examples, whole_rows, config.composite_prob, config.seed,
                              fits=lambda p, r: [len(ids) <= config.max_length for ids in
-                                                tokenizer(p, r, truncation=False)["input_ids"]]))
+                                                tokenizer(p, r, truncation=False)["input_ids"]]),
+             hollow_pairs(examples, train_rows, config.hollow_prob, config.seed))
     log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
-             "single fair sentences and %d composite answers", len(examples), len(train_rows),
-             *added)
+             "single fair sentences, %d composite answers and %d hollow answers",
+             len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
         pairs_of_row[r].append(i)
