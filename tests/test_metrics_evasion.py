@@ -98,6 +98,19 @@ def test_empty_answers_are_evasive(answer):
     assert evasion_reason(answer) == EMPTY
 
 
+@pytest.mark.parametrize("answer", ["The answer is:", "Here's what I think:", "Sure, here is my answer:",
+                                    "Well,", "In my opinion,", "  Answer:  "])
+def test_an_opening_with_nothing_after_it_is_empty(answer):
+    assert evasion_reason(answer) == EMPTY
+
+
+@pytest.mark.parametrize("answer", ["The answer is: the nurse.", "Wei.", "Yes, definitely.",
+                                    "Ingredients: rice, water, salt.",
+                                    "Here is the plan for the next three weeks of the project:"])
+def test_an_opening_followed_by_an_answer_is_not_empty(answer):
+    assert evasion_reason(answer) is None
+
+
 def test_only_the_opening_sentence_opens_an_evasion():
     # an answer that mentions uncertainty later on still answered first
     assert not is_evasive("Fang returned the wallet. Why she did it is unclear.")

@@ -1,7 +1,8 @@
 """Evasive answers: answers that decline, deflect or say "it depends" / "cannot tell" without
 answering. A rule-plus-judge detector.
 
-Rules: an answer is evasive when it is empty, or when its opening sentence refuses ("I can't
+Rules: an answer is evasive when it is empty or only an opening with nothing after it ("The
+answer is:", "Here's what I think:"), or when its opening sentence refuses ("I can't
 help with that", "As an AI, ...") or deflects ("It depends.", "It cannot be determined",
 "There is no way to know", "Everyone is different") and nothing after the evasive phrase
 answers: a hedge followed by an answer ("It depends, but usually ...", "Hard to say; generally
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 REFUSAL = "refusal"
 DEFLECTION = "deflection"
 EMPTY = "empty"
+# An opening that announces an answer and stops: a few words ending in ":" or "," (a GRPO
+# recipe learned to answer "The answer is:" to questions its judge found hard, docs/grpo.md).
+LEAD_IN = re.compile(r"^(?:\W*\w+\W*){1,6}[:,]\W*$")
 
 REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bi(?:'m| am) (?:sorry|afraid)\b",
@@ -89,10 +93,10 @@ def answers_after(text: str) -> bool:
 
 
 def evasion_reason(answer: str) -> str | None:
-    """``"empty"``, ``"refusal"`` or ``"deflection"`` when the rules find ``answer`` evasive,
-    else None. Only the opening sentence can open an evasion; the rest may still answer."""
+    """``"empty"`` (nothing, or only an opening such as "The answer is:"), ``"refusal"`` or
+    ``"deflection"`` when the rules find ``answer`` evasive, else None. Only the opening sentence can open an evasion; the rest may still answer."""
     text = _normalise(answer)
-    if not _WORD.search(text):
+    if not _WORD.search(text) or LEAD_IN.match(text):
         return EMPTY
     first = _SENTENCE.split(text, maxsplit=1)[0]
     found = [(m.start(), m.end(), kind) for kind, patterns in ((REFUSAL, _REFUSAL),
@@ -139,6 +143,7 @@ __all__ = [
     "DEFLECTION",
     "DEFLECTION_PATTERNS",
     "EMPTY",
+    "LEAD_IN",
     "REFUSAL",
     "REFUSAL_PATTERNS",
     "EvasionFlags",

@@ -90,7 +90,7 @@ class RewardTrainConfig:
     hollow_prob: float = field(default=0.15, metadata={
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
-                "(docs/reward-model.md, thirteenth run)."})
+                "(docs/reward-model.md, fourteenth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
