@@ -94,7 +94,8 @@ def answers_after(text: str) -> bool:
 
 def evasion_reason(answer: str) -> str | None:
     """``"empty"`` (nothing, or only an opening such as "The answer is:"), ``"refusal"`` or
-    ``"deflection"`` when the rules find ``answer`` evasive, else None. Only the opening sentence can open an evasion; the rest may still answer."""
+    ``"deflection"`` when the rules find ``answer`` evasive, else None. Only the opening
+    sentence can open an evasion; the rest may still answer."""
     text = _normalise(answer)
     if not _WORD.search(text) or LEAD_IN.match(text):
         return EMPTY
