@@ -40,7 +40,6 @@ from fairguard.data.broad_lexicon import (
     Lexicon,
     article,
     cap,
-    disjoint_pairs,
     lexicon,
     pools,
 )
@@ -231,9 +230,8 @@ def _frame(rng: random.Random, frames: tuple[str, ...], person: str, plural: str
 
 def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     sid, s = rng.choice(lex.situations)
-    pairs = disjoint_pairs(lex.groups)
-    cat = rng.choice(sorted(pairs))
-    g1, g2 = rng.sample(rng.choice(pairs[cat]), 2)
+    cat = rng.choice(sorted(lex.qa_pairs))
+    g1, g2 = rng.sample(rng.choice(lex.qa_pairs[cat]), 2)
     noun = rng.choice(PERSON_NOUNS)
     if cat == "gender":
         noun = "person"
@@ -275,7 +273,7 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
     lex = lexicon(holdout, test=pool == "test")
     makers: dict[str, Callable[[Lexicon, random.Random], dict[str, str]]] = {
         **ROW_MAKERS, "statement": partial(_statement_row, target_fraction=target_fraction)}
-    kinds = sorted(k for k in ROW_KIND_WEIGHTS if k != "qa" or disjoint_pairs(lex.groups))
+    kinds = sorted(k for k in ROW_KIND_WEIGHTS if k != "qa" or lex.qa_pairs)
     weights = [ROW_KIND_WEIGHTS[k] for k in kinds]
     rows: list[dict[str, str]] = []
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "

@@ -148,6 +148,8 @@ class Lexicon:
     claim_frames: list[str] = field(default_factory=list)
     quote_frames: list[tuple[str, str]] = field(default_factory=list)  # (reject, agree)
     quote_parts: dict[str, list[str]] = field(default_factory=dict)  # broad.yaml QUOTE_PARTS
+    # per category, the pairs of groups a two-person question may set against each other
+    qa_pairs: dict[str, list[tuple[BroadGroup, BroadGroup]]] = field(default_factory=dict)
 
 
 def lexicon(holdout: BroadHoldout, test: bool) -> Lexicon:
@@ -172,8 +174,9 @@ def lexicon(holdout: BroadHoldout, test: bool) -> Lexicon:
         return out
 
     traits = set(holdout.traits)
+    groups = [g for g in broad_groups() if keep(g.id in holdout.groups)]
     return Lexicon(
-        groups=[g for g in broad_groups() if keep(g.id in holdout.groups)],
+        groups=groups,
         prompts=[(f"broad-prompt-{i:02d}", t) for i, t in enumerate(p["statement_prompts"])
                  if keep(t in holdout.prompts)],
         biased_forms=forms("biased_forms"),
@@ -189,6 +192,7 @@ def lexicon(holdout: BroadHoldout, test: bool) -> Lexicon:
         quote_frames=[(r, a) for r, a in zip(p["reject_frames"], p["agree_frames"])
                       if keep(r in held_t)],
         quote_parts={part: [t for t in p[part] if keep(t in held_t)] for part in QUOTE_PARTS},
+        qa_pairs=disjoint_pairs(groups),
     )
 
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 REFUSAL = "refusal"
 DEFLECTION = "deflection"
 EMPTY = "empty"
-# An opening that announces an answer and stops: a few words ending in ":" or "," (a GRPO
-# recipe learned to answer "The answer is:" to questions its judge found hard, docs/grpo.md).
-LEAD_IN = re.compile(r"^(?:\W*\w+\W*){1,6}[:,]\W*$")
+# An opening that announces an answer and stops: at most this many words, ending in ":" or ","
+# (a GRPO recipe learned to answer "The answer is:" to questions its judge found hard,
+# docs/grpo.md).
+LEAD_IN_MAX_WORDS = 6
 
 REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bi(?:'m| am) (?:sorry|afraid)\b",
@@ -97,7 +98,8 @@ def evasion_reason(answer: str) -> str | None:
     ``"deflection"`` when the rules find ``answer`` evasive, else None. Only the opening
     sentence can open an evasion; the rest may still answer."""
     text = _normalise(answer)
-    if not _WORD.search(text) or LEAD_IN.match(text):
+    words = len(_WORD.findall(text))
+    if not words or (words <= LEAD_IN_MAX_WORDS and text.rstrip(" *_\"'").endswith((":", ","))):
         return EMPTY
     first = _SENTENCE.split(text, maxsplit=1)[0]
     found = [(m.start(), m.end(), kind) for kind, patterns in ((REFUSAL, _REFUSAL),
@@ -144,7 +146,7 @@ __all__ = [
     "DEFLECTION",
     "DEFLECTION_PATTERNS",
     "EMPTY",
-    "LEAD_IN",
+    "LEAD_IN_MAX_WORDS",
     "REFUSAL",
     "REFUSAL_PATTERNS",
     "EvasionFlags",
