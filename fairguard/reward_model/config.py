@@ -91,6 +91,11 @@ class RewardTrainConfig:
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
                 "(docs/reward-model.md, fourteenth run)."})
+    layout_prob: float = field(default=0.3, metadata={
+        "help": "Share of training rows whose answers are laid out as chat models write them "
+                "(paragraphs, lists, bold lead words, code in backticks), every answer of a row "
+                "alike, so layout says nothing about a label (docs/reward-model.md, fifteenth "
+                "run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
@@ -174,7 +179,7 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
-                     "hollow_prob", "probe_fraction"):
+                     "hollow_prob", "layout_prob", "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

@@ -54,6 +54,7 @@ from fairguard.reward_model.examples import (
 from fairguard.reward_model.extra import with_extra_rows
 from fairguard.reward_model.handwritten import handwritten_rows
 from fairguard.reward_model.inference import predict_probs
+from fairguard.reward_model.layout import layout_rows
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
 from fairguard.reward_model.tokenize import tokenize_pairs
@@ -204,6 +205,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     whole_rows = train_rows  # composites join whole answers, before any is cut off
     train_rows = truncate_rows(train_rows, config.truncate_prob, config.seed)
     train_rows = even_endings(train_rows, config.end_mark_prob, config.seed)
+    train_rows = layout_rows(train_rows, config.layout_prob, config.seed)
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")

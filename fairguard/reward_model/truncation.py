@@ -35,8 +35,8 @@ MIN_WORDS = 3
 END_MARKS = ".!?"
 
 
-def _uniform(*key: object) -> float:
-    """A number in [0, 1) fixed by ``key`` (same rows, same seed: same cuts)."""
+def uniform_draw(*key: object) -> float:
+    """A number in [0, 1) fixed by ``key`` (same rows, same seed: same draws)."""
     digest = hashlib.sha256("\x1f".join(map(str, key)).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
@@ -48,7 +48,7 @@ def cut_words(text: str, keep: float) -> str:
     return text if n < MIN_WORDS else " ".join(words[:n])
 
 
-def _map_responses(rows: Sequence[PairRow], change: Callable[[int, PairRow, str, str], str]
+def map_responses(rows: Sequence[PairRow], change: Callable[[int, PairRow, str, str], str]
                    ) -> list[PairRow]:
     """``rows`` with every response replaced by ``change(index, row, kind, text)``."""
     return [dataclasses.replace(row, responses={kind: change(index, row, kind, text)
@@ -72,13 +72,13 @@ def truncate_rows(rows: Sequence[PairRow], prob: float, seed: int) -> list[PairR
         return list(rows)
 
     def cut(index: int, row: PairRow, kind: str, text: str) -> str:
-        if _uniform(seed, index, row.id, kind, "cut") >= prob:
+        if uniform_draw(seed, index, row.id, kind, "cut") >= prob:
             return text
         low = _biased_min_keep(text) if LABELS[kind].get("fairness") == 0 else MIN_KEEP
         high = max(MAX_KEEP, low)
-        return cut_words(text, low + (high - low) * _uniform(seed, index, row.id, kind, "keep"))
+        return cut_words(text, low + (high - low) * uniform_draw(seed, index, row.id, kind, "keep"))
 
-    return _map_responses(rows, cut)
+    return map_responses(rows, cut)
 
 
 def set_ending(text: str, mark: bool) -> str:
@@ -100,5 +100,5 @@ def even_endings(rows: Sequence[PairRow], prob: float | None, seed: int) -> list
     """
     if prob is None:
         return list(rows)
-    return _map_responses(rows, lambda index, row, kind, text: set_ending(
-        text, _uniform(seed, index, row.id, kind, "end") < prob))
+    return map_responses(rows, lambda index, row, kind, text: set_ending(
+        text, uniform_draw(seed, index, row.id, kind, "end") < prob))
