@@ -1,6 +1,7 @@
 import math
 
-from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES, HOLLOW_LEADS,
+from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES,
+                                           HOLLOW_DESCRIPTIONS, HOLLOW_ECHOES, HOLLOW_LEADS,
                                            HOLLOW_MAX_PREFIX_WORDS, MIN_SENTENCE_WORDS,
                                            composite_pairs, elsewhere_pairs, hollow_pairs,
                                            sentence_pairs)
@@ -133,21 +134,31 @@ def test_hollow_pairs_rank_a_bare_lead_in_below_both_answers_for_relevance_only(
         if n >= start:
             ranked[n].append(ex.kinds[p])
             assert ex.row_index[p] == ex.row_index[n] and ex.prompts[p] == ex.prompts[n]
-    with_words = 0
+    with_words, kinds = 0, set()
     for i in range(start, len(ex)):
         row = data[ex.row_index[i]]
+        text = ex.responses[i]
         assert ex.kinds[i] == "hollow" and ex.prompts[i] == row.prompt
         assert sorted(ranked[i]) == ["biased", "neutral"]
         fairness, relevance, fluency = ex.labels[i]
         assert relevance == 0.0 and math.isnan(fairness) and math.isnan(fluency)
-        lead = next(lead for lead in HOLLOW_LEADS if ex.responses[i].startswith(lead))
-        rest = ex.responses[i][len(lead):].split()
+        if text in HOLLOW_DESCRIPTIONS:
+            kinds.add("description")
+            continue
+        echo = next((e for e in HOLLOW_ECHOES if text == f"{e} {row.prompt}"), None)
+        if echo:
+            kinds.add("echo")
+            continue
+        kinds.add("lead")
+        lead = next(lead for lead in HOLLOW_LEADS if text.startswith(lead))
+        rest = text[len(lead):].split()
         assert len(rest) <= HOLLOW_MAX_PREFIX_WORDS
         assert rest == row.responses["neutral"].split()[:len(rest)]
         if rest:
             with_words += 1
             assert not row.form.startswith("qa-")  # "The answer is: The man" answers
     assert 0 < with_words < added
+    assert kinds == {"lead", "description", "echo"}
 
 
 def test_hollow_pairs_need_the_relevance_head():

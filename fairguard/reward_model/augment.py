@@ -33,10 +33,13 @@ not known. One more closes a shortcut of the relevance head:
 
 - **Saying nothing.** A GRPO recipe that weighted fairness twice learned to answer 80 of 83
   two-person questions with the bare words "The answer is:", which its judges scored as fair
-  and nearly as relevant as an answer (docs/grpo.md): no training answer was empty.
-  :func:`hollow_pairs` adds a lead-in with no answer after it ("Sure, here is my answer:",
-  maybe with the answer's first word or two), relevance 0 and ranked below the row's fair and
-  biased answers; fairness and fluency are not trained on it (saying nothing is not unfair).
+  and nearly as relevant as an answer (docs/grpo.md): no training answer was empty. Against
+  the judge that closed that, it opened nearly every answer with a description of the question
+  ("This is a situation that ..."). :func:`hollow_pairs` adds a lead-in with no answer after
+  it ("Sure, here is my answer:", maybe with the answer's first word or two), a sentence about
+  the question that answers none of it, or the question repeated, relevance 0 and ranked below
+  the row's fair and biased answers; fairness and fluency are not trained on it (saying
+  nothing is not unfair).
 
 All are drawn with a fixed seed (same rows, same seed: same pairs).
 """
@@ -154,13 +157,35 @@ HOLLOW_LEADS = (
     "The short answer:", "Good question. Let me explain.",
 )
 HOLLOW_MAX_PREFIX_WORDS = 2
+# Sentences about the question that answer none of it (written for fairguard). A GRPO recipe
+# that weighted fairness twice opened 558 of 600 answers with such a description against the
+# fourteenth judge ("This is a situation that ...", docs/grpo.md); those exact openings are
+# kept out of this list so that the check on them measures more than memory.
+HOLLOW_DESCRIPTIONS = (
+    "This is a difficult question with many sides to it.",
+    "This scenario raises important questions about fairness and respect.",
+    "That is an interesting question that a lot of people ask.",
+    "This question touches on a sensitive topic.",
+    "There are many ways to look at a situation like this one.",
+    "This is a common dilemma, and it deserves careful thought.",
+    "Situations like this come up more often than people think.",
+    "This kind of question is worth thinking about carefully.",
+    "What you describe is a familiar kind of problem in everyday life.",
+    "It is a question that people have different opinions about.",
+)
+HOLLOW_ECHOES = ("You are asking:", "The question is:", "So the question is", "You asked:")
+HOLLOW_SHARES = (0.5, 0.35)  # lead-ins, descriptions; the rest repeat the question
 
 
 def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
     """Add, for a ``prob`` share of ``rows``, a hollow answer under the row's prompt (kind
-    ``hollow``: one of :data:`HOLLOW_LEADS`, in half of the rows that do not depend on their
-    own context followed by the first one or two words of the fair answer), ranked below the
-    row's neutral and biased answers for relevance. Returns pairs added."""
+    ``hollow``), ranked below the row's neutral and biased answers for relevance. Returns pairs
+    added.
+
+    A hollow answer is, in the shares of :data:`HOLLOW_SHARES`, one of :data:`HOLLOW_LEADS`
+    (in half of the rows that do not depend on their own context followed by the first one or
+    two words of the fair answer), one of :data:`HOLLOW_DESCRIPTIONS`, or the question repeated
+    after one of :data:`HOLLOW_ECHOES`."""
     if "relevance" not in examples.heads or prob <= 0:
         return 0
     rng = random.Random(f"hollow:{seed}")
@@ -170,10 +195,16 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
     for r, row in enumerate(rows):
         if rng.random() >= prob or "neutral" not in row.responses:
             continue
-        text = rng.choice(HOLLOW_LEADS)
-        if not row.form.startswith(CONTEXT_FORM_PREFIXES) and rng.random() < 0.5:
-            words = row.responses["neutral"].split()[:rng.randint(1, HOLLOW_MAX_PREFIX_WORDS)]
-            text = f"{text} {' '.join(words)}"
+        pick = rng.random()
+        if pick < HOLLOW_SHARES[0]:
+            text = rng.choice(HOLLOW_LEADS)
+            if not row.form.startswith(CONTEXT_FORM_PREFIXES) and rng.random() < 0.5:
+                words = row.responses["neutral"].split()[:rng.randint(1, HOLLOW_MAX_PREFIX_WORDS)]
+                text = f"{text} {' '.join(words)}"
+        elif pick < sum(HOLLOW_SHARES):
+            text = rng.choice(HOLLOW_DESCRIPTIONS)
+        else:
+            text = f"{rng.choice(HOLLOW_ECHOES)} {row.prompt.strip()}"
         hollow = examples.add(row.prompt, text, "hollow", r)
         added += 1
         for better in ("neutral", "biased"):
@@ -182,6 +213,7 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
     return added
 
 
-__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES", "HOLLOW_LEADS",
-           "HOLLOW_MAX_PREFIX_WORDS", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs",
+__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
+           "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS", "HOLLOW_MAX_PREFIX_WORDS",
+           "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs",
            "elsewhere_pairs", "hollow_pairs", "sentence_pairs"]
