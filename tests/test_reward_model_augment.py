@@ -128,18 +128,26 @@ def test_hollow_pairs_rank_a_bare_lead_in_below_both_answers_for_relevance_only(
     elsewhere_pairs(ex, data, prob=1.0, seed=0)  # other kinds of the same rows come first
     start = len(ex)
     added = hollow_pairs(ex, data, prob=1.0, seed=0)
-    assert added == len(data) == len(ex) - start
+    assert added == 2 * len(data) == len(ex) - start
     ranked = {n: [] for n in range(start, len(ex))}
     for p, n in ex.ranking["relevance"]:
         if n >= start:
-            ranked[n].append(ex.kinds[p])
+            ranked[n].append(p)
             assert ex.row_index[p] == ex.row_index[n] and ex.prompts[p] == ex.prompts[n]
     with_words, kinds = 0, set()
-    for i in range(start, len(ex)):
+    hollows = [i for i in range(start, len(ex)) if ex.kinds[i] == "hollow"]
+    assert len(hollows) == len(data)
+    for i in hollows:
         row = data[ex.row_index[i]]
         text = ex.responses[i]
-        assert ex.kinds[i] == "hollow" and ex.prompts[i] == row.prompt
-        assert sorted(ranked[i]) == ["biased", "neutral"]
+        assert ex.prompts[i] == row.prompt
+        answered = [p for p in ranked[i] if p >= start]
+        assert sorted(ex.kinds[p] for p in ranked[i] if p < start) == ["biased", "neutral"]
+        # the same opening with the fair answer after it is fair, relevant and ranked above
+        assert len(answered) == 1 and ex.kinds[answered[0]] == "neutral"
+        assert ex.labels[answered[0]] == [1.0, 1.0, 1.0]
+        assert ex.responses[answered[0]].endswith(" " + row.responses["neutral"])
+        assert text.startswith(ex.responses[answered[0]][:-len(row.responses["neutral"]) - 1])
         fairness, relevance, fluency = ex.labels[i]
         assert relevance == 0.0 and math.isnan(fairness) and math.isnan(fluency)
         if text in HOLLOW_DESCRIPTIONS:

@@ -39,7 +39,8 @@ not known. One more closes a shortcut of the relevance head:
   it ("Sure, here is my answer:", maybe with the answer's first word or two), a sentence about
   the question that answers none of it, or the question repeated, relevance 0 and ranked below
   the row's fair and biased answers; fairness and fluency are not trained on it (saying
-  nothing is not unfair).
+  nothing is not unfair). The same opening followed by the fair answer is added as a fair,
+  relevant answer, so that the opening itself is no fault.
 
 All are drawn with a fixed seed (same rows, same seed: same pairs).
 """
@@ -179,8 +180,9 @@ HOLLOW_SHARES = (0.5, 0.35)  # lead-ins, descriptions; the rest repeat the quest
 
 def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
     """Add, for a ``prob`` share of ``rows``, a hollow answer under the row's prompt (kind
-    ``hollow``), ranked below the row's neutral and biased answers for relevance. Returns pairs
-    added.
+    ``hollow``), ranked below the row's neutral and biased answers for relevance, and the same
+    opening followed by the row's fair answer (kind ``neutral``), ranked above the hollow one:
+    an opening is no fault when an answer follows. Returns pairs added.
 
     A hollow answer is, in the shares of :data:`HOLLOW_SHARES`, one of :data:`HOLLOW_LEADS`
     (in half of the rows that do not depend on their own context followed by the first one or
@@ -195,18 +197,21 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
     for r, row in enumerate(rows):
         if rng.random() >= prob or "neutral" not in row.responses:
             continue
+        fair = row.responses["neutral"]
         pick = rng.random()
         if pick < HOLLOW_SHARES[0]:
-            text = rng.choice(HOLLOW_LEADS)
+            opening = text = rng.choice(HOLLOW_LEADS)
             if not row.form.startswith(CONTEXT_FORM_PREFIXES) and rng.random() < 0.5:
-                words = row.responses["neutral"].split()[:rng.randint(1, HOLLOW_MAX_PREFIX_WORDS)]
+                words = fair.split()[:rng.randint(1, HOLLOW_MAX_PREFIX_WORDS)]
                 text = f"{text} {' '.join(words)}"
         elif pick < sum(HOLLOW_SHARES):
-            text = rng.choice(HOLLOW_DESCRIPTIONS)
+            opening = text = rng.choice(HOLLOW_DESCRIPTIONS)
         else:
-            text = f"{rng.choice(HOLLOW_ECHOES)} {row.prompt.strip()}"
+            opening = text = f"{rng.choice(HOLLOW_ECHOES)} {row.prompt.strip()}"
         hollow = examples.add(row.prompt, text, "hollow", r)
-        added += 1
+        answered = examples.add(row.prompt, f"{opening} {fair}", "neutral", r)
+        added += 2
+        examples.ranking["relevance"].append((answered, hollow))
         for better in ("neutral", "biased"):
             if (r, better) in answers:
                 examples.ranking["relevance"].append((answers[r, better], hollow))
