@@ -2,9 +2,8 @@
 
 Every dataset response is one line of prose, while the answers a policy or a served model
 writes come in paragraphs, bulleted and numbered lists ("1. **Check the hinge**: ..."), with
-code in backticks. A judge that never saw such an answer reads the layout itself as a defect:
-the fourteenth judge's fluency head put 12.5 % of the embedded SmolLM2's everyday answers
-under its threshold, most of them lists and code (docs/reward-model.md, fifteenth run).
+code in backticks: 84 of the embedded SmolLM2's 279 everyday answers (docs/reward-model.md,
+fifteenth run, for what training on laid-out rows changes).
 
 :func:`layout_rows` gives a share of the training rows one layout, the same for every response
 of the row (fair, biased, off topic, garbled ...), so a layout says nothing about any label.
