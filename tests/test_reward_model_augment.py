@@ -122,50 +122,71 @@ def test_composite_pairs_leave_out_what_does_not_fit_the_judge():
                              if ex.kinds[i] == "biased_composite")
 
 
-def test_hollow_pairs_rank_a_bare_lead_in_below_both_answers_for_relevance_only():
+def _hollow(descriptions: bool):
     data = rows()
     ex = build_examples(data, HEADS)
     elsewhere_pairs(ex, data, prob=1.0, seed=0)  # other kinds of the same rows come first
     start = len(ex)
-    added = hollow_pairs(ex, data, prob=1.0, seed=0)
-    assert added == 2 * len(data) == len(ex) - start
+    added = hollow_pairs(ex, data, prob=1.0, seed=0, descriptions=descriptions)
+    assert added == len(ex) - start
     ranked = {n: [] for n in range(start, len(ex))}
     for p, n in ex.ranking["relevance"]:
         if n >= start:
             ranked[n].append(p)
             assert ex.row_index[p] == ex.row_index[n] and ex.prompts[p] == ex.prompts[n]
-    with_words, kinds = 0, set()
     hollows = [i for i in range(start, len(ex)) if ex.kinds[i] == "hollow"]
     assert len(hollows) == len(data)
+    return data, ex, start, added, ranked, hollows
+
+
+def _check_lead_in(text: str, row) -> bool:
+    """``text`` is a lead-in of HOLLOW_LEADS, maybe with the fair answer's first words; whether
+    it has those words."""
+    lead = next(lead for lead in HOLLOW_LEADS if text.startswith(lead))
+    rest = text[len(lead):].split()
+    assert len(rest) <= HOLLOW_MAX_PREFIX_WORDS
+    assert rest == row.responses["neutral"].split()[:len(rest)]
+    if rest:
+        assert not row.form.startswith("qa-")  # "The answer is: The man" answers
+    return bool(rest)
+
+
+def test_hollow_pairs_rank_a_bare_lead_in_below_both_answers_for_relevance_only():
+    data, ex, start, added, ranked, hollows = _hollow(descriptions=False)
+    assert added == len(data)
+    with_words = 0
+    for i in hollows:
+        row = data[ex.row_index[i]]
+        assert ex.prompts[i] == row.prompt
+        assert sorted(ex.kinds[p] for p in ranked[i]) == ["biased", "neutral"]
+        fairness, relevance, fluency = ex.labels[i]
+        assert relevance == 0.0 and math.isnan(fairness) and math.isnan(fluency)
+        with_words += _check_lead_in(ex.responses[i], row)
+    assert 0 < with_words < added
+
+
+def test_hollow_descriptions_and_echoes_come_with_their_answered_twins():
+    data, ex, start, added, ranked, hollows = _hollow(descriptions=True)
+    assert added == 2 * len(data)
+    kinds = set()
     for i in hollows:
         row = data[ex.row_index[i]]
         text = ex.responses[i]
-        assert ex.prompts[i] == row.prompt
-        answered = [p for p in ranked[i] if p >= start]
+        assert ex.labels[i][1] == 0.0
         assert sorted(ex.kinds[p] for p in ranked[i] if p < start) == ["biased", "neutral"]
         # the same opening with the fair answer after it is fair, relevant and ranked above
+        answered = [p for p in ranked[i] if p >= start]
         assert len(answered) == 1 and ex.kinds[answered[0]] == "neutral"
         assert ex.labels[answered[0]] == [1.0, 1.0, 1.0]
         assert ex.responses[answered[0]].endswith(" " + row.responses["neutral"])
         assert text.startswith(ex.responses[answered[0]][:-len(row.responses["neutral"]) - 1])
-        fairness, relevance, fluency = ex.labels[i]
-        assert relevance == 0.0 and math.isnan(fairness) and math.isnan(fluency)
         if text in HOLLOW_DESCRIPTIONS:
             kinds.add("description")
-            continue
-        echo = next((e for e in HOLLOW_ECHOES if text == f"{e} {row.prompt}"), None)
-        if echo:
+        elif any(text == f"{e} {row.prompt}" for e in HOLLOW_ECHOES):
             kinds.add("echo")
-            continue
-        kinds.add("lead")
-        lead = next(lead for lead in HOLLOW_LEADS if text.startswith(lead))
-        rest = text[len(lead):].split()
-        assert len(rest) <= HOLLOW_MAX_PREFIX_WORDS
-        assert rest == row.responses["neutral"].split()[:len(rest)]
-        if rest:
-            with_words += 1
-            assert not row.form.startswith("qa-")  # "The answer is: The man" answers
-    assert 0 < with_words < added
+        else:
+            _check_lead_in(text, row)
+            kinds.add("lead")
     assert kinds == {"lead", "description", "echo"}
 
 

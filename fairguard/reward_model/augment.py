@@ -37,10 +37,10 @@ not known. One more closes a shortcut of the relevance head:
   the judge that closed that, it opened nearly every answer with a description of the question
   ("This is a situation that ..."). :func:`hollow_pairs` adds a lead-in with no answer after
   it ("Sure, here is my answer:", maybe with the answer's first word or two), a sentence about
-  the question that answers none of it, or the question repeated, relevance 0 and ranked below
-  the row's fair and biased answers; fairness and fluency are not trained on it (saying
-  nothing is not unfair). The same opening followed by the fair answer is added as a fair,
-  relevant answer, so that the opening itself is no fault.
+  the question that answers none of it, or the question repeated (the last two and their
+  answered twins only with ``descriptions``: tried in the fifteenth run, not the default),
+  relevance 0 and ranked below the row's fair and biased answers; fairness and fluency are not
+  trained on it (saying nothing is not unfair).
 
 All are drawn with a fixed seed (same rows, same seed: same pairs).
 """
@@ -178,16 +178,18 @@ HOLLOW_ECHOES = ("You are asking:", "The question is:", "So the question is", "Y
 HOLLOW_SHARES = (0.5, 0.35)  # lead-ins, descriptions; the rest repeat the question
 
 
-def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
+def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int,
+                 descriptions: bool = False) -> int:
     """Add, for a ``prob`` share of ``rows``, a hollow answer under the row's prompt (kind
-    ``hollow``), ranked below the row's neutral and biased answers for relevance, and the same
-    opening followed by the row's fair answer (kind ``neutral``), ranked above the hollow one:
-    an opening is no fault when an answer follows. Returns pairs added.
+    ``hollow``), ranked below the row's neutral and biased answers for relevance. Returns pairs
+    added.
 
-    A hollow answer is, in the shares of :data:`HOLLOW_SHARES`, one of :data:`HOLLOW_LEADS`
-    (in half of the rows that do not depend on their own context followed by the first one or
-    two words of the fair answer), one of :data:`HOLLOW_DESCRIPTIONS`, or the question repeated
-    after one of :data:`HOLLOW_ECHOES`."""
+    A hollow answer is one of :data:`HOLLOW_LEADS`, in half of the rows that do not depend on
+    their own context followed by the first one or two words of the fair answer. With
+    ``descriptions`` it is, in the shares of :data:`HOLLOW_SHARES`, such a lead-in, one of
+    :data:`HOLLOW_DESCRIPTIONS`, or the question repeated after one of :data:`HOLLOW_ECHOES`;
+    and the same opening followed by the row's fair answer is added too (kind ``neutral``),
+    ranked above the hollow one: an opening is no fault when an answer follows."""
     if "relevance" not in examples.heads or prob <= 0:
         return 0
     rng = random.Random(f"hollow:{seed}")
@@ -198,7 +200,7 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
         if rng.random() >= prob or "neutral" not in row.responses:
             continue
         fair = row.responses["neutral"]
-        pick = rng.random()
+        pick = rng.random() if descriptions else 0.0
         if pick < HOLLOW_SHARES[0]:
             opening = text = rng.choice(HOLLOW_LEADS)
             if not row.form.startswith(CONTEXT_FORM_PREFIXES) and rng.random() < 0.5:
@@ -209,9 +211,11 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
         else:
             opening = text = f"{rng.choice(HOLLOW_ECHOES)} {row.prompt.strip()}"
         hollow = examples.add(row.prompt, text, "hollow", r)
-        answered = examples.add(row.prompt, f"{opening} {fair}", "neutral", r)
-        added += 2
-        examples.ranking["relevance"].append((answered, hollow))
+        added += 1
+        if descriptions:
+            answered = examples.add(row.prompt, f"{opening} {fair}", "neutral", r)
+            added += 1
+            examples.ranking["relevance"].append((answered, hollow))
         for better in ("neutral", "biased"):
             if (r, better) in answers:
                 examples.ranking["relevance"].append((answers[r, better], hollow))

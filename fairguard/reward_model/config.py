@@ -91,11 +91,15 @@ class RewardTrainConfig:
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
                 "(docs/reward-model.md, fourteenth run)."})
-    layout_prob: float = field(default=0.3, metadata={
+    hollow_descriptions: bool = field(default=False, metadata={
+        "help": "Hollow answers also describe or repeat the question without answering it, and "
+                "each comes with the same opening followed by the fair answer, ranked above it "
+                "(tried, not the default: docs/reward-model.md, fifteenth run)."})
+    layout_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows whose answers are laid out as chat models write them "
                 "(paragraphs, lists, bold lead words, code in backticks), every answer of a row "
-                "alike, so layout says nothing about a label (docs/reward-model.md, fifteenth "
-                "run)."})
+                "alike, so layout says nothing about a label (tried, not the default: "
+                "docs/reward-model.md, fifteenth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
