@@ -217,7 +217,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
              hollow_pairs(examples, train_rows, config.hollow_prob, config.seed,
                           config.hollow_descriptions))
     log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
-             "single fair sentences, %d composite answers and %d hollow answers (with their answered twins)",
+             "single fair sentences, %d composite answers and %d hollow answers (or their answered twins)",
              len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):

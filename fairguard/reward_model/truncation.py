@@ -49,7 +49,7 @@ def cut_words(text: str, keep: float) -> str:
 
 
 def map_responses(rows: Sequence[PairRow], change: Callable[[int, PairRow, str, str], str]
-                   ) -> list[PairRow]:
+                  ) -> list[PairRow]:
     """``rows`` with every response replaced by ``change(index, row, kind, text)``."""
     return [dataclasses.replace(row, responses={kind: change(index, row, kind, text)
                                                 for kind, text in row.responses.items()})
