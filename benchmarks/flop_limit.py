@@ -2,6 +2,11 @@
 
 - :func:`measure_gflops` times a large fp32 matrix product with torch on ``threads`` threads
   (the best of a few rounds): what this CPU does at best in fp32 with that many threads.
+- :func:`measure_int8_gops` times the int8 matrix product the int8 graph runs (onnxruntime's
+  ``DynamicQuantizeMatMul``: the activations quantised to uint8 on the fly, int8 weights with a
+  scale per column) at the same size and threads: what this CPU does at best in int8. Its
+  ratio to the fp32 figure bounds how far under the fp32 limit any int8 graph can go (on AVX2
+  without VNNI an int8 dot product of 4 bytes takes three instructions, so that ratio is small).
 - :func:`encoder_flops` counts the multiply-adds of one forward pass of a BERT-like encoder
   classifier over ``tokens`` tokens: the linear layers (2 x weights x tokens: Q, K, V, output,
   two feed-forward), the attention products (QK^T and attention x V: 2 x 2 x tokens^2 x hidden
@@ -40,6 +45,48 @@ def measure_gflops(threads: int, size: int = 2048, rounds: int = 5) -> float:
             best = min(best, time.perf_counter() - start)
     finally:
         torch.set_num_threads(before)
+    return 2.0 * size ** 3 / best / 1e9
+
+
+def int8_matmul_session(size: int, threads: int) -> Any:
+    """An onnxruntime session computing ``A @ B`` for an fp32 ``size`` x ``size`` input ``A``
+    and a fixed random int8 ``B`` (scale 0.01 per column), as ``DynamicQuantizeMatMul``."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = rng.integers(-127, 128, size=(size, size), dtype=np.int8)
+    scale = np.full((size,), 0.01, np.float32)
+    node = helper.make_node("DynamicQuantizeMatMul", ["A", "B", "scale"], ["Y"],
+                            domain="com.microsoft")
+    graph = helper.make_graph(
+        [node], "int8_matmul",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, [size, size])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [size, size])],
+        [numpy_helper.from_array(weight, "B"), numpy_helper.from_array(scale, "scale")])
+    model = helper.make_model(graph, ir_version=9, opset_imports=[
+        helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def measure_int8_gops(threads: int, size: int = 2048, rounds: int = 5) -> float:
+    """int8 GOP/s (multiply-adds x 2) of a ``size`` x ``size`` onnxruntime
+    ``DynamicQuantizeMatMul`` on ``threads`` threads (best round)."""
+    import numpy as np
+
+    session = int8_matmul_session(size, threads)
+    feed = {"A": np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)}
+    session.run(None, feed)  # warm-up
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        session.run(None, feed)
+        best = min(best, time.perf_counter() - start)
     return 2.0 * size ** 3 / best / 1e9
 
 
@@ -114,11 +161,14 @@ def format_rows(rows: Sequence[dict[str, Any]]) -> str:
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="This machine's fp32 GFLOP/s (torch matmul).")
+    parser = argparse.ArgumentParser(description="This machine's fp32 GFLOP/s (torch matmul) "
+                                                 "and int8 GOP/s (onnxruntime).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a 1024 matrix, 3 rounds")
     args = parser.parse_args()
     size, rounds = (1024, 3) if args.quick else (2048, args.rounds)
-    print(f"{measure_gflops(args.threads, size, rounds):.1f} GFLOP/s fp32 "
-          f"({size}x{size} matmul, {args.threads} threads, best of {rounds})")
+    fp32 = measure_gflops(args.threads, size, rounds)
+    int8 = measure_int8_gops(args.threads, size, rounds)
+    print(f"{fp32:.1f} GFLOP/s fp32, {int8:.1f} GOP/s int8 ({int8 / fp32:.2f}x; {size}x{size} "
+          f"matmul, {args.threads} threads, best of {rounds})")

@@ -13,6 +13,7 @@ Variants (all dynamic, signed 8-bit weights, unless named):
   (every supported op type, per-channel, SmoothQuant on every quantised MatMul/Attention input);
 - ``no smoothing``: the same without SmoothQuant (the export's default before issue #21);
 - ``no GPTQ``: the default with round-to-nearest weights;
+- ``no bias correction``: the default without the Add that removes int8's mean logit shift;
 - ``smooth GELU inputs only``, and SmoothQuant strengths ``alpha`` 0.5 / 0.9;
 - ``per-tensor``, ``reduce_range`` (7-bit weights, for CPUs without VNNI), ``MatMul +
   Attention`` (embeddings fp32), ``MatMul only`` (attention fp32 too), all without smoothing;
@@ -52,6 +53,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no smoothing": {"smooth": None},
     "no GPTQ": {"gptq": False},
+    "no bias correction": {"bias_correction": False},
     "smooth GELU inputs only": {"smooth": "gelu"},
     "smooth alpha 0.5": {"smooth_alpha": 0.5},
     "smooth alpha 0.9": {"smooth_alpha": 0.9},

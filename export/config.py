@@ -45,6 +45,10 @@ class OnnxExportConfig:
     gptq: bool = field(default=True, metadata={
         "help": "int8: round the weights by GPTQ on the calibration pairs (closer agreement with "
                 "fp32 at no run-time cost; per-channel only; docs/export.md, GPTQ)."})
+    bias_correction: bool = field(default=True, metadata={
+        "help": "int8: subtract the mean logit shift from fp32 that int8 shows on the calibration "
+                "pairs, per head (closer agreement with fp32 for one Add per call; docs/export.md, "
+                "Output bias correction)."})
     optimize: bool = field(default=True, metadata={
         "help": "Fuse the encoder graph (attention, skip + LayerNorm, GELU, embeddings) with "
                 "onnxruntime's transformer optimizer before quantising; off: keep optimum's "

@@ -152,7 +152,12 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
     """Run an export described by a validated :class:`OnnxExportConfig`."""
     from fairguard.export.parity import compare, onnx_logits, torch_logits
     from fairguard.export.parity_inputs import parity_pairs
-    from fairguard.export.quantize import QuantizeOptions, calibration_pairs, quantize_int8
+    from fairguard.export.quantize import (
+        QuantizeOptions,
+        calibration_pairs,
+        output_bias_correction,
+        quantize_int8,
+    )
     from fairguard.export.session import make_session, opset_of
     from fairguard.export.source import load_reward_source
 
@@ -179,13 +184,17 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
         }
         if cfg.quantize == "int8":
             options = QuantizeOptions(per_channel=cfg.per_channel,
-                                      fp32_gelu_matmuls=cfg.fp32_ffn_outputs, gptq=cfg.gptq)
+                                      fp32_gelu_matmuls=cfg.fp32_ffn_outputs, gptq=cfg.gptq,
+                                      bias_correction=cfg.bias_correction)
             calibration = (calibration_pairs(source.tokenizer, source.max_length, cfg.data)
                            if options.needs_calibration else None)
             quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options,
                           calibration.feeds if calibration else None)
+            correction = output_bias_correction(tmp / INT8_FILE)
             quantization = {**options.describe(),
-                            "calibration": calibration.describe() if calibration else None}
+                            "calibration": calibration.describe() if calibration else None,
+                            "output_bias_correction": (dict(zip(source.heads, correction))
+                                                       if correction else None)}
             int8_session = make_session(tmp / INT8_FILE)
             with _tqdm(n, "onnx int8 logits", progress) as bar:
                 int8 = onnx_logits(int8_session, source.tokenizer, pairs.prompts,

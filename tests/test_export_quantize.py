@@ -8,7 +8,8 @@ from fairguard.export.session import make_session
 
 def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
-    options = QuantizeOptions(per_channel=False, op_types=("MatMul",), smooth=None)
+    options = QuantizeOptions(per_channel=False, op_types=("MatMul",), smooth=None,
+                              bias_correction=False)
     assert not options.gptq_applies and not options.needs_calibration  # GPTQ is per-channel
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     session = make_session(out)
@@ -22,7 +23,8 @@ def test_quantize_per_tensor_and_matmul_only(tmp_path_factory, tmp_path):
 def test_quantize_failure_is_a_fairguard_error(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"nope")
     with pytest.raises(FairguardError, match="export with --quantize none"):
-        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", QuantizeOptions(smooth=None, gptq=False))
+        quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx",
+                      QuantizeOptions(smooth=None, gptq=False, bias_correction=False))
     with pytest.raises(FairguardError, match="smoothing .* failed.*export with --quantize none"):
         quantize_int8(tmp_path / "bad.onnx", tmp_path / "q.onnx", calibration=[])
 
@@ -33,7 +35,7 @@ def test_excluded_nodes_stay_fp32(tmp_path_factory, tmp_path):
     fp32 = shared_export(tmp_path_factory)[1] / "model.onnx"
     matmuls = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type == "MatMul"]
     keep = matmuls[0]
-    options = QuantizeOptions(exclude=(keep,), smooth=None, gptq=False)
+    options = QuantizeOptions(exclude=(keep,), smooth=None, gptq=False, bias_correction=False)
     out = quantize_int8(fp32, tmp_path / "q.onnx", options)
     nodes = {n.name: n.op_type for n in onnx.load(str(out)).graph.node}
     assert nodes[keep] == "MatMul"  # still the fp32 op
@@ -97,12 +99,44 @@ def test_smoothed_int8_needs_calibration_and_runs(tmp_path_factory, tmp_path):
 def test_export_records_the_quantisation_settings(tmp_path_factory):
     import json
 
-    meta = json.loads((shared_export(tmp_path_factory)[1] / "fairguard.json").read_text())
+    from fairguard.export.quantize import output_bias_correction
+
+    folder = shared_export(tmp_path_factory)[1]
+    meta = json.loads((folder / "fairguard.json").read_text())
     settings = meta["onnx"]["quantization"]
     assert settings == meta["onnx"]["parity"]["int8_vs_fp32"]["quantization"]
     assert settings["method"] == "onnxruntime.quantization.quantize_dynamic"
     assert settings["smooth"] == QuantizeOptions().smooth
-    assert (settings["calibration"] is None) == (QuantizeOptions().smooth is None)
+    assert (settings["calibration"] is None) == (not QuantizeOptions().needs_calibration)
+    assert settings["bias_correction"] is QuantizeOptions().bias_correction is True
+    correction = output_bias_correction(folder / "model_int8.onnx")
+    assert settings["output_bias_correction"] == dict(zip(meta["heads"], correction))
+    assert output_bias_correction(folder / "model.onnx") is None
+
+
+def test_bias_correction_removes_the_mean_logit_shift(tmp_path_factory, tmp_path):
+    """The corrected graph's logits are the uncorrected ones plus the correction, and their
+    mean difference from fp32 over the calibration pairs is zero for every head."""
+    import numpy as np
+
+    from fairguard.export.quantize import correct_output_bias
+
+    folder = shared_export(tmp_path_factory)[1]
+    feeds = _pairs_feeds(folder).feeds
+    plain = quantize_int8(folder / "model.onnx", tmp_path / "plain.onnx",
+                          QuantizeOptions(smooth=None, gptq=False, bias_correction=False))
+    correction = correct_output_bias(folder / "model.onnx", plain, tmp_path / "fixed.onnx", feeds)
+    sessions = [make_session(p) for p in (folder / "model.onnx", plain, tmp_path / "fixed.onnx")]
+    names = {spec.name for spec in sessions[0].get_inputs()}
+    fp32, before, after = ([s.run(None, {k: v for k, v in f.items() if k in names})[0]
+                            for f in feeds] for s in sessions)
+    fp32, before, after = (np.concatenate(list(x)) for x in (fp32, before, after))
+    assert correction.shape == (fp32.shape[1],) and np.abs(correction).max() > 0
+    np.testing.assert_allclose(after, before + correction, atol=1e-5)
+    np.testing.assert_allclose((after - fp32).mean(axis=0), 0, atol=1e-5)
+    assert sessions[2].get_outputs()[0].name == "logits"
+    with pytest.raises(FairguardError, match="needs calibration pairs"):
+        correct_output_bias(folder / "model.onnx", plain, tmp_path / "none.onnx", [])
 
 
 def test_first_gelu_matmuls_stay_fp32(tmp_path_factory, tmp_path):
