@@ -177,16 +177,14 @@ def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.P
 
     sessions = [make_session(fp32_path, threads=1), make_session(int8_path, threads=1)]
     names = [{spec.name for spec in s.get_inputs()} for s in sessions]
-    total, rows = None, 0
+    diffs: list[np.ndarray] = []
     for feed in feeds:
         ref, got = (s.run(None, {k: v for k, v in feed.items() if k in n})[0]
                     for s, n in zip(sessions, names))
-        diff = (got.astype(np.float64) - ref.astype(np.float64)).reshape(-1, ref.shape[-1])
-        total = diff.sum(axis=0) if total is None else total + diff.sum(axis=0)
-        rows += diff.shape[0]
-    if not rows:
+        diffs.append((got.astype(np.float64) - ref.astype(np.float64)).reshape(-1, ref.shape[-1]))
+    if not diffs:
         raise FairguardError("bias correction needs calibration pairs; none were given")
-    correction = (-total / rows).astype(np.float32)
+    correction = (-np.concatenate(diffs).mean(axis=0)).astype(np.float32)
     if not np.all(np.isfinite(correction)):
         raise FairguardError("bias correction: the int8 graph's outputs on the calibration pairs "
                              "are not finite; export with --quantize none")
