@@ -5,8 +5,8 @@
 - :func:`measure_int8_gops` times the int8 matrix product the int8 graph runs (onnxruntime's
   ``DynamicQuantizeMatMul``: the activations quantised to uint8 on the fly, int8 weights with a
   scale per column) at the same size and threads: what this CPU does at best in int8. Its
-  ratio to the fp32 figure bounds how far under the fp32 limit any int8 graph can go (on AVX2
-  without VNNI an int8 dot product of 4 bytes takes three instructions, so that ratio is small).
+  ratio to the fp32 figure bounds how far under the fp32 limit any int8 graph can go (1.9x on
+  an AVX2 host without VNNI, where a 4-byte int8 dot product takes three instructions, not one).
 - :func:`encoder_flops` counts the multiply-adds of one forward pass of a BERT-like encoder
   classifier over ``tokens`` tokens: the linear layers (2 x weights x tokens: Q, K, V, output,
   two feed-forward), the attention products (QK^T and attention x V: 2 x 2 x tokens^2 x hidden
