@@ -2,7 +2,7 @@ import pytest
 
 from fairguard.data.builder import build_pairs
 from fairguard.data.config import DataConfig
-from fairguard.data.cues import Cue, label_cues, word_counts
+from fairguard.data.cues import Cue, label_cues, opening_words, word_counts
 
 
 def _rows(n: int, neutral: str, biased: str, guess: str = "") -> list[dict[str, str]]:
@@ -44,3 +44,20 @@ def test_default_build_has_few_cue_words():
     assert not words & {"obviously", "probably", "truth", "context", "description",
                         "information", "according", "apply", "expect", "safe", "feel"}
     assert all(cue.texts < 200 for cue in cues)
+
+
+def test_opening_words_are_the_first_word_of_each_sentence():
+    text = 'They moved here. "Those people" are kind! @dan_88 agreed? ^ this. and then'
+    assert opening_words(text) == {"they", "those", "dan", "this", "and"}
+    fair, biased = word_counts(_rows(3, "They are kind.", "People say so. They lie."),
+                               openings=True)
+    assert fair["they"] == 3 and biased["they"] == 3 and biased["people"] == 3
+    assert "lie" not in biased and "kind" not in fair
+
+
+def test_default_build_has_no_opening_cues():
+    """No sentence opening gives the label away (docs/data.md, "Cue words"): in the seed-0
+    build of 2026-12-01, sentences opening with "They" were biased in 242 of 245 answers, and
+    the judge trained on it scored "They work with a lot of gay people." as biased."""
+    splits, _ = build_pairs(DataConfig())
+    assert label_cues(splits["train"], openings=True) == []

@@ -198,10 +198,12 @@ CUES_LISTED = 10  # cue words per split in the manifest and the card
 def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
     """Rows per split, per category and scenario within each split, and the cue words
     (:func:`~fairguard.data.cues.label_cues`) per split: how many, and the most telling ten as
-    ``{word: [fair answers, biased answers]}``."""
+    ``{word: [fair answers, biased answers]}``; the same for the words that open a sentence
+    (``label_opening_cues``, ``label_opening_cue_words``)."""
     from fairguard.data.cues import label_cues
 
     cues = {s: label_cues(rows) for s, rows in splits.items()}
+    openings = {s: label_cues(rows, openings=True) for s, rows in splits.items()}
     return {
         "rows": {s: len(rows) for s, rows in splits.items()},
         "by_category": {s: dict(sorted(Counter(r["category"] for r in rows).items()))
@@ -213,6 +215,9 @@ def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
         "label_cues": {s: len(found) for s, found in cues.items()},
         "label_cue_words": {s: {c.word: [c.fair, c.biased] for c in found[:CUES_LISTED]}
                             for s, found in cues.items()},
+        "label_opening_cues": {s: len(found) for s, found in openings.items()},
+        "label_opening_cue_words": {s: {c.word: [c.fair, c.biased] for c in found[:CUES_LISTED]}
+                                    for s, found in openings.items()},
     }
 
 

@@ -70,10 +70,12 @@ def _by(counts: dict[str, Any], key: str) -> str:
 
 def _cue_section(counts: dict[str, Any]) -> list[str]:
     """The card's lines on words that give the fairness label away (fairguard/data/cues.py),
-    from ``counts["label_cues"]`` and ``counts["label_cue_words"]``."""
+    from ``counts["label_cues"]``, ``counts["label_cue_words"]`` and their ``label_opening_``
+    counterparts."""
     from fairguard.data.cues import CUE_MAX_SHARE, CUE_MIN_TEXTS
 
     top = counts["label_cue_words"].get("train", {})
+    openings = counts.get("label_opening_cue_words", {}).get("train", {})
     return [
         "## Cue words",
         "",
@@ -86,6 +88,13 @@ def _cue_section(counts: dict[str, Any]) -> list[str]:
         *([_table(["word (train)", "fair answers", "biased answers"],
                   [[f"`{word}`", fair, biased] for word, (fair, biased) in top.items()]), ""]
           if top else []),
+        ("Sentence openings counted the same way (the first word of each sentence): "
+         + ", ".join(f"{split} {n}" for split, n in counts.get("label_opening_cues", {}).items())
+         + "."),
+        "",
+        *([_table(["opening word (train)", "fair answers", "biased answers"],
+                  [[f"`{word}`", fair, biased] for word, (fair, biased) in openings.items()]), ""]
+          if openings else []),
     ]
 
 

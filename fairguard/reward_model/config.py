@@ -100,6 +100,10 @@ class RewardTrainConfig:
                 "(paragraphs, lists, bold lead words, code in backticks), every answer of a row "
                 "alike, so layout says nothing about a label (tried, not the default: "
                 "docs/reward-model.md, fifteenth run)."})
+    debias_bow: float = field(default=0.0, metadata={
+        "help": "Product of experts with a bag-of-words bias model: the fairness loss adds this "
+                "times the word model's out-of-fold logit to the judge's, so the judge learns "
+                "what words alone cannot tell (0 = off; docs/reward-model.md, sixteenth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
@@ -180,6 +184,9 @@ class RewardTrainConfig:
             raise ConfigError(f"freeze-layers must be >= 0, got {self.freeze_layers}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if isinstance(self.debias_bow, bool) or not isinstance(self.debias_bow, (int, float)) \
+                or not (math.isfinite(self.debias_bow) and self.debias_bow >= 0):
+            raise ConfigError(f"debias_bow must be a number >= 0, got {self.debias_bow!r}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",

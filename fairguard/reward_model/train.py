@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -227,6 +227,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
         for p, n in pairs:
             ranking_of_row[head].setdefault(examples.row_index[p], []).append((p, n))
     labels_all = torch.tensor(examples.labels, dtype=torch.float32)
+    bias_all, debias_report = _bias_logits(config, examples, heads)
 
     frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
@@ -285,6 +286,8 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                                   split=not processes.distributed)
             labels = labels_all[idx].to(device)
             mask = ~torch.isnan(labels)
+            if bias_all is not None:  # product of experts: the judge learns what words cannot tell
+                logits = logits + bias_all[idx].to(device)
             loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
             if config.pairwise_weight > 0:
                 terms = []
@@ -326,9 +329,27 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     return {"history": history, "step_losses": step_losses, "best_epoch": best.step or 0,
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best.score, "thresholds": thresholds,
-            "probe_steps": probe_steps,
+            "probe_steps": probe_steps, "debias_bow": debias_report,
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_pairs": len(examples), **processes_report(processes, model)}
+
+
+def _bias_logits(config: RewardTrainConfig, examples: Any, heads: Sequence[str]
+                 ) -> tuple[Any, dict[str, Any] | None]:
+    """``(n_examples, n_heads)`` logits added to the judge's in the training loss: the fairness
+    column holds ``config.debias_bow`` x a word model's out-of-fold logits (None when off)."""
+    if not config.debias_bow or "fairness" not in heads:
+        return None, None
+    import torch
+
+    from fairguard.reward_model.debias import bow_bias_logits
+
+    column = list(heads).index("fairness")
+    labels = np.asarray(examples.labels, dtype=float)[:, column]
+    logits, report = bow_bias_logits(examples.responses, labels, examples.row_index, config.seed)
+    bias = torch.zeros(labels.shape[0], len(heads), dtype=torch.float32)
+    bias[:, column] = torch.from_numpy(logits) * float(config.debias_bow)
+    return bias, {**report, "scale": float(config.debias_bow)}
 
 
 def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
@@ -415,6 +436,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "train_rows": len(train_rows),
             "rows_per_epoch": fit["rows_per_epoch"],
             "frozen_layers": fit["frozen_layers"], "probe_steps": fit["probe_steps"],
+            "debias_bow": fit["debias_bow"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
             **({"distributed": fit["distributed"]} if "distributed" in fit else {}),
