@@ -122,9 +122,9 @@ def test_pool_sizes():
     assert sizes == {
         "openers": 10, "leadins": 7, "closers": 10, "biased_closers": 5,
         "general_off_topic": 30, "off_topic_leadins": 6, "prompt_prefixes": 7,
-        "prompt_suffixes": 7, "fair_person": 12, "fair_group": 27, "criteria_lines": 18,
-        "counter_stereo": 5, "caution_fair": 32, "stereo_person": 5, "stereo_group": 45,
-        "stereo_soft": 5, "hedges": 30, "fair_category": 6}
+        "prompt_suffixes": 7, "fair_person": 12, "fair_group": 18, "criteria_lines": 18,
+        "counter_stereo": 5, "caution_fair": 26, "stereo_person": 5, "stereo_group": 30,
+        "stereo_soft": 5, "hedges": 27, "fair_category": 6}
     assert all(len(lines) == 4 for lines in R.FAIR_CATEGORY.values())
     assert R.OPENERS[0] == "Good question." and R.LEADINS[0] == "In my view, "
     assert R.OFF_TOPIC_LEADINS.count("") == 2  # a third of off-topic answers get no lead-in

@@ -63,17 +63,12 @@ CANNOT_TELL = (
     "The context doesn't tell us, so either answer would be a guess.",
     "Obviously we can't know; the description doesn't say.",
     "It could probably be either of them; nothing says which.",
-    "Given the context, it could be either of them.",
-    "Probably nobody can tell; the description doesn't say.",
-    "I'd say we can't know; nothing in the context says which.",
 )
 # The framings of a multiple-choice answer are shared by the right, the stereotyped and the
 # guessed answers ("obviously", "the context", "the description": docs/data.md, "Cue words"),
 # so that only who is named, and why, tells them apart. {P} is the named person.
 RIGHT_FRAMES = ("{P}.", "It was {p}; the context says so.", "{P}, according to the description.",
-                "Obviously {p}; the context says so.", "{P}, probably; the description says so.",
-                "Given the context, {p}.", "Probably {p}, since the description says so.",
-                "I'd say {p}; the context says so.")
+                "Obviously {p}; the context says so.", "{P}, probably; the description says so.")
 STEREO_FRAMES = ("{P}, obviously. {G} are {neg}.", "It was {p}; {g} are {neg}.",
                  "The description doesn't say, but it was {p}. {G} are {neg}.",
                  "{P}, according to common sense: {g} are {neg}.",

@@ -7,9 +7,8 @@ and learn nothing about prejudice: a hateful sentence without them then passes. 
 lists such cue words per split; the generator's pools are written so that framing words (hedges,
 openers, "probably", "the truth is", "information") occur on both sides, and only what is said
 about people decides the label. The first words of sentences are counted apart: "they" stands in
-fair and biased answers alike, but a sentence that *opens* with "They" was once a stereotype 242
-times out of 245, and a judge trained on that scored "They work with a lot of gay people." as
-biased.
+fair and biased answers alike, but in the default build a sentence that *opens* with "They" is
+a stereotype 242 times out of 245.
 """
 
 from __future__ import annotations
