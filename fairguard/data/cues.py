@@ -73,7 +73,7 @@ def label_cues(rows: Iterable[Mapping[str, str]], min_texts: int = CUE_MIN_TEXTS
                max_share: float = CUE_MAX_SHARE, openings: bool = False) -> list[Cue]:
     """The words in at least ``min_texts`` labelled answers of ``rows`` of which more than
     ``max_share`` have one label, most telling first (then the most frequent); with
-    ``openings``, the words that open a sentence ("They ..." only ever opening a stereotype)."""
+    ``openings``, the words that open a sentence ("They ..." nearly always opening a stereotype)."""
     fair, biased = word_counts(rows, openings)
     cues = [Cue(word, fair[word], biased[word]) for word in set(fair) | set(biased)
             if fair[word] + biased[word] >= min_texts]

@@ -45,7 +45,7 @@ def bow_bias_logits(responses: Sequence[str], labels: np.ndarray, groups: Sequen
         raise DataError(f"the bag-of-words bias model needs fair and biased answers in at least "
                         f"{2 * folds} labelled training pairs, got {len(known)}; turn "
                         "--debias-bow off for this data")
-    texts = [responses[i] for i in known]
+    texts = [responses[int(i)] for i in known]
     group_ids = np.asarray(groups)[known]
     features = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(texts)
     logits = np.zeros(len(labels), dtype=np.float32)
