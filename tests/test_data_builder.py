@@ -161,6 +161,9 @@ def test_all_categories_and_scenarios_in_every_split(built):
     assert set(counts["label_cues"]) == {"train", "val", "test"}
     listed = counts["label_cue_words"]["train"]
     assert len(listed) == min(10, counts["label_cues"]["train"])
+    assert set(counts["label_opening_cues"]) == {"train", "val", "test"}
+    openings = counts["label_opening_cue_words"]["train"]
+    assert len(openings) == min(10, counts["label_opening_cues"]["train"])
     assert all(len(pair) == 2 and sum(pair) >= 40 for pair in listed.values())
 
 

@@ -25,6 +25,11 @@ def test_manifest_and_card(tmp_path):
         assert text in card, text
     for group in manifest["held_out"]["groups"]:
         assert group in card
+    opening_cues = manifest["counts"]["label_opening_cues"]
+    assert "Sentence openings counted the same way" in card
+    assert f"train {opening_cues['train']}, val {opening_cues['val']}" in card
+    assert all(f"| `{word}` |" in card
+               for word in manifest["counts"]["label_opening_cue_words"]["train"])
 
 
 def test_fingerprint_changes_with_content(tmp_path):

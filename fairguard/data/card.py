@@ -85,17 +85,21 @@ def _cue_section(counts: dict[str, Any]) -> list[str]:
          + ". A judge can score such words instead of what the answer says about people; the "
          "pools share framing words between fair and biased answers to keep this list short."),
         "",
-        *([_table(["word (train)", "fair answers", "biased answers"],
-                  [[f"`{word}`", fair, biased] for word, (fair, biased) in top.items()]), ""]
-          if top else []),
+        *_cue_table("word (train)", top),
         ("Sentence openings counted the same way (the first word of each sentence): "
          + ", ".join(f"{split} {n}" for split, n in counts.get("label_opening_cues", {}).items())
          + "."),
         "",
-        *([_table(["opening word (train)", "fair answers", "biased answers"],
-                  [[f"`{word}`", fair, biased] for word, (fair, biased) in openings.items()]), ""]
-          if openings else []),
+        *_cue_table("opening word (train)", openings),
     ]
+
+
+def _cue_table(first: str, words: dict[str, list[int]]) -> list[str]:
+    """A table of ``{word: [fair answers, biased answers]}`` and a blank line (nothing if empty)."""
+    if not words:
+        return []
+    return [_table([first, "fair answers", "biased answers"],
+                   [[f"`{word}`", fair, biased] for word, (fair, biased) in words.items()]), ""]
 
 
 def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
