@@ -75,7 +75,7 @@ def _cue_section(counts: dict[str, Any]) -> list[str]:
     from fairguard.data.cues import CUE_MAX_SHARE, CUE_MIN_TEXTS
 
     top = counts["label_cue_words"].get("train", {})
-    openings = counts.get("label_opening_cue_words", {}).get("train", {})
+    openings = counts["label_opening_cue_words"].get("train", {})
     return [
         "## Cue words",
         "",
@@ -87,7 +87,7 @@ def _cue_section(counts: dict[str, Any]) -> list[str]:
         "",
         *_cue_table("word (train)", top),
         ("Sentence openings counted the same way (the first word of each sentence): "
-         + ", ".join(f"{split} {n}" for split, n in counts.get("label_opening_cues", {}).items())
+         + ", ".join(f"{split} {n}" for split, n in counts["label_opening_cues"].items())
          + "."),
         "",
         *_cue_table("opening word (train)", openings),
