@@ -5,6 +5,7 @@ validation. The guard, the evaluation runners and the trainer all build their re
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -76,13 +77,15 @@ def parse_reward_spec(spec: str | Mapping[str, float] | Sequence[str] | None) ->
 
 
 def build_rewards(spec: str | Mapping[str, float] | Sequence[str] | None = None, *,
-                  reward_model: str | None = None,
+                  reward_model: str | Sequence[str] | None = None,
                   reward_options: Mapping[str, Mapping[str, Any]] | None = None,
-                  head_weights: str | Mapping[str, float] | None = None) -> "WeightedRewards":
+                  head_weights: str | Mapping[str, float] | None = None,
+                  reward_model_ensemble: str = "mean") -> "WeightedRewards":
     """The weighted rewards that a reward spec names.
 
     ``reward_model`` builds the ``reward-model`` plugin on that folder first (default weights
-    fairness 1, relevance 0.75, fluency 0.75 when ``spec`` is empty). Each name in ``spec`` that is
+    fairness 1, relevance 0.75, fluency 0.75 when ``spec`` is empty); several folders make an
+    ensemble whose heads combine by ``reward_model_ensemble`` (``mean`` or ``min``). Each name in ``spec`` that is
     a head of an earlier reward sets that head's weight; any other name is a registered reward
     (built with ``reward_options[name]``) whose weight applies to each of its heads.
     ``head_weights`` (``"fairness=2"``) then overrides single heads.
@@ -98,7 +101,10 @@ def build_rewards(spec: str | Mapping[str, float] | Sequence[str] | None = None,
     weights: dict[str, float] = {}
     heads: set[str] = set()
     if reward_model is not None:
-        rm = get_reward(REWARD_MODEL, path=str(reward_model))
+        paths = ([str(reward_model)] if isinstance(reward_model, (str, os.PathLike))
+                 else [str(p) for p in reward_model])
+        rm = get_reward(REWARD_MODEL, path=paths[0] if len(paths) == 1 else paths,
+                        ensemble=reward_model_ensemble)
         rewards.append(rm)
         heads.update(rm.heads)
         if not named:

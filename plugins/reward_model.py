@@ -1,7 +1,11 @@
-"""Built-in reward ``reward-model``: a trained multi-head reward model folder (torch or ONNX).
+"""Built-in reward ``reward-model``: a trained multi-head reward model folder (torch or ONNX),
+or an ensemble of several.
 
 Returns one score per head (``fairness``, ``relevance``, ``fluency`` by default), each the
-sigmoid of the head's logit in [0, 1], higher = better.
+sigmoid of the head's logit in [0, 1], higher = better. With several folders each head is the
+mean (or the minimum) of the members' scores: a policy trained against an ensemble has less to
+gain from one judge's blind spots (Coste et al., 2024, "Reward Model Ensembles Help Mitigate
+Overoptimization").
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from fairguard.errors import ConfigError
 from fairguard.hookspecs import hookimpl
 
 BACKENDS = ("auto", "torch", "onnx")
+ENSEMBLES = ("mean", "min")  # how the members' scores of one head combine
 ONNX_FILES = ("model.onnx", "model_int8.onnx")  # fp32 / int8 exports by `fairguard export onnx`
 
 
@@ -44,37 +49,73 @@ class RewardModelReward:
 
     name = "reward-model"
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, backend: str = "auto",
-                 batch_size: int = 32, device: str | None = None, threads: int | None = None):
-        if path is None or (isinstance(path, str) and not path.strip()):
-            raise ConfigError("reward-model needs path=FOLDER, a folder written by "
-                              "`fairguard train reward` (or `fairguard export onnx`)")
-        if not isinstance(path, (str, os.PathLike)):
-            raise ConfigError(f"reward-model path must be a folder path, got {type(path).__name__}")
+    def __init__(self, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+                 backend: str = "auto", batch_size: int = 32, device: str | None = None,
+                 threads: int | None = None, ensemble: str = "mean"):
+        folders = _folders(path)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"reward-model batch_size must be a positive integer, got {batch_size!r}")
-        folder = Path(path).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"reward-model path {folder} is not a folder; train one with "
-                              "`fairguard train reward --data DATA --out DIR`")
-        self.path = folder
-        self.backend = choose_backend(folder, backend)
-        if self.backend == "onnx":
-            self.scorer = _onnx_scorer(folder, batch_size, device, threads)
-        else:
-            if threads is not None:
-                raise ConfigError("reward-model threads applies to the onnx backend only; the torch "
-                                  "backend uses torch's own thread setting")
-            from fairguard.reward_model.inference import TorchRewardScorer
-
-            self.scorer = TorchRewardScorer(folder, device=device, batch_size=batch_size)
+        if ensemble not in ENSEMBLES:
+            raise ConfigError(f"reward-model ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
+        if threads is not None and any(choose_backend(f, backend) != "onnx" for f in folders):
+            raise ConfigError("reward-model threads applies to the onnx backend only; the torch "
+                              "backend uses torch's own thread setting")
+        self.paths = folders
+        self.path = folders[0]
+        self.ensemble = ensemble
+        self.backend = choose_backend(folders[0], backend)
+        self.scorers = [_scorer(folder, backend, batch_size, device, threads) for folder in folders]
+        self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
-        self.thresholds: dict[str, float] = dict(getattr(self.scorer, "thresholds", {}) or {})
+        for folder, scorer in zip(folders[1:], self.scorers[1:]):
+            if tuple(scorer.heads) != self.heads:
+                raise ConfigError(f"reward-model ensemble: {folder} has heads {list(scorer.heads)}, "
+                                  f"{folders[0]} has {list(self.heads)}; ensemble folders must "
+                                  "have the same heads")
+        # calibrated per model: an ensemble's combined score has no calibrated threshold
+        self.thresholds: dict[str, float] = (
+            dict(getattr(self.scorer, "thresholds", {}) or {}) if len(folders) == 1 else {})
 
     def score(self, prompts: Sequence[str], completions: Sequence[str]) -> dict[str, np.ndarray]:
         """Return ``{head: float64 array}`` with one score per (prompt, completion) pair."""
-        out = self.scorer.score(prompts, completions)
-        return {head: np.asarray(out[head], dtype=np.float64) for head in self.heads}
+        outs = [scorer.score(prompts, completions) for scorer in self.scorers]
+        combine = np.mean if self.ensemble == "mean" else np.min
+        return {head: combine(np.stack([np.asarray(out[head], dtype=np.float64) for out in outs]),
+                              axis=0)
+                for head in self.heads}
+
+
+def _folders(path: Any) -> list[Path]:
+    """The reward-model folder(s) that ``path`` names: one folder, or a list for an ensemble."""
+    hint = "a folder written by `fairguard train reward` (or `fairguard export onnx`)"
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise ConfigError(f"reward-model needs path=FOLDER, {hint}")
+    paths = list(path) if isinstance(path, (list, tuple)) else [path]
+    if not paths:
+        raise ConfigError(f"reward-model needs path=FOLDER, {hint}")
+    folders: list[Path] = []
+    for item in paths:
+        if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
+            raise ConfigError(f"reward-model path must be a folder path, got {type(item).__name__}")
+        folder = Path(item).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"reward-model path {folder} is not a folder; train one with "
+                              "`fairguard train reward --data DATA --out DIR`")
+        if any(folder.resolve() == seen.resolve() for seen in folders):
+            raise ConfigError(f"reward-model path {folder} is given twice; name each ensemble "
+                              "member once")
+        folders.append(folder)
+    return folders
+
+
+def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
+            threads: int | None) -> Any:
+    """The torch or ONNX scorer of one reward-model folder."""
+    if choose_backend(folder, backend) == "onnx":
+        return _onnx_scorer(folder, batch_size, device, threads)
+    from fairguard.reward_model.inference import TorchRewardScorer
+
+    return TorchRewardScorer(folder, device=device, batch_size=batch_size)
 
 
 @hookimpl
@@ -82,6 +123,7 @@ def register_rewards(register: Callable[..., None]) -> None:
     register(
         "reward-model",
         RewardModelReward,
-        "trained multi-head reward model (fairness, relevance, fluency); options: path, "
-        "backend=auto|torch|onnx, batch_size, device (torch), threads (onnx)",
+        "trained multi-head reward model (fairness, relevance, fluency); options: path (a folder, "
+        "or a list: an ensemble), ensemble=mean|min, backend=auto|torch|onnx, batch_size, "
+        "device (torch), threads (onnx)",
     )

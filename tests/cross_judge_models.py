@@ -30,7 +30,7 @@ def train_judge(folder: Path, backbone: Path, name: str, data_seed: int = 0, see
     return out
 
 
-def adapter_metadata(folder: Path, reward_model: str | None, **extra: object) -> Path:
+def adapter_metadata(folder: Path, reward_model: str | list[str] | None, **extra: object) -> Path:
     """Write the adapter's ``fairguard.json`` with ``config.reward_model`` (as the trainer does)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "fairguard.json").write_text(json.dumps({

@@ -58,3 +58,24 @@ def test_reward_aggregation_flag_reaches_the_trainer(tiny_causal_lm_dir, tmp_pat
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert json.loads((out / "fairguard.json").read_text())["config"]["reward_aggregation"] == "product"
+
+
+def test_reward_model_repeated_trains_against_an_ensemble(tiny_causal_lm_dir, tmp_path):
+    from onnx_export_data import tiny_reward_dir
+
+    judges = [str(tiny_reward_dir(tmp_path / f"rm{seed}", seed=seed)) for seed in (0, 1)]
+    out = tmp_path / "ensemble"
+    args = ["train", "grpo", "--model", str(tiny_causal_lm_dir), "--out", str(out),
+            "--reward-model", judges[0], "--reward-model", judges[1], "--reward-ensemble", "min",
+            "--max-steps", "1", "--max-new-tokens", "3", "--num-generations", "2",
+            "--prompts-per-step", "2", "--lora-r", "2", "--no-eval", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["config"]["reward_model"] == judges and meta["config"]["reward_ensemble"] == "min"
+    assert meta["rewards"]["weights"] == {"fairness": 1.0, "relevance": 0.75, "fluency": 0.75}
+    twice = [str(tmp_path / "twice") if a == str(out) else judges[0] if a == judges[1] else a
+             for a in args]
+    same = CliRunner().invoke(cli, twice)
+    assert same.exit_code != 0 and "given twice" in same.output and "Traceback" not in same.output
+    assert not (tmp_path / "twice").exists()

@@ -73,6 +73,22 @@ def test_models_not_trained_against_a_judge(judges, tmp_path):
     assert relation.kind == UNKNOWN and "not found" in relation.reason
 
 
+def test_an_ensemble_judge_is_as_close_as_its_closest_member(judges, tmp_path):
+    members = [str(judges["reseeded"]), str(judges["same-split"])]
+    trained = training_judge(adapter_metadata(tmp_path / "ensemble", members))
+    assert trained.recorded == " + ".join(members) and len(trained.members) == 2
+    got = {name: judge_relation(path, trained) for name, path in judges.items()}
+    assert {name: r.kind for name, r in got.items()} == {
+        "train": SAME_DATA, "copy": SAME_DATA, "reseeded": TRAINING, "other": INDEPENDENT,
+        "same-split": TRAINING}
+    assert got["train"].reason.startswith(f"ensemble member {judges['reseeded']}: ")
+    assert got["other"].kind == INDEPENDENT and "another held-out split" in got["other"].reason
+    # a one-folder list is that folder
+    single = training_judge(adapter_metadata(tmp_path / "single", [str(judges["train"])]))
+    assert single.recorded == str(judges["train"]) and not single.members
+    assert judge_relation(judges["train"], single).kind == TRAINING
+
+
 def test_report_order_puts_independent_judges_first(judges, tmp_path):
     trained = training_judge(adapter_metadata(tmp_path / "adapter", str(judges["train"])))
     paths = [judges["train"], judges["reseeded"], judges["same-split"], judges["other"]]

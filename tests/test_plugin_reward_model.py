@@ -88,3 +88,41 @@ def test_onnx_backend_matches_torch(trained, tmp_path):
         np.testing.assert_allclose(onnx_scores[head], torch_scores[head], atol=1e-4)
     with pytest.raises(ConfigError, match="onnx backend only"):
         fairguard.get_reward("reward-model", path=str(trained), threads=1)
+
+
+@pytest.fixture(scope="module")
+def reseeded(tmp_path_factory, tiny_deberta_dir):
+    return train_tiny(tmp_path_factory.mktemp("rm-seed1"), tiny_deberta_dir, seed=1)
+
+
+def test_an_ensemble_combines_its_members_per_head(trained, reseeded):
+    prompts = ["who should we hire?"] * 3
+    responses = ["anyone skilled", "not the rural people", "the answer is"]
+    members = [fairguard.get_reward("reward-model", path=str(f)).score(prompts, responses)
+               for f in (trained, reseeded)]
+    assert not np.allclose(members[0]["fairness"], members[1]["fairness"])  # two different judges
+    for how, combine in (("mean", np.mean), ("min", np.min)):
+        ensemble = fairguard.get_reward("reward-model", path=[str(trained), str(reseeded)],
+                                        ensemble=how)
+        assert ensemble.heads == HEADS and ensemble.paths == [trained, reseeded]
+        assert ensemble.thresholds == {}  # each member's threshold fits its own scores only
+        out = ensemble.score(prompts, responses)
+        for head in HEADS:
+            np.testing.assert_allclose(out[head], combine([m[head] for m in members], axis=0))
+    one = fairguard.get_reward("reward-model", path=[str(trained)])
+    assert one.thresholds and one.score(prompts, responses)["fairness"] == pytest.approx(
+        members[0]["fairness"])
+
+
+def test_bad_ensembles_are_config_errors(trained, tmp_path, tiny_deberta_dir):
+    with pytest.raises(ConfigError, match="given twice"):
+        RewardModelReward(path=[str(trained), str(trained)])
+    with pytest.raises(ConfigError, match="needs path"):
+        RewardModelReward(path=[])
+    with pytest.raises(ConfigError, match="must be a folder path"):
+        RewardModelReward(path=[str(trained), 3])
+    with pytest.raises(ConfigError, match="ensemble must be one of"):
+        RewardModelReward(path=str(trained), ensemble="max")
+    two_heads = train_tiny(tmp_path, tiny_deberta_dir, heads="fairness,relevance")
+    with pytest.raises(ConfigError, match="same heads"):
+        RewardModelReward(path=[str(trained), str(two_heads)])

@@ -51,3 +51,19 @@ def test_yaml_then_flags(tmp_path):
     path.write_text("nonsense: 1\n")
     with pytest.raises(ConfigError, match="unknown option"):
         build_config(GRPOConfig, path)
+
+
+def test_reward_model_is_one_folder_or_an_ensemble(tmp_path):
+    assert GRPOConfig().reward_model is None and GRPOConfig().reward_ensemble == "mean"
+    assert GRPOConfig(reward_model=("a",)).reward_model == "a"  # one repeatable flag: a folder
+    assert GRPOConfig(reward_model=()).reward_model is None
+    several = GRPOConfig(reward_model=("a", "b"), reward_ensemble="min")
+    assert several.reward_model == ["a", "b"]  # as JSON gives it back, so --resume compares equal
+    with pytest.raises(ConfigError, match="list of folders"):
+        GRPOConfig(reward_model=["a", ""])
+    with pytest.raises(ConfigError, match="reward_ensemble"):
+        GRPOConfig(reward_ensemble="max")
+    path = tmp_path / "c.yaml"
+    path.write_text("reward_model: [x, y]\nreward_ensemble: min\n")
+    cfg = build_config(GRPOConfig, path)
+    assert (cfg.reward_model, cfg.reward_ensemble) == (["x", "y"], "min")

@@ -39,3 +39,16 @@ def test_reward_spec_mixes_heads_and_other_rewards(reward_model_dir):
 def test_unknown_reward_is_named():
     with pytest.raises(UnknownNameError, match="nope"):
         build_rewards("nope=1")
+
+
+def test_several_reward_models_are_an_ensemble(reward_model_dir, tmp_path):
+    from onnx_export_data import tiny_reward_dir
+
+    other = tiny_reward_dir(tmp_path / "rm2", seed=1)
+    pairs = (["who is good", "who is good"], ["the rider is good", "he is lazy"])
+    alone = [build_rewards(None, str(f)).score(*pairs) for f in (reward_model_dir, other)]
+    for how, combine in (("mean", np.mean), ("min", np.min)):
+        rewards = build_rewards(None, [str(reward_model_dir), str(other)], ensemble=how)
+        assert rewards.weights == {"fairness": 1.0, "relevance": 0.75, "fluency": 0.75}
+        scores = rewards.score(*pairs)
+        np.testing.assert_allclose(scores["fairness"], combine([a["fairness"] for a in alone], axis=0))

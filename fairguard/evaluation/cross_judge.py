@@ -73,6 +73,7 @@ class TrainingJudge:
     recorded: str | None  # the folder as training was given it; None: none or not recorded
     folder: Path | None  # that folder, when it is found from here
     known: bool  # False: the adapter records nothing (not a fairguard GRPO adapter)
+    members: tuple[TrainingJudge, ...] = ()  # an ensemble's folders (recorded: them joined)
 
 
 def check_judges(judges: Any) -> tuple[str, ...]:
@@ -132,8 +133,17 @@ def training_judge(adapter: str | os.PathLike[str] | None) -> TrainingJudge:
     if meta.get("kind") != ADAPTER_KIND or not isinstance(config, Mapping):
         return TrainingJudge(None, None, known=False)
     recorded = config.get("reward_model")
+    if isinstance(recorded, list) and recorded and all(isinstance(r, str) and r for r in recorded):
+        if len(recorded) == 1:
+            return _recorded_judge(recorded[0])
+        return TrainingJudge(" + ".join(recorded), None, known=True,
+                             members=tuple(_recorded_judge(r) for r in recorded))
     if not isinstance(recorded, str) or not recorded:
         return TrainingJudge(None, None, known=True)
+    return _recorded_judge(recorded)
+
+
+def _recorded_judge(recorded: str) -> TrainingJudge:
     folder = Path(recorded).expanduser()
     return TrainingJudge(recorded, folder if folder.is_dir() else None, known=True)
 
@@ -174,7 +184,12 @@ def _identity(folder: Path) -> _Identity:
 
 
 def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Relation:
-    """How the reward model in folder ``judge`` relates to the training reward model."""
+    """How the reward model in folder ``judge`` relates to the training reward model (to an
+    ensemble: its relation to the member it depends on most)."""
+    if trained.members:
+        relations = [(judge_relation(judge, m), m.recorded) for m in trained.members]
+        closest, member = max(relations, key=lambda r: RELATION_ORDER.index(r[0].kind))
+        return Relation(closest.kind, f"ensemble member {member}: {closest.reason}")
     if not trained.known:
         return Relation(UNKNOWN, "the adapter records no training reward model (not a "
                                  "`fairguard train grpo` folder)")

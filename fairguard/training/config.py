@@ -19,6 +19,7 @@ Remasking = Literal["low_confidence", "random"]
 DiffusionLogprob = Literal["clean", "masked"]
 ModelDtype = Literal["float32", "bfloat16", "float16"]
 Aggregation = Literal["sum", "product", "decoupled"]  # training/aggregation.py: AGGREGATIONS
+Ensemble = Literal["mean", "min"]  # plugins/reward_model.py: ENSEMBLES
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
 
 ALGORITHMS = get_args(Algorithm)
@@ -37,10 +38,24 @@ RESUME_KEYS = (
     "max_new_tokens", "temperature", "top_p", "epsilon", "epsilon_high", "beta", "num_iterations",
     "gradient_accumulation_steps", "learning_rate", "lr_schedule", "warmup_steps", "weight_decay",
     "max_grad_norm", "lora_r", "lora_alpha", "lora_dropout", "lora_targets", "seed", "kl_lambda",
-    "baseline", "rewards", "reward_model", "data", "reward_aggregation",
+    "baseline", "rewards", "reward_model", "reward_ensemble", "data", "reward_aggregation",
     "policy", "diffusion_steps", "block_length", "remasking", "diffusion_logprob",
     "mask_token_id", "model_dtype",
 )
+
+
+def reward_model_folders(value: Any) -> str | list[str] | None:
+    """``--reward-model`` as stored: None, one folder (a string), or an ensemble's folders (a
+    list, as JSON gives it back on --resume)."""
+    if value is None:
+        return None
+    folders = [value] if isinstance(value, str) else value
+    if not isinstance(folders, (list, tuple)) or not all(
+            isinstance(f, str) and f.strip() for f in folders):
+        raise ConfigError(f"reward_model must be a folder or a list of folders; got {value!r}")
+    if not folders:
+        return None
+    return folders[0] if len(folders) == 1 else list(folders)
 
 
 def check_schedule(gen_length: int, steps: int, block_length: int, what: str = "gen_length") -> int:
@@ -117,9 +132,13 @@ class GRPOConfig:
                 "fairness=1,relevance=0.75,fluency=0.75,gender-bias=0.3.",
         "aliases": ("reward",),
         "default_text": "gender-bias=1 without --reward-model"})
-    reward_model: str | None = field(default=None, metadata={
+    reward_model: str | list[str] | None = field(default=None, metadata={
         "help": "Trained reward-model folder; its heads (fairness, relevance, fluency) become "
-                "rewards."})
+                "rewards. Repeat for an ensemble (YAML: a list): each head combines the "
+                "members' scores by --reward-ensemble.", "multiple": True})
+    reward_ensemble: Ensemble = field(default="mean", metadata={
+        "help": "How an ensemble's scores of one head combine: their mean, or their minimum "
+                "(the most pessimistic member)."})
     data: str | None = field(default=None, metadata={
         "help": "Dataset folder from `fairguard data build` (train split for training, test split"
                 " held out).",
@@ -200,6 +219,8 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
 
         choice("algorithm", ALGORITHMS)
+        self.reward_model = reward_model_folders(self.reward_model)
+        choice("reward_ensemble", get_args(Ensemble))
         if self.reward_aggregation is None:
             self.reward_aggregation = "decoupled" if self.algorithm == "grpo" else "product"
         choice("reward_aggregation", AGGREGATIONS)
