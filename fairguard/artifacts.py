@@ -11,9 +11,28 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from fairguard.errors import ArtifactError, FairguardError
+from fairguard.errors import ArtifactError, ConfigError, FairguardError
 
 METADATA_FILE = "fairguard.json"
+
+
+def reward_model_folders(paths: Iterable[Any], flag: str) -> list[Path]:
+    """Reward-model folders named by an option (``flag``, e.g. ``--judge``): each an existing
+    folder, none given twice (also not through another spelling of its path)."""
+    folders: list[Path] = []
+    for value in paths:
+        if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+            raise ConfigError(f"{flag} needs a reward-model folder, got {value!r}")
+        folder = Path(value).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"{flag} {value} is not a folder; give a reward-model folder written "
+                              "by `fairguard train reward`")
+        same = [f for f in folders if f.resolve() == folder.resolve()]
+        if same:
+            raise ConfigError(f"{flag} {value} is the same folder as {flag} {same[0]}; give each "
+                              "folder once")
+        folders.append(folder)
+    return folders
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.hookspecs import hookimpl
 
@@ -93,19 +94,7 @@ def _folders(path: Any) -> list[Path]:
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
     if not paths:
         raise ConfigError(f"reward-model needs path=FOLDER, {hint}")
-    folders: list[Path] = []
-    for item in paths:
-        if not isinstance(item, (str, os.PathLike)) or not str(item).strip():
-            raise ConfigError(f"reward-model path must be a folder path, got {type(item).__name__}")
-        folder = Path(item).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"reward-model path {folder} is not a folder; train one with "
-                              "`fairguard train reward --data DATA --out DIR`")
-        if any(folder.resolve() == seen.resolve() for seen in folders):
-            raise ConfigError(f"reward-model path {folder} is given twice; name each ensemble "
-                              "member once")
-        folders.append(folder)
-    return folders
+    return reward_model_folders(paths, "reward-model path")
 
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,

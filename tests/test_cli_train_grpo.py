@@ -77,5 +77,5 @@ def test_reward_model_repeated_trains_against_an_ensemble(tiny_causal_lm_dir, tm
     twice = [str(tmp_path / "twice") if a == str(out) else judges[0] if a == judges[1] else a
              for a in args]
     same = CliRunner().invoke(cli, twice)
-    assert same.exit_code != 0 and "given twice" in same.output and "Traceback" not in same.output
+    assert same.exit_code != 0 and "same folder" in same.output and "Traceback" not in same.output
     assert not (tmp_path / "twice").exists()

@@ -115,11 +115,11 @@ def test_an_ensemble_combines_its_members_per_head(trained, reseeded):
 
 
 def test_bad_ensembles_are_config_errors(trained, tmp_path, tiny_deberta_dir):
-    with pytest.raises(ConfigError, match="given twice"):
+    with pytest.raises(ConfigError, match="same folder"):
         RewardModelReward(path=[str(trained), str(trained)])
     with pytest.raises(ConfigError, match="needs path"):
         RewardModelReward(path=[])
-    with pytest.raises(ConfigError, match="must be a folder path"):
+    with pytest.raises(ConfigError, match="needs a reward-model folder"):
         RewardModelReward(path=[str(trained), 3])
     with pytest.raises(ConfigError, match="ensemble must be one of"):
         RewardModelReward(path=str(trained), ensemble="max")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairguard.artifacts import read_metadata
+from fairguard.artifacts import read_metadata, reward_model_folders
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.report import markdown_table
 from fairguard.metrics.quality import TRIPLE, QualitySummary
@@ -84,21 +84,8 @@ def check_judges(judges: Any) -> tuple[str, ...]:
         judges = (judges,)
     if not isinstance(judges, (list, tuple)):
         raise ConfigError(f"judges must be a list of reward-model folders, got {judges!r}")
-    out: list[str] = []
-    seen: dict[Path, str] = {}
-    for judge in judges:
-        if not isinstance(judge, (str, os.PathLike)) or not str(judge).strip():
-            raise ConfigError(f"--judge needs a reward-model folder, got {judge!r}")
-        folder = Path(judge).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"--judge {judge} is not a folder; give a reward-model folder written "
-                              "by `fairguard train reward`")
-        if folder.resolve() in seen:
-            raise ConfigError(f"--judge {judge} is the same folder as --judge "
-                              f"{seen[folder.resolve()]}; give each judge once")
-        seen[folder.resolve()] = str(judge)
-        out.append(str(judge))
-    return tuple(out)
+    reward_model_folders(judges, "--judge")
+    return tuple(map(str, judges))
 
 
 def judge_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
