@@ -44,7 +44,7 @@ RESUME_KEYS = (
 )
 
 
-def reward_model_folders(value: Any) -> str | list[str] | None:
+def stored_reward_models(value: Any) -> str | list[str] | None:
     """``--reward-model`` as stored: None, one folder (a string), or an ensemble's folders (a
     list, as JSON gives it back on --resume)."""
     if value is None:
@@ -219,7 +219,7 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
 
         choice("algorithm", ALGORITHMS)
-        self.reward_model = reward_model_folders(self.reward_model)
+        self.reward_model = stored_reward_models(self.reward_model)
         choice("reward_ensemble", get_args(Ensemble))
         if self.reward_aggregation is None:
             self.reward_aggregation = "decoupled" if self.algorithm == "grpo" else "product"
