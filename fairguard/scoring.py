@@ -103,8 +103,7 @@ def build_rewards(spec: str | Mapping[str, float] | Sequence[str] | None = None,
     if reward_model is not None:
         paths = ([str(reward_model)] if isinstance(reward_model, (str, os.PathLike))
                  else [str(p) for p in reward_model])
-        rm = get_reward(REWARD_MODEL, path=paths[0] if len(paths) == 1 else paths,
-                        ensemble=reward_model_ensemble)
+        rm = get_reward(REWARD_MODEL, path=paths, ensemble=reward_model_ensemble)
         rewards.append(rm)
         heads.update(rm.heads)
         if not named:

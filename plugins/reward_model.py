@@ -58,14 +58,16 @@ class RewardModelReward:
             raise ConfigError(f"reward-model batch_size must be a positive integer, got {batch_size!r}")
         if ensemble not in ENSEMBLES:
             raise ConfigError(f"reward-model ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
-        if threads is not None and any(choose_backend(f, backend) != "onnx" for f in folders):
+        backends = [choose_backend(folder, backend) for folder in folders]
+        if threads is not None and any(b != "onnx" for b in backends):
             raise ConfigError("reward-model threads applies to the onnx backend only; the torch "
                               "backend uses torch's own thread setting")
         self.paths = folders
         self.path = folders[0]
         self.ensemble = ensemble
-        self.backend = choose_backend(folders[0], backend)
-        self.scorers = [_scorer(folder, backend, batch_size, device, threads) for folder in folders]
+        self.backend = backends[0]
+        self.scorers = [_scorer(folder, b, batch_size, device, threads)
+                        for folder, b in zip(folders, backends)]
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
         for folder, scorer in zip(folders[1:], self.scorers[1:]):
@@ -99,8 +101,8 @@ def _folders(path: Any) -> list[Path]:
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
             threads: int | None) -> Any:
-    """The torch or ONNX scorer of one reward-model folder."""
-    if choose_backend(folder, backend) == "onnx":
+    """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``)."""
+    if backend == "onnx":
         return _onnx_scorer(folder, batch_size, device, threads)
     from fairguard.reward_model.inference import TorchRewardScorer
 
