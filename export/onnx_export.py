@@ -153,10 +153,12 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
     from fairguard.export.parity import compare, onnx_logits, torch_logits
     from fairguard.export.parity_inputs import parity_pairs
     from fairguard.export.quantize import (
+        RECHECK_QUANTILE,
         QuantizeOptions,
         calibration_pairs,
         output_bias_correction,
         quantize_int8,
+        recheck_margins,
     )
     from fairguard.export.session import make_session, opset_of
     from fairguard.export.source import load_reward_source
@@ -186,15 +188,16 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             options = QuantizeOptions(per_channel=cfg.per_channel,
                                       fp32_gelu_matmuls=cfg.fp32_ffn_outputs, gptq=cfg.gptq,
                                       bias_correction=cfg.bias_correction)
-            calibration = (calibration_pairs(source.tokenizer, source.max_length, cfg.data)
-                           if options.needs_calibration else None)
-            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options,
-                          calibration.feeds if calibration else None)
+            calibration = calibration_pairs(source.tokenizer, source.max_length, cfg.data)
+            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options, calibration.feeds)
             correction = output_bias_correction(tmp / INT8_FILE)
-            quantization = {**options.describe(),
-                            "calibration": calibration.describe() if calibration else None,
+            margins = recheck_margins(tmp / INT8_FILE)
+            quantization = {**options.describe(), "calibration": calibration.describe(),
                             "output_bias_correction": (dict(zip(source.heads, correction))
-                                                       if correction else None)}
+                                                       if correction else None),
+                            "recheck_margins": (dict(zip(source.heads, margins))
+                                                if margins else None),
+                            "recheck_quantile": RECHECK_QUANTILE}
             int8_session = make_session(tmp / INT8_FILE)
             with _tqdm(n, "onnx int8 logits", progress) as bar:
                 int8 = onnx_logits(int8_session, source.tokenizer, pairs.prompts,

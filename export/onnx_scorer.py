@@ -8,11 +8,18 @@ sorted by token count and padded per batch to the batch's longest pair
 back in input order. Long responses are scored in windows combined per head, exactly as the
 torch scorer does (:mod:`fairguard.reward_model.windows`); a call whose pairs all fit in
 ``max_length`` tokens (each its own only window) is tokenised once and skips the windowing.
+
+Boundary re-check: an int8 export records, per head, how far its logits strayed from fp32's
+on the calibration pairs (a high quantile, ``onnx.quantization.recheck_margins``). With
+``recheck`` on (the default where those margins and ``model.onnx`` exist), a pair whose int8
+logit lies within that margin of some head's threshold is scored again by the fp32 graph, so
+pass/fail decisions match fp32's almost always while most pairs cost int8's time.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +49,7 @@ class OnnxRewardScorer:
     def __init__(self, folder: str | os.PathLike[str], quantized: bool | None = None,
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
-                 windows: bool = True) -> None:
+                 windows: bool = True, recheck: bool | None = None) -> None:
         from fairguard.export.session import feed_names, make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
 
@@ -51,6 +58,8 @@ class OnnxRewardScorer:
             raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if recheck is not None and not isinstance(recheck, bool):
+            raise ConfigError(f"recheck must be True, False or None, got {recheck!r}")
         if max_length is not None and (isinstance(max_length, bool)
                                        or not isinstance(max_length, int) or max_length < 8):
             raise ConfigError(f"max_length must be an integer >= 8 or None, got {max_length!r}")
@@ -92,6 +101,38 @@ class OnnxRewardScorer:
         if isinstance(width, int) and width != len(self.heads):
             raise ArtifactError(f"{self.path} has {width} outputs but fairguard.json lists "
                                 f"{len(self.heads)} heads; re-export the reward model")
+        self._threads = threads
+        self.recheck_margins = self._recheck_margins(recheck)
+        self.recheck = self.recheck_margins is not None
+        threshold = np.array([self.thresholds[h] for h in self.heads], dtype=np.float64)
+        self._threshold_logits = np.log(threshold / (1.0 - threshold)).astype(np.float32)
+        self._fp32_session: Any = None
+        self._lock = threading.Lock()
+        self.rechecked = 0  # pairs (windows) the fp32 graph scored again
+        self.scored = 0  # pairs (windows) the session scored
+
+    def _recheck_margins(self, recheck: bool | None) -> np.ndarray | None:
+        """Per-head margins (logits) of the boundary re-check, or None when it is off."""
+        if recheck is False or not self.quantized:
+            if recheck and not self.quantized:
+                raise ConfigError("recheck re-scores int8 pairs in fp32; the fp32 scorer needs "
+                                  "none (pass recheck=None or False)")
+            return None
+        margins = ((self.metadata.get("onnx") or {}).get("quantization") or {}).get("recheck_margins")
+        usable = (isinstance(margins, dict) and set(margins) >= set(self.heads)
+                  and all(isinstance(margins[h], (int, float)) and not isinstance(margins[h], bool)
+                          and np.isfinite(margins[h]) and margins[h] >= 0 for h in self.heads))
+        missing = (f"{self.folder} records no usable re-check margins (fairguard.json "
+                   "onnx.quantization.recheck_margins)" if not usable else
+                   f"{self.folder} has no {FP32_FILE}" if not (self.folder / FP32_FILE).is_file()
+                   else None)
+        if missing:
+            if recheck:
+                raise ArtifactError(f"{missing}; re-export it with `fairguard export onnx` or "
+                                    "pass recheck=False")
+            return None
+        assert isinstance(margins, dict)
+        return np.array([margins[h] for h in self.heads], dtype=np.float32)
 
     def _load_tokenizer(self) -> Any:
         from transformers import AutoTokenizer
@@ -108,7 +149,7 @@ class OnnxRewardScorer:
 
     def logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """Raw logits ``[n, heads]`` (column order = ``heads``) of each pair's first
-        ``max_length`` tokens, after input checks."""
+        ``max_length`` tokens, after input checks (fp32's for pairs the re-check re-scored)."""
         prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
         return self._pair_logits(prompts, responses)
 
@@ -130,12 +171,36 @@ class OnnxRewardScorer:
         return out
 
     def _run(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """The session's logits for one padded batch."""
+        """The logits of one padded batch (rows near a threshold from fp32 when re-checking)."""
+        logits = self._session_run(self.session, self.path, arrays)
+        if self.recheck_margins is None:
+            return logits
+        near = (np.abs(logits - self._threshold_logits) < self.recheck_margins).any(axis=1)
+        with self._lock:
+            self.scored += int(near.size)
+            self.rechecked += int(near.sum())
+        if near.any():
+            rows = {name: value[near] for name, value in arrays.items()}
+            logits = logits.copy()
+            logits[near] = self._session_run(self._fp32(), self.folder / FP32_FILE, rows)
+        return logits
+
+    def _fp32(self) -> Any:
+        """The fp32 session of the boundary re-check, opened on first use."""
+        if self._fp32_session is None:
+            from fairguard.export.session import make_session
+
+            with self._lock:
+                if self._fp32_session is None:
+                    self._fp32_session = make_session(self.folder / FP32_FILE, self._threads)
+        return self._fp32_session
+
+    def _session_run(self, session: Any, path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
         try:
-            return self.session.run(self._outputs, {name: arrays[name] for name in self._inputs})[0]
+            return session.run(self._outputs, {name: arrays[name] for name in self._inputs})[0]
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise FairguardError(f"onnxruntime failed scoring with {self.path} "
+            raise FairguardError(f"onnxruntime failed scoring with {path} "
                                  f"({type(exc).__name__}: {first})") from exc
 
     def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:

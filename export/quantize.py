@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -42,6 +44,12 @@ DEFAULT_SMOOTH_ALPHA = 0.8
 CALIBRATION_PAIRS = 1024  # train-split pairs whose activation ranges set the smoothing scales
 DEFAULT_BIAS_CORRECTION = True
 BIAS_CORRECTION_NAME = "fairguard_output_bias_correction"  # the initializer the Add reads
+# Boundary re-check (docs/export.md, "Decisions near a threshold"): the int8 error left is
+# spread, not shifted, so pairs near a threshold still flip. The scorer re-scores in fp32 any
+# pair whose int8 logit lies within this quantile of |int8 - fp32| on the calibration pairs of
+# some head's threshold.
+RECHECK_QUANTILE = 0.98
+RECHECK_MARGINS_KEY = "fairguard_recheck_margins"  # the int8 graph's metadata_props entry
 
 
 @dataclass(frozen=True)
@@ -121,10 +129,12 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
     ``options.gptq`` (per-channel, full range), its weights are then rounded by
     :func:`gptq_round_weights` on the same feeds. With ``options.bias_correction``, the int8
     graph's mean logit shift from ``fp32_path`` on the feeds is then subtracted
-    (:func:`correct_output_bias`).
+    (:func:`correct_output_bias`). Whenever ``calibration`` is given, the quantile
+    ``RECHECK_QUANTILE`` of each head's remaining ``|int8 - fp32|`` logit error on it is
+    recorded in the graph (:func:`recheck_margins`).
     """
     exclude = _fp32_nodes(fp32_path, options)
-    if not options.needs_calibration:
+    if calibration is None and not options.needs_calibration:
         return _quantize_dynamic(fp32_path, out_path, options, exclude)
     if calibration is None:
         raise FairguardError("smoothing, GPTQ and bias correction of the int8 graph need "
@@ -148,31 +158,30 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
                 raise FairguardError(f"{what} before int8 quantisation failed "
                                      f"({type(exc).__name__}: {exc}); export with --quantize none") from exc
             current = target
-        if not options.bias_correction:
-            return _quantize_dynamic(current, out_path, options, exclude)
         uncorrected = Path(tmp) / "int8.onnx"
         _quantize_dynamic(current, uncorrected, options, exclude)
         try:
-            correct_output_bias(fp32_path, uncorrected, out_path, feeds)
+            diffs = output_diffs(fp32_path, uncorrected, feeds)
+            if options.bias_correction:
+                correction = -diffs.mean(axis=0)
+                _add_output_bias(uncorrected, out_path, correction)
+                diffs = diffs + correction
+            else:
+                shutil.copyfile(uncorrected, out_path)
+            _record_recheck_margins(out_path, np.quantile(np.abs(diffs), RECHECK_QUANTILE, axis=0))
         except FairguardError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
-            raise FairguardError(f"bias correction of the int8 graph of {fp32_path} failed "
+            raise FairguardError(f"measuring the int8 graph of {fp32_path} against fp32 failed "
                                  f"({type(exc).__name__}: {exc}); export with --quantize none "
                                  "or --no-bias-correction") from exc
         return Path(out_path)
 
 
-def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.PathLike[str],
-                        dst: str | os.PathLike[str],
-                        feeds: Iterable[dict[str, np.ndarray]]) -> np.ndarray:
-    """Write ``int8_path`` to ``dst`` with an ``Add`` on its first output that removes the mean
-    difference from ``fp32_path``'s first output over ``feeds`` (per output column: per head
-    for logits); return that correction (bias correction, Nagel et al., 2019, applied to the
-    graph's output)."""
-    import onnx
-    from onnx import numpy_helper
-
+def output_diffs(fp32_path: str | os.PathLike[str], int8_path: str | os.PathLike[str],
+                 feeds: Iterable[dict[str, np.ndarray]]) -> np.ndarray:
+    """``int8 - fp32`` of the graphs' first outputs over ``feeds``, ``[pairs, columns]``
+    (float64; columns = heads for logits)."""
     from fairguard.export.session import make_session
 
     sessions = [make_session(fp32_path, threads=1), make_session(int8_path, threads=1)]
@@ -183,11 +192,33 @@ def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.P
                     for s, n in zip(sessions, names))
         diffs.append((got.astype(np.float64) - ref.astype(np.float64)).reshape(-1, ref.shape[-1]))
     if not diffs:
-        raise FairguardError("bias correction needs calibration pairs; none were given")
-    correction = (-np.concatenate(diffs).mean(axis=0)).astype(np.float32)
-    if not np.all(np.isfinite(correction)):
-        raise FairguardError("bias correction: the int8 graph's outputs on the calibration pairs "
-                             "are not finite; export with --quantize none")
+        raise FairguardError("comparing the int8 graph with fp32 needs calibration pairs; none "
+                             "were given")
+    out = np.concatenate(diffs)
+    if not np.all(np.isfinite(out)):
+        raise FairguardError("the int8 graph's outputs on the calibration pairs are not finite; "
+                             "export with --quantize none")
+    return out
+
+
+def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.PathLike[str],
+                        dst: str | os.PathLike[str],
+                        feeds: Iterable[dict[str, np.ndarray]]) -> np.ndarray:
+    """Write ``int8_path`` to ``dst`` with an ``Add`` on its first output that removes the mean
+    difference from ``fp32_path``'s first output over ``feeds`` (per output column: per head
+    for logits); return that correction (bias correction, Nagel et al., 2019, applied to the
+    graph's output)."""
+    correction = -output_diffs(fp32_path, int8_path, feeds).mean(axis=0)
+    return _add_output_bias(int8_path, dst, correction)
+
+
+def _add_output_bias(int8_path: str | os.PathLike[str], dst: str | os.PathLike[str],
+                     correction: np.ndarray) -> np.ndarray:
+    """Write ``int8_path`` to ``dst`` with ``correction`` added to its first output."""
+    import onnx
+    from onnx import numpy_helper
+
+    correction = np.asarray(correction, dtype=np.float32)
     model = onnx.load(str(int8_path))
     output = model.graph.output[0].name
     raw = f"{output}_before_bias_correction"
@@ -199,6 +230,32 @@ def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.P
         "Add", [raw, BIAS_CORRECTION_NAME], [output], name="fairguard_bias_correction"))
     onnx.save(model, str(dst))
     return correction
+
+
+def _record_recheck_margins(path: str | os.PathLike[str], margins: np.ndarray) -> None:
+    """Store the re-check margins (one per output column) in the graph's metadata."""
+    import onnx
+
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != RECHECK_MARGINS_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key = RECHECK_MARGINS_KEY
+    entry.value = json.dumps({"quantile": RECHECK_QUANTILE,
+                              "margins": [float(f"{m:.6g}") for m in margins]})
+    onnx.save(model, str(path))
+
+
+def recheck_margins(path: str | os.PathLike[str]) -> list[float] | None:
+    """The re-check margins (logits, one per head) recorded in the int8 graph at ``path``, if
+    any: within this distance of a head's threshold, an int8 score is re-scored in fp32."""
+    import onnx
+
+    for entry in onnx.load(str(path), load_external_data=False).metadata_props:
+        if entry.key == RECHECK_MARGINS_KEY:
+            return [float(v) for v in json.loads(entry.value)["margins"]]
+    return None
 
 
 def output_bias_correction(path: str | os.PathLike[str]) -> list[float] | None:

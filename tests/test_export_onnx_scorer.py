@@ -219,3 +219,75 @@ def test_one_pair_equals_its_row_in_a_batch(exported):
         assert one.shape == (1, len(HEADS)) and one.dtype == np.float32
         np.testing.assert_allclose(one[0], batch[i], atol=1e-5)
     assert scorer.logits([], []).shape == (0, len(HEADS))
+
+
+def _with_margins(folder, margins, thresholds=None):
+    """Rewrite an export copy's re-check margins (and thresholds) in fairguard.json."""
+    meta = json.loads((folder / "fairguard.json").read_text())
+    meta["onnx"]["quantization"]["recheck_margins"] = margins
+    if thresholds is not None:
+        meta["thresholds"] = thresholds
+    (folder / "fairguard.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_export_records_recheck_margins_and_the_int8_scorer_uses_them(exported):
+    meta = json.loads((exported[1] / "fairguard.json").read_text())
+    margins = meta["onnx"]["quantization"]["recheck_margins"]
+    assert set(margins) == set(HEADS) and all(m > 0 for m in margins.values())
+    int8 = OnnxRewardScorer(exported[1])
+    assert int8.recheck and int8.recheck_margins.tolist() == pytest.approx(
+        [margins[h] for h in HEADS])
+    assert not OnnxRewardScorer(exported[1], recheck=False).recheck
+    assert not OnnxRewardScorer(exported[1], quantized=False).recheck
+
+
+def test_recheck_rescores_in_fp32_exactly_the_pairs_near_a_threshold(exported, tmp_path):
+    """Thresholds placed among the pairs' int8 logits: pairs within a head's margin of its
+    threshold get fp32's logits, the others int8's, and the counters say how many."""
+    folder = copy_export(exported[1], tmp_path / "copy")
+    plain = OnnxRewardScorer(folder, recheck=False, batch_size=2).logits(PROMPTS, RESPONSES)
+    fp32 = OnnxRewardScorer(folder, quantized=False, batch_size=2).logits(PROMPTS, RESPONSES)
+    assert not np.allclose(plain, fp32, atol=1e-6)  # int8 differs, so the test can tell
+    middle = np.median(plain, axis=0)
+    thresholds = {h: float(1 / (1 + np.exp(-middle[i]))) for i, h in enumerate(HEADS)}
+    spread = np.abs(plain - middle)
+    ranked = np.sort(spread, axis=0)  # margins halfway between the 2nd and 3rd nearest pair
+    margins = {h: float(ranked[1:3, i].mean()) for i, h in enumerate(HEADS)}
+    _with_margins(folder, margins, thresholds)
+    scorer = OnnxRewardScorer(folder, batch_size=2)
+    got = scorer.logits(PROMPTS, RESPONSES)
+    near = (spread < np.array([margins[h] for h in HEADS])).any(axis=1)
+    assert 0 < near.sum() < len(PROMPTS)
+    np.testing.assert_allclose(got[near], fp32[near], atol=1e-6)
+    np.testing.assert_array_equal(got[~near], plain[~near])
+    assert (scorer.rechecked, scorer.scored) == (int(near.sum()), len(PROMPTS))
+    # margins of zero re-check nothing; huge ones make every decision fp32's
+    # (int8's activation scales are per batch: same batches as `plain`)
+    assert np.array_equal(OnnxRewardScorer(_with_margins(folder, dict.fromkeys(HEADS, 0.0)),
+                                           batch_size=2).logits(PROMPTS, RESPONSES), plain)
+    everything = OnnxRewardScorer(_with_margins(folder, dict.fromkeys(HEADS, 1e9)), batch_size=2)
+    np.testing.assert_allclose(everything.logits(PROMPTS, RESPONSES), fp32, atol=1e-6)
+    scores = everything.score(PROMPTS, RESPONSES)
+    fp32_scores = OnnxRewardScorer(folder, quantized=False).score(PROMPTS, RESPONSES)
+    decided, expected = everything.decide(scores), everything.decide(fp32_scores)
+    for head in HEADS:
+        assert decided[head].tolist() == expected[head].tolist()
+
+
+def test_recheck_needs_margins_and_the_fp32_graph(exported, tmp_path):
+    with pytest.raises(ConfigError, match="recheck must be"):
+        OnnxRewardScorer(exported[1], recheck="yes")
+    with pytest.raises(ConfigError, match="fp32 scorer needs none"):
+        OnnxRewardScorer(exported[1], quantized=False, recheck=True)
+    old = _with_margins(copy_export(exported[1], tmp_path / "old"), None)  # exported before
+    assert not OnnxRewardScorer(old).recheck
+    with pytest.raises(ArtifactError, match="no usable re-check margins.*re-export"):
+        OnnxRewardScorer(old, recheck=True)
+    bad = _with_margins(copy_export(exported[1], tmp_path / "bad"), dict.fromkeys(HEADS, -1.0))
+    assert not OnnxRewardScorer(bad).recheck
+    no_fp32 = copy_export(exported[1], tmp_path / "int8-only")
+    (no_fp32 / "model.onnx").unlink()
+    assert not OnnxRewardScorer(no_fp32).recheck
+    with pytest.raises(ArtifactError, match="no model.onnx"):
+        OnnxRewardScorer(no_fp32, recheck=True)

@@ -107,7 +107,7 @@ def test_export_records_the_quantisation_settings(tmp_path_factory):
     assert settings == meta["onnx"]["parity"]["int8_vs_fp32"]["quantization"]
     assert settings["method"] == "onnxruntime.quantization.quantize_dynamic"
     assert settings["smooth"] == QuantizeOptions().smooth
-    assert (settings["calibration"] is None) == (not QuantizeOptions().needs_calibration)
+    assert settings["calibration"]["source"] == "built-in hand-written pairs"
     assert settings["bias_correction"] is QuantizeOptions().bias_correction is True
     correction = output_bias_correction(folder / "model_int8.onnx")
     assert settings["output_bias_correction"] == dict(zip(meta["heads"], correction))
@@ -212,3 +212,35 @@ def test_smoothing_ranges_cover_padding_and_gptq_reads_real_tokens(tmp_path_fact
     assert len(real) == sum(int(f["attention_mask"].sum()) for f in feeds) < len(every)
     np.testing.assert_array_equal(activation_maxima(model, [tensor], feeds)[tensor],
                                   np.abs(every).max(axis=0))
+
+
+def test_recheck_margins_are_the_error_quantile_on_the_calibration_pairs(tmp_path_factory,
+                                                                       tmp_path):
+    """Recorded in the int8 graph and in fairguard.json: per head, the quantile of
+    |int8 - fp32| logits over the calibration pairs, measured on the final (corrected) graph."""
+    import json
+
+    import numpy as np
+
+    from fairguard.export.quantize import RECHECK_QUANTILE, output_diffs, recheck_margins
+
+    folder = shared_export(tmp_path_factory)[1]
+    feeds = _pairs_feeds(folder).feeds
+    margins = recheck_margins(folder / "model_int8.onnx")
+    diffs = output_diffs(folder / "model.onnx", folder / "model_int8.onnx", feeds)
+    np.testing.assert_allclose(margins, np.quantile(np.abs(diffs), RECHECK_QUANTILE, axis=0),
+                               rtol=1e-4, atol=1e-6)
+    meta = json.loads((folder / "fairguard.json").read_text())
+    quantization = meta["onnx"]["quantization"]
+    assert quantization["recheck_margins"] == dict(zip(meta["heads"], margins))
+    assert quantization["recheck_quantile"] == RECHECK_QUANTILE
+    assert recheck_margins(folder / "model.onnx") is None
+    # any calibrated quantisation records them, also with every calibrated step off
+    out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx",
+                        QuantizeOptions(smooth=None, gptq=False, bias_correction=False), feeds)
+    plain = output_diffs(folder / "model.onnx", out, feeds)
+    np.testing.assert_allclose(recheck_margins(out),
+                               np.quantile(np.abs(plain), RECHECK_QUANTILE, axis=0), rtol=1e-4)
+    uncalibrated = quantize_int8(folder / "model.onnx", tmp_path / "u.onnx",
+                                 QuantizeOptions(smooth=None, gptq=False, bias_correction=False))
+    assert recheck_margins(uncalibrated) is None
