@@ -34,12 +34,13 @@ def choose_backend(folder: Path, backend: str) -> str:
     return backend
 
 
-def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None) -> Any:
+def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None,
+                 recheck: bool | None = None) -> Any:
     if device not in (None, "cpu"):
         raise ConfigError(f"the onnx backend runs on the CPU; drop device={device!r} or use backend='torch'")
     from fairguard.export.onnx_scorer import OnnxRewardScorer
 
-    kwargs: dict[str, Any] = {"batch_size": batch_size}
+    kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck}
     if threads is not None:
         kwargs["threads"] = threads
     return OnnxRewardScorer(folder, **kwargs)
@@ -52,7 +53,7 @@ class RewardModelReward:
 
     def __init__(self, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
                  backend: str = "auto", batch_size: int = 32, device: str | None = None,
-                 threads: int | None = None, ensemble: str = "mean"):
+                 threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None):
         folders = _folders(path)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"reward-model batch_size must be a positive integer, got {batch_size!r}")
@@ -62,11 +63,14 @@ class RewardModelReward:
         if threads is not None and any(b != "onnx" for b in backends):
             raise ConfigError("reward-model threads applies to the onnx backend only; the torch "
                               "backend uses torch's own thread setting")
+        if recheck is not None and any(b != "onnx" for b in backends):
+            raise ConfigError("reward-model recheck applies to int8 ONNX exports only (their "
+                              "pairs near a threshold scored again in fp32)")
         self.paths = folders
         self.path = folders[0]
         self.ensemble = ensemble
         self.backend = backends[0]
-        self.scorers = [_scorer(folder, b, batch_size, device, threads)
+        self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck)
                         for folder, b in zip(folders, backends)]
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
@@ -100,10 +104,10 @@ def _folders(path: Any) -> list[Path]:
 
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
-            threads: int | None) -> Any:
+            threads: int | None, recheck: bool | None = None) -> Any:
     """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``)."""
     if backend == "onnx":
-        return _onnx_scorer(folder, batch_size, device, threads)
+        return _onnx_scorer(folder, batch_size, device, threads, recheck)
     from fairguard.reward_model.inference import TorchRewardScorer
 
     return TorchRewardScorer(folder, device=device, batch_size=batch_size)
@@ -116,5 +120,6 @@ def register_rewards(register: Callable[..., None]) -> None:
         RewardModelReward,
         "trained multi-head reward model (fairness, relevance, fluency); options: path (a folder, "
         "or a list: an ensemble), ensemble=mean|min, backend=auto|torch|onnx, batch_size, "
-        "device (torch), threads (onnx)",
+        "device (torch), threads (onnx), recheck (int8 onnx: pairs near a threshold again in "
+        "fp32; on where the export records margins)",
     )

@@ -175,6 +175,10 @@ def test_reward_model_plugin_uses_onnx_backend(exported):
     ref = OnnxRewardScorer(exported[1]).score(PROMPTS, RESPONSES)
     for head in HEADS:
         np.testing.assert_allclose(got[head], ref[head], atol=1e-7)
+    assert reward.scorer.recheck  # the export records margins: on by default
+    assert not get_reward("reward-model", path=str(exported[1]), recheck=False).scorer.recheck
+    with pytest.raises(ConfigError, match="recheck applies to int8 ONNX exports only"):
+        get_reward("reward-model", path=str(exported[0]), recheck=True)
 
 
 def test_decide_uses_thresholds(scorer):
