@@ -150,7 +150,7 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
 
 def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> ExportResult:
     """Run an export described by a validated :class:`OnnxExportConfig`."""
-    from fairguard.export.parity import compare, onnx_logits, torch_logits
+    from fairguard.export.parity import compare, onnx_logits, recheck_report, torch_logits
     from fairguard.export.parity_inputs import parity_pairs
     from fairguard.export.quantize import (
         RECHECK_QUANTILE,
@@ -204,6 +204,9 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
                                    pairs.responses, source.max_length, cfg.batch_size, bar)
             int8_report = compare(fp32, int8, source.heads, source.thresholds)
             int8_report["quantization"] = quantization
+            if margins:
+                int8_report["recheck"] = recheck_report(fp32, int8, source.heads,
+                                                        source.thresholds, margins)
             int8_report["vs_torch_max_abs_logit_diff"] = compare(
                 reference, int8, source.heads, source.thresholds)["max_abs_logit_diff"]
             int8_report["min_agreement"] = cfg.min_int8_agreement

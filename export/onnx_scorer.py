@@ -28,6 +28,7 @@ import numpy as np
 
 from fairguard.errors import ArtifactError, ConfigError, FairguardError
 from fairguard.export.batching import EncodedPairs, PairBatcher
+from fairguard.export.parity import logit_threshold, near_thresholds
 from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
 from fairguard.reward_model.windows import combine_rules, score_windowed
 
@@ -104,8 +105,8 @@ class OnnxRewardScorer:
         self._threads = threads
         self.recheck_margins = self._recheck_margins(recheck)
         self.recheck = self.recheck_margins is not None
-        threshold = np.array([self.thresholds[h] for h in self.heads], dtype=np.float64)
-        self._threshold_logits = np.log(threshold / (1.0 - threshold)).astype(np.float32)
+        self._threshold_logits = np.array([logit_threshold(self.thresholds[h]) for h in self.heads],
+                                          dtype=np.float32)
         self._fp32_session: Any = None
         self._lock = threading.Lock()
         self.rechecked = 0  # pairs (windows) the fp32 graph scored again
@@ -175,7 +176,7 @@ class OnnxRewardScorer:
         logits = self._session_run(self.session, self.path, arrays)
         if self.recheck_margins is None:
             return logits
-        near = (np.abs(logits - self._threshold_logits) < self.recheck_margins).any(axis=1)
+        near = near_thresholds(logits, self._threshold_logits, self.recheck_margins)
         with self._lock:
             self.scored += int(near.size)
             self.rechecked += int(near.sum())

@@ -73,3 +73,23 @@ def compare(reference: np.ndarray, candidate: np.ndarray, heads: list[str],
         "decision_agreement_all": float(agree.mean()) if agree.size else 1.0,
         "pairs_with_all_heads_agreeing": float(agree.all(axis=1).mean()) if agree.size else 1.0,
     }
+
+
+def near_thresholds(logits: np.ndarray, cuts: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Rows ``[n]`` of ``logits [n, heads]`` that lie within ``margins`` of some head's threshold
+    logit ``cuts``: the pairs the boundary re-check scores again in fp32."""
+    return (np.abs(logits - cuts) < margins).any(axis=1)
+
+
+def recheck_report(reference: np.ndarray, candidate: np.ndarray, heads: list[str],
+                   thresholds: dict[str, float], margins: Sequence[float]) -> dict[str, Any]:
+    """Decision agreement of ``candidate`` with ``reference`` after the boundary re-check: rows
+    of ``candidate`` near a threshold (:func:`near_thresholds`) take ``reference``'s logits."""
+    cuts = np.array([logit_threshold(thresholds[h]) for h in heads], dtype=np.float32)
+    near = near_thresholds(candidate, cuts, np.asarray(margins, dtype=np.float32))
+    rechecked = np.where(near[:, None], reference, candidate)
+    agree = (reference >= cuts) == (rechecked >= cuts)
+    return {"margins": dict(zip(heads, (float(m) for m in margins))),
+            "rescored_share": float(near.mean()) if near.size else 0.0,
+            "decision_agreement": {h: float(agree[:, i].mean()) if agree.size else 1.0
+                                   for i, h in enumerate(heads)}}

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fairguard.export.parity import compare, logit_threshold
+from fairguard.export.parity import compare, logit_threshold, near_thresholds, recheck_report
 
 HEADS = ["fairness", "relevance"]
 HALF = {"fairness": 0.5, "relevance": 0.5}
@@ -34,3 +34,24 @@ def test_thresholds_other_than_half():
     cand = np.array([[1.5, 0.0]], dtype=np.float32)  # sigmoid(1.5) = 0.818 >= 0.8
     report = compare(ref, cand, HEADS, {"fairness": 0.8, "relevance": 0.5})
     assert report["decision_agreement"]["fairness"] == 0.0
+
+
+def test_recheck_takes_the_reference_near_a_threshold_only():
+    heads = ["fairness", "relevance"]
+    thresholds = {"fairness": 0.5, "relevance": 0.8}  # threshold logits 0 and log(4) = 1.386
+    reference = np.array([[0.10, 3.0], [-0.05, 3.0], [2.0, 1.45], [-2.0, 1.30], [0.9, 3.0]],
+                         dtype=np.float32)
+    candidate = np.array([[-0.10, 3.0], [0.05, 3.0], [2.0, 1.30], [-2.0, 1.45], [-0.9, 3.0]],
+                         dtype=np.float32)
+    cuts = np.array([0.0, logit_threshold(0.8)], dtype=np.float32)
+    margins = [0.2, 0.2]
+    assert near_thresholds(candidate, cuts, np.array(margins)).tolist() == [
+        True, True, True, True, False]
+    report = recheck_report(reference, candidate, heads, thresholds, margins)
+    assert report["rescored_share"] == pytest.approx(0.8)
+    # the first four flips are near a threshold and fixed; the last is 0.9 away and stays
+    assert report["decision_agreement"] == {"fairness": pytest.approx(0.8), "relevance": 1.0}
+    assert compare(reference, candidate, heads, thresholds)["decision_agreement"] == {
+        "fairness": pytest.approx(0.4), "relevance": pytest.approx(0.6)}
+    none = recheck_report(reference, candidate, heads, thresholds, [0.0, 0.0])
+    assert none["rescored_share"] == 0 and none["decision_agreement"]["fairness"] == pytest.approx(0.4)

@@ -234,6 +234,11 @@ def test_recheck_margins_are_the_error_quantile_on_the_calibration_pairs(tmp_pat
     quantization = meta["onnx"]["quantization"]
     assert quantization["recheck_margins"] == dict(zip(meta["heads"], margins))
     assert quantization["recheck_quantile"] == RECHECK_QUANTILE
+    parity = meta["onnx"]["parity"]["int8_vs_fp32"]
+    assert parity["recheck"]["margins"] == quantization["recheck_margins"]
+    assert 0 <= parity["recheck"]["rescored_share"] <= 1
+    for head, alone in parity["decision_agreement"].items():
+        assert parity["recheck"]["decision_agreement"][head] >= alone
     assert recheck_margins(folder / "model.onnx") is None
     # any calibrated quantisation records them, also with every calibrated step off
     out = quantize_int8(folder / "model.onnx", tmp_path / "q.onnx",

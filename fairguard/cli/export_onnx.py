@@ -37,6 +37,11 @@ def onnx(config_path: str | None, quiet: bool, **options: Any) -> None:
         agree = ", ".join(f"{h} {v:.2%}" for h, v in int8["decision_agreement"].items())
         click.echo(f"  int8 vs fp32:  max |logit diff| {int8['max_abs_logit_diff']:.2e}; "
                    f"decision agreement {agree}")
+        if "recheck" in int8:
+            recheck = int8["recheck"]
+            agree = ", ".join(f"{h} {v:.2%}" for h, v in recheck["decision_agreement"].items())
+            click.echo(f"  int8 with the boundary re-check ({recheck['rescored_share']:.1%} of "
+                       f"pairs scored again in fp32): decision agreement {agree}")
         if min(int8["decision_agreement"].values()) < 0.99:
             click.echo("  warning: int8 decisions differ from fp32 on more than 1% of pairs for "
                        "some head; serve fp32 (quantized=False) or re-export with "
