@@ -49,7 +49,8 @@ def torch_threads(threads: int | None) -> Iterator[int]:
 def load_scorers(model_dir: str | os.PathLike[str], export_dir: str | os.PathLike[str],
                  threads: int | None, backends: Sequence[str] = BACKENDS) -> dict[str, Any]:
     """The scorers on one model, by backend name: torch eager on the CPU (``model_dir``), ONNX
-    fp32 and ONNX int8 (``export_dir``, with ``threads`` onnxruntime intra-op threads)."""
+    fp32 and ONNX int8 (``export_dir``, with ``threads`` onnxruntime intra-op threads). The int8
+    scorer runs the int8 graph alone (no boundary re-check), so each row times one graph."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer
 
@@ -59,7 +60,8 @@ def load_scorers(model_dir: str | os.PathLike[str], export_dir: str | os.PathLik
     makers = {
         "torch": lambda: TorchRewardScorer(model_dir, device="cpu"),
         "onnx-fp32": lambda: OnnxRewardScorer(export_dir, quantized=False, threads=threads),
-        "onnx-int8": lambda: OnnxRewardScorer(export_dir, quantized=True, threads=threads),
+        "onnx-int8": lambda: OnnxRewardScorer(export_dir, quantized=True, threads=threads,
+                                              recheck=False),
     }
     return {name: makers[name]() for name in backends}
 

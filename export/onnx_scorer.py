@@ -12,8 +12,9 @@ torch scorer does (:mod:`fairguard.reward_model.windows`); a call whose pairs al
 Boundary re-check: an int8 export records, per head, how far its logits strayed from fp32's
 on the calibration pairs (a high quantile, ``onnx.quantization.recheck_margins``). With
 ``recheck`` on (the default where those margins and ``model.onnx`` exist), a pair whose int8
-logit lies within that margin of some head's threshold is scored again by the fp32 graph, so
-pass/fail decisions match fp32's almost always while most pairs cost int8's time.
+logit lies within that margin of some head's threshold is scored again by the fp32 graph
+(loaded beside the int8 one), so pass/fail decisions match fp32's almost always while most
+pairs cost int8's time.
 """
 
 from __future__ import annotations
@@ -102,12 +103,12 @@ class OnnxRewardScorer:
         if isinstance(width, int) and width != len(self.heads):
             raise ArtifactError(f"{self.path} has {width} outputs but fairguard.json lists "
                                 f"{len(self.heads)} heads; re-export the reward model")
-        self._threads = threads
         self.recheck_margins = self._recheck_margins(recheck)
         self.recheck = self.recheck_margins is not None
         self._threshold_logits = np.array([logit_threshold(self.thresholds[h]) for h in self.heads],
                                           dtype=np.float32)
-        self._fp32_session: Any = None
+        # opened now, so that a broken model.onnx fails at load, not in the middle of serving
+        self._fp32_session = make_session(self.folder / FP32_FILE, threads) if self.recheck else None
         self._lock = threading.Lock()
         self.rechecked = 0  # pairs (windows) the fp32 graph scored again
         self.scored = 0  # pairs (windows) the session scored
@@ -183,18 +184,8 @@ class OnnxRewardScorer:
         if near.any():
             rows = {name: value[near] for name, value in arrays.items()}
             logits = logits.copy()
-            logits[near] = self._session_run(self._fp32(), self.folder / FP32_FILE, rows)
+            logits[near] = self._session_run(self._fp32_session, self.folder / FP32_FILE, rows)
         return logits
-
-    def _fp32(self) -> Any:
-        """The fp32 session of the boundary re-check, opened on first use."""
-        if self._fp32_session is None:
-            from fairguard.export.session import make_session
-
-            with self._lock:
-                if self._fp32_session is None:
-                    self._fp32_session = make_session(self.folder / FP32_FILE, self._threads)
-        return self._fp32_session
 
     def _session_run(self, session: Any, path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
         try:

@@ -295,3 +295,11 @@ def test_recheck_needs_margins_and_the_fp32_graph(exported, tmp_path):
     assert not OnnxRewardScorer(no_fp32).recheck
     with pytest.raises(ArtifactError, match="no model.onnx"):
         OnnxRewardScorer(no_fp32, recheck=True)
+
+
+def test_recheck_with_a_corrupt_fp32_graph_fails_at_load(exported, tmp_path):
+    folder = copy_export(exported[1], tmp_path / "copy")
+    (folder / "model.onnx").write_bytes(b"not an onnx model")
+    with pytest.raises(ArtifactError, match="not a loadable ONNX model"):
+        OnnxRewardScorer(folder)
+    assert OnnxRewardScorer(folder, recheck=False).score(PROMPTS, RESPONSES)
