@@ -11,10 +11,12 @@ import numpy as np
 from fairguard.errors import ArtifactError
 
 
-def make_session(path: str | os.PathLike[str], threads: int | None = None) -> Any:
+def make_session(path: str | os.PathLike[str], threads: int | None = None,
+                 spin: bool = True) -> Any:
     """An ``InferenceSession`` on the CPU: ``threads`` intra-op threads (None = onnxruntime's
     default, one per physical core), one inter-op thread, sequential execution, all graph
-    optimisations. Missing or corrupt files raise :class:`ArtifactError`."""
+    optimisations. ``spin=False`` stops its threads spinning between runs, for a session that
+    runs now and then beside a busier one. Missing or corrupt files raise :class:`ArtifactError`."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -28,6 +30,8 @@ def make_session(path: str | os.PathLike[str], threads: int | None = None) -> An
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; warnings about unused initialisers are noise
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types

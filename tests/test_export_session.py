@@ -22,6 +22,10 @@ def test_session_inputs_and_feed(exported):
     assert all(v.dtype == np.int64 for v in feed.values())
     assert session.run(None, feed)[0].shape == (1, 3)
     assert opset_of(exported / "model.onnx") >= 11
+    quiet = make_session(exported / "model.onnx", threads=1, spin=False)
+    assert quiet.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"
+    np.testing.assert_allclose(quiet.run(None, feed)[0], session.run(None, feed)[0], atol=1e-6)
 
 
 def test_missing_and_corrupt_files(tmp_path):
