@@ -172,9 +172,9 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
         except FairguardError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
-            raise FairguardError(f"measuring the int8 graph of {fp32_path} against fp32 failed "
-                                 f"({type(exc).__name__}: {exc}); export with --quantize none "
-                                 "or --no-bias-correction") from exc
+            raise FairguardError(f"measuring the int8 graph of {fp32_path} against fp32 (for "
+                                 "bias correction and the re-check margins) failed "
+                                 f"({type(exc).__name__}: {exc}); export with --quantize none") from exc
         return Path(out_path)
 
 
