@@ -31,15 +31,14 @@ QUANTILES = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 def run(export: str, data: str, split: str, calibration_pairs: int = 1024) -> str:
     """The markdown report of one export on one split."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.export.parity import recheck_report
+    from fairguard.export.parity import logit_threshold, recheck_report
     from fairguard.export.parity_inputs import dataset_pairs
     from fairguard.export.quantize import RECHECK_QUANTILE
 
     int8 = OnnxRewardScorer(export, quantized=True, windows=False, recheck=False)
     fp32 = OnnxRewardScorer(export, quantized=False, windows=False)
     heads = list(int8.heads)
-    t = np.array([int8.thresholds[h] for h in heads])
-    at = np.log(t / (1 - t))
+    at = np.array([logit_threshold(int8.thresholds[h]) for h in heads], dtype=np.float32)
 
     def logits(pairs: object) -> tuple[np.ndarray, np.ndarray]:
         p, r = pairs.prompts, pairs.responses  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ import copy
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -161,14 +160,15 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
         uncorrected = Path(tmp) / "int8.onnx"
         _quantize_dynamic(current, uncorrected, options, exclude)
         try:
+            import onnx
+
             diffs = output_diffs(fp32_path, uncorrected, feeds)
+            model = onnx.load(str(uncorrected))
             if options.bias_correction:
-                correction = -diffs.mean(axis=0)
-                _add_output_bias(uncorrected, out_path, correction)
+                correction = _add_output_bias(model, -diffs.mean(axis=0))
                 diffs = diffs + correction
-            else:
-                shutil.copyfile(uncorrected, out_path)
-            _record_recheck_margins(out_path, np.quantile(np.abs(diffs), RECHECK_QUANTILE, axis=0))
+            _record_recheck_margins(model, np.quantile(np.abs(diffs), RECHECK_QUANTILE, axis=0))
+            onnx.save(model, str(out_path))
         except FairguardError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnx and onnxruntime raise many types
@@ -208,18 +208,21 @@ def correct_output_bias(fp32_path: str | os.PathLike[str], int8_path: str | os.P
     difference from ``fp32_path``'s first output over ``feeds`` (per output column: per head
     for logits); return that correction (bias correction, Nagel et al., 2019, applied to the
     graph's output)."""
+    import onnx
+
     correction = -output_diffs(fp32_path, int8_path, feeds).mean(axis=0)
-    return _add_output_bias(int8_path, dst, correction)
+    model = onnx.load(str(int8_path))
+    added = _add_output_bias(model, correction)
+    onnx.save(model, str(dst))
+    return added
 
 
-def _add_output_bias(int8_path: str | os.PathLike[str], dst: str | os.PathLike[str],
-                     correction: np.ndarray) -> np.ndarray:
-    """Write ``int8_path`` to ``dst`` with ``correction`` added to its first output."""
+def _add_output_bias(model: Any, correction: np.ndarray) -> np.ndarray:
+    """Add ``correction`` (as float32, returned) to the first output of the ``ModelProto``."""
     import onnx
     from onnx import numpy_helper
 
     correction = np.asarray(correction, dtype=np.float32)
-    model = onnx.load(str(int8_path))
     output = model.graph.output[0].name
     raw = f"{output}_before_bias_correction"
     for node in model.graph.node:
@@ -228,15 +231,11 @@ def _add_output_bias(int8_path: str | os.PathLike[str], dst: str | os.PathLike[s
     model.graph.initializer.append(numpy_helper.from_array(correction, BIAS_CORRECTION_NAME))
     model.graph.node.append(onnx.helper.make_node(
         "Add", [raw, BIAS_CORRECTION_NAME], [output], name="fairguard_bias_correction"))
-    onnx.save(model, str(dst))
     return correction
 
 
-def _record_recheck_margins(path: str | os.PathLike[str], margins: np.ndarray) -> None:
-    """Store the re-check margins (one per output column) in the graph's metadata."""
-    import onnx
-
-    model = onnx.load(str(path))
+def _record_recheck_margins(model: Any, margins: np.ndarray) -> None:
+    """Store the re-check margins (one per output column) in the ``ModelProto``'s metadata."""
     kept = [p for p in model.metadata_props if p.key != RECHECK_MARGINS_KEY]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
@@ -244,7 +243,6 @@ def _record_recheck_margins(path: str | os.PathLike[str], margins: np.ndarray) -
     entry.key = RECHECK_MARGINS_KEY
     entry.value = json.dumps({"quantile": RECHECK_QUANTILE,
                               "margins": [float(f"{m:.6g}") for m in margins]})
-    onnx.save(model, str(path))
 
 
 def recheck_margins(path: str | os.PathLike[str]) -> list[float] | None:
