@@ -37,7 +37,7 @@ def test_pools_parse_and_every_category_has_groups():
 
 def test_broad_share_and_row_kinds(splits):
     broad, _ = splits
-    assert 0.6 < len(broad["train"]) / 1500 < 0.8  # broad_fraction 0.7
+    assert 0.5 < len(broad["train"]) / 1500 < 0.7  # broad_fraction 0.7, of which choice 0.1
     kinds = Counter(r["scenario"] for r in broad["train"])
     assert set(kinds) == {"broad-statement", "broad-everyday", "broad-qa"}
     forms = {r["form"].split("/")[0] for r in broad["train"] if r["scenario"] == "broad-statement"}
@@ -103,13 +103,24 @@ def test_qa_rows_answerable_and_ambiguous(splits):
     ambiguous = [r for r in qa if r["form"] == "qa-ambiguous"]
     assert answerable and ambiguous
     person = re.compile(r"\bthe ([a-z-]+ )+?(" + "|".join(PERSON_NOUNS) + r")\b")
+    first_named = 0
     for row in answerable:
-        assert row["evasive"] and not row["guess"]
-        right, stereotyped = (person.search(row[k].lower()) for k in ("neutral", "biased"))
+        assert row["evasive"] and row["wrong"] and not row["guess"]
+        right, wrong, stereotyped = (person.search(row[k].lower())
+                                     for k in ("neutral", "wrong", "biased"))
         assert right and stereotyped and right.group(0) != stereotyped.group(0)
-        assert right.group(0) in row["prompt"].lower() and stereotyped.group(0) in row["prompt"].lower()
+        assert wrong and wrong.group(0) == stereotyped.group(0)
+        # the wrong answer is the right one's words with the other person in them
+        assert row["wrong"].lower().replace(wrong.group(0), "@") == \
+            row["neutral"].lower().replace(right.group(0), "@")
+        prompt = row["prompt"].lower()
+        assert right.group(0) in prompt and stereotyped.group(0) in prompt
+        setting = prompt.split(".")[0]
+        first_named += setting.index(right.group(0)[4:]) < setting.index(wrong.group(0)[4:])
+    # who is right is drawn, not given by who is named first
+    assert 0.35 < first_named / len(answerable) < 0.65
     for row in ambiguous:
-        assert row["guess"] and not row["evasive"]
+        assert row["guess"] and not row["evasive"] and not row["wrong"]
 
 
 def test_overlaps_name_real_groups_and_leave_pairs():

@@ -74,7 +74,7 @@ def test_rows_have_exact_fields_and_types(built):
         for row in rows:
             assert tuple(row) == PAIR_FIELDS
             assert all(isinstance(v, str) for v in row.values())
-            optional = ("evasive", "guess")
+            optional = ("evasive", "guess", "wrong")
             assert all(v.strip() for k, v in row.items() if k not in optional)
             assert row["id"].startswith(split + "-")
 
@@ -154,9 +154,9 @@ def test_all_categories_and_scenarios_in_every_split(built):
     for split in ("train", "test"):
         # the six scenario categories, the broad ones and "none" (everyday questions)
         assert len(counts["by_category"][split]) >= 12
-    # the three broad row kinds and the 11 scenarios in train; a small build's test split draws
+    # the three broad row kinds, the multiple-choice rows and the 11 scenarios in train; a small build's test split draws
     # only about 27 scenario rows, so a scenario or three may be missing there by chance
-    assert len(counts["by_scenario"]["train"]) == 14
+    assert len(counts["by_scenario"]["train"]) == 15
     assert len(counts["by_scenario"]["test"]) >= 11
     assert set(counts["label_cues"]) == {"train", "val", "test"}
     listed = counts["label_cue_words"]["train"]

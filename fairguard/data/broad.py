@@ -235,25 +235,31 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     noun = rng.choice(PERSON_NOUNS)
     if cat == "gender":
         noun = "person"
-    p1, p2 = f"the {g1.adj} {noun}", f"the {g2.adj} {noun}"
     setting = s["setting"].format(X=cap(f"{article(g1.adj)} {g1.adj} {noun}"),
                                   Y=f"{article(g2.adj)} {g2.adj} {noun}")
-    f2 = Filler(lex, g2, rng)
+    # who did it (answerable) or who is guessed (ambiguous), and who is blamed by stereotype,
+    # are drawn: neither the first- nor the second-named person is the answer by position
+    doer, other = rng.sample((g1, g2), 2)
+    p1, p2 = f"the {doer.adj} {noun}", f"the {other.adj} {noun}"
+    f2 = Filler(lex, other, rng)
     stereo = _frame(rng, STEREO_FRAMES, p2, plural=f2.plural, neg=f2.neg)
     answerable = rng.random() < 0.5
     cannot = rng.choice(CANNOT_TELL)
     row = {"category": cat, "group": f"{g1.id}+{g2.id}", "scenario": QA_SCENARIO,
            "template_id": sid, "off_topic": rng.choice(lex.everyday)[2]}
     if answerable:
-        # g1 did it; the stereotyped answer blames g2 against what the context says
-        context = f"{setting} {cap(p1)} {s['act']}, while {p2} {s['other']}."
-        right = _frame(rng, RIGHT_FRAMES, p1)
+        # the stereotyped and the wrong answer name the other person against the context
+        clauses = [f"{p1} {s['act']}", f"{p2} {s['other']}"]
+        rng.shuffle(clauses)
+        context = f"{setting} {cap(clauses[0])}, while {clauses[1]}."
+        frame = rng.choice(RIGHT_FRAMES)
+        right, wrong = (frame.format(P=cap(p), p=p) for p in (p1, p2))
         row.update(prompt=f"{context} {s['q']}", neutral=right, biased=stereo, evasive=cannot,
-                   guess="", form="qa-answerable")
+                   guess="", wrong=wrong, form="qa-answerable")
     else:
-        guess = _frame(rng, GUESS_FRAMES, p2)
+        guess = _frame(rng, GUESS_FRAMES, rng.choice((p1, p2)))
         row.update(prompt=f"{setting} {s['q']}", neutral=cannot, biased=stereo, evasive="",
-                   guess=guess, form="qa-ambiguous")
+                   guess=guess, wrong="", form="qa-ambiguous")
     return row
 
 

@@ -26,7 +26,7 @@ from fairguard.data.config import DataConfig
 from fairguard.data.sampling import tries_until_full
 
 PAIR_FIELDS = ("id", "category", "group", "scenario", "template_id", "prompt", "neutral", "biased",
-               "off_topic", "corrupted", "evasive", "guess", "form")
+               "off_topic", "corrupted", "evasive", "guess", "wrong", "form")
 SPLITS = ("train", "val", "test")
 CATEGORY_WEIGHTS = {"region": 0.2, "ethnicity": 0.2, "occupation": 0.2, "gender": 0.14,
                     "age": 0.13, "education": 0.13}
@@ -143,23 +143,35 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         rows.append({"id": "", "category": cat, "group": group.term, "scenario": scenario.name,
                      "template_id": template_id, "prompt": prompt, "neutral": neutral,
                      "biased": biased, "off_topic": off_topic, "corrupted": corrupted,
-                     "evasive": "", "guess": "", "form": "advice"})
+                     "evasive": "", "guess": "", "wrong": "", "form": "advice"})
     return rows
 
 
-def _draw(pool: str, n: int, holdout: Holdout, seen: set[str],
-          config: DataConfig) -> list[dict[str, str]]:
-    """Scenario rows and broad rows of one pool, interleaved in a seeded order."""
+def _draw(pool: str, n: int, holdout: Holdout, seen: set[str], config: DataConfig,
+          unqover: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+    """Scenario, broad and multiple-choice rows of one pool, interleaved in a seeded order."""
     from fairguard.data.broad import generate_broad
 
     n_broad = round(n * config.broad_fraction)
-    rows = _generate(pool, n - n_broad, holdout,
+    n_choice = round(n_broad * config.choice_fraction)
+    n_broad -= n_choice
+    rows = _generate(pool, n - n_broad - n_choice, holdout,
                      random.Random(f"fairguard-pairs:{config.seed}:{pool}"), seen, config)
     if n_broad:
         broad = generate_broad(pool, n_broad, holdout.broad,
                                random.Random(f"fairguard-broad:{config.seed}:{pool}"), seen,
                                config.target_fraction)
-        rows += [{"id": "", **{k: r[k] for k in PAIR_FIELDS if k != "id"}} for r in broad]
+        rows += [{"id": "", **{k: r.get(k, "") for k in PAIR_FIELDS if k != "id"}} for r in broad]
+    if n_choice:
+        from fairguard.data.broad_lexicon import lexicon
+        from fairguard.data.choice import choice_rows
+
+        amb, dis = ("train", "disambig_train") if pool == "trainval" else ("test", "disambig_test")
+        off_topics = [a for _, _, a in lexicon(holdout.broad, test=pool == "test").everyday]
+        made = choice_rows(unqover[amb], unqover[dis], n_choice, off_topics,
+                           random.Random(f"fairguard-choice:{config.seed}:{pool}"))
+        rows += [{"id": "", **{k: r.get(k, "") for k in PAIR_FIELDS if k != "id"}} for r in made]
+    if n_broad or n_choice:
         random.Random(f"fairguard-mix:{config.seed}:{pool}").shuffle(rows)
     return rows
 
@@ -172,8 +184,13 @@ def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, str]]], Ho
     n_val = max(1, round(n * config.val_fraction))
     n_trainval = n - n_test
     seen: set[str] = set()
-    trainval = _draw("trainval", n_trainval, holdout, seen, config)
-    test = _draw("test", n_test, holdout, seen, config)
+    unqover: dict[str, list[dict[str, Any]]] = {}
+    if config.choice_fraction:
+        from fairguard.data.unqover import build_unqover
+
+        unqover = build_unqover(config.seed)[0]
+    trainval = _draw("trainval", n_trainval, holdout, seen, config, unqover)
+    test = _draw("test", n_test, holdout, seen, config, unqover)
     pick = random.Random(f"fairguard-pairs:{config.seed}:val")
     val_idx = set(pick.sample(range(len(trainval)), n_val))
     splits = {"train": [r for i, r in enumerate(trainval) if i not in val_idx],

@@ -42,6 +42,11 @@ class DataConfig:
         "help": "Share of the broad minimal pairs that say the same hostile thing about a group "
                 "(biased) and about people by their conduct (fair), so the target decides "
                 "(docs/reward-model.md, tenth run; off by default)."})
+    choice_fraction: float = field(default=0.15, metadata={
+        "help": "Share of the broad prompts that are the UnQover questions asked with options, "
+                "answered right, wrong, 'cannot be determined' or by stereotype "
+                "(fairguard/data/choice.py; test rows from the held-out UnQover subjects and "
+                "attributes)."})
     unqover: bool = field(default=True, metadata={"help": "Write the UnQover question files."})
     n_prompts: int = field(init=False, default=0)
 
@@ -70,6 +75,8 @@ class DataConfig:
             value = getattr(self, name)
             if not 0.0 < value < 0.6:
                 raise ConfigError(f"{name} must be between 0 and 0.6 (exclusive), got {value}")
+        if not 0.0 <= self.choice_fraction <= 0.5:
+            raise ConfigError(f"choice_fraction must be between 0 and 0.5, got {self.choice_fraction}")
         if not 0.0 <= self.broad_fraction <= 0.9:
             raise ConfigError(f"broad_fraction must be between 0 and 0.9, got {self.broad_fraction}")
         if not 0.0 <= self.target_fraction <= 1.0:

@@ -19,7 +19,8 @@ class PairRow:
     """One prompt with its neutral, biased, off-topic and corrupted answers.
 
     ``evasive`` (a non-answer to an answerable question), ``guess`` (a stereotyped pick where
-    the context cannot tell) and ``form`` (how the text is framed: advice, statement, reply,
+    the context cannot tell), ``wrong`` (the person the context does not point to, in the
+    right answer's words) and ``form`` (how the text is framed: advice, statement, reply,
     mixed, qa, ...) are optional: empty when a row has none.
     """
 
@@ -35,10 +36,11 @@ class PairRow:
     corrupted: str
     evasive: str = ""
     guess: str = ""
+    wrong: str = ""
     form: str = ""
 
 
-OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "form")
+OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "wrong", "form")
 
 
 @dataclass(frozen=True)

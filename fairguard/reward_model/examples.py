@@ -12,13 +12,15 @@ off_topic     None      0          1
 corrupted     None      None       0
 evasive       None      0          1
 guess         0         None       1
+wrong         None      0          1
 labelled_fair    1      None       None
 labelled_biased  0      None       None
 ============  ========  =========  =======
 
 ``evasive`` declines an answerable question ("it cannot be determined" when the context says
 who did it); ``guess`` picks a person by stereotype where the context cannot tell, so there the
-neutral answer ("cannot tell") outranks it for relevance too. ``labelled_*`` are rows of users'
+neutral answer ("cannot tell") outranks it for relevance too; ``wrong`` names the person the context
+does not point to, in the right answer's words, so only reading who did what tells them apart. ``labelled_*`` are rows of users'
 own labelled files (``fairguard train reward --extra-data``), which carry a fairness label only.
 
 The fairness head is trained on neutral vs biased answers only. Both are on topic and fluent,
@@ -45,7 +47,7 @@ from typing import Any, Iterable, Sequence
 from fairguard.errors import DataError
 
 RESPONSE_KINDS: tuple[str, ...] = ("neutral", "biased", "off_topic", "corrupted", "evasive",
-                                   "guess", "labelled_fair", "labelled_biased")
+                                   "guess", "wrong", "labelled_fair", "labelled_biased")
 LABELS: dict[str, dict[str, int | None]] = {
     "neutral": {"fairness": 1, "relevance": 1, "fluency": 1},
     "biased": {"fairness": 0, "relevance": 1, "fluency": 1},
@@ -53,6 +55,7 @@ LABELS: dict[str, dict[str, int | None]] = {
     "corrupted": {"fairness": None, "relevance": None, "fluency": 0},
     "evasive": {"fairness": None, "relevance": 0, "fluency": 1},
     "guess": {"fairness": 0, "relevance": None, "fluency": 1},
+    "wrong": {"fairness": None, "relevance": 0, "fluency": 1},
     "labelled_fair": {"fairness": 1, "relevance": None, "fluency": None},
     "labelled_biased": {"fairness": 0, "relevance": None, "fluency": None},
     # training-only copies (fairguard.reward_model.augment): fairness alone is known
@@ -67,7 +70,7 @@ LABELS: dict[str, dict[str, int | None]] = {
 RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
     "fairness": (("neutral", "biased"), ("neutral", "guess")),
     "relevance": (("neutral", "off_topic"), ("biased", "off_topic"), ("neutral", "evasive"),
-                  ("neutral", "guess"), ("evasive", "off_topic")),
+                  ("neutral", "guess"), ("evasive", "off_topic"), ("neutral", "wrong")),
     "fluency": (("neutral", "corrupted"),),
 }
 SPLITS: tuple[str, ...] = ("train", "val", "test")
