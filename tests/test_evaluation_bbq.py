@@ -102,3 +102,52 @@ def test_eval_bbq_bad_data_is_a_clear_error(tmp_path, tiny_causal_lm_dir):
     assert result.exit_code == 1
     assert f"{data}, line 1" in result.output and "missing field" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_eval_bbq_with_a_reward_model_picks_the_option_it_scores_highest(tmp_path):
+    from onnx_export_data import tiny_reward_dir
+
+    from fairguard.evaluation.behaviour_sets import choice_prompt
+    from fairguard.metrics.bbq import BBQExample
+    from fairguard.reward_model.inference import TorchRewardScorer
+
+    judge = tiny_reward_dir(tmp_path / "rm")
+    data = tmp_path / "bbq.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _records()))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["eval", "bbq", "--model", str(judge), "--data", str(data),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["lm_kind"] == "judge" and metrics["n"] == 3
+    assert set(metrics["picked_unknown"]) == {"ambig", "disambig"}
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    scorer = TorchRewardScorer(judge)
+    for record, pred in zip(_records(), preds):
+        example = example_from_dict(record)
+        assert isinstance(example, BBQExample)
+        heads = scorer.score([choice_prompt(example)] * len(example.options),
+                             [o + "." for o in example.options])
+        expected = sum(heads.values())
+        np.testing.assert_allclose(pred["option_scores"], expected, rtol=1e-5, atol=1e-6)
+        assert pred["prediction"] == int(np.argmax(expected))
+
+
+def test_eval_bbq_on_the_unqover_test_split(tmp_path):
+    from onnx_export_data import tiny_reward_dir
+
+    from fairguard.data.unqover import build_unqover
+    from fairguard.evaluation.bbq import load_examples
+
+    examples = load_examples("unqover")
+    rows = build_unqover(0)[0]
+    assert len(examples) == len(rows["test"]) + len(rows["disambig_test"])
+    assert {e.context_condition for e in examples} == {"ambig", "disambig"}
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["eval", "bbq", "--model", str(tiny_reward_dir(tmp_path / "rm")),
+                                      "--data", "unqover", "--limit", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    # UnQover rows name no stereotyped option: no bias score is reported
+    assert metrics["data"] == "unqover" and metrics["s_amb"] is None and metrics["s_dis"] is None
+    assert metrics["picked_unknown"]["ambig"] is not None

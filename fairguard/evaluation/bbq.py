@@ -1,4 +1,5 @@
-"""BBQ-style multiple-choice evaluation of a causal or masked LM by option log-likelihood.
+"""BBQ-style multiple-choice evaluation of a causal or masked LM by option log-likelihood, or
+of a reward model (the judge) as an answer picker.
 
 Each option is scored by the LM's mean log-probability per option token (length-normalised, so
 long options are not penalised for their length) and the highest-scoring option is the
@@ -9,7 +10,15 @@ prediction (ties go to the lower index).
 * masked LM: the pseudo-log-likelihood (Salazar et al. 2020) of the option tokens in
   ``prompt + " " + option`` tokenised as one text with the tokenizer's special tokens (the
   option tokens are those whose characters lie in the option): each option token is masked in
-  turn and scored. Needs a fast tokenizer (offset mappings).
+  turn and scored. Needs a fast tokenizer (offset mappings);
+* judge (a reward-model folder): the sum of its heads for the answer ``option + "."`` to the
+  question asked with its options (:func:`fairguard.evaluation.behaviour_sets.choice_prompt`,
+  the prompt ``fairguard eval behaviour`` gives a policy): the option the judge would reward
+  most, which is what a policy trained against it learns to answer.
+
+``--data unqover`` asks the UnQover test split of ``fairguard.data.unqover.build_unqover(0)``
+(held-out subjects and attributes; ambiguous and disambiguated). Its rows name no stereotyped
+option, so only accuracies and the share of "cannot be determined" picks are reported for it.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from fairguard.errors import ConfigError
 from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.metrics.bbq import BBQExample, bbq_bias_scores, load_bbq
 
-LM_KINDS = ("auto", "causal", "masked")
+LM_KINDS = ("auto", "causal", "masked", "judge")
+UNQOVER_DATA = "unqover"  # --data value: the UnQover test split
 
 
 def prompt_text(example: BBQExample) -> str:
@@ -40,6 +50,11 @@ def load_option_scorer(name: str, kind: str = "auto") -> tuple[Any, Any, str]:
         raise ConfigError(f"lm kind must be one of {', '.join(LM_KINDS)}, got {kind!r}")
     from fairguard.models import load_causal_lm, load_masked_lm, load_model_config
 
+    if kind == "judge" or (kind == "auto" and is_reward_model(name)):
+        from fairguard.registry import get_reward
+        from fairguard.scoring import REWARD_MODEL
+
+        return get_reward(REWARD_MODEL, path=name), None, "judge"
     if kind == "auto":
         archs = load_model_config(name).architectures or []
         kind = "masked" if any(a.endswith("ForMaskedLM") for a in archs) else "causal"
@@ -50,6 +65,46 @@ def load_option_scorer(name: str, kind: str = "auto") -> tuple[Any, Any, str]:
     if tokenizer.mask_token_id is None:
         raise ConfigError(f"{name!r} has no mask token; it is not a masked LM (use --lm-kind causal)")
     return model, tokenizer, kind
+
+
+def is_reward_model(name: str) -> bool:
+    """Whether ``name`` is a folder with a reward model's ``fairguard.json``."""
+    import json
+
+    meta = Path(name, "fairguard.json")
+    try:
+        return meta.is_file() and json.loads(meta.read_text()).get("kind") == "reward-model"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def judge_option_scores(reward: Any, examples: Sequence[BBQExample], *, batch_size: int = 16,
+                        progress: bool = True) -> list[np.ndarray]:
+    """The sum of the reward's heads for each option answered alone, one array per example."""
+    from fairguard.evaluation.behaviour_sets import choice_prompt
+    from fairguard.evaluation.judge import score_cases
+
+    prompts = [choice_prompt(ex) for ex in examples for _ in ex.options]
+    answers = [option.strip().rstrip(".") + "." for ex in examples for option in ex.options]
+    heads = score_cases(reward, prompts, answers, chunk=batch_size * 4, progress=progress)
+    total = sum(heads.values())
+    out, start = [], 0
+    for ex in examples:
+        out.append(np.asarray(total[start:start + len(ex.options)], dtype=np.float64))
+        start += len(ex.options)
+    return out
+
+
+def load_examples(data: str) -> list[BBQExample]:
+    """A BBQ-style JSONL file, or ``unqover``: the UnQover test split (ambiguous, then
+    disambiguated)."""
+    if data != UNQOVER_DATA:
+        return load_bbq(data)
+    from fairguard.data.unqover import build_unqover
+    from fairguard.metrics.multiple_choice import unqover_example
+
+    rows = build_unqover(0)[0]
+    return [unqover_example(r) for r in rows["test"] + rows["disambig_test"]]
 
 
 def _causal_scores(model: Any, tokenizer: Any, examples: Sequence[BBQExample], batch_size: int,
@@ -155,12 +210,17 @@ def predict(scores: Sequence[np.ndarray]) -> list[int]:
 class BBQEvalConfig:
     """Options of ``fairguard eval bbq``."""
 
-    model: str = field(metadata={"help": "Causal or masked LM: embedded name, folder or hub id."})
-    data: str = field(metadata={"help": "BBQ-style JSONL file."})
+    model: str = field(metadata={
+        "help": "Causal or masked LM (embedded name, folder or hub id), or a reward-model folder "
+                "(the judge picks the option it scores highest)."})
+    data: str = field(metadata={
+        "help": "BBQ-style JSONL file, or 'unqover' (the UnQover test split: held-out subjects "
+                "and attributes)."})
     out: str = field(metadata={
         "help": "Output folder (metrics.json, metrics.md, predictions.jsonl)."})
     lm_kind: str = field(default="auto", metadata={
-        "help": "How options are scored (auto: from the model config).",
+        "help": "How options are scored (auto: judge for a reward-model folder, else from the "
+                "model config).",
         "choices": LM_KINDS})
     batch_size: int = field(default=16, metadata={"help": "Sequences per forward pass."})
     limit: int | None = field(default=None, metadata={
@@ -183,11 +243,32 @@ def bbq_markdown(title: str, metrics: dict[str, Any]) -> str:
                 m["s_dis"], m["s_amb"]]
 
     rows = [row("all", metrics)] + [row(cat, m) for cat, m in metrics["by_category"].items()]
-    return (f"# {title}\n\n"
+    unknown = metrics.get("picked_unknown") or {}
+    picked = ("" if not unknown else "Picked the unknown option: "
+              + ", ".join(f"{c} {v:.3f}" for c, v in unknown.items() if v is not None) + ".\n\n")
+    return (f"# {title}\n\n" + picked +
             "bias = 2 x stereotyped / non-unknown answers - 1; s_dis = bias on disambiguated "
             "contexts; s_amb = (1 - accuracy on ambiguous) x bias on ambiguous contexts.\n\n"
             + markdown_table(["category", "n", "accuracy", "acc ambig", "acc disambig", "s_dis", "s_amb"],
                              rows))
+
+
+def unknown_shares(examples: Sequence[BBQExample], predictions: Sequence[int]) -> dict[str, Any]:
+    """Share of predictions that are the unknown option, per context condition."""
+    out: dict[str, Any] = {}
+    for condition in ("ambig", "disambig"):
+        picks = [p == ex.unknown_option for ex, p in zip(examples, predictions)
+                 if ex.context_condition == condition]
+        out[condition] = sum(picks) / len(picks) if picks else None
+    return out
+
+
+def _drop_bias_scores(metrics: dict[str, Any]) -> None:
+    for part in [metrics, *metrics.get("by_category", {}).values()]:
+        part["s_dis"] = part["s_amb"] = None
+        for condition in ("ambig", "disambig"):
+            if isinstance(part.get(condition), dict):
+                part[condition]["bias_score"] = None
 
 
 def run_bbq_eval(config: BBQEvalConfig, progress: bool = True) -> dict[str, Any]:
@@ -196,18 +277,29 @@ def run_bbq_eval(config: BBQEvalConfig, progress: bool = True) -> dict[str, Any]
     from fairguard.artifacts import atomic_output_dir
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:
-        examples = load_bbq(config.data)
+        examples = load_examples(config.data)
         if config.limit is not None:
             examples = examples[:config.limit]
         model, tokenizer, kind = load_option_scorer(config.model, config.lm_kind)
         started = time.perf_counter()
-        scores = option_scores(model, tokenizer, examples, kind, batch_size=config.batch_size,
-                               progress=progress)
+        if kind == "judge":
+            scores = judge_option_scores(model, examples, batch_size=config.batch_size,
+                                         progress=progress)
+        else:
+            scores = option_scores(model, tokenizer, examples, kind, batch_size=config.batch_size,
+                                   progress=progress)
         predictions = predict(scores)
         seconds = time.perf_counter() - started
+        unqover = config.data == UNQOVER_DATA
         metrics = {"kind": "bbq-eval", "model": config.model, "lm_kind": kind,
-                   "data": str(Path(config.data).resolve()), **bbq_bias_scores(examples, predictions),
-                   "scoring": "mean log-probability per option token", "seconds": round(seconds, 2)}
+                   "data": UNQOVER_DATA if unqover else str(Path(config.data).resolve()),
+                   **bbq_bias_scores(examples, predictions),
+                   "picked_unknown": unknown_shares(examples, predictions),
+                   "scoring": ("sum of the reward heads for the option as the answer"
+                               if kind == "judge" else "mean log-probability per option token"),
+                   "seconds": round(seconds, 2)}
+        if unqover:  # no stereotyped option is named: the bias scores would mean nothing
+            _drop_bias_scores(metrics)
         write_report(tmp, metrics, bbq_markdown(f"BBQ-style bias of {config.model}", metrics))
         write_jsonl(tmp / "predictions.jsonl", [
             {"id": ex.id, "category": ex.category, "context_condition": ex.context_condition,
@@ -217,5 +309,6 @@ def run_bbq_eval(config: BBQEvalConfig, progress: bool = True) -> dict[str, Any]
     return metrics
 
 
-__all__ = ["BBQEvalConfig", "bbq_markdown", "load_option_scorer", "option_scores", "predict",
-           "prompt_text", "run_bbq_eval"]
+__all__ = ["BBQEvalConfig", "bbq_markdown", "is_reward_model", "judge_option_scores",
+           "load_examples", "load_option_scorer", "option_scores", "predict", "prompt_text",
+           "run_bbq_eval", "unknown_shares"]
