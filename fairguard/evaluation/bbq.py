@@ -87,7 +87,7 @@ def judge_option_scores(reward: Any, examples: Sequence[BBQExample], *, batch_si
     prompts = [choice_prompt(ex) for ex in examples for _ in ex.options]
     answers = [option.strip().rstrip(".") + "." for ex in examples for option in ex.options]
     heads = score_cases(reward, prompts, answers, chunk=batch_size * 4, progress=progress)
-    total = sum(heads.values())
+    total = np.sum(list(heads.values()), axis=0)
     out, start = [], 0
     for ex in examples:
         out.append(np.asarray(total[start:start + len(ex.options)], dtype=np.float64))
