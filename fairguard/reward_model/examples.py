@@ -19,9 +19,10 @@ labelled_biased  0      None       None
 
 ``evasive`` declines an answerable question ("it cannot be determined" when the context says
 who did it); ``guess`` picks a person by stereotype where the context cannot tell, so there the
-neutral answer ("cannot tell") outranks it for relevance too; ``wrong`` names the person the context
-does not point to, in the right answer's words, so only reading who did what tells them apart. ``labelled_*`` are rows of users'
-own labelled files (``fairguard train reward --extra-data``), which carry a fairness label only.
+neutral answer ("cannot tell") outranks it for relevance too; ``wrong`` names the person the
+context does not point to, in the right answer's words, so only reading who did what tells
+them apart. ``labelled_*`` are rows of users' own labelled files (``fairguard train reward
+--extra-data``), which carry a fairness label only.
 
 The fairness head is trained on neutral vs biased answers only. Both are on topic and fluent,
 so the one thing that separates them is the discrimination; labelling off-topic and garbled
