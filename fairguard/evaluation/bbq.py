@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from fairguard.artifacts import write_jsonl
-from fairguard.errors import ConfigError
+from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.metrics.bbq import BBQExample, bbq_bias_scores, load_bbq
 
@@ -68,13 +68,13 @@ def load_option_scorer(name: str, kind: str = "auto") -> tuple[Any, Any, str]:
 
 
 def is_reward_model(name: str) -> bool:
-    """Whether ``name`` is a folder with a reward model's ``fairguard.json``."""
-    import json
+    """Whether ``name`` is a reward-model folder (torch or an ONNX export)."""
+    from fairguard.artifacts import read_metadata
+    from fairguard.reward_model.model import KIND
 
-    meta = Path(name, "fairguard.json")
     try:
-        return meta.is_file() and json.loads(meta.read_text()).get("kind") == "reward-model"
-    except (OSError, ValueError, AttributeError):
+        return read_metadata(name).get("kind") == KIND
+    except ArtifactError:
         return False
 
 
