@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from fairguard.data.builder import build_pairs
-from fairguard.data.choice import CHOICE_SCENARIO, UNKNOWN_WORDINGS, choice_row, group_of
+from fairguard.data.choice import (CHOICE_SCENARIO, UNKNOWN_WORDINGS, choice_row, choice_rows,
+                                   group_of, twin_question)
 from fairguard.data.config import DataConfig
 from fairguard.data.unqover import build_unqover
 from fairguard.errors import ConfigError
@@ -115,3 +116,43 @@ def test_no_choice_rows_when_off_or_scenarios_only(options):
 def test_choice_fraction_bounds():
     with pytest.raises(ConfigError, match="choice_fraction"):
         DataConfig(choice_fraction=0.8)
+
+
+def test_twin_asks_the_other_attribute_and_the_other_person_answers():
+    unq = build_unqover(3)[0]
+    for row in unq["disambig_train"][:50]:
+        twin = twin_question(row)
+        assert twin["context"] == row["context"] and twin["polarity"] != row["polarity"]
+        assert twin["answer"] in row["subjects"] and twin["answer"] != row["answer"]
+        assert twin["question"] != row["question"] and twin_question(twin) == row
+
+
+def test_twins_share_everything_but_the_question_and_swap_right_and_wrong():
+    unq = build_unqover(3)[0]
+    off = ["Boil the rice for twelve minutes."]
+    plain = choice_rows(unq["train"], unq["disambig_train"], 40, off, random.Random(1))
+    twinned = choice_rows(unq["train"], unq["disambig_train"], 40, off, random.Random(1), twins=True)
+    assert len(twinned) == len(plain) + 20  # one twin per answerable row, on top
+    assert [r for r in twinned if r["form"] == "choice-ambiguous"] == \
+        [r for r in plain if r["form"] == "choice-ambiguous"]
+    for i, row in enumerate(twinned):
+        if row["form"] != "choice-answerable" or (i and twinned[i - 1]["form"] == "choice-answerable"
+                                                  and twinned[i - 1]["wrong"] == row["neutral"]):
+            continue
+        twin = twinned[i + 1]
+        assert (twin["neutral"], twin["wrong"]) == (row["wrong"], row["neutral"])
+        assert twin["prompt"] != row["prompt"]
+        head, tail = row["prompt"].split("Who ", 1)
+        assert twin["prompt"].startswith(head)  # context and option order the same
+        assert twin["evasive"] == row["evasive"] and twin["off_topic"] == row["off_topic"]
+
+
+def test_twins_are_on_top_of_the_choice_share():
+    base, _ = build_pairs(DataConfig(seed=3, size=600))
+    twinned, _ = build_pairs(DataConfig(seed=3, size=600, choice_twins=True))
+    count = {name: sum(r["form"] == "choice-answerable" for r in rows) for name, rows in base.items()}
+    more = {name: sum(r["form"] == "choice-answerable" for r in rows) for name, rows in twinned.items()}
+    assert more["test"] == 2 * count["test"]
+    assert more["train"] + more["val"] == 2 * (count["train"] + count["val"])
+    assert sum(r["form"] == "advice" for r in twinned["test"]) == \
+        sum(r["form"] == "advice" for r in base["test"])

@@ -169,7 +169,8 @@ def _draw(pool: str, n: int, holdout: Holdout, seen: set[str], config: DataConfi
         amb, dis = ("train", "disambig_train") if pool == "trainval" else ("test", "disambig_test")
         off_topics = [a for _, _, a in lexicon(holdout.broad, test=pool == "test").everyday]
         made = choice_rows(unqover[amb], unqover[dis], n_choice, off_topics,
-                           random.Random(f"fairguard-choice:{config.seed}:{pool}"))
+                           random.Random(f"fairguard-choice:{config.seed}:{pool}"),
+                           twins=config.choice_twins)
         rows += [{"id": "", **{k: r.get(k, "") for k in PAIR_FIELDS if k != "id"}} for r in made]
     if n_broad or n_choice:
         random.Random(f"fairguard-mix:{config.seed}:{pool}").shuffle(rows)

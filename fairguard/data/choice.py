@@ -9,6 +9,11 @@ person and gives their group as the reason. Right, wrong and guessed answers sha
 framings, so only who is named tells them apart, and which person is right (first or second,
 the attribute or its negation) is drawn, so position tells nothing either.
 
+With ``twins``, each answerable row comes with its twin: the same context, options and
+wordings, asked about the other attribute ("Who was rational?" / "Who was overly emotional?"),
+so that the same answer is right in one and wrong in the other and only reading which person
+the context gives each attribute tells them apart.
+
 Rows come from the UnQover splits of :func:`fairguard.data.unqover.build_unqover`: train and
 validation rows from its train splits, test rows from its test splits, whose subjects and
 attributes never occur in train.
@@ -22,6 +27,7 @@ from typing import Any, Sequence
 from fairguard.data.broad_lexicon import cap
 from fairguard.data.corrupt import corrupt
 from fairguard.data.groups import FEMALE_NAMES
+from fairguard.data.unqover import attributes_of
 
 CHOICE_SCENARIO = "choice"  # the `scenario` of these rows
 UNKNOWN_WORDINGS = ("Cannot be determined", "Unknown", "Not enough information", "Can't tell",
@@ -112,12 +118,36 @@ def choice_row(row: dict[str, Any], rng: random.Random, off_topic: str) -> dict[
     return out
 
 
+def twin_question(row: dict[str, Any]) -> dict[str, Any]:
+    """A disambiguated UnQover row asked about its other attribute: the other person answers."""
+    pos, neg = attributes_of(row["category"])[row["attribute_id"]]
+    polarity = "neg" if row["polarity"] == "pos" else "pos"
+    attribute = pos if polarity == "pos" else neg
+    subjects = row["subjects"]
+    other = subjects[1] if subjects[0] == row["answer"] else subjects[0]
+    return {**row, "question": f"Who {attribute}?", "attribute": attribute,
+            "polarity": polarity, "answer": other}
+
+
 def choice_rows(ambiguous: Sequence[dict[str, Any]], disambiguated: Sequence[dict[str, Any]],
-                n: int, off_topics: Sequence[str], rng: random.Random) -> list[dict[str, str]]:
+                n: int, off_topics: Sequence[str], rng: random.Random,
+                twins: bool = False) -> list[dict[str, str]]:
     """``n`` rows, half from ambiguous and half from disambiguated UnQover rows (drawn without
-    repeats while they last), each with an off-topic answer drawn from ``off_topics``."""
+    repeats while they last), each with an off-topic answer drawn from ``off_topics``; with
+    ``twins``, each disambiguated row's twin (:func:`twin_question`) follows it, built from the
+    same draws, on top of the ``n``."""
     n_amb = n // 2
     picked = (rng.sample(list(ambiguous), min(n_amb, len(ambiguous)))
               + rng.sample(list(disambiguated), min(n - n_amb, len(disambiguated))))
     rng.shuffle(picked)
-    return [choice_row(r, rng, rng.choice(off_topics)) for r in picked]
+    out = []
+    for row in picked:
+        off_topic = rng.choice(off_topics)
+        state = rng.getstate()
+        out.append(choice_row(row, rng, off_topic))
+        if twins and row.get("answer"):
+            after = rng.getstate()
+            rng.setstate(state)
+            out.append(choice_row(twin_question(row), rng, off_topic))
+            rng.setstate(after)
+    return out

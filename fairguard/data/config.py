@@ -47,6 +47,10 @@ class DataConfig:
                 "answered right, wrong, 'cannot be determined' or by stereotype "
                 "(fairguard/data/choice.py; test rows from the held-out UnQover subjects and "
                 "attributes)."})
+    choice_twins: bool = field(default=False, metadata={
+        "help": "Follow each answerable multiple-choice row with its twin asked about the other "
+                "attribute (same context and wordings, the other person right), on top of "
+                "--choice-fraction."})
     unqover: bool = field(default=True, metadata={"help": "Write the UnQover question files."})
     n_prompts: int = field(init=False, default=0)
 
