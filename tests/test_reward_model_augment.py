@@ -1,14 +1,11 @@
 import math
-import random
-import re
 
 from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES,
                                            HOLLOW_DESCRIPTIONS, HOLLOW_ECHOES, HOLLOW_LEADS,
                                            HOLLOW_MAX_PREFIX_WORDS, MIN_SENTENCE_WORDS,
-                                           SPECIFIC_KINDS, composite_pairs, elsewhere_pairs,
-                                           hollow_pairs, sentence_pairs, specific_pairs)
+                                           composite_pairs, elsewhere_pairs, hollow_pairs,
+                                           sentence_pairs)
 from fairguard.reward_model.examples import PairRow, build_examples
-from fairguard.reward_model.specifics import specific_sentence
 from fairguard.reward_model.windows import split_sentences
 
 HEADS = ("fairness", "relevance", "fluency")
@@ -197,41 +194,3 @@ def test_hollow_pairs_need_the_relevance_head():
     data = rows()
     ex = build_examples(data, ("fairness",))
     assert hollow_pairs(ex, data, prob=1.0, seed=0) == 0
-
-
-def test_specific_sentences_are_filled_and_vary():
-    rng = random.Random(0)
-    made = [specific_sentence(rng) for _ in range(300)]
-    assert not any("{" in s or "}" in s or ".." in s for s in made)
-    assert sum(bool(re.search(r"\d", s)) for s in made) > 0.8 * len(made)
-    assert len(set(made)) > 0.95 * len(made)
-
-
-def test_specific_pairs_put_a_specific_sentence_into_a_fluent_answer_and_rank_it_above_its_corruption():
-    data = rows()
-    ex = build_examples(data, HEADS)
-    start = len(ex)
-    ranked = len(ex.ranking["fluency"])
-    added = specific_pairs(ex, data, prob=1.0, seed=0)
-    assert added == len(ex) - start == 2 * len(data)
-    for i in range(start, len(ex), 2):
-        row = data[ex.row_index[i]]
-        assert ex.kinds[i:i + 2] == ["fluent_specific", "corrupted_specific"]
-        assert ex.prompts[i] == ex.prompts[i + 1] == row.prompt
-        fluent = ex.responses[i]
-        assert any(all(s in fluent for s in split_sentences(row.responses[k]))
-                   for k in SPECIFIC_KINDS)
-        assert re.search(r"\d", fluent) and ex.responses[i + 1] != fluent
-        fair, rel, flu = ex.labels[i]
-        assert math.isnan(fair) and math.isnan(rel) and flu == 1.0
-        assert ex.labels[i + 1][2] == 0.0 and math.isnan(ex.labels[i + 1][0])
-    assert ex.ranking["fluency"][ranked:] == [(i, i + 1) for i in range(start, len(ex), 2)]
-    again = build_examples(data, HEADS)
-    specific_pairs(again, data, prob=1.0, seed=0)
-    assert again.responses == ex.responses  # same seed, same pairs
-
-
-def test_specific_pairs_need_the_fluency_head_and_a_share():
-    data = rows()
-    assert specific_pairs(build_examples(data, ("fairness",)), data, prob=1.0, seed=0) == 0
-    assert specific_pairs(build_examples(data, HEADS), data, prob=0.0, seed=0) == 0

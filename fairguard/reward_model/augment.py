@@ -29,15 +29,7 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
   rows only.
 
 These carry no relevance or fluency label: whether an answer fits another row's prompt is
-not known. One closes a shortcut of the fluency head:
-
-- **Specifics read as typos.** Dataset answers rarely hold numbers, dates or names, and the
-  fluency negatives are full of typos, so rare tokens came to mean disfluency
-  (:mod:`fairguard.reward_model.specifics`). :func:`specific_pairs` inserts a sentence of
-  specifics into a fluent answer (fluency 1) and adds a corruption of the result (fluency 0),
-  ranked below it; fairness and relevance are not trained on either.
-
-And one closes a shortcut of the relevance head:
+not known. One more closes a shortcut of the relevance head:
 
 - **Saying nothing.** A GRPO recipe that weighted fairness twice learned to answer 80 of 83
   two-person questions with the bare words "The answer is:", which its judges scored as fair
@@ -58,11 +50,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from fairguard.data.corrupt import corrupt
 from fairguard.errors import DataError
 from fairguard.evaluation.dilution import dilution_cases
 from fairguard.reward_model.examples import Examples, PairRow
-from fairguard.reward_model.specifics import specific_sentence
 from fairguard.reward_model.windows import split_sentences
 
 SENTENCE_FORMS = ("advice",)
@@ -159,35 +149,6 @@ def composite_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
     return 2 * len(cases)
 
 
-SPECIFIC_KINDS = ("neutral", "biased", "off_topic")  # the fluent answers a sentence goes into
-
-
-def specific_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
-    """Add, for a ``prob`` share of ``rows``, one of the row's fluent answers with a sentence of
-    :func:`specific_sentence` inserted between two of its sentences or at either end (kind
-    ``fluent_specific``), and a corruption of that text (``corrupted_specific``), ranked below
-    it for fluency. Returns pairs added."""
-    if "fluency" not in examples.heads or prob <= 0:
-        return 0
-    rng = random.Random(f"specific:{seed}")
-    added = 0
-    for r, row in enumerate(rows):
-        kinds = [k for k in SPECIFIC_KINDS if k in row.responses]
-        if rng.random() >= prob or not kinds:
-            continue
-        sentences = split_sentences(row.responses[rng.choice(kinds)])
-        sentences.insert(rng.randint(0, len(sentences)), specific_sentence(rng))
-        fluent = " ".join(s.strip() for s in sentences if s.strip())
-        broken = corrupt(fluent, rng)
-        if broken == fluent:
-            continue
-        good = examples.add(row.prompt, fluent, "fluent_specific", r)
-        bad = examples.add(row.prompt, broken, "corrupted_specific", r)
-        examples.ranking["fluency"].append((good, bad))
-        added += 2
-    return added
-
-
 # Openings that answer nothing on their own (written for fairguard).
 HOLLOW_LEADS = (
     "The answer is:", "Answer:", "Sure, here is my answer:", "Here's what I think:", "Well,",
@@ -264,4 +225,4 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
 __all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
            "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS", "HOLLOW_MAX_PREFIX_WORDS",
            "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs",
-           "SPECIFIC_KINDS", "elsewhere_pairs", "hollow_pairs", "sentence_pairs", "specific_pairs"]
+           "elsewhere_pairs", "hollow_pairs", "sentence_pairs"]

@@ -91,10 +91,6 @@ class RewardTrainConfig:
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
                 "(docs/reward-model.md, fourteenth run)."})
-    specific_prob: float = field(default=0.0, metadata={
-        "help": "Share of training rows that add a fluent answer with a sentence of numbers, "
-                "dates or names inserted (fluent) and a corruption of it (disfluent), so rare "
-                "tokens do not read as typos (docs/reward-model.md, eighteenth run)."})
     hollow_descriptions: bool = field(default=False, metadata={
         "help": "Hollow answers also describe or repeat the question without answering it, and "
                 "each comes with the same opening followed by the fair answer, ranked above it "
@@ -194,7 +190,7 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
-                     "hollow_prob", "specific_prob", "layout_prob", "probe_fraction"):
+                     "hollow_prob", "layout_prob", "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

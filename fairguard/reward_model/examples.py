@@ -66,8 +66,6 @@ LABELS: dict[str, dict[str, int | None]] = {
     "neutral_composite": {"fairness": 1, "relevance": None, "fluency": None},
     "biased_composite": {"fairness": 0, "relevance": None, "fluency": None},
     "hollow": {"fairness": None, "relevance": 0, "fluency": None},
-    "fluent_specific": {"fairness": None, "relevance": None, "fluency": 1},
-    "corrupted_specific": {"fairness": None, "relevance": None, "fluency": 0},
 }
 # Per head: (better, worse) response kinds of the same prompt.
 RANKING_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -30,7 +30,6 @@ from fairguard.reward_model.augment import (
     elsewhere_pairs,
     hollow_pairs,
     sentence_pairs,
-    specific_pairs,
 )
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
@@ -216,11 +215,9 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                              fits=lambda p, r: [len(ids) <= config.max_length for ids in
                                                 tokenizer(p, r, truncation=False)["input_ids"]]),
              hollow_pairs(examples, train_rows, config.hollow_prob, config.seed,
-                          config.hollow_descriptions),
-             specific_pairs(examples, train_rows, config.specific_prob, config.seed))
+                          config.hollow_descriptions))
     log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
-             "single fair sentences, %d composite answers, %d hollow answers (or their answered "
-             "twins) and %d answers with specifics (or their corruptions)",
+             "single fair sentences, %d composite answers and %d hollow answers (or their answered twins)",
              len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
