@@ -135,14 +135,17 @@ def test_twins_share_everything_but_the_question_and_swap_right_and_wrong():
     assert len(twinned) == len(plain) + 20  # one twin per answerable row, on top
     assert [r for r in twinned if r["form"] == "choice-ambiguous"] == \
         [r for r in plain if r["form"] == "choice-ambiguous"]
-    for i, row in enumerate(twinned):
-        if row["form"] != "choice-answerable" or (i and twinned[i - 1]["form"] == "choice-answerable"
-                                                  and twinned[i - 1]["wrong"] == row["neutral"]):
+    i = 0
+    while i < len(twinned):
+        row = twinned[i]
+        i += 1
+        if row["form"] != "choice-answerable":
             continue
-        twin = twinned[i + 1]
+        twin = twinned[i]  # the twin follows its row
+        i += 1
         assert (twin["neutral"], twin["wrong"]) == (row["wrong"], row["neutral"])
         assert twin["prompt"] != row["prompt"]
-        head, tail = row["prompt"].split("Who ", 1)
+        head = row["prompt"].split("Who ", 1)[0]
         assert twin["prompt"].startswith(head)  # context and option order the same
         assert twin["evasive"] == row["evasive"] and twin["off_topic"] == row["off_topic"]
 
