@@ -1,10 +1,19 @@
 import math
 
-from fairguard.reward_model.augment import (COMPOSITE_MAX_CHARS, COMPOSITE_SENTENCES,
-                                           HOLLOW_DESCRIPTIONS, HOLLOW_ECHOES, HOLLOW_LEADS,
-                                           HOLLOW_MAX_PREFIX_WORDS, MIN_SENTENCE_WORDS,
-                                           composite_pairs, elsewhere_pairs, hollow_pairs,
-                                           sentence_pairs)
+from fairguard.reward_model.augment import (
+    COMPOSITE_MAX_CHARS,
+    COMPOSITE_SENTENCES,
+    HOLLOW_DESCRIPTIONS,
+    HOLLOW_ECHOES,
+    HOLLOW_LEADS,
+    HOLLOW_MAX_PREFIX_WORDS,
+    MIN_SENTENCE_WORDS,
+    composite_pairs,
+    elsewhere_pairs,
+    hollow_pairs,
+    sentence_pairs,
+    short_pairs,
+)
 from fairguard.reward_model.examples import PairRow, build_examples
 from fairguard.reward_model.windows import split_sentences
 
@@ -80,6 +89,37 @@ def test_sentence_pairs_take_one_fair_sentence_of_advice_and_everyday_answers():
         assert ex.responses[i] in split_sentences(row.responses["neutral"])
         assert len(ex.responses[i].split()) >= MIN_SENTENCE_WORDS
         assert ex.labels[i][0] == 1.0 and all(math.isnan(v) for v in ex.labels[i][1:])
+
+
+def test_short_pairs_add_one_whole_fluent_sentence_and_its_garbled_copy_ending_alike():
+    data = rows() + [PairRow(id="one", prompt="Who?", form="advice",
+                             responses={"neutral": "Only one sentence here, so no shorter answer."})]
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    added = short_pairs(ex, data, prob=1.0, seed=0)
+    assert added == 2 * (len(data) - 1)  # every row but the one-sentence answer
+    ranked = [(p, n) for p, n in ex.ranking["fluency"] if p >= start]
+    assert len(ranked) == added // 2 == len(range(start, len(ex))) // 2
+    first = 0
+    for good, bad in ranked:
+        row = data[ex.row_index[good]]
+        assert ex.row_index[bad] == ex.row_index[good] and ex.prompts[good] == ex.prompts[bad] == row.prompt
+        assert (ex.kinds[good], ex.kinds[bad]) == ("fluent_short", "corrupted")
+        sentences = split_sentences(row.responses["neutral"])
+        text = ex.responses[good]
+        assert any(s.rstrip(".!?") == text.rstrip(".!?") for s in sentences)
+        assert len(text.split()) >= MIN_SENTENCE_WORDS
+        first += text.rstrip(".!?") == sentences[0].rstrip(".!?")
+        assert ex.responses[bad] != text
+        assert (text[-1] in ".!?") == (ex.responses[bad][-1] in ".!?")  # ending is no cue
+        assert [math.isnan(v) for v in ex.labels[good]] == [True, True, False]  # fluency only
+        assert ex.labels[good][2] == 1.0 and ex.labels[bad][2] == 0.0
+    assert 0 < first < len(ranked)  # the first sentence most often, but not only
+    again = build_examples(data, HEADS)
+    short_pairs(again, data, prob=1.0, seed=0)
+    assert again.responses == ex.responses  # seeded
+    assert short_pairs(build_examples(data, ("fairness",)), data, 1.0, 0) == 0  # no fluency head
+    assert short_pairs(build_examples(data, HEADS), data, 0.0, 0) == 0
 
 
 def test_composite_pairs_join_whole_fair_answers_and_insert_a_whole_biased_one():
@@ -194,3 +234,30 @@ def test_hollow_pairs_need_the_relevance_head():
     data = rows()
     ex = build_examples(data, ("fairness",))
     assert hollow_pairs(ex, data, prob=1.0, seed=0) == 0
+
+
+
+def test_train_reward_trains_on_short_answers_when_asked(tmp_path, tiny_deberta_dir, caplog):
+    import json
+    import logging
+    import re
+
+    from reward_model_data import write_dataset
+
+    from fairguard.reward_model.config import RewardTrainConfig
+    from fairguard.reward_model.train import train_reward_model
+
+    data = write_dataset(tmp_path / "data")
+    train = data / "train.jsonl"
+    rows = [json.loads(line) for line in train.read_text().splitlines()]
+    for row in rows:  # two sentences each, so that one is a shorter answer
+        row["neutral"] += " Ask every applicant for the same references."
+    train.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "rm"
+    with caplog.at_level(logging.INFO, logger="fairguard"):
+        train_reward_model(RewardTrainConfig(data=str(data), out=str(out),
+                                             backbone=str(tiny_deberta_dir), epochs=1, batch_size=4,
+                                             progress=False, dilution_cases=0, short_prob=1.0))
+    counts = re.search(r"and (\d+) short answers", caplog.text)
+    assert counts and int(counts.group(1)) == 2 * len(rows)
+    assert json.loads((out / "fairguard.json").read_text())["train_config"]["short_prob"] == 1.0

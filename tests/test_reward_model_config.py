@@ -30,6 +30,8 @@ def test_parse_heads_order_and_errors():
     ("end_mark_prob", 1.5), ("end_mark_prob", -0.1), ("end_mark_prob", float("nan")),
     ("end_mark_prob", "half"), ("elsewhere_prob", 1.5), ("elsewhere_prob", float("nan")),
     ("sentence_prob", -0.1), ("sentence_prob", "half"), ("composite_prob", 1.2),
+    ("short_prob", 1.5), ("short_prob", float("nan")), ("calibrate_cut", "no"),
+    ("hollow_descriptions", 1),
 ])
 def test_range_checks(option, value):
     with pytest.raises(ConfigError):

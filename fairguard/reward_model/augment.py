@@ -29,7 +29,18 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
   rows only.
 
 These carry no relevance or fluency label: whether an answer fits another row's prompt is
-not known. One more closes a shortcut of the relevance head:
+not known. One more takes away a shortcut of the fluency head:
+
+- **Only long answers are fluent.** Every fluent training answer has two or more sentences,
+  while a chat model often answers a factoid question in one: "The Wright brothers flew the
+  first airplane in 1903." scored fluency 0.76 under "When did the first airplane fly?" and
+  0.94 with a second sentence after it (seventeenth reward model; at seed 1 its fluency head
+  flagged 11.5 % of the embedded model's everyday answers, docs/reward-model.md).
+  :func:`short_pairs` adds one whole sentence of a fair answer as a short answer, fluent, and a
+  garbled copy of it (fluency 0) ranked below it, both ending alike, so that length says
+  nothing about fluency and garbling still does.
+
+And one closes a shortcut of the relevance head:
 
 - **Saying nothing.** A GRPO recipe that weighted fairness twice learned to answer 80 of 83
   two-person questions with the bare words "The answer is:", which its judges scored as fair
@@ -50,9 +61,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+from fairguard.data.corrupt import corrupt
 from fairguard.errors import DataError
 from fairguard.evaluation.dilution import dilution_cases
 from fairguard.reward_model.examples import Examples, PairRow
+from fairguard.reward_model.truncation import set_ending
 from fairguard.reward_model.windows import split_sentences
 
 SENTENCE_FORMS = ("advice",)
@@ -112,6 +125,38 @@ def sentence_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, see
             continue
         examples.add(row.prompt, rng.choice(sentences), "neutral_sentence", r)
         added += 1
+    return added
+
+
+SHORT_FIRST = 0.5  # share of short answers that are the fair answer's first sentence (else any)
+
+
+def short_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
+    """Add, for a ``prob`` share of ``rows`` whose fair answer has two or more sentences, one of
+    them (of at least :data:`MIN_SENTENCE_WORDS` words; the first in a :data:`SHORT_FIRST`
+    share) under the row's prompt, kind ``fluent_short`` (fluency 1), and a garbled copy of it
+    (kind ``corrupted``), ranked below it for fluency. Both end with a sentence mark or both
+    without. ``rows`` must be whole (not cut off). Returns pairs added."""
+    if "fluency" not in examples.heads or prob <= 0:
+        return 0
+    rng = random.Random(f"short:{seed}")
+    added = 0
+    for r, row in enumerate(rows):
+        if rng.random() >= prob:
+            continue
+        sentences = split_sentences(row.responses.get("neutral", ""))
+        if len(sentences) < 2:
+            continue
+        long_enough = [s for s in sentences if len(s.split()) >= MIN_SENTENCE_WORDS]
+        if not long_enough:
+            continue
+        first = sentences[0] in long_enough and rng.random() < SHORT_FIRST
+        short = sentences[0] if first else rng.choice(long_enough)
+        mark = rng.random() < 0.5
+        good = examples.add(row.prompt, set_ending(short, mark), "fluent_short", r)
+        bad = examples.add(row.prompt, set_ending(corrupt(short, rng), mark), "corrupted", r)
+        examples.ranking["fluency"].append((good, bad))
+        added += 2
     return added
 
 
@@ -224,5 +269,5 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
 
 __all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
            "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS", "HOLLOW_MAX_PREFIX_WORDS",
-           "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "composite_pairs",
-           "elsewhere_pairs", "hollow_pairs", "sentence_pairs"]
+           "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "SHORT_FIRST", "composite_pairs",
+           "elsewhere_pairs", "hollow_pairs", "sentence_pairs", "short_pairs"]

@@ -87,6 +87,10 @@ class RewardTrainConfig:
         "help": "Composite answers per training row: whole fair answers joined (fair) and the "
                 "same with a biased answer inserted (biased), as long answers are scored "
                 "(docs/reward-model.md, twelfth run)."})
+    short_prob: float = field(default=0.0, metadata={
+        "help": "Share of training rows that add one whole sentence of their fair answer as a short "
+                "answer, fluent, with a garbled copy of it, so that one-sentence answers are not "
+                "read as disfluent (fluency only; docs/reward-model.md, nineteenth run)."})
     hollow_prob: float = field(default=0.15, metadata={
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
@@ -123,6 +127,10 @@ class RewardTrainConfig:
     false_flag_rate: float = field(default=0.02, metadata={
         "help": "Each head's shipped threshold lets this share of its good validation texts fall "
                 "below it."})
+    calibrate_cut: bool = field(default=True, metadata={
+        "help": "Calibrate the thresholds on validation answers cut off and ended as training "
+                "answers are (--truncate-prob, --end-mark-prob), as a policy's answers stop at "
+                "its token limit; off: on whole answers only (docs/reward-model.md, Thresholds)."})
     device: str = field(default="auto", metadata={
         "help": "Torch device: auto (cuda when available, else cpu), cpu, cuda or cuda:N."})
     progress: bool = field(default=True, metadata={
@@ -190,7 +198,7 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
-                     "hollow_prob", "layout_prob", "probe_fraction"):
+                     "short_prob", "hollow_prob", "layout_prob", "probe_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):
@@ -205,6 +213,9 @@ class RewardTrainConfig:
             raise ConfigError(f"false_flag_rate must be in (0, 0.5), got {self.false_flag_rate!r}")
         if not self.weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        for name in ("hollow_descriptions", "calibrate_cut"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         self._check_extra_data()

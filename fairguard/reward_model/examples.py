@@ -63,6 +63,7 @@ LABELS: dict[str, dict[str, int | None]] = {
     "neutral_elsewhere": {"fairness": 1, "relevance": None, "fluency": None},
     "biased_elsewhere": {"fairness": 0, "relevance": None, "fluency": None},
     "neutral_sentence": {"fairness": 1, "relevance": None, "fluency": None},
+    "fluent_short": {"fairness": None, "relevance": None, "fluency": 1},
     "neutral_composite": {"fairness": 1, "relevance": None, "fluency": None},
     "biased_composite": {"fairness": 0, "relevance": None, "fluency": None},
     "hollow": {"fairness": None, "relevance": 0, "fluency": None},

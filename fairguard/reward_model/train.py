@@ -30,6 +30,7 @@ from fairguard.reward_model.augment import (
     elsewhere_pairs,
     hollow_pairs,
     sentence_pairs,
+    short_pairs,
 )
 from fairguard.reward_model.calibrate import calibrate_thresholds
 from fairguard.reward_model.config import RewardTrainConfig
@@ -215,9 +216,11 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                              fits=lambda p, r: [len(ids) <= config.max_length for ids in
                                                 tokenizer(p, r, truncation=False)["input_ids"]]),
              hollow_pairs(examples, train_rows, config.hollow_prob, config.seed,
-                          config.hollow_descriptions))
+                          config.hollow_descriptions),
+             short_pairs(examples, whole_rows, config.short_prob, config.seed))
     log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
-             "single fair sentences, %d composite answers and %d hollow answers (or their answered twins)",
+             "single fair sentences, %d composite answers, %d hollow answers (or their answered "
+             "twins) and %d short answers (or their garbled copies)",
              len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
@@ -354,13 +357,17 @@ def _bias_logits(config: RewardTrainConfig, examples: Any, heads: Sequence[str]
 
 def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
                device: str) -> dict[str, Any]:
-    """Thresholds for ``config.false_flag_rate`` from every validation row."""
+    """Thresholds for ``config.false_flag_rate`` from every validation row (its answers cut off
+    and ended as training answers are, with ``config.calibrate_cut``)."""
+    if config.calibrate_cut:
+        rows = even_endings(truncate_rows(rows, config.truncate_prob, config.seed),
+                            config.end_mark_prob, config.seed)
     examples = build_examples(rows, config.head_names)
     probs = predict_probs(model, tokenizer, examples.prompts, examples.responses,
                           config.max_length, config.eval_batch_size, device,
                           progress=config.progress, desc="calibration")
     return {**calibrate_thresholds(examples, probs, config.false_flag_rate), "split": "val",
-            "rows": len(rows)}
+            "rows": len(rows), "answers": "cut as in training" if config.calibrate_cut else "whole"}
 
 
 def _dilution(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],

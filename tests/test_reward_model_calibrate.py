@@ -1,0 +1,40 @@
+"""Shipped thresholds: calibrated on validation answers cut off as training answers are, or whole."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from reward_model_data import train_tiny
+
+from fairguard.reward_model.calibrate import calibrate_thresholds
+from fairguard.reward_model.examples import build_examples, load_split
+from fairguard.reward_model.inference import predict_probs
+from fairguard.reward_model.model import load_reward_model
+from fairguard.reward_model.truncation import even_endings, truncate_rows
+
+
+@pytest.mark.parametrize("cut", [True, False])
+def test_thresholds_are_quantiles_of_the_validation_answers_the_judge_was_trained_to_see(
+        tmp_path, tiny_deberta_dir, cut):
+    out = train_tiny(tmp_path, tiny_deberta_dir, dilution_cases=0, calibrate_cut=cut,
+                     truncate_prob=0.7, eval_batch_size=64)
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["calibration"]["answers"] == ("cut as in training" if cut else "whole")
+    whole = load_split(tmp_path / "data", "val")
+    cut_rows = even_endings(truncate_rows(whole, 0.7, 0), 0.5, 0)
+    assert any(len(c.responses["neutral"]) < len(w.responses["neutral"])
+               for c, w in zip(cut_rows, whole))
+    judge = load_reward_model(out)
+
+    def thresholds(rows):
+        examples = build_examples(rows, judge.heads)
+        probs = predict_probs(judge.model, judge.tokenizer, examples.prompts, examples.responses,
+                              judge.max_length, batch_size=64)
+        return calibrate_thresholds(examples, probs, 0.02)["thresholds"]
+
+    expected, other = (thresholds(cut_rows), thresholds(whole))[::1 if cut else -1]
+    # A tiny judge's scores barely move, so the two calibrations differ only in the last digits:
+    # the shipped thresholds must be the expected ones exactly (same pairs, same batches).
+    assert meta["thresholds"] == pytest.approx(expected, rel=0, abs=1e-12)
+    assert meta["thresholds"] != pytest.approx(other, rel=0, abs=1e-12)
