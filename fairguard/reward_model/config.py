@@ -90,7 +90,7 @@ class RewardTrainConfig:
     short_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows that add one whole sentence of their fair answer as a short "
                 "answer, fluent, with a garbled copy of it, so that one-sentence answers are not "
-                "read as disfluent (fluency only; docs/reward-model.md, nineteenth run)."})
+                "read as disfluent (fluency only; tried, not the default: docs/reward-model.md, nineteenth run)."})
     hollow_prob: float = field(default=0.15, metadata={
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
