@@ -190,6 +190,13 @@ def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[s
     return torch.cat(parts)[where]
 
 
+def _cut_and_end(rows: list[PairRow], config: RewardTrainConfig) -> list[PairRow]:
+    """``rows`` with answers cut off (``truncate_prob``) and ended (``end_mark_prob``) as the
+    training answers are."""
+    return even_endings(truncate_rows(rows, config.truncate_prob, config.seed),
+                        config.end_mark_prob, config.seed)
+
+
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],
          val_rows: list[PairRow], device: str, processes: Processes) -> dict[str, Any]:
     """The training loop; leaves the best-validation weights in ``model``.
@@ -204,9 +211,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
 
     heads = config.head_names
     whole_rows = train_rows  # composites join whole answers, before any is cut off
-    train_rows = truncate_rows(train_rows, config.truncate_prob, config.seed)
-    train_rows = even_endings(train_rows, config.end_mark_prob, config.seed)
-    train_rows = layout_rows(train_rows, config.layout_prob, config.seed)
+    train_rows = layout_rows(_cut_and_end(train_rows, config), config.layout_prob, config.seed)
     examples = build_examples(train_rows, heads)
     if len(examples) == 0:
         raise DataError(f"{config.data}: the train split gives no labelled pairs for heads {list(heads)}")
@@ -360,8 +365,7 @@ def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list
     """Thresholds for ``config.false_flag_rate`` from every validation row (its answers cut off
     and ended as training answers are, with ``config.calibrate_cut``)."""
     if config.calibrate_cut:
-        rows = even_endings(truncate_rows(rows, config.truncate_prob, config.seed),
-                            config.end_mark_prob, config.seed)
+        rows = _cut_and_end(rows, config)
     examples = build_examples(rows, config.head_names)
     probs = predict_probs(model, tokenizer, examples.prompts, examples.responses,
                           config.max_length, config.eval_batch_size, device,
