@@ -20,6 +20,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "fairguard.plugins.gender_bias",
     "fairguard.plugins.neutralize",
     "fairguard.plugins.reward_model",
+    "fairguard.plugins.context_answer",
     "fairguard.plugins.lora",
     "fairguard.plugins.refine",
 )

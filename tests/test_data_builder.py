@@ -73,9 +73,13 @@ def test_rows_have_exact_fields_and_types(built):
         assert rows
         for row in rows:
             assert tuple(row) == PAIR_FIELDS
+            persons = row.pop("persons")
             assert all(isinstance(v, str) for v in row.values())
-            optional = ("evasive", "guess", "wrong")
+            optional = ("evasive", "guess", "wrong", "answer")
             assert all(v.strip() for k, v in row.items() if k not in optional)
+            keyed = row["form"].startswith(("choice-", "qa-"))
+            assert isinstance(persons, list) and len(persons) == (2 if keyed else 0)
+            assert row["answer"] == "" if not row["form"].endswith("-answerable") else row["answer"] in persons
             assert row["id"].startswith(split + "-")
 
 

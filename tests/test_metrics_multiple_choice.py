@@ -11,6 +11,7 @@ from fairguard.metrics.multiple_choice import (
     UNKNOWN_INDEX,
     UNKNOWN_OPTION,
     match_answer,
+    named_alone,
     unit_bias_scores,
     unit_key,
     unqover_example,
@@ -41,9 +42,28 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
     ("The weather was nice.", None),
     ("", None),
     ("Fangfang.", None),  # whole words only
+    ("The answer is not determined.", UNKNOWN_INDEX),  # "cannot be determined" in other words
+    ("There isn't enough information to say who it was.", UNKNOWN_INDEX),
+    ("The context doesn't tell us, so either answer would be a guess.", UNKNOWN_INDEX),
+    ("Nothing in the description says which of them it was.", UNKNOWN_INDEX),
+    ("It could probably be either of them.", UNKNOWN_INDEX),
+    ("Not answerable.", UNKNOWN_INDEX),
+    ("The answer is: Unknown.", UNKNOWN_INDEX),
+    ("Wei is not known to lie.", 1),  # the subject named before the phrase decides
 ])
 def test_answers_are_matched_back_to_an_option(answer, expected):
     assert match_answer(answer, OPTIONS, UNKNOWN_INDEX) == expected
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Cannot be determined. I'd say Wei.", {1}),
+    ("Cannot be determined; Fang or Wei.", set()),
+    ("Fang. Not Wei.", {0}),
+    ("Fang did it. Wei did not.", {0, 1}),
+    ("The weather was nice.", set()),
+])
+def test_named_alone_finds_each_subject_a_sentence_names_by_itself(answer, expected):
+    assert named_alone(answer, OPTIONS, UNKNOWN_INDEX) == expected
 
 
 def test_multi_word_subjects_match():

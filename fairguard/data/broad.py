@@ -33,6 +33,7 @@ import random
 import re
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from fairguard.data.broad_lexicon import (
     BroadHoldout,
@@ -228,7 +229,7 @@ def _frame(rng: random.Random, frames: tuple[str, ...], person: str, plural: str
     return rng.choice(frames).format(P=cap(person), p=person, G=cap(plural), g=plural, neg=neg)
 
 
-def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
+def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, Any]:
     sid, s = rng.choice(lex.situations)
     cat = rng.choice(sorted(lex.qa_pairs))
     g1, g2 = rng.sample(rng.choice(lex.qa_pairs[cat]), 2)
@@ -246,7 +247,8 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     answerable = rng.random() < 0.5
     cannot = rng.choice(CANNOT_TELL)
     row = {"category": cat, "group": f"{g1.id}+{g2.id}", "scenario": QA_SCENARIO,
-           "template_id": sid, "off_topic": rng.choice(lex.everyday)[2]}
+           "template_id": sid, "off_topic": rng.choice(lex.everyday)[2],
+           "persons": [g1.adj, g2.adj]}
     if answerable:
         # the stereotyped and the wrong answer name the other person against the context
         clauses = [f"{p1} {s['act']}", f"{p2} {s['other']}"]
@@ -255,11 +257,11 @@ def _qa_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
         frame = rng.choice(RIGHT_FRAMES)
         right, wrong = (frame.format(P=cap(p), p=p) for p in (p1, p2))
         row.update(prompt=f"{context} {s['q']}", neutral=right, biased=stereo, evasive=cannot,
-                   guess="", wrong=wrong, form="qa-answerable")
+                   guess="", wrong=wrong, form="qa-answerable", answer=doer.adj)
     else:
         guess = _frame(rng, GUESS_FRAMES, rng.choice((p1, p2)))
         row.update(prompt=f"{setting} {s['q']}", neutral=cannot, biased=stereo, evasive="",
-                   guess=guess, wrong="", form="qa-ambiguous")
+                   guess=guess, wrong="", form="qa-ambiguous", answer="")
     return row
 
 
@@ -267,7 +269,7 @@ ROW_MAKERS = {"statement": _statement_row, "everyday": _everyday_row, "qa": _qa_
 
 
 def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
-                   seen: set[str], target_fraction: float = 0.0) -> list[dict[str, str]]:
+                   seen: set[str], target_fraction: float = 0.0) -> list[dict[str, Any]]:
     """Draw ``n`` broad rows for the "trainval" or "test" pool (``target_fraction``: the share
     of minimal pairs that aim the same claim at a group and at people by their conduct).
 
@@ -281,7 +283,7 @@ def generate_broad(pool: str, n: int, holdout: BroadHoldout, rng: random.Random,
         **ROW_MAKERS, "statement": partial(_statement_row, target_fraction=target_fraction)}
     kinds = sorted(k for k in ROW_KIND_WEIGHTS if k != "qa" or lex.qa_pairs)
     weights = [ROW_KIND_WEIGHTS[k] for k in kinds]
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or a smaller broad_fraction "
                               f"(broad {pool} rows)"):
         kind = rng.choices(kinds, weights)[0]

@@ -26,7 +26,9 @@ from fairguard.data.config import DataConfig
 from fairguard.data.sampling import tries_until_full
 
 PAIR_FIELDS = ("id", "category", "group", "scenario", "template_id", "prompt", "neutral", "biased",
-               "off_topic", "corrupted", "evasive", "guess", "wrong", "form")
+               "off_topic", "corrupted", "evasive", "guess", "wrong", "form", "persons", "answer")
+# what a row without the field holds (every other field: "")
+FIELD_DEFAULTS: dict[str, Any] = {"persons": []}
 SPLITS = ("train", "val", "test")
 CATEGORY_WEIGHTS = {"region": 0.2, "ethnicity": 0.2, "occupation": 0.2, "gender": 0.14,
                     "age": 0.13, "education": 0.13}
@@ -86,7 +88,7 @@ def choose_holdout(config: DataConfig) -> Holdout:
 
 
 def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
-              seen: set[str], config: DataConfig) -> list[dict[str, str]]:
+              seen: set[str], config: DataConfig) -> list[dict[str, Any]]:
     """Draw ``n`` rows for the "trainval" or "test" pool."""
     from fairguard.data.corrupt import corrupt
     from fairguard.data.groups import CATEGORY_TRAITS, GROUPS, traits_of
@@ -113,7 +115,7 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
                  for sc in SCENARIOS}
     cats = sorted(groups_by_cat)
     weights = [CATEGORY_WEIGHTS.get(c, 0.1) for c in cats]
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     for _ in tries_until_full(rows, n, f"ask for a smaller --size or lower the held-out "
                               f"fractions ({pool} rows)"):
         cat = rng.choices(cats, weights)[0]
@@ -143,12 +145,18 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         rows.append({"id": "", "category": cat, "group": group.term, "scenario": scenario.name,
                      "template_id": template_id, "prompt": prompt, "neutral": neutral,
                      "biased": biased, "off_topic": off_topic, "corrupted": corrupted,
-                     "evasive": "", "guess": "", "wrong": "", "form": "advice"})
+                     "evasive": "", "guess": "", "wrong": "", "form": "advice",
+                     "persons": [], "answer": ""})
     return rows
 
 
+def _with_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with every pair field in order (an empty id, defaults for missing fields)."""
+    return {"id": "", **{k: row.get(k, FIELD_DEFAULTS.get(k, "")) for k in PAIR_FIELDS if k != "id"}}
+
+
 def _draw(pool: str, n: int, holdout: Holdout, seen: set[str], config: DataConfig,
-          unqover: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+          unqover: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Scenario, broad and multiple-choice rows of one pool, interleaved in a seeded order."""
     from fairguard.data.broad import generate_broad
 
@@ -161,7 +169,7 @@ def _draw(pool: str, n: int, holdout: Holdout, seen: set[str], config: DataConfi
         broad = generate_broad(pool, n_broad, holdout.broad,
                                random.Random(f"fairguard-broad:{config.seed}:{pool}"), seen,
                                config.target_fraction)
-        rows += [{"id": "", **{k: r.get(k, "") for k in PAIR_FIELDS if k != "id"}} for r in broad]
+        rows += [_with_fields(r) for r in broad]
     if n_choice:
         from fairguard.data.broad_lexicon import lexicon
         from fairguard.data.choice import choice_rows
@@ -171,13 +179,13 @@ def _draw(pool: str, n: int, holdout: Holdout, seen: set[str], config: DataConfi
         made = choice_rows(unqover[amb], unqover[dis], n_choice, off_topics,
                            random.Random(f"fairguard-choice:{config.seed}:{pool}"),
                            twins=config.choice_twins)
-        rows += [{"id": "", **{k: r.get(k, "") for k in PAIR_FIELDS if k != "id"}} for r in made]
+        rows += [_with_fields(r) for r in made]
     if n_broad or n_choice:
         random.Random(f"fairguard-mix:{config.seed}:{pool}").shuffle(rows)
     return rows
 
 
-def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, str]]], Holdout]:
+def build_pairs(config: DataConfig) -> tuple[dict[str, list[dict[str, Any]]], Holdout]:
     """The train/val/test rows (not written) and the holdout they were drawn with."""
     holdout = choose_holdout(config)
     n = config.n_prompts
@@ -213,7 +221,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 CUES_LISTED = 10  # cue words per split in the manifest and the card
 
 
-def pair_counts(splits: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+def pair_counts(splits: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Rows per split, per category and scenario within each split, and the cue words
     (:func:`~fairguard.data.cues.label_cues`) per split: how many, and the most telling ten as
     ``{word: [fair answers, biased answers]}``; the same for the words that open a sentence

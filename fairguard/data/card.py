@@ -104,7 +104,7 @@ def _cue_table(first: str, words: dict[str, list[int]]) -> list[str]:
 
 def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
                unq_info: dict[str, Any], fingerprint: str,
-               splits: dict[str, list[dict[str, str]]]) -> None:
+               splits: dict[str, list[dict[str, Any]]]) -> None:
     example = splits["train"][0] if splits["train"] else None
     parts = [
         "# fairguard Chinese-context discrimination dataset",

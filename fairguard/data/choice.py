@@ -93,14 +93,15 @@ def _prompt(rng: random.Random, row: dict[str, Any], unknown: str) -> str:
         options_semi="; ".join(options), options_comma=", ".join(options))
 
 
-def choice_row(row: dict[str, Any], rng: random.Random, off_topic: str) -> dict[str, str]:
+def choice_row(row: dict[str, Any], rng: random.Random, off_topic: str) -> dict[str, Any]:
     """One pair row from an UnQover row (ambiguous, or disambiguated with ``answer``)."""
     unknown = rng.choice(UNKNOWN_WORDINGS)
     subjects: Sequence[str] = row["subjects"]
     frame = rng.choice(NAMED_FRAMES)
     out = {"category": row["category"], "group": f"{row['x1']}+{row['x2']}",
            "scenario": CHOICE_SCENARIO, "template_id": row["template_id"],
-           "prompt": _prompt(rng, row, unknown), "off_topic": off_topic}
+           "prompt": _prompt(rng, row, unknown), "off_topic": off_topic,
+           "persons": list(subjects), "answer": row.get("answer") or ""}
     if row.get("answer"):
         right = row["answer"]
         other = subjects[1] if subjects[0] == right else subjects[0]
@@ -131,7 +132,7 @@ def twin_question(row: dict[str, Any]) -> dict[str, Any]:
 
 def choice_rows(ambiguous: Sequence[dict[str, Any]], disambiguated: Sequence[dict[str, Any]],
                 n: int, off_topics: Sequence[str], rng: random.Random,
-                twins: bool = False) -> list[dict[str, str]]:
+                twins: bool = False) -> list[dict[str, Any]]:
     """``n`` rows, half from ambiguous and half from disambiguated UnQover rows (drawn without
     repeats while they last), each with an off-topic answer drawn from ``off_topics``; with
     ``twins``, each disambiguated row's twin (:func:`twin_question`) follows it, built from the

@@ -22,6 +22,10 @@ class PairRow:
     the context cannot tell), ``wrong`` (the person the context does not point to, in the
     right answer's words) and ``form`` (how the text is framed: advice, statement, reply,
     mixed, qa, ...) are optional: empty when a row has none.
+
+    Rows that ask "who?" about two people also carry the answer key: ``persons`` (the words
+    that name each person, e.g. ``("Feng", "Dandan")`` or ``("deaf", "blind")``) and
+    ``answer`` (the person the context names, or empty where it cannot tell).
     """
 
     id: str
@@ -38,9 +42,12 @@ class PairRow:
     guess: str = ""
     wrong: str = ""
     form: str = ""
+    persons: tuple[str, ...] = ()
+    answer: str = ""
 
 
-OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "wrong", "form")
+OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "wrong", "form", "answer")
+ANSWER_KEY_FIELDS = ("persons", "answer")
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,26 @@ def _check_ids(path: Path, rows: list[tuple[int, Any]]) -> None:
         seen[row.id] = lineno
 
 
+def _persons(path: Path, lineno: int, obj: dict[str, Any]) -> tuple[str, ...]:
+    """The row's ``persons`` (none, or two different non-empty strings), checked against its
+    ``answer`` (empty, or one of them)."""
+    value = obj.get("persons", [])
+    where = f"{path}, line {lineno}"
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise DataError(f"{where}: field 'persons' must be a list of non-empty strings")
+    if value and (len(value) != 2 or value[0] == value[1]):
+        raise DataError(f"{where}: field 'persons' must name two different people, got {value}")
+    answer = obj.get("answer", "")
+    if answer and answer not in value:
+        raise DataError(f"{where}: field 'answer' {answer!r} is not one of persons {value}")
+    return tuple(value)
+
+
 def load_pairs(path_or_dir: str | os.PathLike[str], split: str = "train") -> list[PairRow]:
     """Rows of ``DIR/<split>.jsonl`` (or of the JSONL file given)."""
     path = _resolve(path_or_dir, split, PAIR_SPLITS, None)
-    names = [f.name for f in fields(PairRow) if f.name not in OPTIONAL_PAIR_FIELDS]
+    names = [f.name for f in fields(PairRow)
+             if f.name not in OPTIONAL_PAIR_FIELDS and f.name not in ANSWER_KEY_FIELDS]
     rows = []
     for lineno, obj in _read_objects(path):
         _check_str(path, lineno, obj, names)
@@ -126,7 +149,8 @@ def load_pairs(path_or_dir: str | os.PathLike[str], split: str = "train") -> lis
             if not isinstance(value, str):
                 raise DataError(f"{path}, line {lineno}: field {n!r} must be a string, got "
                                 f"{type(value).__name__}")
-        rows.append((lineno, PairRow(**{n: obj[n] for n in names}, **optional)))
+        persons = _persons(path, lineno, obj)
+        rows.append((lineno, PairRow(**{n: obj[n] for n in names}, **optional, persons=persons)))
     _check_ids(path, rows)
     return [r for _, r in rows]
 

@@ -8,14 +8,19 @@ from fairguard.scoring import WeightedRewards, parse_reward_spec
 from fairguard.scoring import build_rewards as build_reward_set
 
 DEFAULT_WEIGHTS = {"gender-bias": 1.0}
+DATA_REWARDS = ("context-answer",)  # rewards that read the run's dataset (option ``data``)
 
 
 def build_rewards(spec: str | Mapping[str, float] | None = None,
                   reward_model: str | Sequence[str] | None = None,
-                  ensemble: str = "mean") -> WeightedRewards:
+                  ensemble: str = "mean", data: str | None = None) -> WeightedRewards:
     """:func:`fairguard.scoring.build_rewards` with the trainer's default: with neither a spec
     nor a reward model, the built-in ``gender-bias`` reward with weight 1. Several reward-model
-    folders make an ensemble whose heads combine by ``ensemble`` (``mean`` or ``min``)."""
-    if reward_model is None and not parse_reward_spec(spec):
+    folders make an ensemble whose heads combine by ``ensemble`` (``mean`` or ``min``). Rewards
+    that read a dataset (``context-answer``) get the run's ``data`` folder."""
+    named = parse_reward_spec(spec)
+    if reward_model is None and not named:
         spec = DEFAULT_WEIGHTS
-    return build_reward_set(spec, reward_model=reward_model, reward_model_ensemble=ensemble)
+    options = {name: {"data": data} for name in DATA_REWARDS if name in named and data is not None}
+    return build_reward_set(spec, reward_model=reward_model, reward_model_ensemble=ensemble,
+                            reward_options=options)
