@@ -129,6 +129,10 @@ def write_card(folder: Path, config: Any, counts: dict[str, Any], holdout: Any,
         "shuffles, dropped words, repeated words, typos, wrong function words or verb forms, "
         "a cut-off fragment)."),
         "",
+        ("Rows that ask \"who?\" about two people (two-person and multiple-choice rows) also "
+        "carry their answer key: `persons` (the words that name each person) and `answer` (the "
+        "one the context names; empty where it cannot tell)."),
+        "",
         "## Counts",
         "",
         _by(counts, "by_category"),
