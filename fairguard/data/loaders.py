@@ -46,8 +46,7 @@ class PairRow:
     answer: str = ""
 
 
-OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "wrong", "form", "answer")
-ANSWER_KEY_FIELDS = ("persons", "answer")
+OPTIONAL_PAIR_FIELDS = ("evasive", "guess", "wrong", "form", "answer")  # strings; ``persons`` a list
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,7 @@ def _persons(path: Path, lineno: int, obj: dict[str, Any]) -> tuple[str, ...]:
 def load_pairs(path_or_dir: str | os.PathLike[str], split: str = "train") -> list[PairRow]:
     """Rows of ``DIR/<split>.jsonl`` (or of the JSONL file given)."""
     path = _resolve(path_or_dir, split, PAIR_SPLITS, None)
-    names = [f.name for f in fields(PairRow)
-             if f.name not in OPTIONAL_PAIR_FIELDS and f.name not in ANSWER_KEY_FIELDS]
+    names = [f.name for f in fields(PairRow) if f.name not in (*OPTIONAL_PAIR_FIELDS, "persons")]
     rows = []
     for lineno, obj in _read_objects(path):
         _check_str(path, lineno, obj, names)
