@@ -30,7 +30,6 @@ from fairguard.hookspecs import hookimpl
 from fairguard.inputs import check_pairs
 
 NAME = "context-answer"
-UNKNOWN = 2  # the option index of "cannot be determined"
 
 
 class ContextAnswerReward:
@@ -42,6 +41,7 @@ class ContextAnswerReward:
     def __init__(self, data: str | os.PathLike[str] | None = None, split: str = "all",
                  unkeyed: float = 1.0):
         from fairguard.data.loaders import PAIR_SPLITS, load_pairs
+        from fairguard.metrics.multiple_choice import UNKNOWN_INDEX
 
         if data is None:
             raise ConfigError(f"reward {NAME!r} needs data=DIR, a folder from `fairguard data build` "
@@ -57,13 +57,13 @@ class ContextAnswerReward:
         for row in (r for s in splits for r in load_pairs(data, s)):
             if row.persons:
                 options = (row.persons[0], row.persons[1], _unknown_wording(row.prompt))
-                self.keys[row.prompt] = (options, row.persons.index(row.answer) if row.answer else 2)
+                self.keys[row.prompt] = (options, row.persons.index(row.answer) if row.answer else UNKNOWN_INDEX)
         if not self.keys:
             raise ConfigError(f"reward {NAME!r}: {data} ({split}) has no rows with an "
                               "answer key (persons); rebuild it with this version's `fairguard data build`")
 
     def score(self, prompts: Sequence[str], completions: Sequence[str]) -> dict[str, np.ndarray]:
-        from fairguard.metrics.multiple_choice import match_answer, named_alone
+        from fairguard.metrics.multiple_choice import UNKNOWN_INDEX, match_answer, named_alone
 
         prompts, completions = check_pairs(prompts, completions)
         values = []
@@ -73,8 +73,8 @@ class ContextAnswerReward:
                 values.append(self.unkeyed)
                 continue
             options, right = key
-            picked = match_answer(completion, options, UNKNOWN)
-            alone = named_alone(completion, options, UNKNOWN)
+            picked = match_answer(completion, options, UNKNOWN_INDEX)
+            alone = named_alone(completion, options, UNKNOWN_INDEX)
             values.append(float(picked == right and alone <= {right}))
         return {NAME: np.asarray(values, dtype=np.float64)}
 
