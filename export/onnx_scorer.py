@@ -44,16 +44,21 @@ def has_onnx(folder: str | os.PathLike[str]) -> bool:
 
 
 class OnnxRewardScorer:
-    """Multi-head reward scores from an ONNX export (int8 when present, else fp32)."""
+    """Multi-head reward scores from an ONNX export (int8 when present, else fp32).
+
+    Long answers are read in windows as :class:`~fairguard.reward_model.TorchRewardScorer`
+    reads them, and disguised words in their plain spelling (``reveal=False``: as written).
+    """
 
     name = "reward-model"
 
     def __init__(self, folder: str | os.PathLike[str], quantized: bool | None = None,
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
-                 windows: bool = True, recheck: bool | None = None) -> None:
+                 windows: bool = True, recheck: bool | None = None, reveal: bool = True) -> None:
         from fairguard.export.session import feed_names, make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
+        from fairguard.reward_model.disguise import Undisguiser
 
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
@@ -94,6 +99,7 @@ class OnnxRewardScorer:
         self.backend = "onnx-int8" if quantized else "onnx-fp32"
         self.path = self.folder / file
         self.tokenizer = self._load_tokenizer()
+        self.undisguiser = Undisguiser(self.tokenizer) if reveal else None
         self.batcher = PairBatcher(self.tokenizer, self.max_length)
         self.session = make_session(self.path, threads)
         self._inputs = feed_names(self.session, BATCH_INPUTS)
@@ -155,8 +161,15 @@ class OnnxRewardScorer:
     def logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """Raw logits ``[n, heads]`` (column order = ``heads``) of each pair's first
         ``max_length`` tokens, after input checks (fp32's for pairs the re-check re-scored)."""
-        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        prompts, responses = self._checked(prompts, responses)
         return self._pair_logits(prompts, responses)
+
+    def _checked(self, prompts: Sequence[str], responses: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The pairs after the input checks, disguised words revealed."""
+        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        if self.undisguiser is not None:
+            return self.undisguiser.reveal_pairs(prompts, responses)
+        return prompts, responses
 
     def _pair_logits(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """:meth:`logits` without the input checks (windows are parts of checked texts)."""
@@ -204,7 +217,7 @@ class OnnxRewardScorer:
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
         """``{head: float64 array of sigmoid(logit)}``, one value per pair; higher = better."""
-        prompts, responses = check_pairs(prompts, responses, max_chars=self.max_chars)
+        prompts, responses = self._checked(prompts, responses)
         encoded = self.batcher.encode(prompts, responses)
         if self.windows and not encoded.all_shorter_than(self.max_length):
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,

@@ -66,13 +66,17 @@ class TorchRewardScorer:
 
     Responses longer than the model reads at once are scored in windows combined per head
     (:mod:`fairguard.reward_model.windows`); ``windows=False`` reads only the first
-    ``max_length`` tokens of each pair (for comparisons).
+    ``max_length`` tokens of each pair (for comparisons). Disguised words (``h4te``,
+    ``h a t e``, ``h*te``) are read in their plain spelling
+    (:mod:`fairguard.reward_model.disguise`); ``reveal=False`` reads them as written.
     """
 
     backend = "torch"
 
     def __init__(self, folder: str | os.PathLike[str], device: str | None = None,
-                 batch_size: int = 32, max_length: int | None = None, windows: bool = True):
+                 batch_size: int = 32, max_length: int | None = None, windows: bool = True,
+                 reveal: bool = True):
+        from fairguard.reward_model.disguise import Undisguiser
         from fairguard.reward_model.model import load_reward_model
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -92,6 +96,7 @@ class TorchRewardScorer:
         self.folder = loaded.folder
         self.windows = bool(windows)
         self.combine = combine_rules(self.heads)  # how windows combine, per head
+        self.undisguiser = Undisguiser(self.tokenizer) if reveal else None
 
     def score_pairs(self, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """Sigmoid scores ``[n, heads]`` of each pair's first ``max_length`` tokens (no checks)."""
@@ -101,6 +106,8 @@ class TorchRewardScorer:
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> dict[str, np.ndarray]:
         """Return ``{head: float64 array of sigmoid scores in [0, 1]}``, one value per pair."""
         prompts, responses = check_pairs(prompts, responses)
+        if self.undisguiser is not None:
+            prompts, responses = self.undisguiser.reveal_pairs(prompts, responses)
         if self.windows:
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
                                   self.heads, self.max_length)

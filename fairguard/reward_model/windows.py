@@ -89,7 +89,7 @@ _COUNTERS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 _COUNTERS_LOCK = threading.Lock()
 
 
-def _counter(tokenizer: Any) -> Any:
+def plain_rust_tokenizer(tokenizer: Any) -> Any:
     """A private copy of a fast tokenizer's Rust tokenizer, without truncation or padding.
 
     Calling the shared tokenizer with other truncation/padding settings than the scoring call
@@ -113,7 +113,7 @@ def _token_starts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     if not texts:
         return []
     if getattr(tokenizer, "is_fast", False):
-        encodings = _counter(tokenizer).encode_batch(texts, add_special_tokens=False)
+        encodings = plain_rust_tokenizer(tokenizer).encode_batch(texts, add_special_tokens=False)
         return [[start for start, _ in enc.offsets] for enc in encodings]
     # Slow tokenizers have no offsets: count the tokens of every whitespace-separated word.
     counts: dict[str, int] = {}
