@@ -179,6 +179,20 @@ def test_freeze_layers_and_rows_per_epoch(tmp_path, tiny_deberta_dir):
     assert not np.array_equal(before[trained], after[trained])
 
 
+def test_freeze_layers_on_a_decoder_backbone(tiny_causal_lm_dir):
+    from fairguard.reward_model.model import build_reward_model
+    from fairguard.reward_model.train import freeze_layers
+
+    model, _, _ = build_reward_model(str(tiny_causal_lm_dir), ["fairness", "relevance"])
+    assert freeze_layers(model, 1) == 1
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert "model.embed_tokens.weight" in frozen
+    assert any(name.startswith("model.layers.0.") for name in frozen)
+    assert not any(name.startswith(("model.layers.1.", "score")) for name in frozen)
+    with pytest.raises(ConfigError, match="only 2 layers"):
+        freeze_layers(build_reward_model(str(tiny_causal_lm_dir), ["fairness"])[0], 3)
+
+
 def test_default_freezes_a_third_of_the_layers(tmp_path, tiny_deberta_dir):
     # the tiny DeBERTa has 2 layers, so "a third" is 0 and nothing is frozen
     result = train_reward_model(_config(tmp_path, tiny_deberta_dir))

@@ -95,7 +95,8 @@ def evaluate_rows(model: Any, tokenizer: Any, rows: list[PairRow], heads: tuple[
 
 
 def freeze_layers(model: Any, n: int | None) -> int:
-    """Freeze the embeddings and the first ``n`` encoder layers; return how many were frozen.
+    """Freeze the embeddings and the first ``n`` encoder (or decoder) layers; return how many
+    were frozen.
 
     ``n`` = 0 freezes nothing; ``None`` freezes a third of the layers (2 of MiniLM-L6's 6), and
     nothing on backbones whose layers cannot be found.
@@ -103,8 +104,9 @@ def freeze_layers(model: Any, n: int | None) -> int:
     if n == 0:
         return 0
     base = model.base_model
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
-    embeddings = getattr(base, "embeddings", None)
+    # encoders (BERT, DeBERTa): encoder.layer and embeddings; decoders (Llama): layers, embed_tokens
+    layers = getattr(getattr(base, "encoder", None), "layer", None) or getattr(base, "layers", None)
+    embeddings = getattr(base, "embeddings", None) or getattr(base, "embed_tokens", None)
     if n is None:
         if layers is None or embeddings is None:
             return 0
