@@ -60,6 +60,9 @@ def test_embedded_minilm_tokenizer_reveals_common_disguises():
     assert u.reveal("I h4te w0men, those f*cking id10ts, h a t e them") == \
         "I hate women, those fucking idiots, hate them"
     assert u.reveal("No m4l3 p3r50n is h.a.r.d.w.o.r.k.i.n.g.") == "No male person is hardworking."
+    # "dishonest" is three word pieces in MiniLM's vocabulary, the disguise five: a long word
+    # may keep one piece per three letters
+    assert u.reveal("P3ople from H3nan are d1shonest.") == "People from Henan are dishonest."
     ordinary = "Meet on the 5th at 3pm; bring the mp3, the covid19 data and $5 for @li. Zhejiang!"
     assert u.reveal(ordinary) == ordinary
 

@@ -5,7 +5,8 @@ for letters (``h4te``, ``p3r$0n``), letters spaced apart (``h a t e``, ``h.a.t.e
 masked (``h*te``). A subword tokenizer breaks such a word into pieces the model has rarely seen
 together, and the judge misses what a reader sees at once. :class:`Undisguiser` rewrites a word
 only when the plain spelling is one the judge's own tokenizer knows better (fewer pieces, at most
-:data:`MAX_PIECES`), so ordinary text (``5th``, ``mp3``, ``covid19``, names) passes unchanged.
+:data:`MAX_PIECES` or one per three letters), so ordinary text (``5th``, ``mp3``, ``covid19``,
+names) passes unchanged.
 """
 
 from __future__ import annotations
@@ -66,11 +67,12 @@ class Undisguiser:
         return n
 
     def _best(self, original: str, candidates: Sequence[str]) -> str:
-        """The candidate with the fewest pieces when it beats ``original`` and is nearly whole."""
+        """The candidate with the fewest pieces when it beats ``original`` and is nearly whole:
+        at most ``max_pieces`` pieces, or one per 3 letters in longer words (``dishonest``)."""
         best, best_n = original, self.pieces(original)
         for candidate in candidates:
             n = self.pieces(candidate)
-            if n < best_n and n <= self.max_pieces:
+            if n < best_n and n <= max(self.max_pieces, len(candidate) // 3):
                 best, best_n = candidate, n
         return best
 
