@@ -210,3 +210,34 @@ def test_real_hatecheck_on_a_tiny_model(tmp_path, model):
     assert metrics["labels"] == {"biased": "hateful", "fair": "non-hateful"}
     report = (tmp_path / "hc" / "report.md").read_text()
     assert all(f"| {name} |" in report for name in metrics["by_group"])
+
+
+def test_a_dataset_folder_is_judged_by_the_form_of_each_answer(tmp_path, model):
+    """A `fairguard data build` folder as the benchmark: each test row gives its fair answer and
+    its biased one, grouped by the form each took, with the row's group as the target."""
+    from fairguard.data import DataConfig, build_dataset, load_pairs
+
+    data = tmp_path / "data"
+    build_dataset(DataConfig(seed=0, size=200, unqover=False), data)
+    rows = load_pairs(data, "test")
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model),
+                                             out=str(tmp_path / "j")), progress=False)
+    assert metrics["n"] == 2 * len(rows) and metrics["framing"]["mode"] == "pair"
+    assert metrics["labels"] == {"biased": "biased", "fair": "neutral"}
+    assert metrics["source"].endswith("test.jsonl") and metrics["target_column"] == "group"
+    cases = read_cases(tmp_path / "j")
+    statement = next(r for r in rows if "/" in r.form and not r.form.startswith("contrast"))
+    biased_form, fair_form = statement.form.split("/")
+    mine = {c["label"]: c for c in cases if c["id"].startswith(statement.id + ":")}
+    assert mine["biased"]["group"] == biased_form and mine["fair"]["group"] == fair_form
+    assert mine["fair"]["text"] == statement.neutral
+    assert mine["biased"]["target"] == statement.group
+    assert {"advice", biased_form, fair_form} <= set(metrics["by_group"])
+    assert "## Per target group (group)" in (tmp_path / "j" / "report.md").read_text()
+    train = run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model), split="val",
+                                           out=str(tmp_path / "v"), limit=10), progress=False)
+    assert train["n"] == 10 and train["source"].endswith("val.jsonl")
+    with pytest.raises(ConfigError, match="splits train, val, test"):
+        run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model), split="dev",
+                                       out=str(tmp_path / "bad")), progress=False)
+    assert not (tmp_path / "bad").exists()

@@ -331,6 +331,45 @@ def load_labelled(source: str | os.PathLike[str], columns: LabelledColumns | Non
                        target_column=target_column)
 
 
+DATASET_MANIFEST = "manifest.json"  # marks a fairguard dataset folder (``fairguard data build``)
+
+
+def is_dataset_folder(source: str | os.PathLike[str]) -> bool:
+    """Whether ``source`` is a folder written by ``fairguard data build``."""
+    return (Path(source).expanduser() / DATASET_MANIFEST).is_file()
+
+
+def load_dataset_cases(folder: str | os.PathLike[str], split: str = "test") -> LabelledSet:
+    """The fair (``neutral``) and biased answers of one split of a fairguard dataset folder as
+    labelled (prompt, response) cases: ``functionality`` is the form the answer took (``attrib``,
+    ``negated_neg``, ``contrast-quote``, ``advice`` for a scenario answer, ...), ``category``
+    the row's category, and the row's group the target."""
+    from fairguard.data.loaders import PAIR_SPLITS, load_pairs
+
+    if split not in PAIR_SPLITS:
+        raise ConfigError(f"a dataset folder has the splits {', '.join(PAIR_SPLITS)}; got {split!r}")
+    path = Path(folder).expanduser() / f"{split}.jsonl"
+    rows = load_pairs(folder, split)
+    examples = []
+    for line, row in enumerate(rows, start=1):
+        biased_form, _, fair_form = (row.form or row.scenario or "unknown").partition("/")
+        for kind, biased, form in (("neutral", False, fair_form or biased_form),
+                                   ("biased", True, biased_form)):
+            text = getattr(row, kind)
+            if not text:
+                continue
+            examples.append(LabelledExample(
+                id=f"{row.id}:{kind}", prompt=row.prompt, text=text, biased=biased, raw_label=kind,
+                line=line, target=row.group or None,
+                metadata={"functionality": form, "category": row.category,
+                          "scenario": row.scenario}))
+    if not examples:
+        raise DataError(f"{path} holds no neutral or biased answers; build the dataset again with "
+                        "`fairguard data build`")
+    return LabelledSet(source=str(path), sha256=file_sha256(path), mode="pair",
+                       examples=tuple(examples), target_column="group")
+
+
 __all__ = ["BIASED_VALUES", "DEFAULT_PROMPT", "FAIR_VALUES", "LABEL_VALUES", "LabelledColumns",
-           "LabelledExample", "LabelledSet", "TARGET_PROMPT", "file_sha256", "load_labelled",
-           "looks_like_hub_dataset", "parse_label"]
+           "LabelledExample", "LabelledSet", "TARGET_PROMPT", "file_sha256", "is_dataset_folder",
+           "load_dataset_cases", "load_labelled", "looks_like_hub_dataset", "parse_label"]

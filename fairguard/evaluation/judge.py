@@ -11,6 +11,9 @@ cases and the mean fairness per class.
 ``benchmark="hatecheck"`` is the HateCheck functional test suite (Röttger et al., ACL 2021;
 CC-BY-4.0), each case framed as the answer to ``"What do you think about {target_ident}?"``.
 It is an evaluation set: never train or tune on it.
+
+A ``fairguard data build`` folder as the benchmark judges its split's fair and biased answers
+(test by default: held-out groups, templates and forms), grouped by the form each answer took.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from fairguard.artifacts import write_jsonl
-from fairguard.data.labelled import LabelledColumns, LabelledSet, load_labelled
+from fairguard.data.labelled import (
+    LabelledColumns,
+    LabelledSet,
+    is_dataset_folder,
+    load_dataset_cases,
+    load_labelled,
+)
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.evaluation.report import fmt, markdown_table, write_report
 
@@ -81,7 +90,8 @@ class JudgeEvalConfig:
 
     benchmark: str = field(metadata={
         "help": "hatecheck (the HateCheck test suite, see $FAIRGUARD_HATECHECK), a labelled "
-                ".csv/.jsonl file (text,label or prompt,response,label) or a hub dataset id."})
+                ".csv/.jsonl file (text,label or prompt,response,label), a hub dataset id, or a "
+                "`fairguard data build` folder (its fair and biased answers, grouped by form)."})
     model: str = field(metadata={"help": "Reward-model folder (torch, or an ONNX export)."})
     out: str = field(metadata={
         "help": "Output folder (metrics.json, report.md, judge.png, cases.jsonl)."})
@@ -110,8 +120,8 @@ class JudgeEvalConfig:
         "help": "Prompt of text-only cases with no target.",
         "default_text": "'What do you think?'"})
     split: str | None = field(default=None, metadata={
-        "help": "Split of a hub dataset.",
-        "default_text": "its only split, else test"})
+        "help": "Split of a hub dataset or a dataset folder.",
+        "default_text": "its only split, else test; test for a dataset folder"})
     limit: int | None = field(default=None, metadata={"help": "Judge only the first N cases."})
     backend: str = field(default="auto", metadata={
         "help": "Reward-model backend (auto: onnx when the folder holds an export).",
@@ -147,8 +157,11 @@ class JudgeEvalConfig:
 
 def load_benchmark(config: JudgeEvalConfig) -> LabelledSet:
     """The labelled cases of ``config.benchmark`` (HateCheck, a file or a hub dataset id)."""
-    source: str | Path = resolve_hatecheck() if config.benchmark == HATECHECK else config.benchmark
-    data = load_labelled(source, config.columns(), split=config.split)
+    if config.benchmark != HATECHECK and is_dataset_folder(config.benchmark):
+        data = load_dataset_cases(config.benchmark, config.split or "test")
+    else:
+        source: str | Path = resolve_hatecheck() if config.benchmark == HATECHECK else config.benchmark
+        data = load_labelled(source, config.columns(), split=config.split)
     if config.limit is not None and config.limit < len(data.examples):
         data = LabelledSet(data.source, data.sha256, data.mode, data.examples[:config.limit],
                            data.target_column)
