@@ -241,3 +241,30 @@ def test_a_dataset_folder_is_judged_by_the_form_of_each_answer(tmp_path, model):
         run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model), split="dev",
                                        out=str(tmp_path / "bad")), progress=False)
     assert not (tmp_path / "bad").exists()
+
+
+def test_several_models_judge_as_their_ensemble(tmp_path, model, tmp_path_factory):
+    """`--model` repeated judges with the mean of the members' fairness; an ensemble ships no
+    threshold, so one must be given."""
+    other = tiny_reward_dir(tmp_path_factory.mktemp("judge-rm-2"), seed=1)
+    bench = write_cases(tmp_path / "cases.csv")
+    singles = [read_cases_after(tmp_path / f"one-{i}", bench, (m,))
+               for i, m in enumerate((model, other))]
+    with pytest.raises(ConfigError, match="an ensemble ships .* pass --threshold"):
+        run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=(str(model), str(other)),
+                                       out=str(tmp_path / "no")), progress=False)
+    assert not (tmp_path / "no").exists()
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=(str(model), str(other)),
+                                             out=str(tmp_path / "ens"), threshold=0.5),
+                             progress=False)
+    assert metrics["model"] == [str(model), str(other)]
+    mean = [(a["fairness"] + b["fairness"]) / 2 for a, b in zip(*singles)]
+    assert [r["fairness"] for r in read_cases(tmp_path / "ens")] == pytest.approx(mean, abs=1e-6)
+    assert "The ensemble (mean fairness) of" in (tmp_path / "ens" / "report.md").read_text()
+    with pytest.raises(ConfigError, match="--model is missing"):
+        JudgeEvalConfig(benchmark=str(bench), model=(), out=str(tmp_path / "x"))
+
+
+def read_cases_after(out, bench, models):
+    run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=models, out=str(out)), progress=False)
+    return read_cases(out)

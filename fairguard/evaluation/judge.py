@@ -92,7 +92,10 @@ class JudgeEvalConfig:
         "help": "hatecheck (the HateCheck test suite, see $FAIRGUARD_HATECHECK), a labelled "
                 ".csv/.jsonl file (text,label or prompt,response,label), a hub dataset id, or a "
                 "`fairguard data build` folder (its fair and biased answers, grouped by form)."})
-    model: str = field(metadata={"help": "Reward-model folder (torch, or an ONNX export)."})
+    model: tuple[str, ...] = field(metadata={
+        "help": "Reward-model folder (torch, or an ONNX export); repeat it to judge with the "
+                "ensemble of several (the mean of their scores; give --threshold).",
+        "multiple": True})
     out: str = field(metadata={
         "help": "Output folder (metrics.json, report.md, judge.png, cases.jsonl)."})
     threshold: float | None = field(default=None, metadata={
@@ -133,6 +136,10 @@ class JudgeEvalConfig:
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
 
     def __post_init__(self) -> None:
+        models = (self.model,) if isinstance(self.model, (str, os.PathLike)) else tuple(self.model or ())
+        if not models or not all(str(m).strip() for m in models):
+            raise ConfigError("--model is missing; give a reward-model folder (repeat it for an ensemble)")
+        object.__setattr__(self, "model", tuple(map(str, models)))
         if not str(self.benchmark).strip():
             raise ConfigError("--benchmark is empty; give hatecheck or a labelled .csv/.jsonl file")
         if self.threshold is not None and not (math.isfinite(self.threshold)
@@ -231,7 +238,9 @@ def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
     lines = [
         f"# The judge on {metrics['benchmark']}",
         "",
-        f"Model `{metrics['model']}` ({metrics['backend']}); a case is flagged when fairness < "
+        (f"Model `{metrics['model']}` ({metrics['backend']})" if isinstance(metrics["model"], str)
+         else "The ensemble (mean fairness) of " + ", ".join(f"`{m}`" for m in metrics["model"]))
+        + f"; a case is flagged when fairness < "
         f"{fmt(metrics['threshold'])} ({metrics['threshold_from']}). {overall['n']} cases "
         f"({overall['n_biased']} biased, {overall['n_fair']} fair) from `{metrics['source']}`.",
         "",
@@ -333,22 +342,27 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         raise ArtifactError(f"{config.out} already exists; choose another --out or pass --overwrite")
     data = load_benchmark(config)
     group_by = _group_column(data, config.group_by)
-    options: dict[str, Any] = {"path": config.model, "backend": config.backend,
+    models = config.model
+    named = " + ".join(models)
+    options: dict[str, Any] = {"path": models[0] if len(models) == 1 else list(models),
+                               "backend": config.backend,
                                "batch_size": config.batch_size}
     if config.device is not None:
         options["device"] = config.device
     reward = get_reward(REWARD_MODEL, **options)
     if "fairness" not in reward.heads:
-        raise ConfigError(f"{config.model} has no fairness head (heads: {', '.join(reward.heads)}); "
+        raise ConfigError(f"{named} has no fairness head (heads: {', '.join(reward.heads)}); "
                           "judge with a reward model trained with the fairness head")
     shipped = getattr(reward, "thresholds", {}).get("fairness")
     threshold = config.threshold if config.threshold is not None else shipped
     if threshold is None:
-        raise ConfigError(f"{config.model}'s fairguard.json ships no fairness threshold; pass --threshold")
+        what = (f"{named}'s fairguard.json ships" if len(models) == 1
+                else "an ensemble ships (each member's was calibrated on its own scores)")
+        raise ConfigError(f"{what} no fairness threshold; pass --threshold")
     threshold_from = "--threshold" if config.threshold is not None else "the model's fairguard.json"
     examples = data.examples
     log.info("judging %d cases of %s with %s (fairness < %.3f flags)", len(examples), data.source,
-             config.model, threshold)
+             named, threshold)
     started = time.perf_counter()
     scores = score_cases(reward, [ex.prompt for ex in examples], [ex.text for ex in examples],
                          chunk=config.batch_size * 4, progress=progress)
@@ -364,7 +378,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         "benchmark": config.benchmark,
         "source": data.source,
         "sha256": data.sha256,
-        "model": config.model,
+        "model": models[0] if len(models) == 1 else list(models),
         "backend": getattr(reward, "backend", None),
         "threshold": float(threshold),
         "threshold_from": threshold_from,
