@@ -163,7 +163,8 @@ class JudgeEvalConfig:
 
 
 def load_benchmark(config: JudgeEvalConfig) -> LabelledSet:
-    """The labelled cases of ``config.benchmark`` (HateCheck, a file or a hub dataset id)."""
+    """The labelled cases of ``config.benchmark`` (HateCheck, a file, a hub dataset id or a
+    ``fairguard data build`` folder)."""
     if config.benchmark != HATECHECK and is_dataset_folder(config.benchmark):
         data = load_dataset_cases(config.benchmark, config.split or "test")
     else:
