@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from fairguard.data.config import DataShowConfig
 
 FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"  # what marks a folder as a `fairguard data build` dataset
 
 
 def sha256_file(path: Path) -> str:
@@ -51,7 +52,7 @@ def write_manifest(folder: Path, config: Any, counts: dict[str, Any], holdout: A
         "files": files,
         "fingerprint": fingerprint,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -257,7 +258,7 @@ def describe_dataset(config: DataShowConfig) -> str:
     from fairguard.errors import DataError
 
     folder = config.folder
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST_FILE
     if not manifest_path.is_file():
         raise DataError(f"{folder} has no manifest.json; build it with `fairguard data build`")
     try:

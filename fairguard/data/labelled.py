@@ -331,12 +331,11 @@ def load_labelled(source: str | os.PathLike[str], columns: LabelledColumns | Non
                        target_column=target_column)
 
 
-DATASET_MANIFEST = "manifest.json"  # marks a fairguard dataset folder (``fairguard data build``)
-
-
 def is_dataset_folder(source: str | os.PathLike[str]) -> bool:
     """Whether ``source`` is a folder written by ``fairguard data build``."""
-    return (Path(source).expanduser() / DATASET_MANIFEST).is_file()
+    from fairguard.data.card import MANIFEST_FILE
+
+    return (Path(source).expanduser() / MANIFEST_FILE).is_file()
 
 
 def load_dataset_cases(folder: str | os.PathLike[str], split: str = "test") -> LabelledSet:
