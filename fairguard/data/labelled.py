@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from fairguard.data.card import MANIFEST_FILE
 from fairguard.errors import ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 
@@ -333,8 +334,6 @@ def load_labelled(source: str | os.PathLike[str], columns: LabelledColumns | Non
 
 def is_dataset_folder(source: str | os.PathLike[str]) -> bool:
     """Whether ``source`` is a folder written by ``fairguard data build``."""
-    from fairguard.data.card import MANIFEST_FILE
-
     return (Path(source).expanduser() / MANIFEST_FILE).is_file()
 
 

@@ -241,7 +241,7 @@ def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
         "",
         (f"Model `{metrics['model']}` ({metrics['backend']})" if isinstance(metrics["model"], str)
          else "The ensemble (mean fairness) of " + ", ".join(f"`{m}`" for m in metrics["model"]))
-        + f"; a case is flagged when fairness < "
+        + "; a case is flagged when fairness < "
         f"{fmt(metrics['threshold'])} ({metrics['threshold_from']}). {overall['n']} cases "
         f"({overall['n_biased']} biased, {overall['n_fair']} fair) from `{metrics['source']}`.",
         "",
@@ -345,8 +345,8 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
     group_by = _group_column(data, config.group_by)
     models = config.model
     named = " + ".join(models)
-    options: dict[str, Any] = {"path": models[0] if len(models) == 1 else list(models),
-                               "backend": config.backend,
+    path: str | list[str] = models[0] if len(models) == 1 else list(models)
+    options: dict[str, Any] = {"path": path, "backend": config.backend,
                                "batch_size": config.batch_size}
     if config.device is not None:
         options["device"] = config.device
@@ -379,7 +379,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         "benchmark": config.benchmark,
         "source": data.source,
         "sha256": data.sha256,
-        "model": models[0] if len(models) == 1 else list(models),
+        "model": path,
         "backend": getattr(reward, "backend", None),
         "threshold": float(threshold),
         "threshold_from": threshold_from,
