@@ -51,6 +51,34 @@ class BestState:
             module.load_state_dict(self.state)
 
 
+class WeightAverage:
+    """The running mean of a module's floating-point weights over the steps from ``start`` on
+    (stochastic weight averaging), kept on the module's device."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.count = 0
+        self.state: dict[str, Any] = {}
+
+    def update(self, module: Any, step: int) -> None:
+        """Add ``module``'s weights after training step ``step`` (1-based) when it is averaged."""
+        if step <= self.start:
+            return
+        self.count += 1
+        for name, value in module.state_dict().items():
+            if not value.is_floating_point():
+                continue
+            if name not in self.state:
+                self.state[name] = value.detach().clone()
+            else:
+                self.state[name].add_(value.detach() - self.state[name], alpha=1.0 / self.count)
+
+    def restore(self, module: Any) -> None:
+        """Load the averaged weights into ``module`` (the others stay as they are)."""
+        if self.state:
+            module.load_state_dict(self.state, strict=False)
+
+
 def running_mean(values: Sequence[float], window: int = SMOOTH_WINDOW) -> list[float]:
     """Mean of the last ``window`` values at every position (fewer at the start)."""
     out, total = [], 0.0

@@ -290,3 +290,36 @@ def test_batch_logits_split_by_length_match_one_forward(tiny_deberta_dir):
             grads.append((logits.detach(), model.classifier.weight.grad.clone()))
         assert torch.allclose(grads[0][0], grads[1][0], atol=1e-5), n
         assert torch.allclose(grads[0][1], grads[1][1], atol=1e-4), n
+
+
+def test_average_last_saves_the_mean_of_the_last_steps_weights(tmp_path, tiny_deberta_dir):
+    import torch
+    from safetensors.numpy import load_file
+
+    from fairguard.loops import WeightAverage
+
+    layer = torch.nn.Linear(2, 2)
+    average = WeightAverage(start=1)
+    for step in range(1, 4):
+        with torch.no_grad():
+            layer.weight.fill_(float(step))
+        average.update(layer, step)
+    average.restore(layer)
+    assert average.count == 2 and torch.all(layer.weight == 2.5)  # steps 2 and 3
+
+    plain = train_reward_model(_config(tmp_path / "a", tiny_deberta_dir, epochs=2, rows_per_epoch=16))
+    averaged = train_reward_model(_config(tmp_path / "b", tiny_deberta_dir, epochs=2, rows_per_epoch=16,
+                                          average_last=0.5))
+    assert plain.metrics["averaged"] is None
+    report = averaged.metrics["averaged"]
+    assert report["steps"] == 4 and averaged.metrics["best_epoch"] == 2
+    assert set(report["val"]["heads"]) == {"fairness", "relevance", "fluency"}
+    name = "classifier.weight"
+    assert not np.array_equal(load_file(plain.out / "model.safetensors")[name],
+                              load_file(averaged.out / "model.safetensors")[name])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
+def test_average_last_must_be_a_share(tmp_path, value):
+    with pytest.raises(ConfigError, match="average_last"):
+        RewardTrainConfig(data=str(tmp_path), out=str(tmp_path / "rm"), average_last=value)

@@ -116,6 +116,10 @@ class RewardTrainConfig:
         "help": "Share of the training steps that update only the heads, the encoder frozen, "
                 "before the encoder is tuned too (linear probing then fine-tuning, LP-FT; "
                 "Kumar et al., 2022; off by default: docs/reward-model.md, tenth run)."})
+    average_last: float = field(default=0.0, metadata={
+        "help": "Share of the last training steps whose weights are averaged, one sample per "
+                "step, and saved instead of the best validation epoch's (stochastic weight "
+                "averaging, dense as in SWAD: Izmailov et al., 2018; Cha et al., 2021); 0 = off."})
     warmup_ratio: float = field(default=0.06, metadata={
         "help": "Share of the steps of linear learning-rate warmup."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
@@ -198,7 +202,7 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
-                     "short_prob", "hollow_prob", "layout_prob", "probe_fraction"):
+                     "short_prob", "hollow_prob", "layout_prob", "probe_fraction", "average_last"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

@@ -24,7 +24,7 @@ import numpy as np
 from fairguard.artifacts import atomic_output_dir, write_json
 from fairguard.data.broad import STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
-from fairguard.loops import BestState, seed_everything
+from fairguard.loops import BestState, WeightAverage, seed_everything
 from fairguard.reward_model.augment import (
     composite_pairs,
     elsewhere_pairs,
@@ -272,6 +272,8 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     history: list[dict[str, Any]] = []
     step_losses: list[float] = []
     best = BestState()
+    average = WeightAverage(start=total_steps - int(round(config.average_last * total_steps)))
+    averaged: dict[str, Any] | None = None
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -316,6 +318,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
+            average.update(model, len(step_losses) + 1)
             value = mean_over_processes(processes, float(loss.detach()))
             step_losses.append(value)
             epoch_losses.append(value)
@@ -335,8 +338,19 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             fair_text = f", fairness pairwise {fair:.3f}" if fair is not None else ""
             tqdm.write(f"epoch {epoch}: loss {np.mean(epoch_losses):.4f}; val {aucs}{fair_text}"
                        f"{' (best)' if improved else ''}")
+    if average.count:  # the average replaces the best epoch's weights; its own val is reported
+        average.restore(model)
+        val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
+                            config.eval_batch_size, device, thresholds, desc="val average",
+                            progress=config.progress, processes=processes)
+        best.update(selection_score(val), model, config.epochs, force=True)
+        averaged = {"steps": average.count, "val": val, "val_selection_score": best.score}
+        if config.progress:
+            tqdm.write(f"weights averaged over the last {average.count} steps: val selection "
+                       f"score {best.score:.4f}")
     best.restore(model)
     return {"history": history, "step_losses": step_losses, "best_epoch": best.step or 0,
+            "averaged": averaged,
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best.score, "thresholds": thresholds,
             "probe_steps": probe_steps, "debias_bow": debias_report,
@@ -444,6 +458,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "handwritten": hand,
             "best_epoch": fit["best_epoch"],
             "best_val_selection_score": fit["best_val_selection_score"],
+            "averaged": fit["averaged"],
             "epochs": fit["history"],
             "train_seconds": fit["train_seconds"],
             "train_rows": len(train_rows),
