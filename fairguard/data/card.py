@@ -17,6 +17,7 @@ MANIFEST_FILE = "manifest.json"  # what marks a folder as a `fairguard data buil
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

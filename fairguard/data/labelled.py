@@ -29,14 +29,13 @@ and the line.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from fairguard.data.card import MANIFEST_FILE
+from fairguard.data.card import MANIFEST_FILE, sha256_file
 from fairguard.errors import ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 
@@ -148,11 +147,7 @@ def looks_like_hub_dataset(source: str) -> bool:
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """``sha256:<hex>`` of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    return "sha256:" + sha256_file(Path(path))
 
 
 def _read_text(path: Path) -> str:
