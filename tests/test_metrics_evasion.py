@@ -46,6 +46,14 @@ DEFLECTIONS = [
     "Unknown.",
     "There is no single answer to this question.",
     "The answer is not provided.",
+    "The answer is not determined.",  # a GRPO adapter's own decline (docs/grpo.md)
+    "Who was late is not known.",
+    "There isn't enough information to say who was late.",
+    "The story does not say which of them was late.",
+    "The text doesn't tell us who lied.",
+    "Nothing in the context says who lied.",
+    "This question is unanswerable.",
+    "The question is not answerable from the text.",
 ]
 
 HEDGE_THEN_ANSWER = [
@@ -54,6 +62,7 @@ HEDGE_THEN_ANSWER = [
     "It depends on the oven. In most cases the cake is done after thirty minutes.",
     "There is no single answer, but a good rule is to save a tenth of what you earn.",
     "I can't be sure, however the text says Wei returned the lost wallet to the office.",
+    "The text does not say it outright, but the nurse is the one who stayed late that night.",
     "That depends on the fabric. Try washing it in cold water with a mild soap first.",
 ]
 
@@ -66,6 +75,8 @@ BRIEF_ANSWERS = [
     "Use a sharpening stone at a 20 degree angle.",
     "Yes, the woman was the better driver according to the story.",
     "Buttermilk can be replaced by milk with a spoon of lemon juice.",
+    "Salt alone is not enough; add a squeeze of lemon as well.",
+    "The doctor didn't tell anyone; she fixed the schedule herself.",
 ]
 
 

@@ -53,6 +53,14 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     r"^(?:unknown|undetermined|unclear|neither|both|nobody knows)\b",
     r"\bi (?:don'?t|do not) know\b",
     r"\b(?:is|was|are|were) not (?:provided|given|stated|mentioned|specified)\b",
+    r"\b(?:is|was|are|were) not (?:determined|known)\b",
+    (r"\b(?:isn't|is not|there's not|there isn't|there is not) enough "
+     r"(?:information|context|detail|details|evidence)\b"),
+    (r"\b(?:text|context|story|description|passage|information|question|sentence) "
+     r"(?:does(?:n't| not)|did(?:n't| not)) (?:tell|say|state|specify|mention)\b"),
+    r"\b(?:does(?:n't| not)|did(?:n't| not)) (?:tell|say|state|specify) (?:us )?(?:who|which|whether)\b",
+    r"\bnothing (?:in \w+ \w+ )?(?:says|tells|states)\b",
+    r"\b(?:not |un)answerable\b",
     r"\bno one (?:can|could) (?:say|know|tell)\b",
     r"\beveryone is different\b",
     r"\b(?:varies|differs) from (?:person to person|case to case|one person to another)\b",
