@@ -226,7 +226,8 @@ def test_a_dataset_folder_is_judged_by_the_form_of_each_answer(tmp_path, model):
     assert metrics["labels"] == {"biased": "biased", "fair": "neutral"}
     assert metrics["source"].endswith("test.jsonl") and metrics["target_column"] == "group"
     cases = read_cases(tmp_path / "j")
-    statement = next(r for r in rows if "/" in r.form and not r.form.startswith("contrast"))
+    statement = next(r for r in rows if r.scenario == "broad-statement"
+                     and not r.form.startswith("contrast"))
     biased_form, fair_form = statement.form.split("/")
     mine = {c["label"]: c for c in cases if c["id"].startswith(statement.id + ":")}
     assert mine["biased"]["group"] == biased_form and mine["fair"]["group"] == fair_form
@@ -234,6 +235,12 @@ def test_a_dataset_folder_is_judged_by_the_form_of_each_answer(tmp_path, model):
     assert mine["biased"]["target"] == statement.group
     assert {"advice", biased_form, fair_form} <= set(metrics["by_group"])
     assert "## Per target group (group)" in (tmp_path / "j" / "report.md").read_text()
+    kinds = run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model), group_by="kind",
+                                           out=str(tmp_path / "k")), progress=False)
+    assert {"advice", "statement", "minimal pair", "everyday"} <= set(kinds["by_group"])
+    assert sum(g["n"] for g in kinds["by_group"].values()) == kinds["n"]
+    assert {c["group"] for c in read_cases(tmp_path / "k") if c["id"].startswith(statement.id + ":")} \
+        == {"statement"}
     train = run_judge_eval(JudgeEvalConfig(benchmark=str(data), model=str(model), split="val",
                                            out=str(tmp_path / "v"), limit=10), progress=False)
     assert train["n"] == 10 and train["source"].endswith("val.jsonl")
@@ -268,3 +275,14 @@ def test_several_models_judge_as_their_ensemble(tmp_path, model, tmp_path_factor
 def read_cases_after(out, bench, models):
     run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=models, out=str(out)), progress=False)
     return read_cases(out)
+
+
+def test_row_kind_names_where_a_case_comes_from():
+    from fairguard.data.labelled import row_kind
+
+    assert row_kind("broad-statement", "attrib/negated_neg") == "statement"
+    assert row_kind("broad-statement", "contrast-quote/contrast-quote") == "minimal pair"
+    assert row_kind("broad-everyday", "mixed-opinion/positive") == "everyday"
+    assert row_kind("broad-qa", "qa-ambiguous") == "two-person question"
+    assert row_kind("choice", "choice-ambiguous") == "multiple choice"
+    assert row_kind("hiring", None) == "advice"

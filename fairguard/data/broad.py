@@ -49,6 +49,8 @@ from fairguard.data.sampling import tries_until_full
 
 STATEMENT_SCENARIO = "broad-statement"  # the `scenario` of statement rows
 QA_SCENARIO = "broad-qa"  # the `scenario` of multiple-choice rows
+EVERYDAY_SCENARIO = "broad-everyday"  # the `scenario` of everyday questions' rows
+MINIMAL_PAIR_PREFIX = "contrast-"  # the `form` of a statement row that is a minimal pair starts so
 ROW_KIND_WEIGHTS = {"statement": 0.55, "everyday": 0.25, "qa": 0.2}
 OBFUSCATE_PROB = 0.15
 CONTRAST_PROB = 0.5  # statement rows whose two answers are a minimal pair (broad.yaml contrasts)
@@ -217,7 +219,7 @@ def _everyday_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     other = [e for e in lex.everyday if e[0] != qid]
     prefix = rng.choice(("", "", "Quick question: ", "Hi! ", "Can you help? "))
     return {"category": "none", "group": group.id if nforms else "none",
-            "scenario": "broad-everyday", "template_id": qid, "prompt": prefix + question,
+            "scenario": EVERYDAY_SCENARIO, "template_id": qid, "prompt": prefix + question,
             "neutral": " ".join(sentences), "biased": " ".join(_insert(sentences, bad, rng)),
             "off_topic": rng.choice(other)[2], "evasive": rng.choice(pools()["evasive"]),
             "guess": "", "form": f"mixed-{bform}/{'+'.join(nforms) or 'plain'}"}

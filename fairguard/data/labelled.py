@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from fairguard.data.broad import EVERYDAY_SCENARIO, MINIMAL_PAIR_PREFIX, QA_SCENARIO, STATEMENT_SCENARIO
 from fairguard.data.card import MANIFEST_FILE, sha256_file
+from fairguard.data.choice import CHOICE_SCENARIO
 from fairguard.errors import ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 
@@ -332,11 +334,21 @@ def is_dataset_folder(source: str | os.PathLike[str]) -> bool:
     return (Path(source).expanduser() / MANIFEST_FILE).is_file()
 
 
+def row_kind(scenario: str | None, form: str | None) -> str:
+    """What kind of dataset row a case comes from: ``statement`` (a short text about a group),
+    ``minimal pair`` (a statement whose fair and biased answers differ only in stance),
+    ``everyday``, ``two-person question``, ``multiple choice``, or ``advice`` (a scenario's)."""
+    if scenario == STATEMENT_SCENARIO:
+        return "minimal pair" if str(form or "").startswith(MINIMAL_PAIR_PREFIX) else "statement"
+    return {EVERYDAY_SCENARIO: "everyday", QA_SCENARIO: "two-person question",
+            CHOICE_SCENARIO: "multiple choice"}.get(str(scenario), "advice")
+
+
 def load_dataset_cases(folder: str | os.PathLike[str], split: str = "test") -> LabelledSet:
     """The fair (``neutral``) and biased answers of one split of a fairguard dataset folder as
     labelled (prompt, response) cases: ``functionality`` is the form the answer took (``attrib``,
-    ``negated_neg``, ``contrast-quote``, ``advice`` for a scenario answer, ...), ``category``
-    the row's category, and the row's group the target."""
+    ``negated_neg``, ``contrast-quote``, ``advice`` for a scenario answer, ...), ``kind`` the kind
+    of row (:func:`row_kind`), ``category`` the row's category, and the row's group the target."""
     from fairguard.data.loaders import PAIR_SPLITS, load_pairs
 
     if split not in PAIR_SPLITS:
@@ -354,8 +366,8 @@ def load_dataset_cases(folder: str | os.PathLike[str], split: str = "test") -> L
             examples.append(LabelledExample(
                 id=f"{row.id}:{kind}", prompt=row.prompt, text=text, biased=biased, raw_label=kind,
                 line=line, target=row.group or None,
-                metadata={"functionality": form, "category": row.category,
-                          "scenario": row.scenario}))
+                metadata={"functionality": form, "kind": row_kind(row.scenario, row.form),
+                          "category": row.category, "scenario": row.scenario}))
     if not examples:
         raise DataError(f"{path} holds no neutral or biased answers; build the dataset again with "
                         "`fairguard data build`")
@@ -365,4 +377,4 @@ def load_dataset_cases(folder: str | os.PathLike[str], split: str = "test") -> L
 
 __all__ = ["BIASED_VALUES", "DEFAULT_PROMPT", "FAIR_VALUES", "LABEL_VALUES", "LabelledColumns",
            "LabelledExample", "LabelledSet", "TARGET_PROMPT", "file_sha256", "is_dataset_folder",
-           "load_dataset_cases", "load_labelled", "looks_like_hub_dataset", "parse_label"]
+           "load_dataset_cases", "load_labelled", "looks_like_hub_dataset", "parse_label", "row_kind"]
