@@ -52,8 +52,9 @@ class BestState:
 
 
 class WeightAverage:
-    """The running mean of a module's floating-point weights over the steps from ``start`` on
-    (stochastic weight averaging), kept on the module's device."""
+    """The running mean of a module's trained weights over the steps from ``start`` on
+    (stochastic weight averaging), kept on the module's device. The weights averaged are those
+    that train at the first averaged step; frozen ones are never copied."""
 
     def __init__(self, start: int) -> None:
         self.start = start
@@ -65,13 +66,13 @@ class WeightAverage:
         if step <= self.start:
             return
         self.count += 1
-        for name, value in module.state_dict().items():
-            if not value.is_floating_point():
-                continue
-            if name not in self.state:
-                self.state[name] = value.detach().clone()
-            else:
-                self.state[name].add_(value.detach() - self.state[name], alpha=1.0 / self.count)
+        if self.count == 1:
+            self.state = {name: p.detach().clone() for name, p in module.named_parameters()
+                          if p.requires_grad}
+            return
+        parameters = dict(module.named_parameters())
+        for name, mean in self.state.items():
+            mean.add_(parameters[name].detach() - mean, alpha=1.0 / self.count)
 
     def restore(self, module: Any) -> None:
         """Load the averaged weights into ``module`` (the others stay as they are)."""
