@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fairguard.errors import ConfigError
-from fairguard.genbit import gender_bias_reward
+from fairguard.metrics.genbit import gender_bias_reward
 from fairguard.hookspecs import hookimpl
 from fairguard.inputs import check_pairs
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fairguard.errors import ConfigError, DataError, InputError, PluginError
-from fairguard.genbit import gender_bias_reward
+from fairguard.metrics.genbit import gender_bias_reward
 from fairguard.metrics.quality import (
     fluency_from_nll,
     quality_triple,

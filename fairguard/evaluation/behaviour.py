@@ -14,7 +14,7 @@ paired standard error of the change (:func:`fairguard.metrics.paired.paired_chan
   everyday questions) that decline, deflect or say "it depends" without answering
   (:mod:`fairguard.metrics.evasion`: rules, plus the judge's relevance head below its
   calibrated threshold when a judge is given);
-* GenBit-style gendered-language bias of the open answers (:mod:`fairguard.genbit`);
+* GenBit-style gendered-language bias of the open answers (:mod:`fairguard.metrics.genbit`);
 * counterfactual consistency: open prompts with the group swapped
   (:mod:`fairguard.metrics.counterfactual`), the mean absolute gap of the judge's fairness score
   between the two answers of a pair, and the share of pairs where one answer is evasive and the

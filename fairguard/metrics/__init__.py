@@ -1,4 +1,5 @@
 """Bias and quality metrics: UnQover (delta, epsilon, B, C, mu, eta), BBQ-style bias scores,
+GenBit-style gendered language, evasion, multiple-choice answer matching,
 and the fairness / relevance / fluency evaluation triple."""
 
 from fairguard.metrics.unqover import (

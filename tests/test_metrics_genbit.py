@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from fairguard.genbit import gender_bias, gender_bias_reward, tokenize
+from fairguard.metrics.genbit import gender_bias, gender_bias_reward, tokenize
 
 
 def test_no_gendered_words_is_zero():
