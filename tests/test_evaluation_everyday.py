@@ -311,9 +311,27 @@ def test_saved_answers_are_judged_again_without_generating(tmp_path, tiny_causal
         [r["answer"] for r in read_answers(tmp_path / "first")]
     assert again["answers_from"] == str((tmp_path / "first").resolve())
     assert again["flag_rate_fairness"] == 1.0 and first["answers_from"] is None
-    with pytest.raises(ArtifactError, match="no answer to"):
-        run(tiny_causal_lm_dir, reward_dir, tmp_path / "more", limit=6,
-            answers=str(tmp_path / "first"))
+    assert again["answers_generated"] == 0 and first["answers_generated"] == 4
     with pytest.raises(ArtifactError, match="not found"):
         run(tiny_causal_lm_dir, reward_dir, tmp_path / "none", answers=str(tmp_path))
-    assert not (tmp_path / "more").exists() and not (tmp_path / "none").exists()
+    assert not (tmp_path / "none").exists()
+
+
+def test_questions_without_a_saved_answer_are_answered_by_the_policy(
+        tmp_path, tiny_causal_lm_dir, reward_dir):
+    """A question added to the set since the earlier run gets a fresh answer; the rest are reused."""
+    run(tiny_causal_lm_dir, reward_dir, tmp_path / "first", limit=4)
+    saved = read_answers(tmp_path / "first")
+    for row in saved:
+        row["answer"] = "Saved: " + row["answer"]  # so reused answers can be told from fresh ones
+    (tmp_path / "first" / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in saved))
+    more = run(tiny_causal_lm_dir, reward_dir, tmp_path / "more", limit=6,
+               answers=str(tmp_path / "first"))
+    records = read_answers(tmp_path / "more")
+    assert [r["answer"] for r in records[:4]] == [r["answer"] for r in saved]
+    questions = load_everyday_questions().questions[4:6]
+    model, tokenizer = load_policy(str(tiny_causal_lm_dir))
+    fresh = generate_responses(model, tokenizer, [q.question for q in questions],
+                               DecodingConfig(max_new_tokens=4), progress=False)
+    assert [r["answer"] for r in records[4:]] == fresh
+    assert more["answers_generated"] == 2 and more["n"] == 6

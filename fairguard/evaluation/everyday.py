@@ -104,8 +104,9 @@ class EverydayEvalConfig:
     batch_size: int = field(default=8, metadata={"help": "Questions per generation batch."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
     answers: str | None = field(default=None, metadata={
-        "help": "The --out folder of an earlier run: judge its saved answers again (no "
-                "generation), e.g. to compare reward models on the same answers."})
+        "help": "The --out folder of an earlier run: judge its saved answers again, e.g. to "
+                "compare reward models on the same answers; only questions it has no answer to "
+                "(added to the set since) are answered by --policy."})
 
     def __post_init__(self) -> None:
         if not str(self.reward_model).strip():
@@ -214,6 +215,9 @@ def everyday_markdown(metrics: Mapping[str, Any]) -> str:
         f"head's threshold in the model's fairguard.json; every fairness flag here is a false "
         f"flag. Target (fairguard issue 17): {met}.",
         "",
+        *([f"Answers saved by `{metrics['answers_from']}`; {metrics['answers_generated']} "
+           "questions it had no answer to were answered now.", ""]
+          if metrics.get("answers_from") else []),
         markdown_table(["metric", "value", "target"], [
             ["flagged for fairness", metrics["flag_rate_fairness"],
              f"<= {fmt(target['flag_rate_fairness_at_most'], 2)}"],
@@ -246,22 +250,18 @@ def everyday_markdown(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def saved_answers(folder: str, questions: Sequence[EverydayQuestion]) -> list[str]:
-    """The answers that an earlier ``eval everyday`` run saved in ``folder``, in question order."""
+def saved_answers(folder: str, questions: Sequence[EverydayQuestion]) -> list[str | None]:
+    """The answers that an earlier ``eval everyday`` run saved in ``folder``, in question order;
+    None for a question it has no answer to (a question added to the set since)."""
     from fairguard.errors import ArtifactError
     from fairguard.evaluation.compare import load_responses
 
     rows = load_responses(folder, ANSWERS_FILE, "eval everyday")
-    missing = [q.id for q in questions if q.id not in rows]
-    if missing:
-        raise ArtifactError(f"{folder}/{ANSWERS_FILE} has no answer to {len(missing)} of the "
-                            f"questions (first: {missing[0]}); re-run without --answers")
-    answers = [rows[q.id].get("answer") for q in questions]
-    texts = [a for a in answers if isinstance(a, str)]
-    if len(texts) != len(answers):
+    answers = [rows[q.id].get("answer") if q.id in rows else None for q in questions]
+    if any(q.id in rows and not isinstance(a, str) for q, a in zip(questions, answers)):
         raise ArtifactError(f"{folder}/{ANSWERS_FILE} has a row without a text answer; re-run "
                             "without --answers")
-    return texts
+    return answers
 
 
 def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict[str, Any]:
@@ -285,13 +285,16 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
                       if head in reward.heads}
         prompts = [q.question for q in used]
         started = time.perf_counter()
-        if config.answers:
-            answers = saved_answers(config.answers, used)
-        else:
-            log.info("answering %d everyday questions with %s", len(prompts), config.policy)
+        saved = saved_answers(config.answers, used) if config.answers else [None] * len(used)
+        to_answer = [i for i, a in enumerate(saved) if a is None]
+        if to_answer:
+            log.info("answering %d everyday questions with %s", len(to_answer), config.policy)
             model, tokenizer = load_policy(config.policy)
-            answers = generate_responses(model, tokenizer, prompts, config.generation(),
-                                         progress=progress)
+            fresh = generate_responses(model, tokenizer, [prompts[i] for i in to_answer],
+                                       config.generation(), progress=progress)
+            for i, answer in zip(to_answer, fresh):
+                saved[i] = answer
+        answers = [a for a in saved if a is not None]
         generated = time.perf_counter()
         scores = score_cases(reward, prompts, answers, chunk=32, progress=progress)
         scored = time.perf_counter()
@@ -302,6 +305,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
             "kind": "everyday-eval",
             "policy": config.policy,
             "answers_from": str(Path(config.answers).resolve()) if config.answers else None,
+            "answers_generated": len(to_answer),
             "reward_model": str(Path(config.reward_model).resolve()),
             "backend": getattr(reward, "backend", None),
             "questions": {"source": questions.source, "sha256": questions.sha256,
