@@ -7,9 +7,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fairguard.errors import ConfigError
-from fairguard.metrics.genbit import gender_bias_reward
 from fairguard.hookspecs import hookimpl
 from fairguard.inputs import check_pairs
+from fairguard.metrics.genbit import gender_bias_reward
 
 
 class GenderBiasReward:

@@ -27,9 +27,9 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
                 relevance_threshold: float | None) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """Per metric, one value per question, unit or pair (paired across policies by position),
     and the answer records of answers.jsonl."""
-    from fairguard.metrics.genbit import gender_bias
     from fairguard.metrics.counterfactual import pair_gaps
     from fairguard.metrics.evasion import evasion_flags, evasion_reason
+    from fairguard.metrics.genbit import gender_bias
     from fairguard.metrics.multiple_choice import (
         UNKNOWN_INDEX,
         match_answer,

@@ -285,7 +285,8 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
                       if head in reward.heads}
         prompts = [q.question for q in used]
         started = time.perf_counter()
-        saved = saved_answers(config.answers, used) if config.answers else [None] * len(used)
+        saved: list[str | None] = (saved_answers(config.answers, used) if config.answers
+                                   else [None] * len(used))
         to_answer = [i for i, a in enumerate(saved) if a is None]
         if to_answer:
             log.info("answering %d everyday questions with %s", len(to_answer), config.policy)
