@@ -335,3 +335,22 @@ def test_questions_without_a_saved_answer_are_answered_by_the_policy(
                                DecodingConfig(max_new_tokens=4), progress=False)
     assert [r["answer"] for r in records[4:]] == fresh
     assert more["answers_generated"] == 2 and more["n"] == 6
+
+
+def test_missing_answers_are_not_added_with_other_generation_settings(
+        tmp_path, tiny_causal_lm_dir, reward_dir):
+    """One answer set never mixes two policies or two generation settings."""
+    run(tiny_causal_lm_dir, reward_dir, tmp_path / "first", limit=4)
+    config = EverydayEvalConfig(reward_model=str(reward_dir), out=str(tmp_path / "longer"),
+                                policy=str(tiny_causal_lm_dir), limit=6, max_new_tokens=5,
+                                answers=str(tmp_path / "first"))
+    with pytest.raises(ConfigError, match="max_new_tokens.: 4"):
+        run_everyday_eval(config, progress=False)
+    with pytest.raises(ConfigError, match="policy='no-such-policy'"):
+        run("no-such-policy", reward_dir, tmp_path / "other", limit=6,
+            answers=str(tmp_path / "first"))
+    (tmp_path / "first" / "metrics.json").unlink()
+    with pytest.raises(ConfigError, match="no metrics.json"):
+        run(tiny_causal_lm_dir, reward_dir, tmp_path / "bare", limit=6,
+            answers=str(tmp_path / "first"))
+    assert not any((tmp_path / name).exists() for name in ("longer", "other", "bare"))

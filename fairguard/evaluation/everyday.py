@@ -13,6 +13,7 @@ share and mean score, the same per topic, and every flagged example.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -264,6 +265,28 @@ def saved_answers(folder: str, questions: Sequence[EverydayQuestion]) -> list[st
     return answers
 
 
+def check_same_generation(config: EverydayEvalConfig, n_new: int) -> None:
+    """Refuse to answer ``n_new`` questions with another policy or other generation settings
+    than the earlier run in ``config.answers`` used (its metrics.json), so that one set of
+    answers never mixes two policies."""
+    from fairguard.errors import ConfigError
+
+    path = Path(str(config.answers), "metrics.json")
+    if not path.is_file():
+        raise ConfigError(f"{config.answers} has no metrics.json to say how its answers were "
+                          f"generated, so {n_new} missing answers cannot be added to them; re-run "
+                          "without --answers")
+    earlier = json.loads(path.read_text())
+    now = {"policy": config.policy, "generation": json.loads(json.dumps(config.generation().to_dict()))}
+    differ = [k for k in now if earlier.get(k) != now[k]]
+    if differ:
+        raise ConfigError(
+            f"{config.answers} has no answer to {n_new} of the questions, and its answers came "
+            f"from {', '.join(f'{k}={earlier.get(k)!r}' for k in differ)}, not "
+            f"{', '.join(f'{k}={now[k]!r}' for k in differ)}; answer them the same way "
+            "(--policy, --max-new-tokens) or re-run without --answers")
+
+
 def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Answer the everyday questions with ``config.policy``, score the answers with
     ``config.reward_model``, write metrics.json, report.md and answers.jsonl into ``config.out``
@@ -288,6 +311,8 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
         saved: list[str | None] = (saved_answers(config.answers, used) if config.answers
                                    else [None] * len(used))
         to_answer = [i for i, a in enumerate(saved) if a is None]
+        if config.answers and to_answer:
+            check_same_generation(config, len(to_answer))
         if to_answer:
             log.info("answering %d everyday questions with %s", len(to_answer), config.policy)
             model, tokenizer = load_policy(config.policy)
@@ -329,6 +354,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
 
 
 __all__ = ["ANSWERS_FILE", "DEFAULT_POLICY", "QUESTIONS_FILE", "REPORT_FILE", "EverydayEvalConfig",
-           "EverydayQuestion", "EverydayQuestions", "answer_records", "everyday_markdown",
+           "EverydayQuestion", "EverydayQuestions", "answer_records", "check_same_generation",
+           "everyday_markdown",
            "flag_summary", "head_flags", "load_everyday_questions", "parse_everyday_questions",
            "run_everyday_eval", "saved_answers", "target_check", "topic_summaries"]
