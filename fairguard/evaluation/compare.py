@@ -147,6 +147,18 @@ def load_responses(folder: str | Path, name: str = RESPONSES,
     return rows
 
 
+def load_metrics(folder: str | Path) -> dict[str, Any]:
+    """``folder/metrics.json`` of an evaluation ({} when the folder has none)."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path} cannot be read ({exc}); re-run the evaluation") from exc
+    return data if isinstance(data, dict) else {}
+
+
 def _score_heads(row: dict[str, Any]) -> list[str]:
     return [k for k, v in row.items()
             if k not in TEXT_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -256,5 +268,5 @@ def run_compare(config: CompareConfig) -> Comparison:
     return comparison
 
 
-__all__ = ["CompareConfig", "Comparison", "JudgeComparison", "compare_evaluations", "load_responses", "run_compare",
-           "write_comparison"]
+__all__ = ["CompareConfig", "Comparison", "JudgeComparison", "compare_evaluations", "load_metrics",
+           "load_responses", "run_compare", "write_comparison"]

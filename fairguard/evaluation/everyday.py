@@ -270,13 +270,13 @@ def check_same_generation(config: EverydayEvalConfig, n_new: int) -> None:
     than the earlier run in ``config.answers`` used (its metrics.json), so that one set of
     answers never mixes two policies."""
     from fairguard.errors import ConfigError
+    from fairguard.evaluation.compare import load_metrics
 
-    path = Path(str(config.answers), "metrics.json")
-    if not path.is_file():
+    earlier = load_metrics(str(config.answers))
+    if not earlier:
         raise ConfigError(f"{config.answers} has no metrics.json to say how its answers were "
                           f"generated, so {n_new} missing answers cannot be added to them; re-run "
                           "without --answers")
-    earlier = json.loads(path.read_text())
     now = {"policy": config.policy, "generation": json.loads(json.dumps(config.generation().to_dict()))}
     differ = [k for k in now if earlier.get(k) != now[k]]
     if differ:

@@ -7,14 +7,13 @@ output folder of the same shape (so ``eval compare`` pairs it with others judged
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ArtifactError, ConfigError
-from fairguard.evaluation.compare import TEXT_FIELDS, load_responses
+from fairguard.evaluation.compare import TEXT_FIELDS, load_metrics, load_responses
 from fairguard.evaluation.cross_judge import (
     JUDGE_HELP,
     check_judges,
@@ -62,17 +61,6 @@ class RescoreConfig:
         _check_rescore(self.source, self.out, self.reward_model, self.reward, self.judge)
 
 
-def _source_metrics(folder: Path) -> dict[str, Any]:
-    path = folder / "metrics.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{path} cannot be read ({exc}); re-run the evaluation") from exc
-    return data if isinstance(data, dict) else {}
-
-
 def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | None = None,
                        reward: str | None = None, overwrite: bool = False,
                        judges: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
@@ -98,7 +86,7 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
     responses = [row["response"] for row in rows]
     summary = (score_responses(prompts, responses, rewards) if rewards is not None
                else no_scores(len(rows)))
-    before = _source_metrics(source)
+    before = load_metrics(source)
     adapter = before.get("adapter")
     trained = training_judge(adapter if isinstance(adapter, str) else None)
     categories = [str(row.get("category", "all")) for row in rows]
