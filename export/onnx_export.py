@@ -27,6 +27,7 @@ import numpy as np
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.export.config import OnnxExportConfig
+from fairguard.reward_model.ensemble import MEMBERS_DIR, read_ensemble
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
@@ -164,6 +165,12 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
     from fairguard.export.source import load_reward_source
 
     start = time.perf_counter()
+    if read_ensemble(cfg.model) is not None:
+        raise ArtifactError(
+            f"{cfg.model} is an ensemble (`fairguard train ensemble`), not one model: export each "
+            f"of its members (`fairguard export onnx --model {cfg.model}/{MEMBERS_DIR}/NAME --out "
+            "NAME-onnx`) and combine the exports with `fairguard train ensemble --model A-onnx "
+            "--model B-onnx`, which calibrates the thresholds on the exported scores")
     if Path(cfg.out).exists() and not cfg.overwrite:  # fail before the slow part
         raise ArtifactError(f"{cfg.out} already exists; choose another --out or pass --overwrite")
     source = load_reward_source(cfg.model)

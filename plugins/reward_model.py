@@ -5,11 +5,13 @@ Returns one score per head (``fairness``, ``relevance``, ``fluency`` by default)
 sigmoid of the head's logit in [0, 1], higher = better. With several folders each head is the
 mean (or the minimum) of the members' scores: a policy trained against an ensemble has less to
 gain from one judge's blind spots (Coste et al., 2024, "Reward Model Ensembles Help Mitigate
-Overoptimization").
+Overoptimization"). A folder written by ``fairguard train ensemble`` is such a list with
+thresholds calibrated for its combined scores (:mod:`fairguard.reward_model.ensemble`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -19,6 +21,9 @@ import numpy as np
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.hookspecs import hookimpl
+from fairguard.reward_model.ensemble import read_ensemble
+
+log = logging.getLogger("fairguard")
 
 BACKENDS = ("auto", "torch", "onnx")
 ENSEMBLES = ("mean", "min")  # how the members' scores of one head combine
@@ -55,6 +60,13 @@ class RewardModelReward:
                  backend: str = "auto", batch_size: int = 32, device: str | None = None,
                  threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None):
         folders = _folders(path)
+        calibrated = read_ensemble(folders[0]) if len(folders) == 1 else None
+        if calibrated is not None:  # a `fairguard train ensemble` folder: its members, rule, thresholds
+            if ensemble != calibrated.combine:
+                log.info("%s combines its members by %s, as its thresholds were calibrated; "
+                         "ensemble=%s applies to a list of folders", folders[0],
+                         calibrated.combine, ensemble)
+            folders, ensemble = list(calibrated.members), calibrated.combine
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"reward-model batch_size must be a positive integer, got {batch_size!r}")
         if ensemble not in ENSEMBLES:
@@ -79,9 +91,11 @@ class RewardModelReward:
                 raise ConfigError(f"reward-model ensemble: {folder} has heads {list(scorer.heads)}, "
                                   f"{folders[0]} has {list(self.heads)}; ensemble folders must "
                                   "have the same heads")
-        # calibrated per model: an ensemble's combined score has no calibrated threshold
+        # calibrated per model: a list's combined score has no calibrated threshold
         self.thresholds: dict[str, float] = (
-            dict(getattr(self.scorer, "thresholds", {}) or {}) if len(folders) == 1 else {})
+            dict(calibrated.thresholds) if calibrated is not None
+            else dict(getattr(self.scorer, "thresholds", {}) or {}) if len(folders) == 1 else {})
+        self.ensemble_folder = calibrated.folder if calibrated is not None else None
 
     def score(self, prompts: Sequence[str], completions: Sequence[str]) -> dict[str, np.ndarray]:
         """Return ``{head: float64 array}`` with one score per (prompt, completion) pair."""
@@ -100,7 +114,13 @@ def _folders(path: Any) -> list[Path]:
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
     if not paths:
         raise ConfigError(f"reward-model needs path=FOLDER, {hint}")
-    return reward_model_folders(paths, "reward-model path")
+    folders = reward_model_folders(paths, "reward-model path")
+    if len(folders) > 1:
+        for folder in folders:
+            if read_ensemble(folder) is not None:
+                raise ConfigError(f"reward-model path {folder} is an ensemble folder (`fairguard "
+                                  "train ensemble`); give it alone, or list its members' folders")
+    return folders
 
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
@@ -119,7 +139,7 @@ def register_rewards(register: Callable[..., None]) -> None:
         "reward-model",
         RewardModelReward,
         "trained multi-head reward model (fairness, relevance, fluency); options: path (a folder, "
-        "or a list: an ensemble), ensemble=mean|min, backend=auto|torch|onnx, batch_size, "
-        "device (torch), threads (onnx), recheck (int8 onnx: pairs near a threshold again in "
-        "fp32; on where the export records margins)",
+        "a `fairguard train ensemble` folder, or a list: an ensemble), ensemble=mean|min (a list), "
+        "backend=auto|torch|onnx, batch_size, device (torch), threads (onnx), recheck (int8 "
+        "onnx: pairs near a threshold again in fp32; on where the export records margins)",
     )

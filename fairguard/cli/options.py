@@ -171,10 +171,12 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig, RefineEvalConfig
     from fairguard.reward_model.config import RewardTrainConfig, ScoreConfig
+    from fairguard.reward_model.ensemble import EnsembleConfig
     from fairguard.serve.config import ServeConfig
     from fairguard.training.config import GRPOConfig
 
     return [("data build", DataConfig), ("data show", DataShowConfig), ("train reward", RewardTrainConfig),
+            ("train ensemble", EnsembleConfig),
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),

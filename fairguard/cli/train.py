@@ -11,11 +11,12 @@ def train() -> None:
 
 
 def _add_commands() -> None:
+    from fairguard.cli.train_ensemble import train_ensemble
     from fairguard.cli.train_grpo import grpo
     from fairguard.cli.train_refine import train_refine
     from fairguard.cli.train_reward import train_reward
 
-    for command in (train_reward, grpo, train_refine):
+    for command in (train_reward, train_ensemble, grpo, train_refine):
         train.add_command(command)
 
 

@@ -275,7 +275,10 @@ def guard_answers(guard: Any, model: Any, tokenizer: Any, prompts: list[str], an
 def calibrated_threshold(reward: Any, head: str) -> tuple[float, str]:
     """The head's threshold from the reward model's fairguard.json ``calibration`` (else its
     ``thresholds``), and which of the two it came from."""
-    metadata = getattr(getattr(reward, "scorer", None), "metadata", None) or {}
+    scorers = getattr(reward, "scorers", None) or ()
+    # an ensemble's first member's file holds that member's calibration, not the ensemble's
+    metadata = (getattr(getattr(reward, "scorer", None), "metadata", None) or {}) \
+        if len(scorers) <= 1 else {}
     calibrated = (metadata.get("calibration") or {}).get("thresholds") or {}
     if head in calibrated:
         return float(calibrated[head]), "fairguard.json calibration.thresholds"

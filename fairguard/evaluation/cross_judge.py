@@ -132,7 +132,21 @@ def training_judge(adapter: str | os.PathLike[str] | None) -> TrainingJudge:
 
 def _recorded_judge(recorded: str) -> TrainingJudge:
     folder = Path(recorded).expanduser()
+    ensemble = _ensemble(folder)
+    if ensemble is not None:  # a `fairguard train ensemble` folder: its members
+        return TrainingJudge(recorded, folder, known=True, members=tuple(
+            TrainingJudge(str(member), member, known=True) for member in ensemble.members))
     return TrainingJudge(recorded, folder if folder.is_dir() else None, known=True)
+
+
+def _ensemble(folder: Path) -> Any:
+    """The ensemble folder at ``folder`` (None: a single reward model, or not found)."""
+    from fairguard.reward_model.ensemble import read_ensemble
+
+    try:
+        return read_ensemble(folder) if folder.is_dir() else None
+    except ArtifactError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -170,13 +184,23 @@ def _identity(folder: Path) -> _Identity:
                      _held_out(meta.get("data")))
 
 
+def _closest(relations: Sequence[tuple[Relation, str]]) -> Relation:
+    """The closest of several (relation, whose) pairs, its reason naming whose it is."""
+    closest, whose = max(relations, key=lambda r: RELATION_ORDER.index(r[0].kind))
+    return Relation(closest.kind, f"{whose}: {closest.reason}")
+
+
 def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Relation:
     """How the reward model in folder ``judge`` relates to the training reward model (to an
-    ensemble: its relation to the member it depends on most)."""
+    ensemble: its relation to the member it depends on most; a judge that is an ensemble
+    folder: the relation of its member closest to the training judge)."""
+    ensemble = _ensemble(Path(judge).expanduser())
+    if ensemble is not None:
+        return _closest([(judge_relation(member, trained), f"its member {member.name}")
+                         for member in ensemble.members])
     if trained.members:
-        relations = [(judge_relation(judge, m), m.recorded) for m in trained.members]
-        closest, member = max(relations, key=lambda r: RELATION_ORDER.index(r[0].kind))
-        return Relation(closest.kind, f"ensemble member {member}: {closest.reason}")
+        return _closest([(judge_relation(judge, m), f"ensemble member {m.recorded}")
+                         for m in trained.members])
     if not trained.known:
         return Relation(UNKNOWN, "the adapter records no training reward model (not a "
                                  "`fairguard train grpo` folder)")

@@ -318,12 +318,12 @@ def plot_judge(metrics: dict[str, Any], fairness: np.ndarray, biased: np.ndarray
 
 
 def score_cases(reward: Any, prompts: Sequence[str], texts: Sequence[str], chunk: int,
-                progress: bool = True) -> dict[str, np.ndarray]:
+                progress: bool = True, desc: str = "judging") -> dict[str, np.ndarray]:
     """The reward's heads over all cases, ``chunk`` cases per call, with a progress bar."""
     from tqdm.auto import tqdm
 
     parts: dict[str, list[np.ndarray]] = {head: [] for head in reward.heads}
-    with tqdm(total=len(prompts), desc="judging", unit="case", disable=not progress) as bar:
+    with tqdm(total=len(prompts), desc=desc, unit="case", disable=not progress) as bar:
         for start in range(0, len(prompts), chunk):
             out = reward.score(list(prompts[start:start + chunk]), list(texts[start:start + chunk]))
             for head in reward.heads:

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 
 from fairguard.artifacts import read_metadata
 from fairguard.errors import ArtifactError, ModelNotFoundError
+from fairguard.reward_model.ensemble import ENSEMBLE_KIND
 from fairguard.reward_model.tokenize import DEFAULT_MAX_LENGTH
 
 KIND = "reward-model"
@@ -109,7 +110,13 @@ def read_reward_metadata(folder: str | os.PathLike[str]) -> tuple[dict[str, Any]
     if not folder.exists():
         raise ArtifactError(f"reward model folder {folder} does not exist; train one with "
                             "`fairguard train reward --data DATA --out DIR`")
-    metadata = read_metadata(folder, KIND)
+    metadata = read_metadata(folder)
+    if metadata.get("kind") == ENSEMBLE_KIND:
+        raise ArtifactError(f"{folder} is an ensemble of reward models (`fairguard train ensemble`), "
+                            "not one model: load it with get_reward('reward-model', path=...) or "
+                            f"any --reward-model / --model option, or use one of its {folder}/members/")
+    if metadata.get("kind") != KIND:
+        raise ArtifactError(f"{folder} holds a {metadata.get('kind')!r} artifact, expected {KIND!r}")
     heads = metadata.get("heads")
     if (not isinstance(heads, list) or not heads
             or not all(isinstance(h, str) and h for h in heads) or len(set(heads)) != len(heads)):

@@ -59,7 +59,7 @@ from fairguard.reward_model.layout import layout_rows
 from fairguard.reward_model.metrics import by_category, head_metrics, selection_score
 from fairguard.reward_model.model import KIND, build_reward_model
 from fairguard.reward_model.tokenize import tokenize_pairs
-from fairguard.reward_model.truncation import even_endings, truncate_rows
+from fairguard.reward_model.truncation import cut_and_end, truncate_rows
 
 TOKENIZATION = "tokenizer(prompt, response, truncation=True, max_length=max_length, padding=True)"
 METRICS_FILE = "metrics.json"
@@ -195,8 +195,7 @@ def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[s
 def _cut_and_end(rows: list[PairRow], config: RewardTrainConfig) -> list[PairRow]:
     """``rows`` with answers cut off (``truncate_prob``) and ended (``end_mark_prob``) as the
     training answers are."""
-    return even_endings(truncate_rows(rows, config.truncate_prob, config.seed),
-                        config.end_mark_prob, config.seed)
+    return cut_and_end(rows, config.truncate_prob, config.end_mark_prob, config.seed)
 
 
 def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list[PairRow],

@@ -102,3 +102,10 @@ def even_endings(rows: Sequence[PairRow], prob: float | None, seed: int) -> list
         return list(rows)
     return map_responses(rows, lambda index, row, kind, text: set_ending(
         text, uniform_draw(seed, index, row.id, kind, "end") < prob))
+
+
+def cut_and_end(rows: Sequence[PairRow], truncate_prob: float, end_mark_prob: float | None,
+                seed: int) -> list[PairRow]:
+    """``rows`` with answers cut off (``truncate_prob``) and ended (``end_mark_prob``) as a
+    reward model's training answers are."""
+    return even_endings(truncate_rows(rows, truncate_prob, seed), end_mark_prob, seed)
