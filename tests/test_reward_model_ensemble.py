@@ -191,3 +191,19 @@ def test_cross_judge_sees_through_an_ensemble_folder(members, ensemble, tmp_path
     assert relation.kind == TRAINING and relation.reason.startswith("its member 1-rm-b: ")
     on_other_seed = training_judge(adapter_metadata(tmp_path / "adapter-c", str(members["other"])))
     assert judge_relation(out, on_other_seed).kind == INDEPENDENT
+
+
+def test_an_onnx_export_is_a_member_on_its_own_backend(members, tmp_path, tmp_path_factory):
+    from onnx_export_data import shared_export  # the export tests' tiny int8 export
+
+    _, export = shared_export(tmp_path_factory)
+    out = tmp_path / "mixed"
+    build_ensemble(EnsembleConfig(model=(str(export), str(members["a"])), out=str(out),
+                                  data=str(members["a"].parent / "data-0-0"), dilution_cases=0,
+                                  progress=False))
+    reward = fairguard.get_reward("reward-model", path=str(out))
+    assert [s.backend for s in reward.scorers] == ["onnx-int8", "torch"]
+    assert (out / "members" / "0-onnx" / "model_int8.onnx").is_file()
+    want = fairguard.get_reward("reward-model", path=[str(export), str(members["a"])])
+    np.testing.assert_allclose(reward.score(PROMPTS, ANSWERS)["fairness"],
+                               want.score(PROMPTS, ANSWERS)["fairness"], atol=1e-6)
