@@ -207,3 +207,10 @@ def test_an_onnx_export_is_a_member_on_its_own_backend(members, tmp_path, tmp_pa
     want = fairguard.get_reward("reward-model", path=[str(export), str(members["a"])])
     np.testing.assert_allclose(reward.score(PROMPTS, ANSWERS)["fairness"],
                                want.score(PROMPTS, ANSWERS)["fairness"], atol=1e-6)
+
+
+def test_one_member_at_its_own_rate_gets_its_shipped_thresholds(members, tmp_path):
+    build_ensemble(EnsembleConfig(model=(str(members["b"]),), out=str(tmp_path / "same"),
+                                  dilution_cases=0, progress=False))
+    shipped = json.loads((members["b"] / "fairguard.json").read_text())["thresholds"]
+    assert read_ensemble(tmp_path / "same").thresholds == pytest.approx(shipped, abs=1e-6)
