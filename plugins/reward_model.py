@@ -21,7 +21,7 @@ import numpy as np
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.hookspecs import hookimpl
-from fairguard.reward_model.ensemble import read_ensemble
+from fairguard.reward_model.ensemble import combine_scores, read_ensemble
 
 log = logging.getLogger("fairguard")
 
@@ -100,9 +100,7 @@ class RewardModelReward:
     def score(self, prompts: Sequence[str], completions: Sequence[str]) -> dict[str, np.ndarray]:
         """Return ``{head: float64 array}`` with one score per (prompt, completion) pair."""
         outs = [scorer.score(prompts, completions) for scorer in self.scorers]
-        combine = np.mean if self.ensemble == "mean" else np.min
-        return {head: combine(np.stack([np.asarray(out[head], dtype=np.float64) for out in outs]),
-                              axis=0)
+        return {head: combine_scores([out[head] for out in outs], self.ensemble)
                 for head in self.heads}
 
 

@@ -176,24 +176,53 @@ def _member_names(folders: Sequence[Path]) -> list[str]:
     return [f"{i}-{Path(os.path.abspath(f)).name}" for i, f in enumerate(folders)]
 
 
-def build_ensemble(config: EnsembleConfig) -> dict[str, Any]:
-    """Write the ensemble of ``config.model`` to ``config.out`` (atomically): its members
-    copied in, thresholds calibrated on the validation split, and metrics.json comparing the
-    ensemble with each member on the test split; returns the metrics."""
+def combine_scores(values: Sequence[np.ndarray], rule: str) -> np.ndarray:
+    """The members' scores of one head (or score matrices) combined by ``rule``: ``mean``/``min``."""
+    stacked = np.stack([np.asarray(v, dtype=np.float64) for v in values])
+    return stacked.mean(axis=0) if rule == "mean" else stacked.min(axis=0)
+
+
+class _Members:
+    """The members' rewards, scoring pairs once per member with a progress bar each."""
+
+    def __init__(self, rewards: Sequence[Any], names: Sequence[str], config: EnsembleConfig):
+        self.rewards, self.names, self.config = list(rewards), list(names), config
+        self.heads: tuple[str, ...] = tuple(self.rewards[0].heads)
+        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, np.ndarray]]] = {}
+
+    def outs(self, prompts: Sequence[str], responses: Sequence[str], desc: str) -> list[dict[str, np.ndarray]]:
+        """Each member's ``{head: scores}`` of the pairs (the same pairs are scored once)."""
+        from fairguard.evaluation.judge import score_cases
+
+        key = (tuple(prompts), tuple(responses))
+        if key not in self._cache:
+            self._cache[key] = [
+                score_cases(reward, prompts, responses, chunk=self.config.batch_size * 4,
+                            progress=self.config.progress, desc=f"{desc} ({name})")
+                for reward, name in zip(self.rewards, self.names)]
+        return self._cache[key]
+
+    def matrices(self, examples: Any, desc: str) -> list[np.ndarray]:
+        """Each member's score matrix [pairs, heads] of ``examples``."""
+        outs = self.outs(examples.prompts, examples.responses, desc)
+        return [np.stack([out[h] for h in self.heads], axis=1) for out in outs]
+
+    def scorer(self, member: int | None, desc: str) -> Callable[[list[str], list[str]], dict[str, np.ndarray]]:
+        """``(prompts, responses) -> {head: scores}`` of one member, or of the ensemble (None)."""
+        def score(prompts: list[str], responses: list[str]) -> dict[str, np.ndarray]:
+            outs = self.outs(prompts, responses, desc)
+            if member is not None:
+                return outs[member]
+            return {h: combine_scores([o[h] for o in outs], self.config.combine) for h in self.heads}
+        return score
+
+
+def _load_members(config: EnsembleConfig, out: Path) -> tuple[list[Path], _Members]:
+    """The members' folders (checked) and rewards."""
     from fairguard.artifacts import reward_model_folders
-    from fairguard.evaluation.dilution import dilution_cases, dilution_report
-    from fairguard.evaluation.judge import score_cases
     from fairguard.registry import get_reward
-    from fairguard.reward_model.calibrate import calibrate_thresholds
-    from fairguard.reward_model.config import RewardTrainConfig
-    from fairguard.reward_model.examples import build_examples, load_split
-    from fairguard.reward_model.metrics import head_metrics
-    from fairguard.reward_model.truncation import cut_and_end
     from fairguard.scoring import REWARD_MODEL
 
-    out = Path(config.out)
-    if out.exists() and not config.overwrite:
-        raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
     folders = reward_model_folders(config.model, "--model")
     for folder in folders:
         if read_ensemble(folder) is not None:
@@ -201,87 +230,83 @@ def build_ensemble(config: EnsembleConfig) -> dict[str, Any]:
                               "folders instead")
         if folder.resolve() == out.resolve() or out.resolve() in folder.resolve().parents:
             raise ConfigError(f"--out {out} is (inside) the member {folder}; write elsewhere")
-    options: dict[str, Any] = {"backend": config.backend, "batch_size": config.batch_size,
-                               "device": config.device}
-    options = {k: v for k, v in options.items() if v is not None}
-    members = [get_reward(REWARD_MODEL, path=str(f), **options) for f in folders]
-    heads = tuple(members[0].heads)
-    for folder, member in zip(folders[1:], members[1:]):
-        if tuple(member.heads) != heads:
-            raise ConfigError(f"{folder} has heads {list(member.heads)}, {folders[0]} has "
-                              f"{list(heads)}; an ensemble's members must have the same heads")
-    metas = [read_metadata(f) for f in folders]
-    data, fingerprint = _calibration_data(config, metas, folders)
-    combine: Callable[..., np.ndarray] = np.mean if config.combine == "mean" else np.min
+    options = {k: v for k, v in {"backend": config.backend, "batch_size": config.batch_size,
+                                 "device": config.device}.items() if v is not None}
+    rewards = [get_reward(REWARD_MODEL, path=str(f), **options) for f in folders]
+    for folder, reward in zip(folders[1:], rewards[1:]):
+        if tuple(reward.heads) != tuple(rewards[0].heads):
+            raise ConfigError(f"{folder} has heads {list(reward.heads)}, {folders[0]} has "
+                              f"{list(rewards[0].heads)}; an ensemble's members must have the "
+                              "same heads")
+    return folders, _Members(rewards, _member_names(folders), config)
 
-    def scores(rows: Any, desc: str) -> tuple[Any, list[np.ndarray]]:
-        """The rows' pairs and each member's score matrix [pairs, heads]."""
-        examples = build_examples(rows, heads)
-        outs = [score_cases(m, examples.prompts, examples.responses, chunk=config.batch_size * 4,
-                            progress=config.progress, desc=f"{desc} ({name})")
-                for m, name in zip(members, _member_names(folders))]
-        return examples, [np.stack([out[h] for h in heads], axis=1) for out in outs]
+
+def _first_training(meta: dict[str, Any]) -> Callable[[str], Any]:
+    """A training option of the first member (its ``train_config``, else the default)."""
+    from fairguard.reward_model.config import RewardTrainConfig
 
     defaults = RewardTrainConfig.__dataclass_fields__
-    recorded = metas[0].get("train_config")
-    first: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    recorded = meta.get("train_config")
+    given: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    return lambda name: given.get(name, defaults[name].default)
 
-    def setting(name: str) -> Any:
-        return first.get(name, defaults[name].default)
+
+def build_ensemble(config: EnsembleConfig) -> dict[str, Any]:
+    """Write the ensemble of ``config.model`` to ``config.out`` (atomically): its members
+    copied in, thresholds calibrated on the validation split, and metrics.json comparing the
+    ensemble with each member on the test split; returns the metrics."""
+    from fairguard.evaluation.dilution import dilution_cases, dilution_report
+    from fairguard.reward_model.calibrate import calibrate_thresholds
+    from fairguard.reward_model.examples import build_examples, load_split
+    from fairguard.reward_model.metrics import head_metrics
+    from fairguard.reward_model.truncation import cut_and_end
+
+    out = Path(config.out)
+    if out.exists() and not config.overwrite:
+        raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
+    folders, members = _load_members(config, out)
+    heads = members.heads
+    metas = [read_metadata(f) for f in folders]
+    data, fingerprint = _calibration_data(config, metas, folders)
+    setting = _first_training(metas[0])
 
     val_rows = load_split(data, "val")
     if setting("calibrate_cut"):
         val_rows = cut_and_end(val_rows, setting("truncate_prob"), setting("end_mark_prob"),
                                setting("seed"))
-    val, val_probs = scores(val_rows, "calibration")
-    calibration = {**calibrate_thresholds(val, combine(np.stack(val_probs), axis=0),
-                                          config.false_flag_rate),
+    val = build_examples(val_rows, heads)
+    calibration = {**calibrate_thresholds(
+                       val, combine_scores(members.matrices(val, "calibration"), config.combine),
+                       config.false_flag_rate),
                    "split": "val", "rows": len(val_rows),
                    "answers": "cut as in training" if setting("calibrate_cut") else "whole"}
     thresholds: dict[str, float] = calibration["thresholds"]
-    member_thresholds = [dict(getattr(m, "thresholds", {}) or {}) for m in members]
+    member_thresholds = [dict(getattr(m, "thresholds", {}) or {}) for m in members.rewards]
 
     test_rows = load_split(data, "test")
-    test, test_probs = scores(test_rows, "test")
+    test = build_examples(test_rows, heads)
+    test_probs = members.matrices(test, "test")
     report: dict[str, Any] = {
-        "ensemble": head_metrics(test, combine(np.stack(test_probs), axis=0), thresholds),
+        "ensemble": head_metrics(test, combine_scores(test_probs, config.combine), thresholds),
         "members": [head_metrics(test, p, t) for p, t in zip(test_probs, member_thresholds)]}
     dilution: dict[str, Any] | None = None
     if "fairness" in heads and config.dilution_cases:
         cases = dilution_cases(test_rows, setting("seed"), config.dilution_cases)
-        cached: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, np.ndarray]]] = {}
-
-        def member_scores(prompts: list[str], responses: list[str]) -> list[dict[str, np.ndarray]]:
-            key = (tuple(prompts), tuple(responses))
-            if key not in cached:
-                cached[key] = [score_cases(m, prompts, responses, chunk=config.batch_size * 4,
-                                           progress=config.progress, desc=f"dilution ({name})")
-                               for m, name in zip(members, _member_names(folders))]
-            return cached[key]
-
-        def ensemble_scores(prompts: list[str], responses: list[str]) -> dict[str, np.ndarray]:
-            outs = member_scores(prompts, responses)
-            return {h: combine(np.stack([o[h] for o in outs]), axis=0) for h in heads}
-
-        def one_member(i: int) -> Callable[[list[str], list[str]], dict[str, np.ndarray]]:
-            return lambda prompts, responses: member_scores(prompts, responses)[i]
-
         dilution = {
-            "ensemble": dilution_report(ensemble_scores, cases, thresholds["fairness"]),
-            "members": [dilution_report(one_member(i), cases, t["fairness"]) if "fairness" in t
-                        else None for i, t in enumerate(member_thresholds)]}
+            "ensemble": dilution_report(members.scorer(None, "dilution"), cases, thresholds["fairness"]),
+            "members": [dilution_report(members.scorer(i, "dilution"), cases, t["fairness"])
+                        if "fairness" in t else None for i, t in enumerate(member_thresholds)]}
 
-    names = _member_names(folders)
     metrics = {"split": "test", "data": str(data), "data_fingerprint": fingerprint,
                "members": [{"name": n, "source": str(f), "thresholds": t}
-                           for n, f, t in zip(names, folders, member_thresholds)],
+                           for n, f, t in zip(members.names, folders, member_thresholds)],
                "combine": config.combine, "thresholds": thresholds, "calibration": calibration,
                "test": report, "dilution": dilution}
     with atomic_output_dir(out, overwrite=config.overwrite) as tmp:
-        for name, folder in zip(names, folders):
+        for name, folder in zip(members.names, folders):
             shutil.copytree(folder, tmp / MEMBERS_DIR / name, symlinks=False)
         write_json(tmp / METADATA_FILE, {
-            "kind": ENSEMBLE_KIND, "members": names, "sources": [str(f) for f in folders],
+            "kind": ENSEMBLE_KIND, "members": members.names, "sources": [str(f) for f in folders],
             "combine": config.combine, "heads": list(heads), "thresholds": thresholds,
             "calibration": calibration, "data": str(data), "data_fingerprint": fingerprint,
             "metrics": {"ensemble": {h: {k: report["ensemble"]["heads"][h][k]
