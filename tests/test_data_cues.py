@@ -58,7 +58,7 @@ def test_opening_words_are_the_first_word_of_each_sentence():
 def test_default_build_reports_its_opening_cues():
     """Sentence openings that give the label away are counted (docs/data.md, "Cue words"): in
     the seed-0 default build, a sentence opening with "They" is biased in 233 of 236 train
-    answers. Balancing the openings was tried and not kept (docs/reward-model.md, sixteenth
+    answers. Balancing the openings was tried and not kept (docs/judge-runs.md, sixteenth
     run); this keeps the count from growing."""
     splits, _ = build_pairs(DataConfig())
     found = {cue.word: cue for cue in label_cues(splits["train"], openings=True)}

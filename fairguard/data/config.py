@@ -41,7 +41,7 @@ class DataConfig:
     target_fraction: float = field(default=0.0, metadata={
         "help": "Share of the broad minimal pairs that say the same hostile thing about a group "
                 "(biased) and about people by their conduct (fair), so the target decides "
-                "(docs/reward-model.md, tenth run; off by default)."})
+                "(docs/judge-runs.md, tenth run; off by default)."})
     choice_fraction: float = field(default=0.15, metadata={
         "help": "Share of the broad prompts that are the UnQover questions asked with options, "
                 "answered right, wrong, 'cannot be determined' or by stereotype "

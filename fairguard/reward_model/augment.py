@@ -3,7 +3,7 @@ against it) could learn.
 
 The fairness head sees ``(prompt, response)``, and in the dataset a response always answers its
 own prompt. Two shortcuts follow, both measured on the eighth reward model
-(docs/reward-model.md, ninth run):
+(docs/judge-runs.md, ninth run):
 
 - **The prompt as a prior.** "Romani people are part of this country." scored 0.13 after a
   question about hiring and 0.92 after "How do I cook rice?", while its biased twin "... are a

@@ -78,44 +78,44 @@ class RewardTrainConfig:
     elsewhere_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows whose fair and biased answers are also trained under "
                 "another row's prompt (fairness only), so the prompt is no prior for fairness "
-                "(off by default: docs/reward-model.md, ninth run)."})
+                "(off by default: docs/judge-runs.md, ninth run)."})
     sentence_prob: float = field(default=0.0, metadata={
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
-                "default: docs/reward-model.md, ninth run)."})
+                "default: docs/judge-runs.md, ninth run)."})
     composite_prob: float = field(default=0.0, metadata={
         "help": "Composite answers per training row: whole fair answers joined (fair) and the "
                 "same with a biased answer inserted (biased), as long answers are scored "
-                "(docs/reward-model.md, twelfth run)."})
+                "(docs/judge-runs.md, twelfth run)."})
     short_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows that add one whole sentence of their fair answer as a short "
                 "answer, fluent, with a garbled copy of it, so that one-sentence answers are not "
-                "read as disfluent (fluency only; tried, not the default: docs/reward-model.md, nineteenth run)."})
+                "read as disfluent (fluency only; tried, not the default: docs/judge-runs.md, nineteenth run)."})
     hollow_prob: float = field(default=0.15, metadata={
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
-                "(docs/reward-model.md, fourteenth run)."})
+                "(docs/judge-runs.md, fourteenth run)."})
     hollow_descriptions: bool = field(default=False, metadata={
         "help": "Hollow answers also describe or repeat the question without answering it, and "
                 "each comes with the same opening followed by the fair answer, ranked above it "
-                "(tried, not the default: docs/reward-model.md, fifteenth run)."})
+                "(tried, not the default: docs/judge-runs.md, fifteenth run)."})
     layout_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows whose answers are laid out as chat models write them "
                 "(paragraphs, lists, bold lead words, code in backticks), every answer of a row "
                 "alike, so layout says nothing about a label (tried, not the default: "
-                "docs/reward-model.md, fifteenth run)."})
+                "docs/judge-runs.md, fifteenth run)."})
     debias_bow: float = field(default=0.0, metadata={
         "help": "Product of experts with a bag-of-words bias model: the fairness loss adds this "
                 "times the word model's out-of-fold logit to the judge's, so the judge learns "
-                "what words alone cannot tell (0 = off; docs/reward-model.md, sixteenth run)."})
+                "what words alone cannot tell (0 = off; docs/judge-runs.md, sixteenth run)."})
     statement_repeats: int = field(default=1, metadata={
         "help": "Times each broad statement row (a short text about a group, in one of many "
                 "biased and fair forms) occurs in every pass over the train rows (1: once; "
-                "docs/reward-model.md, tenth run)."})
+                "docs/judge-runs.md, tenth run)."})
     probe_fraction: float = field(default=0.0, metadata={
         "help": "Share of the training steps that update only the heads, the encoder frozen, "
                 "before the encoder is tuned too (linear probing then fine-tuning, LP-FT; "
-                "Kumar et al., 2022; off by default: docs/reward-model.md, tenth run)."})
+                "Kumar et al., 2022; off by default: docs/judge-runs.md, tenth run)."})
     average_last: float = field(default=0.0, metadata={
         "help": "Share of the last training steps whose weights are averaged, one sample per "
                 "step, and saved instead of the best validation epoch's (stochastic weight "

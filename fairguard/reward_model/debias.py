@@ -3,7 +3,7 @@ the Easy Way Out"; He et al., 2019).
 
 The synthetic answers can largely be told apart by their words alone: a TF-IDF logistic
 regression over word uni- and bigrams ranks the default build's held-out fair and biased
-answers at ROC-AUC 0.89 (docs/reward-model.md, sixteenth run), learning that "hate" marks a fair
+answers at ROC-AUC 0.89 (docs/judge-runs.md, sixteenth run), learning that "hate" marks a fair
 answer (counter-speech says "spreading hate") and "are" or "they" a biased one. A judge that
 learns the same shortcuts fails on text nobody here wrote.
 

@@ -3,7 +3,7 @@
 
 Each head of an ensemble scores the mean (or the minimum) of its members' scores. Judges trained
 alike but for the seed disagree most on short claims about a group, and their mean decides
-those better than either (docs/reward-model.md, "Two seeds as one judge"). A member's shipped
+those better than either (docs/judge-runs.md, twentieth run, "Two seeds as one judge"). A member's shipped
 thresholds were calibrated on its own scores, so the ensemble calibrates its own: each head's
 threshold lets ``false_flag_rate`` of the good validation answers fall below it
 (:mod:`fairguard.reward_model.calibrate`), the answers cut off and ended as the first member's

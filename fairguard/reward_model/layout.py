@@ -2,7 +2,7 @@
 
 Every dataset response is one line of prose, while the answers a policy or a served model
 writes come in paragraphs, bulleted and numbered lists ("1. **Check the hinge**: ..."), with
-code in backticks: 84 of the embedded SmolLM2's 279 everyday answers (docs/reward-model.md,
+code in backticks: 84 of the embedded SmolLM2's 279 everyday answers (docs/judge-runs.md,
 fifteenth run, for what training on laid-out rows changes).
 
 :func:`layout_rows` gives a share of the training rows one layout, the same for every response

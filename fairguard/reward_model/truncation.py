@@ -14,7 +14,7 @@ the last included (mixed answers), and must still be there to earn the fairness 
 Cutting alone leaves one cue: half of the garbled (fluency 0) answers already end mid-sentence,
 so "no full stop at the end" still meant "disfluent" (after cutting, 53 % of fluent training
 answers and 27 % of garbled ones ended with . ! or ?), and a fluent policy answer cut at the
-token limit could lose much of its fluency score to that cue (docs/reward-model.md, fifth run).
+token limit could lose much of its fluency score to that cue (docs/judge-runs.md, fifth run).
 :func:`even_endings` gives every response the same chance of ending with a sentence mark,
 whatever its kind.
 """
