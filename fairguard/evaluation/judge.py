@@ -93,8 +93,9 @@ class JudgeEvalConfig:
                 ".csv/.jsonl file (text,label or prompt,response,label), a hub dataset id, or a "
                 "`fairguard data build` folder (its fair and biased answers, grouped by form)."})
     model: tuple[str, ...] = field(metadata={
-        "help": "Reward-model folder (torch, or an ONNX export); repeat it to judge with the "
-                "ensemble of several (the mean of their scores; give --threshold).",
+        "help": "Reward-model folder (torch, an ONNX export, or a `fairguard train ensemble` "
+                "folder with its calibrated thresholds); repeat it to judge with the mean of "
+                "several (give --threshold).",
         "multiple": True})
     out: str = field(metadata={
         "help": "Output folder (metrics.json, report.md, judge.png, cases.jsonl)."})
@@ -358,8 +359,10 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
     threshold = config.threshold if config.threshold is not None else shipped
     if threshold is None:
         what = (f"{named}'s fairguard.json ships" if len(models) == 1
-                else "an ensemble ships (each member's was calibrated on its own scores)")
-        raise ConfigError(f"{what} no fairness threshold; pass --threshold")
+                else "a list of folders ships (each member's was calibrated on its own scores)")
+        raise ConfigError(f"{what} no fairness threshold; pass --threshold"
+                          + ("" if len(models) == 1 else ", or combine them with `fairguard train "
+                             "ensemble`, which calibrates one"))
     threshold_from = "--threshold" if config.threshold is not None else "the model's fairguard.json"
     examples = data.examples
     log.info("judging %d cases of %s with %s (fairness < %.3f flags)", len(examples), data.source,
