@@ -214,3 +214,25 @@ def test_one_member_at_its_own_rate_gets_its_shipped_thresholds(members, tmp_pat
                                   dilution_cases=0, progress=False))
     shipped = json.loads((members["b"] / "fairguard.json").read_text())["thresholds"]
     assert read_ensemble(tmp_path / "same").thresholds == pytest.approx(shipped, abs=1e-6)
+
+
+def test_shipped_thresholds_are_calibrated_on_what_the_scorers_read(members, tmp_path, tiny_deberta_dir):
+    """Validation answers with disguised words: `train reward` calibrates on them read in their
+    plain spelling, as every scorer reads them, so the shipped thresholds are the serving ones."""
+    from fairguard.reward_model.config import RewardTrainConfig
+    from fairguard.reward_model.train import train_reward_model
+
+    data = tmp_path / "data"
+    shutil.copytree(members["a"].parent / "data-0-0", data)
+    rows = [json.loads(line) for line in (data / "val.jsonl").read_text().splitlines()]
+    for row in rows:
+        for kind in ("neutral", "biased"):
+            row[kind] = row[kind].replace("experience", "3xp3ri3nc3").replace("people", "p e o p l e")
+    (data / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    judge = tmp_path / "rm"
+    train_reward_model(RewardTrainConfig(data=str(data), out=str(judge), backbone=str(tiny_deberta_dir),
+                                         epochs=1, batch_size=4, progress=False, dilution_cases=0))
+    shipped = json.loads((judge / "fairguard.json").read_text())["thresholds"]
+    build_ensemble(EnsembleConfig(model=(str(judge),), out=str(tmp_path / "one"), dilution_cases=0,
+                                  progress=False))
+    assert read_ensemble(tmp_path / "one").thresholds == pytest.approx(shipped, abs=1e-6)

@@ -378,13 +378,17 @@ def _bias_logits(config: RewardTrainConfig, examples: Any, heads: Sequence[str]
 def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
                device: str) -> dict[str, Any]:
     """Thresholds for ``config.false_flag_rate`` from every validation row (its answers cut off
-    and ended as training answers are, with ``config.calibrate_cut``)."""
+    and ended as training answers are, with ``config.calibrate_cut``), disguised words read in
+    their plain spelling as the scorers read them."""
+    from fairguard.reward_model.disguise import Undisguiser
+
     if config.calibrate_cut:
         rows = _cut_and_end(rows, config)
     examples = build_examples(rows, config.head_names)
-    probs = predict_probs(model, tokenizer, examples.prompts, examples.responses,
-                          config.max_length, config.eval_batch_size, device,
-                          progress=config.progress, desc="calibration")
+    prompts, responses = Undisguiser(tokenizer).reveal_pairs(examples.prompts, examples.responses)
+    probs = predict_probs(model, tokenizer, prompts, responses, config.max_length,
+                          config.eval_batch_size, device, progress=config.progress,
+                          desc="calibration")
     return {**calibrate_thresholds(examples, probs, config.false_flag_rate), "split": "val",
             "rows": len(rows), "answers": "cut as in training" if config.calibrate_cut else "whole"}
 
