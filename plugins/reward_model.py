@@ -21,12 +21,12 @@ import numpy as np
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.hookspecs import hookimpl
-from fairguard.reward_model.ensemble import combine_scores, read_ensemble
+from fairguard.reward_model.ensemble import COMBINE_RULES, combine_scores, read_ensemble
 
 log = logging.getLogger("fairguard")
 
 BACKENDS = ("auto", "torch", "onnx")
-ENSEMBLES = ("mean", "min")  # how the members' scores of one head combine
+ENSEMBLES = COMBINE_RULES  # how the members' scores of one head combine: mean, min
 ONNX_FILES = ("model.onnx", "model_int8.onnx")  # fp32 / int8 exports by `fairguard export onnx`
 
 
