@@ -236,3 +236,10 @@ def test_shipped_thresholds_are_calibrated_on_what_the_scorers_read(members, tmp
     build_ensemble(EnsembleConfig(model=(str(judge),), out=str(tmp_path / "one"), dilution_cases=0,
                                   progress=False))
     assert read_ensemble(tmp_path / "one").thresholds == pytest.approx(shipped, abs=1e-6)
+
+
+@pytest.mark.parametrize("option", [{"batch_size": 0}, {"dilution_cases": -1}, {"batch_size": True},
+                                    {"false_flag_rate": 0.5}, {"backend": "tensorrt"}])
+def test_bad_options_are_config_errors(option):
+    with pytest.raises(ConfigError):
+        EnsembleConfig(model=("a",), out="e", **option)

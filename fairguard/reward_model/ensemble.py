@@ -140,11 +140,10 @@ class EnsembleConfig:
         rate = self.false_flag_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 0.5:
             raise ConfigError(f"false_flag_rate must be in (0, 0.5), got {rate!r}")
-        for name in ("dilution_cases", "batch_size"):
+        for name, least in (("dilution_cases", 0), ("batch_size", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (name == "batch_size"):
-                raise ConfigError(f"{name} must be a {'positive' if name == 'batch_size' else 'non-negative'} "
-                                  f"integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"{name} must be an integer >= {least}, got {value!r}")
 
 
 def _calibration_data(config: EnsembleConfig, metas: Sequence[dict[str, Any]],
