@@ -36,3 +36,11 @@ def calibrate_thresholds(examples: Examples, probs: np.ndarray,
                           "false_flag_rate": float(np.mean(good < t)),
                           "catch_rate": float(np.mean(bad < t)) if bad.size else None}
     return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head}
+
+
+def validation_calibration(examples: Examples, probs: np.ndarray, false_flag_rate: float,
+                           rows: int, cut: bool) -> dict[str, Any]:
+    """:func:`calibrate_thresholds` on the validation split, as ``fairguard.json`` records it:
+    with the split, the number of ``rows`` and which answers (cut as in training, or whole)."""
+    return {**calibrate_thresholds(examples, probs, false_flag_rate), "split": "val",
+            "rows": rows, "answers": "cut as in training" if cut else "whole"}

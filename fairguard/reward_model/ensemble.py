@@ -255,7 +255,7 @@ def build_ensemble(config: EnsembleConfig) -> dict[str, Any]:
     copied in, thresholds calibrated on the validation split, and metrics.json comparing the
     ensemble with each member on the test split; returns the metrics."""
     from fairguard.evaluation.dilution import dilution_cases, dilution_report
-    from fairguard.reward_model.calibrate import calibrate_thresholds
+    from fairguard.reward_model.calibrate import validation_calibration
     from fairguard.reward_model.examples import build_examples, load_split
     from fairguard.reward_model.metrics import head_metrics
     from fairguard.reward_model.truncation import cut_and_end
@@ -274,11 +274,9 @@ def build_ensemble(config: EnsembleConfig) -> dict[str, Any]:
         val_rows = cut_and_end(val_rows, setting("truncate_prob"), setting("end_mark_prob"),
                                setting("seed"))
     val = build_examples(val_rows, heads)
-    calibration = {**calibrate_thresholds(
-                       val, combine_scores(members.matrices(val, "calibration"), config.combine),
-                       config.false_flag_rate),
-                   "split": "val", "rows": len(val_rows),
-                   "answers": "cut as in training" if setting("calibrate_cut") else "whole"}
+    calibration = validation_calibration(
+        val, combine_scores(members.matrices(val, "calibration"), config.combine),
+        config.false_flag_rate, len(val_rows), setting("calibrate_cut"))
     thresholds: dict[str, float] = calibration["thresholds"]
     member_thresholds = [dict(getattr(m, "thresholds", {}) or {}) for m in members.rewards]
 

@@ -32,7 +32,7 @@ from fairguard.reward_model.augment import (
     sentence_pairs,
     short_pairs,
 )
-from fairguard.reward_model.calibrate import calibrate_thresholds
+from fairguard.reward_model.calibrate import validation_calibration
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distributed import (
     Processes,
@@ -389,8 +389,8 @@ def _calibrate(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list
     probs = predict_probs(model, tokenizer, prompts, responses, config.max_length,
                           config.eval_batch_size, device, progress=config.progress,
                           desc="calibration")
-    return {**calibrate_thresholds(examples, probs, config.false_flag_rate), "split": "val",
-            "rows": len(rows), "answers": "cut as in training" if config.calibrate_cut else "whole"}
+    return validation_calibration(examples, probs, config.false_flag_rate, len(rows),
+                                  config.calibrate_cut)
 
 
 def _dilution(config: RewardTrainConfig, model: Any, tokenizer: Any, rows: list[PairRow],
