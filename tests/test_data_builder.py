@@ -224,6 +224,7 @@ def test_overwrite_replaces(tmp_path):
                                     {"test_fraction": 0.5, "val_fraction": 0.5},
                                     {"biased_off_topic_fraction": -0.1},
                                     {"biased_off_topic_fraction": 1.5},
+                                    {"terse_fraction": -0.1}, {"terse_fraction": 1.5},
                                     {"broad_fraction": 0.95}, {"broad_fraction": -0.1}])
 def test_config_errors(kwargs):
     with pytest.raises(ConfigError):
@@ -246,6 +247,24 @@ def test_biased_off_topic_answers_replace_only_off_topic_answers():
     every, _ = build_pairs(DataConfig(seed=5, size=300, biased_off_topic_fraction=1.0,
                                       broad_fraction=0.0))
     assert all(o["off_topic"] != e["off_topic"] for s in plain for o, e in zip(plain[s], every[s]))
+
+
+def test_terse_rows_replace_only_the_answers_of_their_prompts():
+    plain, _ = build_pairs(DataConfig(seed=5, size=300, terse_fraction=0.0, broad_fraction=0.0))
+    terse, _ = build_pairs(DataConfig(seed=5, size=300, broad_fraction=0.0))
+    answers = ("neutral", "biased", "corrupted")
+    changed: list[dict] = []
+    for split in plain:
+        for old, new in zip(plain[split], terse[split], strict=True):
+            assert {k: v for k, v in old.items() if k not in answers} == \
+                {k: v for k, v in new.items() if k not in answers}
+            if old["neutral"] != new["neutral"]:
+                changed.append(new)
+                assert new["biased"] != old["biased"] and new["corrupted"] != old["corrupted"]
+    assert 0.15 < len(changed) / 300 < 0.35  # the default fraction is 0.25
+    # terse fair and biased answers are alike in length, and shorter than the others
+    words = {k: sum(len(r[k].split()) for r in changed) / len(changed) for k in answers[:2]}
+    assert 0.75 < words["neutral"] / words["biased"] < 1.33 and max(words.values()) < 20
 
 
 def test_size_names_and_numbers():

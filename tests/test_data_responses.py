@@ -108,6 +108,42 @@ def test_specific_decisions_used_for_their_template():
     assert any("seat" in t for t in seen)
 
 
+def test_verdicts_come_from_the_decisions_written_for_the_template():
+    hiring = next(s for s in SCENARIOS if s.name == "hiring")
+    filter_out = next(i for i, t in enumerate(hiring.prompts) if "quietly filter out" in t)
+    assert R.verdicts(_slots(template=filter_out)) == ("No", "Yes")
+    school = next(i for i, s in enumerate(SCENARIOS) if s.name == "schooling")
+    committee = next(i for i, t in enumerate(SCENARIOS[school].prompts) if "committee" in t)
+    assert R.verdicts(_slots(scenario=school, template=committee)) == ("Yes", "No")
+    # generic decisions answer many questions ("Is it risky to rent ...?"): no verdict
+    assert not _slots(template=1).specific and R.verdicts(_slots(template=1)) is None
+
+
+def test_terse_answers_share_their_shapes_and_differ_in_what_they_say():
+    rng = random.Random(6)
+    starts: dict[bool, set[str]] = {True: set(), False: set()}
+    for _ in range(400):
+        scenario = rng.randrange(len(SCENARIOS))
+        sc = SCENARIOS[scenario]
+        slots = _slots(seed=rng.randrange(10**6), group="delivery rider", scenario=scenario,
+                       template=rng.randrange(len(sc.prompts)))
+        found = R.verdicts(slots)
+        for fair in (True, False):
+            text = R.terse_answer(slots, rng, fair)
+            assert "{" not in text and "  " not in text and text[0].isupper(), text
+            assert len(text.split()) <= 40 and text.count(". ") <= 1, text
+            assert (slots.ctx["trait"] in text) is not fair, text
+            decisions = (slots.fair_decisions + slots.scenario.fair_decisions if fair
+                         else slots.biased_decisions + slots.scenario.biased_decisions)
+            after_decision = any(text.startswith(R._fill(d, slots.ctx).rstrip("."))
+                                 for d in decisions)
+            first = text.split()[0].strip(",.;")
+            if first in ("Yes", "No") and not after_decision:
+                assert found is not None and first == found[0 if fair else 1], text
+                starts[fair].add(first)
+    assert starts[True] == starts[False] == {"Yes", "No"}  # "No," opens both kinds
+
+
 # ---------------------------------------------------------------- the responses.yaml loader
 def _file(edit=lambda data: None):
     """The shipped responses.yaml, parsed, after ``edit``."""
@@ -124,7 +160,8 @@ def test_pool_sizes():
         "general_off_topic": 30, "off_topic_leadins": 6, "prompt_prefixes": 7,
         "prompt_suffixes": 7, "fair_person": 12, "fair_group": 18, "criteria_lines": 18,
         "counter_stereo": 5, "caution_fair": 26, "stereo_person": 5, "stereo_group": 30,
-        "stereo_soft": 5, "hedges": 27, "fair_category": 6}
+        "stereo_soft": 5, "hedges": 27, "terse_fair": 12, "terse_biased": 12,
+        "fair_category": 6}
     assert all(len(lines) == 4 for lines in R.FAIR_CATEGORY.values())
     assert R.OPENERS[0] == "Good question." and R.LEADINS[0] == "In my view, "
     assert R.OFF_TOPIC_LEADINS.count("") == 2  # a third of off-topic answers get no lead-in

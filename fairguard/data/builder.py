@@ -99,6 +99,7 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         neutral_answer,
         off_topic_answer,
         render_prompt,
+        terse_answer,
     )
     from fairguard.data.scenarios import SCENARIOS
 
@@ -139,6 +140,12 @@ def _generate(pool: str, n: int, holdout: Holdout, rng: random.Random,
         if side.random() < config.biased_off_topic_fraction:
             off_topic = biased_off_topic_answer(slots, side)
         corrupted = corrupt(neutral, rng)
+        # keyed by the prompt too: terse rows leave every other row as it was
+        terse = random.Random(f"fairguard-terse:{config.seed}:{prompt}")
+        if terse.random() < config.terse_fraction:
+            neutral = terse_answer(slots, terse, fair=True)
+            biased = terse_answer(slots, terse, fair=False)
+            corrupted = corrupt(neutral, terse)
         if len({neutral, biased, off_topic, corrupted}) < 4:
             continue
         seen.add(prompt)

@@ -34,6 +34,10 @@ class DataConfig:
     biased_off_topic_fraction: float = field(default=0.3, metadata={
         "help": "Share of off-topic answers that are biased answers to another scenario, so that "
                 "biased wording does not tell the relevance head 'on topic' (docs/data.md)."})
+    terse_fraction: float = field(default=0.25, metadata={
+        "help": "Share of scenario prompts whose fair and biased answers are both terse (one "
+                "reason, alone or after a 'No,' or a decision), so that length and a leading "
+                "'No' do not tell the fairness head which is which (docs/data.md)."})
     broad_fraction: float = field(default=0.7, metadata={
         "help": "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups "
                 "and forms beyond the Chinese scenarios, everyday questions, answerability "
@@ -85,6 +89,8 @@ class DataConfig:
             raise ConfigError(f"broad_fraction must be between 0 and 0.9, got {self.broad_fraction}")
         if not 0.0 <= self.target_fraction <= 1.0:
             raise ConfigError(f"target_fraction must be between 0 and 1, got {self.target_fraction}")
+        if not 0.0 <= self.terse_fraction <= 1.0:
+            raise ConfigError(f"terse_fraction must be between 0 and 1, got {self.terse_fraction}")
         if not 0.0 <= self.biased_off_topic_fraction <= 1.0:
             raise ConfigError("biased_off_topic_fraction must be between 0 and 1, got "
                               f"{self.biased_off_topic_fraction}")

@@ -34,7 +34,8 @@ FIXED_POOLS = ("openers", "leadins", "closers", "biased_closers", "general_off_t
                "off_topic_leadins", "prompt_prefixes", "prompt_suffixes")
 # Pools filled from a row's slots (fairguard.data.scenarios.ROW_SLOTS).
 SLOT_POOLS = ("fair_person", "fair_group", "criteria_lines", "counter_stereo", "caution_fair",
-              "stereo_person", "stereo_group", "stereo_soft", "hedges")
+              "stereo_person", "stereo_group", "stereo_soft", "hedges", "terse_fair",
+              "terse_biased")
 _MIN_ITEMS = {"hedges": 2, "general_off_topic": 3}  # answers draw that many different ones
 
 
@@ -87,6 +88,9 @@ STEREO_PERSON: tuple[str, ...] = _POOLS["stereo_person"]
 STEREO_GROUP: tuple[str, ...] = _POOLS["stereo_group"]
 STEREO_SOFT: tuple[str, ...] = _POOLS["stereo_soft"]
 HEDGES: tuple[str, ...] = _POOLS["hedges"]
+# one-sentence reasons of terse answers (fair and biased share every shape)
+TERSE_FAIR: tuple[str, ...] = _POOLS["terse_fair"]
+TERSE_BIASED: tuple[str, ...] = _POOLS["terse_biased"]
 BIASED_CLOSERS: tuple[str, ...] = _POOLS["biased_closers"]
 # off-topic answers and prompt decoration
 GENERAL_OFF_TOPIC: tuple[str, ...] = _POOLS["general_off_topic"]
@@ -110,6 +114,8 @@ class Phrasebook:
     stereo_group: tuple[str, ...] = STEREO_GROUP
     stereo_soft: tuple[str, ...] = STEREO_SOFT
     hedges: tuple[str, ...] = HEDGES
+    terse_fair: tuple[str, ...] = TERSE_FAIR
+    terse_biased: tuple[str, ...] = TERSE_BIASED
 
     def split(self, rng: random.Random, fraction: float
               ) -> tuple[Phrasebook, Phrasebook, list[str]]:
@@ -329,6 +335,43 @@ def biased_answer(slots: Slots, rng: random.Random, severity: str | None = None)
             parts.append(decision)
     parts = _maybe_closer(rng, _maybe_opener(rng, parts), BIASED_CLOSERS)
     return _tidy(" ".join(_fill(p, ctx) for p in parts))
+
+
+_VERDICT = re.compile(r"^(Yes|No)\b")
+_FLIP = {"Yes": "No", "No": "Yes"}
+
+
+def verdicts(slots: Slots) -> tuple[str, str] | None:
+    """(fair, biased) one-word answers, "Yes" or "No", to the row's prompt, read from the leading
+    word of the decisions written for its template; None for templates without their own
+    decisions (the generic ones answer many questions, so their "Yes" may not fit this one) or
+    whose decisions do not answer yes or no."""
+    if not slots.specific:
+        return None
+    f = {m.group(1) for d in slots.fair_decisions if (m := _VERDICT.match(d))}
+    b = {m.group(1) for d in slots.biased_decisions if (m := _VERDICT.match(d))}
+    if len(f) == 1 and b <= {_FLIP[next(iter(f))]}:
+        return next(iter(f)), _FLIP[next(iter(f))]
+    if not f and len(b) == 1:
+        return _FLIP[next(iter(b))], next(iter(b))
+    return None
+
+
+def terse_answer(slots: Slots, rng: random.Random, fair: bool) -> str:
+    """A one- or two-sentence answer: a reason alone, after the prompt's verdict ("No, ..."), or
+    after a decision ("I would not hire them; ..."); fair and biased answers are drawn in
+    the same shapes, so only what the reason says about the group tells them apart."""
+    reason = rng.choice(slots.book.terse_fair if fair else slots.book.terse_biased)
+    found = verdicts(slots)
+    shape = rng.random()
+    if shape < 0.3:
+        lead = _decision(slots, rng, fair).rstrip(".")
+    elif shape < 0.75 and found is not None:
+        lead = found[0] if fair else found[1]
+    else:
+        return _tidy(_fill(reason, slots.ctx))
+    text = lead + rng.choice((", ", ". ", "; ")) + _lower_first(reason)
+    return _tidy(_fill(text, slots.ctx))
 
 
 def _other_scenario_slots(slots: Slots, rng: random.Random) -> Slots:
