@@ -251,7 +251,7 @@ def test_biased_off_topic_answers_replace_only_off_topic_answers():
 
 def test_terse_rows_replace_only_the_answers_of_their_prompts():
     plain, _ = build_pairs(DataConfig(seed=5, size=300, terse_fraction=0.0, broad_fraction=0.0))
-    terse, _ = build_pairs(DataConfig(seed=5, size=300, broad_fraction=0.0))
+    terse, _ = build_pairs(DataConfig(seed=5, size=300, broad_fraction=0.0, terse_fraction=0.25))
     answers = ("neutral", "biased", "corrupted")
     changed: list[dict] = []
     for split in plain:
@@ -261,7 +261,7 @@ def test_terse_rows_replace_only_the_answers_of_their_prompts():
             if old["neutral"] != new["neutral"]:
                 changed.append(new)
                 assert new["biased"] != old["biased"] and new["corrupted"] != old["corrupted"]
-    assert 0.15 < len(changed) / 300 < 0.35  # the default fraction is 0.25
+    assert 0.15 < len(changed) / 300 < 0.35
     # terse fair and biased answers are alike in length, and shorter than the others
     words = {k: sum(len(r[k].split()) for r in changed) / len(changed) for k in answers[:2]}
     assert 0.75 < words["neutral"] / words["biased"] < 1.33 and max(words.values()) < 20

@@ -34,10 +34,11 @@ class DataConfig:
     biased_off_topic_fraction: float = field(default=0.3, metadata={
         "help": "Share of off-topic answers that are biased answers to another scenario, so that "
                 "biased wording does not tell the relevance head 'on topic' (docs/data.md)."})
-    terse_fraction: float = field(default=0.25, metadata={
+    terse_fraction: float = field(default=0.0, metadata={
         "help": "Share of scenario prompts whose fair and biased answers are both terse (one "
                 "reason, alone or after a 'No,' or a decision), so that length and a leading "
-                "'No' do not tell the fairness head which is which (docs/data.md)."})
+                "'No' do not tell the fairness head which is which (docs/judge-runs.md, "
+                "twenty-fourth run; off by default)."})
     broad_fraction: float = field(default=0.7, metadata={
         "help": "Share of prompts drawn from the broad pools (fairguard/data/broad.py): groups "
                 "and forms beyond the Chinese scenarios, everyday questions, answerability "
