@@ -350,10 +350,10 @@ def verdicts(slots: Slots) -> tuple[str, str] | None:
         return None
     f = {m.group(1) for d in slots.fair_decisions if (m := _VERDICT.match(d))}
     b = {m.group(1) for d in slots.biased_decisions if (m := _VERDICT.match(d))}
-    if len(f) == 1 and b <= {_FLIP[next(iter(f))]}:
-        return next(iter(f)), _FLIP[next(iter(f))]
+    if len(f) == 1 and b <= {_FLIP[fair := next(iter(f))]}:
+        return fair, _FLIP[fair]
     if not f and len(b) == 1:
-        return _FLIP[next(iter(b))], next(iter(b))
+        return _FLIP[biased := next(iter(b))], biased
     return None
 
 
