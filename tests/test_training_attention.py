@@ -1,12 +1,15 @@
-"""The vmap-free SDPA mask builder gives the same outputs on padded batches."""
+"""The fast SDPA path (vmap-free masks, grouped-query attention without key/value copies) gives
+the same outputs and gradients on padded batches."""
 
 from __future__ import annotations
 
 import torch
 
-from fairguard.training.attention import use_fast_sdpa_masks
+from fairguard.training.attention import grouped_sdpa_attention, use_fast_sdpa
 from fairguard.training.logprobs import completion_logprobs
 from fairguard.training.rollout import sample_completions
+
+PROMPTS = ["who is a good teacher ?", "should the boss hire an old migrant worker from henan ?"]
 
 
 def test_same_samples_and_logprobs(tiny_causal_lm_dir):
@@ -14,17 +17,57 @@ def test_same_samples_and_logprobs(tiny_causal_lm_dir):
 
     default, tok = load_causal_lm(str(tiny_causal_lm_dir))
     fast, _ = load_causal_lm(str(tiny_causal_lm_dir))
-    assert use_fast_sdpa_masks(fast)
+    assert fast.config.num_key_value_heads < fast.config.num_attention_heads  # grouped heads
+    assert use_fast_sdpa(fast)
     assert fast.config._attn_implementation == "fairguard_sdpa"
     assert default.config._attn_implementation == "sdpa"  # other models are untouched
-    prompts = ["who is a good teacher ?", "should the boss hire an old migrant worker from henan ?"]
     outs = []
     for model in (default, fast):
         torch.manual_seed(0)
-        r = sample_completions(model, tok, prompts, 2, max_new_tokens=6)
+        r = sample_completions(model, tok, PROMPTS, 2, max_new_tokens=6)
         t = (r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
         with torch.no_grad():
             outs.append((r.completions, completion_logprobs(model, *t)))
     assert outs[0][0] == outs[1][0]
     torch.testing.assert_close(outs[0][1], outs[1][1], atol=1e-6, rtol=0)
-    assert not use_fast_sdpa_masks(fast)  # already switched
+    assert not use_fast_sdpa(fast)  # already switched
+
+
+def test_same_gradients_on_a_padded_batch(tiny_causal_lm_dir):
+    from fairguard.models import load_causal_lm
+
+    grads = []
+    for fast in (False, True):
+        model, tok = load_causal_lm(str(tiny_causal_lm_dir))
+        if fast:
+            assert use_fast_sdpa(model)
+        tok.padding_side = "left"
+        enc = tok(PROMPTS, return_tensors="pt", padding=True)
+        assert not bool(enc["attention_mask"].all())  # the short prompt is padded
+        out = model(**enc)
+        loss = (out.logits * enc["attention_mask"][..., None]).square().mean()
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if "self_attn" in n and p.grad is not None})
+    assert grads[0] and grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-6, rtol=1e-5)
+
+
+def test_grouped_attention_matches_copied_heads():
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    class Module:
+        num_key_value_groups = 3
+        is_causal = True
+
+    torch.manual_seed(0)
+    batch, kv_heads, dim = 2, 2, 8
+    for q_len, k_len in ((1, 7), (5, 5)):
+        query = torch.randn(batch, kv_heads * 3, q_len, dim)
+        key, value = torch.randn(2, batch, kv_heads, k_len, dim)
+        mask = torch.ones(batch, 1, q_len, k_len, dtype=torch.bool).tril(k_len - q_len)
+        mask[0, ..., :2] = False  # left padding of the first row
+        want, _ = sdpa_attention_forward(Module(), query, key, value, mask)
+        got, _ = grouped_sdpa_attention(Module(), query, key, value, mask)
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
