@@ -275,10 +275,13 @@ def load_tokenizer(name: str, *, fill_pad: bool = True, **kwargs: Any) -> Any:
     return tokenizer
 
 
-def load_causal_lm(name: str, **kwargs: Any) -> tuple[Any, Any]:
+def load_causal_lm(name: str, *, fast_attention: bool = True, **kwargs: Any) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` for a causal LM name, in eval mode; ``kwargs`` go to
-    ``from_pretrained`` (e.g. ``torch_dtype``)."""
+    ``from_pretrained`` (e.g. ``torch_dtype``). With ``fast_attention`` an SDPA model runs
+    :mod:`fairguard.attention`'s path (same outputs, faster on padded batches)."""
     from transformers import AutoModelForCausalLM
+
+    from fairguard.attention import use_fast_sdpa
 
     location = resolve_model(name)
     tokenizer = load_tokenizer(name)
@@ -288,6 +291,8 @@ def load_causal_lm(name: str, **kwargs: Any) -> tuple[Any, Any]:
         raise hub_failure_error(name, exc) from exc
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
+    if fast_attention:
+        use_fast_sdpa(model)
     model.eval()
     return model, tokenizer
 

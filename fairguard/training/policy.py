@@ -147,14 +147,12 @@ class CausalPolicy(Policy):
 
     def load(self) -> tuple[Any, Any]:
         from fairguard.models import load_causal_lm
-        from fairguard.training.attention import use_fast_sdpa
 
         cfg = self.config
         kwargs: dict[str, Any] = {}
         if cfg.model_dtype != "float32":
             kwargs["torch_dtype"] = torch_dtype(cfg.model_dtype)
         base, tokenizer = load_causal_lm(cfg.model, **kwargs)
-        use_fast_sdpa(base)
         if tokenizer.pad_token_id is None:
             raise ConfigError(f"model {cfg.model!r} has no pad or eos token; set one in its tokenizer")
         return base, tokenizer

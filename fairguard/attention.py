@@ -16,6 +16,9 @@ Two costs of transformers 4.5x's SDPA path on a CPU, with left-padded batches:
 
 :func:`use_fast_sdpa` registers both, under the extra implementation name ``fairguard_sdpa``,
 and switches only the given model to it; nothing else in the process changes.
+:func:`fairguard.models.load_causal_lm` switches every causal LM it loads (GRPO's policy, the
+evaluation commands' policies, the server's local backend); a model a user loads and hands to
+a :class:`~fairguard.guard.Guard` is left as it is.
 """
 
 from __future__ import annotations

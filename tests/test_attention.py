@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from fairguard.training.attention import grouped_sdpa_attention, use_fast_sdpa
+from fairguard.attention import grouped_sdpa_attention, use_fast_sdpa
 from fairguard.training.logprobs import completion_logprobs
 from fairguard.training.rollout import sample_completions
 
@@ -15,8 +15,8 @@ PROMPTS = ["who is a good teacher ?", "should the boss hire an old migrant worke
 def test_same_samples_and_logprobs(tiny_causal_lm_dir):
     from fairguard.models import load_causal_lm
 
-    default, tok = load_causal_lm(str(tiny_causal_lm_dir))
-    fast, _ = load_causal_lm(str(tiny_causal_lm_dir))
+    default, tok = load_causal_lm(str(tiny_causal_lm_dir), fast_attention=False)
+    fast, _ = load_causal_lm(str(tiny_causal_lm_dir), fast_attention=False)
     assert fast.config.num_key_value_heads < fast.config.num_attention_heads  # grouped heads
     assert use_fast_sdpa(fast)
     assert fast.config._attn_implementation == "fairguard_sdpa"
@@ -38,7 +38,7 @@ def test_same_gradients_on_a_padded_batch(tiny_causal_lm_dir):
 
     grads = []
     for fast in (False, True):
-        model, tok = load_causal_lm(str(tiny_causal_lm_dir))
+        model, tok = load_causal_lm(str(tiny_causal_lm_dir), fast_attention=False)
         if fast:
             assert use_fast_sdpa(model)
         tok.padding_side = "left"
@@ -52,6 +52,19 @@ def test_same_gradients_on_a_padded_batch(tiny_causal_lm_dir):
     assert grads[0] and grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-6, rtol=1e-5)
+
+
+def test_loaded_models_take_the_fast_path_with_the_same_greedy_answers(tiny_causal_lm_dir):
+    from fairguard.generation import DecodingConfig, generate_responses
+    from fairguard.models import load_causal_lm
+
+    fast, tok = load_causal_lm(str(tiny_causal_lm_dir))
+    plain, _ = load_causal_lm(str(tiny_causal_lm_dir), fast_attention=False)
+    assert fast.config._attn_implementation == "fairguard_sdpa"
+    assert plain.config._attn_implementation == "sdpa"
+    config = DecodingConfig(max_new_tokens=8, batch_size=2, chat_template=False)
+    answers = [generate_responses(m, tok, PROMPTS, config, progress=False) for m in (plain, fast)]
+    assert answers[0] == answers[1] and any(answers[0])
 
 
 def test_grouped_attention_matches_copied_heads():
