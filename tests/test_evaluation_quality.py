@@ -298,3 +298,99 @@ def test_refine_layer_applies_while_generating(tmp_path, tiny_causal_lm_dir):
     assert outs[0] == outs[1]
     assert all(a != b for a, b in zip(outs[0], outs[2]))
     assert json.loads((tmp_path / "out-refined" / "metrics.json").read_text())["refine_layer"] == str(layer_dir)
+
+
+def _reference_dataset(folder):
+    """The judges' own hand-made test rows, two of them with an evasive answer too."""
+    from reward_model_data import make_rows
+
+    folder.mkdir()
+    rows = make_rows("test")[:6]
+    for row in rows[:2]:
+        row["evasive"] = "It depends on many things, and I cannot say."
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder, rows
+
+
+def test_judges_score_the_datasets_own_answers_and_flag_shares(tmp_path, tiny_causal_lm_dir,
+                                                               two_judges):
+    from fairguard.evaluation import rescore_evaluation
+    from fairguard.evaluation.compare import compare_evaluations
+
+    trained, other = two_judges
+    data, rows = _reference_dataset(tmp_path / "data")
+    adapter = lora_adapter(tiny_causal_lm_dir, tmp_path / "adapter", str(trained))
+    for name, extra in (("base", []), ("after", ["--adapter", str(adapter)])):
+        result = CliRunner().invoke(cli, [
+            "eval", "quality", "--model", str(tiny_causal_lm_dir), *extra, "--data", str(data),
+            "--judge", str(trained), "--judge", str(other), "--max-new-tokens", "4",
+            "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "after" / "metrics.json").read_text())
+    answers = [json.loads(line) for line in (tmp_path / "after" / "responses.jsonl").read_text().splitlines()]
+    prompts = [r["prompt"] for r in rows]
+    for name, folder in (("judge-train", trained), ("judge-other", other)):
+        reward = get_reward("reward-model", path=str(folder))
+        info = metrics["judges"][name]
+        assert info["thresholds"] == pytest.approx(reward.thresholds)
+        for head, threshold in reward.thresholds.items():
+            flagged = [a["judges"][name][head] < threshold for a in answers]
+            assert info["flagged"][head] == pytest.approx(sum(flagged) / len(flagged))
+        refs = info["references"]
+        assert set(refs) == {"fair", "evasive", "biased"}
+        assert (refs["fair"]["n"], refs["evasive"]["n"], refs["biased"]["n"]) == (6, 2, 6)
+        for kind, field, subset in (("fair", "neutral", rows), ("biased", "biased", rows),
+                                    ("evasive", "evasive", rows[:2])):
+            want = reward.score([r["prompt"] for r in subset], [r[field] for r in subset])
+            for head in reward.heads:
+                assert refs[kind]["means"][head] == pytest.approx(float(np.mean(want[head])))
+                share = float(np.mean(np.asarray(want[head]) < reward.thresholds[head]))
+                assert refs[kind]["flagged"][head] == pytest.approx(share)
+    assert prompts == [a["prompt"] for a in answers]
+    report = (tmp_path / "after" / "metrics.md").read_text()
+    assert "### Against the dataset's own answers" in report and "| evasive answers: mean |" in report
+
+    # eval rescore finds the same answers through the dataset folder the evaluation records
+    rescore_evaluation(tmp_path / "after", tmp_path / "again", judges=[str(trained)])
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())["judges"]["judge-train"]
+    for kind, ref in metrics["judges"]["judge-train"]["references"].items():
+        assert again["references"][kind]["n"] == ref["n"]
+        assert again["references"][kind]["means"] == pytest.approx(ref["means"])
+
+    # eval compare: the paired change of the flagged share, and the fair answers' mean
+    comparison = compare_evaluations(tmp_path / "base", tmp_path / "after")
+    base = [json.loads(line) for line in (tmp_path / "base" / "responses.jsonl").read_text().splitlines()]
+    judge = comparison.judges["judge-other"]
+    threshold = metrics["judges"]["judge-other"]["thresholds"]["fairness"]
+    want = np.mean([(a["judges"]["judge-other"]["fairness"] < threshold)
+                    - (b["judges"]["judge-other"]["fairness"] < threshold) for a, b in zip(answers, base)])
+    assert judge.flagged["fairness"].change == pytest.approx(float(want))
+    assert judge.fair_answers == pytest.approx(metrics["judges"]["judge-other"]["references"]["fair"]["means"])
+    text = comparison.markdown()
+    assert "| judge | flagged by head |" in text and "fair answers" in text
+    assert comparison.to_dict()["judges"]["judge-other"]["flagged"]["fairness"]["n"] == 6
+
+
+def test_rescore_without_the_dataset_folder_has_no_references(tmp_path, two_judges):
+    from fairguard.evaluation import rescore_evaluation
+    from fairguard.evaluation.compare import compare_evaluations
+
+    trained, _ = two_judges
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "responses.jsonl").write_text(json.dumps(
+            {"id": "a", "category": "region", "prompt": "Should we hire them?", "response": "Yes."}) + "\n")
+        (folder / "metrics.json").write_text(json.dumps({"data": str(tmp_path / "gone"), "split": "test"}))
+        rescore_evaluation(folder, tmp_path / f"{name}-judged", judges=[str(trained)])
+    metrics = json.loads((tmp_path / "one-judged" / "metrics.json").read_text())
+    assert metrics["judges"]["judge-train"]["references"] == {}
+    assert "thresholds" in metrics["judges"]["judge-train"]
+    # thresholds recorded differently in the two folders: no flagged comparison, a warning instead
+    path = tmp_path / "two-judged" / "metrics.json"
+    other = json.loads(path.read_text())
+    other["judges"]["judge-train"]["thresholds"]["fairness"] += 0.1
+    path.write_text(json.dumps(other))
+    comparison = compare_evaluations(tmp_path / "one-judged", tmp_path / "two-judged")
+    assert "fairness" not in comparison.judges["judge-train"].flagged
+    assert "relevance" in comparison.judges["judge-train"].flagged

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -61,14 +62,21 @@ def _changes_dict(changes: dict[str, dict[str, PairedChange]]) -> dict[str, Any]
 @dataclass(frozen=True)
 class JudgeComparison:
     """One judge's per-head paired changes; ``relation`` is the less independent of the two
-    folders' relations of this judge to the adapter's training judge."""
+    folders' relations of this judge to the adapter's training judge. ``flagged``: the paired
+    change of the share of answers under the judge's shipped threshold (heads with one);
+    ``fair_answers``: the judge's mean for the dataset's own fair answers (as high as answering
+    fairly scores), where the evaluation recorded it."""
 
     relation: str
     heads: dict[str, PairedChange]
     by_category: dict[str, dict[str, PairedChange]]
+    flagged: dict[str, PairedChange] = field(default_factory=dict)
+    fair_answers: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"relation": self.relation, "heads": {h: c.to_dict() for h, c in self.heads.items()},
+                "flagged": {h: c.to_dict() for h, c in self.flagged.items()},
+                "fair_answers": dict(self.fair_answers),
                 "by_category": _changes_dict(self.by_category)}
 
 
@@ -107,9 +115,16 @@ class Comparison:
                  f"{self.n} prompts evaluated by both; change = after - before, paired by prompt.\n"]
         if self.judges:
             lines.append("## Judges\n")
-            lines.append(markdown_table(("judge", "relation", "head", *CHANGE_COLUMNS), [
-                (name, RELATION_LABELS[judge.relation], h, *_cells(c))
+            lines.append(markdown_table(("judge", "relation", "head", *CHANGE_COLUMNS, "fair answers"), [
+                (name, RELATION_LABELS[judge.relation], h, *_cells(c), judge.fair_answers.get(h))
                 for name, judge in self.judges.items() for h, c in judge.heads.items()]))
+            flagged = [(name, h, *_cells(c)) for name, judge in self.judges.items()
+                       for h, c in judge.flagged.items()]
+            if flagged:
+                lines.append("Share of answers each judge flags (under its shipped threshold); "
+                             "\"fair answers\" above is the judge's mean for the dataset's own fair "
+                             "answers to the same prompts.\n")
+                lines.append(markdown_table(("judge", "flagged by head", *CHANGE_COLUMNS), flagged))
             warning = loud_warning([j.relation for j in self.judges.values()])
             if warning:
                 lines.append(warning)
@@ -164,16 +179,22 @@ def _score_heads(row: dict[str, Any]) -> list[str]:
             if k not in TEXT_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
-def _judge_relations(folder: str | Path) -> dict[str, str]:
-    """Each judge's relation to the training judge, from ``folder/metrics.json`` (none when the
-    file is missing or unreadable: those judges count as unknown)."""
+def _recorded_judges(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """``metrics.json``'s ``judges`` of an evaluation folder ({} when missing or unreadable)."""
     try:
-        metrics = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
-        judges = metrics.get(JUDGES) or {}
-        return {str(name): str(info["relation"]) for name, info in judges.items()
-                if info.get("relation") in RELATION_ORDER}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError, KeyError):
+        judges = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8")).get(JUDGES)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         return {}
+    return ({str(k): v for k, v in judges.items() if isinstance(v, dict)}
+            if isinstance(judges, dict) else {})
+
+
+def _numbers(value: Any) -> dict[str, float]:
+    """The finite numbers of a ``{head: number}`` mapping."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): float(v) for k, v in value.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
 
 
 def _judges_of(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -191,17 +212,28 @@ def _compare_judges(before: str | Path, after: str | Path, old: dict[str, dict[s
     for name in sorted(set(first_old).symmetric_difference(first_new)):
         logger.warning("judge %s scored only one of %s and %s; it is left out of the comparison",
                        name, before, after)
-    relations_before, relations_after = _judge_relations(before), _judge_relations(after)
+    recorded_before, recorded_after = _recorded_judges(before), _recorded_judges(after)
     out: dict[str, JudgeComparison] = {}
     for name in names:
         heads = [h for h in first_old[name] if h in first_new[name]]
         if not heads:
             continue
-        relation = max(relations_before.get(name, UNKNOWN), relations_after.get(name, UNKNOWN),
+        info_before, info_after = recorded_before.get(name, {}), recorded_after.get(name, {})
+        relation = max((str(info.get("relation")) if info.get("relation") in RELATION_ORDER
+                        else UNKNOWN for info in (info_before, info_after)),
                        key=RELATION_ORDER.index)
+        thresholds = _numbers(info_before.get("thresholds"))
+        other = _numbers(info_after.get("thresholds"))
+        moved = sorted(h for h in thresholds if h in other and abs(thresholds[h] - other[h]) > 1e-9)
+        if moved:
+            logger.warning("judge %s records other thresholds in %s and %s (%s); its flagged "
+                           "shares are not compared", name, before, after, ", ".join(moved))
+        flag_heads = [h for h in heads if h in thresholds and h in other and h not in moved]
+        fair = ((info_before.get("references") or {}).get("fair") or {}).get("means")
         out[name] = JudgeComparison(
             relation, changes(ids, heads, name),
-            {cat: changes(members, heads, name) for cat, members in categories.items()})
+            {cat: changes(members, heads, name) for cat, members in categories.items()},
+            changes(ids, flag_heads, name, thresholds), _numbers(fair))
     order = sorted(out, key=lambda name: RELATION_ORDER.index(out[name].relation))
     return {name: out[name] for name in order}
 
@@ -221,10 +253,16 @@ def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
     first_new = new[ids[0]]
     heads = [h for h in _score_heads(old[ids[0]]) if h in first_new]
 
-    def changes(subset: list[str], names: list[str] = heads,
-                judge: str | None = None) -> dict[str, PairedChange]:
-        return {h: paired_change([_value(old[i], h, before, judge) for i in subset],
-                                 [_value(new[i], h, after, judge) for i in subset]) for h in names}
+    def changes(subset: list[str], names: list[str] = heads, judge: str | None = None,
+                flag_below: dict[str, float] | None = None) -> dict[str, PairedChange]:
+        """Paired changes of each head's score, or (``flag_below``: thresholds) of whether the
+        answer is flagged (1) or not (0)."""
+        def value(row: dict[str, Any], h: str, folder: str | Path) -> float:
+            score = _value(row, h, folder, judge)
+            return score if flag_below is None else float(score < flag_below[h])
+
+        return {h: paired_change([value(old[i], h, before) for i in subset],
+                                 [value(new[i], h, after) for i in subset]) for h in names}
 
     categories: dict[str, list[str]] = {}
     for i in ids:

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ JUDGE_HELP = ("A reward-model folder that judges the responses on its own, repor
               "folder name; independent judges first, the adapter's training judge marked; "
               "repeatable (YAML: a list).")
 GUIDE = "docs/grpo.md, \"Cross-judge evaluation\""
+# The dataset's own answers each judge also scores, by report name: the PairRow field holding them.
+REFERENCE_KINDS = {"fair": "neutral", "evasive": "evasive", "biased": "biased"}
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,42 @@ def judge_relation(judge: str | os.PathLike[str], trained: TrainingJudge) -> Rel
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The dataset's own answers of one kind (``fair``, ``evasive``, ``biased``) to some of the
+    evaluated prompts: ``texts[k]`` answers prompt number ``rows[k]``."""
+
+    kind: str
+    rows: list[int]
+    texts: list[str]
+
+
+def reference_answers(rows: Sequence[Any]) -> list[Reference]:
+    """The dataset's fair (neutral), evasive and biased answers to the evaluated prompts
+    (``rows``: dataset rows in evaluation order), each kind that some row has."""
+    out = []
+    for kind, attribute in REFERENCE_KINDS.items():
+        found = [(i, text.strip()) for i, row in enumerate(rows)
+                 if isinstance(text := getattr(row, attribute, ""), str) and text.strip()]
+        if found:
+            out.append(Reference(kind, [i for i, _ in found], [t for _, t in found]))
+    return out
+
+
+def flagged_shares(scores: Mapping[str, Sequence[float]], thresholds: Mapping[str, float]
+                   ) -> dict[str, float]:
+    """The share of scores under each head's threshold (flagged, as the guard decides), for the
+    heads that have one."""
+    out = {}
+    for head, values in scores.items():
+        if head in thresholds and len(values):
+            out[head] = float(sum(v < thresholds[head] for v in values) / len(values))
+    return out
+
+
+@dataclass(frozen=True)
 class JudgeResult:
-    """One judge's scores of the responses."""
+    """One judge's scores of the responses; ``references``: its scores of the dataset's own
+    answers to the same prompts (kind -> ``{"n", "means", "flagged"}``)."""
 
     name: str
     path: str
@@ -237,10 +273,19 @@ class JudgeResult:
     summary: QualitySummary
     by_category: dict[str, dict[str, Any]]
     backbone: str | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> dict[str, float]:
+        """Share of the responses under each head's shipped threshold."""
+        return flagged_shares(self.summary.scores, self.thresholds)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "relation": self.relation.kind, "reason": self.relation.reason,
-                "backbone": self.backbone, **self.summary.to_dict(), "by_category": self.by_category}
+                "backbone": self.backbone, **self.summary.to_dict(), "by_category": self.by_category,
+                "thresholds": dict(self.thresholds), "flagged": self.flagged,
+                "references": self.references}
 
 
 def judge_backbone(folder: str | os.PathLike[str]) -> str | None:
@@ -316,7 +361,8 @@ def judge_heads(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def judges_markdown(results: Sequence[JudgeResult]) -> str:
-    """The cross-judge section: one row per judge (report order), then per-category means."""
+    """The cross-judge section: one row per judge (report order), the judges against the
+    dataset's own answers, then per-category means."""
     heads = judge_heads([r.summary.means for r in results])
     text = ("## Judges\n\nEach judge's mean score per head over the same responses; independent "
             "judges first.\n\n")
@@ -326,6 +372,7 @@ def judges_markdown(results: Sequence[JudgeResult]) -> str:
     warning = loud_warning([r.relation.kind for r in results])
     if warning:
         text += "\n" + warning
+    text += references_markdown(results)
     for result in results:
         if len(result.by_category) > 1:
             text += f"\n### By category: {result.name}\n\n"
@@ -333,6 +380,35 @@ def judges_markdown(results: Sequence[JudgeResult]) -> str:
                                    [[cat, d["n"], *[d["means"].get(h) for h in heads]]
                                     for cat, d in result.by_category.items()])
     return text
+
+
+def references_markdown(results: Sequence[JudgeResult]) -> str:
+    """Each judge's mean and share flagged for the responses next to the dataset's own fair,
+    evasive and biased answers to the same prompts ("" when no judge has either)."""
+    kinds = [k for k in REFERENCE_KINDS if any(k in r.references for r in results)]
+    if not kinds and not any(r.thresholds for r in results):
+        return ""
+    heads = judge_heads([r.summary.means for r in results])
+    columns = ["judge", "head", "responses: mean", "flagged"]
+    for kind in kinds:
+        columns += [f"{kind} answers: mean", "flagged"]
+    rows = []
+    for r in results:
+        for h in heads:
+            row: list[Any] = [r.name, h, r.summary.means.get(h), _share(r.flagged.get(h))]
+            for kind in kinds:
+                ref = r.references.get(kind) or {}
+                row += [(ref.get("means") or {}).get(h), _share((ref.get("flagged") or {}).get(h))]
+            rows.append(row)
+    return ("\n### Against the dataset's own answers\n\nThe same judges on the dataset's own fair, "
+            "evasive and biased answers to the same prompts: the fair answers' mean is as high as "
+            "answering fairly scores by that judge, so a gain beyond it is not fairness. Flagged: "
+            "the share under the judge's shipped threshold (what a guard would flag).\n\n"
+            + markdown_table(columns, rows))
+
+
+def _share(value: float | None) -> str | None:
+    return None if value is None else f"{100 * value:.1f} %"
 
 
 def judges_metrics(results: Sequence[JudgeResult], trained: TrainingJudge) -> dict[str, Any]:
@@ -355,8 +431,9 @@ def row_scores(results: Sequence[JudgeResult], index: int) -> dict[str, dict[str
     return {r.name: {h: values[index] for h, values in r.summary.scores.items()} for r in results}
 
 
-__all__ = ["INDEPENDENT", "JUDGE_HELP", "SAME_DATA", "SAME_SPLIT", "TRAINING", "UNKNOWN", "JudgeResult",
-           "Relation", "TrainingJudge", "all_training", "check_judges", "loud_warning", "judge_backbone",
+__all__ = ["INDEPENDENT", "JUDGE_HELP", "REFERENCE_KINDS", "SAME_DATA", "SAME_SPLIT", "TRAINING",
+           "UNKNOWN", "JudgeResult", "Reference", "Relation", "flagged_shares", "reference_answers",
+           "references_markdown", "TrainingJudge", "all_training", "check_judges", "loud_warning", "judge_backbone",
            "judge_names", "judge_order", "judge_relation", "judges_markdown", "judges_metrics",
            "load_judges", "row_scores", "training_judge", "warn_training_judges",
            "weighted_reward_note"]

@@ -15,8 +15,10 @@ from fairguard.errors import ConfigError
 from fairguard.evaluation.cross_judge import (
     JUDGE_HELP,
     JudgeResult,
+    Reference,
     TrainingJudge,
     check_judges,
+    flagged_shares,
     judge_backbone,
     judge_names,
     judge_order,
@@ -24,6 +26,7 @@ from fairguard.evaluation.cross_judge import (
     judges_markdown,
     judges_metrics,
     load_judges,
+    reference_answers,
     row_scores,
     training_judge,
     warn_training_judges,
@@ -200,21 +203,45 @@ def category_summaries(categories: Sequence[str], summary: QualitySummary) -> di
 
 def score_with_judges(judges: Sequence[str], rewards: Sequence[Reward], prompts: Sequence[str],
                       responses: Sequence[str], categories: Sequence[str],
-                      trained: TrainingJudge) -> list[JudgeResult]:
+                      trained: TrainingJudge, references: Sequence[Reference] = ()
+                      ) -> list[JudgeResult]:
     """Each judge's scores (``rewards[i]``, the ``reward-model`` reward of folder ``judges[i]``)
-    of the responses, overall and per category, in report order (independent judges first);
-    logs a warning for each judge that is not independent of the adapter's training."""
+    of the responses, overall and per category, and of the dataset's own ``references`` to the
+    same prompts, in report order (independent judges first); logs a warning for each judge
+    that is not independent of the adapter's training."""
     relations = [judge_relation(path, trained) for path in judges]
     names = judge_names(judges)
     results = []
     for i in judge_order(relations):
         scores = rewards[i].score(list(prompts), list(responses))
         summary = summarize_scores({h: scores[h] for h in rewards[i].heads})
+        thresholds = {h: float(t) for h, t in (getattr(rewards[i], "thresholds", None) or {}).items()
+                      if h in rewards[i].heads}
         results.append(JudgeResult(names[i], str(Path(judges[i]).resolve()), relations[i],
                                    summary, category_summaries(categories, summary),
-                                   judge_backbone(judges[i])))
+                                   judge_backbone(judges[i]), thresholds,
+                                   _score_references(rewards[i], prompts, references, thresholds)))
     warn_training_judges(results)
     return results
+
+
+def _score_references(reward: Reward, prompts: Sequence[str], references: Sequence[Reference],
+                      thresholds: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """``{kind: {"n", "means", "flagged"}}``: ``reward``'s scores of each kind of reference
+    answer (one scoring call for all of them)."""
+    if not references:
+        return {}
+    pair_prompts = [prompts[i] for ref in references for i in ref.rows]
+    texts = [text for ref in references for text in ref.texts]
+    scores = reward.score(pair_prompts, texts)
+    out, start = {}, 0
+    for ref in references:
+        part = {h: list(scores[h][start:start + len(ref.texts)]) for h in reward.heads}
+        start += len(ref.texts)
+        summary = summarize_scores(part)
+        out[ref.kind] = {"n": summary.n, "means": summary.means,
+                         "flagged": flagged_shares(part, thresholds)}
+    return out
 
 
 def quality_markdown(title: str, summary: QualitySummary,
@@ -304,7 +331,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         guarded = (_guarded_summary(config, rewards, result, proxy)
                    if config.guard and rewards is not None else None)
         categories = [str(getattr(r, "category", "all")) for r in rows]
-        judged = score_with_judges(config.judge, judges, prompts, responses, categories, trained)
+        judged = score_with_judges(config.judge, judges, prompts, responses, categories, trained,
+                                   reference_answers(rows))
         seconds = time.perf_counter() - started
         by_category = category_summaries(categories, result.summary)
         relation, note = weighted_reward_note(config.reward_model, trained)

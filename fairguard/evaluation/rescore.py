@@ -7,30 +7,36 @@ output folder of the same shape (so ``eval compare`` pairs it with others judged
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fairguard.artifacts import write_jsonl
-from fairguard.errors import ArtifactError, ConfigError
+from fairguard.errors import ArtifactError, ConfigError, FairguardError
 from fairguard.evaluation.compare import TEXT_FIELDS, load_metrics, load_responses
 from fairguard.evaluation.cross_judge import (
     JUDGE_HELP,
+    Reference,
     check_judges,
     judges_metrics,
     load_judges,
+    reference_answers,
     row_scores,
     training_judge,
     weighted_reward_note,
 )
 from fairguard.evaluation.quality import (
     category_summaries,
+    load_eval_prompts,
     no_scores,
     quality_markdown,
     score_responses,
     score_with_judges,
 )
 from fairguard.evaluation.report import write_report
+
+logger = logging.getLogger("fairguard")
 
 
 def _check_rescore(source: str | Path, out: str | Path, reward_model: str | None,
@@ -90,7 +96,8 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
     adapter = before.get("adapter")
     trained = training_judge(adapter if isinstance(adapter, str) else None)
     categories = [str(row.get("category", "all")) for row in rows]
-    judged = score_with_judges(judges, loaded, prompts, responses, categories, trained)
+    judged = score_with_judges(judges, loaded, prompts, responses, categories, trained,
+                               _references(before, rows) if judges else [])
     relation, note = weighted_reward_note(reward_model, trained)
     by_category = category_summaries(categories, summary)
     metrics = {
@@ -119,6 +126,27 @@ def rescore_evaluation(source: str | Path, out: str | Path, reward_model: str | 
         write_report(tmp, metrics, quality_markdown(title, summary, by_category, judged, note))
         write_jsonl(tmp / "responses.jsonl", records)
     return metrics
+
+
+def _references(metrics: dict[str, Any], rows: list[dict[str, Any]]) -> list[Reference]:
+    """The dataset's own answers to the re-scored prompts, from the dataset folder and split
+    the source evaluation records; none (logged) where that folder is gone or its prompts
+    differ."""
+    data, split = metrics.get("data"), metrics.get("split")
+    if not isinstance(data, str) or not isinstance(split, str) or not Path(data).is_dir():
+        logger.info("the source's dataset folder %r is not here: no reference answers", data)
+        return []
+    try:
+        by_id = {str(getattr(row, "id", "")): row for row in load_eval_prompts(data, split)}
+    except FairguardError as exc:
+        logger.info("reference answers left out: %s", exc)
+        return []
+    found = [by_id.get(str(row.get("id"))) for row in rows]
+    matched = [r for r, row in zip(found, rows) if r is not None and r.prompt == row["prompt"]]
+    if len(matched) != len(rows):
+        logger.info("%s no longer holds the evaluated prompts: no reference answers", data)
+        return []
+    return reference_answers(matched)
 
 
 def run_rescore(config: RescoreConfig) -> dict[str, Any]:
