@@ -93,7 +93,10 @@ def make_cross_judge(out: Path) -> None:
         _write(folder / "metrics.json", {
             "generation": {"max_new_tokens": 16, "do_sample": False},
             "judges": {j: {"relation": reasons[j][0] if side != "base" else "independent",
-                           "reason": reasons[j][1]} for j in judges}})
+                           "reason": reasons[j][1],
+                           **({"thresholds": {"fairness": 0.55},
+                               "references": {"fair": {"n": 3, "means": {"fairness": 0.9}}}}
+                              if j == "judge-independent" else {})} for j in judges}})
     write_comparison(compare_evaluations(out / "cross-judge" / "base", out / "cross-judge" / "grpo-adapter"),
                      out / "cross-judge" / "compare")
     changes = {"likelihood.disambig.accuracy": paired_change([0, 1, 0, 1], [1, 1, 0, 1]),
@@ -135,12 +138,14 @@ def test_grpo_leads_with_the_cross_judge_then_behaviour_then_the_training_judge(
         "### Cross-judge quality", "### Behaviour", "### Training judge (the adapter's own reward model)"))
     assert cross < behaviour < same
     table = grpo[cross:behaviour]
-    assert "| judge | relation | head | base | after | change ± se |" in table
-    # independent judge first, then the training judge, each with its paired change ± se
-    independent = table.index("| judge-independent | independent | fairness | 0.600 | 0.667 | +0.067 ± 0.033 |")
-    training = table.index("| reward-model | training judge | fairness | 0.500 | 0.800 | +0.300 ± 0.000 |")
+    assert "| judge | relation | head | base | after | change ± se | fair answers | flagged |" in table
+    # independent judge first, then the training judge, each with its paired change ± se; the
+    # fair answers' mean and the flagged share where the judge recorded them
+    independent = table.index("| judge-independent | independent | fairness | 0.600 | 0.667 | +0.067 ± 0.033 "
+                              "| 0.900 | 33.3 % -> 0.0 % |")
+    training = table.index("| reward-model | training judge | fairness | 0.500 | 0.800 | +0.300 ± 0.000 | – | – |")
     assert independent < training
-    assert "| judge-independent | independent | relevance | 0.800 | 0.800 | +0.000 ± 0.000 |" in table
+    assert "| judge-independent | independent | relevance | 0.800 | 0.800 | +0.000 ± 0.000 | – | – |" in table
     assert "same 3 test prompts (greedy, 16 new tokens" in table
     assert "`judge-independent`, independent: other data than reward-model (another held-out split)." in table
     assert "`data build --seed 1`" in table and "fairness 0.801" in table

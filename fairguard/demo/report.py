@@ -180,10 +180,15 @@ def _cross_judge(out: Path) -> list[str]:
               f"{generation.get('max_new_tokens', 'n/a')} new tokens; `fairguard eval quality` "
               "with both judges, then `fairguard eval compare`: `cross-judge/`). Change = "
               "adapter - base, paired by prompt, ± its standard error; independent judges "
-              "first."), "",
-             markdown_table(("judge", "relation", "head", "base", "after", "change ± se"), [
+              "first. Fair answers: the judge's mean for the dataset's own fair answers to the "
+              "same prompts (as high as answering fairly scores by it); flagged: the share of "
+              "answers under the judge's shipped threshold, base -> adapter."), "",
+             markdown_table(("judge", "relation", "head", "base", "after", "change ± se",
+                             "fair answers", "flagged"), [
                  (name, RELATION_LABELS.get(j.get("relation"), j.get("relation")), head,
-                  c.get("before"), c.get("after"), change_cell(c["change"], c["se"]))
+                  c.get("before"), c.get("after"), change_cell(c["change"], c["se"]),
+                  (j.get("fair_answers") or {}).get(head),
+                  _flagged_cell((j.get("flagged") or {}).get(head)))
                  for name, j in judges.items() for head, c in (j.get("heads") or {}).items()])]
     warning = loud_warning([str(j.get("relation")) for j in judges.values()])
     if warning:
@@ -192,6 +197,14 @@ def _cross_judge(out: Path) -> list[str]:
         lines.append(f"- `{name}`, {RELATION_LABELS.get(info.get('relation'), info.get('relation'))}: "
                      f"{info.get('reason', 'no reason recorded')}.")
     return lines + [""] + _judge_line(out)
+
+
+def _flagged_cell(change: dict[str, Any] | None) -> str | None:
+    """``12.3 % -> 8.1 %`` from a paired change of flagged shares (None: not compared)."""
+    if not isinstance(change, dict) or not all(isinstance(change.get(k), (int, float))
+                                               for k in ("before", "after")):
+        return None
+    return f"{100 * change['before']:.1f} % -> {100 * change['after']:.1f} %"
 
 
 def _judge_line(out: Path) -> list[str]:
