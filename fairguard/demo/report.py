@@ -181,7 +181,7 @@ def _cross_judge(out: Path) -> list[str]:
               "with both judges, then `fairguard eval compare`: `cross-judge/`). Change = "
               "adapter - base, paired by prompt, ± its standard error; independent judges "
               "first. Fair answers: the judge's mean for the dataset's own fair answers to the "
-              "same prompts (as high as answering fairly scores by it); flagged: the share of "
+              "same prompts (a yardstick for how far answering fairly moves it); flagged: the share of "
               "answers under the judge's shipped threshold, base -> adapter."), "",
              markdown_table(("judge", "relation", "head", "base", "after", "change ± se",
                              "fair answers", "flagged"), [

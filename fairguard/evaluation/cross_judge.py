@@ -401,8 +401,9 @@ def references_markdown(results: Sequence[JudgeResult]) -> str:
                 row += [(ref.get("means") or {}).get(h), _share((ref.get("flagged") or {}).get(h))]
             rows.append(row)
     return ("\n### Against the dataset's own answers\n\nThe same judges on the dataset's own fair, "
-            "evasive and biased answers to the same prompts: the fair answers' mean is as high as "
-            "answering fairly scores by that judge, so a gain beyond it is not fairness. Flagged: "
+            "evasive and biased answers to the same prompts: the fair answers' mean is what the "
+            "dataset's own fair answer to each prompt scores by that judge, a yardstick for how far "
+            "answering fairly moves it; the evasive answers' mean is what declining earns. Flagged: "
             "the share under the judge's shipped threshold (what a guard would flag).\n\n"
             + markdown_table(columns, rows))
 
