@@ -21,6 +21,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "fairguard.plugins.neutralize",
     "fairguard.plugins.reward_model",
     "fairguard.plugins.context_answer",
+    "fairguard.plugins.fairness_pass",
     "fairguard.plugins.lora",
     "fairguard.plugins.refine",
 )
