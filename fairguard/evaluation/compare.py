@@ -64,8 +64,8 @@ class JudgeComparison:
     """One judge's per-head paired changes; ``relation`` is the less independent of the two
     folders' relations of this judge to the adapter's training judge. ``flagged``: the paired
     change of the share of answers under the judge's shipped threshold (heads with one);
-    ``fair_answers``: the judge's mean for the dataset's own fair answers (as high as answering
-    fairly scores), where the evaluation recorded it."""
+    ``fair_answers``: the judge's mean for the dataset's own fair answers (a yardstick for how
+    far answering fairly moves it), where the evaluation recorded it."""
 
     relation: str
     heads: dict[str, PairedChange]
