@@ -63,6 +63,6 @@ def test_load_plugins_env_excludes_it(plugin_site):
     assert "generalization" not in result.stdout
     result = _run(plugin_site, "-c", "import fairguard; fairguard.get_reward('generalization')", load="")
     assert result.returncode != 0
-    assert "unknown reward 'generalization'; known rewards: context-answer, gender-bias" in result.stderr
+    assert "unknown reward 'generalization'; known rewards: context-answer, fairness-pass, gender-bias" in result.stderr
     result = _run(plugin_site, "-m", "fairguard", "plugins", load="generalization")
     assert [row["name"] for row in json.loads(result.stdout)] == ["generalization"]

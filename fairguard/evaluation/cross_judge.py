@@ -433,8 +433,8 @@ def row_scores(results: Sequence[JudgeResult], index: int) -> dict[str, dict[str
 
 
 __all__ = ["INDEPENDENT", "JUDGE_HELP", "REFERENCE_KINDS", "SAME_DATA", "SAME_SPLIT", "TRAINING",
-           "UNKNOWN", "JudgeResult", "Reference", "Relation", "flagged_shares", "reference_answers",
-           "references_markdown", "TrainingJudge", "all_training", "check_judges", "loud_warning", "judge_backbone",
-           "judge_names", "judge_order", "judge_relation", "judges_markdown", "judges_metrics",
-           "load_judges", "row_scores", "training_judge", "warn_training_judges",
-           "weighted_reward_note"]
+           "UNKNOWN", "JudgeResult", "Reference", "Relation", "TrainingJudge", "all_training",
+           "check_judges", "flagged_shares", "judge_backbone", "judge_names", "judge_order",
+           "judge_relation", "judges_markdown", "judges_metrics", "load_judges", "loud_warning",
+           "reference_answers", "references_markdown", "row_scores", "training_judge",
+           "warn_training_judges", "weighted_reward_note"]
