@@ -182,8 +182,8 @@ def _score_heads(row: dict[str, Any]) -> list[str]:
 def _recorded_judges(folder: str | Path) -> dict[str, dict[str, Any]]:
     """``metrics.json``'s ``judges`` of an evaluation folder ({} when missing or unreadable)."""
     try:
-        judges = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8")).get(JUDGES)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        judges = load_metrics(folder).get(JUDGES)
+    except ArtifactError:
         return {}
     return ({str(k): v for k, v in judges.items() if isinstance(v, dict)}
             if isinstance(judges, dict) else {})
