@@ -58,7 +58,10 @@ def grouped_sdpa_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
         mask = mask.reshape(mask.shape[0], 1, groups * q_len, k_len)
     out = torch.nn.functional.scaled_dot_product_attention(
         folded, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling, is_causal=False)
-    return out.view(batch, heads, q_len, dim).transpose(1, 2).contiguous(), None
+    # (batch, kv_heads, groups * q_len, dim) -> (batch, q_len, heads, dim); CUDA kernels may return
+    # ``out`` with a (batch, q_len, heads, dim) memory layout, so no ``view`` across its heads.
+    out = out.unflatten(2, (groups, q_len)).permute(0, 3, 1, 2, 4)
+    return out.reshape(batch, q_len, heads, dim), None
 
 
 def use_fast_sdpa(model: Any) -> bool:

@@ -84,3 +84,29 @@ def test_grouped_attention_matches_copied_heads():
         want, _ = sdpa_attention_forward(Module(), query, key, value, mask)
         got, _ = grouped_sdpa_attention(Module(), query, key, value, mask)
         torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+
+
+def test_grouped_attention_takes_outputs_in_any_memory_layout(monkeypatch):
+    """CUDA's fused kernels return SDPA's output in (batch, q_len, heads, dim) memory order, which
+    cannot be viewed across heads; the same values in that layout give the same answer."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    class Module:
+        num_key_value_groups = 3
+        is_causal = True
+
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def sequence_major(*args, **kwargs):
+        out = sdpa(*args, **kwargs)
+        return out.transpose(1, 2).contiguous().transpose(1, 2)  # same values, other strides
+
+    torch.manual_seed(0)
+    query = torch.randn(2, 6, 5, 8)
+    key, value = torch.randn(2, 2, 2, 5, 8)
+    mask = torch.ones(2, 1, 5, 5, dtype=torch.bool).tril()
+    want, _ = sdpa_attention_forward(Module(), query, key, value, mask)
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", sequence_major)
+    assert not sequence_major(query[:, :2], key, value).is_contiguous()
+    got, _ = grouped_sdpa_attention(Module(), query, key, value, mask)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)

@@ -38,7 +38,7 @@ def _torchrun(args: list[str], tmp_path) -> subprocess.CompletedProcess:
 
 def _train_args(data, out, backbone) -> list[str]:
     return ["--data", str(data), "--out", str(out), "--backbone", str(backbone), "--epochs", "2",
-            "--batch-size", "4", "--quiet"]
+            "--batch-size", "4", "--device", "cpu", "--quiet"]
 
 
 def test_two_gloo_processes_train_the_same_weights_and_write_once(tmp_path, tiny_deberta_dir):

@@ -62,5 +62,5 @@ def test_max_length_truncates(trained):
 def test_predict_probs_restores_training_mode(trained):
     scorer = TorchRewardScorer(trained)
     scorer.model.train()
-    predict_probs(scorer.model, scorer.tokenizer, ["a"], ["b"], 32)
+    predict_probs(scorer.model, scorer.tokenizer, ["a"], ["b"], 32)  # on the model's device
     assert scorer.model.training

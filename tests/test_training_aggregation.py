@@ -151,7 +151,7 @@ def test_trainer_decoupled_logs_the_weighted_sum_and_uses_gdpo_advantages(tiny_c
     # per head in its group: a -> (+0.707, -0.707), b -> (-0.707, +0.707); weighted 1 and 0.5
     # the sum is (+0.354, -0.354) per group, batch-normalised to about (+0.866, -0.866)
     want = torch.tensor([1.0, -1.0, 1.0, -1.0]) * 0.866
-    torch.testing.assert_close(batch.advantages, want, atol=1e-3, rtol=0)
+    torch.testing.assert_close(batch.advantages.cpu(), want, atol=1e-3, rtol=0)
     t.train()
     meta = json.loads((tmp_path / "d" / "fairguard.json").read_text())
     assert meta["config"]["reward_aggregation"] == "decoupled"

@@ -42,8 +42,8 @@ def favoured_mass(trainer) -> float:
     family = trainer.policy
     ids = torch.tensor(tok.convert_tokens_to_ids(FAVOURED))
     tok.padding_side = "left"
-    enc = tok(PROMPTS, return_tensors="pt", padding=True)
-    masked = torch.full((len(PROMPTS), 8), family.mask_token_id)
+    enc = tok(PROMPTS, return_tensors="pt", padding=True).to(trainer.peft_model.device)
+    masked = torch.full((len(PROMPTS), 8), family.mask_token_id, device=trainer.peft_model.device)
     with torch.no_grad():
         x = torch.cat([enc["input_ids"], masked], 1)
         att = torch.cat([enc["attention_mask"], torch.ones_like(masked)], 1)
@@ -115,7 +115,7 @@ def test_train_writes_loadable_adapter_metrics_and_diffusion_evaluation(tiny_mas
     assert lora
     for name, param in loaded.named_parameters():
         if "lora_" in name:
-            torch.testing.assert_close(param, trained[name], atol=0, rtol=0)
+            torch.testing.assert_close(param, trained[name].cpu(), atol=0, rtol=0)
 
 
 def test_resume_repeats_the_straight_run(tiny_masked_lm_dir, tmp_path):

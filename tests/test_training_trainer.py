@@ -52,7 +52,7 @@ def favoured_mass(trainer) -> float:
     """Mean probability mass on FAVOURED words at the first completion position."""
     tok = trainer.tokenizer
     ids = torch.tensor(tok.convert_tokens_to_ids(FAVOURED))
-    enc = tok(PROMPTS, return_tensors="pt", padding=True)
+    enc = tok(PROMPTS, return_tensors="pt", padding=True).to(trainer.peft_model.device)
     with torch.no_grad():
         logits = trainer.peft_model(**enc).logits[:, -1, :]
     return float(torch.softmax(logits, -1)[:, ids].sum(-1).mean())
@@ -199,7 +199,7 @@ def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
     r = batch.rollout
     kl = sequence_kl(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
     reward = torch.tensor(FavourWords().score(r.prompts, r.completions)["favour"], dtype=torch.float32)
-    torch.testing.assert_close(batch.advantages, reward - 0.1 * kl, atol=1e-6, rtol=0)
+    torch.testing.assert_close(batch.advantages.cpu(), reward - 0.1 * kl.cpu(), atol=1e-6, rtol=0)
     assert float(kl.min()) > 0
     logps = completion_logprobs(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids,
                                 r.completion_mask)

@@ -32,12 +32,15 @@ def resolve_device(device: str | None) -> str:
 
 
 def predict_probs(model: Any, tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
-                  max_length: int, batch_size: int = 32, device: str = "cpu",
+                  max_length: int, batch_size: int = 32, device: str | None = None,
                   progress: bool = False, desc: str = "scoring") -> np.ndarray:
-    """Sigmoid scores, shape ``(len(prompts), num_heads)``; pairs are batched by length."""
+    """Sigmoid scores, shape ``(len(prompts), num_heads)``; pairs are batched by length. ``device``
+    defaults to the model's."""
     import torch
     from tqdm.auto import tqdm
 
+    if device is None:
+        device = str(next(model.parameters()).device)
     n = len(prompts)
     num_heads = model.config.num_labels
     out = np.zeros((n, num_heads), dtype=np.float64)
