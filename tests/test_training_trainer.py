@@ -105,7 +105,7 @@ def test_train_writes_loadable_adapter_and_metrics(tiny_causal_lm_dir, tmp_path)
     trained = dict(trainer.peft_model.named_parameters())
     for name, param in loaded.named_parameters():
         if "lora_" in name:
-            torch.testing.assert_close(param, trained[name], atol=0, rtol=0)
+            torch.testing.assert_close(param, trained[name].cpu(), atol=0, rtol=0)
     with pytest.raises(ArtifactError, match="already exists"):
         Trainer(config(tiny_causal_lm_dir), out, rewards=WeightedRewards([FavourWords()]),
                 train_prompts=PROMPTS).setup()
@@ -197,12 +197,12 @@ def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
                 p.normal_(0, 0.3)
     batch = trainer.make_batch(0)
     r = batch.rollout
-    kl = sequence_kl(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask)
+    kl = sequence_kl(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask).cpu()
     reward = torch.tensor(FavourWords().score(r.prompts, r.completions)["favour"], dtype=torch.float32)
-    torch.testing.assert_close(batch.advantages.cpu(), reward - 0.1 * kl.cpu(), atol=1e-6, rtol=0)
+    torch.testing.assert_close(batch.advantages.cpu(), reward - 0.1 * kl, atol=1e-6, rtol=0)
     assert float(kl.min()) > 0
     logps = completion_logprobs(trainer.peft_model, r.prompt_ids, r.prompt_mask, r.completion_ids,
                                 r.completion_mask)
-    expected = -((logps * r.completion_mask).sum(-1) * (reward - 0.1 * kl)).mean()
+    expected = -((logps * r.completion_mask).sum(-1).cpu() * (reward - 0.1 * kl)).mean()
     row = trainer.train_step(0)
     assert abs(row["loss"] - float(expected)) < 1e-5
