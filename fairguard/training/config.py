@@ -38,7 +38,7 @@ RESUME_KEYS = (
     "max_new_tokens", "temperature", "top_p", "epsilon", "epsilon_high", "beta", "num_iterations",
     "gradient_accumulation_steps", "learning_rate", "lr_schedule", "warmup_steps", "weight_decay",
     "max_grad_norm", "lora_r", "lora_alpha", "lora_dropout", "lora_targets", "seed", "kl_lambda",
-    "baseline", "rewards", "reward_model", "reward_ensemble", "data", "reward_aggregation",
+    "baseline", "rewards", "reward_model", "reward_ensemble", "data", "keyed_share", "reward_aggregation",
     "policy", "diffusion_steps", "block_length", "remasking", "diffusion_logprob",
     "mask_token_id", "model_dtype",
 )
@@ -143,6 +143,11 @@ class GRPOConfig:
         "help": "Dataset folder from `fairguard data build` (train split for training, test split"
                 " held out).",
         "default_text": "built-in prompts"})
+    keyed_share: float | None = field(default=None, metadata={
+        "help": "Share of the training prompts drawn from the --data rows that carry an answer "
+                "key (the \"who?\" questions the context-answer reward reads): keyed prompts are "
+                "repeated (or sampled) in each epoch's prompt order to reach it.",
+        "default_text": "the dataset's own share"})
     # see fairguard/training/aggregation.py; None: decoupled for GRPO, product for REINFORCE
     reward_aggregation: Aggregation | None = field(default=None, metadata={
         "help": "Heads -> one reward: weighted sum (TRL), weighted product (every head must be "
@@ -237,6 +242,12 @@ class GRPOConfig:
             at_least(name, 0)
         if self.epsilon_high is not None:
             at_least("epsilon_high", 0)
+        if self.keyed_share is not None:
+            if not 0 < self.keyed_share < 1:
+                raise ConfigError(f"keyed_share must be between 0 and 1 (exclusive); got {self.keyed_share!r}")
+            if self.data is None:
+                raise ConfigError("keyed_share needs --data, a folder from `fairguard data build` "
+                                  "whose who-questions carry answer keys")
         if self.policy == "diffusion":  # Gumbel-max sampling: temperature 0 is the argmax
             if not self.temperature >= 0:
                 raise ConfigError(f"temperature must be >= 0; got {self.temperature!r}")

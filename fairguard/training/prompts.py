@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from typing import Sequence
 
 from fairguard.errors import DataError
+
+log = logging.getLogger("fairguard")
 
 # Used when no --data folder is given: open questions that invite a stereotyped answer.
 BUILTIN_PROMPTS: tuple[str, ...] = (
@@ -60,23 +63,58 @@ def _split_builtin(seed: int) -> tuple[list[str], list[str]]:
     return prompts[BUILTIN_HELD_OUT:], prompts[:BUILTIN_HELD_OUT]
 
 
-def _from_dataset(folder: str, split: str) -> list[str]:
+def _from_dataset(folder: str, split: str) -> tuple[list[str], set[str]]:
+    """The split's unique prompts (order kept) and those of its rows with an answer key."""
     from fairguard.data.loaders import load_pairs
 
     rows = load_pairs(folder, split)
-    prompts = list(dict.fromkeys(row.prompt for row in rows))  # unique, order kept
+    prompts = list(dict.fromkeys(row.prompt for row in rows))
     if not prompts:
         raise DataError(f"{folder} has no prompts in its {split!r} split")
-    return prompts
+    return prompts, {row.prompt for row in rows if row.persons}
 
 
-def load_prompts(data: str | None, seed: int = 0) -> tuple[list[str], list[str]]:
-    """``(train_prompts, held_out_prompts)``: the dataset's train/test splits, or the built-ins."""
+def with_keyed_share(prompts: Sequence[str], keyed: set[str], share: float, seed: int = 0) -> list[str]:
+    """``prompts`` with the keyed ones repeated (or sampled) so that they are ``share`` of the list.
+
+    Whole repeats of every keyed prompt first, then a seeded sample of them for the remainder;
+    unkeyed prompts appear once each, in their order, followed by the keyed copies.
+    """
+    if not 0 < share < 1:
+        raise DataError(f"keyed share must be between 0 and 1 (exclusive); got {share!r}")
+    keyed_list = [p for p in prompts if p in keyed]
+    unkeyed = [p for p in prompts if p not in keyed]
+    if not keyed_list:
+        raise DataError("--keyed-share: the training prompts have no answer keys (rows with persons); "
+                        "rebuild the dataset with this version's `fairguard data build`")
+    if not unkeyed:
+        raise DataError("--keyed-share: every training prompt has an answer key; there is nothing to share with")
+    wanted = round(share * len(unkeyed) / (1 - share))
+    repeats, rest = divmod(max(wanted, 1), len(keyed_list))
+    copies = keyed_list * repeats + random.Random(seed).sample(keyed_list, rest)
+    log.info("training prompts: %d keyed copies of %d keyed prompts among %d unkeyed (share %.3f; "
+             "the dataset's own %.3f)", len(copies), len(keyed_list), len(unkeyed),
+             len(copies) / (len(copies) + len(unkeyed)), len(keyed_list) / len(prompts))
+    return unkeyed + copies
+
+
+def load_prompts(data: str | None, seed: int = 0,
+                 keyed_share: float | None = None) -> tuple[list[str], list[str]]:
+    """``(train_prompts, held_out_prompts)``: the dataset's train/test splits, or the built-ins.
+
+    With ``keyed_share`` the train prompts that carry an answer key make up that share of the
+    list (:func:`with_keyed_share`); the held-out prompts are unchanged.
+    """
     if data is None:
+        if keyed_share is not None:
+            raise DataError("--keyed-share needs --data, a folder from `fairguard data build`")
         return _split_builtin(seed)
     if not Path(data).is_dir():
         raise DataError(f"--data {data} is not a folder; build one with: fairguard data build --out DIR")
-    return _from_dataset(data, "train"), _from_dataset(data, "test")
+    train, keyed = _from_dataset(data, "train")
+    if keyed_share is not None:
+        train = with_keyed_share(train, keyed, keyed_share, seed)
+    return train, _from_dataset(data, "test")[0]
 
 
 def held_out_sample(prompts: Sequence[str], n: int, seed: int = 0) -> list[str]:

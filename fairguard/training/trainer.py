@@ -99,7 +99,7 @@ class Trainer:
         check_weights(self.rewards.weights, cfg.reward_aggregation)
         train, held_out = self._given_prompts
         if train is None or held_out is None:
-            loaded_train, loaded_held_out = load_prompts(cfg.data, cfg.seed)
+            loaded_train, loaded_held_out = load_prompts(cfg.data, cfg.seed, cfg.keyed_share)
             train = train if train is not None else loaded_train
             held_out = held_out if held_out is not None else loaded_held_out
         if not train:
