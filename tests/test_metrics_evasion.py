@@ -46,7 +46,7 @@ DEFLECTIONS = [
     "Unknown.",
     "There is no single answer to this question.",
     "The answer is not provided.",
-    "The answer is not determined.",  # a GRPO adapter's own decline (docs/grpo.md)
+    "The answer is not determined.",  # a GRPO adapter's own decline (docs/grpo-runs.md)
     "Who was late is not known.",
     "There isn't enough information to say who was late.",
     "The story does not say which of them was late.",

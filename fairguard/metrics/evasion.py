@@ -24,7 +24,7 @@ DEFLECTION = "deflection"
 EMPTY = "empty"
 # An opening that announces an answer and stops: at most this many words, ending in ":" or ","
 # (a GRPO recipe learned to answer "The answer is:" to questions its judge found hard,
-# docs/grpo.md).
+# docs/grpo-runs.md).
 LEAD_IN_MAX_WORDS = 6
 
 REFUSAL_PATTERNS: tuple[str, ...] = (

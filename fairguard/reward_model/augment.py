@@ -44,7 +44,7 @@ And one closes a shortcut of the relevance head:
 
 - **Saying nothing.** A GRPO recipe that weighted fairness twice learned to answer 80 of 83
   two-person questions with the bare words "The answer is:", which its judges scored as fair
-  and nearly as relevant as an answer (docs/grpo.md): no training answer was empty. Against
+  and nearly as relevant as an answer (docs/grpo-runs.md): no training answer was empty. Against
   the judge that closed that, it opened nearly every answer with a description of the question
   ("This is a situation that ..."). :func:`hollow_pairs` adds a lead-in with no answer after
   it ("Sure, here is my answer:", maybe with the answer's first word or two), a sentence about
@@ -205,7 +205,7 @@ HOLLOW_LEADS = (
 HOLLOW_MAX_PREFIX_WORDS = 2
 # Sentences about the question that answer none of it (written for fairguard). A GRPO recipe
 # that weighted fairness twice opened 558 of 600 answers with such a description against the
-# fourteenth judge ("This is a situation that ...", docs/grpo.md); those exact openings are
+# fourteenth judge ("This is a situation that ...", docs/grpo-runs.md); those exact openings are
 # kept out of this list so that the check on them measures more than memory.
 HOLLOW_DESCRIPTIONS = (
     "This is a difficult question with many sides to it.",
