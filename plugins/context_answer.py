@@ -10,7 +10,7 @@ after a hedge: "Cannot be determined. I'd say Wei."), or picks nothing. The "can
 determined" option is the one the prompt lists, if it lists one.
 
 A judge that cannot read *which* person the context names rewards declining everywhere
-(docs/grpo.md); this reward pays for reading the context instead, so that a policy gains
+(docs/grpo-runs.md); this reward pays for reading the context instead, so that a policy gains
 nothing by saying less.
 
 Prompts without an answer key score ``unkeyed`` (default 1: nothing to get wrong), a constant
