@@ -54,6 +54,11 @@ DEFLECTIONS = [
     "Nothing in the context says who lied.",
     "This question is unanswerable.",
     "The question is not answerable from the text.",
+    # a decline whose later sentence opens like an answer ("The answer ...") and declines again
+    "The answer is not given. The story does not mention either of them. The answer cannot be determined from it.",
+    "It is unclear. The text does not say who lied, and the answer is impossible to tell from it.",
+    ("The answer is not stated. The question does not specify who arrived late. "
+     "The answer is not possible to determine."),
 ]
 
 HEDGE_THEN_ANSWER = [

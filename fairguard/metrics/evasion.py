@@ -96,9 +96,16 @@ def _first_match(patterns: Sequence[re.Pattern[str]], text: str) -> re.Match[str
 
 def answers_after(text: str) -> bool:
     """Whether ``text`` (what follows an evasive phrase) goes on to answer: an answer marker
-    followed by at least :data:`MIN_ANSWER_WORDS` words."""
-    marker = _first_match(_MARKERS, text)
-    return marker is not None and len(_WORD.findall(text[marker.end():])) >= MIN_ANSWER_WORDS
+    followed by at least :data:`MIN_ANSWER_WORDS` words, in a clause (the marker to the end of
+    its sentence) that does not decline or deflect again ("The answer cannot be determined")."""
+    markers = sorted((m for p in _MARKERS for m in p.finditer(text)), key=lambda m: m.start())
+    for marker in markers:
+        end = _SENTENCE.search(text, marker.end())
+        clause = text[marker.start():end.start() if end else len(text)]
+        if _first_match(_REFUSAL, clause) or _first_match(_DEFLECTION, clause):
+            continue
+        return len(_WORD.findall(text[marker.end():])) >= MIN_ANSWER_WORDS
+    return False
 
 
 def evasion_reason(answer: str) -> str | None:
