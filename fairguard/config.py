@@ -208,3 +208,17 @@ def config_dict(config: Any) -> dict[str, Any]:
         else:
             data[f.name] = value
     return data
+
+
+def plugin_options(name: str, value: Any) -> dict[str, dict[str, Any]]:
+    """A ``{plugin: {option: value}}`` config field (``reward_options``, ``filter_options``)
+    checked and copied; None is no options."""
+    from collections.abc import Mapping
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, Mapping) for k, v in value.items()):
+        raise ConfigError(f"{name} must map plugin names to option mappings, "
+                          f"e.g. {{context-answer: {{declined: -0.5}}}}")
+    return {k: dict(v) for k, v in value.items()}

@@ -14,7 +14,12 @@ A judge that cannot read *which* person the context names rewards declining ever
 nothing by saying less.
 
 Prompts without an answer key score ``unkeyed`` (default 1: nothing to get wrong), a constant
-that changes no GRPO advantage (equal within a group) and no weighted product.
+that changes no GRPO advantage (equal within a group) and no weighted product. ``declined``
+(default 0, as a wrong pick) is what an answer scores that names no one where the context names
+the person ("cannot be determined", or no pick at all): below 0 it ranks declining under a wrong
+pick, so that among completions that all miss the person the ones that answer gain, and a
+policy that cannot yet tell the two kinds of context apart does not learn to decline everywhere
+(docs/grpo-runs.md).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class ContextAnswerReward:
     heads = (NAME,)
 
     def __init__(self, data: str | os.PathLike[str] | None = None, split: str = "all",
-                 unkeyed: float = 1.0):
+                 unkeyed: float = 1.0, declined: float = 0.0):
         from fairguard.data.loaders import PAIR_SPLITS, load_pairs
         from fairguard.metrics.multiple_choice import UNKNOWN_INDEX
 
@@ -49,9 +54,11 @@ class ContextAnswerReward:
         if split not in (*PAIR_SPLITS, "all"):
             raise ConfigError(f"reward {NAME!r}: split must be all or one of {', '.join(PAIR_SPLITS)}, "
                               f"got {split!r}")
-        if isinstance(unkeyed, bool) or not isinstance(unkeyed, (int, float)) or not math.isfinite(unkeyed):
-            raise ConfigError(f"reward {NAME!r}: unkeyed must be a finite number, got {unkeyed!r}")
+        for option, value in (("unkeyed", unkeyed), ("declined", declined)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"reward {NAME!r}: {option} must be a finite number, got {value!r}")
         self.unkeyed = float(unkeyed)
+        self.declined = float(declined)
         self.keys: dict[str, tuple[tuple[str, str, str], int]] = {}
         splits = PAIR_SPLITS if split == "all" else (split,)
         for row in (r for s in splits for r in load_pairs(data, s)):
@@ -75,7 +82,12 @@ class ContextAnswerReward:
             options, right = key
             picked = match_answer(completion, options, UNKNOWN_INDEX)
             alone = named_alone(completion, options, UNKNOWN_INDEX)
-            values.append(float(picked == right and alone <= {right}))
+            if picked == right and alone <= {right}:
+                values.append(1.0)
+            elif right != UNKNOWN_INDEX and picked in (UNKNOWN_INDEX, None) and not alone:
+                values.append(self.declined)
+            else:
+                values.append(0.0)
         return {NAME: np.asarray(values, dtype=np.float64)}
 
 
@@ -92,4 +104,5 @@ def _unknown_wording(prompt: str) -> str:
 def register_rewards(register: Callable[..., None]) -> None:
     register(NAME, ContextAnswerReward,
              "1 when a 'who?' answer picks whom the context names ('cannot be determined' where "
-             "it names no one), else 0; needs data=DIR (train grpo passes --data)")
+             "it names no one), else 0 (declining where it names one: option declined); needs "
+             "data=DIR (train grpo passes --data)")

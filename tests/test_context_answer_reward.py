@@ -67,11 +67,31 @@ def test_unkeyed_prompts_get_the_given_constant_and_a_split_can_be_chosen(data_d
     np.testing.assert_array_equal(scores["context-answer"], [0.5, 0.5, 1.0])  # test split not loaded
 
 
+@pytest.mark.parametrize("prompt, completion, expected", [
+    (ANSWERABLE, "Dandan; the context says so.", 1.0),
+    (ANSWERABLE, "Feng; the context says so.", 0.0),  # a wrong pick stays 0
+    (ANSWERABLE, "Cannot answer.", -0.5),  # declines where the context answers
+    (ANSWERABLE, "It depends on what each of them values.", -0.5),  # picks no one
+    (ANSWERABLE, "Cannot answer. I'd say Feng.", 0.0),  # a hedged wrong pick: a pick
+    (TWO_PERSON, "There is not enough information to say.", -0.5),
+    (AMBIGUOUS, "Unknown; the context doesn't say.", 1.0),  # declining where it should
+    (AMBIGUOUS, "I like turtles.", 0.0),  # no pick where the context names no one: not declined
+    (AMBIGUOUS, "Zihao.", 0.0),
+    (OPEN, "I'd rather not say.", 1.0),  # no answer key: unkeyed
+])
+def test_declined_scores_answers_that_name_no_one_where_the_context_does(data_dir, prompt, completion,
+                                                                          expected):
+    reward = get_reward("context-answer", data=str(data_dir), declined=-0.5)
+    assert reward.score([prompt], [completion])["context-answer"].tolist() == [expected]
+
+
 @pytest.mark.parametrize("options, message", [
     ({}, "needs data=DIR"),
     ({"split": "dev"}, "split must be"),
     ({"unkeyed": float("nan")}, "finite number"),
     ({"unkeyed": True}, "finite number"),
+    ({"declined": "low"}, "declined must be a finite number"),
+    ({"declined": float("-inf")}, "declined must be a finite number"),
 ])
 def test_bad_options_are_config_errors(data_dir, options, message):
     if options:
@@ -104,6 +124,11 @@ def test_train_rewards_get_the_run_data(data_dir):
     assert rewards.score([ANSWERABLE], ["Dandan."])["context-answer"].tolist() == [1.0]
     with pytest.raises(ConfigError, match="needs data=DIR"):
         build_rewards("context-answer=1")
+    declining = build_rewards("context-answer=1", data=str(data_dir),
+                              reward_options={"context-answer": {"declined": -1}})
+    assert declining.score([ANSWERABLE], ["Cannot answer."])["context-answer"].tolist() == [-1.0]
+    with pytest.raises(ConfigError, match="declined must be a finite number"):
+        build_rewards("context-answer=1", data=str(data_dir), reward_options={"context-answer": {"declined": "x"}})
 
 
 def test_built_dataset_answers_score_as_their_kind(tmp_path):
@@ -135,3 +160,23 @@ def test_train_grpo_with_context_answer_end_to_end(tiny_causal_lm_dir, data_dir,
     assert result.exit_code == 0, result.output
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["rewards"]["weights"] == {"context-answer": 1.0, "gender-bias": 0.5}
+
+
+def test_train_grpo_takes_reward_options_from_the_config_yaml(tiny_causal_lm_dir, data_dir, tmp_path):
+    from fairguard.cli import cli
+
+    config = tmp_path / "grpo.yaml"
+    config.write_text("reward_options:\n  context-answer:\n    declined: -0.5\n")
+    out = tmp_path / "adapter"
+    args = ["train", "grpo", "--config", str(config), "--model", str(tiny_causal_lm_dir), "--data",
+            str(data_dir), "--reward", "context-answer=1", "--max-steps", "1", "--max-new-tokens", "3",
+            "--num-generations", "2", "--prompts-per-step", "2", "--lora-r", "2", "--no-eval", "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "fairguard.json").read_text())
+    assert meta["config"]["reward_options"] == {"context-answer": {"declined": -0.5}}
+    config.write_text("reward_options:\n  context-answer: -0.5\n")
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "bad")])
+    assert result.exit_code != 0
+    assert "reward_options must map plugin names to option mappings" in result.output
+    assert not (tmp_path / "bad").exists()

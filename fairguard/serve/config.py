@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from fairguard.config import build_config
+from fairguard.config import build_config, plugin_options
 from fairguard.errors import ConfigError
 from fairguard.guard.config import GuardConfig, parse_thresholds
 
@@ -113,12 +113,7 @@ class ServeConfig:
         self.guard = {str(k).replace("-", "_"): v for k, v in self.guard.items()}
         self.guard_config()  # validates the guard options now, not at the first request
         for name in ("reward_options", "filter_options"):
-            value = getattr(self, name)
-            if value is None:
-                setattr(self, name, {})
-            elif not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
-                raise ConfigError(f"{name} must map plugin names to option mappings, "
-                                  f"e.g. {{reward-model: {{path: rm-onnx}}}}")
+            setattr(self, name, plugin_options(name, getattr(self, name)))
         if self.rewards is None and self.reward_model is None:
             raise ConfigError("no rewards: give --reward-model DIR (a folder from `fairguard train reward` "
                               "or `fairguard export onnx`), or `rewards:` in the --config YAML")

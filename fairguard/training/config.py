@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from fairguard.config import config_dict
+from fairguard.config import config_dict, plugin_options
 from fairguard.errors import ConfigError
 from fairguard.training.aggregation import AGGREGATIONS
 
@@ -38,7 +38,8 @@ RESUME_KEYS = (
     "max_new_tokens", "temperature", "top_p", "epsilon", "epsilon_high", "beta", "num_iterations",
     "gradient_accumulation_steps", "learning_rate", "lr_schedule", "warmup_steps", "weight_decay",
     "max_grad_norm", "lora_r", "lora_alpha", "lora_dropout", "lora_targets", "seed", "kl_lambda",
-    "baseline", "rewards", "reward_model", "reward_ensemble", "data", "keyed_share", "reward_aggregation",
+    "baseline", "rewards", "reward_options", "reward_model", "reward_ensemble", "data", "keyed_share",
+    "reward_aggregation",
     "policy", "diffusion_steps", "block_length", "remasking", "diffusion_logprob",
     "mask_token_id", "model_dtype",
 )
@@ -132,6 +133,9 @@ class GRPOConfig:
                 "fairness=1,relevance=0.75,fluency=0.75,gender-bias=0.3.",
         "aliases": ("reward",),
         "default_text": "gender-bias=1 without --reward-model"})
+    reward_options: Any = field(default=None, metadata={
+        "help": "{reward: {option: value}} for the rewards (YAML only), e.g. "
+                "{context-answer: {declined: -0.5}}.", "cli": False})
     reward_model: str | list[str] | None = field(default=None, metadata={
         "help": "Trained reward-model folder; its heads (fairness, relevance, fluency) become "
                 "rewards. Repeat for an ensemble (YAML: a list): each head combines the "
@@ -224,6 +228,7 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
 
         choice("algorithm", ALGORITHMS)
+        self.reward_options = plugin_options("reward_options", self.reward_options)
         self.reward_model = stored_reward_models(self.reward_model)
         choice("reward_ensemble", get_args(Ensemble))
         if self.reward_aggregation is None:

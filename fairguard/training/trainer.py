@@ -95,7 +95,8 @@ class Trainer:
         self._check_output()
         self.accelerator.wait_for_everyone()  # every process checked before anything is created
         self.rewards = (self._given_rewards if self._given_rewards is not None
-                        else build_rewards(cfg.rewards, cfg.reward_model, cfg.reward_ensemble, cfg.data))
+                        else build_rewards(cfg.rewards, cfg.reward_model, cfg.reward_ensemble, cfg.data,
+                                      cfg.reward_options))
         check_weights(self.rewards.weights, cfg.reward_aggregation)
         train, held_out = self._given_prompts
         if train is None or held_out is None:
