@@ -14,6 +14,7 @@ import dataclasses
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -213,8 +214,6 @@ def config_dict(config: Any) -> dict[str, Any]:
 def plugin_options(name: str, value: Any) -> dict[str, dict[str, Any]]:
     """A ``{plugin: {option: value}}`` config field (``reward_options``, ``filter_options``)
     checked and copied; None is no options."""
-    from collections.abc import Mapping
-
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(
