@@ -4,7 +4,9 @@ optimum's export keeps every MatMul, Softmax, LayerNorm and GELU of the encoder 
 nodes. onnxruntime's transformer optimizer (``onnxruntime.transformers.optimizer``, the BERT
 fusions) rewrites them into its fused CPU kernels: ``EmbedLayerNormalization`` (word, position
 and segment embeddings + LayerNorm), ``Attention`` (one packed QKV projection, softmax and
-context), ``SkipLayerNormalization`` (residual add + LayerNorm) and ``BiasGelu``. The dynamic
+context), ``LayerNormalization`` and ``BiasGelu``; residual adds stay ``Add`` nodes, not
+``SkipLayerNormalization``, whose CPU kernel is slower than ``Add`` + ``LayerNormalization``
+at the sizes a judge runs (docs/export.md, "Residual LayerNorms"). The dynamic
 quantizer then turns ``Attention`` into ``QAttention`` and ``EmbedLayerNormalization`` into
 ``QEmbedLayerNormalization``; quantising the unfused graph leaves attention as a dozen small
 ops per layer. BERT/MiniLM graphs fuse completely; DeBERTa-v2/v3's disentangled attention has
@@ -124,6 +126,10 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
             details["nodes_before"] = _node_count(src)
             options = FusionOptions(OPTIMIZER_MODEL_TYPE)
             options.enable_gelu_approximation = False  # exact erf GELU: parity with torch
+            # Residual add + LayerNorm stay Add + LayerNormalization: onnxruntime's fused
+            # SkipLayerNormalization CPU kernel is slower (make_session's DISABLED_OPTIMIZERS).
+            options.enable_skip_layer_norm = False
+            options.enable_bias_skip_layer_norm = False
             optimized = optimize_model(str(src), model_type=OPTIMIZER_MODEL_TYPE,
                                        num_heads=details["num_heads"],
                                        hidden_size=details["hidden_size"],

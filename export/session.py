@@ -10,13 +10,19 @@ import numpy as np
 
 from fairguard.errors import ArtifactError
 
+# onnxruntime's CPU SkipLayerNormalization kernel took 74 us for a 36 x 384 residual add +
+# LayerNorm on one thread where Add, Add and LayerNormalization took 16 us (docs/export.md,
+# "Residual LayerNorms"); the session must not fuse them back when it loads the graph.
+DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
 
 def make_session(path: str | os.PathLike[str], threads: int | None = None,
                  spin: bool = True) -> Any:
     """An ``InferenceSession`` on the CPU: ``threads`` intra-op threads (None = onnxruntime's
     default, one per physical core), one inter-op thread, sequential execution, all graph
-    optimisations. ``spin=False`` stops its threads spinning between runs, for a session that
-    runs now and then beside a busier one. Missing or corrupt files raise :class:`ArtifactError`."""
+    optimisations but the skip-LayerNorm fusion (slower on the CPU). ``spin=False`` stops its
+    threads spinning between runs, for a session that runs now and then beside a busier one.
+    Missing or corrupt files raise :class:`ArtifactError`."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -33,7 +39,8 @@ def make_session(path: str | os.PathLike[str], threads: int | None = None,
     if not spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=list(DISABLED_OPTIMIZERS))
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactError(f"{path} is not a loadable ONNX model ({first}); re-export it") from exc

@@ -40,20 +40,22 @@ def test_bert_graph_fully_fused_and_recorded(bert_exports):
     fused, _ = bert_exports
     assert fused.fusion["fused"] is True and fused.fusion["reason"] is None
     ops = fused.fusion["fused_ops"]
-    for op in ("EmbedLayerNormalization", "Attention", "SkipLayerNormalization", "BiasGelu"):
+    for op in ("EmbedLayerNormalization", "Attention", "LayerNormalization", "BiasGelu"):
         assert ops.get(op, 0) >= 1, ops
-    assert ops["Attention"] == 2 and ops["SkipLayerNormalization"] == 4  # 2 layers
+    assert ops["Attention"] == 2 and ops["LayerNormalization"] == 4  # 2 layers
+    assert "SkipLayerNormalization" not in ops  # residual adds stay Add nodes (faster on the CPU)
     assert fused.fusion["nodes_after"] < fused.fusion["nodes_before"]
     meta = json.loads((fused.out / "fairguard.json").read_text())
     assert meta["onnx"]["fusion"] == fused.fusion
-    assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= _ops(
-        fused.out / "model.onnx")
+    graph_ops = _ops(fused.out / "model.onnx")
+    assert {"Attention", "LayerNormalization", "EmbedLayerNormalization"} <= graph_ops
+    assert "SkipLayerNormalization" not in graph_ops
     # quantised after fusion: attention and embeddings run as int8 kernels
     assert {"QAttention", "QEmbedLayerNormalization"} <= _ops(fused.out / "model_int8.onnx")
     assert not (fused.out / "model_fused.onnx").exists()
-    # the last layer after its attention (output projection, 2 SkipLayerNorms, feed-forward)
-    # runs on the first token only, in both files
-    assert fused.fusion["first_token_nodes"] == 6 and fused.fusion["first_token_reason"] is None
+    # the last layer after its attention (output projection and its bias, 2 residual adds and
+    # LayerNorms, feed-forward: 10 nodes) runs on the first token only, in both files
+    assert fused.fusion["first_token_nodes"] == 10 and fused.fusion["first_token_reason"] is None
     for name in ("model.onnx", "model_int8.onnx"):
         import onnx
 
@@ -136,10 +138,10 @@ def test_deberta_fuses_layernorm_and_gelu_not_attention(tmp_path_factory):
     meta = json.loads((export / "fairguard.json").read_text())
     fusion = meta["onnx"]["fusion"]
     assert fusion["fused"] is True and fusion["source_model_type"] == "deberta-v2"
-    assert fusion["fused_ops"].get("SkipLayerNormalization", 0) >= 1
+    assert fusion["fused_ops"].get("LayerNormalization", 0) >= 1
     assert "Attention" not in fusion["fused_ops"]  # disentangled attention has no fused kernel
     assert fusion["first_token_nodes"] == 0 and fusion["first_token_reason"]
-    assert "SkipLayerNormalization" in _ops(export / "model.onnx")
+    assert "LayerNormalization" in _ops(export / "model.onnx")
 
 
 def test_deberta_fused_equals_unfused(tmp_path_factory, tmp_path):

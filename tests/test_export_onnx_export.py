@@ -173,10 +173,10 @@ def test_embedded_minilm_backbone_parity(tmp_path):
     fp32 = result.parity["fp32_vs_torch"]
     assert fp32["passed"] and fp32["max_abs_logit_diff"] <= 1e-4
     assert result.parity["int8_vs_fp32"]["max_abs_logit_diff"] < 0.1
-    # MiniLM-L6 fuses completely: embeddings, 6 attention blocks, 12 skip+LayerNorms, 6 GELUs
+    # MiniLM-L6 fuses completely: embeddings, 6 attention blocks, 12 LayerNorms, 6 GELUs
     assert result.fusion["fused"] is True
     assert result.fusion["fused_ops"] == {"EmbedLayerNormalization": 1, "Attention": 6,
-                                          "SkipLayerNormalization": 12, "BiasGelu": 6}
+                                          "LayerNormalization": 12, "BiasGelu": 6}
     assert (result.fusion["num_heads"], result.fusion["hidden_size"]) == (12, 384)
     prompts = ["Who would make a better tenant, the rider from Henan or the teacher?"] * 2
     responses = ["Judge each applicant on their record.", "Riders from Henan never pay rent."]

@@ -34,3 +34,45 @@ def test_missing_and_corrupt_files(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"\x00garbage")
     with pytest.raises(ArtifactError, match="not a loadable ONNX model"):
         make_session(tmp_path / "model.onnx")
+
+
+def _residual_layernorm_graph(path):
+    """A graph of a residual add and a LayerNorm, which onnxruntime can fuse at load."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    hidden = 16
+    tensors = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 4, hidden])
+               for name in ("x", "skip", "y")]
+    weights = [numpy_helper.from_array(np.full(hidden, value, np.float32), name)
+               for name, value in (("gamma", 1.0), ("beta", 0.0))]
+    nodes = [helper.make_node("Add", ["x", "skip"], ["sum"]),
+             helper.make_node("LayerNormalization", ["sum", "gamma", "beta"], ["y"], axis=-1)]
+    graph = helper.make_graph(nodes, "residual", tensors[:2], tensors[2:], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_session_keeps_residual_layernorm_apart(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from fairguard.export.session import DISABLED_OPTIMIZERS
+
+    _residual_layernorm_graph(tmp_path / "m.onnx")
+
+    def loaded_ops(disabled):
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / "loaded.onnx")
+        ort.InferenceSession(str(tmp_path / "m.onnx"), options, providers=["CPUExecutionProvider"],
+                             disabled_optimizers=disabled)
+        return {node.op_type for node in onnx.load(str(tmp_path / "loaded.onnx")).graph.node}
+
+    assert "SkipLayerNormalization" in loaded_ops([])  # what onnxruntime does by default
+    assert loaded_ops(list(DISABLED_OPTIMIZERS)) == {"Add", "LayerNormalization"}
+    session = make_session(tmp_path / "m.onnx", threads=1)
+    x, skip = np.random.default_rng(0).normal(size=(2, 1, 4, 16)).astype(np.float32)
+    total = x + skip
+    expected = (total - total.mean(-1, keepdims=True)) / np.sqrt(total.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(session.run(None, {"x": x, "skip": skip})[0], expected, atol=1e-5)
