@@ -226,6 +226,33 @@ def test_lora_trains_after_sampling():
     assert all(g is not None and g.abs().sum() > 0 for g in grads.values())
 
 
+@pytest.mark.skipif(not ONEDNN, reason="no oneDNN prepacked linear ops in this torch")
+def test_sampling_under_bf16_autocast():
+    """`--mixed-precision bf16` on a CPU: the model's forward runs under autocast, so the
+    prepacked float32 decoding layers get bfloat16 inputs (they raised a oneDNN error)."""
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model)
+    ids, mask = _encode(tok, ["who is a good teacher ?"], 2)
+    name = "base_model.model.model.layers.0.mlp.up_proj"
+    weight = peft.get_submodule(name).weight.detach().clone()
+    x = torch.randn(2, 3, weight.shape[1]).to(torch.bfloat16)
+    with torch.no_grad():
+        with decoding_linears(peft, rows=len(ids)) as swapped:
+            assert swapped == SWAPPED
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = peft.get_submodule(name)(x)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), torch.nn.functional.linear(x.float(), weight),
+                               atol=0.05, rtol=0.02)
+    torch.manual_seed(0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        r = sample_completions(peft, tok, ["who is a good teacher ?"], 2, max_new_tokens=5,
+                               temperature=0.7)
+    assert r.completion_ids.shape[0] == 2 and r.completion_mask.sum() > 0
+
+
 def test_without_onednn_only_lora_layers_are_merged(monkeypatch):
     from fairguard.testing import tiny_causal_lm
     from fairguard.training import rollout

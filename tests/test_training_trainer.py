@@ -186,6 +186,29 @@ def test_loss_types_and_algorithms_train(tiny_causal_lm_dir, tmp_path, kw):
         assert rows[0]["sample"] == rows[1]["sample"] and rows[1]["clip_ratio"] >= 0
 
 
+@pytest.fixture
+def fresh_accelerator_state():
+    """accelerate keeps one mixed-precision setting per process; a test that asks for another
+    starts from a clean state and leaves one."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_bf16_mixed_precision_trains_on_cpu(tiny_causal_lm_dir, tmp_path, fresh_accelerator_state):
+    """`--mixed-precision bf16` without a GPU: the forward runs under CPU autocast, sampling too."""
+    trainer = make(tiny_causal_lm_dir, tmp_path / "out", mixed_precision="bf16")
+    assert trainer.accelerator.mixed_precision == "bf16"
+    before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters() if "lora_B" in n}
+    rows = [trainer.train_step(s) for s in range(2)]
+    assert all(np.isfinite(r["loss"]) and r["tokens"] > 0 for r in rows)
+    after = dict(trainer.peft_model.named_parameters())
+    assert any(not torch.equal(after[n], p) for n, p in before.items())
+    assert all(after[n].dtype == torch.float32 for n in before)  # the adapter's weights stay fp32
+
+
 def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
     """-mean(logp_sum x R) with R = reward - 0.1 KL, recomputed by hand on the step's batch."""
     from fairguard.training.logprobs import completion_logprobs, sequence_kl

@@ -155,11 +155,16 @@ class _FrozenLinear(torch.nn.Module):
 
 
 class _PackedLinear(_FrozenLinear):
-    """``x W^T + b`` with ``W`` prepacked by oneDNN (no parameters, no gradient)."""
+    """``x W^T + b`` with ``W`` prepacked by oneDNN (no parameters, no gradient).
+
+    The product is float32 whatever ``x`` is; an input of another dtype (bfloat16 under a
+    mixed-precision autocast) is cast for it, and the result cast back, as autocast would."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.weight, self.bias, "none",
-                                                  [], "")
+        dtype = x.dtype
+        out = torch.ops.mkldnn._linear_pointwise(x.contiguous().to(torch.float32), self.weight,
+                                                 self.bias, "none", [], "")
+        return out if dtype == torch.float32 else out.to(dtype)
 
 
 def draw(probs: torch.Tensor, block: int = 256) -> torch.Tensor:
