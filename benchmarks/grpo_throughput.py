@@ -155,7 +155,8 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, beta=0.04,
         loss_type="grpo", reward_aggregation="sum",  # TRL's definition (one reward: all agree)
         learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets=args.lora_targets,
-        max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1")
+        max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1",
+        mixed_precision=args.mixed_precision)
     trainer = Trainer(cfg, out, progress=False, train_prompts=list(BUILTIN_PROMPTS)).setup()
     timer = PhaseTimer()
     timer.wrap(trainer.policy, "sample", "sampling")
@@ -219,7 +220,8 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
         num_generations=args.generations, max_completion_length=args.max_new_tokens, beta=0.04,
         loss_type="grpo", scale_rewards="group", learning_rate=1e-5,
         temperature=args.temperature, max_steps=args.steps, logging_steps=1, save_strategy="no",
-        report_to=[], use_cpu=True, bf16=False, disable_tqdm=True, seed=0, disable_dropout=True)
+        report_to=[], use_cpu=True, bf16=args.mixed_precision == "bf16", disable_tqdm=True, seed=0,
+        disable_dropout=True)
     timer = StepTimer()
     # conversational prompts make TRL apply the chat template, as fairguard does when there is one
     prompts = ([[{"role": "user", "content": p}] for p in BUILTIN_PROMPTS]
@@ -278,7 +280,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
               f"{report['load_after']} after; torch threads {report['torch_threads']}, "
               f"{report['gflops']:.1f} GFLOP/s fp32 measured; B x G = {report['prompts_per_step']} "
               f"x {report['num_generations']}, {report['max_new_tokens']} new tokens, temperature "
-              f"{report['temperature']}, beta 0.04, LoRA r 16 on {report['lora_targets']}).")
+              f"{report['temperature']}, beta 0.04, LoRA r 16 on {report['lora_targets']}, mixed "
+              f"precision {report.get('mixed_precision', 'no')}).")
     lines = [SECTION, "", header,
              "",
              "| trainer | s/step | steps/s | completion tokens/s |", "|---|---|---|---|",
@@ -324,6 +327,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lora-targets", default=TARGETS, help="fairguard's default")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for this process (1 is steadier on a busy machine)")
+    parser.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
+                        help="both trainers: bf16 autocast (on a CPU, fast only with AMX)")
     parser.add_argument("--skip-trl", action="store_true", help="time and profile fairguard only")
     parser.add_argument("--results", action="store_true", help="write the table into RESULTS.md")
     args = parser.parse_args(argv)
@@ -349,7 +354,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model, "steps": args.steps, "rounds": args.rounds,
         "prompts_per_step": args.prompts, "num_generations": args.generations,
         "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
-        "lora_targets": args.lora_targets, "torch_threads": threads, "gflops": round(gflops, 1),
+        "lora_targets": args.lora_targets, "mixed_precision": args.mixed_precision,
+        "torch_threads": threads, "gflops": round(gflops, 1),
         "trl_version": trl.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load_before, "load_after": round(os.getloadavg()[0], 1),
         "fairguard": fg, "compute": compute_estimate(results["fairguard"], gflops),
