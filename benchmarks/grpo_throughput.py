@@ -156,7 +156,7 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
         loss_type="grpo", reward_aggregation="sum",  # TRL's definition (one reward: all agree)
         learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets=args.lora_targets,
         max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1",
-        mixed_precision=args.mixed_precision)
+        mixed_precision=args.mixed_precision, model_dtype=args.model_dtype)
     trainer = Trainer(cfg, out, progress=False, train_prompts=list(BUILTIN_PROMPTS)).setup()
     timer = PhaseTimer()
     timer.wrap(trainer.policy, "sample", "sampling")
@@ -213,7 +213,9 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
         def on_step_end(self, *a, **k):
             self.times.append(time.perf_counter() - self._start)
 
-    policy, tokenizer = load_causal_lm(model)
+    import torch
+
+    policy, tokenizer = load_causal_lm(model, torch_dtype=getattr(torch, args.model_dtype))
     n = args.prompts * args.generations
     config = trl.GRPOConfig(
         output_dir=str(out), per_device_train_batch_size=n, gradient_accumulation_steps=1,
@@ -281,7 +283,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
               f"{report['gflops']:.1f} GFLOP/s fp32 measured; B x G = {report['prompts_per_step']} "
               f"x {report['num_generations']}, {report['max_new_tokens']} new tokens, temperature "
               f"{report['temperature']}, beta 0.04, LoRA r 16 on {report['lora_targets']}, mixed "
-              f"precision {report.get('mixed_precision', 'no')}).")
+              f"precision {report.get('mixed_precision', 'no')}, weights "
+              f"{report.get('model_dtype', 'float32')}).")
     lines = [SECTION, "", header,
              "",
              "| trainer | s/step | steps/s | completion tokens/s |", "|---|---|---|---|",
@@ -329,6 +332,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="torch threads for this process (1 is steadier on a busy machine)")
     parser.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
                         help="both trainers: bf16 autocast (on a CPU, fast only with AMX)")
+    parser.add_argument("--model-dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="both trainers: the dtype the base weights are loaded in")
     parser.add_argument("--skip-trl", action="store_true", help="time and profile fairguard only")
     parser.add_argument("--results", action="store_true", help="write the table into RESULTS.md")
     args = parser.parse_args(argv)
@@ -355,6 +360,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "prompts_per_step": args.prompts, "num_generations": args.generations,
         "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
         "lora_targets": args.lora_targets, "mixed_precision": args.mixed_precision,
+        "model_dtype": args.model_dtype,
         "torch_threads": threads, "gflops": round(gflops, 1),
         "trl_version": trl.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load_before, "load_after": round(os.getloadavg()[0], 1),
