@@ -189,7 +189,7 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from peft import LoraConfig
     from transformers import TrainerCallback
 
-    from fairguard.models import load_causal_lm
+    from fairguard.models import load_causal_lm, torch_dtype
     from fairguard.registry import get_reward
     from fairguard.training.prompts import BUILTIN_PROMPTS
 
@@ -213,9 +213,7 @@ def run_trl(model: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
         def on_step_end(self, *a, **k):
             self.times.append(time.perf_counter() - self._start)
 
-    import torch
-
-    policy, tokenizer = load_causal_lm(model, torch_dtype=getattr(torch, args.model_dtype))
+    policy, tokenizer = load_causal_lm(model, torch_dtype=torch_dtype(args.model_dtype))
     n = args.prompts * args.generations
     config = trl.GRPOConfig(
         output_dir=str(out), per_device_train_batch_size=n, gradient_accumulation_steps=1,
