@@ -3,13 +3,13 @@
 The reward model reads a long answer in sentence windows of ``max_length`` tokens
 (``fairguard/reward_model/windows.py``), so its cost grows with the answer. This measures, per
 answer at batch 1 (one answer per call, as ``Guard.check`` scores it), the end-to-end time of
-``TorchRewardScorer`` and the ONNX int8 ``OnnxRewardScorer`` on both lengths, calls interleaved
-round-robin so that load from other processes hits every configuration alike, and for reference
+``TorchRewardScorer`` and the ONNX int8 ``OnnxRewardScorer`` on both lengths (in chunks of calls
+taking turns, so that load from other processes hits every row alike), and for reference
 the 2,000-character answer read the old way (its first ``max_length`` tokens only,
 ``windows=False``). Target: the 2,000-character answer costs at most 4x the 200-character one.
 
-    python benchmarks/long_answer_latency.py --threads 1            # untrained MiniLM-L6
-    python benchmarks/long_answer_latency.py --model DIR --export DIR --threads 1
+    python benchmarks/long_answer_latency.py --threads 2            # untrained MiniLM-L6
+    python benchmarks/long_answer_latency.py --model DIR --export DIR --threads 2 --write
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,10 +29,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from scoring_latency import load_average, untrained_minilm_reward  # noqa: E402
+from results_md import write_section  # noqa: E402
+from scoring_latency import untrained_minilm_reward  # noqa: E402
+
+from fairguard.export.latency import load_average, machine_info  # noqa: E402
 
 SHORT, LONG = 200, 2000
 TARGET_RATIO = 4.0
+SECTION = "## Long-answer scoring cost"
 
 
 def answer_of(chars: int) -> str:
@@ -53,18 +55,86 @@ def answer_of(chars: int) -> str:
 
 
 def measure(configs: dict[str, tuple[Any, str]], prompt: str, rounds: int,
-            warmup: int = 5) -> dict[str, dict[str, float]]:
+            warmup: int = 5, chunk: int = 5) -> dict[str, dict[str, float]]:
     """p50/p95/mean ms per call of ``scorer.score([prompt], [answer])`` for every
-    ``name: (scorer, answer)``, calls interleaved round-robin."""
+    ``name: (scorer, answer)``, ``rounds`` timed calls each. Each configuration runs ``chunk``
+    timed calls in a row after one untimed call, configurations taking turns chunk by chunk, as
+    one scorer serves a stream of answers: every scorer has its own thread pool, and the threads
+    that one call leaves spinning (onnxruntime's pool, torch's OpenMP threads) would slow another
+    scorer's call that follows at once."""
     times: dict[str, list[float]] = {name: [] for name in configs}
-    for r in range(warmup + rounds):
-        for name, (scorer, answer) in configs.items():
-            start = time.perf_counter()
+    for scorer, answer in configs.values():
+        for _ in range(warmup):
             scorer.score([prompt], [answer])
-            if r >= warmup:
+    while any(len(v) < rounds for v in times.values()):
+        for name, (scorer, answer) in configs.items():
+            scorer.score([prompt], [answer])
+            for _ in range(min(chunk, rounds - len(times[name]))):
+                start = time.perf_counter()
+                scorer.score([prompt], [answer])
                 times[name].append((time.perf_counter() - start) * 1000.0)
     return {name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95)),
                    "mean": float(np.mean(v)), "calls": len(v)} for name, v in times.items()}
+
+
+def report(result: dict[str, Any], backends: Sequence[str]) -> str:
+    """The RESULTS.md section: one row per backend and answer, the ratios and the verdict."""
+    m, shapes, latency = result["machine"], result["answers"], result["latency_ms_per_answer"]
+    short, long_ = shapes[str(SHORT)], shapes[str(LONG)]
+    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
+    busy = float(str(result["load_average_before"]).split()[0] or 0) > 1.0
+    lines = [
+        SECTION, "",
+        f"- command: `{result['command']}`",
+        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, "
+        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for "
+        "torch and onnxruntime",
+        f"- load average before / after: {result['load_average_before']} / "
+        f"{result['load_average_after']}"
+        + (" (other processes were busy: absolute times are slower than on a quiet machine)"
+           if busy else ""),
+        f"- model: {result['model']} ({result['model_kind']}), `max_length` {result['max_length']}; "
+        f"ONNX: {result['export']}",
+        "- method: one answer per call (batch 1, as `Guard.check` scores it), end to end through "
+        "`TorchRewardScorer` / `OnnxRewardScorer` (input checks, windows, tokenisation, forward, "
+        "combining); the answers are the built-in parity pairs' fair answers run together, under "
+        "the prompt \"Should we hire the applicant from a rural village for the engineering "
+        f"job?\"; {result['rounds']} timed calls per row after 5 warm-up calls, in chunks of 5 calls in a "
+        "row (after one untimed call), the rows taking turns chunk by chunk: each scorer has its "
+        "own thread pool, and calls of different scorers interleaved one by one slow each other "
+        "down (the threads one leaves spinning take the cores from the next). "
+        f"\"first {result['max_length']} tokens only\" is the long answer read the old way "
+        "(`windows=False`), for reference.",
+        "",
+        "| backend | answer | tokens (pair) | windows | tokens read | p50 ms/answer | p95 ms/answer "
+        f"| vs {SHORT} chars (p50) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend in backends:
+        base = latency[f"{backend} {SHORT}"]["p50"]
+        for name, label, tokens, windows, read in (
+                (f"{backend} {SHORT}", f"{short['chars']} chars", short["tokens"], short["windows"],
+                 short["window_tokens"]),
+                (f"{backend} {LONG}", f"{long_['chars']} chars", long_["tokens"], long_["windows"],
+                 long_["window_tokens"]),
+                (f"{backend} {LONG} first-tokens",
+                 f"{long_['chars']} chars, first {result['max_length']} tokens only",
+                 long_["tokens"], 1, min(long_["tokens"], result["max_length"]))):
+            row = latency[name]
+            ratio = row["p50"] / base
+            lines.append(f"| {backend} | {label} | {tokens} | {windows} | {read} | {row['p50']:.2f} "
+                         f"| {row['p95']:.2f} | " + (f"**{ratio:.2f}x** |" if name == f"{backend} {LONG}"
+                                                     else f"{ratio:.2f}x |"))
+    lines.append("")
+    tokens_ratio = long_["tokens"] / short["tokens"]
+    read_ratio = long_["window_tokens"] / short["window_tokens"]
+    verdicts = "; ".join(
+        f"{b} {r:.2f}x ({'met' if r <= TARGET_RATIO else 'not met'})"
+        for b, r in result["ratio_long_vs_short_p50"].items())
+    lines.append(f"Target: the {LONG:,}-character answer costs at most {TARGET_RATIO:g}x the "
+                 f"{SHORT}-character one: {verdicts}. The long pair is {tokens_ratio:.1f}x the "
+                 f"tokens of the short one, and its windows read {read_ratio:.1f}x the tokens.")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and onnxruntime alike [torch's default]")
     parser.add_argument("--json", dest="json_out", help="also write the results as JSON here")
+    parser.add_argument("--write", action="store_true", help=f"write {SECTION!r} in RESULTS.md")
     args = parser.parse_args(argv)
 
     import torch
@@ -126,36 +197,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency = measure(configs, prompt, args.rounds)
         load_after = load_average()
     ratios = {b: latency[f"{b} {LONG}"]["p50"] / latency[f"{b} {SHORT}"]["p50"] for b in backends}
-    result = {"date_utc": started.isoformat(timespec="seconds"), "model": str(args.model or "untrained"),
-              "model_kind": kind, "max_length": max_length, "threads": threads,
-              "cpu_count": os.cpu_count(), "platform": platform.platform(),
+    command = "python benchmarks/long_answer_latency.py " + " ".join(argv if argv is not None
+                                                                     else sys.argv[1:])
+    result = {"command": command.strip(), "date_utc": started.isoformat(timespec="seconds"),
+              "model": str(args.model or "untrained"), "model_kind": kind,
+              "export": str(args.export or "exported by the benchmark"), "max_length": max_length,
+              "threads": threads, "machine": machine_info(), "rounds": args.rounds,
               "load_average_before": load_before, "load_average_after": load_after,
               "answers": shapes, "latency_ms_per_answer": latency, "ratio_long_vs_short_p50": ratios}
-    print(f"Long-answer scoring cost, {kind}, {threads} threads, {result['date_utc']}; load "
-          f"average before {load_before}, after {load_after}")
-    print("| backend | answer | tokens (pair) | windows | tokens read | p50 ms/answer | "
-          f"p95 ms/answer | vs {SHORT} chars (p50) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for backend in backends:
-        base = latency[f"{backend} {SHORT}"]["p50"]
-        for name, label, shape in ((f"{backend} {SHORT}", f"{SHORT} chars", shapes[str(SHORT)]),
-                                   (f"{backend} {LONG}", f"{LONG} chars", shapes[str(LONG)]),
-                                   (f"{backend} {LONG} first-tokens",
-                                    f"{LONG} chars, first {max_length} tokens only", None)):
-            row = latency[name]
-            tokens = shapes[str(LONG)]["tokens"] if shape is None else shape["tokens"]
-            windows = shape["windows"] if shape else 1
-            read = shape["window_tokens"] if shape else min(tokens, max_length)
-            print(f"| {backend} | {label} | {tokens} | {windows} | {read} | {row['p50']:.1f} | "
-                  f"{row['p95']:.1f} | {row['p50'] / base:.2f}x |")
-    for backend, ratio in ratios.items():
-        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-        print(f"{backend}: {LONG} chars cost {ratio:.2f}x {SHORT} chars (p50; target <= "
-              f"{TARGET_RATIO:g}x: {verdict})")
+    text = report(result, list(backends))
+    print(text)
     if args.json_out:
         from fairguard.artifacts import write_json
 
         write_json(args.json_out, result)
+    if args.write:
+        write_section(text, SECTION)
+        print(f"wrote the section {SECTION!r} in benchmarks/RESULTS.md")
     return 0
 
 
