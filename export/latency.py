@@ -68,10 +68,16 @@ def load_scorers(model_dir: str | os.PathLike[str], export_dir: str | os.PathLik
 
 def time_scorers(scorers: dict[str, Any], prompts: Sequence[str], responses: Sequence[str],
                  batch_sizes: Sequence[int] = (1, 8), rounds: int = 200, warmup: int = 10,
-                 progress: bool = True) -> dict[str, dict[int, dict[str, float]]]:
+                 progress: bool = True, chunk: int = 8) -> dict[str, dict[int, dict[str, float]]]:
     """Per-pair latency in ms (p50 = median, p95, mean, number of timed calls) per backend and
-    batch size. Call ``r`` scores pairs ``r*b .. r*b+b-1`` (cycling) with every backend in turn;
-    the first ``warmup`` calls are not timed."""
+    batch size. Call ``r`` scores pairs ``r*b .. r*b+b-1`` (cycling) with every backend; each
+    backend first makes ``warmup`` untimed calls.
+
+    The backends take turns by chunks of ``chunk`` calls, each chunk after one untimed call: every
+    scorer has its own thread pool, and a call that follows another scorer's call at once runs
+    beside the threads that call left spinning (onnxruntime's pool, torch's OpenMP threads),
+    which at 2 threads made each backend up to twice as slow as it is on its own. Chunks still
+    interleave the backends, so load from other processes hits them alike."""
     from tqdm.auto import tqdm
 
     if not prompts or len(prompts) != len(responses):
@@ -79,22 +85,29 @@ def time_scorers(scorers: dict[str, Any], prompts: Sequence[str], responses: Seq
                           "responses as prompts")
     _positive("rounds", rounds)
     _positive("warmup", warmup, minimum=0)
+    _positive("chunk", chunk)
     for b in batch_sizes:
         _positive("batch size", b)
     n = len(prompts)
+
+    def call(scorer: Any, r: int, b: int) -> float:
+        idx = [(r * b + k) % n for k in range(b)]
+        start = time.perf_counter()
+        scorer.score([prompts[i] for i in idx], [responses[i] for i in idx])
+        return time.perf_counter() - start
+
     out: dict[str, dict[int, dict[str, float]]] = {name: {} for name in scorers}
     for b in batch_sizes:
         times: dict[str, list[float]] = {name: [] for name in scorers}
-        for r in tqdm(range(warmup + rounds), desc=f"latency batch {b}", leave=False,
-                      disable=not progress):
-            idx = [(r * b + k) % n for k in range(b)]
-            p, q = [prompts[i] for i in idx], [responses[i] for i in idx]
+        for scorer in scorers.values():
+            for r in range(warmup):
+                call(scorer, r, b)
+        for first in tqdm(range(warmup, warmup + rounds, chunk), desc=f"latency batch {b}",
+                          leave=False, disable=not progress):
+            calls = range(first, min(first + chunk, warmup + rounds))
             for name, scorer in scorers.items():
-                start = time.perf_counter()
-                scorer.score(p, q)
-                elapsed = time.perf_counter() - start
-                if r >= warmup:
-                    times[name].append(elapsed * 1000.0 / b)
+                call(scorer, first, b)
+                times[name].extend(call(scorer, r, b) * 1000.0 / b for r in calls)
         for name, values in times.items():
             arr = np.array(values)
             out[name][b] = {"p50": float(np.percentile(arr, 50)),
@@ -168,7 +181,8 @@ def measure_latency(torch_model_dir: str | os.PathLike[str], onnx_dir: str | os.
     """Batch-1 scoring latency of torch, ONNX fp32 and ONNX int8 on the same pairs, one run.
 
     Each of the ``len(prompts)`` pairs is scored ``rounds`` times by every backend (after
-    ``warmup`` untimed calls each; default: one pass over the pairs, at most 8 calls). torch and
+    ``warmup`` untimed calls each; default: one pass over the pairs, at most 8 calls), the
+    backends taking turns by chunks of calls (:func:`time_scorers`). torch and
     onnxruntime both use ``threads`` intra-op threads (torch's count is restored afterwards;
     None keeps torch's current count and uses it for onnxruntime too). An export without
     ``model_int8.onnx`` is timed as torch and fp32 only. Returns a JSON-ready dict: median

@@ -127,3 +127,31 @@ def test_cpu_features_read_the_flags_line(monkeypatch, tmp_path) -> None:
     assert latency.cpu_features() == ["avx2", "avx512f", "avx512_vnni"]
     cpuinfo.write_text("model name\t: Old CPU\nflags\t\t: fpu sse sse2\n")
     assert latency.cpu_features() == []
+
+
+class _Recorder:
+    """A scorer that records which backend scored which pairs, in call order."""
+
+    def __init__(self, name: str, log: list) -> None:
+        self.name, self.log = name, log
+
+    def score(self, prompts, responses):
+        self.log.append((self.name, tuple(prompts)))
+
+
+def test_time_scorers_runs_each_backend_in_chunks_over_the_same_pairs() -> None:
+    log: list = []
+    scorers = {"a": _Recorder("a", log), "b": _Recorder("b", log)}
+    timed = time_scorers(scorers, PROMPTS, RESPONSES, batch_sizes=(1,), rounds=5, warmup=1,
+                         chunk=2, progress=False)
+    assert [timed[name][1]["calls"] for name in "ab"] == [5, 5]
+    names = "".join(name for name, _ in log)
+    # one warm-up call each, then chunks of 1 untimed + 2 timed calls (the last chunk 1 timed)
+    assert names == "a" + "b" + "aaa" + "bbb" + "aaa" + "bbb" + "aa" + "bb"
+    for name in "ab":
+        pairs = [p for n, p in log if n == name]
+        assert pairs == [p for n, p in log if n == ("b" if name == "a" else "a")]  # same pairs
+    timed_pairs = [p for n, p in log if n == "a"]
+    assert timed_pairs[2:4] == [(PROMPTS[1],), (PROMPTS[2],)]  # calls 1 and 2 cycle the pairs
+    with pytest.raises(ConfigError, match="chunk"):
+        time_scorers(scorers, PROMPTS, RESPONSES, chunk=0, progress=False)
