@@ -35,3 +35,21 @@ def test_a_port_in_use_is_a_config_error():
             _bind("127.0.0.1", taken.getsockname()[1])
     finally:
         taken.close()
+
+
+def test_uvicorn_serves_with_httptools_and_uvloop():
+    """The fast HTTP parser and event loop are installed, so `fairguard serve` (uvicorn's "auto")
+    runs on them rather than on h11 and asyncio's loop (docs/guard.md, "Load")."""
+    import sys
+
+    import uvicorn
+
+    config = uvicorn.Config(_app())
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    if sys.platform != "win32":
+        loop = config.get_loop_factory()()
+        try:
+            assert type(loop).__module__.startswith("uvloop")
+        finally:
+            loop.close()
