@@ -29,7 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from results_md import write_section  # noqa: E402
+from results_md import run_header, write_section  # noqa: E402
 from scoring_latency import untrained_minilm_reward  # noqa: E402
 
 from fairguard.export.latency import load_average, machine_info  # noqa: E402
@@ -79,20 +79,9 @@ def measure(configs: dict[str, tuple[Any, str]], prompt: str, rounds: int,
 
 def report(result: dict[str, Any], backends: Sequence[str]) -> str:
     """The RESULTS.md section: one row per backend and answer, the ratios and the verdict."""
-    m, shapes, latency = result["machine"], result["answers"], result["latency_ms_per_answer"]
+    shapes, latency = result["answers"], result["latency_ms_per_answer"]
     short, long_ = shapes[str(SHORT)], shapes[str(LONG)]
-    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
-    busy = float(str(result["load_average_before"]).split()[0] or 0) > 1.0
-    lines = [
-        SECTION, "",
-        f"- command: `{result['command']}`",
-        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, "
-        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for "
-        "torch and onnxruntime",
-        f"- load average before / after: {result['load_average_before']} / "
-        f"{result['load_average_after']}"
-        + (" (other processes were busy: absolute times are slower than on a quiet machine)"
-           if busy else ""),
+    lines = run_header(SECTION, result) + [
         f"- model: {result['model']} ({result['model_kind']}), `max_length` {result['max_length']}; "
         f"ONNX: {result['export']}",
         "- method: one answer per call (batch 1, as `Guard.check` scores it), end to end through "

@@ -22,3 +22,23 @@ def write_section(text: str, section: str, path: Path = RESULTS) -> None:
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(new)
     os.replace(tmp, path)
+
+
+def run_header(section: str, result: dict, threads_for: str = "torch and onnxruntime") -> list[str]:
+    """The section's heading and its command, date, machine and load-average lines, from a
+    result holding ``command``, ``date_utc``, ``machine`` (``export.latency.machine_info``),
+    ``threads`` and ``load_average_before`` / ``_after``."""
+    m = result["machine"]
+    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
+    busy = float(str(result["load_average_before"]).split()[0] or 0) > 1.0
+    return [
+        section, "",
+        f"- command: `{result['command']}`",
+        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, "
+        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for "
+        f"{threads_for}",
+        f"- load average before / after: {result['load_average_before']} / "
+        f"{result['load_average_after']}"
+        + (" (other processes were busy: absolute times are slower than on a quiet machine)"
+           if busy else ""),
+    ]

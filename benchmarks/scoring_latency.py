@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from fairguard.export.latency import BACKENDS, load_average, load_scorers, machine_info, time_scorers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import write_section  # noqa: E402
+from results_md import run_header, write_section  # noqa: E402
 
 SECTION = "## Reward scoring latency"
 
@@ -106,19 +107,8 @@ def format_table(latency: dict[str, dict[int, dict[str, float]]]) -> str:
 
 def report(result: dict[str, Any]) -> str:
     """The RESULTS.md section: settings, the latency table, the speed-up and the agreement."""
-    m, agreement = result["machine"], result["decision_agreement"]
-    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
-    busy = float(str(result["load_average_before"]).split()[0] or 0) > 1.0
-    lines = [
-        SECTION, "",
-        f"- command: `{result['command']}`",
-        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, "
-        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for "
-        "torch and onnxruntime",
-        f"- load average before / after: {result['load_average_before']} / "
-        f"{result['load_average_after']}"
-        + (" (other processes were busy: absolute times are slower than on a quiet machine)"
-           if busy else ""),
+    agreement = result["decision_agreement"]
+    lines = run_header(SECTION, result) + [
         f"- model: {result['model']} ({result['model_kind']})",
         "- method: the 48 built-in hand-written pairs (21 to 48 tokens, mean 35), end to end "
         "through `TorchRewardScorer` / `OnnxRewardScorer` (input checks, tokenisation, forward, "
@@ -165,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.agreement_pairs = args.agreement_pairs or 200
 
     import torch
+
     from fairguard.export.onnx_export import export_onnx
     from fairguard.export.parity_inputs import builtin_pairs, dataset_pairs
 

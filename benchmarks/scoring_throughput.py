@@ -47,7 +47,7 @@ from flop_limit import (  # noqa: E402
     measure_gflops,
     measure_int8_gops,
 )
-from results_md import write_section  # noqa: E402
+from results_md import run_header, write_section  # noqa: E402
 
 SECTION = "## Scoring against the compute limit"
 BATCHES = (1, 8, 32)
@@ -271,7 +271,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     """The RESULTS.md section."""
     t = result["targets"]
-    m = result["machine"]
     g = result["gflops_fp32"]
     i = result["gops_int8"]
     fusion = "; ".join(
@@ -279,17 +278,7 @@ def report(result: dict[str, Any]) -> str:
                        if f.get("fused") else f"not fused ({f.get('reason')})")
         for kind, f in result["fusion"].items())
     agreement = result["agreement"]
-    features = "/".join(m.get("cpu_features") or []) or "no AVX2"
-    lines = [
-        SECTION, "",
-        f"- command: `{result['command']}`",
-        f"- date: {result['date_utc']}; machine: {m['cpu']} ({features}), {m['cpu_count']} cores, torch "
-        f"{m['torch']}, onnxruntime {m['onnxruntime']}; {result['threads']} threads for torch, "
-        "onnxruntime and the matmul",
-        f"- load average before / after: {result['load_average_before']} / "
-        f"{result['load_average_after']}"
-        + (" (other processes were busy: absolute times are slower than on a quiet machine)"
-           if float(str(result['load_average_before']).split()[0] or 0) > 1.0 else ""),
+    lines = run_header(SECTION, result, "torch, onnxruntime and the matmul") + [
         f"- model: {result['model']} ({'trained' if result['trained'] else 'untrained'}); "
         f"fusion: {fusion}",
         f"- fp32 limit: {g['used']:.1f} GFLOP/s measured ({g['matmul']}^2 torch matmul, best of "
