@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import write_section  # noqa: E402
+from results_md import publish  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -210,10 +210,7 @@ def main() -> None:
                            "torch threads spin-wait on each other and generation slows down several "
                            "times, for plain and guarded calls alike)")
     text = report(rows, info)
-    print(text)
-    if args.write:
-        write_section(text, SECTION)
-        print(f"wrote the section {SECTION!r} in {RESULTS}")
+    publish(text, SECTION, args.write)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from results_md import run_header, write_section  # noqa: E402
+from results_md import publish, run_header  # noqa: E402
 from scoring_latency import untrained_minilm_reward  # noqa: E402
 
 from fairguard.export.latency import load_average, machine_info  # noqa: E402
@@ -195,14 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "load_average_before": load_before, "load_average_after": load_after,
               "answers": shapes, "latency_ms_per_answer": latency, "ratio_long_vs_short_p50": ratios}
     text = report(result, list(backends))
-    print(text)
-    if args.json_out:
-        from fairguard.artifacts import write_json
-
-        write_json(args.json_out, result)
-    if args.write:
-        write_section(text, SECTION)
-        print(f"wrote the section {SECTION!r} in benchmarks/RESULTS.md")
+    publish(text, SECTION, args.write, result, args.json_out)
     return 0
 
 

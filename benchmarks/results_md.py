@@ -42,3 +42,17 @@ def run_header(section: str, result: dict, threads_for: str = "torch and onnxrun
         + (" (other processes were busy: absolute times are slower than on a quiet machine)"
            if busy else ""),
     ]
+
+
+def publish(text: str, section: str, write: bool, result: dict | None = None,
+            json_out: str | None = None) -> None:
+    """Print a benchmark's section; with ``json_out`` also save ``result`` there as JSON, and
+    with ``write`` put the section in RESULTS.md."""
+    print(text)
+    if json_out and result is not None:
+        from fairguard.artifacts import write_json
+
+        write_json(json_out, result)
+    if write:
+        write_section(text, section)
+        print(f"wrote the section {section!r} in {RESULTS}")

@@ -37,7 +37,7 @@ import numpy as np
 from fairguard.export.latency import BACKENDS, load_average, load_scorers, machine_info, time_scorers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import run_header, write_section  # noqa: E402
+from results_md import publish, run_header  # noqa: E402
 
 SECTION = "## Reward scoring latency"
 
@@ -204,14 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["machine"] = machine_info()
     result["rounds"] = args.rounds
     text = report(result)
-    print(text)
-    if args.json_out:
-        from fairguard.artifacts import write_json
-
-        write_json(args.json_out, result)
-    if args.write:
-        write_section(text, SECTION)
-        print(f"wrote the section {SECTION!r} in benchmarks/RESULTS.md")
+    publish(text, SECTION, args.write, result, args.json_out)
     return 0
 
 

@@ -47,7 +47,7 @@ from flop_limit import (  # noqa: E402
     measure_gflops,
     measure_int8_gops,
 )
-from results_md import run_header, write_section  # noqa: E402
+from results_md import publish, run_header  # noqa: E402
 
 SECTION = "## Scoring against the compute limit"
 BATCHES = (1, 8, 32)
@@ -346,14 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.agreement_pairs = args.agreement_pairs or 200
     result = run(args)
     text = report(result)
-    print(text)
-    if args.json_out:
-        from fairguard.artifacts import write_json
-
-        write_json(args.json_out, result)
-    if args.write:
-        write_section(text, SECTION)
-        print(f"wrote the section {SECTION!r} in benchmarks/RESULTS.md")
+    publish(text, SECTION, args.write, result, args.json_out)
     return 0
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_md import write_section  # noqa: E402
+from results_md import publish  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -261,10 +261,7 @@ def main() -> None:
                                                 if load_before[0] > 1.0 else ""),
     }
     text = report(info, baseline, rows)
-    print(text)
-    if args.write:
-        write_section(text, SECTION)
-        print(f"wrote the section {SECTION!r} in {RESULTS}")
+    publish(text, SECTION, args.write)
 
 
 if __name__ == "__main__":
