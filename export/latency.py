@@ -76,7 +76,7 @@ def time_scorers(scorers: dict[str, Any], prompts: Sequence[str], responses: Seq
     The backends take turns by chunks of ``chunk`` calls, each chunk after one untimed call: every
     scorer has its own thread pool, and a call that follows another scorer's call at once runs
     beside the threads that call left spinning (onnxruntime's pool, torch's OpenMP threads),
-    which at 2 threads made each backend up to twice as slow as it is on its own. Chunks still
+    which at 2 threads made a backend up to four times as slow as on its own. Chunks still
     interleave the backends, so load from other processes hits them alike."""
     from tqdm.auto import tqdm
 

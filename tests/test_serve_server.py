@@ -39,7 +39,7 @@ def test_a_port_in_use_is_a_config_error():
 
 def test_uvicorn_serves_with_httptools_and_uvloop():
     """The fast HTTP parser and event loop are installed, so `fairguard serve` (uvicorn's "auto")
-    runs on them rather than on h11 and asyncio's loop (docs/guard.md, "Load")."""
+    runs on them rather than on h11 and asyncio's loop (docs/guard.md, "Measured load")."""
     import sys
 
     import uvicorn
