@@ -8,6 +8,7 @@ import torch
 
 from fairguard.training.rollout import (
     _onednn_linear_works,
+    bf16_decoding_supported,
     completion_mask,
     decode,
     decoding_linears,
@@ -251,6 +252,67 @@ def test_sampling_under_bf16_autocast():
         r = sample_completions(peft, tok, ["who is a good teacher ?"], 2, max_new_tokens=5,
                                temperature=0.7)
     assert r.completion_ids.shape[0] == 2 and r.completion_mask.sum() > 0
+
+
+@pytest.mark.skipif(not bf16_decoding_supported(), reason="oneDNN has no native bfloat16 here")
+def test_bf16_decoding_weights():
+    """`--sampling-dtype bfloat16`: the decoding copies are bfloat16, a layer's output stays
+    float32 and within bfloat16 rounding of the float32 product (bias added in float32), the
+    logits of a whole forward too, and the model's own weights are untouched."""
+    from fairguard.testing import tiny_causal_lm
+
+    model, tok = tiny_causal_lm()
+    peft = _lora(model).eval()
+    before = {n: p.detach().clone() for n, p in peft.named_parameters()}
+    ids, mask = _encode(tok, ["who is a good teacher ?", "are young people lazy at work ?"], 2)
+    name = "base_model.model.model.layers.0.mlp.up_proj"
+    weight = peft.get_submodule(name).weight.detach().clone()
+    bias = torch.randn(weight.shape[0])
+    x = torch.randn(4, 3, weight.shape[1])
+    with torch.no_grad():
+        want = peft(input_ids=ids, attention_mask=mask).logits
+        with decoding_linears(peft, rows=len(ids), weight_dtype=torch.bfloat16) as swapped:
+            assert swapped == SWAPPED
+            layer = peft.get_submodule(name)
+            assert layer.weight.dtype == torch.bfloat16
+            assert layer(x).dtype == torch.float32
+            torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, weight),
+                                       atol=0.05, rtol=0.02)
+            layer.bias = bias
+            torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, weight, bias),
+                                       atol=0.05, rtol=0.02)
+            layer.bias = None
+            got = peft(input_ids=ids, attention_mask=mask).logits
+        assert got.dtype == torch.float32
+        assert not torch.equal(got, want)  # bfloat16 products, not the float32 ones
+        torch.testing.assert_close(got, want, atol=0.05, rtol=0.05)
+    torch.manual_seed(0)
+    r = sample_completions(peft, tok, ["who is a good teacher ?"], 2, max_new_tokens=5,
+                           temperature=0.7, weight_dtype=torch.bfloat16)
+    assert r.completion_ids.shape[0] == 2 and r.completion_mask.sum() > 0
+    for n, param in peft.named_parameters():
+        assert torch.equal(param, before[n]), n
+
+
+def test_bf16_decoding_falls_back_to_float32_without_native_bf16(monkeypatch):
+    from fairguard.training import rollout
+
+    monkeypatch.setattr(rollout, "bf16_decoding_supported", lambda: False)
+    layer = rollout._packed_linear(torch.randn(16, 8), None, 2, torch.bfloat16)
+    if layer is None:  # no oneDNN at all: nothing is packed either way
+        assert not ONEDNN
+        return
+    assert layer.weight.dtype == torch.float32
+
+
+def test_sampling_dtype_option():
+    from fairguard.errors import ConfigError
+    from fairguard.training.config import GRPOConfig
+
+    assert GRPOConfig(model="m", reward_model="r").sampling_dtype == "float32"
+    assert GRPOConfig(model="m", reward_model="r", sampling_dtype="bfloat16").sampling_dtype == "bfloat16"
+    with pytest.raises(ConfigError, match="sampling_dtype"):
+        GRPOConfig(model="m", reward_model="r", sampling_dtype="float16")
 
 
 def test_without_onednn_only_lora_layers_are_merged(monkeypatch):

@@ -209,6 +209,29 @@ def test_bf16_mixed_precision_trains_on_cpu(tiny_causal_lm_dir, tmp_path, fresh_
     assert all(after[n].dtype == torch.float32 for n in before)  # the adapter's weights stay fp32
 
 
+def test_bf16_sampling_weights_train(tiny_causal_lm_dir, tmp_path, monkeypatch):
+    """`--sampling-dtype bfloat16`: the sampler gets bfloat16 decoding weights (packed in
+    bfloat16 where oneDNN computes it natively), the loss is computed in float32 and trains."""
+    from fairguard.training import rollout
+
+    seen = []
+    real = rollout.sample_completions
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("weight_dtype"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rollout, "sample_completions", spy)
+    trainer = make(tiny_causal_lm_dir, tmp_path / "out", sampling_dtype="bfloat16")
+    before = {n: p.detach().clone() for n, p in trainer.peft_model.named_parameters() if "lora_B" in n}
+    rows = [trainer.train_step(s) for s in range(2)]
+    assert seen and all(d == torch.bfloat16 for d in seen)
+    assert all(np.isfinite(r["loss"]) and r["tokens"] > 0 for r in rows)
+    after = dict(trainer.peft_model.named_parameters())
+    assert any(not torch.equal(after[n], p) for n, p in before.items())
+    assert all(after[n].dtype == torch.float32 for n in before)
+
+
 def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
     """-mean(logp_sum x R) with R = reward - 0.1 KL, recomputed by hand on the step's batch."""
     from fairguard.training.logprobs import completion_logprobs, sequence_kl

@@ -18,6 +18,7 @@ PolicyFamily = Literal["causal", "diffusion"]
 Remasking = Literal["low_confidence", "random"]
 DiffusionLogprob = Literal["clean", "masked"]
 ModelDtype = Literal["float32", "bfloat16", "float16"]
+SamplingDtype = Literal["float32", "bfloat16"]
 Aggregation = Literal["sum", "product", "decoupled"]  # training/aggregation.py: AGGREGATIONS
 Ensemble = Literal["mean", "min"]  # plugins/reward_model.py: ENSEMBLES
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
@@ -216,6 +217,11 @@ class GRPOConfig:
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     model_dtype: ModelDtype = field(default="float32", metadata={
         "help": "Weights dtype when loading the model (bfloat16 halves memory on a GPU)."})
+    sampling_dtype: SamplingDtype = field(default="float32", metadata={
+        "help": "Dtype of the decoding copies of a causal policy's linear weights when sampling "
+                "on a CPU whose oneDNN computes bfloat16 natively (AVX-512 BF16, AMX; float32 "
+                "elsewhere): bfloat16 halves the bytes that memory-bound decoding reads per "
+                "token; training passes stay in the model's dtype."})
 
     def __post_init__(self) -> None:
         def choice(name: str, allowed: tuple[str, ...]) -> None:
@@ -239,6 +245,7 @@ class GRPOConfig:
         choice("lr_schedule", SCHEDULES)
         choice("baseline", BASELINES)
         choice("mixed_precision", ("auto", "no", "bf16", "fp16"))
+        choice("sampling_dtype", get_args(SamplingDtype))
         for name in ("num_generations", "prompts_per_step", "max_new_tokens", "num_iterations",
                      "gradient_accumulation_steps", "max_steps", "lora_r", "lora_alpha",
                      "save_every", "eval_prompts"):

@@ -162,7 +162,8 @@ class CausalPolicy(Policy):
         from fairguard.training.rollout import sample_completions
 
         return sample_completions(model, tokenizer, prompts, num_generations, max_new_tokens,
-                                  temperature, top_p)
+                                  temperature, top_p,
+                                  weight_dtype=torch_dtype(self.config.sampling_dtype))
 
     def completion_logits(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                           completion_ids: torch.Tensor, completion_mask: torch.Tensor,
