@@ -157,7 +157,8 @@ def run_fairguard(model: str, args: argparse.Namespace, out: Path) -> dict[str, 
         loss_type="grpo", reward_aggregation="sum",  # TRL's definition (one reward: all agree)
         learning_rate=1e-5, lora_r=16, lora_alpha=32, lora_targets=args.lora_targets,
         max_steps=args.steps, save_every=10_000, eval=False, rewards="gender-bias=1",
-        mixed_precision=args.mixed_precision, model_dtype=args.model_dtype)
+        mixed_precision=args.mixed_precision, model_dtype=args.model_dtype,
+        sampling_dtype=args.sampling_dtype)
     trainer = Trainer(cfg, out, progress=False, train_prompts=list(BUILTIN_PROMPTS)).setup()
     timer = PhaseTimer()
     timer.wrap(trainer.policy, "sample", "sampling")
@@ -283,7 +284,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
               f"x {report['num_generations']}, {report['max_new_tokens']} new tokens, temperature "
               f"{report['temperature']}, beta 0.04, LoRA r 16 on {report['lora_targets']}, mixed "
               f"precision {report.get('mixed_precision', 'no')}, weights "
-              f"{report.get('model_dtype', 'float32')}).")
+              f"{report.get('model_dtype', 'float32')}, fairguard's sampling weights "
+              f"{report.get('sampling_dtype', 'float32')}).")
     lines = [TINY_SECTION if report["model"] == "tiny" else SECTION, "", header,
              "",
              "| trainer | s/step | steps/s | completion tokens/s |", "|---|---|---|---|",
@@ -333,6 +335,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="both trainers: bf16 autocast (on a CPU, fast only with AMX)")
     parser.add_argument("--model-dtype", choices=("float32", "bfloat16"), default="float32",
                         help="both trainers: the dtype the base weights are loaded in")
+    parser.add_argument("--sampling-dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="fairguard only: the dtype of its decoding weights (TRL samples with "
+                             "the model's own)")
     parser.add_argument("--skip-trl", action="store_true", help="time and profile fairguard only")
     parser.add_argument("--results", action="store_true",
                         help="write the table into RESULTS.md (its tiny-model section for --model tiny)")
@@ -360,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "prompts_per_step": args.prompts, "num_generations": args.generations,
         "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
         "lora_targets": args.lora_targets, "mixed_precision": args.mixed_precision,
-        "model_dtype": args.model_dtype,
+        "model_dtype": args.model_dtype, "sampling_dtype": args.sampling_dtype,
         "torch_threads": threads, "gflops": round(gflops, 1),
         "trl_version": trl.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load_before, "load_after": round(os.getloadavg()[0], 1),
