@@ -67,10 +67,10 @@ def decoding_linears(model: Any, rows: int = 16, weight_dtype: torch.dtype = tor
     never written (the new weights are copies, without gradient), so nothing drifts; the copies
     live only inside the block (at most one more copy of the linear weights). With
     ``weight_dtype=torch.bfloat16`` (where oneDNN computes bfloat16 natively) the prepacked copies
-    are bfloat16, products accumulate in float32 and results come back float32: decoding reads
-    its weights from memory once per token, and half the bytes cost about half the time (the
-    bfloat16 rounding of the weights, about 0.4 % of a product, only in sampling). Yields the
-    number of replaced layers."""
+    are bfloat16 and each product's result, rounded to bfloat16, comes back as float32:
+    decoding reads its weights from memory once per token, and half the bytes cost about half
+    the time (the error, about 0.4 % of a product, only in sampling). Yields the number of
+    replaced layers."""
     try:
         from peft.tuners.lora import Linear as LoraLinear
     except ImportError:  # pragma: no cover - peft is a dependency
@@ -175,9 +175,10 @@ class _FrozenLinear(torch.nn.Module):
 class _PackedLinear(_FrozenLinear):
     """``x W^T + b`` with ``W`` prepacked by oneDNN (no parameters, no gradient).
 
-    The product runs in the packed weight's dtype (float32, or bfloat16 accumulated in float32)
-    whatever ``x`` is: an input of another dtype (bfloat16 under a mixed-precision autocast) is
-    cast for it, the bias added in float32, and the result cast back to ``x``'s dtype."""
+    The product runs in the packed weight's dtype (float32, or bfloat16 with a bfloat16
+    result) whatever ``x`` is: an input of another dtype (bfloat16 under a mixed-precision
+    autocast) is cast for it, a bfloat16 result made float32 before the bias is added, and the
+    result cast back to ``x``'s dtype."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
