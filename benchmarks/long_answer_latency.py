@@ -19,12 +19,9 @@ import datetime as dt
 import json
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -54,27 +51,29 @@ def answer_of(chars: int) -> str:
     return text[:text.rfind(" ", 0, chars + 1)].rstrip(",;") + "."
 
 
+class _OneAnswer:
+    """A scorer that scores its own answer under the given prompt, whatever pair it is handed,
+    so that :func:`fairguard.export.latency.time_scorers` can time every configuration."""
+
+    def __init__(self, scorer: Any, answer: str):
+        self.scorer, self.answer = scorer, answer
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> Any:
+        return self.scorer.score([prompts[0]], [self.answer])
+
+
 def measure(configs: dict[str, tuple[Any, str]], prompt: str, rounds: int,
             warmup: int = 5, chunk: int = 5) -> dict[str, dict[str, float]]:
     """p50/p95/mean ms per call of ``scorer.score([prompt], [answer])`` for every
-    ``name: (scorer, answer)``, ``rounds`` timed calls each. Each configuration runs ``chunk``
-    timed calls in a row after one untimed call, configurations taking turns chunk by chunk, as
-    one scorer serves a stream of answers: every scorer has its own thread pool, and the threads
-    that one call leaves spinning (onnxruntime's pool, torch's OpenMP threads) would slow another
-    scorer's call that follows at once."""
-    times: dict[str, list[float]] = {name: [] for name in configs}
-    for scorer, answer in configs.values():
-        for _ in range(warmup):
-            scorer.score([prompt], [answer])
-    while any(len(v) < rounds for v in times.values()):
-        for name, (scorer, answer) in configs.items():
-            scorer.score([prompt], [answer])
-            for _ in range(min(chunk, rounds - len(times[name]))):
-                start = time.perf_counter()
-                scorer.score([prompt], [answer])
-                times[name].append((time.perf_counter() - start) * 1000.0)
-    return {name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95)),
-                   "mean": float(np.mean(v)), "calls": len(v)} for name, v in times.items()}
+    ``name: (scorer, answer)``, ``rounds`` timed calls each, the configurations taking turns by
+    chunks of ``chunk`` calls (``time_scorers``: a scorer's call that follows another scorer's
+    at once runs beside the threads that one left spinning)."""
+    from fairguard.export.latency import time_scorers
+
+    timed = time_scorers({name: _OneAnswer(*pair) for name, pair in configs.items()}, [prompt],
+                         [prompt], batch_sizes=(1,), rounds=rounds, warmup=warmup,
+                         progress=False, chunk=chunk)
+    return {name: by_batch[1] for name, by_batch in timed.items()}
 
 
 def report(result: dict[str, Any], backends: Sequence[str]) -> str:
