@@ -18,6 +18,11 @@ from typing import Any
 
 import numpy as np
 
+# Padded tokens per batch that the ONNX scorer aims at by default: on the 2-core development
+# machine, int8 and fp32 throughput peaked at about this size and fell at larger batches
+# (docs/export.md, "Batches by tokens").
+BATCH_TOKENS = 640
+
 _ONE = np.zeros(1, dtype=np.int64)  # the rows of a one-pair call (read-only)
 _ONE.flags.writeable = False
 
@@ -82,15 +87,18 @@ class PairBatcher:
         types = enc.get("token_type_ids") or [[0] * len(row) for row in ids]
         return EncodedPairs(ids, types)
 
-    def batches(self, prompts: Sequence[str], responses: Sequence[str], batch_size: int
+    def batches(self, prompts: Sequence[str], responses: Sequence[str], batch_size: int,
+                max_tokens: int | None = None
                 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """``(rows, arrays)`` per batch: ``rows`` are the pairs' positions in the input, the
         arrays ``input_ids``, ``token_type_ids`` and ``attention_mask`` (int64,
         ``[len(rows), longest pair in the batch]``), valid until the next batch is taken (one
-        buffer serves every batch of the call). Pairs go shortest first."""
-        return self.padded(self.encode(prompts, responses), batch_size)
+        buffer serves every batch of the call). Pairs go shortest first; a batch holds at most
+        ``batch_size`` pairs and, when ``max_tokens`` is set, at most that many padded tokens
+        (rows x width; a pair longer than that is a batch of its own)."""
+        return self.padded(self.encode(prompts, responses), batch_size, max_tokens)
 
-    def padded(self, encoded: EncodedPairs, batch_size: int
+    def padded(self, encoded: EncodedPairs, batch_size: int, max_tokens: int | None = None
                ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """:meth:`batches` of pairs already encoded by :meth:`encode`."""
         if len(encoded.ids) == 1:  # one pair: its own arrays, nothing to sort or pad
@@ -101,12 +109,14 @@ class PairBatcher:
             return
         lengths = encoded.lengths()
         order = np.argsort(lengths, kind="stable")
-        widest = int(lengths.max()) if lengths.size else 0
+        bounds = length_batches(lengths[order], batch_size, max_tokens)
         # One buffer per input for the whole call; each batch is a contiguous view of its start.
-        flat = {name: np.empty(min(batch_size, len(order)) * widest, dtype=np.int64)
+        biggest = max(((end - start) * int(lengths[order[end - 1]]) for start, end in bounds),
+                      default=0)
+        flat = {name: np.empty(biggest, dtype=np.int64)
                 for name in ("input_ids", "token_type_ids", "attention_mask")}
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+        for start, end in bounds:
+            rows = order[start:end]
             width = int(lengths[rows].max())
             size = len(rows) * width
             ids = flat["input_ids"][:size].reshape(len(rows), width)
@@ -121,3 +131,23 @@ class PairBatcher:
                 types[k, :n] = encoded.types[i]
                 mask[k, :n] = 1
             yield rows, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+
+
+def length_batches(sorted_lengths: np.ndarray, batch_size: int, max_tokens: int | None = None
+                   ) -> list[tuple[int, int]]:
+    """``(start, end)`` of consecutive batches over pairs sorted by ascending length: each holds
+    at most ``batch_size`` pairs and, with ``max_tokens``, at most that many tokens once padded to
+    its longest pair (at least one pair, however long)."""
+    n = len(sorted_lengths)
+    if max_tokens is None:
+        return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    bounds = []
+    start = 0
+    while start < n:
+        end = start + 1
+        while (end < n and end - start < batch_size
+               and (end - start + 1) * int(sorted_lengths[end]) <= max_tokens):
+            end += 1
+        bounds.append((start, end))
+        start = end
+    return bounds

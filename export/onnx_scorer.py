@@ -5,7 +5,9 @@ array}``, each value ``sigmoid(logit)`` in [0, 1], higher = better. One onnxrunt
 shared by all threads (``InferenceSession.run`` is thread-safe). Pairs are tokenised once,
 sorted by token count and padded per batch to the batch's longest pair
 (:class:`~fairguard.export.batching.PairBatcher`, lock-free for fast tokenizers); scores come
-back in input order. Long responses are scored in windows combined per head, exactly as the
+back in input order. A batch holds at most ``batch_size`` pairs and ``batch_tokens`` padded
+tokens (rows x longest pair): many short pairs share a batch, long ones go a few at a time.
+Long responses are scored in windows combined per head, exactly as the
 torch scorer does (:mod:`fairguard.reward_model.windows`); a call whose pairs all fit in
 ``max_length`` tokens (each its own only window) is tokenised once and skips the windowing.
 
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from fairguard.errors import ArtifactError, ConfigError, FairguardError
-from fairguard.export.batching import EncodedPairs, PairBatcher
+from fairguard.export.batching import BATCH_TOKENS, EncodedPairs, PairBatcher
 from fairguard.export.parity import logit_threshold, near_thresholds
 from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
 from fairguard.reward_model.windows import combine_rules, score_windowed
@@ -55,7 +57,8 @@ class OnnxRewardScorer:
     def __init__(self, folder: str | os.PathLike[str], quantized: bool | None = None,
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
-                 windows: bool = True, recheck: bool | None = None, reveal: bool = True) -> None:
+                 windows: bool = True, recheck: bool | None = None, reveal: bool = True,
+                 batch_tokens: int | None = BATCH_TOKENS) -> None:
         from fairguard.export.session import feed_names, make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
         from fairguard.reward_model.disguise import Undisguiser
@@ -65,6 +68,9 @@ class OnnxRewardScorer:
             raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if batch_tokens is not None and (isinstance(batch_tokens, bool)
+                                         or not isinstance(batch_tokens, int) or batch_tokens < 1):
+            raise ConfigError(f"batch_tokens must be a positive integer or None, got {batch_tokens!r}")
         if recheck is not None and not isinstance(recheck, bool):
             raise ConfigError(f"recheck must be True, False or None, got {recheck!r}")
         if max_length is not None and (isinstance(max_length, bool)
@@ -91,7 +97,8 @@ class OnnxRewardScorer:
         self.heads: tuple[str, ...] = tuple(heads)
         self.thresholds = thresholds_of(self.metadata, heads)
         self.max_length = max_length if max_length is not None else max_length_of(self.metadata)
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # pairs per batch at most
+        self.batch_tokens = batch_tokens  # padded tokens per batch at most (None: no limit)
         self.max_chars = max_chars
         self.windows = bool(windows)  # False: read only each pair's first max_length tokens
         self.combine = combine_rules(self.heads)  # how windows combine, per head
@@ -180,7 +187,7 @@ class OnnxRewardScorer:
         n = len(encoded.ids)
         if n == 0:
             return np.zeros((0, len(self.heads)), dtype=np.float32)
-        batches = self.batcher.padded(encoded, self.batch_size)
+        batches = self.batcher.padded(encoded, self.batch_size, self.batch_tokens)
         if n == 1:
             return self._run(next(batches)[1])
         out = np.empty((n, len(self.heads)), dtype=np.float32)

@@ -20,6 +20,7 @@ import numpy as np
 
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
+from fairguard.export.batching import BATCH_TOKENS
 from fairguard.hookspecs import hookimpl
 from fairguard.reward_model.ensemble import COMBINE_RULES, combine_scores, read_ensemble
 
@@ -40,7 +41,7 @@ def choose_backend(folder: Path, backend: str) -> str:
 
 
 def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None,
-                 recheck: bool | None = None) -> Any:
+                 recheck: bool | None = None, batch_tokens: int | None = None) -> Any:
     if device not in (None, "cpu"):
         raise ConfigError(f"the onnx backend runs on the CPU; drop device={device!r} or use backend='torch'")
     from fairguard.export.onnx_scorer import OnnxRewardScorer
@@ -48,6 +49,8 @@ def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int
     kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck}
     if threads is not None:
         kwargs["threads"] = threads
+    if batch_tokens is not None:  # 0: no limit; None: the scorer's default
+        kwargs["batch_tokens"] = batch_tokens or None
     return OnnxRewardScorer(folder, **kwargs)
 
 
@@ -58,7 +61,8 @@ class RewardModelReward:
 
     def __init__(self, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
                  backend: str = "auto", batch_size: int = 32, device: str | None = None,
-                 threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None):
+                 threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None,
+                 batch_tokens: int | None = None):
         folders = _folders(path)
         calibrated = read_ensemble(folders[0]) if len(folders) == 1 else None
         if calibrated is not None:  # a `fairguard train ensemble` folder: its members, rule, thresholds
@@ -69,6 +73,10 @@ class RewardModelReward:
             folders, ensemble = list(calibrated.members), calibrated.combine
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"reward-model batch_size must be a positive integer, got {batch_size!r}")
+        if batch_tokens is not None and (isinstance(batch_tokens, bool)
+                                         or not isinstance(batch_tokens, int) or batch_tokens < 0):
+            raise ConfigError("reward-model batch_tokens must be a non-negative integer (0: no "
+                              f"limit), got {batch_tokens!r}")
         if ensemble not in ENSEMBLES:
             raise ConfigError(f"reward-model ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
         backends = [choose_backend(folder, backend) for folder in folders]
@@ -78,11 +86,15 @@ class RewardModelReward:
         if recheck is not None and any(b != "onnx" for b in backends):
             raise ConfigError("reward-model recheck applies to int8 ONNX exports only (their "
                               "pairs near a threshold scored again in fp32)")
+        if batch_tokens is not None and any(b != "onnx" for b in backends):
+            raise ConfigError("reward-model batch_tokens applies to the onnx backend only; the "
+                              "torch backend batches by batch_size (its throughput barely "
+                              "depends on the batch size)")
         self.paths = folders
         self.path = folders[0]
         self.ensemble = ensemble
         self.backend = backends[0]
-        self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck)
+        self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck, batch_tokens)
                         for folder, b in zip(folders, backends)]
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
@@ -122,10 +134,11 @@ def _folders(path: Any) -> list[Path]:
 
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
-            threads: int | None, recheck: bool | None = None) -> Any:
+            threads: int | None, recheck: bool | None = None,
+            batch_tokens: int | None = None) -> Any:
     """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``)."""
     if backend == "onnx":
-        return _onnx_scorer(folder, batch_size, device, threads, recheck)
+        return _onnx_scorer(folder, batch_size, device, threads, recheck, batch_tokens)
     from fairguard.reward_model.inference import TorchRewardScorer
 
     return TorchRewardScorer(folder, device=device, batch_size=batch_size)
@@ -139,5 +152,6 @@ def register_rewards(register: Callable[..., None]) -> None:
         "trained multi-head reward model (fairness, relevance, fluency); options: path (a folder, "
         "a `fairguard train ensemble` folder, or a list: an ensemble), ensemble=mean|min (a list), "
         "backend=auto|torch|onnx, batch_size, device (torch), threads (onnx), recheck (int8 "
-        "onnx: pairs near a threshold again in fp32; on where the export records margins)",
+        "onnx: pairs near a threshold again in fp32; on where the export records margins), "
+        f"batch_tokens (onnx: padded tokens per batch at most, default {BATCH_TOKENS}, 0 = no limit)",
     )

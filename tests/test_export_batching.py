@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fairguard.export.batching import PairBatcher
+from fairguard.export.batching import PairBatcher, length_batches
 from fairguard.reward_model import tokenize_pairs
 
 PROMPTS = ["should we hire the rural worker?", "who?", "can the old tenant rent the flat?",
@@ -26,11 +26,15 @@ def tokenizer(request, tmp_path):
     return fast if request.param == "fast" else _slow_tokenizer(fast, tmp_path)
 
 
-@pytest.mark.parametrize("batch_size", [1, 2, 4, 32])
-def test_batches_equal_tokenize_pairs_sorted_and_padded_per_batch(tokenizer, batch_size):
+@pytest.mark.parametrize("batch_size,max_tokens", [(1, None), (2, None), (4, None), (32, None),
+                                                  (32, 40), (32, 1)])
+def test_batches_equal_tokenize_pairs_sorted_and_padded_per_batch(tokenizer, batch_size, max_tokens):
     batcher = PairBatcher(tokenizer, max_length=24)
     seen, widths, previous = [], [], 0
-    for rows, arrays in batcher.batches(PROMPTS, RESPONSES, batch_size):
+    for rows, arrays in batcher.batches(PROMPTS, RESPONSES, batch_size, max_tokens):
+        assert len(rows) <= batch_size
+        if max_tokens is not None:
+            assert arrays["input_ids"].size <= max_tokens or len(rows) == 1
         ref = tokenize_pairs(tokenizer, [PROMPTS[i] for i in rows], [RESPONSES[i] for i in rows],
                              24, return_tensors="np")
         for key in ("input_ids", "token_type_ids", "attention_mask"):
@@ -45,6 +49,17 @@ def test_batches_equal_tokenize_pairs_sorted_and_padded_per_batch(tokenizer, bat
     assert max(widths) == 24  # the long pairs are truncated exactly as tokenize_pairs does
     if batch_size == 1:
         assert min(widths) < 24  # no padding to the longest pair of the call
+
+
+def test_length_batches_fill_up_to_the_row_and_token_caps():
+    lengths = np.array([3, 4, 5, 5, 9, 30])
+    assert length_batches(lengths, 4) == [(0, 4), (4, 6)]
+    # 3 rows x 5 = 15 fits 16; a 4th row would pad to 4 x 5 = 20
+    assert length_batches(lengths, 8, 16) == [(0, 3), (3, 4), (4, 5), (5, 6)]
+    assert length_batches(lengths, 2, 100) == [(0, 2), (2, 4), (4, 6)]
+    # a pair longer than the budget is a batch of its own; every pair is in exactly one batch
+    assert length_batches(lengths, 8, 10) == [(0, 2), (2, 4), (4, 5), (5, 6)]
+    assert length_batches(np.array([], dtype=np.int64), 8, 10) == []
 
 
 def test_no_pairs_no_batches(tokenizer):

@@ -80,6 +80,24 @@ def test_batch_size_does_not_change_scores(exported):
         np.testing.assert_allclose(one[head], all_[head], atol=1e-3)
 
 
+def test_batch_tokens_cap_the_padded_batch_and_leave_fp32_scores_unchanged(exported):
+    from fairguard.export.batching import BATCH_TOKENS
+
+    unlimited = OnnxRewardScorer(exported[1], quantized=False, batch_size=32, batch_tokens=None)
+    tight = OnnxRewardScorer(exported[1], quantized=False, batch_size=32, batch_tokens=40)
+    assert OnnxRewardScorer(exported[1]).batch_tokens == BATCH_TOKENS
+    seen = []
+    real_run = tight._run
+    tight._run = lambda arrays: seen.append(arrays["input_ids"].shape) or real_run(arrays)
+    got = tight.score(PROMPTS, RESPONSES)
+    ref = unlimited.score(PROMPTS, RESPONSES)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], ref[head], atol=1e-6)
+    assert len(seen) > 1 and sum(rows for rows, _ in seen) >= len(PROMPTS)
+    # each batch fits 40 padded tokens, except a single pair longer than that
+    assert all(rows * width <= 40 or rows == 1 for rows, width in seen)
+
+
 def test_eight_threads_match_serial_calls(exported):
     scorer = OnnxRewardScorer(exported[1], threads=2, batch_size=2)
     jobs = [([PROMPTS[(i + k) % 5] for k in range(3)],
@@ -160,7 +178,8 @@ def test_corrupt_onnx_file(exported, tmp_path):
 
 
 def test_option_validation(exported):
-    for kwargs in ({"threads": 0}, {"threads": "2"}, {"batch_size": 0}, {"max_length": 2}):
+    for kwargs in ({"threads": 0}, {"threads": "2"}, {"batch_size": 0}, {"max_length": 2},
+                   {"batch_tokens": 0}, {"batch_tokens": 1.5}, {"batch_tokens": True}):
         with pytest.raises(ConfigError):
             OnnxRewardScorer(exported[1], **kwargs)
 
@@ -179,6 +198,12 @@ def test_reward_model_plugin_uses_onnx_backend(exported):
     assert not get_reward("reward-model", path=str(exported[1]), recheck=False).scorer.recheck
     with pytest.raises(ConfigError, match="recheck applies to int8 ONNX exports only"):
         get_reward("reward-model", path=str(exported[0]), recheck=True)
+    assert get_reward("reward-model", path=str(exported[1]), batch_tokens=100).scorer.batch_tokens == 100
+    assert get_reward("reward-model", path=str(exported[1]), batch_tokens=0).scorer.batch_tokens is None
+    with pytest.raises(ConfigError, match="batch_tokens applies to the onnx backend only"):
+        get_reward("reward-model", path=str(exported[0]), batch_tokens=100)
+    with pytest.raises(ConfigError, match="batch_tokens must be a non-negative integer"):
+        get_reward("reward-model", path=str(exported[1]), batch_tokens=-1)
 
 
 def test_decide_uses_thresholds(scorer):
