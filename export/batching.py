@@ -22,6 +22,9 @@ import numpy as np
 # machine, int8 and fp32 throughput peaked at about this size and fell at larger batches
 # (docs/export.md, "Batches by tokens").
 BATCH_TOKENS = 640
+# A batch cut by the token budget holds a multiple of this many pairs: on that machine int8
+# batches of 24, 32, 40 or 48 short pairs ran 5-10 % faster than batches of 25-31 or 33-36.
+ALIGN = 8
 
 _ONE = np.zeros(1, dtype=np.int64)  # the rows of a one-pair call (read-only)
 _ONE.flags.writeable = False
@@ -137,7 +140,8 @@ def length_batches(sorted_lengths: np.ndarray, batch_size: int, max_tokens: int 
                    ) -> list[tuple[int, int]]:
     """``(start, end)`` of consecutive batches over pairs sorted by ascending length: each holds
     at most ``batch_size`` pairs and, with ``max_tokens``, at most that many tokens once padded to
-    its longest pair (at least one pair, however long)."""
+    its longest pair (at least one pair, however long); a batch that the tokens cut at more than
+    ``ALIGN`` pairs is cut at a multiple of ``ALIGN``."""
     n = len(sorted_lengths)
     if max_tokens is None:
         return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
@@ -148,6 +152,8 @@ def length_batches(sorted_lengths: np.ndarray, batch_size: int, max_tokens: int 
         while (end < n and end - start < batch_size
                and (end - start + 1) * int(sorted_lengths[end]) <= max_tokens):
             end += 1
+        if end < n and end - start < batch_size and end - start > ALIGN:
+            end -= (end - start) % ALIGN  # cut by tokens: a whole number of ALIGN rows
         bounds.append((start, end))
         start = end
     return bounds

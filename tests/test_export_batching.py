@@ -60,6 +60,9 @@ def test_length_batches_fill_up_to_the_row_and_token_caps():
     # a pair longer than the budget is a batch of its own; every pair is in exactly one batch
     assert length_batches(lengths, 8, 10) == [(0, 2), (2, 4), (4, 5), (5, 6)]
     assert length_batches(np.array([], dtype=np.int64), 8, 10) == []
+    # cut by tokens at 12 pairs: 8 (a multiple of ALIGN); the last batch takes what is left
+    assert length_batches(np.full(20, 5), 64, 60) == [(0, 8), (8, 20)]
+    assert length_batches(np.full(20, 5), 12, 60) == [(0, 12), (12, 20)]  # cut by the row cap
 
 
 def test_no_pairs_no_batches(tokenizer):
