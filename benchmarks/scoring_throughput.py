@@ -17,7 +17,8 @@ of the machine's GFLOP/s it spends usefully (throughput).
   checks, windows, tokenisation, forward, sigmoid); "forward" is the session / module call on
   ready token ids.
 - throughput: ``score_pairs`` on a pool of pairs (the test split with ``--data``, else the
-  built-in pairs) with ``batch_size`` 1, 8 and 32: sorted by length, padded per batch; pairs/s
+  built-in pairs) with ``batch_size`` 1, 8 and 32 (no token budget: batch N is N pairs): sorted by
+  length, padded per batch; pairs/s
   of the best round.
 - agreement: int8 vs fp32 head decisions on the test split (``--data``), the issue's >= 99 %.
 """
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fairguard.export.batching import BATCH_TOKENS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flop_limit import (  # noqa: E402
@@ -198,13 +201,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     continue
 
                 def call(s: Any = scorer, bs: int = b) -> Any:
-                    s.batch_size = bs
+                    s.batch_size, s.batch_tokens = bs, None  # batch N: N pairs, whatever their tokens
                     return s.score_pairs(pool.prompts, pool.responses)
 
                 tfns[f"{name}, batch {b}"] = call
             throughput.update(interleaved(tfns, 1, args.rounds, warmup=1))
         for scorer in onnx.values():
-            scorer.batch_size = 32
+            scorer.batch_size, scorer.batch_tokens = 32, BATCH_TOKENS
 
         agreement = None
         if args.data:
