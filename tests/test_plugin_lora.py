@@ -26,7 +26,7 @@ def adapter_dir(tiny_causal_lm_dir, tmp_path_factory):
             if "lora_B" in name:
                 p.normal_(0, 2.0)
     folder = tmp_path_factory.mktemp("adapter")
-    model.save_pretrained(folder)
+    model.save_pretrained(folder, save_embedding_layers=False)  # only the LoRA weights, as train grpo saves
     (folder / "fairguard.json").write_text(json.dumps(
         {"kind": "grpo-adapter", "base_model": str(tiny_causal_lm_dir), "max_new_tokens": 5}))
     return folder
