@@ -232,7 +232,7 @@ def test_bf16_sampling_weights_train(tiny_causal_lm_dir, tmp_path, monkeypatch):
     assert all(after[n].dtype == torch.float32 for n in before)
 
 
-def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
+def test_reinforce_loss_is_the_reward_guided_lora_formula(tiny_causal_lm_dir, tmp_path):
     """-mean(logp_sum x R) with R = reward - 0.1 KL, recomputed by hand on the step's batch."""
     from fairguard.training.logprobs import completion_logprobs, sequence_kl
 
@@ -251,4 +251,4 @@ def test_reinforce_loss_is_seed_003_formula(tiny_causal_lm_dir, tmp_path):
                                 r.completion_mask)
     expected = -((logps * r.completion_mask).sum(-1).cpu() * (reward - 0.1 * kl)).mean()
     row = trainer.train_step(0)
-    assert abs(row["loss"] - float(expected)) < 1e-5
+    assert abs(row["loss"] - expected.item()) < 1e-5

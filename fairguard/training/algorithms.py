@@ -112,7 +112,8 @@ class GRPO(Algorithm):
 
 
 class Reinforce(Algorithm):
-    """Seed 003's REINFORCE: R = reward - kl_lambda * KL(policy || base), optional mean baseline."""
+    """REINFORCE as in reward-guided LoRA on LLaDA (Saouda et al., 2025):
+    R = reward - kl_lambda * KL(policy || base), optional mean baseline."""
 
     name = "reinforce"
 

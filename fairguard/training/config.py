@@ -212,8 +212,8 @@ class GRPOConfig:
     # policy family: "causal" (generate left to right) or "diffusion" (a masked LM that denoises
     # a fully masked answer; its sampler options are in ``diffusion``)
     policy: PolicyFamily = field(default="causal", metadata={
-        "help": "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM (seed "
-                "003 / LLaDA; docs/diffusion.md)."})
+        "help": "Policy family: causal LM, or a masked LM sampled as a masked-diffusion LM "
+                "(LLaDA, as in reward-guided LoRA; docs/diffusion.md)."})
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     model_dtype: ModelDtype = field(default="float32", metadata={
         "help": "Weights dtype when loading the model (bfloat16 halves memory on a GPU)."})

@@ -134,7 +134,8 @@ class Policy:
     def sequence_kl(self, model: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor,
                     completion_ids: torch.Tensor, completion_mask: torch.Tensor,
                     temperature: float = 1.0, micro_batch: int | None = None) -> torch.Tensor:
-        """Seed 003's per-sequence mean full-vocabulary KL(policy || base) over completions: (N,)."""
+        """Per-sequence mean full-vocabulary KL(policy || base) over completions, as reward-guided
+        LoRA (Saouda et al., 2025) defines it: (N,)."""
         return lp.sequence_kl(model, prompt_ids, prompt_mask, completion_ids, completion_mask,
                               temperature, micro_batch, self.completion_logits)
 
