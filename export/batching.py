@@ -120,7 +120,7 @@ class PairBatcher:
                 for name in ("input_ids", "token_type_ids", "attention_mask")}
         for start, end in bounds:
             rows = order[start:end]
-            width = int(lengths[rows].max())
+            width = int(lengths[order[end - 1]])  # sorted: the batch's last pair is its longest
             size = len(rows) * width
             ids = flat["input_ids"][:size].reshape(len(rows), width)
             types = flat["token_type_ids"][:size].reshape(len(rows), width)
