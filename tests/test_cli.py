@@ -32,11 +32,11 @@ def test_plugins_hides_builtins_without_all():
     assert by_name["neutralize"]["hooks"] == ["register_filters"]
 
 
-def test_models_lists_both_embedded():
+def test_models_lists_the_embedded():
     result = CliRunner().invoke(cli, ["models", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.output)
-    assert {row["name"] for row in rows} == {"smollm2-135m-instruct", "minilm-l6"}
+    assert {row["name"] for row in rows} == {"smollm2-135m-instruct", "minilm-l6", "mpnet-base"}
     assert all(row["status"].startswith("available") for row in rows)
 
 
