@@ -54,6 +54,32 @@ def tiny_bert_reward_dir(folder: Path, seed: int = 0) -> Path:
     return write_metadata(folder, backbone="tiny-bert")
 
 
+def tiny_mpnet_reward_dir(folder: Path, seed: int = 0) -> Path:
+    """A random tiny MPNet (all-mpnet-base-v2's architecture) 3-head classifier as a
+    reward-model folder."""
+    import torch
+    from transformers import MPNetConfig, MPNetForSequenceClassification
+
+    from fairguard.testing import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer("bert")
+    torch.manual_seed(seed)
+    config = MPNetConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(HEADS), id2label=dict(enumerate(HEADS)),
+        label2id={h: i for i, h in enumerate(HEADS)}, problem_type="multi_label_classification",
+    )
+    model = MPNetForSequenceClassification(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    tokenizer_config = folder / "tokenizer_config.json"  # as MPNet's tokenizer: no token types
+    settings = json.loads(tokenizer_config.read_text())
+    settings["model_input_names"] = ["input_ids", "attention_mask"]
+    tokenizer_config.write_text(json.dumps(settings))
+    return write_metadata(folder, backbone="tiny-mpnet")
+
+
 def shared_export(tmp_path_factory) -> tuple[Path, Path]:
     """``(source, export)``: one tiny reward model and its int8 export, made once per session."""
     if "export" not in _SHARED:

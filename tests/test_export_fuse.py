@@ -5,7 +5,7 @@ import pytest
 
 from fairguard.export.fuse import first_token_tail, fuse_transformer_graph
 from fairguard.export.parity_inputs import builtin_pairs
-from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir
+from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir, tiny_mpnet_reward_dir
 
 
 def _ops(path):
@@ -159,6 +159,28 @@ def test_deberta_fused_equals_unfused(tmp_path_factory, tmp_path):
     c = _logits(refused, plain.out, pairs)
     np.testing.assert_allclose(a, b, atol=1e-5)
     np.testing.assert_allclose(c, b, atol=1e-5)
+
+
+def test_mpnet_fuses_layernorm_and_gelu_not_attention(tmp_path):
+    """The `mpnet-base` backbone's graph: its relative-position bias keeps attention unfused;
+    the export still passes the fp32 parity gate and scores like torch."""
+    from fairguard.export.onnx_export import export_onnx
+    from fairguard.export.onnx_scorer import OnnxRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
+
+    source = tiny_mpnet_reward_dir(tmp_path / "tiny-mpnet")
+    result = export_onnx(source, tmp_path / "export", progress=False)
+    fusion = json.loads((result.out / "fairguard.json").read_text())["onnx"]["fusion"]
+    assert fusion["fused"] is True and fusion["source_model_type"] == "mpnet"
+    assert fusion["fused_ops"].get("LayerNormalization", 0) >= 1
+    assert "Attention" not in fusion["fused_ops"] and fusion["first_token_reason"]
+    assert result.parity["fp32_vs_torch"]["passed"]
+    pairs = builtin_pairs()
+    prompts, responses = pairs.prompts[:6], pairs.responses[:6]
+    torch_scores = TorchRewardScorer(source).score(prompts, responses)
+    onnx_scores = OnnxRewardScorer(result.out, quantized=False).score(prompts, responses)
+    for head in HEADS:
+        np.testing.assert_allclose(onnx_scores[head], torch_scores[head], atol=1e-5)
 
 
 def test_graph_without_encoder_patterns_is_kept(tmp_path, caplog):
