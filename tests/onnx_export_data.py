@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 HEADS = ["fairness", "relevance", "fluency"]
 _SHARED: dict[str, Path] = {}
@@ -33,51 +34,41 @@ def tiny_reward_dir(folder: Path, seed: int = 0) -> Path:
     return write_metadata(folder)
 
 
-def tiny_bert_reward_dir(folder: Path, seed: int = 0) -> Path:
-    """A random tiny BERT (MiniLM's architecture) 3-head classifier as a reward-model folder."""
+def _tiny_encoder_reward_dir(folder: Path, architecture: str, seed: int, **config: Any) -> Path:
+    """A random 2-layer, hidden-32 ``{architecture}ForSequenceClassification`` with the three
+    heads and the tiny word-level tokenizer, saved as a reward-model folder."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
+    import transformers
 
     from fairguard.testing import tiny_tokenizer
 
     tokenizer = tiny_tokenizer("bert")
     torch.manual_seed(seed)
-    config = BertConfig(
+    settings = getattr(transformers, f"{architecture}Config")(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id,
-        num_labels=len(HEADS), id2label=dict(enumerate(HEADS)),
-        label2id={h: i for i, h in enumerate(HEADS)}, problem_type="multi_label_classification",
-    )
-    model = BertForSequenceClassification(config).eval()
+        num_attention_heads=4, pad_token_id=tokenizer.pad_token_id, num_labels=len(HEADS),
+        id2label=dict(enumerate(HEADS)), label2id={h: i for i, h in enumerate(HEADS)},
+        problem_type="multi_label_classification", **config)
+    model = getattr(transformers, f"{architecture}ForSequenceClassification")(settings).eval()
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    return write_metadata(folder, backbone="tiny-bert")
+    return write_metadata(folder, backbone=f"tiny-{architecture.lower()}")
+
+
+def tiny_bert_reward_dir(folder: Path, seed: int = 0) -> Path:
+    """A random tiny BERT (MiniLM's architecture) 3-head classifier as a reward-model folder."""
+    return _tiny_encoder_reward_dir(folder, "Bert", seed, max_position_embeddings=128)
 
 
 def tiny_mpnet_reward_dir(folder: Path, seed: int = 0) -> Path:
     """A random tiny MPNet (all-mpnet-base-v2's architecture) 3-head classifier as a
-    reward-model folder."""
-    import torch
-    from transformers import MPNetConfig, MPNetForSequenceClassification
-
-    from fairguard.testing import tiny_tokenizer
-
-    tokenizer = tiny_tokenizer("bert")
-    torch.manual_seed(seed)
-    config = MPNetConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, max_position_embeddings=130, pad_token_id=tokenizer.pad_token_id,
-        num_labels=len(HEADS), id2label=dict(enumerate(HEADS)),
-        label2id={h: i for i, h in enumerate(HEADS)}, problem_type="multi_label_classification",
-    )
-    model = MPNetForSequenceClassification(config).eval()
-    model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
-    tokenizer_config = folder / "tokenizer_config.json"  # as MPNet's tokenizer: no token types
+    reward-model folder; like MPNet's tokenizer, its tokenizer gives no token types."""
+    _tiny_encoder_reward_dir(folder, "MPNet", seed, max_position_embeddings=130)
+    tokenizer_config = folder / "tokenizer_config.json"
     settings = json.loads(tokenizer_config.read_text())
     settings["model_input_names"] = ["input_ids", "attention_mask"]
     tokenizer_config.write_text(json.dumps(settings))
-    return write_metadata(folder, backbone="tiny-mpnet")
+    return folder
 
 
 def shared_export(tmp_path_factory) -> tuple[Path, Path]:
