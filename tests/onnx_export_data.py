@@ -34,36 +34,42 @@ def tiny_reward_dir(folder: Path, seed: int = 0) -> Path:
     return write_metadata(folder)
 
 
-def _tiny_encoder_reward_dir(folder: Path, architecture: str, seed: int, **config: Any) -> Path:
-    """A random 2-layer, hidden-32 ``{architecture}ForSequenceClassification`` with the three
-    heads and the tiny word-level tokenizer, saved as a reward-model folder."""
+def _tiny_encoder_reward_dir(folder: Path, config_class: Any, model_class: Any, backbone: str,
+                             seed: int, **config: Any) -> Path:
+    """A random 2-layer, hidden-32 ``model_class`` with the three heads and the tiny word-level
+    tokenizer, saved as a reward-model folder."""
     import torch
-    import transformers
 
     from fairguard.testing import tiny_tokenizer
 
     tokenizer = tiny_tokenizer("bert")
     torch.manual_seed(seed)
-    settings = getattr(transformers, f"{architecture}Config")(
+    settings = config_class(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=4, pad_token_id=tokenizer.pad_token_id, num_labels=len(HEADS),
         id2label=dict(enumerate(HEADS)), label2id={h: i for i, h in enumerate(HEADS)},
         problem_type="multi_label_classification", **config)
-    model = getattr(transformers, f"{architecture}ForSequenceClassification")(settings).eval()
+    model = model_class(settings).eval()
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    return write_metadata(folder, backbone=f"tiny-{architecture.lower()}")
+    return write_metadata(folder, backbone=backbone)
 
 
 def tiny_bert_reward_dir(folder: Path, seed: int = 0) -> Path:
     """A random tiny BERT (MiniLM's architecture) 3-head classifier as a reward-model folder."""
-    return _tiny_encoder_reward_dir(folder, "Bert", seed, max_position_embeddings=128)
+    from transformers import BertConfig, BertForSequenceClassification
+
+    return _tiny_encoder_reward_dir(folder, BertConfig, BertForSequenceClassification, "tiny-bert",
+                                    seed, max_position_embeddings=128)
 
 
 def tiny_mpnet_reward_dir(folder: Path, seed: int = 0) -> Path:
     """A random tiny MPNet (all-mpnet-base-v2's architecture) 3-head classifier as a
     reward-model folder; like MPNet's tokenizer, its tokenizer gives no token types."""
-    _tiny_encoder_reward_dir(folder, "MPNet", seed, max_position_embeddings=130)
+    from transformers import MPNetConfig, MPNetForSequenceClassification
+
+    _tiny_encoder_reward_dir(folder, MPNetConfig, MPNetForSequenceClassification, "tiny-mpnet",
+                             seed, max_position_embeddings=130)
     tokenizer_config = folder / "tokenizer_config.json"
     settings = json.loads(tokenizer_config.read_text())
     settings["model_input_names"] = ["input_ids", "attention_mask"]
