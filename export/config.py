@@ -25,6 +25,11 @@ class OnnxExportConfig:
     data: str | None = field(default=None, metadata={
         "help": "Dataset folder (`fairguard data build`); parity is checked on its test split "
                 "instead of the built-in pairs."})
+    calibration_data: str | None = field(default=None, metadata={
+        "help": "Dataset folder whose train split calibrates int8 (GPTQ rounding, smoothing, "
+                "output bias correction, re-check margins).",
+        "default_text": "--data, else the data the reward model was trained on when that folder "
+                        "is here unchanged, else the built-in pairs"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
     fp32_atol: float = field(default=DEFAULT_FP32_ATOL, metadata={
         "help": "Largest |logit difference| allowed between ONNX fp32 and torch; larger fails "

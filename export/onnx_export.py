@@ -33,6 +33,7 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 FUSED_TMP_FILE = "model_fused.onnx"  # the fused graph while it is checked
 PARITY_FILE = "parity.json"
+logger = logging.getLogger("fairguard.export")
 
 
 @dataclass
@@ -136,8 +137,7 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
             fused_path.unlink()
             reason = (f"the fused graph's logits differ from torch by "
                       f"{report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g}")
-            logging.getLogger("fairguard.export").warning(
-                "ONNX export: %s; exporting the unfused graph", reason)
+            logger.warning("ONNX export: %s; exporting the unfused graph", reason)
             fusion = dataclasses.replace(fusion, fused=False, reason=reason)
     logits, report = check(plain, "onnx fp32 logits")
     if not report["passed"]:
@@ -147,6 +147,31 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
             f"{len(pairs)} pairs from {pairs.source}; nothing was written. The exporter does not "
             "reproduce this model faithfully; try another --opset or report the model type")
     return fusion, logits, report
+
+
+def calibration_data(cfg: OnnxExportConfig, metadata: dict[str, Any]) -> str | None:
+    """The dataset folder whose train split calibrates int8: ``--calibration-data``, else
+    ``--data``, else the folder the reward model records as its training data when it is here
+    with the recorded fingerprint; None: the built-in pairs."""
+    from fairguard.reward_model.examples import data_fingerprint
+
+    for given in (cfg.calibration_data, cfg.data):
+        if given is not None:
+            return given
+    recorded, fingerprint = metadata.get("data"), metadata.get("data_fingerprint")
+    if not isinstance(recorded, str) or not recorded:
+        return None
+    folder = Path(recorded).expanduser()
+    if not folder.is_dir():
+        logger.info("int8 calibration: the training data %s is not here; using the built-in "
+                    "pairs (give --calibration-data DATA for a closer int8)", recorded)
+        return None
+    if data_fingerprint(folder) != fingerprint:
+        logger.warning("int8 calibration: %s has changed since the reward model was trained on it "
+                       "(fingerprint %s recorded); using the built-in pairs (give "
+                       "--calibration-data DATA to calibrate on it anyway)", recorded, fingerprint)
+        return None
+    return str(folder)
 
 
 def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> ExportResult:
@@ -195,7 +220,8 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             options = QuantizeOptions(per_channel=cfg.per_channel,
                                       fp32_gelu_matmuls=cfg.fp32_ffn_outputs, gptq=cfg.gptq,
                                       bias_correction=cfg.bias_correction)
-            calibration = calibration_pairs(source.tokenizer, source.max_length, cfg.data)
+            calibration = calibration_pairs(source.tokenizer, source.max_length,
+                                            calibration_data(cfg, source.metadata))
             quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options, calibration.feeds)
             correction = output_bias_correction(tmp / INT8_FILE)
             margins = recheck_margins(tmp / INT8_FILE)

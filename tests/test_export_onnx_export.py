@@ -184,3 +184,59 @@ def test_embedded_minilm_backbone_parity(tmp_path):
     onnx_scores = OnnxRewardScorer(out, quantized=False).score(prompts, responses)
     for head in HEADS:
         np.testing.assert_allclose(onnx_scores[head], torch_scores[head], atol=1e-5)
+
+
+def _source_trained_on(source, folder, data, fingerprint=None):
+    """A copy of the tiny reward model that records ``data`` as its training data."""
+    import shutil
+
+    from fairguard.reward_model.examples import data_fingerprint
+
+    shutil.copytree(source, folder)
+    meta = json.loads((folder / "fairguard.json").read_text())
+    meta["data"] = str(data)
+    meta["data_fingerprint"] = fingerprint or data_fingerprint(data)
+    (folder / "fairguard.json").write_text(json.dumps(meta))
+    return folder
+
+
+def _calibration(out):
+    return json.loads((out / "parity.json").read_text())["int8_vs_fp32"]["quantization"][
+        "calibration"]
+
+
+def test_int8_calibrates_on_the_reward_models_own_training_data(exported, tmp_path):
+    source, _ = exported
+    data = write_test_split(tmp_path / "data", rows=3)
+    trained = _source_trained_on(source, tmp_path / "rm", data)
+    out = tmp_path / "onnx"
+    export_onnx(trained, out, progress=False)
+    report = json.loads((out / "parity.json").read_text())
+    assert report["inputs"]["source"].startswith("built-in")  # parity still on the built-in pairs
+    assert _calibration(out) == {"source": f"{data} (train split)", "pairs": 12}
+
+
+def test_changed_or_missing_training_data_falls_back_to_builtin_pairs(exported, tmp_path,
+                                                                      caplog):
+    source, _ = exported
+    data = write_test_split(tmp_path / "data", rows=3)
+    changed = _source_trained_on(source, tmp_path / "rm-changed", data, fingerprint="other")
+    with caplog.at_level("WARNING", logger="fairguard"):
+        export_onnx(changed, tmp_path / "onnx-changed", progress=False)
+    assert _calibration(tmp_path / "onnx-changed")["source"].startswith("built-in")
+    assert "has changed since the reward model was trained on it" in caplog.text
+    gone = _source_trained_on(source, tmp_path / "rm-gone", data)
+    meta = json.loads((gone / "fairguard.json").read_text())
+    meta["data"] = str(tmp_path / "moved-away")
+    (gone / "fairguard.json").write_text(json.dumps(meta))
+    export_onnx(gone, tmp_path / "onnx-gone", progress=False)
+    assert _calibration(tmp_path / "onnx-gone")["source"].startswith("built-in")
+
+
+def test_calibration_data_option_wins(exported, tmp_path):
+    source, _ = exported
+    recorded = write_test_split(tmp_path / "recorded", rows=3)
+    chosen = write_test_split(tmp_path / "chosen", rows=2)
+    trained = _source_trained_on(source, tmp_path / "rm", recorded)
+    export_onnx(trained, tmp_path / "onnx", calibration_data=str(chosen), progress=False)
+    assert _calibration(tmp_path / "onnx") == {"source": f"{chosen} (train split)", "pairs": 8}

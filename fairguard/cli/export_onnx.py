@@ -35,6 +35,8 @@ def onnx(config_path: str | None, quiet: bool, **options: Any) -> None:
     if "int8_vs_fp32" in report:
         int8 = report["int8_vs_fp32"]
         agree = ", ".join(f"{h} {v:.2%}" for h, v in int8["decision_agreement"].items())
+        calibration = int8["quantization"]["calibration"]
+        click.echo(f"  int8 calibrated on {calibration['pairs']} pairs from {calibration['source']}")
         click.echo(f"  int8 vs fp32:  max |logit diff| {int8['max_abs_logit_diff']:.2e}; "
                    f"decision agreement {agree}")
         if "recheck" in int8:
