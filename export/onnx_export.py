@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
-from fairguard.errors import ArtifactError, ConfigError
+from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.export.config import OnnxExportConfig
 from fairguard.reward_model.ensemble import MEMBERS_DIR, read_ensemble
 
@@ -198,6 +198,10 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             "--model B-onnx`, which calibrates the thresholds on the exported scores")
     if Path(cfg.out).exists() and not cfg.overwrite:  # fail before the slow part
         raise ArtifactError(f"{cfg.out} already exists; choose another --out or pass --overwrite")
+    calibrate = cfg.calibration_data
+    if calibrate is not None and not (Path(calibrate) / "train.jsonl").is_file():
+        raise DataError(f"--calibration-data {calibrate} has no train split "
+                        "(train.jsonl); give a folder written by `fairguard data build`")
     source = load_reward_source(cfg.model)
     pairs = parity_pairs(cfg.data, cfg.max_pairs)
     n = len(pairs)

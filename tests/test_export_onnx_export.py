@@ -240,3 +240,14 @@ def test_calibration_data_option_wins(exported, tmp_path):
     trained = _source_trained_on(source, tmp_path / "rm", recorded)
     export_onnx(trained, tmp_path / "onnx", calibration_data=str(chosen), progress=False)
     assert _calibration(tmp_path / "onnx") == {"source": f"{chosen} (train split)", "pairs": 8}
+
+
+def test_calibration_data_without_a_train_split_is_refused_first(exported, tmp_path):
+    from fairguard.errors import DataError
+
+    source, _ = exported
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "nowhere"):
+        with pytest.raises(DataError, match="--calibration-data .* has no train split"):
+            export_onnx(source, tmp_path / "out", calibration_data=str(folder), progress=False)
+    assert not (tmp_path / "out").exists()
