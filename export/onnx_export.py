@@ -177,7 +177,7 @@ def calibration_data(cfg: OnnxExportConfig, metadata: dict[str, Any]) -> str | N
 def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> ExportResult:
     """Run an export described by a validated :class:`OnnxExportConfig`."""
     from fairguard.export.parity import compare, onnx_logits, recheck_report, torch_logits
-    from fairguard.export.parity_inputs import parity_pairs
+    from fairguard.export.parity_inputs import dataset_pairs, parity_pairs
     from fairguard.export.quantize import (
         RECHECK_QUANTILE,
         QuantizeOptions,
@@ -198,10 +198,12 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
             "--model B-onnx`, which calibrates the thresholds on the exported scores")
     if Path(cfg.out).exists() and not cfg.overwrite:  # fail before the slow part
         raise ArtifactError(f"{cfg.out} already exists; choose another --out or pass --overwrite")
-    calibrate = cfg.calibration_data
-    if calibrate is not None and not (Path(calibrate) / "train.jsonl").is_file():
-        raise DataError(f"--calibration-data {calibrate} has no train split "
-                        "(train.jsonl); give a folder written by `fairguard data build`")
+    if cfg.calibration_data is not None:  # the dataset loader's own check, before the slow part
+        try:
+            dataset_pairs(cfg.calibration_data, "train", 1)
+        except DataError as exc:
+            raise DataError(f"--calibration-data {cfg.calibration_data} has no train split to "
+                            f"calibrate on: {exc}") from exc
     source = load_reward_source(cfg.model)
     pairs = parity_pairs(cfg.data, cfg.max_pairs)
     n = len(pairs)
