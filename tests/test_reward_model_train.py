@@ -195,6 +195,29 @@ def test_freeze_layers_on_a_decoder_backbone(tiny_causal_lm_dir):
         freeze_layers(build_reward_model(str(tiny_causal_lm_dir), ["fairness"])[0], 3)
 
 
+def test_freezing_layers_of_a_relative_position_encoder_cuts_their_backward():
+    """MPNet's relative attention bias feeds every layer: left trainable, it would make the
+    frozen layers' outputs need gradients, and their backward would cost as much as training."""
+    import torch
+    from transformers import MPNetConfig, MPNetForSequenceClassification
+
+    from fairguard.reward_model.train import freeze_layers
+
+    torch.manual_seed(0)
+    model = MPNetForSequenceClassification(MPNetConfig(
+        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+        num_attention_heads=4, num_labels=3, max_position_embeddings=40))
+    assert freeze_layers(model, 2) == 2
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert "mpnet.encoder.relative_attention_bias.weight" in frozen
+    assert not any(name.startswith(("mpnet.encoder.layer.2.", "classifier")) for name in frozen)
+    needs_grad = []
+    for layer in model.mpnet.encoder.layer:
+        layer.register_forward_hook(lambda _m, _i, out: needs_grad.append(out[0].requires_grad))
+    model(input_ids=torch.randint(5, 64, (2, 9))).logits.sum().backward()
+    assert needs_grad == [False, False, True]
+
+
 def test_default_freezes_a_third_of_the_layers(tmp_path, tiny_deberta_dir):
     # the tiny DeBERTa has 2 layers, so "a third" is 0 and nothing is frozen
     result = train_reward_model(_config(tmp_path, tiny_deberta_dir))

@@ -98,6 +98,9 @@ def freeze_layers(model: Any, n: int | None) -> int:
     """Freeze the embeddings and the first ``n`` encoder (or decoder) layers; return how many
     were frozen.
 
+    The encoder's own position tables that every layer reads (MPNet's relative attention bias,
+    DeBERTa's relative embeddings) are frozen with the embeddings: trainable, they would pull the
+    gradient back through the frozen layers, which then cost as much to train as the others.
     ``n`` = 0 freezes nothing; ``None`` freezes a third of the layers (2 of MiniLM-L6's 6), and
     nothing on backbones whose layers cannot be found.
     """
@@ -117,9 +120,11 @@ def freeze_layers(model: Any, n: int | None) -> int:
         raise ConfigError(f"freeze_layers is not supported for {type(model).__name__}; set it to 0")
     if n > len(layers):
         raise ConfigError(f"freeze_layers={n} but the backbone has only {len(layers)} layers")
-    for module in [embeddings, *layers[:n]]:
-        for param in module.parameters():
-            param.requires_grad_(False)
+    in_layers = {id(param) for param in layers.parameters()}
+    encoder = getattr(base, "encoder", None)
+    shared = [param for param in encoder.parameters() if id(param) not in in_layers] if encoder else []
+    for param in [*embeddings.parameters(), *shared, *(p for layer in layers[:n] for p in layer.parameters())]:
+        param.requires_grad_(False)
     return n
 
 
