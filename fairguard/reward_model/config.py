@@ -65,7 +65,8 @@ class RewardTrainConfig:
     val_rows: int | None = field(default=150, metadata={
         "help": "Validate each epoch on a fixed seeded sample of N val rows; 0 = all."})
     freeze_layers: int | None = field(default=None, metadata={
-        "help": "Freeze the embeddings and the first N encoder (or decoder) layers.",
+        "help": "Freeze the embeddings (with the position tables every layer reads) and the "
+                "first N encoder (or decoder) layers.",
         "default_text": "a third of them: 2 on minilm-l6"})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
     pairwise_weight: float = field(default=1.0, metadata={
