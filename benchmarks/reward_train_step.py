@@ -62,17 +62,14 @@ def build(backbone: str, frozen: int | None, shared_frozen: bool) -> dict[str, A
     import torch
 
     from fairguard.reward_model.model import build_reward_model
-    from fairguard.reward_model.train import freeze_layers
+    from fairguard.reward_model.train import encoder_shared_parameters, freeze_layers
 
     torch.manual_seed(0)
     model, tokenizer, _ = build_reward_model(backbone, HEADS)
     n = freeze_layers(model, frozen)
     if not shared_frozen:
-        encoder = model.base_model.encoder
-        in_layers = {id(p) for p in encoder.layer.parameters()}
-        for param in encoder.parameters():
-            if id(param) not in in_layers:
-                param.requires_grad_(True)
+        for param in encoder_shared_parameters(model):
+            param.requires_grad_(True)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     return {"model": model, "tokenizer": tokenizer, "frozen": n,
@@ -86,10 +83,11 @@ def step_seconds(judge: dict[str, Any], prompts: list[str], responses: list[str]
     import torch
     import torch.nn.functional as F
 
+    from fairguard.reward_model.config import TRAIN_MAX_LENGTH
     from fairguard.reward_model.train import batch_logits
 
     start = time.perf_counter()
-    logits = batch_logits(judge["model"], judge["tokenizer"], prompts, responses, 128, "cpu",
+    logits = batch_logits(judge["model"], judge["tokenizer"], prompts, responses, TRAIN_MAX_LENGTH, "cpu",
                           split=True)
     loss = F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 0.5))
     judge["optimizer"].zero_grad(set_to_none=True)
@@ -120,7 +118,10 @@ def run(data: str | None, pairs: int, steps: int, rounds: int, threads: int,
              "params_millions": round(judges[label]["params"] / 1e6, 1),
              "median_s": statistics.median(times[label]),
              "vs_default": statistics.median(times[label]) / baseline} for label in judges]
-    return {"rows": rows, "pairs": len(prompts), "steps": steps, "rounds": rounds,
+    from fairguard.reward_model.config import TRAIN_MAX_LENGTH
+
+    return {"rows": rows, "pairs": len(prompts), "max_length": TRAIN_MAX_LENGTH, "steps": steps,
+            "rounds": rounds,
             "threads": threads, "data": f"{data} (train split)" if data else "the built-in pairs",
             "load_average_before": before, "load_average_after": load_average(),
             "machine": machine_info(), "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(
@@ -130,8 +131,8 @@ def run(data: str | None, pairs: int, steps: int, rounds: int, threads: int,
 def report(result: dict[str, Any]) -> str:
     """The RESULTS.md section."""
     lines = run_header(SECTION, result, threads_for="torch")
-    lines += [f"- a step: {result['pairs']} pairs of {result['data']}, max 128 "
-              f"tokens, forward + BCE + backward + AdamW; median of {result['steps']} steps x "
+    lines += [f"- a step: {result['pairs']} pairs of {result['data']}, max "
+              f"{result['max_length']} tokens, forward + BCE + backward + AdamW; median of {result['steps']} steps x "
               f"{result['rounds']} rounds, the variants taking turns", "",
               "| variant | trainable / all parameters (M) | s per step | vs the default |",
               "|---|---:|---:|---:|"]

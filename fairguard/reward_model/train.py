@@ -120,12 +120,21 @@ def freeze_layers(model: Any, n: int | None) -> int:
         raise ConfigError(f"freeze_layers is not supported for {type(model).__name__}; set it to 0")
     if n > len(layers):
         raise ConfigError(f"freeze_layers={n} but the backbone has only {len(layers)} layers")
-    in_layers = {id(param) for param in layers.parameters()}
-    encoder = getattr(base, "encoder", None)
-    shared = [param for param in encoder.parameters() if id(param) not in in_layers] if encoder else []
-    for param in [*embeddings.parameters(), *shared, *(p for layer in layers[:n] for p in layer.parameters())]:
+    for param in [*embeddings.parameters(), *encoder_shared_parameters(model),
+                  *(p for layer in layers[:n] for p in layer.parameters())]:
         param.requires_grad_(False)
     return n
+
+
+def encoder_shared_parameters(model: Any) -> list[Any]:
+    """The encoder's parameters outside its layers: the position tables that every layer reads
+    (MPNet's relative attention bias, DeBERTa's relative embeddings); none on BERT or decoders."""
+    encoder = getattr(model.base_model, "encoder", None)
+    layers = getattr(encoder, "layer", None)
+    if encoder is None or layers is None:
+        return []
+    in_layers = {id(param) for param in layers.parameters()}
+    return [param for param in encoder.parameters() if id(param) not in in_layers]
 
 
 def probe_heads(model: Any) -> list[Any]:
