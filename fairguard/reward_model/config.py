@@ -143,6 +143,14 @@ class RewardTrainConfig:
     progress: bool = field(default=True, metadata={
         "help": "Show progress bars.",
         "flag": "--progress/--quiet"})
+    teacher: str | None = field(default=None, metadata={
+        "help": "A reward-model folder (or its ONNX export) whose scores the judge also learns "
+                "from: knowledge distillation, so a small fast encoder learns from a larger "
+                "judge (docs/reward-model.md, Distillation).",
+        "default_text": "none"})
+    teacher_weight: float = field(default=0.5, metadata={
+        "help": "With --teacher: the teacher's share of each labelled head's target (the rest is "
+                "the label); heads a pair has no label for learn the teacher's score alone."})
     # users' labelled .csv/.jsonl files (or hub dataset ids) mixed into the train rows
     # (fairness label only; fairguard/reward_model/extra.py), and their column names
     extra_data: Any = field(default=(), metadata={
@@ -226,6 +234,13 @@ class RewardTrainConfig:
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
         self._check_extra_data()
+        if not (isinstance(self.teacher_weight, (int, float)) and not isinstance(self.teacher_weight, bool)
+                and math.isfinite(self.teacher_weight) and 0 <= self.teacher_weight <= 1):
+            raise ConfigError(f"teacher_weight must be a number in [0, 1], got {self.teacher_weight!r}")
+        if self.teacher is not None:
+            from fairguard.reward_model.distill import check_teacher
+
+            check_teacher(str(self.teacher), self.head_names)
 
     def _check_extra_data(self) -> None:
         value = self.extra_data

@@ -249,7 +249,14 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     for head, pairs in examples.ranking.items():
         for p, n in pairs:
             ranking_of_row[head].setdefault(examples.row_index[p], []).append((p, n))
-    labels_all = torch.tensor(examples.labels, dtype=torch.float32)
+    distillation = None
+    if config.teacher is not None:  # the teacher's scores blended into the labels
+        from fairguard.reward_model.distill import distilled_targets
+
+        targets, distillation = distilled_targets(config, examples, heads)
+        labels_all = torch.tensor(targets, dtype=torch.float32)
+    else:
+        labels_all = torch.tensor(examples.labels, dtype=torch.float32)
     bias_all, debias_report = _bias_logits(config, examples, heads)
 
     frozen = freeze_layers(model, config.freeze_layers)
@@ -367,7 +374,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             "rows_per_epoch": rows_per_epoch, "frozen_layers": frozen,
             "best_val_selection_score": best.score, "thresholds": thresholds,
             "probe_steps": probe_steps, "debias_bow": debias_report,
-            "train_seconds": round(time.perf_counter() - start, 1),
+            "distillation": distillation, "train_seconds": round(time.perf_counter() - start, 1),
             "train_pairs": len(examples), **processes_report(processes, model)}
 
 
@@ -482,6 +489,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
             "rows_per_epoch": fit["rows_per_epoch"],
             "frozen_layers": fit["frozen_layers"], "probe_steps": fit["probe_steps"],
             "debias_bow": fit["debias_bow"],
+            "distillation": fit["distillation"],
             "val_rows": len(val_rows),
             "train_pairs": fit["train_pairs"],
             **({"distributed": fit["distributed"]} if "distributed" in fit else {}),
