@@ -140,6 +140,11 @@ class RewardTrainConfig:
                 "its token limit; off: on whole answers only (docs/reward-model.md, Thresholds)."})
     device: str = field(default="auto", metadata={
         "help": "Torch device: auto (cuda when available, else cpu), cpu, cuda or cuda:N."})
+    mixed_precision: Literal["no", "bf16"] = field(default="no", metadata={
+        "help": "bf16: the training steps' forward passes run in bfloat16 autocast (weights, "
+                "gradients and the optimizer stay float32; validation, calibration and the test "
+                "report score in float32 as the guard does). Pays on GPUs and on CPUs that "
+                "compute bfloat16 natively (AMX or AVX-512 BF16; refused elsewhere)."})
     progress: bool = field(default=True, metadata={
         "help": "Show progress bars.",
         "flag": "--progress/--quiet"})
@@ -233,6 +238,8 @@ class RewardTrainConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if self.mixed_precision not in ("no", "bf16"):
+            raise ConfigError(f"mixed_precision must be no or bf16, got {self.mixed_precision!r}")
         self._check_extra_data()
         if not (isinstance(self.teacher_weight, (int, float)) and not isinstance(self.teacher_weight, bool)
                 and math.isfinite(self.teacher_weight) and 0 <= self.teacher_weight <= 1):

@@ -206,6 +206,27 @@ def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[s
     return torch.cat(parts)[where]
 
 
+def training_autocast(precision: str, device: str) -> Any:
+    """The context the training steps' forward passes run in: bfloat16 autocast for ``"bf16"``
+    (refused on a CPU that would emulate bfloat16), else a no-op."""
+    import contextlib
+
+    import torch
+
+    if precision == "no":
+        return contextlib.nullcontext()
+    if device.startswith("cuda"):
+        if not torch.cuda.is_bf16_supported():
+            raise ConfigError("--mixed-precision bf16: this GPU has no bfloat16; use no")
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    from fairguard.training.rollout import bf16_decoding_supported
+
+    if not bf16_decoding_supported():
+        raise ConfigError("--mixed-precision bf16: this CPU has no native bfloat16 (AMX or "
+                          "AVX-512 BF16) and would emulate it, slower than float32; use no")
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def _cut_and_end(rows: list[PairRow], config: RewardTrainConfig) -> list[PairRow]:
     """``rows`` with answers cut off (``truncate_prob``) and ended (``end_mark_prob``) as the
     training answers are."""
@@ -261,6 +282,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
 
     frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
+    autocast = training_autocast(config.mixed_precision, device)
     net = wrap_model(processes, model)  # DistributedDataParallel under a launcher, else model
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "LayerNorm.bias")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -313,9 +335,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             batch_rows, weight = shard_rows(processes, batch_rows)  # all rows, 1.0 in one process
             idx = [i for r in batch_rows for i in pairs_of_row[r]]
             local = {g: j for j, g in enumerate(idx)}
-            logits = batch_logits(net, tokenizer, [examples.prompts[i] for i in idx],
-                                  [examples.responses[i] for i in idx], config.max_length, device,
-                                  split=not processes.distributed)
+            with autocast:
+                logits = batch_logits(net, tokenizer, [examples.prompts[i] for i in idx],
+                                      [examples.responses[i] for i in idx], config.max_length,
+                                      device, split=not processes.distributed)
             labels = labels_all[idx].to(device)
             mask = ~torch.isnan(labels)
             if bias_all is not None:  # product of experts: the judge learns what words cannot tell
