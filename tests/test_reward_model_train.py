@@ -348,3 +348,28 @@ def test_average_last_saves_the_mean_of_the_last_steps_weights(tmp_path, tiny_de
 def test_average_last_must_be_a_share(tmp_path, value):
     with pytest.raises(ConfigError, match="average_last"):
         RewardTrainConfig(data=str(tmp_path), out=str(tmp_path / "rm"), average_last=value)
+
+
+def test_mixed_precision_bf16_trains_float32_weights_or_is_refused(tmp_path, tiny_deberta_dir):
+    from safetensors.numpy import load_file
+
+    from fairguard.training.rollout import bf16_decoding_supported
+
+    config = _config(tmp_path / "b", tiny_deberta_dir, seed=1, device="cpu", dilution_cases=0,
+                     mixed_precision="bf16")
+    if not bf16_decoding_supported():  # a CPU that would emulate bfloat16
+        with pytest.raises(ConfigError, match="no native bfloat16"):
+            train_reward_model(config)
+        assert _nothing_written(tmp_path / "b")
+        return
+    bf16 = load_file(train_reward_model(config).out / "model.safetensors")
+    fp32 = load_file(train_reward_model(_config(tmp_path / "a", tiny_deberta_dir, seed=1, device="cpu",
+                                                dilution_cases=0)).out / "model.safetensors")
+    assert all(w.dtype == np.float32 for w in bf16.values())  # only the forward ran in bfloat16
+    assert not all(np.array_equal(bf16[k], fp32[k]) for k in fp32)
+
+
+@pytest.mark.parametrize("value", ["fp16", "yes", ""])
+def test_mixed_precision_must_be_no_or_bf16(tmp_path, value):
+    with pytest.raises(ConfigError, match="mixed_precision must be no or bf16"):
+        _config(tmp_path, "unused", mixed_precision=value)
