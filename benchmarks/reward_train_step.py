@@ -10,7 +10,8 @@ turns round by round and the median step of each is reported against the default
 ``shared tables trainable`` variants undo one part of ``freeze_layers``: the encoder's
 relative-position table (MPNet's ``relative_attention_bias``), which every layer reads, trains
 while the layers below it are frozen, as it did before 2026-12-05, so the gradient runs back
-through the frozen layers.
+through the frozen layers. ``--mixed-precision bf16`` variants run the forward in bfloat16
+autocast as training does with that option (weights, gradients and AdamW stay float32).
 
     python benchmarks/reward_train_step.py --data DATA --threads 2 --write
     python benchmarks/reward_train_step.py --quick            # check that it runs
@@ -34,13 +35,15 @@ from results_md import publish, run_header  # noqa: E402
 
 SECTION = "## Reward-model training step"
 HEADS = ("fairness", "relevance", "fluency")
-# (label, backbone, frozen layers (None: the default third), shared tables frozen)
+# (label, backbone, frozen layers (None: the default third), shared tables frozen, precision)
 VARIANTS = (
-    ("minilm-l6, default (2 of 6 layers frozen)", "minilm-l6", None, True),
-    ("mpnet-base, 4 of 12 layers frozen (its default)", "mpnet-base", None, True),
-    ("mpnet-base, 4 of 12 frozen, shared tables trainable", "mpnet-base", None, False),
-    ("mpnet-base, 8 of 12 layers frozen", "mpnet-base", 8, True),
-    ("mpnet-base, 8 of 12 frozen, shared tables trainable", "mpnet-base", 8, False),
+    ("minilm-l6, default (2 of 6 layers frozen)", "minilm-l6", None, True, "no"),
+    ("minilm-l6, default, --mixed-precision bf16", "minilm-l6", None, True, "bf16"),
+    ("mpnet-base, 4 of 12 layers frozen (its default)", "mpnet-base", None, True, "no"),
+    ("mpnet-base, 4 of 12 frozen, --mixed-precision bf16", "mpnet-base", None, True, "bf16"),
+    ("mpnet-base, 4 of 12 frozen, shared tables trainable", "mpnet-base", None, False, "no"),
+    ("mpnet-base, 8 of 12 layers frozen", "mpnet-base", 8, True, "no"),
+    ("mpnet-base, 8 of 12 frozen, --mixed-precision bf16", "mpnet-base", 8, True, "bf16"),
 )
 
 
@@ -57,12 +60,14 @@ def batch_pairs(data: str | None, n: int) -> tuple[list[str], list[str]]:
     return (list(pairs.prompts) * n)[:n], (list(pairs.responses) * n)[:n]
 
 
-def build(backbone: str, frozen: int | None, shared_frozen: bool) -> dict[str, Any]:
-    """A fresh judge over ``backbone``, frozen as training freezes it, with its optimizer."""
+def build(backbone: str, frozen: int | None, shared_frozen: bool, precision: str = "no"
+          ) -> dict[str, Any]:
+    """A fresh judge over ``backbone``, frozen as training freezes it, with its optimizer and
+    the autocast its forward runs in."""
     import torch
 
     from fairguard.reward_model.model import build_reward_model
-    from fairguard.reward_model.train import encoder_shared_parameters, freeze_layers
+    from fairguard.reward_model.train import encoder_shared_parameters, freeze_layers, training_autocast
 
     torch.manual_seed(0)
     model, tokenizer, _ = build_reward_model(backbone, HEADS)
@@ -73,6 +78,7 @@ def build(backbone: str, frozen: int | None, shared_frozen: bool) -> dict[str, A
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     return {"model": model, "tokenizer": tokenizer, "frozen": n,
+            "autocast": training_autocast(precision, "cpu"),
             "optimizer": torch.optim.AdamW(trainable, lr=1e-6),
             "trainable": sum(p.numel() for p in trainable),
             "params": sum(p.numel() for p in model.parameters())}
@@ -87,8 +93,9 @@ def step_seconds(judge: dict[str, Any], prompts: list[str], responses: list[str]
     from fairguard.reward_model.train import batch_logits
 
     start = time.perf_counter()
-    logits = batch_logits(judge["model"], judge["tokenizer"], prompts, responses, TRAIN_MAX_LENGTH, "cpu",
-                          split=True)
+    with judge["autocast"]:  # as training runs the forward
+        logits = batch_logits(judge["model"], judge["tokenizer"], prompts, responses, TRAIN_MAX_LENGTH,
+                              "cpu", split=True)
     loss = F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 0.5))
     judge["optimizer"].zero_grad(set_to_none=True)
     loss.backward()
@@ -98,14 +105,15 @@ def step_seconds(judge: dict[str, Any], prompts: list[str], responses: list[str]
 
 
 def run(data: str | None, pairs: int, steps: int, rounds: int, threads: int,
-        variants: tuple[tuple[str, str, int | None, bool], ...]) -> dict[str, Any]:
+        variants: tuple[tuple[str, str, int | None, bool, str], ...]) -> dict[str, Any]:
     """Median step time per variant, the variants taking turns round by round."""
     import torch
 
     torch.set_num_threads(threads)
     prompts, responses = batch_pairs(data, pairs)
     before = load_average()
-    judges = {label: build(backbone, frozen, shared) for label, backbone, frozen, shared in variants}
+    judges = {label: build(backbone, frozen, shared, precision)
+              for label, backbone, frozen, shared, precision in variants}
     times: dict[str, list[float]] = {label: [] for label in judges}
     for judge in judges.values():
         step_seconds(judge, prompts, responses)  # warm-up
