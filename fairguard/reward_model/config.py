@@ -141,9 +141,9 @@ class RewardTrainConfig:
     device: str = field(default="auto", metadata={
         "help": "Torch device: auto (cuda when available, else cpu), cpu, cuda or cuda:N."})
     mixed_precision: Literal["no", "bf16"] = field(default="no", metadata={
-        "help": "bf16: the training steps' forward passes run in bfloat16 autocast (weights, "
-                "gradients and the optimizer stay float32; validation, calibration and the test "
-                "report score in float32 as the guard does). Pays on GPUs and on CPUs that "
+        "help": "bf16: every forward pass of the run (training steps, validation, calibration, "
+                "the test report) in bfloat16 autocast; weights, gradients and the optimizer stay "
+                "float32, and the saved judge scores in float32. Pays on GPUs and on CPUs that "
                 "compute bfloat16 natively (AMX or AVX-512 BF16; refused elsewhere)."})
     progress: bool = field(default=True, metadata={
         "help": "Show progress bars.",

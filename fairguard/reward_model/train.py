@@ -207,8 +207,9 @@ def batch_logits(net: Any, tokenizer: Any, prompts: list[str], responses: list[s
 
 
 def training_autocast(precision: str, device: str) -> Any:
-    """The context the training steps' forward passes run in: bfloat16 autocast for ``"bf16"``
-    (refused on a CPU that would emulate bfloat16), else a no-op."""
+    """The context a run's forward passes (training steps, validation, calibration, the test
+    report) run in: bfloat16 autocast for ``"bf16"`` (refused on a CPU that would emulate
+    bfloat16), else a no-op."""
     import contextlib
 
     import torch
@@ -367,9 +368,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             epoch_losses.append(value)
             bar.set_postfix(loss=f"{np.mean(epoch_losses[-20:]):.4f}")
         bar.close()
-        val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
-                            config.eval_batch_size, device, thresholds,
-                            desc=f"val {epoch}", progress=config.progress, processes=processes)
+        with autocast:
+            val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
+                                config.eval_batch_size, device, thresholds,
+                                desc=f"val {epoch}", progress=config.progress, processes=processes)
         score = selection_score(val)
         history.append({"epoch": epoch, "train_loss": float(np.mean(epoch_losses)),
                         "val": val, "val_selection_score": score,
@@ -383,9 +385,10 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                        f"{' (best)' if improved else ''}")
     if average.count:  # the average replaces the best epoch's weights; its own val is reported
         average.restore(model)
-        val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
-                            config.eval_batch_size, device, thresholds, desc="val average",
-                            progress=config.progress, processes=processes)
+        with autocast:
+            val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
+                                config.eval_batch_size, device, thresholds, desc="val average",
+                                progress=config.progress, processes=processes)
         best.update(selection_score(val), model, config.epochs, force=True)
         averaged = {"steps": average.count, "val": val, "val_selection_score": best.score}
         if config.progress:
@@ -482,20 +485,21 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     with atomic_output_dir(out, overwrite=config.overwrite) as tmp:
         with peer_failures(processes):
             fit = _fit(config, model, tokenizer, train_rows, val_rows, device, processes)
-        calibration = _calibrate(config, model, tokenizer, all_val_rows, device)
-        thresholds = calibration["thresholds"]
-        test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
-                             config.eval_batch_size, device, thresholds, desc="test",
-                             progress=config.progress, with_categories=True)
-        # the same test rows with every response cut off mid-sentence, as a policy's answers are
-        cut = evaluate_rows(model, tokenizer, truncate_rows(test_rows, 1.0, config.seed), heads,
-                            config.max_length, config.eval_batch_size, device, thresholds,
-                            desc="test (cut off)", progress=config.progress)
-        hand = evaluate_rows(model, tokenizer, handwritten_rows(), heads, config.max_length,
-                             config.eval_batch_size, device, thresholds, desc="handwritten",
-                             progress=False, with_categories=True)
-        dilution = (_dilution(config, model, tokenizer, test_rows, device, thresholds["fairness"])
-                    if "fairness" in heads and config.dilution_cases else None)
+        with training_autocast(config.mixed_precision, device):
+            calibration = _calibrate(config, model, tokenizer, all_val_rows, device)
+            thresholds = calibration["thresholds"]
+            test = evaluate_rows(model, tokenizer, test_rows, heads, config.max_length,
+                                 config.eval_batch_size, device, thresholds, desc="test",
+                                 progress=config.progress, with_categories=True)
+            # the same test rows with every response cut off mid-sentence, as a policy's answers are
+            cut = evaluate_rows(model, tokenizer, truncate_rows(test_rows, 1.0, config.seed), heads,
+                                config.max_length, config.eval_batch_size, device, thresholds,
+                                desc="test (cut off)", progress=config.progress)
+            hand = evaluate_rows(model, tokenizer, handwritten_rows(), heads, config.max_length,
+                                 config.eval_batch_size, device, thresholds, desc="handwritten",
+                                 progress=False, with_categories=True)
+            dilution = (_dilution(config, model, tokenizer, test_rows, device, thresholds["fairness"])
+                        if "fairness" in heads and config.dilution_cases else None)
         metrics = {
             "split": "test",
             **test,
