@@ -474,6 +474,7 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     fingerprint = data_fingerprint(config.data)
     processes = start_processes(config.device, config.batch_size)  # torchrun / accelerate launch
     device = processes.device
+    training_autocast(config.mixed_precision, device)  # refuses an emulated bf16 before any work
     seed_everything(config.seed)
     model, tokenizer, location = build_reward_model(config.backbone, heads)
     if not processes.is_main:  # trains its rows of each batch; rank 0 alone evaluates and writes
