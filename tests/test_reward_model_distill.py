@@ -11,6 +11,7 @@ from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.distill import blend_targets, distilled_targets
 from fairguard.reward_model.examples import build_examples
 from fairguard.reward_model.train import train_reward_model
+from fairguard.testing import save_tiny, tiny_deberta_classifier
 
 HEADS = ("fairness", "relevance", "fluency")
 
@@ -73,9 +74,10 @@ def test_a_teacher_changes_the_student_and_is_reported(tmp_path, tiny_deberta_di
 
 
 def test_teacher_problems_are_config_errors_before_anything_is_written(tmp_path, tiny_deberta_dir):
-    with pytest.raises(ConfigError, match="--teacher .* no readable fairguard.json"):
+    with pytest.raises(ConfigError, match="--teacher .* does not exist"):
         _config(tmp_path, tiny_deberta_dir, teacher=str(tmp_path / "nowhere"))
-    fairness_only = tiny_reward_dir(tmp_path / "teacher")
+    fairness_only = tmp_path / "teacher"
+    save_tiny(*tiny_deberta_classifier(labels=["fairness"]), fairness_only)
     write_metadata(fairness_only, heads=["fairness"])
     with pytest.raises(ConfigError, match=r"not \['relevance', 'fluency'\]"):
         _config(tmp_path, tiny_deberta_dir, teacher=str(fairness_only))

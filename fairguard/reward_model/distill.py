@@ -12,7 +12,6 @@ still reads the labels' order.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -20,25 +19,23 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from fairguard.errors import ConfigError
+from fairguard.errors import ArtifactError, ConfigError
 
 log = logging.getLogger(__name__)
 
 
 def check_teacher(path: str, heads: Sequence[str]) -> None:
     """Refuse a ``--teacher`` that is not a reward-model folder or lacks one of ``heads``."""
-    folder = Path(path).expanduser()
-    hint = ("give a reward-model folder written by `fairguard train reward` (or its "
-            "`fairguard export onnx` folder)")
-    try:
-        meta = json.loads((folder / "fairguard.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"--teacher {path}: no readable fairguard.json ({exc}); {hint}") from exc
-    have = meta.get("heads") if isinstance(meta, dict) else None
-    missing = [h for h in heads if not isinstance(have, list) or h not in have]
+    from fairguard.reward_model.model import read_reward_metadata
+
+    try:  # a trained folder and its ONNX export carry the same metadata
+        _, have = read_reward_metadata(Path(path).expanduser())
+    except ArtifactError as exc:
+        raise ConfigError(f"--teacher {path}: {exc}") from exc
+    missing = [h for h in heads if h not in have]
     if missing:
-        raise ConfigError(f"--teacher {path} has heads {have}, not {missing}; {hint} that has "
-                          "every head of this run (--heads)")
+        raise ConfigError(f"--teacher {path} has heads {list(have)}, not {missing}; give a judge "
+                          "with every head of this run (--heads)")
 
 
 def teacher_scores(path: str, prompts: Sequence[str], responses: Sequence[str],
