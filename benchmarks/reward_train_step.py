@@ -109,7 +109,12 @@ def run(data: str | None, pairs: int, steps: int, rounds: int, threads: int,
     """Median step time per variant, the variants taking turns round by round."""
     import torch
 
+    from fairguard.training.rollout import bf16_decoding_supported
+
     torch.set_num_threads(threads)
+    if not bf16_decoding_supported():  # emulated bf16 would only measure the emulation
+        print("this CPU has no native bfloat16: the --mixed-precision bf16 variants are left out")
+        variants = tuple(v for v in variants if v[4] == "no")
     prompts, responses = batch_pairs(data, pairs)
     before = load_average()
     judges = {label: build(backbone, frozen, shared, precision)
