@@ -75,12 +75,12 @@ def test_a_teacher_changes_the_student_and_is_reported(tmp_path, tiny_deberta_di
 
 def test_teacher_problems_are_config_errors_before_anything_is_written(tmp_path, tiny_deberta_dir):
     with pytest.raises(ConfigError, match="--teacher .* does not exist"):
-        _config(tmp_path, tiny_deberta_dir, teacher=str(tmp_path / "nowhere"))
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, teacher=str(tmp_path / "nowhere")))
     fairness_only = tmp_path / "teacher"
     save_tiny(*tiny_deberta_classifier(labels=["fairness"]), fairness_only)
     write_metadata(fairness_only, heads=["fairness"])
     with pytest.raises(ConfigError, match=r"not \['relevance', 'fluency'\]"):
-        _config(tmp_path, tiny_deberta_dir, teacher=str(fairness_only))
+        train_reward_model(_config(tmp_path, tiny_deberta_dir, teacher=str(fairness_only)))
     for weight in (1.5, -0.1, float("nan"), True):
         with pytest.raises(ConfigError, match="teacher_weight"):
             _config(tmp_path, tiny_deberta_dir, teacher_weight=weight)

@@ -244,10 +244,6 @@ class RewardTrainConfig:
         if not (isinstance(self.teacher_weight, (int, float)) and not isinstance(self.teacher_weight, bool)
                 and math.isfinite(self.teacher_weight) and 0 <= self.teacher_weight <= 1):
             raise ConfigError(f"teacher_weight must be a number in [0, 1], got {self.teacher_weight!r}")
-        if self.teacher is not None:
-            from fairguard.reward_model.distill import check_teacher
-
-            check_teacher(str(self.teacher), self.head_names)
 
     def _check_extra_data(self) -> None:
         value = self.extra_data

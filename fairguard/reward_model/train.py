@@ -464,6 +464,10 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     if out.exists() and not config.overwrite:
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
     heads = config.head_names
+    if config.teacher is not None:  # a bad teacher stops the run before any work
+        from fairguard.reward_model.distill import check_teacher
+
+        check_teacher(str(config.teacher), heads)
     train_rows = load_split(config.data, "train", config.limit)
     train_rows, extra_data = with_extra_rows(train_rows, config)  # users' --extra-data files
     val_rows = all_val_rows = load_split(config.data, "val", config.limit)
