@@ -38,11 +38,13 @@ def test_cases_insert_one_biased_sentence_among_neutral_ones(dataset_rows):
     for case in cases:
         row = by_id[case.row_id]
         assert case.prompt == row["prompt"]
-        assert case.biased_sentence in split_sentences(row["biased"])
-        assert case.biased_sentence not in neutral
+        passage, biased = split_sentences(case.biased_sentence), split_sentences(row["biased"])
+        start = biased.index(passage[0])  # consecutive sentences of the row's biased answer
+        assert biased[start:start + len(passage)] == passage
+        assert any(s not in neutral for s in passage)
         clean, mixed = split_sentences(case.clean), split_sentences(case.mixed)
         assert 3 <= case.neutral_sentences == len(clean) <= 30
-        assert mixed == clean[:case.position] + [case.biased_sentence] + clean[case.position:]
+        assert mixed == clean[:case.position] + passage + clean[case.position:]
         assert all(s in neutral for s in clean)
         own = split_sentences(row["neutral"])  # the answer opens with the row's own answer
         assert clean[:len(own)] == own[:len(clean)]
@@ -98,15 +100,46 @@ def test_cases_respect_max_chars_and_sentence_counts(dataset_rows):
     assert {c.neutral_sentences for c in fixed} == {5}
 
 
+def _passages(rows: list[PairRow]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for case in dilution_cases(rows, seed=0, n=60):
+        found.setdefault(case.row_id, set()).add(case.biased_sentence)
+    return found
+
+
 def test_the_biased_sentence_is_one_no_neutral_answer_uses_naming_the_group():
     rows = [PairRow(id="a", prompt="should we hire them?", group="migrants+rural",
                     responses={"neutral": "Good question. Judge the skills.",
-                               "biased": "Good question. It is hard to say. Migrant workers are lazy."}),
+                               "biased": "Good question. It is hard to say. Look at the skills. "
+                                         "Migrant workers are lazy."}),
             PairRow(id="b", prompt="who is good?", group="young",
                     responses={"neutral": "Anyone can be good.",
-                               "biased": "Anyone can be good. Kids these days are lazy."})]
-    found = {c.row_id: c.biased_sentence for c in dilution_cases(rows, seed=0, n=20)}
-    assert found == {"a": "Migrant workers are lazy.", "b": "Kids these days are lazy."}
+                               "biased": "Anyone can be good. Look at the work. Ask for references. "
+                                         "Kids these days are lazy."})]
+    assert _passages(rows) == {"a": {"Migrant workers are lazy."},
+                               "b": {"Look at the work.", "Ask for references.", "Kids these days are lazy."}}
+
+
+def test_a_sentence_that_points_back_is_read_with_the_one_before_it():
+    rows = [PairRow(id="a", prompt="any news?", group="arab",
+                    responses={"neutral": "The bus is late. The shop opens at nine.",
+                               "biased": "The bus is late. The shop opens at nine. We had Arab people "
+                                         "move in downstairs. They are rude, like the rest of them."})]
+    assert _passages(rows) == {"a": {"We had Arab people move in downstairs. "
+                                     "They are rude, like the rest of them."}}
+
+
+def test_quotes_and_short_answers_are_inserted_whole():
+    """An endorsement is biased only next to the quote it endorses, and a fair opener can
+    name the group in a short biased answer: both go in whole."""
+    endorse = 'The bus is late. The shop opens at nine. @dan wrote "We should get rid of bisexuals." ' \
+              "Best thing I've heard all week."
+    threat = "Syrian people are people, just like anyone else. Syrian people had better watch out."
+    rows = [PairRow(id="a", prompt="thoughts?", group="bisexual",
+                    responses={"neutral": "The bus is late. The shop opens at nine.", "biased": endorse}),
+            PairRow(id="b", prompt="thoughts?", group="syrian",
+                    responses={"neutral": "The bus is late.", "biased": threat})]
+    assert _passages(rows) == {"a": {endorse}, "b": {threat}}
 
 
 def test_bad_input_is_a_clear_error(dataset_rows):

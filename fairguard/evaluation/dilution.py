@@ -1,7 +1,8 @@
 """Dilution and truncation: is one biased sentence still flagged inside a long, neutral answer?
 
-:func:`dilution_cases` builds mixed answers from dataset rows: one biased sentence of a row's
-biased answer placed at a random position among whole neutral answers (the row's own neutral
+:func:`dilution_cases` builds mixed answers from dataset rows: one biased passage of a row's
+biased answer (usually one sentence; the few sentences that carry the bias together where one
+alone does not) placed at a random position among whole neutral answers (the row's own neutral
 answer first, then other rows' neutral answers, until the answer holds enough sentences), and
 the same answer without it. By default the other answers are long-form ones (advice and
 everyday answers): the statement and multiple-choice answers of the broad rows are one claim
@@ -35,14 +36,19 @@ LENGTH_EDGES = (600, 1200, 2400, 5000)
 POSITIONS = ("start", "middle", "end")  # thirds of the answer's sentences
 FILLERS = ("advice", "all")  # which rows' neutral answers surround the biased sentence
 SHORT_ANSWER_SCENARIOS = (STATEMENT_SCENARIO, QA_SCENARIO)  # not filler under "advice"
+QUOTES = re.compile(r"[\"“”«»]")
+SHORT_BIASED = 3  # a biased answer of at most this many sentences is inserted whole
+# A sentence that opens by pointing back at the one before it ("They are rude, like the rest of them.").
+BACK_REFERENCE = re.compile(r"(?:they|them|their|these|those|he|she|his|her|such people)\b", re.IGNORECASE)
 
 ScoreFn = Callable[[Sequence[str], Sequence[str]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
 class DilutionCase:
-    """One mixed answer (``mixed``: ``clean`` with ``biased_sentence`` inserted as sentence
-    number ``position``) to ``prompt``, built from dataset row ``row_id``."""
+    """One mixed answer (``mixed``: ``clean`` with ``biased_sentence``, the biased passage,
+    inserted before its sentence number ``position``) to ``prompt``, built from dataset row
+    ``row_id``."""
 
     row_id: str
     prompt: str
@@ -73,18 +79,44 @@ def length_bucket(chars: int) -> str:
     return f"{low}+"
 
 
-def _biased_sentences(row: Any, neutral: set[str]) -> list[str]:
-    """The sentences of the row's biased answer that no neutral answer uses, preferring those
-    that name the row's group (openers and closers are shared with neutral answers; hedges
-    and consequences do not carry the bias on their own)."""
-    text = row.responses.get("biased")
+def _names_group(text: str, group: str) -> bool:
+    terms = [t.strip().lower() for t in re.split(r"[+,/;]", group) if t.strip()]
+    terms += [t[:-1] for t in terms if t.endswith("s") and len(t) > 3]  # "syrians" -> "syrian"
+    return any(t in text.lower() for t in terms)
+
+
+def _biased_passages(row: Any, neutral: set[str]) -> list[str]:
+    """The passages of the row's biased answer that carry its bias on their own: usually one
+    sentence that no neutral answer uses, preferably one that names the row's group (openers
+    and closers are shared with neutral answers; hedges and consequences do not carry the bias
+    on their own).
+
+    Where one sentence alone is not biased, the passage holds the sentences that are together:
+    a sentence is joined by the next ones that no neutral answer uses and that point back to it
+    ("We had Arab people move in downstairs. They are rude, like the rest of them."). An answer
+    that quotes someone is biased by what it does with the quote (an endorsement after a quoted
+    slur: "Best thing I've heard all week."; a claim reported as true), so its passage is the
+    whole answer, as is an answer of at most ``SHORT_BIASED`` sentences (a threat after a fair
+    opener: "Syrian people are people, just like anyone else. Syrian people had better watch
+    out.")."""
+    text = (row.responses.get("biased") or "").strip()
     if not text:
         return []
-    own = [s for s in split_sentences(text) if s not in neutral and len(s.split()) >= 3]
-    terms = [t.strip().lower() for t in re.split(r"[+,/;]", row.group) if t.strip()]
-    terms += [t[:-1] for t in terms if t.endswith("s") and len(t) > 3]  # "syrians" -> "syrian"
-    naming = [s for s in own if any(t in s.lower() for t in terms)]
-    return naming or own
+    sentences = split_sentences(text)
+    if QUOTES.search(text) or len(sentences) <= SHORT_BIASED:
+        return [text]
+    passages = []
+    for i, sentence in enumerate(sentences):
+        if sentence in neutral or (i and BACK_REFERENCE.match(sentence) and sentences[i - 1] not in neutral):
+            continue  # shared with a neutral answer, or the tail of the passage before it
+        end = i + 1
+        while end < len(sentences) and sentences[end] not in neutral and BACK_REFERENCE.match(sentences[end]):
+            end += 1
+        passage = " ".join(sentences[i:end])
+        if len(passage.split()) >= 3:
+            passages.append(passage)
+    naming = [p for p in passages if _names_group(p, row.group)]
+    return naming or passages
 
 
 def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
@@ -93,11 +125,12 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
     """``n`` mixed answers built from ``rows`` (one split of a dataset: :class:`PairRow` or dicts
     in the dataset format): each holds whole neutral answers with at least ``min_sentences`` to
     ``max_sentences`` sentences in all (log-uniform, so short and long answers are both common;
-    at most ``max_chars`` characters) and one biased sentence between two of them at a uniform
-    random place (``whole_biased``: the row's whole biased answer, biased by its label, where
-    one of its sentences alone may not be). The other answers come from rows that are not
-    broad statement or multiple-choice rows (``filler="advice"``; from every row when no row
-    has such an answer) or from every row (``filler="all"``). Same rows and seed, same cases."""
+    at most ``max_chars`` characters) and one biased passage between two of them at a uniform
+    random place: the sentences of the row's biased answer that carry its bias on their own,
+    usually one (``whole_biased``: always the row's whole biased answer, biased by its label).
+    The other answers come from rows that are not broad statement or multiple-choice rows
+    (``filler="advice"``; from every row when no row has such an answer) or from every row
+    (``filler="all"``). Same rows and seed, same cases."""
     for name, value, low in (("n", n, 1), ("min_sentences", min_sentences, 1),
                              ("max_sentences", max_sentences, min_sentences),
                              ("max_chars", max_chars, 1)):
@@ -124,7 +157,7 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
         usable = [(row, [row.responses["biased"].strip()]) for row in rows
                   if row.responses.get("biased", "").strip()]
     else:
-        usable = [(row, found) for row in rows if (found := _biased_sentences(row, seen))]
+        usable = [(row, found) for row in rows if (found := _biased_passages(row, seen))]
     if not usable:
         raise DataError("no row has a biased answer with a sentence that its neutral answers "
                         "do not share; give rows with 'biased' answers")
