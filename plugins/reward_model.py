@@ -21,6 +21,7 @@ import numpy as np
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.export.batching import BATCH_TOKENS
+from fairguard.export.source import max_length_of
 from fairguard.hookspecs import hookimpl
 from fairguard.reward_model.ensemble import COMBINE_RULES, combine_scores, read_ensemble
 
@@ -29,6 +30,7 @@ log = logging.getLogger("fairguard")
 BACKENDS = ("auto", "torch", "onnx")
 ENSEMBLES = COMBINE_RULES  # how the members' scores of one head combine: mean, min
 ONNX_FILES = ("model.onnx", "model_int8.onnx")  # fp32 / int8 exports by `fairguard export onnx`
+MIN_WINDOW_TOKENS = 16  # room for a piece of the prompt and a few words of the answer
 
 
 def choose_backend(folder: Path, backend: str) -> str:
@@ -41,12 +43,13 @@ def choose_backend(folder: Path, backend: str) -> str:
 
 
 def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None,
-                 recheck: bool | None = None, batch_tokens: int | None = None) -> Any:
+                 recheck: bool | None = None, batch_tokens: int | None = None,
+                 window_tokens: int | None = None) -> Any:
     if device not in (None, "cpu"):
         raise ConfigError(f"the onnx backend runs on the CPU; drop device={device!r} or use backend='torch'")
     from fairguard.export.onnx_scorer import OnnxRewardScorer
 
-    kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck}
+    kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck, "max_length": window_tokens}
     if threads is not None:
         kwargs["threads"] = threads
     if batch_tokens is not None:  # 0: no limit; None: the scorer's default
@@ -62,7 +65,7 @@ class RewardModelReward:
     def __init__(self, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
                  backend: str = "auto", batch_size: int = 32, device: str | None = None,
                  threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None,
-                 batch_tokens: int | None = None):
+                 batch_tokens: int | None = None, window_tokens: int | None = None):
         folders = _folders(path)
         calibrated = read_ensemble(folders[0]) if len(folders) == 1 else None
         if calibrated is not None:  # a `fairguard train ensemble` folder: its members, rule, thresholds
@@ -77,6 +80,10 @@ class RewardModelReward:
                                          or not isinstance(batch_tokens, int) or batch_tokens < 0):
             raise ConfigError("reward-model batch_tokens must be a non-negative integer (0: no "
                               f"limit), got {batch_tokens!r}")
+        if window_tokens is not None and (isinstance(window_tokens, bool) or not isinstance(window_tokens, int)
+                                          or window_tokens < MIN_WINDOW_TOKENS):
+            raise ConfigError(f"reward-model window_tokens must be an integer >= {MIN_WINDOW_TOKENS} "
+                              f"(tokens of prompt and response per window), got {window_tokens!r}")
         if ensemble not in ENSEMBLES:
             raise ConfigError(f"reward-model ensemble must be one of {', '.join(ENSEMBLES)}, got {ensemble!r}")
         backends = [choose_backend(folder, backend) for folder in folders]
@@ -94,8 +101,13 @@ class RewardModelReward:
         self.path = folders[0]
         self.ensemble = ensemble
         self.backend = backends[0]
-        self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck, batch_tokens)
-                        for folder, b in zip(folders, backends)]
+        self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck, batch_tokens,
+                                window_tokens) for folder, b in zip(folders, backends)]
+        for folder, scorer in zip(folders, self.scorers):
+            if window_tokens is not None and window_tokens > max_length_of(scorer.metadata):
+                raise ConfigError(f"reward-model window_tokens={window_tokens} is more than the "
+                                  f"{max_length_of(scorer.metadata)} tokens {folder} was trained "
+                                  "to read; give at most that")
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
         for folder, scorer in zip(folders[1:], self.scorers[1:]):
@@ -135,13 +147,15 @@ def _folders(path: Any) -> list[Path]:
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
             threads: int | None, recheck: bool | None = None,
-            batch_tokens: int | None = None) -> Any:
-    """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``)."""
+            batch_tokens: int | None = None, window_tokens: int | None = None) -> Any:
+    """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``);
+    ``window_tokens``: the tokens each window of a long answer holds (default: the model's
+    ``max_length``)."""
     if backend == "onnx":
-        return _onnx_scorer(folder, batch_size, device, threads, recheck, batch_tokens)
+        return _onnx_scorer(folder, batch_size, device, threads, recheck, batch_tokens, window_tokens)
     from fairguard.reward_model.inference import TorchRewardScorer
 
-    return TorchRewardScorer(folder, device=device, batch_size=batch_size)
+    return TorchRewardScorer(folder, device=device, batch_size=batch_size, max_length=window_tokens)
 
 
 @hookimpl
@@ -153,5 +167,7 @@ def register_rewards(register: Callable[..., None]) -> None:
         "a `fairguard train ensemble` folder, or a list: an ensemble), ensemble=mean|min (a list), "
         "backend=auto|torch|onnx, batch_size, device (torch), threads (onnx), recheck (int8 "
         "onnx: pairs near a threshold again in fp32; on where the export records margins), "
-        f"batch_tokens (onnx: padded tokens per batch at most, default {BATCH_TOKENS}, 0 = no limit)",
+        f"batch_tokens (onnx: padded tokens per batch at most, default {BATCH_TOKENS}, 0 = no limit), "
+        "window_tokens (tokens per window of a long answer, at most the model's max_length, its "
+        "default; fewer dilute one biased sentence less and cost more windows)",
     )

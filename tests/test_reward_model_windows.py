@@ -222,6 +222,33 @@ def test_heads_combine_the_windows_of_a_real_model(marker):
     assert per_window[:, 0].max() > 0.9  # only the windows that hold the sentence are unfair
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_reward_option_window_tokens_reads_smaller_windows(marker, backend):
+    from fairguard import get_reward
+    from fairguard.errors import ConfigError
+
+    folder = marker[0] if backend == "torch" else marker[1]
+    default = get_reward("reward-model", path=folder, backend=backend)
+    small = get_reward("reward-model", path=folder, backend=backend, window_tokens=24)
+    assert small.scorer.max_length == 24 < default.scorer.max_length
+    prompts, answers = [PROMPT, PROMPT, PROMPT], [long_answer(12, marker_at=5), long_answer(12), NEUTRAL[0]]
+    got = small.score(prompts, answers)
+    windows = split_windows(small.scorer.tokenizer, prompts, answers, 24)
+    assert windows.counts()[0] > split_windows(default.scorer.tokenizer, prompts, answers,
+                                               default.scorer.max_length).counts()[0]
+    expected = score_windowed(default.scorer.score_pairs, default.scorer.tokenizer, prompts,
+                              answers, HEADS, 24)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], expected[head], atol=1e-6 if backend == "torch" else 2e-2)
+    assert got["fairness"][0] < 0.1 < 0.9 < got["fairness"][1]
+    for bad in (True, 8, "32", 24.0):
+        with pytest.raises(ConfigError, match="window_tokens must be an integer"):
+            get_reward("reward-model", path=folder, backend=backend, window_tokens=bad)
+    with pytest.raises(ConfigError, match="trained to read"):
+        get_reward("reward-model", path=folder, backend=backend,
+                   window_tokens=default.scorer.max_length + 1)
+
+
 def test_torch_and_onnx_scorers_agree_on_long_answers(marker):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer
