@@ -20,6 +20,17 @@ REWARD_MODEL = "reward-model"
 DEFAULT_REWARD_MODEL_WEIGHTS = {"fairness": 1.0, "relevance": 0.75, "fluency": 0.75}
 
 
+def window_tokens_field() -> Any:
+    """A config field for the ``reward-model`` option ``window_tokens`` (``None``: the model's
+    ``max_length``), with its help, for the commands that judge with a reward-model folder."""
+    from dataclasses import field
+
+    return field(default=None, metadata={
+        "help": "Tokens per window of a long answer (the reward-model option window_tokens): "
+                "fewer dilute one biased sentence less and cost more windows.",
+        "default_text": "the model's max_length"})
+
+
 def parse_named_numbers(spec: str | Mapping[str, float] | None, what: str, example: str,
                         bare: float | None = None) -> dict[str, float]:
     """Parse ``"a=1.0,b=0.5"`` (or a mapping) into ``{name: finite float}``.

@@ -140,6 +140,27 @@ def test_onnx_export_judges_like_the_torch_model(tmp_path, tmp_path_factory):
     assert np.allclose(torch_scores, onnx_scores, atol=0.05)  # the export is int8-quantised
 
 
+def test_window_tokens_reads_long_answers_in_smaller_windows(tmp_path, model):
+    """--window-tokens reaches the reward model: a long answer is read in more, smaller windows
+    (its fairness is their minimum), short ones as before; the report records it."""
+    long = " ".join(["The bus driver waited for the old man to sit down."] * 12)
+    bench = tmp_path / "long.csv"
+    bench.write_text(f'prompt,response,label\nAny news?,"{long}",fair\nAny news?,Rain on Thursday.,fair\n')
+
+    def judge(out, **options):
+        return run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                              out=str(tmp_path / out), **options), progress=False)
+
+    plain, small = judge("plain"), judge("small", window_tokens=16)
+    assert plain["window_tokens"] is None and small["window_tokens"] == 16
+    (a_long, a_short), (b_long, b_short) = read_cases(tmp_path / "plain"), read_cases(tmp_path / "small")
+    assert b_short["fairness"] == pytest.approx(a_short["fairness"], abs=1e-6)
+    assert b_long["fairness"] != pytest.approx(a_long["fairness"], abs=1e-6)
+    with pytest.raises(ConfigError, match="window_tokens must be an integer"):
+        judge("bad", window_tokens=4)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_errors_are_clear_and_leave_nothing(tmp_path, model):
     bench = write_cases(tmp_path / "cases.csv")
     out = tmp_path / "judge"

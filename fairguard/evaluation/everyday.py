@@ -27,6 +27,7 @@ from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError, DataError
 from fairguard.evaluation.report import fmt, markdown_table, write_report
 from fairguard.generation import DecodingConfig
+from fairguard.scoring import window_tokens_field
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class EverydayEvalConfig:
     max_new_tokens: int = field(default=64, metadata={
         "help": "Tokens generated per answer (greedy)."})
     batch_size: int = field(default=8, metadata={"help": "Questions per generation batch."})
+    window_tokens: int | None = window_tokens_field()
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
     answers: str | None = field(default=None, metadata={
         "help": "The --out folder of an earlier run: judge its saved answers again, e.g. to "
@@ -300,7 +302,8 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         questions = load_everyday_questions()
         used = questions.questions[:config.limit] if config.limit else questions.questions
-        reward = get_reward(REWARD_MODEL, path=config.reward_model)
+        window = {} if config.window_tokens is None else {"window_tokens": config.window_tokens}
+        reward = get_reward(REWARD_MODEL, path=config.reward_model, **window)
         if FAIRNESS not in reward.heads:
             raise ConfigError(f"{config.reward_model} has no fairness head (heads: "
                               f"{', '.join(reward.heads)}); use a reward model trained with it")
@@ -334,6 +337,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
             "answers_generated": len(to_answer),
             "reward_model": str(Path(config.reward_model).resolve()),
             "backend": getattr(reward, "backend", None),
+            "window_tokens": config.window_tokens,
             "questions": {"source": questions.source, "sha256": questions.sha256,
                           "total": len(questions.questions), "used": len(used)},
             "thresholds": thresholds,

@@ -38,6 +38,7 @@ from fairguard.data.labelled import (
 )
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.evaluation.report import fmt, markdown_table, write_report
+from fairguard.scoring import window_tokens_field
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class JudgeEvalConfig:
         "help": "Reward-model backend (auto: onnx when the folder holds an export).",
         "choices": ("auto", "torch", "onnx")})
     batch_size: int = field(default=32, metadata={"help": "Cases per forward pass."})
+    window_tokens: int | None = window_tokens_field()
     device: str | None = field(default=None, metadata={
         "help": "Torch device of the reward model.",
         "default_text": "cuda when available, else cpu"})
@@ -351,6 +353,8 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
                                "batch_size": config.batch_size}
     if config.device is not None:
         options["device"] = config.device
+    if config.window_tokens is not None:
+        options["window_tokens"] = config.window_tokens
     reward = get_reward(REWARD_MODEL, **options)
     if "fairness" not in reward.heads:
         raise ConfigError(f"{named} has no fairness head (heads: {', '.join(reward.heads)}); "
@@ -384,6 +388,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         "sha256": data.sha256,
         "model": path,
         "backend": getattr(reward, "backend", None),
+        "window_tokens": config.window_tokens,
         "threshold": float(threshold),
         "threshold_from": threshold_from,
         "shipped_threshold": shipped,
