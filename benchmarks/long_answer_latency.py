@@ -92,7 +92,9 @@ def report(result: dict[str, Any], backends: Sequence[str]) -> str:
         "own thread pool, and calls of different scorers interleaved one by one slow each other "
         "down (the threads one leaves spinning take the cores from the next). "
         f"\"first {result['max_length']} tokens only\" is the long answer read the old way "
-        "(`windows=False`), for reference.",
+        "(`windows=False`), for reference"
+        + (f"; \"windows of {result['window_tokens']} tokens\" reads it with the reward-model option "
+           f"`window_tokens={result['window_tokens']}`." if result.get("window_tokens") else "."),
         "",
         "| backend | answer | tokens (pair) | windows | tokens read | p50 ms/answer | p95 ms/answer "
         f"| vs {SHORT} chars (p50) |",
@@ -107,7 +109,11 @@ def report(result: dict[str, Any], backends: Sequence[str]) -> str:
                  long_["window_tokens"]),
                 (f"{backend} {LONG} first-tokens",
                  f"{long_['chars']} chars, first {result['max_length']} tokens only",
-                 long_["tokens"], 1, min(long_["tokens"], result["max_length"]))):
+                 long_["tokens"], 1, min(long_["tokens"], result["max_length"])),
+                *([(f"{backend} {LONG} small-windows",
+                    f"{long_['chars']} chars, windows of {result['window_tokens']} tokens",
+                    long_["tokens"], shapes["small"]["windows"], shapes["small"]["window_tokens"])]
+                  if result.get("window_tokens") else [])):
             row = latency[name]
             ratio = row["p50"] / base
             lines.append(f"| {backend} | {label} | {tokens} | {windows} | {read} | {row['p50']:.2f} "
@@ -134,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=40, help="timed calls per configuration [40]")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and onnxruntime alike [torch's default]")
+    parser.add_argument("--window-tokens", type=int, default=None,
+                        help="also read the long answer in windows of this many tokens (the "
+                             "reward-model option window_tokens) [off]")
     parser.add_argument("--json", dest="json_out", help="also write the results as JSON here")
     parser.add_argument("--write", action="store_true", help=f"write {SECTION!r} in RESULTS.md")
     args = parser.parse_args(argv)
@@ -162,9 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.export:
             export_onnx(model_dir, export_dir, quantize="int8", progress=False)
         backends = {
-            "torch": lambda w: TorchRewardScorer(model_dir, device="cpu", windows=w),
-            "onnx-int8": lambda w: OnnxRewardScorer(export_dir, quantized=True, threads=threads,
-                                                    windows=w),
+            "torch": lambda w, n=None: TorchRewardScorer(model_dir, device="cpu", windows=w, max_length=n),
+            "onnx-int8": lambda w, n=None: OnnxRewardScorer(export_dir, quantized=True, threads=threads,
+                                                            windows=w, max_length=n),
         }
         configs: dict[str, tuple[Any, str]] = {}
         shapes: dict[str, dict[str, int]] = {}
@@ -174,12 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 configs[f"{backend} {chars}"] = (windowed, answer)
             configs[f"{backend} {LONG} first-tokens"] = (first_tokens, answers[LONG])
             tok, max_length = windowed.tokenizer, windowed.max_length
-        for chars, answer in answers.items():
-            windows = split_windows(tok, [prompt], [answer], max_length)
+            if args.window_tokens:
+                configs[f"{backend} {LONG} small-windows"] = (make(True, args.window_tokens), answers[LONG])
+        reads = [(str(chars), answer, max_length) for chars, answer in answers.items()]
+        reads += [("small", answers[LONG], args.window_tokens)] if args.window_tokens else []
+        for key, answer, budget in reads:
+            windows = split_windows(tok, [prompt], [answer], budget)
             read = sum(len(tok(p, r)["input_ids"]) for p, r in zip(windows.prompts, windows.responses))
-            shapes[str(chars)] = {"chars": len(answer), "windows": len(windows),
-                                  "tokens": len(tok(prompt, answer, verbose=False)["input_ids"]),
-                                  "window_tokens": read}
+            shapes[key] = {"chars": len(answer), "windows": len(windows),
+                           "tokens": len(tok(prompt, answer, verbose=False)["input_ids"]),
+                           "window_tokens": read}
         started = dt.datetime.now(dt.timezone.utc)
         load_before = load_average()
         latency = measure(configs, prompt, args.rounds)
@@ -190,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {"command": command.strip(), "date_utc": started.isoformat(timespec="seconds"),
               "model": str(args.model or "untrained"), "model_kind": kind,
               "export": str(args.export or "exported by the benchmark"), "max_length": max_length,
+              "window_tokens": args.window_tokens,
               "threads": threads, "machine": machine_info(), "rounds": args.rounds,
               "load_average_before": load_before, "load_average_after": load_after,
               "answers": shapes, "latency_ms_per_answer": latency, "ratio_long_vs_short_p50": ratios}
