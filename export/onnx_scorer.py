@@ -96,7 +96,11 @@ class OnnxRewardScorer:
                                 f"quantized={not quantized}")
         self.heads: tuple[str, ...] = tuple(heads)
         self.thresholds = thresholds_of(self.metadata, heads)
-        self.max_length = max_length if max_length is not None else max_length_of(self.metadata)
+        trained = max_length_of(self.metadata)
+        if max_length is not None and max_length > trained:
+            raise ConfigError(f"{max_length} tokens a window is more than the {trained} tokens "
+                              f"{self.folder} was trained to read; give at most that")
+        self.max_length = max_length if max_length is not None else trained
         self.batch_size = batch_size  # pairs per batch at most
         self.batch_tokens = batch_tokens  # padded tokens per batch at most (None: no limit)
         self.max_chars = max_chars

@@ -21,7 +21,6 @@ import numpy as np
 from fairguard.artifacts import reward_model_folders
 from fairguard.errors import ConfigError
 from fairguard.export.batching import BATCH_TOKENS
-from fairguard.export.source import max_length_of
 from fairguard.hookspecs import hookimpl
 from fairguard.reward_model.ensemble import COMBINE_RULES, combine_scores, read_ensemble
 
@@ -103,11 +102,6 @@ class RewardModelReward:
         self.backend = backends[0]
         self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck, batch_tokens,
                                 window_tokens) for folder, b in zip(folders, backends)]
-        for folder, scorer in zip(folders, self.scorers):
-            if window_tokens is not None and window_tokens > max_length_of(scorer.metadata):
-                raise ConfigError(f"reward-model window_tokens={window_tokens} is more than the "
-                                  f"{max_length_of(scorer.metadata)} tokens {folder} was trained "
-                                  "to read; give at most that")
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
         for folder, scorer in zip(folders[1:], self.scorers[1:]):

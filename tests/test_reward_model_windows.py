@@ -249,6 +249,24 @@ def test_reward_option_window_tokens_reads_smaller_windows(marker, backend):
                    window_tokens=default.scorer.max_length + 1)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_scorers_refuse_windows_longer_than_the_model_was_trained_on(marker, backend):
+    from fairguard.errors import ConfigError
+    from fairguard.export.onnx_scorer import OnnxRewardScorer
+    from fairguard.reward_model.inference import TorchRewardScorer
+
+    def make(**options):
+        if backend == "torch":
+            return TorchRewardScorer(marker[0], device="cpu", **options)
+        return OnnxRewardScorer(marker[1], threads=1, **options)
+
+    trained = make().max_length
+    assert make(max_length=trained).max_length == trained
+    with pytest.raises(ConfigError, match=f"{trained + 1} tokens a window is more than the {trained} "
+                                          "tokens .* was trained to read"):
+        make(max_length=trained + 1)
+
+
 def test_torch_and_onnx_scorers_agree_on_long_answers(marker):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer

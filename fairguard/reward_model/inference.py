@@ -94,6 +94,9 @@ class TorchRewardScorer:
         self.metadata = loaded.metadata
         self.heads: tuple[str, ...] = loaded.heads
         self.thresholds = loaded.thresholds
+        if max_length is not None and max_length > loaded.max_length:
+            raise ConfigError(f"{max_length} tokens a window is more than the {loaded.max_length} tokens "
+                              f"{folder} was trained to read; give at most that")
         self.max_length = max_length or loaded.max_length
         self.batch_size = batch_size
         self.folder = loaded.folder
