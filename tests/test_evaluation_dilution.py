@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -219,3 +221,41 @@ def test_windowed_scorer_is_not_diluted_and_truncation_is(tmp_path_factory):
     assert first_tokens["flagged_with_biased"] < 0.8  # sentences past 64 tokens are never read
     assert first_tokens["by_position"]["end"]["flagged_with_biased"] < \
         first_tokens["by_position"]["start"]["flagged_with_biased"]
+
+
+def test_eval_dilution_command_writes_the_report(tmp_path):
+    """`fairguard eval dilution`: the cases of the dataset split scored by the reward model, in
+    windows of --window-tokens when given; metrics.json and report.md; clear errors that leave
+    nothing behind."""
+    from click.testing import CliRunner
+    from onnx_export_data import tiny_reward_dir
+
+    from fairguard.cli import cli
+    from fairguard.data.builder import build_dataset
+    from fairguard.data.config import DataConfig
+    from fairguard.errors import ArtifactError
+    from fairguard.evaluation.dilution import DilutionEvalConfig, run_dilution_eval
+
+    data = tmp_path / "data"
+    build_dataset(DataConfig(size=300, unqover=False), data)
+    model = tiny_reward_dir(tmp_path / "rm")
+    out = tmp_path / "dil"
+    result = CliRunner().invoke(cli, ["eval", "dilution", "--model", str(model), "--data", str(data),
+                                       "--out", str(out), "--cases", "20", "--window-tokens", "24"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["kind"] == "dilution-eval" and metrics["cases"] == 20
+    assert metrics["window_tokens"] == 24 and metrics["threshold"] == 0.5
+    assert 0 <= metrics["flagged_with_biased"] <= 1 and 0 <= metrics["passed_without"] <= 1
+    assert "windows of 24 tokens" in (out / "report.md").read_text()
+    again = run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(out),
+                                                 cases=20, window_tokens=24, overwrite=True))
+    assert again["flagged_with_biased"] == metrics["flagged_with_biased"]  # same seed, same cases
+    with pytest.raises(ArtifactError, match="--overwrite"):
+        run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(out)))
+    with pytest.raises(ConfigError, match="cases must be"):
+        DilutionEvalConfig(model=str(model), data=str(data), out=str(tmp_path / "x"), cases=0)
+    with pytest.raises(ConfigError, match="window_tokens must be an integer"):
+        run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(tmp_path / "x"),
+                                             window_tokens=4))
+    assert not (tmp_path / "x").exists()

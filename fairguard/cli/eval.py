@@ -12,6 +12,7 @@ from fairguard.cli.reports import echo_report
 from fairguard.evaluation.bbq import BBQEvalConfig
 from fairguard.evaluation.compare import CompareConfig
 from fairguard.evaluation.cross_judge import judge_means
+from fairguard.evaluation.dilution import DilutionEvalConfig
 from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
@@ -118,6 +119,25 @@ def everyday(config_path: str | None, quiet: bool, **options: object) -> None:
     config = build_config(EverydayEvalConfig, config_path, **options)
     echo_report(Path(config.out, REPORT_FILE), run_everyday_eval(config, progress=not quiet),
                 ("n", "flag_rate_fairness", "flag_rate_any", "flag_rate"))
+
+
+@eval_group.command("dilution")
+@options_from(DilutionEvalConfig)
+@config_file_option
+def dilution(config_path: str | None, **options: object) -> None:
+    """Hide one biased passage among neutral sentences and count how often the judge still flags it.
+
+    Mixed answers are built from a dataset split (the passage between whole neutral answers of
+    3 to --max-sentences sentences); each is scored with and without the passage, in windows as
+    the guard reads it. Reports the share flagged with it and the share passing without it,
+    overall, by length and by where the passage sits.
+    """
+    from fairguard.config import build_config
+    from fairguard.evaluation.dilution import REPORT_FILE, run_dilution_eval
+
+    config = build_config(DilutionEvalConfig, config_path, **options)
+    echo_report(Path(config.out, REPORT_FILE), run_dilution_eval(config),
+                ("cases", "flagged_with_biased", "passed_without", "threshold"))
 
 
 def add_unqover_commands(group: click.Group, paths: tuple[str, ...] = UNQOVER_COMMANDS) -> None:

@@ -163,6 +163,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.evaluation.bbq import BBQEvalConfig
     from fairguard.evaluation.behaviour import BehaviourEvalConfig
     from fairguard.evaluation.compare import CompareConfig
+    from fairguard.evaluation.dilution import DilutionEvalConfig
     from fairguard.evaluation.everyday import EverydayEvalConfig
     from fairguard.evaluation.judge import JudgeEvalConfig
     from fairguard.evaluation.quality import QualityEvalConfig
@@ -182,7 +183,8 @@ def documented_commands() -> list[tuple[str, type]]:
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),
             ("eval compare", CompareConfig), ("eval rescore", RescoreConfig),
             ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
-            ("eval everyday", EverydayEvalConfig), ("eval behaviour", BehaviourEvalConfig),
+            ("eval everyday", EverydayEvalConfig), ("eval dilution", DilutionEvalConfig),
+            ("eval behaviour", BehaviourEvalConfig),
             ("eval refine", RefineEvalConfig), ("score", ScoreConfig),
             ("demo", DemoConfig)]
 

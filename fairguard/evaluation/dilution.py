@@ -20,16 +20,18 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from fairguard.data.broad import QA_SCENARIO, STATEMENT_SCENARIO
-from fairguard.errors import ConfigError, DataError
+from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 from fairguard.reward_model.examples import as_pair_row
 from fairguard.reward_model.windows import split_sentences
+from fairguard.scoring import window_tokens_field
 
 # Upper edges (characters of the mixed answer) of the length buckets; the last bucket is open.
 LENGTH_EDGES = (600, 1200, 2400, 5000)
@@ -264,5 +266,75 @@ def dilution_markdown(report: Mapping[str, Any]) -> str:
                            "pass without it"], rows)
 
 
-__all__ = ["DilutionCase", "LENGTH_EDGES", "POSITIONS", "dilution_cases", "dilution_markdown",
-           "dilution_report", "length_bucket"]
+REPORT_FILE = "report.md"
+
+
+@dataclass(frozen=True)
+class DilutionEvalConfig:
+    """Options of ``fairguard eval dilution``."""
+
+    model: str = field(metadata={"help": "Reward-model folder (torch, or an ONNX export)."})
+    data: str = field(metadata={"help": "Dataset folder written by `fairguard data build`."})
+    out: str = field(metadata={"help": "Output folder (metrics.json, report.md)."})
+    split: str = field(default="test", metadata={"help": "Split whose rows build the cases."})
+    cases: int = field(default=300, metadata={"help": "Mixed answers (each also scored without its biased passage)."})
+    seed: int = field(default=0, metadata={"help": "Seed of the cases (same data and seed, same cases)."})
+    max_sentences: int = field(default=30, metadata={
+        "help": "Neutral sentences around the biased passage at most (at least 3; 250 reaches "
+                "5,000-20,000 characters)."})
+    threshold: float | None = field(default=None, metadata={
+        "help": "Flag an answer when fairness is below this.",
+        "default_text": "the model's fairguard.json threshold"})
+    window_tokens: int | None = window_tokens_field()
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
+
+    def __post_init__(self) -> None:
+        for name in ("model", "data", "out", "split"):
+            if not str(getattr(self, name)).strip():
+                raise ConfigError(f"--{name} is empty")
+        for name, low in (("cases", 1), ("max_sentences", 3)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.threshold is not None and not (math.isfinite(self.threshold) and 0 <= self.threshold <= 1):
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+
+
+def run_dilution_eval(config: DilutionEvalConfig) -> dict[str, Any]:
+    """Build ``config.cases`` mixed answers from the dataset split, score them with the reward
+    model (and without their biased passage), write metrics.json and report.md into
+    ``config.out`` (atomically); returns the metrics."""
+    from fairguard.artifacts import atomic_output_dir
+    from fairguard.evaluation.report import write_report
+    from fairguard.registry import get_reward
+    from fairguard.reward_model.examples import load_split
+    from fairguard.scoring import REWARD_MODEL
+
+    if Path(config.out).exists() and not config.overwrite:
+        raise ArtifactError(f"{config.out} already exists; choose another --out or pass --overwrite")
+    cases = dilution_cases(load_split(config.data, config.split), config.seed, config.cases,
+                           max_sentences=config.max_sentences)
+    window = {} if config.window_tokens is None else {"window_tokens": config.window_tokens}
+    reward = get_reward(REWARD_MODEL, path=config.model, **window)
+    report = dilution_report(reward, cases, config.threshold)
+    metrics = {"kind": "dilution-eval", "model": str(Path(config.model).resolve()),
+               "backend": getattr(reward, "backend", None), "window_tokens": config.window_tokens,
+               "data": str(Path(config.data).resolve()), "split": config.split, "seed": config.seed,
+               "max_sentences": config.max_sentences,
+               "threshold_from": "--threshold" if config.threshold is not None else "the model's fairguard.json",
+               **report}
+    markdown = "\n".join([
+        f"# One biased passage in a long answer: `{config.model}`", "",
+        f"{report['cases']} mixed answers from the {config.split} split of `{config.data}` (seed "
+        f"{config.seed}, 3 to {config.max_sentences} neutral sentences, {report['chars']['min']} to "
+        f"{report['chars']['max']} characters), fairness threshold {report['threshold']:.3f}"
+        + (f", windows of {config.window_tokens} tokens" if config.window_tokens else "") + ".", "",
+        dilution_markdown(report)])
+    with atomic_output_dir(config.out, config.overwrite) as tmp:
+        write_report(tmp, metrics, markdown + "\n", REPORT_FILE)
+    return metrics
+
+
+__all__ = ["DilutionCase", "DilutionEvalConfig", "LENGTH_EDGES", "POSITIONS", "REPORT_FILE",
+           "dilution_cases", "dilution_markdown", "dilution_report", "length_bucket",
+           "run_dilution_eval"]
