@@ -314,8 +314,7 @@ def run_dilution_eval(config: DilutionEvalConfig) -> dict[str, Any]:
         raise ArtifactError(f"{config.out} already exists; choose another --out or pass --overwrite")
     cases = dilution_cases(load_split(config.data, config.split), config.seed, config.cases,
                            max_sentences=config.max_sentences)
-    window = {} if config.window_tokens is None else {"window_tokens": config.window_tokens}
-    reward = get_reward(REWARD_MODEL, path=config.model, **window)
+    reward = get_reward(REWARD_MODEL, path=config.model, window_tokens=config.window_tokens)
     report = dilution_report(reward, cases, config.threshold)
     metrics = {"kind": "dilution-eval", "model": str(Path(config.model).resolve()),
                "backend": getattr(reward, "backend", None), "window_tokens": config.window_tokens,

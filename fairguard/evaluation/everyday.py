@@ -302,8 +302,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         questions = load_everyday_questions()
         used = questions.questions[:config.limit] if config.limit else questions.questions
-        window = {} if config.window_tokens is None else {"window_tokens": config.window_tokens}
-        reward = get_reward(REWARD_MODEL, path=config.reward_model, **window)
+        reward = get_reward(REWARD_MODEL, path=config.reward_model, window_tokens=config.window_tokens)
         if FAIRNESS not in reward.heads:
             raise ConfigError(f"{config.reward_model} has no fairness head (heads: "
                               f"{', '.join(reward.heads)}); use a reward model trained with it")

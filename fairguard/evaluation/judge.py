@@ -350,11 +350,9 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
     named = " + ".join(models)
     path: str | list[str] = models[0] if len(models) == 1 else list(models)
     options: dict[str, Any] = {"path": path, "backend": config.backend,
-                               "batch_size": config.batch_size}
+                               "batch_size": config.batch_size, "window_tokens": config.window_tokens}
     if config.device is not None:
         options["device"] = config.device
-    if config.window_tokens is not None:
-        options["window_tokens"] = config.window_tokens
     reward = get_reward(REWARD_MODEL, **options)
     if "fairness" not in reward.heads:
         raise ConfigError(f"{named} has no fairness head (heads: {', '.join(reward.heads)}); "
