@@ -14,6 +14,38 @@ KNOWN_HEADS: tuple[str, ...] = ("fairness", "relevance", "fluency")
 DEFAULT_BACKBONE = "minilm-l6"
 HUB_BACKBONE = "microsoft/deberta-v3-small"  # the default wherever the hub is reachable
 TRAIN_MAX_LENGTH = 128  # the dataset's prompt + response pairs fit in 128 tokens
+MixedPrecision = Literal["auto", "no", "bf16"]
+
+
+@dataclass(frozen=True)
+class BackboneRecipe:
+    """The measured training settings of one embedded backbone (docs/judge-runs.md): what
+    ``--lr``, ``--epochs`` and ``--mixed-precision auto`` become when not given."""
+
+    learning_rate: float
+    epochs: int
+    bf16: bool  # bfloat16 autocast where the device computes it natively
+
+
+GENERIC_RECIPE = BackboneRecipe(learning_rate=2e-4, epochs=4, bf16=False)
+BACKBONE_RECIPES: dict[str, BackboneRecipe] = {
+    "minilm-l6": GENERIC_RECIPE,  # the default judge (nineteenth run)
+    "mpnet-base": BackboneRecipe(learning_rate=1e-4, epochs=2, bf16=True),  # thirty-fourth run
+}
+
+
+def backbone_recipe(backbone: str) -> BackboneRecipe:
+    """The recipe of an embedded backbone; a model folder or hub id gets the generic one."""
+    return BACKBONE_RECIPES.get(str(backbone).strip(), GENERIC_RECIPE)
+
+
+def resolve_mixed_precision(precision: MixedPrecision, backbone: str, bf16_native: bool
+                            ) -> MixedPrecision:
+    """``"auto"`` -> ``"bf16"`` where the backbone's recipe uses it and the device computes
+    bfloat16 natively, else ``"no"``; ``"no"`` and ``"bf16"`` stay as given."""
+    if precision != "auto":
+        return precision
+    return "bf16" if backbone_recipe(backbone).bf16 and bf16_native else "no"
 
 
 def parse_heads(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -44,15 +76,18 @@ class RewardTrainConfig:
     out: str = field(metadata={"help": "Folder to write the reward model to."})
     backbone: str = field(default=DEFAULT_BACKBONE, metadata={
         "help": "Encoder: embedded `minilm-l6` (default offline) or `mpnet-base` (larger: "
-        "reads real text far better at about 7x the training time; with --lr 5e-5), a local "
+        "reads real text far better at 5x the scoring cost; trains in its own recipe), a local "
         f"HF folder, or a hub id such as {HUB_BACKBONE} (the default wherever the hub is "
         "reachable)."})
-    epochs: int = field(default=4, metadata={"help": "Training epochs."})
+    epochs: int | None = field(default=None, metadata={
+        "help": "Training epochs.",
+        "default_text": "the backbone's recipe: 4, 2 on mpnet-base"})
     batch_size: int = field(default=8, metadata={
         "help": "Dataset rows per step; each row gives up to 4 (prompt, response) pairs."})
-    learning_rate: float = field(default=2e-4, metadata={
+    learning_rate: float | None = field(default=None, metadata={
         "help": "Peak learning rate (AdamW, linear warmup/decay).",
-        "aliases": ("lr",)})
+        "aliases": ("lr",),
+        "default_text": "the backbone's recipe: 2e-4, 1e-4 on mpnet-base"})
     max_length: int = field(default=TRAIN_MAX_LENGTH, metadata={
         "help": "Max tokens of prompt + response."})
     heads: Any = field(default="fairness,relevance,fluency", metadata={
@@ -140,11 +175,13 @@ class RewardTrainConfig:
                 "its token limit; off: on whole answers only (docs/reward-model.md, Thresholds)."})
     device: str = field(default="auto", metadata={
         "help": "Torch device: auto (cuda when available, else cpu), cpu, cuda or cuda:N."})
-    mixed_precision: Literal["no", "bf16"] = field(default="no", metadata={
+    mixed_precision: MixedPrecision = field(default="auto", metadata={
         "help": "bf16: every forward pass of the run (training steps, validation, calibration, "
                 "the test report) in bfloat16 autocast; weights, gradients and the optimizer stay "
                 "float32, and the saved judge scores in float32. Pays on GPUs and on CPUs that "
-                "compute bfloat16 natively (AMX or AVX-512 BF16; refused elsewhere)."})
+                "compute bfloat16 natively (AMX or AVX-512 BF16; refused elsewhere). auto: bf16 "
+                "where the backbone's recipe uses it (mpnet-base) and the device computes it "
+                "natively, else no."})
     progress: bool = field(default=True, metadata={
         "help": "Show progress bars.",
         "flag": "--progress/--quiet"})
@@ -192,6 +229,11 @@ class RewardTrainConfig:
             raise ConfigError("--out is required: the folder to write the reward model to")
         if not self.backbone or not str(self.backbone).strip():
             raise ConfigError("--backbone is empty; give minilm-l6, a model folder or a hub id")
+        recipe = backbone_recipe(self.backbone)
+        if self.epochs is None:
+            self.epochs = recipe.epochs
+        if self.learning_rate is None:
+            self.learning_rate = recipe.learning_rate
         for name in ("epochs", "batch_size", "max_length", "eval_batch_size", "statement_repeats"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -238,8 +280,8 @@ class RewardTrainConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
-        if self.mixed_precision not in ("no", "bf16"):
-            raise ConfigError(f"mixed_precision must be no or bf16, got {self.mixed_precision!r}")
+        if self.mixed_precision not in ("auto", "no", "bf16"):
+            raise ConfigError(f"mixed_precision must be auto, no or bf16, got {self.mixed_precision!r}")
         self._check_extra_data()
         if not (isinstance(self.teacher_weight, (int, float)) and not isinstance(self.teacher_weight, bool)
                 and math.isfinite(self.teacher_weight) and 0 <= self.teacher_weight <= 1):

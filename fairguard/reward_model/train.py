@@ -33,7 +33,7 @@ from fairguard.reward_model.augment import (
     short_pairs,
 )
 from fairguard.reward_model.calibrate import validation_calibration
-from fairguard.reward_model.config import RewardTrainConfig
+from fairguard.reward_model.config import RewardTrainConfig, resolve_mixed_precision
 from fairguard.reward_model.distributed import (
     Processes,
     finish,
@@ -216,16 +216,26 @@ def training_autocast(precision: str, device: str) -> Any:
 
     if precision == "no":
         return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ConfigError(f"mixed precision {precision!r} is not resolved; give no or bf16")
+    cuda = device.startswith("cuda")
+    if not native_bf16(device):
+        raise ConfigError("--mixed-precision bf16: this GPU has no bfloat16; use no" if cuda else
+                          "--mixed-precision bf16: this CPU has no native bfloat16 (AMX or "
+                          "AVX-512 BF16) and would emulate it, slower than float32; use no")
+    return torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16)
+
+
+def native_bf16(device: str) -> bool:
+    """Whether ``device`` computes bfloat16 natively (a GPU with bfloat16; a CPU with AMX or
+    AVX-512 BF16), so that bfloat16 autocast pays."""
+    import torch
+
     if device.startswith("cuda"):
-        if not torch.cuda.is_bf16_supported():
-            raise ConfigError("--mixed-precision bf16: this GPU has no bfloat16; use no")
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return bool(torch.cuda.is_bf16_supported())
     from fairguard.training.rollout import bf16_decoding_supported
 
-    if not bf16_decoding_supported():
-        raise ConfigError("--mixed-precision bf16: this CPU has no native bfloat16 (AMX or "
-                          "AVX-512 BF16) and would emulate it, slower than float32; use no")
-    return torch.autocast("cpu", dtype=torch.bfloat16)
+    return bf16_decoding_supported()
 
 
 def _cut_and_end(rows: list[PairRow], config: RewardTrainConfig) -> list[PairRow]:
@@ -283,6 +293,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
 
     frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
+    epochs = int(config.epochs or 0)  # resolved from the backbone's recipe by the config
     autocast = training_autocast(config.mixed_precision, device)
     net = wrap_model(processes, model)  # DistributedDataParallel under a launcher, else model
     no_decay = ("bias", "LayerNorm.weight", "layernorm.weight", "LayerNorm.bias")
@@ -299,7 +310,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     pool = np.repeat(np.arange(len(train_rows)), repeats)  # row indices, statements repeated
     rows_per_epoch = min(config.rows_per_epoch or len(pool), len(pool))
     steps_per_epoch = (rows_per_epoch + config.batch_size - 1) // config.batch_size
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = steps_per_epoch * epochs
     probe_steps = int(round(config.probe_fraction * total_steps))
     if probe_steps and processes.distributed:
         raise ConfigError("probe_fraction needs one process (DistributedDataParallel cannot change "
@@ -318,13 +329,13 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     average = WeightAverage(start=total_steps - int(round(config.average_last * total_steps)))
     averaged: dict[str, Any] | None = None
     start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, epochs + 1):
         model.train()
         while len(stream) < rows_per_epoch:
             stream.extend(int(i) for i in rng.permutation(pool))
         order, stream = stream[:rows_per_epoch], stream[rows_per_epoch:]
         order = group_by_length(order, row_chars, config.batch_size, rng)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{epochs}",
                    disable=not config.progress, leave=False)
         epoch_losses = []
         for step in bar:
@@ -389,7 +400,7 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             val = evaluate_rows(model, tokenizer, val_rows, heads, config.max_length,
                                 config.eval_batch_size, device, thresholds, desc="val average",
                                 progress=config.progress, processes=processes)
-        best.update(selection_score(val), model, config.epochs, force=True)
+        best.update(selection_score(val), model, epochs, force=True)
         averaged = {"steps": average.count, "val": val, "val_selection_score": best.score}
         if config.progress:
             tqdm.write(f"weights averaged over the last {average.count} steps: val selection "
@@ -478,6 +489,8 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     fingerprint = data_fingerprint(config.data)
     processes = start_processes(config.device, config.batch_size)  # torchrun / accelerate launch
     device = processes.device
+    config = replace(config, mixed_precision=resolve_mixed_precision(
+        config.mixed_precision, config.backbone, native_bf16(device)))
     training_autocast(config.mixed_precision, device)  # refuses an emulated bf16 before any work
     seed_everything(config.seed)
     model, tokenizer, location = build_reward_model(config.backbone, heads)
