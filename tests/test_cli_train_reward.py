@@ -32,6 +32,9 @@ def test_trains_and_reports(tmp_path, tiny_deberta_dir):
     assert "cut-off auc" in result.output
     meta = json.loads((out / "fairguard.json").read_text())
     assert meta["train_config"]["pairwise_weight"] == 0.5 and meta["train_config"]["limit"] == 8
+    # a model folder trains in the generic recipe; the record holds what the run used
+    assert meta["train_config"]["learning_rate"] == 2e-4
+    assert meta["train_config"]["mixed_precision"] == "no"
     again = _run(["train", "reward", "--data", str(data), "--out", str(out), "--backbone",
                   str(tiny_deberta_dir), "--epochs", "1", "--quiet"])
     assert again.exit_code == 1 and "--overwrite" in again.output

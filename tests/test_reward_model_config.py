@@ -2,7 +2,12 @@ import pytest
 
 from fairguard.config import build_config
 from fairguard.errors import ConfigError
-from fairguard.reward_model.config import RewardTrainConfig, parse_heads
+from fairguard.reward_model.config import (
+    BACKBONE_RECIPES,
+    RewardTrainConfig,
+    parse_heads,
+    resolve_mixed_precision,
+)
 
 
 def test_defaults_and_heads():
@@ -10,6 +15,34 @@ def test_defaults_and_heads():
     assert config.head_names == ("fairness", "relevance", "fluency")
     assert config.backbone == "minilm-l6"
     assert config.to_dict()["heads"] == ["fairness", "relevance", "fluency"]
+
+
+def test_the_backbone_recipe_fills_what_is_not_given():
+    minilm = RewardTrainConfig(data="d", out="o")
+    assert (minilm.epochs, minilm.learning_rate, minilm.mixed_precision) == (4, 2e-4, "auto")
+    mpnet = RewardTrainConfig(data="d", out="o", backbone="mpnet-base")
+    assert (mpnet.epochs, mpnet.learning_rate) == (2, 1e-4)
+    given = RewardTrainConfig(data="d", out="o", backbone="mpnet-base", epochs=3, learning_rate=5e-5)
+    assert (given.epochs, given.learning_rate) == (3, 5e-5)
+    folder = RewardTrainConfig(data="d", out="o", backbone="/models/my-encoder")
+    assert (folder.epochs, folder.learning_rate) == (4, 2e-4)
+    flags = build_config(RewardTrainConfig, None, data="d", out="o", backbone="mpnet-base",
+                         epochs=None, learning_rate=None)  # options left out on the command line
+    assert (flags.epochs, flags.learning_rate) == (2, 1e-4)
+    assert flags.to_dict()["learning_rate"] == 1e-4  # fairguard.json records what the run used
+    assert set(BACKBONE_RECIPES) == {"minilm-l6", "mpnet-base"}
+
+
+@pytest.mark.parametrize("precision, backbone, native, expected", [
+    ("auto", "minilm-l6", True, "no"),  # the default judge's measured recipe is float32
+    ("auto", "mpnet-base", True, "bf16"),
+    ("auto", "mpnet-base", False, "no"),  # emulated bfloat16 would be slower than float32
+    ("auto", "/models/my-encoder", True, "no"),
+    ("bf16", "minilm-l6", False, "bf16"),  # given: kept (training refuses emulated bfloat16)
+    ("no", "mpnet-base", True, "no"),
+])
+def test_mixed_precision_auto_follows_recipe_and_device(precision, backbone, native, expected):
+    assert resolve_mixed_precision(precision, backbone, native) == expected
 
 
 def test_parse_heads_order_and_errors():

@@ -371,5 +371,5 @@ def test_mixed_precision_bf16_trains_float32_weights_or_is_refused(tmp_path, tin
 
 @pytest.mark.parametrize("value", ["fp16", "yes", ""])
 def test_mixed_precision_must_be_no_or_bf16(tmp_path, value):
-    with pytest.raises(ConfigError, match="mixed_precision must be no or bf16"):
+    with pytest.raises(ConfigError, match="mixed_precision must be auto, no or bf16"):
         _config(tmp_path, "unused", mixed_precision=value)
