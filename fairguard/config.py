@@ -103,7 +103,10 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
-        if value in args:
+        if isinstance(value, bool):  # YAML reads an unquoted no / off / yes / on as a boolean
+            words = ("yes", "on", "true") if value else ("no", "off", "false")
+            value = next((word for word in words if word in args), value)
+        if value in args and not isinstance(value, bool):
             return value
         raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
     if origin in (typing.Union, types.UnionType):

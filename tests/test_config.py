@@ -75,3 +75,18 @@ def test_choices_and_missing_options_are_clear_errors():
         build_config(_Outer, style="odd")
     with pytest.raises(ConfigError, match="give --out"):
         build_config(_Cfg, epochs=2)
+
+
+@dataclass
+class _Switch:
+    precision: Literal["auto", "no", "bf16"] = "auto"
+    logging: Literal["off", "on"] = "off"
+
+
+def test_yaml_booleans_read_as_the_choice_they_spell(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("precision: no\nlogging: on\n")  # YAML 1.1 reads both as booleans
+    assert build_config(_Switch, path) == _Switch(precision="no", logging="on")
+    path.write_text("precision: yes\n")  # no choice spelt yes: still a clear error
+    with pytest.raises(ConfigError, match="precision must be one of auto, no, bf16; got True"):
+        build_config(_Switch, path)
