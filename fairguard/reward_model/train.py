@@ -489,8 +489,11 @@ def train_reward_model(config: RewardTrainConfig) -> TrainResult:
     fingerprint = data_fingerprint(config.data)
     processes = start_processes(config.device, config.batch_size)  # torchrun / accelerate launch
     device = processes.device
-    config = replace(config, mixed_precision=resolve_mixed_precision(
-        config.mixed_precision, config.backbone, native_bf16(device)))
+    if config.mixed_precision == "auto":
+        config = replace(config, mixed_precision=resolve_mixed_precision(
+            "auto", config.backbone, native_bf16(device)))
+        log.info("mixed precision auto -> %s (%s: lr %g, %d epochs)", config.mixed_precision,
+                 config.backbone, config.learning_rate, config.epochs)
     training_autocast(config.mixed_precision, device)  # refuses an emulated bf16 before any work
     seed_everything(config.seed)
     model, tokenizer, location = build_reward_model(config.backbone, heads)
