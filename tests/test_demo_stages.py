@@ -215,3 +215,49 @@ def test_a_preset_without_a_stage_section_is_a_config_error(monkeypatch) -> None
                                                          if k != "guard"})
     with pytest.raises(ConfigError, match="guard"):
         config_module.load_preset("quick")
+
+
+def test_settings_file_goes_on_top_of_the_preset(tmp_path: Path) -> None:
+    from fairguard.demo import stages as stages_module
+
+    settings = tmp_path / "mine.yaml"
+    settings.write_text("reward:\n  backbone: mpnet-base\n  seed: 5\nguard:\n  n: 3\n")
+    config = DemoConfig(out=tmp_path / "run", quick=True, settings=settings)
+    reward = stages_module.reward_config(config)
+    # the mpnet recipe where the quick preset says nothing; the preset's own budget stays
+    assert reward.backbone == "mpnet-base" and reward.epochs == 1 and reward.limit == 240
+    assert stages_module.judge_config(config).backbone == "mpnet-base"  # the judge is `reward` + `judge`
+    assert config.preset()["guard"]["n"] == 3
+    assert DemoConfig(out=tmp_path / "run", quick=True).preset()["guard"]["n"] == 2
+    full = stages_module.reward_config(DemoConfig(out=tmp_path / "run", settings=settings))
+    assert (full.epochs, full.learning_rate) == (2, 1e-4)
+    stages_module.check_settings(config)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("reward: [1, 2]\n", "must map option names"),
+    ("rewards:\n  backbone: mpnet-base\n", "unknown section.*rewards.*the stages are"),
+    ("- reward\n", "must map stage names"),
+    ("reward: {backbone: [\n", "not valid YAML"),
+])
+def test_bad_settings_file_fails_before_any_stage(tmp_path: Path, text: str, match: str) -> None:
+    settings = tmp_path / "mine.yaml"
+    settings.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        DemoConfig(out=tmp_path / "run", settings=settings)
+    with pytest.raises(ConfigError, match="no such file"):
+        DemoConfig(out=tmp_path / "run", settings=tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("reward:\n  backbones: mpnet-base\n", "section reward has no option.*backbones.*options.md"),
+    ("guard:\n  candidates: 3\n", "section guard has no option.*candidates.*it takes max_new_tokens, n"),
+])
+def test_unknown_option_in_settings_stops_the_demo_before_any_stage(tmp_path: Path, text: str,
+                                                                     match: str) -> None:
+    settings = tmp_path / "mine.yaml"
+    settings.write_text(text)
+    calls: list[str] = []
+    with pytest.raises(ConfigError, match=match):
+        run_demo(DemoConfig(out=tmp_path / "run", quick=True, settings=settings), _stages(calls))
+    assert calls == [] and not (tmp_path / "run").exists()

@@ -16,6 +16,7 @@ import click
 
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
+from fairguard.errors import ConfigError
 from fairguard.evaluation.behaviour import BehaviourEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
 from fairguard.export.config import OnnxExportConfig
@@ -63,6 +64,35 @@ def _build(cls: type[T], config: DemoConfig, *stages: str, **fixed: Any) -> T:
     for stage in stages:
         settings.update(_settings(config, stage))
     return build_config(cls, None, **{**settings, **fixed})
+
+
+STAGE_CONFIGS: dict[str, type] = {
+    "data": DataConfig, "reward": RewardTrainConfig, "judge": RewardTrainConfig,
+    "export": OnnxExportConfig, "grpo": GRPOConfig, "cross_judge": QualityEvalConfig,
+    "behaviour": BehaviourEvalConfig, "refine": RefineConfig,
+}  # latency and guard hold the demo's own options, those of the full preset
+
+
+def check_settings(config: DemoConfig) -> None:
+    """Refuse option names that no stage of ``config.settings`` knows, before any stage runs
+    (values are checked as each stage builds its config)."""
+    from fairguard.config import config_options
+    from fairguard.demo.config import load_preset, load_settings
+
+    if config.settings is None:
+        return
+    own = load_preset("full")
+    for stage, options in load_settings(config.settings).items():
+        cls = STAGE_CONFIGS.get(stage)
+        if cls is None:
+            known, hint = set(own[stage]), f"it takes {', '.join(sorted(own[stage]))}"
+        else:  # flat option names, their aliases, and sub-config names a YAML file may nest under
+            known = {n for o in config_options(cls) for n in (o.name, *o.aliases, *o.path)}
+            hint = "see docs/options.md"
+        unknown = sorted(str(k) for k in options if k not in known)
+        if unknown:
+            raise ConfigError(f"--settings {config.settings}: section {stage} has no option(s) "
+                              f"{', '.join(unknown)}; {hint}")
 
 
 def data_config(config: DemoConfig) -> DataConfig:
@@ -304,6 +334,7 @@ def run_demo(config: DemoConfig, stages: list[Stage] | None = None) -> Path:
     from fairguard.demo.report import write_report
 
     stages = build_stages() if stages is None else stages
+    check_settings(config)
     config.out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     timings: dict[str, float] = {}
