@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from fairguard.data.config import DataConfig
-from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig
+from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig, load_preset, load_settings
 from fairguard.errors import ConfigError
 from fairguard.evaluation.behaviour import BehaviourEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
@@ -77,7 +77,6 @@ def check_settings(config: DemoConfig) -> None:
     """Refuse option names that no stage of ``config.settings`` knows, before any stage runs
     (values are checked as each stage builds its config)."""
     from fairguard.config import config_options
-    from fairguard.demo.config import load_preset, load_settings
 
     if config.settings is None:
         return
