@@ -34,6 +34,7 @@ class DemoConfig:
         "help": "YAML file with sections like the presets' (data, reward, judge, export, grpo, ...) "
                 "whose options go on top of the preset's; e.g. `reward: {backbone: mpnet-base}` "
                 "trains the judge of the larger encoder (docs/demo.md)."})
+    overlay: dict[str, dict[str, Any]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -41,7 +42,7 @@ class DemoConfig:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
         if self.settings is not None:
             self.settings = Path(self.settings)
-            load_settings(self.settings)  # a bad file fails before any stage runs
+            self.overlay = load_settings(self.settings)  # a bad file fails before any stage runs
 
     @property
     def mode(self) -> str:
@@ -51,9 +52,8 @@ class DemoConfig:
     def preset(self) -> dict[str, dict[str, Any]]:
         """Each stage's settings: ``presets/<mode>.yaml``, with ``settings``' options on top."""
         preset = load_preset(self.mode)
-        if self.settings is not None:
-            for stage, options in load_settings(self.settings).items():
-                preset[stage].update(options)
+        for stage, options in self.overlay.items():
+            preset[stage].update(options)
         return preset
 
 

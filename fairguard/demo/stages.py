@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from fairguard.data.config import DataConfig
-from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig, load_preset, load_settings
+from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig, load_preset
 from fairguard.errors import ConfigError
 from fairguard.evaluation.behaviour import BehaviourEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
@@ -74,14 +74,12 @@ STAGE_CONFIGS: dict[str, type] = {
 
 
 def check_settings(config: DemoConfig) -> None:
-    """Refuse option names that no stage of ``config.settings`` knows, before any stage runs
-    (values are checked as each stage builds its config)."""
+    """Refuse option names of ``config.settings`` that their stage does not know, before any
+    stage runs (values are checked as each stage builds its config)."""
     from fairguard.config import config_options
 
-    if config.settings is None:
-        return
     own = load_preset("full")
-    for stage, options in load_settings(config.settings).items():
+    for stage, options in config.overlay.items():
         cls = STAGE_CONFIGS.get(stage)
         if cls is None:
             known, hint = set(own[stage]), f"it takes {', '.join(sorted(own[stage]))}"
