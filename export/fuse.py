@@ -9,8 +9,10 @@ context), ``LayerNormalization`` and ``BiasGelu``; residual adds stay ``Add`` no
 at the sizes a judge runs (docs/export.md, "Residual LayerNorms"). The dynamic
 quantizer then turns ``Attention`` into ``QAttention`` and ``EmbedLayerNormalization`` into
 ``QEmbedLayerNormalization``; quantising the unfused graph leaves attention as a dozen small
-ops per layer. BERT/MiniLM graphs fuse completely; DeBERTa-v2/v3's disentangled attention has
-no fused kernel, so only its LayerNorms and GELUs fuse. A graph in which nothing fuses, or on
+ops per layer. BERT/MiniLM graphs fuse completely; MPNet's attention, which adds a relative-position
+bias to its scores, becomes ``MultiHeadAttention`` with packed Q/K/V projections
+(:mod:`fairguard.export.attention_fusion`); DeBERTa-v2/v3's disentangled attention has no fused
+kernel, so only its LayerNorms and GELUs fuse. A graph in which nothing fuses, or on
 which the optimizer fails, is kept as exported and the report says why.
 """
 
@@ -23,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fairguard.export.attention_fusion import fuse_biased_attention
 
 log = logging.getLogger("fairguard.export")
 
@@ -138,6 +142,15 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
                       if n and op in ENCODER_FUSIONS}
         except Exception as exc:  # noqa: BLE001 - the optimizer raises many types
             return not_fused(f"{OPTIMIZER} failed ({type(exc).__name__}: {exc})", **details)
+        if not any(op in counts for op in _ATTENTION_OPS):
+            try:
+                biased = fuse_biased_attention(optimized.model, details["num_heads"])
+            except Exception as exc:  # noqa: BLE001 - an unusual graph must not stop the export
+                biased = 0
+                log.info("ONNX export: biased attention left unfused (%s: %s)",
+                         type(exc).__name__, exc)
+            if biased:
+                counts["MultiHeadAttention"] = biased
         if not counts:
             return not_fused("the optimizer found no encoder pattern to fuse in this "
                              f"{details['source_model_type'] or 'unknown'} graph", **details)

@@ -130,12 +130,17 @@ def _checked_fp32(tmp: Path, source: Any, pairs: Any, reference: np.ndarray,
         fused_path = tmp / FUSED_TMP_FILE
         fusion = fuse_transformer_graph(plain, fused_path, source.model.config)
         if fusion.fused:
-            logits, report = check(fused_path, "onnx fp32 (fused) logits")
+            try:
+                logits, report = check(fused_path, "onnx fp32 (fused) logits")
+            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                report = {"passed": False, "error": f"{type(exc).__name__}: {first}"}
             if report["passed"]:
                 os.replace(fused_path, plain)
                 return fusion, logits, report
             fused_path.unlink()
-            reason = (f"the fused graph's logits differ from torch by "
+            reason = (f"the fused graph failed to run ({report['error']})" if "error" in report
+                      else f"the fused graph's logits differ from torch by "
                       f"{report['max_abs_logit_diff']:.3g} > tolerance {cfg.fp32_atol:.3g}")
             logger.warning("ONNX export: %s; exporting the unfused graph", reason)
             fusion = dataclasses.replace(fusion, fused=False, reason=reason)

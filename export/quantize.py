@@ -453,11 +453,14 @@ def _gptq(weight: Any, hessian: Any, damp: float) -> Any:
     return (q * scale[:, None]).T
 
 
-def _folding_attentions(model: Any, targets: list[Any], weights: set[str]) -> dict[str, Any]:
-    """For each target (by its first output) whose input channels are a fused ``Attention``'s V
+def _folding_attentions(model: Any, targets: list[Any],
+                        weights: set[str]) -> dict[str, list[tuple[Any, int]]]:
+    """For each target (by its first output) whose input channels are a fused attention's V
     output channels, read by that target alone (through first-token ``Gather`` cuts at most),
-    that ``Attention``: a per-channel scale of the target's input can then live in V's weight
-    columns and bias instead of a ``Mul``."""
+    the ``(node, input index)`` of the weight and the bias whose last columns make V: a
+    per-channel scale of the target's input can then live there instead of a ``Mul``. That is
+    an ``Attention`` node's packed QKV weight and bias, or the packed projection that feeds a
+    ``MultiHeadAttention`` through a ``Split`` (:mod:`fairguard.export.attention_fusion`)."""
     producers = {out: n for n in model.graph.node for out in n.output}
     readers: dict[str, int] = {}
     for n in model.graph.node:
@@ -466,14 +469,14 @@ def _folding_attentions(model: Any, targets: list[Any], weights: set[str]) -> di
     outputs = {out.name for out in model.graph.output}
     found = {}
     for node in targets:
-        attention = _attention_behind(node.input[0], producers, readers, outputs, weights)
-        if attention is not None:
-            found[node.output[0]] = attention
+        fold = _attention_behind(node.input[0], producers, readers, outputs, weights)
+        if fold is not None:
+            found[node.output[0]] = fold
     return found
 
 
 def _attention_behind(tensor: str, producers: dict[str, Any], readers: dict[str, int],
-                      outputs: set[str], weights: set[str]) -> Any | None:
+                      outputs: set[str], weights: set[str]) -> list[tuple[Any, int]] | None:
     while True:
         producer = producers.get(tensor)
         if producer is None or readers.get(tensor, 0) != 1 or tensor in outputs:
@@ -484,11 +487,37 @@ def _attention_behind(tensor: str, producers: dict[str, Any], readers: dict[str,
                 return None
             tensor = producer.input[0]
             continue
-        ok = (producer.op_type == "Attention" and producer.domain == "com.microsoft"
-              and len(producer.output) == 1 and len(producer.input) > 2
+        if producer.domain != "com.microsoft" or len(producer.output) != 1:
+            return None
+        if producer.op_type == "MultiHeadAttention":
+            return _packed_value_projection(producer, producers, readers, outputs, weights)
+        ok = (producer.op_type == "Attention" and len(producer.input) > 2
               and producer.input[1] in weights and producer.input[2] in weights
               and not any(a.name == "qkv_hidden_sizes" for a in producer.attribute))
-        return producer if ok else None
+        return [(producer, 1), (producer, 2)] if ok else None
+
+
+def _packed_value_projection(attention: Any, producers: dict[str, Any], readers: dict[str, int],
+                             outputs: set[str], weights: set[str]) -> list[tuple[Any, int]] | None:
+    """The packed ``MatMul`` weight and ``Add`` bias whose last third a ``MultiHeadAttention``
+    reads as its value, through the last of a ``Split``'s three outputs; None otherwise."""
+    if len(attention.input) < 3 or not attention.input[2]:
+        return None
+    value = attention.input[2]
+    split = producers.get(value)
+    if (split is None or split.op_type != "Split" or len(split.output) != 3
+            or split.output[2] != value or readers.get(value, 0) != 1 or value in outputs
+            or next((a.i for a in split.attribute if a.name == "axis"), 0) != -1):
+        return None
+    add = producers.get(split.input[0])
+    if add is None or add.op_type != "Add" or readers.get(split.input[0], 0) != 1:
+        return None
+    for b, m in ((0, 1), (1, 0)):
+        matmul = producers.get(add.input[m])
+        if (add.input[b] in weights and matmul is not None and matmul.op_type == "MatMul"
+                and matmul.input[1] in weights and readers.get(add.input[m], 0) == 1):
+            return [(matmul, 1), (add, b)]
+    return None
 
 
 def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str], which: str,
@@ -500,7 +529,8 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     shrink before per-tensor int8 quantisation. ``max|x_j|`` comes from running the graph on
     ``feeds``; nodes named in ``skip`` (kept in fp32) are left alone. The division is a ``Mul``
     before the node, or, where the input is a fused attention's output, folded into that
-    attention's V weights and bias (attention mixes tokens, never channels), which costs
+    attention's V weights and bias (an ``Attention`` node's, or a ``MultiHeadAttention``'s
+    packed projection) (attention mixes tokens, never channels), which costs
     nothing at run time. Writes ``dst``; returns how many nodes were smoothed."""
     import onnx
     from onnx import numpy_helper
@@ -534,14 +564,14 @@ def smooth_activations(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         own[(node.output[0], 1)] = array(node, 1) * scale[:, None]
     owners = {node.output[0]: node for node in targets}
     for node in targets:
-        attention = folds.get(node.output[0])
-        if attention is None:
-            continue
-        owners[attention.output[0]] = attention
         inverse = (1.0 / scales[node.output[0]]).astype(np.float32)
-        weight, bias = array(attention, 1), array(attention, 2)
-        weight[:, weight.shape[1] - inverse.size:] *= inverse
-        bias[bias.size - inverse.size:] *= inverse
+        for owner, index in folds.get(node.output[0], []):
+            owners[owner.output[0]] = owner
+            value = array(owner, index)
+            if value.ndim == 2:
+                value[:, value.shape[1] - inverse.size:] *= inverse
+            else:
+                value[value.size - inverse.size:] *= inverse
     for (owner, index), value in own.items():
         node = owners[owner]
         name = f"{node.name or node.output[0]}_smooth_{index}"

@@ -161,26 +161,89 @@ def test_deberta_fused_equals_unfused(tmp_path_factory, tmp_path):
     np.testing.assert_allclose(c, b, atol=1e-5)
 
 
-def test_mpnet_fuses_layernorm_and_gelu_not_attention(tmp_path):
-    """The `mpnet-base` backbone's graph: its relative-position bias keeps attention unfused;
-    the export still passes the fp32 parity gate and scores like torch."""
+@pytest.fixture(scope="module")
+def mpnet_exports(tmp_path_factory):
+    """A tiny MPNet reward model (the `mpnet-base` backbone's architecture) exported fused (the
+    default) and unfused."""
     from fairguard.export.onnx_export import export_onnx
+
+    source = tiny_mpnet_reward_dir(tmp_path_factory.mktemp("tiny-mpnet"))
+    parent = tmp_path_factory.mktemp("mpnet-exports")
+    fused = export_onnx(source, parent / "fused", progress=False)
+    plain = export_onnx(source, parent / "plain", optimize=False, quantize="none", progress=False)
+    return source, fused, plain
+
+
+def test_mpnet_attention_fuses_with_its_position_bias(mpnet_exports):
+    """MPNet's relative-position bias: each layer's attention becomes one MultiHeadAttention
+    fed by one packed Q/K/V projection, and the export scores like torch."""
+    import onnx
+
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer
 
-    source = tiny_mpnet_reward_dir(tmp_path / "tiny-mpnet")
-    result = export_onnx(source, tmp_path / "export", progress=False)
-    fusion = json.loads((result.out / "fairguard.json").read_text())["onnx"]["fusion"]
+    source, fused, _ = mpnet_exports
+    fusion = json.loads((fused.out / "fairguard.json").read_text())["onnx"]["fusion"]
     assert fusion["fused"] is True and fusion["source_model_type"] == "mpnet"
+    assert fusion["fused_ops"]["MultiHeadAttention"] == 2  # 2 layers
     assert fusion["fused_ops"].get("LayerNormalization", 0) >= 1
-    assert "Attention" not in fusion["fused_ops"] and fusion["first_token_reason"]
-    assert result.parity["fp32_vs_torch"]["passed"]
+    assert fusion["first_token_nodes"] == 10 and fusion["first_token_reason"] is None
+    graph = onnx.load(str(fused.out / "model.onnx")).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("MultiHeadAttention") == 2 and ops.count("Split") == 2
+    assert "Softmax" not in ops and ops.count("Transpose") == 1  # the position bias's own
+    mha = [node for node in graph.node if node.op_type == "MultiHeadAttention"]
+    assert len({node.input[5] for node in mha}) == 1  # one bias + mask sum for every layer
+    int8_ops = _ops(fused.out / "model_int8.onnx")
+    assert "MultiHeadAttention" in int8_ops and {"MatMulInteger", "DynamicQuantizeMatMul"} & int8_ops
+    assert fused.parity["fp32_vs_torch"]["passed"]
     pairs = builtin_pairs()
-    prompts, responses = pairs.prompts[:6], pairs.responses[:6]
+    prompts, responses = pairs.prompts[:9], pairs.responses[:9]  # padded batches
     torch_scores = TorchRewardScorer(source).score(prompts, responses)
-    onnx_scores = OnnxRewardScorer(result.out, quantized=False).score(prompts, responses)
+    onnx_scores = OnnxRewardScorer(fused.out, quantized=False).score(prompts, responses)
     for head in HEADS:
         np.testing.assert_allclose(onnx_scores[head], torch_scores[head], atol=1e-5)
+
+
+def test_mpnet_fused_equals_unfused(mpnet_exports):
+    _, fused, plain = mpnet_exports
+    assert plain.fusion["fused"] is False
+    assert "MultiHeadAttention" not in _ops(plain.out / "model.onnx")
+    pairs = builtin_pairs()
+    np.testing.assert_allclose(_logits(fused.out / "model.onnx", fused.out, pairs),
+                               _logits(plain.out / "model.onnx", plain.out, pairs), atol=1e-5)
+
+
+def test_biased_attention_left_alone_when_heads_disagree(mpnet_exports):
+    import onnx
+
+    from fairguard.export.attention_fusion import fuse_biased_attention
+
+    _, _, plain = mpnet_exports
+    model = onnx.load(str(plain.out / "model.onnx"))
+    before = [node.op_type for node in model.graph.node]
+    assert fuse_biased_attention(model, num_heads=3) == 0  # the graph splits 4 heads
+    assert [node.op_type for node in model.graph.node] == before
+    assert fuse_biased_attention(model) == 2  # heads read from the graph
+
+
+def test_smoothing_folds_into_the_packed_value_projection(mpnet_exports, tmp_path):
+    import onnx
+    from transformers import AutoTokenizer
+
+    from fairguard.export.quantize import calibration_pairs, smooth_activations, smoothing_targets
+
+    _, fused, _ = mpnet_exports
+    src = fused.out / "model.onnx"
+    targets = smoothing_targets(onnx.load(str(src)), "all")
+    feeds = calibration_pairs(AutoTokenizer.from_pretrained(fused.out), 64).feeds
+    assert smooth_activations(src, tmp_path / "s.onnx", "all", 0.8, feeds) == len(targets)
+    smoothed = onnx.load(str(tmp_path / "s.onnx"))
+    muls = [node for node in smoothed.graph.node if node.name.endswith("_smooth")]
+    assert len(muls) == len(targets) - 2  # each layer's output projection folds into V
+    pairs = builtin_pairs()
+    np.testing.assert_allclose(_logits(tmp_path / "s.onnx", fused.out, pairs),
+                               _logits(src, fused.out, pairs), atol=1e-4, rtol=1e-4)
 
 
 def test_graph_without_encoder_patterns_is_kept(tmp_path, caplog):
