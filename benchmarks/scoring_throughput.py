@@ -21,6 +21,8 @@ of the machine's GFLOP/s it spends usefully (throughput).
   length, padded per batch; pairs/s
   of the best round.
 - agreement: int8 vs fp32 head decisions on the test split (``--data``), the issue's >= 99 %.
+- ``--previous-export DIR``: an earlier export of the same model (e.g. by an older fairguard)
+  timed beside the others as "previous", for a before / after in one run.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.unfused_export or not args.no_unfused:
             exports["unfused"] = export_if_needed(model_dir, args.unfused_export,
                                                   tmp_path / "unfused", False)
+        if args.previous_export:
+            exports["previous"] = Path(args.previous_export)
         torch_scorer = TorchRewardScorer(model_dir, device="cpu")
         onnx = {f"onnx-{q} {kind}": OnnxRewardScorer(folder, quantized=q == "int8",
                                                     threads=args.threads, batch_size=1,
@@ -197,7 +201,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for b in BATCHES:
             tfns = {}
             for name, scorer in onnx.items():
-                if b > 1 and "unfused" in name and args.quick:
+                if b > 1 and ("unfused" in name or "previous" in name) and args.quick:
                     continue
 
                 def call(s: Any = scorer, bs: int = b) -> Any:
@@ -326,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--export", help="its fused ONNX export [export now]")
     parser.add_argument("--unfused-export", help="its unfused export (--no-optimize) [export now]")
     parser.add_argument("--no-unfused", action="store_true", help="skip the unfused graph")
+    parser.add_argument("--previous-export", help="an earlier export of the same model (e.g. "
+                                                  "by an older fairguard), timed as 'previous'")
     parser.add_argument("--data", help="dataset folder: throughput pool and int8/fp32 agreement "
                                        "from its test split")
     parser.add_argument("--threads", type=int, default=2, help="threads for torch, onnxruntime "
