@@ -32,7 +32,8 @@ def test_build_stages_order_and_folders() -> None:
     assert len({s.folder for s in stages}) == len(stages)
 
 
-def test_rerun_skips_finished_stages_and_resumes_after_a_crash(tmp_path: Path, capsys) -> None:
+def test_rerun_skips_finished_stages_and_resumes_after_a_crash(tmp_path: Path, caplog) -> None:
+    caplog.set_level("INFO", logger="fairguard.demo")
     config = DemoConfig(out=tmp_path / "demo", quick=True)
     calls: list[str] = []
     with pytest.raises(RuntimeError):
@@ -43,7 +44,7 @@ def test_rerun_skips_finished_stages_and_resumes_after_a_crash(tmp_path: Path, c
     assert calls == ["b", "c"]
     assert report.is_file() and "Not available" in report.read_text()
     assert set(json.loads((config.out / "timings.json").read_text())) == {"a", "b", "c"}
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "[stage 1/3] a: done already" in out and "[stage 3/3] c: finished" in out
     calls.clear()
     run_demo(config, _stages(calls))

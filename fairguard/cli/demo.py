@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
@@ -19,4 +20,20 @@ def demo(**options: Any) -> None:
     from fairguard.config import build_config
     from fairguard.demo.stages import run_demo
 
-    run_demo(build_config(DemoConfig, None, **options))
+    config = build_config(DemoConfig, None, **options)
+    progress = logging.getLogger("fairguard.demo")
+    handler, level = _EchoHandler(), progress.level
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    try:
+        run_demo(config)
+    finally:
+        progress.removeHandler(handler)
+        progress.setLevel(level)
+
+
+class _EchoHandler(logging.Handler):
+    """Shows the demo's progress messages (the ``fairguard.demo`` logger) as plain lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=record.levelno >= logging.WARNING)

@@ -1,18 +1,18 @@
 """The demo's stages, in order. Each builds its command's config from the preset
 (``presets/quick.yaml`` or ``presets/full.yaml``), calls the same library function as the command,
 writes one sub-folder of ``--out`` and counts as done when its artifact's marker file exists, so a
-rerun after a crash skips what already finished."""
+rerun after a crash skips what already finished. Progress goes to the ``fairguard.demo`` logger
+(``fairguard demo`` shows it as plain lines)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-
-import click
 
 from fairguard.data.config import DataConfig
 from fairguard.demo.config import GUARD_PROMPTS, POLICY, DemoConfig, load_preset
@@ -25,6 +25,7 @@ from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.training.config import GRPOConfig
 
 T = TypeVar("T")
+log = logging.getLogger("fairguard.demo")
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def run_data(config: DemoConfig) -> None:
     from fairguard.data.builder import build_dataset
 
     result = build_dataset(data_config(config), _p(config, "data"), overwrite=True)
-    click.echo(f"wrote {result.out}: " + ", ".join(f"{k} {v}" for k, v in result.counts["rows"].items())
+    log.info(f"wrote {result.out}: " + ", ".join(f"{k} {v}" for k, v in result.counts["rows"].items())
                + " prompts")
 
 
@@ -164,7 +165,7 @@ def run_reward(config: DemoConfig) -> None:
     from fairguard.reward_model.train import train_reward_model
 
     result = train_reward_model(reward_config(config))
-    click.echo(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
+    log.info(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
 
 
 LATENCY_FILE = "latency.json"
@@ -182,7 +183,7 @@ def _export(config: DemoConfig) -> None:
     from fairguard.export.onnx_export import export_onnx_from_config
 
     result = export_onnx_from_config(export_config(config))
-    click.echo(f"wrote {result.out} (opset {result.opset}, {result.seconds:.1f} s)")
+    log.info(f"wrote {result.out} (opset {result.opset}, {result.seconds:.1f} s)")
 
 
 def _latency(config: DemoConfig) -> None:
@@ -195,7 +196,7 @@ def _latency(config: DemoConfig) -> None:
     settings = _settings(config, "latency")
     n_pairs, rounds, threads = (int(settings[k]) for k in ("pairs", "rounds", "threads"))
     pairs = parity_pairs(_p(config, "data"), n_pairs)
-    click.echo(f"timing batch-1 scoring: torch vs ONNX fp32 vs int8, {len(pairs)} pairs x "
+    log.info(f"timing batch-1 scoring: torch vs ONNX fp32 vs int8, {len(pairs)} pairs x "
                f"{rounds} rounds, {threads} thread{'' if threads == 1 else 's'}")
     result = measure_latency(_p(config, "reward-model"), _p(config, "reward-onnx"), pairs.prompts,
                              pairs.responses, rounds=rounds, threads=threads)
@@ -205,20 +206,20 @@ def _latency(config: DemoConfig) -> None:
     tmp.replace(config.out / LATENCY_FILE)  # never a half-written file that counts as done
     rows = ", ".join(f"{name} {r['ms_per_pair']:.1f} ms ({r['speedup_vs_torch']:.2f}x)"
                      for name, r in result["backends"].items())
-    click.echo(f"median ms/pair (speed-up vs torch): {rows}")
+    log.info(f"median ms/pair (speed-up vs torch): {rows}")
 
 
 def run_grpo(config: DemoConfig) -> None:
     from fairguard.training.trainer import train
 
-    click.echo(f"wrote {train(grpo_config(config), _p(config, 'grpo-adapter'), overwrite=True)}")
+    log.info(f"wrote {train(grpo_config(config), _p(config, 'grpo-adapter'), overwrite=True)}")
 
 
 def run_judge_data(config: DemoConfig) -> None:
     from fairguard.data.builder import build_dataset
 
     result = build_dataset(judge_data_config(config), _p(config, JUDGE_DATA), overwrite=True)
-    click.echo(f"wrote {result.out} (seed {config.seed + JUDGE_SEED_OFFSET}): "
+    log.info(f"wrote {result.out} (seed {config.seed + JUDGE_SEED_OFFSET}): "
                + ", ".join(f"{k} {v}" for k, v in result.counts["rows"].items()) + " prompts")
 
 
@@ -226,7 +227,7 @@ def run_judge(config: DemoConfig) -> None:
     from fairguard.reward_model.train import train_reward_model
 
     result = train_reward_model(judge_config(config))
-    click.echo(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
+    log.info(f"wrote {result.out} (best epoch {result.metrics['best_epoch']})")
 
 
 def run_cross_judge(config: DemoConfig) -> None:
@@ -245,22 +246,22 @@ def run_cross_judge(config: DemoConfig) -> None:
     write_comparison(comparison, folder / COMPARE, overwrite=True)
     for name, judge in comparison.judges.items():
         rows = ", ".join(f"{h} {change_cell(c.change, c.se)}" for h, c in judge.heads.items())
-        click.echo(f"judge {name} ({judge.relation}): {rows}")
+        log.info(f"judge {name} ({judge.relation}): {rows}")
 
 
 def run_behaviour(config: DemoConfig) -> None:
     from fairguard.evaluation.behaviour import run_behaviour as behaviour
 
     metrics = behaviour(behaviour_config(config))
-    click.echo(f"wrote {_p(config, BEHAVIOUR)} ({metrics['seconds']:.0f} s)")
+    log.info(f"wrote {_p(config, BEHAVIOUR)} ({metrics['seconds']:.0f} s)")
 
 
 def run_refine(config: DemoConfig) -> None:
     from fairguard.refine.train import train_refine_layer
 
     train_refine_layer(refine_config(config), _p(config, "refine-gender"), overwrite=True,
-                       log=lambda msg: click.echo(msg, err=True))
-    click.echo(f"wrote {_p(config, 'refine-gender')}")
+                       log=log.info)
+    log.info(f"wrote {_p(config, 'refine-gender')}")
 
 
 def run_guard(config: DemoConfig) -> None:
@@ -341,15 +342,15 @@ def run_demo(config: DemoConfig, stages: list[Stage] | None = None) -> Path:
     for k, stage in enumerate(stages, 1):
         head = f"[stage {k}/{len(stages)}] {stage.name}"
         if stage.done(config) and not config.overwrite:
-            click.echo(f"{head}: done already ({stage.path(config)}), skipped")
+            log.info(f"{head}: done already ({stage.path(config)}), skipped")
             continue
-        click.echo(f"{head} -> {stage.path(config)}  (elapsed {time.monotonic() - start:.0f} s)")
+        log.info(f"{head} -> {stage.path(config)}  (elapsed {time.monotonic() - start:.0f} s)")
         t0 = time.monotonic()
         stage.run(config)
         timings[stage.name] = round(time.monotonic() - t0, 1)
         timings_path.write_text(json.dumps(timings, indent=2))
-        click.echo(f"{head}: finished in {timings[stage.name]:.0f} s "
+        log.info(f"{head}: finished in {timings[stage.name]:.0f} s "
                    f"(elapsed {time.monotonic() - start:.0f} s)")
     report = write_report(config.out, quick=config.quick, timings=timings)
-    click.echo(f"report: {report}  (total {time.monotonic() - start:.0f} s)")
+    log.info(f"report: {report}  (total {time.monotonic() - start:.0f} s)")
     return report
