@@ -233,7 +233,7 @@ def export_onnx_from_config(cfg: OnnxExportConfig, progress: bool = True) -> Exp
                                       bias_correction=cfg.bias_correction)
             calibration = calibration_pairs(source.tokenizer, source.max_length,
                                             calibration_data(cfg, source.metadata))
-            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options, calibration.feeds)
+            quantize_int8(tmp / FP32_FILE, tmp / INT8_FILE, options, calibration.feeds, progress)
             correction = output_bias_correction(tmp / INT8_FILE)
             margins = recheck_margins(tmp / INT8_FILE)
             quantization = {**options.describe(), "calibration": calibration.describe(),

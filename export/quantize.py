@@ -118,9 +118,17 @@ def calibration_pairs(tokenizer: Any, max_length: int,
     return Calibration(feeds, pairs.source, len(pairs))
 
 
+def _passes(feeds: list[dict[str, np.ndarray]], desc: str, progress: bool) -> Iterable[Any]:
+    """``feeds`` under a progress bar (one tick per calibration batch) when ``progress``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(feeds, desc=desc, unit="batch", disable=not progress, leave=False)
+
+
 def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike[str],
                   options: QuantizeOptions = QuantizeOptions(),
-                  calibration: Iterable[dict[str, np.ndarray]] | None = None) -> Path:
+                  calibration: Iterable[dict[str, np.ndarray]] | None = None,
+                  progress: bool = False) -> Path:
     """Write a dynamically quantised (int8 weights, int8/uint8 activations at run time) copy.
 
     With ``options.smooth``, the graph is first smoothed (:func:`smooth_activations`) with
@@ -130,7 +138,8 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
     graph's mean logit shift from ``fp32_path`` on the feeds is then subtracted
     (:func:`correct_output_bias`). Whenever ``calibration`` is given, the quantile
     ``RECHECK_QUANTILE`` of each head's remaining ``|int8 - fp32|`` logit error on it is
-    recorded in the graph (:func:`recheck_margins`).
+    recorded in the graph (:func:`recheck_margins`). ``progress``: a bar for each pass over
+    the calibration pairs and for the GPTQ rounding.
     """
     exclude = _fp32_nodes(fp32_path, options)
     if calibration is None and not options.needs_calibration:
@@ -140,11 +149,13 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
                              "calibration pairs")
     feeds = list(calibration)
     steps = [(f"smoothing {fp32_path}", lambda src, dst: smooth_activations(
-        src, dst, str(options.smooth), options.smooth_alpha, feeds, skip=exclude))
+        src, dst, str(options.smooth), options.smooth_alpha,
+        _passes(feeds, "int8: activation ranges", progress), skip=exclude))
         ] if options.smooth is not None else []
     if options.gptq_applies:
-        steps.append((f"GPTQ rounding of {fp32_path}",
-                      lambda src, dst: gptq_round_weights(src, dst, feeds, skip=exclude)))
+        steps.append((f"GPTQ rounding of {fp32_path}", lambda src, dst: gptq_round_weights(
+            src, dst, _passes(feeds, "int8: GPTQ input statistics", progress), skip=exclude,
+            progress=progress)))
     with tempfile.TemporaryDirectory(prefix="fairguard-int8-") as tmp:
         current = Path(fp32_path)
         for i, (what, step) in enumerate(steps):
@@ -162,7 +173,8 @@ def quantize_int8(fp32_path: str | os.PathLike[str], out_path: str | os.PathLike
         try:
             import onnx
 
-            diffs = output_diffs(fp32_path, uncorrected, feeds)
+            diffs = output_diffs(fp32_path, uncorrected,
+                                 _passes(feeds, "int8: error against fp32", progress))
             model = onnx.load(str(uncorrected))
             if options.bias_correction:
                 correction = _add_output_bias(model, -diffs.mean(axis=0))
@@ -378,17 +390,19 @@ def activation_maxima(model: Any, tensors: list[str],
 
 def gptq_round_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                        feeds: Iterable[dict[str, np.ndarray]], skip: Collection[str] = (),
-                       damp: float = GPTQ_DAMP) -> int:
+                       damp: float = GPTQ_DAMP, progress: bool = False) -> int:
     """GPTQ (Frantar et al., 2023) on the constant ``[in, out]`` weight of every MatMul and
     Attention (nodes named in ``skip`` left alone): each output channel is put on the symmetric
     int8 grid that onnxruntime's per-channel quantiser computes for it (scale ``max|W|/127``),
     input channel by input channel in order of decreasing input energy, and each rounding
     error is spread over the input channels still to come through the inverse Hessian
     ``X^T X`` of the node's input on ``feeds`` (real tokens only). The quantiser then keeps
-    exactly these values. Writes ``dst``; returns how many weights were rounded."""
+    exactly these values. Writes ``dst``; returns how many weights were rounded. ``progress``:
+    a bar over the weights."""
     import onnx
     import torch
     from onnx import numpy_helper
+    from tqdm.auto import tqdm
 
     model = onnx.load(str(src))
     targets = [node for node in smoothing_targets(model, "all") if node.name not in skip]
@@ -401,7 +415,8 @@ def gptq_round_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     if targets and not hessians:
         raise FairguardError("GPTQ needs calibration pairs; none were given")
     inits = {init.name: init for init in model.graph.initializer}
-    for node in targets:
+    for node in tqdm(targets, desc="int8: GPTQ rounding", unit="weight", disable=not progress,
+                     leave=False):
         weight = torch.from_numpy(numpy_helper.to_array(inits[node.input[1]]).astype(np.float64))
         rounded = _gptq(weight, hessians[node.input[0]].clone(), damp)
         name = f"{node.name or node.output[0]}_gptq"
