@@ -176,6 +176,33 @@ def _pack_projections(model: Any, graph: _Graph, node: Any, nodes: list[Any]) ->
     return True
 
 
+def _attention_bias(model: Any, terms: tuple[str, ...], hidden: str, index: int,
+                    nodes: list[Any]) -> str:
+    """The sum of ``terms`` broadcast to ``[batch or 1, heads or 1, tokens, tokens]`` (the
+    shape ``MultiHeadAttention`` takes: a padding mask alone is ``[batch, 1, 1, tokens]``),
+    with the tokens read from ``hidden`` ``[batch, tokens, ...]``; appends its nodes."""
+    from onnx import helper, numpy_helper
+
+    stem = f"fairguard_attention_bias_{index}"
+    total = terms[0]
+    for k, term in enumerate(terms[1:]):
+        nodes.append(helper.make_node("Add", [total, term], [f"{stem}_{k}"], name=f"{stem}_{k}/Add"))
+        total = f"{stem}_{k}"
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.array([1], np.int64), f"{stem}/token_axis"),
+        numpy_helper.from_array(np.array([1, 1], np.int64), f"{stem}/ones"),
+    ])
+    nodes += [
+        helper.make_node("Shape", [hidden], [f"{stem}/shape"], name=f"{stem}/Shape"),
+        helper.make_node("Gather", [f"{stem}/shape", f"{stem}/token_axis"], [f"{stem}/tokens"],
+                         name=f"{stem}/Gather", axis=0),
+        helper.make_node("Concat", [f"{stem}/ones", f"{stem}/tokens", f"{stem}/tokens"],
+                         [f"{stem}/square"], name=f"{stem}/Concat", axis=0),
+        helper.make_node("Expand", [total, f"{stem}/square"], [stem], name=f"{stem}/Expand"),
+    ]
+    return stem
+
+
 def fuse_biased_attention(model: Any, num_heads: int = 0) -> int:
     """Rewrite, in place, each unfused self-attention that adds bias terms to its scaled scores
     into one ``MultiHeadAttention`` node (query, key and value projections packed into one
@@ -200,12 +227,9 @@ def fuse_biased_attention(model: Any, num_heads: int = 0) -> int:
             continue
         terms = tuple(parts["biases"])
         if terms not in combined:
-            total = terms[0]
-            for k, term in enumerate(terms[1:]):
-                out = f"fairguard_attention_bias_{len(combined)}_{k}"
-                added.append(helper.make_node("Add", [total, term], [out], name=f"{out}/Add"))
-                total = out
-            combined[terms] = total
+            projection = _projection(graph, parts["q"])  # its input outlives the projection
+            tokens_of = projection[0] if projection is not None else parts["q"]
+            combined[terms] = _attention_bias(model, terms, tokens_of, len(combined), added)
         name = f"fairguard_attention_{count}/MultiHeadAttention"
         node = helper.make_node("MultiHeadAttention",
                                 [parts["q"], parts["k"], parts["v"], "", "", combined[terms]],

@@ -270,3 +270,66 @@ def test_unreadable_graph_is_reported_not_raised(tmp_path):
     report = fuse_transformer_graph(src, tmp_path / "out.onnx")
     assert report.fused is False and "failed" in report.reason
     assert report.as_dict()["fused"] is False
+
+
+
+def _mask_only_attention(hidden: int = 16, heads: int = 4):
+    """A one-layer self-attention graph in the eager (unfused) form, whose scores get a padding
+    mask alone: ``softmax(Q K^T / sqrt(d) + mask) V`` with ``mask`` ``[batch, 1, 1, tokens]``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    d = hidden // heads
+    inits = [numpy_helper.from_array(rng.standard_normal((hidden, hidden)).astype(np.float32) / 4,
+                                     f"W{p}") for p in "qkv"]
+    inits += [numpy_helper.from_array(rng.standard_normal(hidden).astype(np.float32), f"b{p}")
+              for p in "qkv"]
+    inits += [numpy_helper.from_array(np.array([0, -1, heads, d], np.int64), "split_heads"),
+              numpy_helper.from_array(np.array([0, -1, hidden], np.int64), "merge_heads"),
+              numpy_helper.from_array(np.array(np.sqrt(d), np.float32), "root_d")]
+    nodes = []
+    for p, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3])):
+        nodes += [helper.make_node("MatMul", ["x", f"W{p}"], [f"{p}_mm"]),
+                  helper.make_node("Add", [f"b{p}", f"{p}_mm"], [f"{p}_proj"]),
+                  helper.make_node("Reshape", [f"{p}_proj", "split_heads"], [f"{p}_heads"]),
+                  helper.make_node("Transpose", [f"{p}_heads"], [f"{p}_t"], perm=perm)]
+    nodes += [helper.make_node("MatMul", ["q_t", "k_t"], ["scores"]),
+              helper.make_node("Div", ["scores", "root_d"], ["scaled"]),
+              helper.make_node("Add", ["scaled", "mask"], ["masked"]),
+              helper.make_node("Softmax", ["masked"], ["probs"], axis=-1),
+              helper.make_node("MatMul", ["probs", "v_t"], ["context"]),
+              helper.make_node("Transpose", ["context"], ["context_t"], perm=[0, 2, 1, 3]),
+              helper.make_node("Reshape", ["context_t", "merge_heads"], ["out"])]
+    graph = helper.make_graph(
+        nodes, "attention",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", hidden]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", 1, 1, "tokens"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", "tokens", hidden])],
+        inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+
+
+def test_attention_with_the_mask_alone_fuses_and_keeps_its_outputs():
+    """The mask alone is ``[batch, 1, 1, tokens]``; MultiHeadAttention wants a square bias, so
+    the sum is broadcast to it; padded positions stay masked."""
+    import onnxruntime as ort
+
+    from fairguard.export.attention_fusion import fuse_biased_attention
+
+    model = _mask_only_attention()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    mask = np.zeros((2, 1, 1, 5), np.float32)
+    mask[1, ..., 3:] = -1e4  # the second row has two padding tokens
+    feed = {"x": x, "mask": mask}
+
+    def run(m):
+        session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(None, feed)[0]
+
+    before = run(model)
+    assert fuse_biased_attention(model) == 1  # heads read from the Reshape
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("MultiHeadAttention") == 1 and "Softmax" not in ops and "Expand" in ops
+    assert ops.count("MatMul") == 1 and "Split" in ops  # Q, K, V packed into one projection
+    np.testing.assert_allclose(run(model), before, atol=1e-5)
