@@ -147,8 +147,9 @@ def _projection(graph: _Graph, tensor: str) -> tuple[str, np.ndarray, np.ndarray
     return None
 
 
-def _pack_projections(model: Any, graph: _Graph, node: Any, nodes: list[Any]) -> bool:
-    """Feed ``node``'s query, key and value from one packed projection and a ``Split``."""
+def _pack_projections(graph: _Graph, node: Any, nodes: list[Any], inits: list[Any]) -> bool:
+    """Feed ``node``'s query, key and value from one packed projection and a ``Split`` (its
+    nodes and weights appended to ``nodes`` and ``inits``)."""
     from onnx import helper, numpy_helper
 
     parts = [part for i in range(3) if (part := _projection(graph, node.input[i])) is not None]
@@ -158,7 +159,7 @@ def _pack_projections(model: Any, graph: _Graph, node: Any, nodes: list[Any]) ->
     if len({w.shape for w in weights}) != 1:
         return False
     stem = node.name
-    model.graph.initializer.extend([
+    inits.extend([
         numpy_helper.from_array(np.concatenate(weights, axis=1), f"{stem}/qkv.weight"),
         numpy_helper.from_array(np.concatenate([part[2] for part in parts]), f"{stem}/qkv.bias"),
         numpy_helper.from_array(np.array([weights[0].shape[1]] * 3, np.int64), f"{stem}/qkv.split"),
@@ -176,11 +177,12 @@ def _pack_projections(model: Any, graph: _Graph, node: Any, nodes: list[Any]) ->
     return True
 
 
-def _attention_bias(model: Any, terms: tuple[str, ...], hidden: str, index: int,
-                    nodes: list[Any]) -> str:
+def _attention_bias(terms: tuple[str, ...], hidden: str, index: int, nodes: list[Any],
+                    inits: list[Any]) -> str:
     """The sum of ``terms`` broadcast to ``[batch or 1, heads or 1, tokens, tokens]`` (the
     shape ``MultiHeadAttention`` takes: a padding mask alone is ``[batch, 1, 1, tokens]``),
-    with the tokens read from ``hidden`` ``[batch, tokens, ...]``; appends its nodes."""
+    with the tokens read from ``hidden`` ``[batch, tokens, ...]``; appends its nodes and
+    constants to ``nodes`` and ``inits``."""
     from onnx import helper, numpy_helper
 
     stem = f"fairguard_attention_bias_{index}"
@@ -188,7 +190,7 @@ def _attention_bias(model: Any, terms: tuple[str, ...], hidden: str, index: int,
     for k, term in enumerate(terms[1:]):
         nodes.append(helper.make_node("Add", [total, term], [f"{stem}_{k}"], name=f"{stem}_{k}/Add"))
         total = f"{stem}_{k}"
-    model.graph.initializer.extend([
+    inits.extend([
         numpy_helper.from_array(np.array([1], np.int64), f"{stem}/token_axis"),
         numpy_helper.from_array(np.array([1, 1], np.int64), f"{stem}/ones"),
     ])
@@ -218,6 +220,7 @@ def fuse_biased_attention(model: Any, num_heads: int = 0) -> int:
     found = [(node, parts) for node in model.graph.node if node.op_type == "Softmax"
              and (parts := _attention(graph, node)) is not None]
     added: list[Any] = []
+    constants: list[Any] = []
     replaced: set[int] = set()
     combined: dict[tuple[str, ...], str] = {}
     count = 0
@@ -229,20 +232,23 @@ def fuse_biased_attention(model: Any, num_heads: int = 0) -> int:
         if terms not in combined:
             projection = _projection(graph, parts["q"])  # its input outlives the projection
             tokens_of = projection[0] if projection is not None else parts["q"]
-            combined[terms] = _attention_bias(model, terms, tokens_of, len(combined), added)
+            combined[terms] = _attention_bias(terms, tokens_of, len(combined), added, constants)
         name = f"fairguard_attention_{count}/MultiHeadAttention"
         node = helper.make_node("MultiHeadAttention",
                                 [parts["q"], parts["k"], parts["v"], "", "", combined[terms]],
                                 list(parts["output"].output), name=name, domain=MS_DOMAIN,
                                 num_heads=heads, scale=float(parts["scale"]))
-        _pack_projections(model, graph, node, added)
+        _pack_projections(graph, node, added, constants)
         added.append(node)
         replaced.add(id(parts["output"]))
         count += 1
     if not count:
         return 0
     nodes = [node for node in model.graph.node if id(node) not in replaced] + added
-    ordered = _live(_topological(nodes, model), model)
+    ready = {init.name for init in model.graph.initializer}
+    ready.update(init.name for init in constants)
+    ordered = _live(_topological(nodes, model, ready), model)  # raises before any change
+    model.graph.initializer.extend(constants)
     del model.graph.node[:]
     model.graph.node.extend(ordered)
     if not any(entry.domain == MS_DOMAIN for entry in model.opset_import):
@@ -267,10 +273,9 @@ def _live(nodes: list[Any], model: Any) -> list[Any]:
     return live
 
 
-def _topological(nodes: list[Any], model: Any) -> list[Any]:
+def _topological(nodes: list[Any], model: Any, constants: set[str]) -> list[Any]:
     """``nodes`` in an order where each runs after what it reads (stable otherwise)."""
-    ready = {init.name for init in model.graph.initializer} | {i.name for i in model.graph.input}
-    ready.add("")
+    ready = constants | {i.name for i in model.graph.input} | {""}
     ordered: list[Any] = []
     pending = nodes
     while pending:
