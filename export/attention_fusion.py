@@ -23,6 +23,15 @@ MS_DOMAIN = "com.microsoft"
 _SCORES_PERM = {"query": [0, 2, 1, 3], "key": [0, 2, 3, 1], "value": [0, 2, 1, 3]}
 
 
+def graph_constants(model: Any) -> dict[str, Any]:
+    """Initializers and ``Constant`` node values (``TensorProto``) by tensor name."""
+    constants = {init.name: init for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = node.attribute[0].t
+    return constants
+
+
 class _Graph:
     """Producer / reader / constant lookups over an ONNX graph."""
 
@@ -35,12 +44,8 @@ class _Graph:
         for node in graph.node:
             for name in node.input:
                 self.readers.setdefault(name, []).append(node)
-        self.initializers = {init.name: init for init in graph.initializer}
-        self.constants = {name: numpy_helper.to_array(init)
-                          for name, init in self.initializers.items()}
-        for node in graph.node:
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        self.constants = {name: numpy_helper.to_array(tensor)
+                          for name, tensor in graph_constants(model).items()}
 
     def op(self, tensor: str, op_type: str) -> Any | None:
         node = self.producer.get(tensor)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fairguard.export.attention_fusion import fuse_biased_attention
+from fairguard.export.attention_fusion import fuse_biased_attention, graph_constants
 
 log = logging.getLogger("fairguard.export")
 
@@ -172,15 +172,6 @@ def fuse_transformer_graph(src: str | os.PathLike[str], dst: str | os.PathLike[s
     return report
 
 
-def _constants(model: Any) -> dict[str, Any]:
-    """Initializers and ``Constant`` node values by tensor name."""
-    constants = {init.name: init for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            constants[node.output[0]] = node.attribute[0].t
-    return constants
-
-
 def _is_first_token_gather(node: Any, constants: dict[str, Any]) -> bool:
     from onnx import numpy_helper
 
@@ -206,7 +197,7 @@ def first_token_tail(model: Any) -> int | str:
     from onnx import helper, numpy_helper
 
     graph = model.graph
-    constants = _constants(model)
+    constants = graph_constants(model)
     nodes = list(graph.node)
     gathers = [i for i, node in enumerate(nodes) if _is_first_token_gather(node, constants)]
     attentions = [i for i, node in enumerate(nodes) if node.op_type in _ATTENTION_OPS]
