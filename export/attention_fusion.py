@@ -36,23 +36,30 @@ class _Graph:
     """Producer / reader / constant lookups over an ONNX graph."""
 
     def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
-
         graph = model.graph
         self.producer = {out: node for node in graph.node for out in node.output}
         self.readers: dict[str, list[Any]] = {}
         for node in graph.node:
             for name in node.input:
                 self.readers.setdefault(name, []).append(node)
-        self.constants = {name: numpy_helper.to_array(tensor)
-                          for name, tensor in graph_constants(model).items()}
+        self._tensors = graph_constants(model)
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def constant(self, tensor: str) -> np.ndarray | None:
+        """``tensor``'s value if it is a constant (converted on first use: the weights are
+        only read for the projections that get packed), else None."""
+        if tensor not in self._arrays and tensor in self._tensors:
+            from onnx import numpy_helper
+
+            self._arrays[tensor] = numpy_helper.to_array(self._tensors[tensor])
+        return self._arrays.get(tensor)
 
     def op(self, tensor: str, op_type: str) -> Any | None:
         node = self.producer.get(tensor)
         return node if node is not None and node.op_type == op_type else None
 
     def scalar(self, tensor: str) -> float | None:
-        value = self.constants.get(tensor)
+        value = self.constant(tensor)
         return float(value.reshape(-1)[0]) if value is not None and value.size == 1 else None
 
 
@@ -75,11 +82,11 @@ def _heads(graph: _Graph, tensor: str, perm: list[int]) -> tuple[str, int | None
     reshape = graph.op(transpose.input[0], "Reshape")
     if reshape is None:
         return None
-    shape = graph.constants.get(reshape.input[1])
+    shape = graph.constant(reshape.input[1])
     if shape is None:
         concat = graph.op(reshape.input[1], "Concat")
         names = list(concat.input) if concat is not None else []
-        parts = [graph.constants[name] for name in names[1:] if name in graph.constants]
+        parts = [part for name in names[1:] if (part := graph.constant(name)) is not None]
         if len(names) == 4 and len(parts) == 3:  # [batch, -1, heads, head size]
             shape = np.concatenate([np.array([0])] + [np.reshape(part, -1) for part in parts])
     if shape is not None and np.size(shape) != 4:
@@ -143,10 +150,10 @@ def _projection(graph: _Graph, tensor: str) -> tuple[str, np.ndarray, np.ndarray
     if add is None:
         return None
     for b, m in ((0, 1), (1, 0)):
-        bias, matmul = graph.constants.get(add.input[b]), graph.op(add.input[m], "MatMul")
+        bias, matmul = graph.constant(add.input[b]), graph.op(add.input[m], "MatMul")
         if bias is None or matmul is None or len(graph.readers.get(add.input[m], [])) != 1:
             continue
-        weight = graph.constants.get(matmul.input[1])
+        weight = graph.constant(matmul.input[1])
         if weight is not None and weight.ndim == 2 and bias.shape == (weight.shape[1],):
             return matmul.input[0], weight, bias
     return None
