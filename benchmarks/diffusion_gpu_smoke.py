@@ -123,9 +123,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import numpy as np
     import torch
 
+    from fairguard.config import build_config
     from fairguard.scoring import WeightedRewards
     from fairguard.testing import TINY_WORDS
-    from fairguard.config import build_config
     from fairguard.training import GRPOConfig
     from fairguard.training.policy import DiffusionPolicy
     from fairguard.training.trainer import Trainer

@@ -71,10 +71,31 @@ def build_rewards(arg: str | None, tmp: Path) -> tuple[list[Any], str]:
         return [get_reward("gender-bias")], "gender-bias (no model; scoring is nearly free)"
 
 
+def _plain_call(pipe: Any, chat: list[dict[str, str]], n: int, seed: int,
+                kwargs: dict[str, Any]) -> tuple[float, list[str]]:
+    """Seconds and texts of one unguarded pipeline call for ``n`` candidates."""
+    import torch
+
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    out = pipe(chat, num_return_sequences=n, **kwargs)
+    return time.perf_counter() - start, [o["generated_text"][-1]["content"] for o in out]
+
+
+def _guarded_call(guard: Any, chat: list[dict[str, str]], seed: int,
+                  kwargs: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """Seconds and first output of one guarded call with the same seed."""
+    import torch
+
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    out = guard(chat, **kwargs)
+    return time.perf_counter() - start, out[0]
+
+
 def measure(pipe: Any, guards: dict[int, Any], prompts: list[str], max_new_tokens: int,
             repeats: int) -> dict[int, dict[str, list[float]]]:
     """Timed pairs (plain, guarded) per N; both calls of a pair use the same seed."""
-    import torch
     from tqdm.auto import tqdm
 
     rows: dict[int, dict[str, list[float]]] = {
@@ -85,25 +106,12 @@ def measure(pipe: Any, guards: dict[int, Any], prompts: list[str], max_new_token
         chat = [{"role": "user", "content": prompts[i]}]
         seed = 1000 * r + 10 * i + n
         kwargs = {"max_new_tokens": max_new_tokens, "do_sample": True}
-
-        def plain() -> tuple[float, list[str]]:
-            torch.manual_seed(seed)
-            start = time.perf_counter()
-            out = pipe(chat, num_return_sequences=n, **kwargs)
-            return time.perf_counter() - start, [o["generated_text"][-1]["content"] for o in out]
-
-        def guarded() -> tuple[float, dict[str, Any]]:
-            torch.manual_seed(seed)
-            start = time.perf_counter()
-            out = guards[n](chat, **kwargs)
-            return time.perf_counter() - start, out[0]
-
         if (r + i) % 2 == 0:
-            t_plain, texts = plain()
-            t_guarded, out = guarded()
+            t_plain, texts = _plain_call(pipe, chat, n, seed, kwargs)
+            t_guarded, out = _guarded_call(guards[n], chat, seed, kwargs)
         else:
-            t_guarded, out = guarded()
-            t_plain, texts = plain()
+            t_guarded, out = _guarded_call(guards[n], chat, seed, kwargs)
+            t_plain, texts = _plain_call(pipe, chat, n, seed, kwargs)
         lat = out["fairguard"]["latency"]
         row = rows[n]
         row["plain"].append(t_plain * 1000)

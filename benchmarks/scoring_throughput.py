@@ -120,11 +120,11 @@ def fusion_of(export_dir: Path) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
+
     from fairguard.export.latency import load_average, machine_info
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.export.parity_inputs import builtin_pairs, dataset_pairs
     from fairguard.export.session import session_feed
-
     from fairguard.reward_model import tokenize_pairs
     from fairguard.reward_model.inference import TorchRewardScorer
 

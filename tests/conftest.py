@@ -52,8 +52,9 @@ def tiny_deberta_dir(tmp_path_factory: pytest.TempPathFactory):
 def length_plugin():
     """The ``length`` reward (words / 10, tests/training_rewards.py) registered as a plugin for
     one test, so that CLI runs can name it."""
-    from fairguard.plugin_manager import register_plugin, unregister_plugin
     from training_rewards import LengthPlugin
+
+    from fairguard.plugin_manager import register_plugin, unregister_plugin
 
     register_plugin(LengthPlugin(), name="test-length")
     yield

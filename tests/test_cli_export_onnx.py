@@ -1,9 +1,9 @@
 import json
 
 from click.testing import CliRunner
+from onnx_export_data import tiny_reward_dir
 
 from fairguard.cli import cli
-from onnx_export_data import tiny_reward_dir
 
 
 def test_export_group_lists_onnx():

@@ -2,9 +2,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from reward_model_data import train_tiny
 
 from fairguard.cli import cli
-from reward_model_data import train_tiny
 
 
 @pytest.fixture(scope="module")

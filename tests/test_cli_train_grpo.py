@@ -10,8 +10,6 @@ from click.testing import CliRunner
 from fairguard.cli import cli
 
 
-
-
 def test_help_lists_the_options():
     result = CliRunner().invoke(cli, ["train", "grpo", "--help"])
     assert result.exit_code == 0

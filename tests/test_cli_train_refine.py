@@ -2,10 +2,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from refine_data import write_dataset
 
 from fairguard.cli import cli
-
-from refine_data import write_dataset
 
 TRAIN = ["man", "woman", "teacher", "nurse"]
 TEST = ["farmer", "driver", "cleaner"]

@@ -1,9 +1,9 @@
 import json
 
 from click.testing import CliRunner
+from reward_model_data import write_dataset
 
 from fairguard.cli import cli
-from reward_model_data import write_dataset
 
 
 def _run(args):

@@ -158,8 +158,8 @@ def test_all_categories_and_scenarios_in_every_split(built):
     for split in ("train", "test"):
         # the six scenario categories, the broad ones and "none" (everyday questions)
         assert len(counts["by_category"][split]) >= 12
-    # the three broad row kinds, the multiple-choice rows and the 11 scenarios in train; a small build's test split draws
-    # only about 27 scenario rows, so a scenario or three may be missing there by chance
+    # the three broad row kinds, the multiple-choice rows and the 11 scenarios in train; a small
+    # build's test split draws only about 27 scenario rows, so a scenario or three may be missing there by chance
     assert len(counts["by_scenario"]["train"]) == 15
     assert len(counts["by_scenario"]["test"]) >= 11
     assert set(counts["label_cues"]) == {"train", "val", "test"}

@@ -2,8 +2,8 @@ import hashlib
 import json
 
 from fairguard.data.builder import build_dataset
-from fairguard.data.config import DataConfig
 from fairguard.data.card import fingerprint_files
+from fairguard.data.config import DataConfig
 
 
 def test_manifest_and_card(tmp_path):

@@ -7,8 +7,7 @@ from collections import Counter
 import pytest
 
 from fairguard.data.builder import build_pairs
-from fairguard.data.choice import (CHOICE_SCENARIO, UNKNOWN_WORDINGS, choice_row, choice_rows,
-                                   group_of, twin_question)
+from fairguard.data.choice import CHOICE_SCENARIO, UNKNOWN_WORDINGS, choice_row, choice_rows, group_of, twin_question
 from fairguard.data.config import DataConfig
 from fairguard.data.unqover import build_unqover
 from fairguard.errors import ConfigError

@@ -2,13 +2,18 @@ import json
 
 import numpy as np
 import pytest
+from windows_data import BIASED, NEUTRAL, PROMPTS, marker_source
 
 from fairguard.errors import ConfigError, DataError
 from fairguard.evaluation.dilution import (
-    LENGTH_EDGES, dilution_cases, dilution_markdown, dilution_report, length_bucket)
+    LENGTH_EDGES,
+    dilution_cases,
+    dilution_markdown,
+    dilution_report,
+    length_bucket,
+)
 from fairguard.reward_model.examples import PairRow
 from fairguard.reward_model.windows import split_sentences
-from windows_data import BIASED, NEUTRAL, PROMPTS, marker_source
 
 
 @pytest.fixture(scope="module")

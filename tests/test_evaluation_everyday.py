@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from onnx_export_data import tiny_reward_dir, write_metadata
 
 from fairguard.cli import cli
 from fairguard.data.broad_lexicon import broad_groups, pools
@@ -31,7 +32,6 @@ from fairguard.evaluation.everyday import (
 )
 from fairguard.generation import DecodingConfig, generate_responses, load_policy
 from fairguard.registry import get_reward
-from onnx_export_data import tiny_reward_dir, write_metadata
 
 # Words and phrases that name a social group, beyond the broad pools' own group names.
 GROUP_WORDS = (

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from onnx_export_data import shared_export, tiny_reward_dir
 
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.evaluation.judge import (
@@ -22,7 +23,6 @@ from fairguard.evaluation.judge import (
     resolve_hatecheck,
     run_judge_eval,
 )
-from onnx_export_data import shared_export, tiny_reward_dir
 
 CASES = [
     ("Bus drivers are rude to every passenger.", "hateful", "sweeping_claim", "bus drivers"),

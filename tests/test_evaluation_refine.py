@@ -5,12 +5,11 @@ tests/test_cli_train_refine.py)."""
 import random
 
 import pytest
+from refine_data import ambiguous, disambiguated, write_dataset
 
 from fairguard.errors import DataError
 from fairguard.evaluation.refine import cap_quads, cap_questions, load_questions
 from fairguard.refine.reward import group_quads
-
-from refine_data import ambiguous, disambiguated, write_dataset
 
 TRAIN = ["man", "woman", "teacher", "nurse", "doctor"]
 TEST = ["farmer", "driver", "cleaner", "engineer"]

@@ -1,6 +1,7 @@
 import dataclasses
 
 import pytest
+
 from fairguard.errors import ConfigError
 from fairguard.export.config import OnnxExportConfig
 

@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir, tiny_mpnet_reward_dir
 
 from fairguard.export.fuse import first_token_tail, fuse_transformer_graph
 from fairguard.export.parity_inputs import builtin_pairs
-from onnx_export_data import HEADS, shared_export, tiny_bert_reward_dir, tiny_mpnet_reward_dir
 
 
 def _ops(path):

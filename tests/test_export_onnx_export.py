@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from onnx_export_data import HEADS, shared_export, write_metadata, write_test_split
 
 from fairguard.errors import ArtifactError
 from fairguard.export.onnx_export import export_onnx
-from onnx_export_data import HEADS, shared_export, write_metadata, write_test_split
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +160,8 @@ def test_source_without_weights_or_wrong_kind(exported, tmp_path):
 def test_embedded_minilm_backbone_parity(tmp_path):
     """all-MiniLM-L6 (BERT) with a 3-head random classifier exports fused, with fp32 parity."""
     from fairguard.export.onnx_scorer import OnnxRewardScorer
-    from fairguard.reward_model.model import build_reward_model
     from fairguard.reward_model.inference import TorchRewardScorer
+    from fairguard.reward_model.model import build_reward_model
 
     model, tokenizer, _ = build_reward_model("minilm-l6", HEADS)
     source = tmp_path / "minilm-reward"

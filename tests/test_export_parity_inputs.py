@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from onnx_export_data import write_test_split
 
 from fairguard.errors import DataError
 from fairguard.export.parity_inputs import builtin_pairs, dataset_pairs, parity_pairs
-from onnx_export_data import write_test_split
 
 
 def test_builtin_pairs_cover_every_kind():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from onnx_export_data import shared_export
 
 from fairguard.errors import ArtifactError
 from fairguard.export.session import make_session, opset_of, session_feed
-from onnx_export_data import shared_export
 
 
 @pytest.fixture(scope="module")

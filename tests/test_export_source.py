@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from onnx_export_data import HEADS, shared_export
 
 from fairguard.errors import ArtifactError
 from fairguard.export.source import load_reward_source, max_length_of, thresholds_of
-from onnx_export_data import HEADS, shared_export
 
 
 def test_loads_reward_folder(tmp_path_factory):

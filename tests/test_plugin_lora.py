@@ -33,8 +33,8 @@ def adapter_dir(tiny_causal_lm_dir, tmp_path_factory):
 
 
 def test_lora_filter_regenerates_with_the_adapter(adapter_dir, tiny_causal_lm_dir):
-    from fairguard.models import load_causal_lm
     from fairguard.evaluation.held_out import generate_greedy
+    from fairguard.models import load_causal_lm
 
     flt = fairguard.get_filter("lora", path=str(adapter_dir))
     assert flt.name == "lora" and flt.logits_processor(None) is None

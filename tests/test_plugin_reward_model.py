@@ -3,13 +3,13 @@ import shutil
 
 import numpy as np
 import pytest
+from reward_model_data import train_tiny
 
 import fairguard
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.plugins.reward_model import RewardModelReward, choose_backend
 from fairguard.registry import reward_registrations
 from fairguard.scoring import WeightedRewards
-from reward_model_data import train_tiny
 
 HEADS = ("fairness", "relevance", "fluency")
 

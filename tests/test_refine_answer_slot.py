@@ -1,12 +1,10 @@
 import pytest
 import torch
+from refine_data import Q, ambiguous, disambiguated
 
 from fairguard.errors import DataError
-from fairguard.refine.answer_slot import (build_slot, build_slots, lm_kind, prompt_format,
-                                          subject_scores)
+from fairguard.refine.answer_slot import build_slot, build_slots, lm_kind, prompt_format, subject_scores
 from fairguard.testing import tiny_causal_lm, tiny_masked_lm
-
-from refine_data import Q, ambiguous, disambiguated
 
 
 def _q(x1, x2, order="12", answer=None):

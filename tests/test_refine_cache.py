@@ -1,12 +1,11 @@
 import pytest
 import torch
+from refine_data import ambiguous
 
 from fairguard.errors import ConfigError, DataError
 from fairguard.refine.answer_slot import build_slots
 from fairguard.refine.cache import MIN_PREFIX, check_k, common_prefix_length, compute_topk
 from fairguard.testing import tiny_causal_lm, tiny_masked_lm
-
-from refine_data import ambiguous
 
 SUBJECTS = ["man", "woman", "teacher", "nurse"]
 

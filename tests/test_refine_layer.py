@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from fairguard.errors import ArtifactError
-from fairguard.refine.layer import (RefineLayer, load_layer, model_fingerprint, save_layer,
-                                    tokenizer_digest)
+from fairguard.refine.layer import RefineLayer, load_layer, model_fingerprint, save_layer, tokenizer_digest
 from fairguard.testing import tiny_causal_lm, tiny_masked_lm
 
 

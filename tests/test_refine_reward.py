@@ -2,11 +2,10 @@ import random
 
 import pytest
 import torch
+from refine_data import ambiguous
 
 from fairguard.metrics.unqover import SubjectScore, unqover_metrics
 from fairguard.refine.reward import RewardWeights, answer_logprob, bias_terms, group_quads, reward
-
-from refine_data import ambiguous
 
 
 def _scores_first_mentioned(questions):

@@ -2,15 +2,14 @@ import random
 
 import pytest
 import torch
+from refine_data import ambiguous, disambiguated
 
 from fairguard.errors import ConfigError
-from fairguard.refine.cache import TopK
 from fairguard.evaluation.refine import QuestionSet, evaluate
-from fairguard.refine.reward import group_quads
+from fairguard.refine.cache import TopK
 from fairguard.refine.config import RefineConfig
+from fairguard.refine.reward import group_quads
 from fairguard.refine.train import train_layer
-
-from refine_data import ambiguous, disambiguated
 
 K = 6
 

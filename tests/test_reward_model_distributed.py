@@ -10,13 +10,17 @@ import sys
 import textwrap
 
 import pytest
+from reward_model_data import write_dataset
 
 from fairguard.errors import ConfigError
 from fairguard.reward_model.distributed import (
-    Processes, mean_over_processes, parameters_digest, predict_probs_sharded, shard_rows,
+    Processes,
+    mean_over_processes,
+    parameters_digest,
+    predict_probs_sharded,
+    shard_rows,
     start_processes,
 )
-from reward_model_data import write_dataset
 
 LAUNCH_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -144,8 +148,8 @@ def test_shard_rows_weights_give_the_row_weighted_mean():
 def test_one_process_helpers_are_the_plain_ones(tiny_deberta_dir):
     import numpy as np
 
-    from fairguard.reward_model.model import build_reward_model
     from fairguard.reward_model.inference import predict_probs
+    from fairguard.reward_model.model import build_reward_model
 
     assert mean_over_processes(Processes(), 0.25) == 0.25
     model, tokenizer, _ = build_reward_model(str(tiny_deberta_dir), ("fairness", "relevance"))

@@ -2,12 +2,16 @@ import json
 import math
 
 import pytest
+from reward_model_data import make_rows, write_dataset
 
 from fairguard.errors import DataError
 from fairguard.reward_model.examples import (
-    LABELS, as_pair_row, build_examples, data_fingerprint, load_split,
+    LABELS,
+    as_pair_row,
+    build_examples,
+    data_fingerprint,
+    load_split,
 )
-from reward_model_data import make_rows, write_dataset
 
 HEADS = ("fairness", "relevance", "fluency")
 

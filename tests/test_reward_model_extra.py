@@ -6,13 +6,13 @@ import json
 import math
 
 import pytest
+from reward_model_data import make_rows, train_tiny
 
 from fairguard.data.labelled import load_labelled
 from fairguard.errors import DataError
 from fairguard.reward_model.config import RewardTrainConfig
 from fairguard.reward_model.examples import build_examples
 from fairguard.reward_model.extra import labelled_pair_rows, load_extra_rows, with_extra_rows
-from reward_model_data import make_rows, train_tiny
 
 TEXTS = ("text,label,target_ident,category\n"
          "Plumbers are all crooks who overcharge.,biased,plumbers,occupation\n"

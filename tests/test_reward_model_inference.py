@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from reward_model_data import train_tiny
 
 from fairguard.errors import ArtifactError, ConfigError, InputError
 from fairguard.reward_model.inference import TorchRewardScorer, predict_probs
-from reward_model_data import train_tiny
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,15 @@
 import numpy as np
 import pytest
+from reward_model_data import make_rows
 
 from fairguard.reward_model.examples import build_examples
 from fairguard.reward_model.metrics import (
-    by_category, head_metrics, pairwise_accuracy, roc_auc, selection_score,
+    by_category,
+    head_metrics,
+    pairwise_accuracy,
+    roc_auc,
+    selection_score,
 )
-from reward_model_data import make_rows
 
 HEADS = ("fairness", "relevance", "fluency")
 

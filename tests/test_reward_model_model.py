@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from reward_model_data import train_tiny
 
 from fairguard.errors import ArtifactError, ModelNotFoundError
 from fairguard.reward_model.model import build_reward_model, label_config, load_reward_model
-from reward_model_data import train_tiny
 
 HEADS = ["fairness", "relevance", "fluency"]
 

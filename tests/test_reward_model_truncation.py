@@ -1,9 +1,17 @@
+from reward_model_data import make_rows
+
 from fairguard.reward_model.examples import PairRow, as_pair_row
 from fairguard.reward_model.truncation import (
-    BIASED_MIN_KEEP, END_MARKS, MAX_KEEP, MIN_KEEP, MIN_WORDS, cut_words, even_endings, set_ending,
+    BIASED_MIN_KEEP,
+    END_MARKS,
+    MAX_KEEP,
+    MIN_KEEP,
+    MIN_WORDS,
+    cut_words,
+    even_endings,
+    set_ending,
     truncate_rows,
 )
-from reward_model_data import make_rows
 
 LONG = " ".join(f"w{i}" for i in range(40))
 

@@ -1,11 +1,17 @@
 import numpy as np
 import pytest
-
-from fairguard.reward_model.windows import (
-    COMBINE, combine_rules, combine_windows, score_windowed, split_sentences, split_windows)
-from fairguard.testing import tiny_tokenizer
 from onnx_export_data import HEADS, shared_export
 from windows_data import BIASED, NEUTRAL, PROMPTS, marker_export
+
+from fairguard.reward_model.windows import (
+    COMBINE,
+    combine_rules,
+    combine_windows,
+    score_windowed,
+    split_sentences,
+    split_windows,
+)
+from fairguard.testing import tiny_tokenizer
 
 PROMPT = PROMPTS[0]
 MARKER = BIASED[0]

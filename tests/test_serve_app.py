@@ -13,11 +13,11 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from serve_stub import StubUpstream
 
 from fairguard import Guard
 from fairguard.protocols import BaseFilter
 from fairguard.serve import BackgroundServer, ServeConfig, create_app
-from serve_stub import StubUpstream
 
 FAIR = "Everyone deserves the same chance."
 BIASED = "Rural people are lazy."
@@ -467,8 +467,9 @@ def test_the_example_config_and_client(tmp_path, tiny_causal_lm_dir):
     import sys
     from pathlib import Path
 
-    from fairguard.serve import build_serve_config
     from onnx_export_data import tiny_reward_dir
+
+    from fairguard.serve import build_serve_config
 
     examples = Path(__file__).resolve().parents[1] / "examples" / "serve"
     config = build_serve_config(examples / "serve.yaml", reward_model=str(tiny_reward_dir(tmp_path / "rm")),

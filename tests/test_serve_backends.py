@@ -4,11 +4,11 @@ import asyncio
 import time
 
 import pytest
+from serve_stub import StubUpstream
 
 from fairguard.protocols import BaseFilter
 from fairguard.serve.backends import BackendError, LocalBackend, StreamEnd, UpstreamBackend, cut_at_stop
 from fairguard.serve.protocol import APIError, Limits, parse_chat, parse_completion
-from serve_stub import StubUpstream
 
 LIMITS = Limits()
 ASK = [{"role": "user", "content": "who is a good doctor"}]

@@ -3,8 +3,17 @@
 import pytest
 
 from fairguard.guard.result import GuardRecord
-from fairguard.serve.protocol import (APIError, Limits, chunk, completion_response, moderation_result,
-                                      parse_chat, parse_completion, parse_moderation, public_record)
+from fairguard.serve.protocol import (
+    APIError,
+    Limits,
+    chunk,
+    completion_response,
+    moderation_result,
+    parse_chat,
+    parse_completion,
+    parse_moderation,
+    public_record,
+)
 
 LIMITS = Limits(max_inputs=4, max_chars=100, max_n=3, max_tokens=64, default_max_tokens=16)
 

@@ -37,7 +37,10 @@ def test_splitter_cuts_complete_sentences_only():
     assert splitter.flush() == "next" and splitter.flush() == ""
 
 
-async def _pieces(text, fail=None, end=StreamEnd("stop", 3, 9)):
+_STOP = StreamEnd("stop", 3, 9)
+
+
+async def _pieces(text, fail=None, end=_STOP):
     for word in text.split(" "):
         yield word + " "
         await asyncio.sleep(0)

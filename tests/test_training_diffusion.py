@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from training_rewards import FAVOURED, PROMPTS, FavourWords
 
 from fairguard.cli import cli
 from fairguard.config import build_config
@@ -16,8 +17,6 @@ from fairguard.scoring import WeightedRewards
 from fairguard.testing import save_tiny, tiny_masked_lm, tiny_tokenizer
 from fairguard.training import GRPOConfig
 from fairguard.training.trainer import Trainer
-from training_rewards import FAVOURED, PROMPTS, FavourWords
-
 
 
 def config(model_dir, **kw):

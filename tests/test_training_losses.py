@@ -9,8 +9,8 @@ import torch
 
 from fairguard.training.losses import (
     decoupled_advantages,
-    grpo_loss,
     group_advantages,
+    grpo_loss,
     per_token_kl,
     reinforce_loss,
     reinforce_returns,

@@ -3,7 +3,6 @@ loading: tests/test_models.py)."""
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
@@ -47,7 +46,8 @@ def test_causal_policy_gives_the_original_numbers_bit_for_bit():
     pairs = [
         (policy.completion_logprobs(peft, *tensors, temperature=0.7),
          lp.completion_logprobs(peft, *tensors, temperature=0.7)),
-        (policy.reference_logprobs(peft, *tensors, micro_batch=2), lp.reference_logprobs(peft, *tensors, micro_batch=2)),
+        (policy.reference_logprobs(peft, *tensors, micro_batch=2),
+         lp.reference_logprobs(peft, *tensors, micro_batch=2)),
         (policy.policy_logprobs(peft, *tensors), lp.policy_logprobs(peft, *tensors)),
         (policy.sequence_kl(peft, *tensors), lp.sequence_kl(peft, *tensors)),
     ]

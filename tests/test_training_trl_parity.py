@@ -17,7 +17,7 @@ trl = pytest.importorskip("trl")
 pytestmark = pytest.mark.slow  # builds a real trl.GRPOTrainer (~40 s on 2 busy cores)
 
 from fairguard.training.logprobs import completion_logprobs, reference_logprobs  # noqa: E402
-from fairguard.training.losses import grpo_loss, group_advantages  # noqa: E402
+from fairguard.training.losses import group_advantages, grpo_loss  # noqa: E402
 
 G = 4
 MAX_LEN = 6
