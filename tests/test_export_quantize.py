@@ -249,3 +249,19 @@ def test_recheck_margins_are_the_error_quantile_on_the_calibration_pairs(tmp_pat
     uncalibrated = quantize_int8(folder / "model.onnx", tmp_path / "u.onnx",
                                  QuantizeOptions(smooth=None, gptq=False, bias_correction=False))
     assert recheck_margins(uncalibrated) is None
+
+
+def test_calibration_threads_do_not_change_the_int8_graph(tmp_path_factory, tmp_path, monkeypatch):
+    """Smoothing, GPTQ, bias correction and the re-check margins, calibrated on one
+    onnxruntime thread or on two, write the same int8 graph byte for byte."""
+    import fairguard.export.quantize as quantize
+
+    folder = shared_export(tmp_path_factory)[1]
+    feeds = _pairs_feeds(folder).feeds
+    written = []
+    for threads in (1, 2):
+        monkeypatch.setattr(quantize, "CALIBRATION_THREADS", threads)
+        out = quantize_int8(folder / "model.onnx", tmp_path / f"t{threads}.onnx", QuantizeOptions(),
+                            feeds)
+        written.append(out.read_bytes())
+    assert written[0] == written[1]
