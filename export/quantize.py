@@ -38,6 +38,7 @@ from fairguard.errors import FairguardError
 DEFAULT_OP_TYPES: tuple[str, ...] | None = None
 DEFAULT_GPTQ = True
 GPTQ_DAMP = 0.01  # diagonal damping, as a share of the Hessian's mean diagonal (the GPTQ paper's)
+GPTQ_BLOCK = 128  # input channels whose rounding errors are spread before the rest is updated
 DEFAULT_SMOOTH = "all"
 DEFAULT_SMOOTH_ALPHA = 0.8
 CALIBRATION_PAIRS = 1024  # train-split pairs whose activation ranges set the smoothing scales
@@ -416,8 +417,11 @@ def gptq_round_weights(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     hessians: dict[str, Any] = {}
     for values in probe_activations(model, inputs, feeds, real_tokens_only=True):
         for name, value in values.items():
-            x = torch.from_numpy(value.astype(np.float64))
-            hessians[name] = hessians[name] + x.T @ x if name in hessians else x.T @ x
+            # each batch's product in float32 (half the time of float64; relative error about
+            # 1e-6, far under the damping), summed over the batches in float64
+            x = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+            product = (x.T @ x).double()
+            hessians[name] = hessians[name] + product if name in hessians else product
     if targets and not hessians:
         raise FairguardError("GPTQ needs calibration pairs; none were given")
     inits = {init.name: init for init in model.graph.initializer}
@@ -459,11 +463,17 @@ def _gptq(weight: Any, hessian: Any, damp: float) -> Any:
     inverse = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(hessian)),
                                     upper=True)
     q = torch.empty_like(w)
-    for i in range(w.shape[1]):
-        column = w[:, i]
-        q[:, i] = torch.clamp(torch.round(column / scale), -127, 127)
-        error = (column - q[:, i] * scale) / inverse[i, i]
-        w[:, i:] -= error[:, None] * inverse[i, i:][None, :]
+    # The GPTQ paper's lazy batch updates: each column's error reaches the rest of its block at
+    # once, the columns after the block by one product per block (the same sums, grouped).
+    for start in range(0, w.shape[1], GPTQ_BLOCK):
+        stop = min(start + GPTQ_BLOCK, w.shape[1])
+        block, errors = w[:, start:stop], torch.empty_like(w[:, start:stop])
+        for i in range(stop - start):
+            column = block[:, i]
+            q[:, start + i] = torch.clamp(torch.round(column / scale), -127, 127)
+            errors[:, i] = (column - q[:, start + i] * scale) / inverse[start + i, start + i]
+            block[:, i:] -= errors[:, i, None] * inverse[start + i, start + i:stop][None, :]
+        w[:, stop:] -= errors @ inverse[start:stop, stop:]
     q = q[:, torch.argsort(order)]
     # A channel must keep a +-127 entry, or onnxruntime would compute a smaller scale: restore
     # the largest original weight's own rounding where compensation moved it.

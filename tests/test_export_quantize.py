@@ -265,3 +265,26 @@ def test_calibration_threads_do_not_change_the_int8_graph(tmp_path_factory, tmp_
                             feeds)
         written.append(out.read_bytes())
     assert written[0] == written[1]
+
+
+def test_gptq_block_updates_round_as_column_by_column(monkeypatch):
+    """The lazy batch updates (blocks of GPTQ_BLOCK input channels) round every weight as one
+    block of all channels, GPTQ's plain column-by-column loop, does; for a width that is not a
+    multiple of the block, with uneven input energies."""
+    import torch
+
+    import fairguard.export.quantize as quantize
+
+    gen = torch.Generator().manual_seed(0)
+    width = 2 * quantize.GPTQ_BLOCK + 37
+    x = torch.randn(4 * width, width, generator=gen, dtype=torch.float64)
+    x[:, : width // 3] *= 5
+    weight = torch.randn(width, 24, generator=gen, dtype=torch.float64)
+    hessian = x.T @ x
+    blocked = quantize._gptq(weight, hessian.clone(), 0.01)
+    monkeypatch.setattr(quantize, "GPTQ_BLOCK", width)
+    plain = quantize._gptq(weight, hessian.clone(), 0.01)
+    scale = weight.abs().max(dim=0).values / 127.0
+    assert torch.equal(torch.round(blocked / scale), torch.round(plain / scale))
+    torch.testing.assert_close(blocked, plain, rtol=0, atol=1e-12)
+    assert not torch.equal(plain, torch.clamp(torch.round(weight / scale), -127, 127) * scale)
