@@ -45,7 +45,7 @@ CALIBRATION_PAIRS = 1024  # train-split pairs whose activation ranges set the sm
 # onnxruntime threads of the calibration passes (activation ranges, GPTQ statistics, the int8
 # error): None = one per physical core. Their outputs are bit for bit those of one thread (MLAS
 # splits products by rows and columns, never along the sum; tests/test_export_quantize.py checks
-# the int8 graph), and two threads run the passes of an mpnet export about 1.9x as fast.
+# the int8 graph); with two threads an mpnet export's passes ran 1.6-1.8x as fast (docs/export.md).
 CALIBRATION_THREADS: int | None = None
 DEFAULT_BIAS_CORRECTION = True
 BIAS_CORRECTION_NAME = "fairguard_output_bias_correction"  # the initializer the Add reads

@@ -268,8 +268,8 @@ def test_calibration_threads_do_not_change_the_int8_graph(tmp_path_factory, tmp_
 
 
 def test_gptq_block_updates_round_as_column_by_column(monkeypatch):
-    """The lazy batch updates (blocks of GPTQ_BLOCK input channels) round every weight as one
-    block of all channels, GPTQ's plain column-by-column loop, does; for a width that is not a
+    """The lazy batch updates (blocks of GPTQ_BLOCK input channels) round every weight as GPTQ's
+    plain column-by-column loop (one block of all channels) does; for a width that is not a
     multiple of the block, with uneven input energies."""
     import torch
 
