@@ -7,26 +7,41 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from fairguard.reward_model import tokenize_pairs
+
+def _sorted_batches(tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
+                    max_length: int, batch_size: int) -> Any:
+    """``(rows, arrays)`` batches of the pairs sorted by length and padded per batch, as the
+    ONNX scorer batches them (:class:`~fairguard.export.batching.PairBatcher`)."""
+    from fairguard.export.batching import PairBatcher
+
+    return PairBatcher(tokenizer, max_length).batches(prompts, responses, batch_size)
 
 
-def _batches(n: int, batch_size: int) -> list[slice]:
-    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+def _in_input_order(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """The per-batch ``(rows, logits)`` put back into one ``[n, heads]`` array in input order."""
+    if not parts:
+        return np.zeros((n, 0), dtype=np.float32)
+    out = np.empty((n, parts[0][1].shape[-1]), dtype=np.float32)
+    for rows, logits in parts:
+        out[rows] = logits
+    return out
 
 
 def torch_logits(model: Any, tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
                  max_length: int, batch_size: int = 16, progress: Any = None) -> np.ndarray:
-    """Logits ``[n, heads]`` of the torch model (eval mode, no grad), batch by batch."""
+    """Logits ``[n, heads]`` of the torch model (eval mode, no grad) in input order, scored in
+    batches of pairs of similar length."""
     import torch
 
-    out = []
+    names = set(getattr(tokenizer, "model_input_names", ("input_ids", "attention_mask")))
+    parts = []
     with torch.inference_mode():
-        for part in _batches(len(prompts), batch_size):
-            enc = tokenize_pairs(tokenizer, prompts[part], responses[part], max_length)
-            out.append(model(**enc).logits.float().numpy())
+        for rows, arrays in _sorted_batches(tokenizer, prompts, responses, max_length, batch_size):
+            enc = {k: torch.from_numpy(v) for k, v in arrays.items() if k in names}
+            parts.append((rows.copy(), model(**enc).logits.float().numpy()))
             if progress is not None:
-                progress.update(part.stop - part.start)
-    return np.concatenate(out, axis=0)
+                progress.update(len(rows))
+    return _in_input_order(parts, len(prompts))
 
 
 def onnx_logits(session: Any, tokenizer: Any, prompts: Sequence[str], responses: Sequence[str],
@@ -34,14 +49,13 @@ def onnx_logits(session: Any, tokenizer: Any, prompts: Sequence[str], responses:
     """Logits ``[n, heads]`` of an onnxruntime session, batched as :func:`torch_logits`."""
     from fairguard.export.session import session_feed
 
-    out = []
-    for part in _batches(len(prompts), batch_size):
-        enc = tokenize_pairs(tokenizer, prompts[part], responses[part], max_length,
-                             return_tensors="np")
-        out.append(np.asarray(session.run(None, session_feed(session, enc))[0], dtype=np.float32))
+    parts = []
+    for rows, arrays in _sorted_batches(tokenizer, prompts, responses, max_length, batch_size):
+        logits = session.run(None, session_feed(session, arrays))[0]
+        parts.append((rows.copy(), np.asarray(logits, dtype=np.float32)))
         if progress is not None:
-            progress.update(part.stop - part.start)
-    return np.concatenate(out, axis=0)
+            progress.update(len(rows))
+    return _in_input_order(parts, len(prompts))
 
 
 def logit_threshold(threshold: float) -> float:

@@ -55,3 +55,30 @@ def test_recheck_takes_the_reference_near_a_threshold_only():
         "fairness": pytest.approx(0.4), "relevance": pytest.approx(0.6)}
     none = recheck_report(reference, candidate, heads, thresholds, [0.0, 0.0])
     assert none["rescored_share"] == 0 and none["decision_agreement"]["fairness"] == pytest.approx(0.4)
+
+
+def test_logits_come_back_in_input_order(tmp_path_factory):
+    """Pairs of mixed lengths, scored in length-sorted batches, come back in the order given:
+    each row equals the torch model's logits for that pair alone, for torch and ONNX."""
+    import torch
+    from onnx_export_data import shared_export
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from fairguard.export.parity import onnx_logits, torch_logits
+    from fairguard.export.session import make_session
+    from fairguard.reward_model import tokenize_pairs
+
+    source, export = shared_export(tmp_path_factory)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForSequenceClassification.from_pretrained(source).eval()
+    prompts = ["Should we hire her?", "Is it fair?", "What now?", "Tell me about nurses.", "Why?"]
+    responses = ["Yes. " * 9, "No.", "Judge the work, not the group. " * 3, "They care.", "Hm " * 14]
+    with torch.inference_mode():
+        alone = np.concatenate([model(**tokenize_pairs(tokenizer, [p], [r], 64)).logits.numpy()
+                                for p, r in zip(prompts, responses)])
+    batched = torch_logits(model, tokenizer, prompts, responses, 64, batch_size=2)
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    fp32 = onnx_logits(make_session(export / "model.onnx"), tokenizer, prompts, responses, 64,
+                       batch_size=2)
+    np.testing.assert_allclose(fp32, alone, atol=1e-4)
+    assert torch_logits(model, tokenizer, [], [], 64).shape[0] == 0
