@@ -38,7 +38,7 @@ def torch_logits(model: Any, tokenizer: Any, prompts: Sequence[str], responses: 
     with torch.inference_mode():
         for rows, arrays in _sorted_batches(tokenizer, prompts, responses, max_length, batch_size):
             enc = {k: torch.from_numpy(v) for k, v in arrays.items() if k in names}
-            parts.append((rows.copy(), model(**enc).logits.float().numpy()))
+            parts.append((rows, model(**enc).logits.float().numpy()))
             if progress is not None:
                 progress.update(len(rows))
     return _in_input_order(parts, len(prompts))
@@ -52,7 +52,7 @@ def onnx_logits(session: Any, tokenizer: Any, prompts: Sequence[str], responses:
     parts = []
     for rows, arrays in _sorted_batches(tokenizer, prompts, responses, max_length, batch_size):
         logits = session.run(None, session_feed(session, arrays))[0]
-        parts.append((rows.copy(), np.asarray(logits, dtype=np.float32)))
+        parts.append((rows, np.asarray(logits, dtype=np.float32)))
         if progress is not None:
             progress.update(len(rows))
     return _in_input_order(parts, len(prompts))
