@@ -23,6 +23,10 @@ of the machine's GFLOP/s it spends usefully (throughput).
 - agreement: int8 vs fp32 head decisions on the test split (``--data``), the issue's >= 99 %.
 - ``--previous-export DIR``: an earlier export of the same model (e.g. by an older fairguard)
   timed beside the others as "previous", for a before / after in one run.
+- ``--torch-compile``: the batch-1 forward also as torch compiles it (inductor, weights frozen,
+  fp32) and, where ``torchao`` is installed, int8 by PT2E with the X86 inductor quantiser
+  (static: activation scales calibrated on the timed pair; dynamic: scales per call): other
+  runtimes for the same forward, each with its largest |logit| difference from torch eager.
 """
 
 from __future__ import annotations
@@ -83,6 +87,59 @@ def interleaved(fns: dict[str, Callable[[], Any]], calls: int, rounds: int,
                 fn()
             best[name] = min(best[name], statistics.median(_best_median(fn, calls)))
     return best
+
+
+def compiled_forwards(model: Any, encoded: dict[str, Any]) -> dict[str, tuple[Any, float]]:
+    """``{name: (forward, max |logit - eager logit|)}`` of the batch-1 forward compiled by
+    inductor in fp32 and, where torchao is installed, quantised to int8 by PT2E (static and
+    dynamic activation scales; X86InductorQuantizer); compiled and warmed up here."""
+    import torch
+    import torch._inductor.config as inductor_config
+
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    args = tuple(encoded[n] for n in names if n in encoded)
+    keys = tuple(n for n in names if n in encoded)
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.inner(**dict(zip(keys, tensors))).logits
+
+    wrapped = Logits(model).eval()
+    inductor_config.freezing = True  # weights as constants, as a deployed graph has them
+    with torch.inference_mode():
+        reference = wrapped(*args)
+    modules: dict[str, Any] = {"torch compiled fp32 (inductor)": wrapped}
+    try:
+        import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as x86
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    except ImportError:
+        x86 = None
+    if x86 is not None:
+        for kind, dynamic in (("static", False), ("dynamic", True)):
+            quantizer = x86.X86InductorQuantizer()
+            quantizer.set_global(x86.get_default_x86_inductor_quantization_config(
+                is_dynamic=dynamic))
+            with torch.no_grad():
+                prepared = prepare_pt2e(torch.export.export(wrapped, args).module(), quantizer)
+                prepared(*args)  # calibration
+                modules[f"torch compiled int8 {kind} (PT2E)"] = convert_pt2e(prepared)
+    out = {}
+    for name, module in modules.items():
+        compiled = torch.compile(module)
+        with torch.no_grad():
+            for _ in range(3):
+                logits = compiled(*args)
+
+        def forward(c: Any = compiled) -> Any:
+            with torch.no_grad():
+                return c(*args)
+
+        out[name] = (forward, float((logits - reference).abs().max()))
+    return out
 
 
 def pick_pair(tokenizer: Any, tokens: int) -> tuple[str, str, int]:
@@ -185,6 +242,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue  # the same int8 graph as "onnx-int8 fused"
             feed = session_feed(scorer.session, enc_np)
             fns[f"{name}, forward"] = (lambda s=scorer, f=feed: s.session.run(None, f))
+        compiled = compiled_forwards(torch_scorer.model, enc_pt) if args.torch_compile else {}
+        for name, (forward, _) in compiled.items():
+            fns[f"{name}, forward"] = forward
         batch1 = interleaved(fns, args.calls, args.rounds)
 
         # throughput: score_pairs on a pool, batch 1 / 8 / 32, best round
@@ -257,6 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                       "matmul": args.matmul},
         "pair_tokens": n_tokens, "mflop_per_pair": flops1 / 1e6, "fusion": fusion,
         "rows": rows, "agreement": agreement,
+        "compiled_logit_diff": {name: diff for name, (_, diff) in compiled.items()},
         "targets": {
             "int8_batch1_ratio_to_fp32_limit": int8_e2e / (flops1 / (gflops * 1e9)),
             "int8_vs_torch_eager": batch1["torch eager, end to end"] / int8_e2e,
@@ -310,6 +371,11 @@ def report(result: dict[str, Any]) -> str:
            f"of {agreement['pairs']} pairs of {agreement['source']} (target >= 99%)."
            if agreement else "; no --data, so no decision agreement."),
     ]
+    if result.get("compiled_logit_diff"):
+        lines += ["", "Compiled torch forwards (`--torch-compile`), largest |logit| difference "
+                  "from torch eager on the timed pair: " + ", ".join(
+                      f"{name} {diff:.2g}" for name, diff in result["compiled_logit_diff"].items())
+                  + "."]
     recheck = (agreement or {}).get("recheck")
     if recheck:
         cost = ", ".join(f"{c:.2f}x at batch {b}" for b, c in t["recheck_cost_at_batch"].items())
@@ -332,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-unfused", action="store_true", help="skip the unfused graph")
     parser.add_argument("--previous-export", help="an earlier export of the same model (e.g. "
                                                   "by an older fairguard), timed as 'previous'")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="also time the batch-1 forward compiled by torch (inductor fp32; "
+                             "PT2E int8 where torchao is installed)")
     parser.add_argument("--data", help="dataset folder: throughput pool and int8/fp32 agreement "
                                        "from its test split")
     parser.add_argument("--threads", type=int, default=2, help="threads for torch, onnxruntime "
