@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from reward_model_data import train_tiny
 
-from fairguard.reward_model.calibrate import calibrate_thresholds
-from fairguard.reward_model.examples import build_examples, load_split
+from fairguard.reward_model.calibrate import calibrate_thresholds, threshold_interval
+from fairguard.reward_model.examples import Examples, build_examples, load_split
 from fairguard.reward_model.inference import predict_probs
 from fairguard.reward_model.model import load_reward_model
 from fairguard.reward_model.truncation import even_endings, truncate_rows
@@ -38,3 +39,22 @@ def test_thresholds_are_quantiles_of_the_validation_answers_the_judge_was_traine
     # the shipped thresholds must be the expected ones exactly (same pairs, same batches).
     assert meta["thresholds"] == pytest.approx(expected, rel=0, abs=1e-12)
     assert meta["thresholds"] != pytest.approx(other, rel=0, abs=1e-12)
+
+
+def test_threshold_interval_holds_the_threshold_and_narrows_with_more_texts():
+    rng = np.random.default_rng(1)
+    few, many = rng.uniform(size=300), rng.uniform(size=30000)
+    lo, hi = threshold_interval(few, 0.02)
+    assert lo <= np.quantile(few, 0.02, method="lower") <= hi
+    assert (lo, hi) == threshold_interval(few, 0.02)  # fixed seed: the same interval each time
+    wide, narrow = hi - lo, np.subtract(*threshold_interval(many, 0.02)[::-1])
+    assert 0 < narrow < wide / 3  # 100x the texts: 0.23x the width here (0.1x in the limit)
+    lo_many, hi_many = threshold_interval(many, 0.02)
+    assert lo_many < 0.02 < hi_many  # the true 2 % quantile of U(0, 1)
+
+    examples = Examples(heads=("fairness",), prompts=["p"] * 310, responses=["r"] * 310,
+                        labels=[[1.0]] * 300 + [[0.0]] * 10)
+    probs = np.concatenate([few, np.zeros(10)])[:, None]
+    cal = calibrate_thresholds(examples, probs, 0.02)
+    interval = cal["per_head"]["fairness"]["threshold_interval"]
+    assert interval == [lo, hi] and "bootstrap" in cal["interval"]

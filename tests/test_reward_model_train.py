@@ -42,6 +42,8 @@ def test_full_wiring_tiny_deberta(tmp_path, tiny_deberta_dir):
     for head in HEADS:
         assert 0.0 < meta["thresholds"][head] < 1.0
         assert meta["calibration"]["per_head"][head]["false_flag_rate"] <= 0.02
+        lo, hi = meta["calibration"]["per_head"][head]["threshold_interval"]
+        assert lo <= meta["thresholds"][head] <= hi
     assert meta["backbone"] == str(tiny_deberta_dir) and meta["max_length"] == 128
     assert meta["data_fingerprint"] == "handmade-0"
     assert meta["train_config"]["seed"] == 3

@@ -21,6 +21,7 @@ def train_ensemble(config_path: str | None, **options: Any) -> None:
     metrics.json (the ensemble and each member on the test split).
     """
     from fairguard.config import build_config
+    from fairguard.reward_model.calibrate import describe_thresholds
     from fairguard.reward_model.ensemble import build_ensemble
 
     config = build_config(EnsembleConfig, config_path, **options)
@@ -38,6 +39,5 @@ def train_ensemble(config_path: str | None, **options: Any) -> None:
         extra = "" if mixed is None else f"  dilution flagged {mixed['flagged_with_biased']:.1%}"
         click.echo(f"  {name:<14} test: {heads}{extra}")
     cal = m["calibration"]
-    shown = ", ".join(f"{h} {t:.3f}" for h, t in cal["thresholds"].items())
     click.echo(f"  ensemble thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
-               f"{cal['split']}: {shown}")
+               f"{cal['split']} (90 % bootstrap interval): {describe_thresholds(cal)}")

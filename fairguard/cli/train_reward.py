@@ -21,6 +21,7 @@ def train_reward(config_path: str | None, **options: Any) -> None:
     metrics.json (test split and a hand-written set) and training.png.
     """
     from fairguard.config import build_config
+    from fairguard.reward_model.calibrate import describe_thresholds
     from fairguard.reward_model.train import train_reward_model
 
     config = build_config(RewardTrainConfig, config_path, **options)
@@ -40,9 +41,8 @@ def train_reward(config_path: str | None, **options: Any) -> None:
                    f"cut-off auc {cauc}   handwritten acc {hand['accuracy']:.3f}  auc {hauc}")
     cal = m.get("calibration")
     if cal:
-        shown = ", ".join(f"{h} {t:.3f}" for h, t in cal["thresholds"].items())
         click.echo(f"  thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
-                   f"{cal['split']}: {shown}")
+                   f"{cal['split']} (90 % bootstrap interval): {describe_thresholds(cal)}")
     dil = m.get("dilution")
     if dil:
         click.echo(f"  one biased sentence among 3-30 neutral ones (test split): flagged "

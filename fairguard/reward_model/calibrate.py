@@ -4,6 +4,10 @@ A head's false flag is a good text (label 1: fair, relevant, fluent) scored belo
 threshold. For a stated rate ``r`` the threshold is the ``r``-quantile of the head's scores on
 the validation texts labelled good, so that a share ``r`` of them falls below it: the highest
 threshold (the most biased texts caught) that keeps false flags at ``r`` on validation data.
+
+A low quantile of a few hundred texts rests on its dozen lowest scores, so each head also
+records a bootstrap interval of its threshold: the range that resampling the same validation
+texts gives it, which says how far another validation draw (or a retrained judge) may move it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,32 @@ import numpy as np
 from fairguard.reward_model.examples import Examples
 
 DEFAULT_FALSE_FLAG_RATE = 0.02
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.90
+
+
+def threshold_interval(good: np.ndarray, false_flag_rate: float,
+                       resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL,
+                       seed: int = 0) -> tuple[float, float]:
+    """The central ``level`` bootstrap interval of the ``false_flag_rate``-quantile of
+    ``good`` (the same texts resampled with replacement ``resamples`` times; fixed ``seed``)."""
+    rng = np.random.default_rng(seed)
+    samples = good[rng.integers(0, good.size, size=(resamples, good.size))]
+    estimates = np.quantile(samples, false_flag_rate, axis=1, method="lower")
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.percentile(estimates, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def describe_thresholds(calibration: dict[str, Any]) -> str:
+    """``"fairness 0.140 (0.094-0.202), ..."``: each head's threshold with its bootstrap
+    interval where the calibration records one."""
+    parts = []
+    for head, t in calibration["thresholds"].items():
+        interval = calibration.get("per_head", {}).get(head, {}).get("threshold_interval")
+        parts.append(f"{head} {t:.3f}" + (f" ({interval[0]:.3f}-{interval[1]:.3f})"
+                                          if interval else ""))
+    return ", ".join(parts)
 
 
 def calibrate_thresholds(examples: Examples, probs: np.ndarray,
@@ -34,8 +64,11 @@ def calibrate_thresholds(examples: Examples, probs: np.ndarray,
         thresholds[head] = t
         per_head[head] = {"n_good": int(good.size), "n_bad": int(bad.size),
                           "false_flag_rate": float(np.mean(good < t)),
-                          "catch_rate": float(np.mean(bad < t)) if bad.size else None}
-    return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head}
+                          "catch_rate": float(np.mean(bad < t)) if bad.size else None,
+                          "threshold_interval": list(threshold_interval(good, false_flag_rate))}
+    return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head,
+            "interval": f"{BOOTSTRAP_LEVEL:.0%} bootstrap interval of each threshold "
+                        f"({BOOTSTRAP_RESAMPLES} resamples of the good validation texts)"}
 
 
 def validation_calibration(examples: Examples, probs: np.ndarray, false_flag_rate: float,
