@@ -58,3 +58,17 @@ def test_threshold_interval_holds_the_threshold_and_narrows_with_more_texts():
     cal = calibrate_thresholds(examples, probs, 0.02)
     interval = cal["per_head"]["fairness"]["threshold_interval"]
     assert interval == [lo, hi] and "bootstrap" in cal["interval"]
+
+
+def test_threshold_interval_is_the_same_drawn_in_chunks(monkeypatch):
+    from fairguard.reward_model import calibrate
+
+    good = np.random.default_rng(2).uniform(size=500)
+    whole = threshold_interval(good, 0.02)
+    monkeypatch.setattr(calibrate, "BOOTSTRAP_CHUNK", 500 * 7)  # 7 resamples at a time
+    assert threshold_interval(good, 0.02) == whole
+    cal = {"thresholds": {"fairness": 0.1, "fluency": 0.5},
+           "per_head": {"fairness": {"threshold_interval": [0.05, 0.2]}}}
+    assert calibrate.describe_thresholds(cal) == ("fairness 0.100 (0.050-0.200), fluency 0.500 "
+                                                  "(in brackets: 90 % bootstrap intervals)")
+    assert calibrate.describe_thresholds({"thresholds": {"fairness": 0.1}}) == "fairness 0.100"

@@ -40,4 +40,4 @@ def train_ensemble(config_path: str | None, **options: Any) -> None:
         click.echo(f"  {name:<14} test: {heads}{extra}")
     cal = m["calibration"]
     click.echo(f"  ensemble thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
-               f"{cal['split']} (90 % bootstrap interval): {describe_thresholds(cal)}")
+               f"{cal['split']}: {describe_thresholds(cal)}")

@@ -42,7 +42,7 @@ def train_reward(config_path: str | None, **options: Any) -> None:
     cal = m.get("calibration")
     if cal:
         click.echo(f"  thresholds for a {cal['false_flag_rate']:.0%} false-flag rate on "
-                   f"{cal['split']} (90 % bootstrap interval): {describe_thresholds(cal)}")
+                   f"{cal['split']}: {describe_thresholds(cal)}")
     dil = m.get("dilution")
     if dil:
         click.echo(f"  one biased sentence among 3-30 neutral ones (test split): flagged "

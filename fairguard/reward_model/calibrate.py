@@ -21,6 +21,7 @@ from fairguard.reward_model.examples import Examples
 DEFAULT_FALSE_FLAG_RATE = 0.02
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.90
+BOOTSTRAP_CHUNK = 2_000_000  # scores held at once while resampling
 
 
 def threshold_interval(good: np.ndarray, false_flag_rate: float,
@@ -29,22 +30,27 @@ def threshold_interval(good: np.ndarray, false_flag_rate: float,
     """The central ``level`` bootstrap interval of the ``false_flag_rate``-quantile of
     ``good`` (the same texts resampled with replacement ``resamples`` times; fixed ``seed``)."""
     rng = np.random.default_rng(seed)
-    samples = good[rng.integers(0, good.size, size=(resamples, good.size))]
-    estimates = np.quantile(samples, false_flag_rate, axis=1, method="lower")
+    chunk = max(1, BOOTSTRAP_CHUNK // good.size)  # resamples drawn at once: bounded memory
+    estimates = np.concatenate([
+        np.quantile(good[rng.integers(0, good.size, size=(min(chunk, resamples - start), good.size))],
+                    false_flag_rate, axis=1, method="lower")
+        for start in range(0, resamples, chunk)])
     tail = (1.0 - level) / 2 * 100
     lo, hi = np.percentile(estimates, [tail, 100 - tail])
     return float(lo), float(hi)
 
 
 def describe_thresholds(calibration: dict[str, Any]) -> str:
-    """``"fairness 0.140 (0.094-0.202), ..."``: each head's threshold with its bootstrap
-    interval where the calibration records one."""
-    parts = []
+    """``"fairness 0.140 (0.090-0.216), ... (in brackets: 90 % bootstrap intervals)"``: each
+    head's threshold with its bootstrap interval where the calibration records one."""
+    parts, any_interval = [], False
     for head, t in calibration["thresholds"].items():
         interval = calibration.get("per_head", {}).get(head, {}).get("threshold_interval")
+        any_interval = any_interval or bool(interval)
         parts.append(f"{head} {t:.3f}" + (f" ({interval[0]:.3f}-{interval[1]:.3f})"
                                           if interval else ""))
-    return ", ".join(parts)
+    note = f" (in brackets: {BOOTSTRAP_LEVEL * 100:.0f} % bootstrap intervals)" if any_interval else ""
+    return ", ".join(parts) + note
 
 
 def calibrate_thresholds(examples: Examples, probs: np.ndarray,
@@ -67,7 +73,7 @@ def calibrate_thresholds(examples: Examples, probs: np.ndarray,
                           "catch_rate": float(np.mean(bad < t)) if bad.size else None,
                           "threshold_interval": list(threshold_interval(good, false_flag_rate))}
     return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head,
-            "interval": f"{BOOTSTRAP_LEVEL:.0%} bootstrap interval of each threshold "
+            "interval": f"{BOOTSTRAP_LEVEL * 100:.0f} % bootstrap interval of each threshold "
                         f"({BOOTSTRAP_RESAMPLES} resamples of the good validation texts)"}
 
 
