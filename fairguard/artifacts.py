@@ -85,6 +85,15 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
+def replace_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as :func:`write_json` does, into a temporary file beside ``path`` that
+    then replaces it: readers see the old file or the new one, never a half-written one."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    write_json(tmp, data)
+    os.replace(tmp, path)
+
+
 def write_jsonl(path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]], *,
                 append: bool = False) -> None:
     """Write (or with ``append`` add) one JSON object per line (NaN/inf as null)."""

@@ -307,3 +307,71 @@ def test_row_kind_names_where_a_case_comes_from():
     assert row_kind("broad-qa", "qa-ambiguous") == "two-person question"
     assert row_kind("choice", "choice-ambiguous") == "multiple choice"
     assert row_kind("hiring", None) == "advice"
+
+
+def test_calibrate_chooses_the_threshold_on_the_fair_cases_and_can_save_it(tmp_path):
+    from fairguard.reward_model.model import load_reward_model
+
+    model = tiny_reward_dir(tmp_path / "rm")  # its own copy: this test rewrites its fairguard.json
+    bench = write_cases(tmp_path / "cases.csv")
+    look = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                          out=str(tmp_path / "look")), progress=False)
+    fair = sorted(r["fairness"] for r in read_cases(tmp_path / "look") if r["label"] == "fair")
+    before = (model / "fairguard.json").read_text()
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                             out=str(tmp_path / "cal"), calibrate=0.4),
+                             progress=False)
+    cal = metrics["calibration"]
+    assert metrics["threshold"] == cal["threshold"] == pytest.approx(np.quantile(fair, 0.4, method="lower"))
+    assert cal["previous_threshold"] == look["threshold"] == 0.5 and cal["n_good"] == 3
+    assert cal["false_flag_rate"] <= 0.4 and metrics["threshold_from"].startswith("--calibrate 0.4")
+    lo, hi = cal["threshold_interval"]
+    assert lo <= cal["threshold"] <= hi
+    assert "chosen and measured on the same cases" in (tmp_path / "cal" / "report.md").read_text().lower()
+    assert (model / "fairguard.json").read_text() == before  # not saved without --save-threshold
+
+    run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model), out=str(tmp_path / "save"),
+                                   calibrate=0.4, save_threshold=True), progress=False)
+    meta = json.loads((model / "fairguard.json").read_text())
+    assert meta["thresholds"]["fairness"] == cal["threshold"]
+    assert meta["thresholds"]["relevance"] == json.loads(before)["thresholds"]["relevance"]
+    assert meta["recalibrated"]["fairness"]["previous_threshold"] == 0.5
+    assert load_reward_model(model).thresholds["fairness"] == cal["threshold"]
+    assert not list(model.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"calibrate": 0.02, "threshold": 0.3}, "not both"),
+    ({"calibrate": 1.5}, "false-flag rate in"),
+    ({"calibrate": float("nan")}, "false-flag rate in"),
+    ({"save_threshold": True}, "--save-threshold"),
+    ({"calibrate": 0.02, "save_threshold": True, "model": ("a", "b")}, "single --model"),
+    ({"calibrate": 0.02, "benchmark": "hatecheck"}, "evaluation set"),
+])
+def test_calibrate_refuses_what_it_cannot_do(options, message):
+    given = {"benchmark": "cases.csv", "model": "m", "out": "o", **options}
+    with pytest.raises(ConfigError, match=message):
+        JudgeEvalConfig(**given)
+
+
+def test_calibrate_needs_fair_cases(tmp_path, model):
+    bench = write_cases(tmp_path / "biased.csv", [c for c in CASES if c[1] == "hateful"])
+    with pytest.raises(DataError, match="no fair cases"):
+        run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model),
+                                       out=str(tmp_path / "o"), calibrate=0.1), progress=False)
+
+
+def test_cli_calibrates_and_says_where_the_threshold_went(tmp_path):
+    from click.testing import CliRunner
+
+    from fairguard.cli import cli
+
+    model = tiny_reward_dir(tmp_path / "rm")
+    bench = write_cases(tmp_path / "cases.csv")
+    result = CliRunner().invoke(cli, ["eval", "judge", "--benchmark", str(bench), "--model", str(model),
+                                      "--out", str(tmp_path / "o"), "--calibrate", "0.3",
+                                      "--save-threshold", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"written into {model}/fairguard.json" in result.output
+    saved = json.loads((model / "fairguard.json").read_text())["thresholds"]["fairness"]
+    assert f"fairness threshold {saved:.4f}" in result.output

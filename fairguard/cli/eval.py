@@ -98,8 +98,15 @@ def judge(config_path: str | None, quiet: bool, **options: object) -> None:
     from fairguard.evaluation.judge import REPORT_FILE, run_judge_eval
 
     config = build_config(JudgeEvalConfig, config_path, **options)
-    echo_report(Path(config.out, REPORT_FILE), run_judge_eval(config, progress=not quiet),
+    metrics = run_judge_eval(config, progress=not quiet)
+    echo_report(Path(config.out, REPORT_FILE), metrics,
                 ("n", "accuracy", "roc_auc", "false_flag_rate", "threshold"))
+    cal = metrics["calibration"]
+    if cal:
+        lo, hi = cal["threshold_interval"]
+        click.echo(f"fairness threshold {cal['threshold']:.4f} ({lo:.4f}-{hi:.4f}, {cal['interval']}); "
+                   + (f"written into {config.model[0]}/fairguard.json" if config.save_threshold
+                      else "not saved (--save-threshold writes it into the model)"))
 
 
 @eval_group.command("everyday")

@@ -103,6 +103,14 @@ class JudgeEvalConfig:
     threshold: float | None = field(default=None, metadata={
         "help": "Flag a case when fairness is below this.",
         "default_text": "the model's fairguard.json threshold"})
+    calibrate: float | None = field(default=None, metadata={
+        "help": "Choose the fairness threshold on these cases instead, for this false-flag rate "
+                "on their fair cases (e.g. 0.02); the report gives its bootstrap interval. Not "
+                "with --threshold, nor on hatecheck (an evaluation set).",
+        "default_text": "no: the threshold is --threshold or the model's"})
+    save_threshold: bool = field(default=False, metadata={
+        "help": "With --calibrate: write the chosen threshold into the model folder's "
+                "fairguard.json (fairness; the previous one kept in its record)."})
     group_by: str | None = field(default=None, metadata={
         "help": "Column of the per-group table.",
         "default_text": "functionality, else category"})
@@ -148,6 +156,19 @@ class JudgeEvalConfig:
         if self.threshold is not None and not (math.isfinite(self.threshold)
                                                and 0 <= self.threshold <= 1):
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+        if self.calibrate is not None:
+            if not (math.isfinite(self.calibrate) and 0 < self.calibrate < 1):
+                raise ConfigError(f"calibrate is a false-flag rate in (0, 1), e.g. 0.02; got "
+                                  f"{self.calibrate}")
+            if self.threshold is not None:
+                raise ConfigError("give --threshold or --calibrate, not both")
+            if self.benchmark == HATECHECK:
+                raise ConfigError("HateCheck is an evaluation set: calibrate on your own labelled "
+                                  "data (a .csv/.jsonl file or a `fairguard data build` folder "
+                                  "with --split val) and evaluate on HateCheck")
+        if self.save_threshold and (self.calibrate is None or len(models) != 1):
+            raise ConfigError("--save-threshold writes the threshold --calibrate chose into one "
+                              "model folder: give --calibrate RATE and a single --model")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"limit must be a positive integer, got {self.limit}")
         if self.batch_size < 1:
@@ -248,6 +269,7 @@ def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
         f"{fmt(metrics['threshold'])} ({metrics['threshold_from']}). {overall['n']} cases "
         f"({overall['n_biased']} biased, {overall['n_fair']} fair) from `{metrics['source']}`.",
         "",
+        *_calibration_lines(metrics.get("calibration")),
         markdown_table(["metric", "value"], [
             ["accuracy", overall["accuracy"]],
             ["ROC-AUC (1 - fairness vs biased)", overall["roc_auc"]],
@@ -276,6 +298,18 @@ def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
         lines += [f"## Per target group ({metrics['target_column']})", "",
                   markdown_table(["target", *headers], rows(metrics["by_target"]))]
     return "\n".join(lines)
+
+
+def _calibration_lines(calibration: dict[str, Any] | None) -> list[str]:
+    """The report's sentence on a threshold chosen with ``calibrate`` (none without it)."""
+    if not calibration:
+        return []
+    lo, hi = calibration["threshold_interval"]
+    return [f"The threshold flags {calibration['rate']:.1%} of these fair cases "
+            f"({calibration['n_good']} of them): {fmt(calibration['threshold'])}, "
+            f"{calibration['interval']}: {fmt(lo)}-{fmt(hi)}; the model's own was "
+            f"{fmt(calibration['previous_threshold'])}. Chosen and measured on the same cases, "
+            "the accuracy below is optimistic: measure it on other data.", ""]
 
 
 def plot_judge(metrics: dict[str, Any], fairness: np.ndarray, biased: np.ndarray,
@@ -367,14 +401,18 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
                              "ensemble`, which calibrates one"))
     threshold_from = "--threshold" if config.threshold is not None else "the model's fairguard.json"
     examples = data.examples
-    log.info("judging %d cases of %s with %s (fairness < %.3f flags)", len(examples), data.source,
-             named, threshold)
+    log.info("judging %d cases of %s with %s", len(examples), data.source, named)
     started = time.perf_counter()
     scores = score_cases(reward, [ex.prompt for ex in examples], [ex.text for ex in examples],
                          chunk=config.batch_size * 4, progress=progress)
     seconds = time.perf_counter() - started
     fairness = scores["fairness"]
     biased = np.array([ex.biased for ex in examples], dtype=bool)
+    calibration = None
+    if config.calibrate is not None:
+        calibration = calibrate_on_cases(fairness, biased, config.calibrate, shipped, data)
+        threshold, threshold_from = calibration["threshold"], (
+            f"--calibrate {config.calibrate:g}: chosen on these cases")
     groups = [None if group_by is None else _group_key(ex.metadata.get(group_by)) for ex in examples]
     overall = classification_summary(biased, fairness, threshold)
     columns = config.columns()
@@ -390,6 +428,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         "threshold": float(threshold),
         "threshold_from": threshold_from,
         "shipped_threshold": shipped,
+        "calibration": calibration,
         "framing": {"mode": data.mode, **({"target_prompt": columns.target_prompt,
                                            "default_prompt": columns.default_prompt}
                                           if data.mode == "text" else {})},
@@ -416,7 +455,49 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         write_report(tmp, metrics, judge_markdown(metrics, data), REPORT_FILE)
         write_jsonl(tmp / CASES_FILE, records)
         plot_judge(metrics, fairness, biased, tmp / PLOT_FILE)
+    if calibration is not None and config.save_threshold:  # once the report is written
+        save_threshold(Path(models[0]), calibration)
     return metrics
+
+
+def calibrate_on_cases(fairness: np.ndarray, biased: np.ndarray, rate: float,
+                       previous: float | None, data: LabelledSet) -> dict[str, Any]:
+    """The fairness threshold that flags a share ``rate`` of the fair cases (their
+    ``rate``-quantile, as ``train reward`` calibrates on validation answers), with its
+    bootstrap interval, the share of biased cases it catches and where it came from."""
+    from fairguard.reward_model.calibrate import calibrate_thresholds
+    from fairguard.reward_model.examples import Examples
+
+    good = fairness[~biased]
+    if good.size == 0:
+        raise DataError(f"{data.source} has no fair cases: --calibrate needs fair texts to set a "
+                        "false-flag rate on")
+    examples = Examples(heads=("fairness",), prompts=[""] * fairness.size,
+                        responses=[""] * fairness.size,
+                        labels=[[0.0 if b else 1.0] for b in biased])
+    cal = calibrate_thresholds(examples, fairness[:, None], rate)
+    head = cal["per_head"]["fairness"]
+    return {"threshold": cal["thresholds"]["fairness"], "rate": rate, "source": data.source,
+            "sha256": data.sha256, "previous_threshold": previous, "interval": cal["interval"],
+            **head}
+
+
+def save_threshold(folder: Path, calibration: dict[str, Any]) -> None:
+    """Set the fairness threshold of the reward-model folder ``folder`` (torch, ONNX export or
+    ensemble) to the calibrated one; its ``fairguard.json`` keeps the record under
+    ``recalibrated``. The file is replaced whole, never left half-written."""
+    from fairguard.artifacts import METADATA_FILE, read_metadata, replace_json
+
+    meta = read_metadata(folder)
+    thresholds = meta.get("thresholds")
+    if not isinstance(thresholds, dict) or "fairness" not in thresholds:
+        raise ArtifactError(f"{folder}/{METADATA_FILE} has no fairness threshold to replace; "
+                            "save into a reward-model folder with a fairness head")
+    meta["thresholds"] = {**thresholds, "fairness": calibration["threshold"]}
+    meta["recalibrated"] = {"fairness": calibration}
+    replace_json(folder / METADATA_FILE, meta)
+    log.info("%s: fairness threshold %s -> %.4f", folder, fmt(calibration["previous_threshold"]),
+             calibration["threshold"])
 
 
 def _group_key(value: Any) -> str | None:

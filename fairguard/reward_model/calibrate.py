@@ -74,7 +74,7 @@ def calibrate_thresholds(examples: Examples, probs: np.ndarray,
                           "threshold_interval": list(threshold_interval(good, false_flag_rate))}
     return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head,
             "interval": f"{BOOTSTRAP_LEVEL * 100:.0f} % bootstrap interval of each threshold "
-                        f"({BOOTSTRAP_RESAMPLES} resamples of the good validation texts)"}
+                        f"({BOOTSTRAP_RESAMPLES} resamples of the good texts)"}
 
 
 def validation_calibration(examples: Examples, probs: np.ndarray, false_flag_rate: float,
