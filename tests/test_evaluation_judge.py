@@ -278,7 +278,7 @@ def test_several_models_judge_as_their_ensemble(tmp_path, model, tmp_path_factor
     bench = write_cases(tmp_path / "cases.csv")
     singles = [read_cases_after(tmp_path / f"one-{i}", bench, (m,))
                for i, m in enumerate((model, other))]
-    with pytest.raises(ConfigError, match="a list of folders ships .* pass --threshold, or combine them"):
+    with pytest.raises(ConfigError, match="a list of folders ships .* pass --threshold or --calibrate RATE, or combine them"):
         run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=(str(model), str(other)),
                                        out=str(tmp_path / "no")), progress=False)
     assert not (tmp_path / "no").exists()
@@ -375,3 +375,12 @@ def test_cli_calibrates_and_says_where_the_threshold_went(tmp_path):
     assert f"written into {model}/fairguard.json" in result.output
     saved = json.loads((model / "fairguard.json").read_text())["thresholds"]["fairness"]
     assert f"fairness threshold {saved:.4f}" in result.output
+
+
+def test_calibrate_gives_a_list_of_folders_its_threshold(tmp_path, model):
+    bench = write_cases(tmp_path / "cases.csv")
+    other = tiny_reward_dir(tmp_path / "rm2")
+    metrics = run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=(str(model), str(other)),
+                                             out=str(tmp_path / "o"), calibrate=0.4), progress=False)
+    assert metrics["calibration"]["previous_threshold"] is None
+    assert metrics["threshold"] == metrics["calibration"]["threshold"]

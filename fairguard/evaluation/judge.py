@@ -393,10 +393,10 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
                           "judge with a reward model trained with the fairness head")
     shipped = getattr(reward, "thresholds", {}).get("fairness")
     threshold = config.threshold if config.threshold is not None else shipped
-    if threshold is None:
+    if threshold is None and config.calibrate is None:
         what = (f"{named}'s fairguard.json ships" if len(models) == 1
                 else "a list of folders ships (each member's was calibrated on its own scores)")
-        raise ConfigError(f"{what} no fairness threshold; pass --threshold"
+        raise ConfigError(f"{what} no fairness threshold; pass --threshold or --calibrate RATE"
                           + ("" if len(models) == 1 else ", or combine them with `fairguard train "
                              "ensemble`, which calibrates one"))
     threshold_from = "--threshold" if config.threshold is not None else "the model's fairguard.json"
@@ -413,6 +413,7 @@ def run_judge_eval(config: JudgeEvalConfig, progress: bool = True) -> dict[str, 
         calibration = calibrate_on_cases(fairness, biased, config.calibrate, shipped, data)
         threshold, threshold_from = calibration["threshold"], (
             f"--calibrate {config.calibrate:g}: chosen on these cases")
+    assert threshold is not None  # given, shipped or calibrated: checked before scoring
     groups = [None if group_by is None else _group_key(ex.metadata.get(group_by)) for ex in examples]
     overall = classification_summary(biased, fairness, threshold)
     columns = config.columns()
