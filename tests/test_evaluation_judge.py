@@ -278,7 +278,8 @@ def test_several_models_judge_as_their_ensemble(tmp_path, model, tmp_path_factor
     bench = write_cases(tmp_path / "cases.csv")
     singles = [read_cases_after(tmp_path / f"one-{i}", bench, (m,))
                for i, m in enumerate((model, other))]
-    with pytest.raises(ConfigError, match="a list of folders ships .* pass --threshold or --calibrate RATE, or combine them"):
+    with pytest.raises(ConfigError, match="a list of folders ships .* pass --threshold or "
+                                          "--calibrate RATE, or combine them"):
         run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=(str(model), str(other)),
                                        out=str(tmp_path / "no")), progress=False)
     assert not (tmp_path / "no").exists()
