@@ -329,6 +329,7 @@ def test_calibrate_chooses_the_threshold_on_the_fair_cases_and_can_save_it(tmp_p
     lo, hi = cal["threshold_interval"]
     assert lo <= cal["threshold"] <= hi
     assert "chosen and measured on the same cases" in (tmp_path / "cal" / "report.md").read_text().lower()
+    assert set(cal["other_half"]) == {"false_flag_rate", "catch_rate"}
     assert (model / "fairguard.json").read_text() == before  # not saved without --save-threshold
 
     run_judge_eval(JudgeEvalConfig(benchmark=str(bench), model=str(model), out=str(tmp_path / "save"),
@@ -385,3 +386,17 @@ def test_calibrate_gives_a_list_of_folders_its_threshold(tmp_path, model):
                                              out=str(tmp_path / "o"), calibrate=0.4), progress=False)
     assert metrics["calibration"]["previous_threshold"] is None
     assert metrics["threshold"] == metrics["calibration"]["threshold"]
+
+
+def test_split_half_check_applies_each_half_s_threshold_to_the_other():
+    from fairguard.evaluation.judge import split_half_check
+
+    rng = np.random.default_rng(3)
+    fair, bad = rng.uniform(0.3, 1.0, 4000), rng.uniform(0.0, 0.4, 1000)
+    fairness = np.concatenate([fair, bad])
+    biased = np.concatenate([np.zeros(fair.size, bool), np.ones(bad.size, bool)])
+    check = split_half_check(fairness, biased, 0.05)
+    assert check["false_flag_rate"] == pytest.approx(0.05, abs=0.015)  # the rate carries over
+    assert check["catch_rate"] == pytest.approx(np.mean(bad < 0.3 + 0.05 * 0.7), abs=0.05)
+    only_biased = split_half_check(bad, np.ones(bad.size, bool), 0.05)
+    assert only_biased == {"false_flag_rate": None, "catch_rate": None}
