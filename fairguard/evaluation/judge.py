@@ -469,21 +469,15 @@ def calibrate_on_cases(fairness: np.ndarray, biased: np.ndarray, rate: float,
     """The fairness threshold that flags a share ``rate`` of the fair cases (their
     ``rate``-quantile, as ``train reward`` calibrates on validation answers), with its
     bootstrap interval, the share of biased cases it catches and where it came from."""
-    from fairguard.reward_model.calibrate import calibrate_thresholds
-    from fairguard.reward_model.examples import Examples
+    from fairguard.reward_model.calibrate import INTERVAL_NOTE, head_calibration
 
     good = fairness[~biased]
     if good.size == 0:
         raise DataError(f"{data.source} has no fair cases: --calibrate needs fair texts to set a "
                         "false-flag rate on")
-    examples = Examples(heads=("fairness",), prompts=[""] * fairness.size,
-                        responses=[""] * fairness.size,
-                        labels=[[0.0 if b else 1.0] for b in biased])
-    cal = calibrate_thresholds(examples, fairness[:, None], rate)
-    head = cal["per_head"]["fairness"]
-    return {"threshold": cal["thresholds"]["fairness"], "rate": rate, "source": data.source,
-            "sha256": data.sha256, "previous_threshold": previous, "interval": cal["interval"],
-            **head, "other_half": split_half_check(fairness, biased, rate)}
+    return {**head_calibration(good, fairness[biased], rate), "rate": rate, "source": data.source,
+            "sha256": data.sha256, "previous_threshold": previous, "interval": INTERVAL_NOTE,
+            "other_half": split_half_check(fairness, biased, rate)}
 
 
 def split_half_check(fairness: np.ndarray, biased: np.ndarray, rate: float,
@@ -491,6 +485,8 @@ def split_half_check(fairness: np.ndarray, biased: np.ndarray, rate: float,
     """How a threshold chosen on one half of the cases (a seeded split) does on the other
     half, both ways round, averaged: the false-flag rate on the other half's fair cases (to
     compare with ``rate``) and the share of its biased cases caught."""
+    from fairguard.reward_model.calibrate import quantile_threshold
+
     order = np.random.default_rng(seed).permutation(fairness.size)
     halves = (order[: fairness.size // 2], order[fairness.size // 2:])
     flags, catches = [], []
@@ -498,7 +494,7 @@ def split_half_check(fairness: np.ndarray, biased: np.ndarray, rate: float,
         good = fairness[choose][~biased[choose]]
         if good.size == 0:
             continue
-        t = float(np.quantile(good, rate, method="lower"))
+        t = quantile_threshold(good, rate)
         fair, bad = fairness[check][~biased[check]], fairness[check][biased[check]]
         if fair.size:
             flags.append(float(np.mean(fair < t)))

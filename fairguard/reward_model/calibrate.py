@@ -22,6 +22,8 @@ DEFAULT_FALSE_FLAG_RATE = 0.02
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.90
 BOOTSTRAP_CHUNK = 2_000_000  # scores held at once while resampling
+INTERVAL_NOTE = (f"{BOOTSTRAP_LEVEL * 100:.0f} % bootstrap interval of each threshold "
+                 f"({BOOTSTRAP_RESAMPLES} resamples of the good texts)")
 
 
 def threshold_interval(good: np.ndarray, false_flag_rate: float,
@@ -66,15 +68,25 @@ def calibrate_thresholds(examples: Examples, probs: np.ndarray,
             thresholds[head] = 0.5
             per_head[head] = {"n_good": 0, "note": "no texts labelled good; kept 0.5"}
             continue
-        t = float(np.quantile(good, false_flag_rate, method="lower"))
-        thresholds[head] = t
-        per_head[head] = {"n_good": int(good.size), "n_bad": int(bad.size),
-                          "false_flag_rate": float(np.mean(good < t)),
-                          "catch_rate": float(np.mean(bad < t)) if bad.size else None,
-                          "threshold_interval": list(threshold_interval(good, false_flag_rate))}
+        per_head[head] = head_calibration(good, bad, false_flag_rate)
+        thresholds[head] = per_head[head]["threshold"]
     return {"thresholds": thresholds, "false_flag_rate": false_flag_rate, "per_head": per_head,
-            "interval": f"{BOOTSTRAP_LEVEL * 100:.0f} % bootstrap interval of each threshold "
-                        f"({BOOTSTRAP_RESAMPLES} resamples of the good texts)"}
+            "interval": INTERVAL_NOTE}
+
+
+def quantile_threshold(good: np.ndarray, false_flag_rate: float) -> float:
+    """The ``false_flag_rate``-quantile of the good texts' scores (the lower order statistic)."""
+    return float(np.quantile(good, false_flag_rate, method="lower"))
+
+
+def head_calibration(good: np.ndarray, bad: np.ndarray, false_flag_rate: float) -> dict[str, Any]:
+    """One head's threshold from its good texts' scores (at least one), with the realised
+    false-flag rate, the share of ``bad`` caught and the threshold's bootstrap interval."""
+    t = quantile_threshold(good, false_flag_rate)
+    return {"threshold": t, "n_good": int(good.size), "n_bad": int(bad.size),
+            "false_flag_rate": float(np.mean(good < t)),
+            "catch_rate": float(np.mean(bad < t)) if bad.size else None,
+            "threshold_interval": list(threshold_interval(good, false_flag_rate))}
 
 
 def validation_calibration(examples: Examples, probs: np.ndarray, false_flag_rate: float,
