@@ -140,7 +140,7 @@ def test_minilm_separates_neutral_from_biased(tmp_path):
     data = _small_dataset(tmp_path)
     config = RewardTrainConfig(data=str(data), out=str(tmp_path / "rm"), backbone="minilm-l6",
                                epochs=4, rows_per_epoch=80, batch_size=4, learning_rate=3e-4,
-                               max_length=128, limit=120, val_rows=24, freeze_layers=2,
+                               max_length=128, limit=120, val_rows=24, freeze_layers=2, dilution_cases=40,
                                progress=False)
     metrics = train_reward_model(config).metrics
     fair = metrics["heads"]["fairness"]
