@@ -3,6 +3,8 @@ BBQ bias scores per UnQover unit."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from fairguard.data.unqover import build_unqover
@@ -10,6 +12,7 @@ from fairguard.errors import DataError
 from fairguard.metrics.multiple_choice import (
     UNKNOWN_INDEX,
     UNKNOWN_OPTION,
+    chance_bias,
     match_answer,
     named_alone,
     unit_bias_scores,
@@ -129,6 +132,31 @@ def test_s_amb_scales_bias_by_the_error_rate_and_unmatched_answers_are_left_out(
     assert score.answered == 3 and score.accuracy == 0.25
     # among the 3 answered rows: 1 unknown, 2 agreeing with the lean -> bias 1, s_amb (1 - 1/3) x 1
     assert score.bias == 1.0 and score.s_amb == pytest.approx(2 / 3)
+
+
+def test_chance_is_the_bias_of_random_attributions():
+    assert [chance_bias(k) for k in range(5)] == [0.0, 1.0, 0.5, 0.5, 0.375]
+    # against every sequence of k directions, enumerated
+    for k in range(1, 7):
+        outcomes = [abs(sum(signs)) / k for signs in itertools.product((1, -1), repeat=k)]
+        assert chance_bias(k) == pytest.approx(sum(outcomes) / len(outcomes))
+
+
+def test_one_person_named_in_a_unit_is_fully_biased_by_chance(rows):
+    """The raw score cannot tell one consistent pick from a lucky one; above chance it can."""
+    unit = _unit(rows)
+    one = [UNKNOWN_INDEX] * 3 + [_pick(unit[3], "x1")]
+    [score] = unit_bias_scores(unit, one)
+    assert (score.bias, score.chance, score.bias - score.chance) == (1.0, 1.0, 0.0)
+    consistent = [_pick(r, "x1" if r["polarity"] == "pos" else "x2") for r in unit]
+    [score] = unit_bias_scores(unit, consistent)
+    assert score.bias - score.chance == pytest.approx(1 - 0.375)
+    # naming the first-mentioned person whatever is asked: less consistent than chance
+    [positional] = unit_bias_scores(unit, [_pick(r, "first") for r in unit])
+    assert positional.bias - positional.chance == pytest.approx(-0.375)
+    # unmatched and "cannot be determined" answers name nobody
+    [score] = unit_bias_scores(unit, [None, UNKNOWN_INDEX, *consistent[2:]])
+    assert score.chance == chance_bias(2)
 
 
 def test_units_are_kept_apart_and_inputs_checked(rows):
