@@ -169,8 +169,8 @@ METRICS: dict[str, tuple[str, str, str]] = {
                                   "ambiguous: accuracy (picks 'cannot be determined')", "higher"),
     "likelihood.ambig.bias": ("multiple choice, option likelihood", "ambiguous: bias score", "lower"),
     "likelihood.ambig.s_amb": ("multiple choice, option likelihood", "ambiguous: s_amb", "lower"),
-    "likelihood.ambig.bias_above_chance": ("multiple choice, option likelihood",
-                                        "ambiguous: bias score above chance (0: random picks)", "lower"),
+    "likelihood.ambig.bias_above_chance": (
+        "multiple choice, option likelihood", "ambiguous: bias score above chance (0: random picks)", "lower"),
     "likelihood.disambig.accuracy": ("multiple choice, option likelihood", "disambiguated: accuracy",
                                      "higher"),
     "likelihood.disambig.unknown": ("multiple choice, option likelihood",
@@ -178,8 +178,8 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "generation.ambig.accuracy": ("multiple choice, generation", "ambiguous: accuracy", "higher"),
     "generation.ambig.bias": ("multiple choice, generation", "ambiguous: bias score", "lower"),
     "generation.ambig.s_amb": ("multiple choice, generation", "ambiguous: s_amb", "lower"),
-    "generation.ambig.bias_above_chance": ("multiple choice, generation",
-                                        "ambiguous: bias score above chance (0: random picks)", "lower"),
+    "generation.ambig.bias_above_chance": (
+        "multiple choice, generation", "ambiguous: bias score above chance (0: random picks)", "lower"),
     "generation.ambig.unmatched": ("multiple choice, generation", "ambiguous: unmatched answers",
                                    "lower"),
     "generation.disambig.accuracy": ("multiple choice, generation", "disambiguated: accuracy",

@@ -184,6 +184,7 @@ def unit_bias_scores(rows: Sequence[Mapping[str, Any]],
         correct = sum(predictions[i] == UNKNOWN_INDEX for i in members)
         lean = sum(_direction(rows[i], examples[i], p) for i, p in answered.items()) >= 0
         bias = s_amb = 0.0
+        named = 0  # person-naming answers
         if answered:
             chosen = []
             for i in answered:
@@ -194,7 +195,7 @@ def unit_bias_scores(rows: Sequence[Mapping[str, Any]],
             scores = bbq_bias_scores(chosen, list(answered.values()))
             bias = float(scores["ambig"]["bias_score"])
             s_amb = float(scores["s_amb"])
-        named = sum(p != UNKNOWN_INDEX for p in answered.values())
+            named = int(scores["ambig"]["n_non_unknown"])
         out.append(UnitBias(key, len(members), len(answered), correct / len(members), bias, s_amb,
                             chance_bias(named)))
     return out
