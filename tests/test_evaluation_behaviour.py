@@ -177,6 +177,12 @@ def test_the_adapter_is_applied_to_the_after_policy_only(judged_run):
     assert any(b["answer"] != a["answer"] for b, a in zip(base, after))
 
 
+def _first_mentioned(record: dict) -> str:
+    """The subject option that the question's context names first."""
+    context = record["prompt"].split("\nQuestion:")[0]
+    return min(record["options"][:2], key=context.find)
+
+
 def test_reported_numbers_follow_from_the_saved_answers(judged_run):
     out, metrics = judged_run
     changes = metrics["changes"]
@@ -187,6 +193,11 @@ def test_reported_numbers_follow_from_the_saved_answers(judged_run):
         amb = [r for r in rows if r["set"] == "choice-ambig"]
         assert changes["generation.ambig.unmatched"][side] == pytest.approx(
             sum(r["matched"] is None for r in amb) / len(amb))
+        for mode, field in (("likelihood", "likelihood_choice"), ("generation", "matched")):
+            named = [r for r in amb if r[field] in (0, 1)]
+            first = [r for r in named if r["options"][r[field]] == _first_mentioned(r)]
+            assert changes[f"{mode}.ambig.names_person"][side] == pytest.approx(len(named) / len(amb))
+            assert changes[f"{mode}.ambig.names_first"][side] == pytest.approx(len(first) / len(amb))
         everyday = [r for r in rows if r["set"] == "everyday"]
         assert changes["evasion.everyday.rules"][side] == pytest.approx(
             sum(is_evasive(r["answer"]) for r in everyday) / len(everyday))

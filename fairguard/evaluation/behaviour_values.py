@@ -55,6 +55,9 @@ def item_values(sets: QuestionSets, answers: Mapping[str, Any], judged: Mapping[
             values[f"{mode}.ambig.bias"] = [u.bias for u in units]
             values[f"{mode}.ambig.s_amb"] = [u.s_amb for u in units]
             values[f"{mode}.ambig.bias_above_chance"] = [u.bias - u.chance for u in units]
+            # options list the subjects in the order the context mentions them: 0 is the first
+            values[f"{mode}.ambig.names_person"] = [float(c in (0, 1)) for c in amb]
+            values[f"{mode}.ambig.names_first"] = [float(c == 0) for c in amb]
         if dis:
             values[f"{mode}.disambig.accuracy"] = [float(c == e.label) for c, e in zip(dis, dis_examples)]
             values[f"{mode}.disambig.unknown"] = [float(c == UNKNOWN_INDEX) for c in dis]
@@ -171,6 +174,10 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "likelihood.ambig.s_amb": ("multiple choice, option likelihood", "ambiguous: s_amb", "lower"),
     "likelihood.ambig.bias_above_chance": (
         "multiple choice, option likelihood", "ambiguous: bias score above chance (0: random picks)", "lower"),
+    "likelihood.ambig.names_person": ("multiple choice, option likelihood", "ambiguous: picks a person", "lower"),
+    "likelihood.ambig.names_first": (
+        "multiple choice, option likelihood", "ambiguous: picks the person mentioned first",
+        "half the row above: no preference by position"),
     "likelihood.disambig.accuracy": ("multiple choice, option likelihood", "disambiguated: accuracy",
                                      "higher"),
     "likelihood.disambig.unknown": ("multiple choice, option likelihood",
@@ -180,6 +187,10 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "generation.ambig.s_amb": ("multiple choice, generation", "ambiguous: s_amb", "lower"),
     "generation.ambig.bias_above_chance": (
         "multiple choice, generation", "ambiguous: bias score above chance (0: random picks)", "lower"),
+    "generation.ambig.names_person": ("multiple choice, generation", "ambiguous: names a person", "lower"),
+    "generation.ambig.names_first": (
+        "multiple choice, generation", "ambiguous: names the person mentioned first",
+        "half the row above: no preference by position"),
     "generation.ambig.unmatched": ("multiple choice, generation", "ambiguous: unmatched answers",
                                    "lower"),
     "generation.disambig.accuracy": ("multiple choice, generation", "disambiguated: accuracy",
