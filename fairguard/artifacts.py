@@ -45,8 +45,9 @@ def atomic_output_dir(out: str | os.PathLike[str], overwrite: bool = False) -> I
     out = Path(out)
     if out.exists() and not overwrite:
         raise ArtifactError(f"{out} already exists; choose another --out or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    parent = creatable_parent(out)
+    with _unwritable(out):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp makes it owner-only
@@ -60,6 +61,32 @@ def atomic_output_dir(out: str | os.PathLike[str], overwrite: bool = False) -> I
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def creatable_parent(out: str | os.PathLike[str]) -> Path:
+    """Create the folder that will hold ``out`` (and its parents) and return it; raises
+    ArtifactError, naming ``out``, where it cannot be created or written to."""
+    parent = Path(out).parent
+    blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ArtifactError(f"cannot create {out}: {blocking} is a file, not a folder; choose "
+                            "another --out")
+    with _unwritable(out):
+        parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(f"{parent} is not writable")
+    return parent
+
+
+@contextlib.contextmanager
+def _unwritable(out: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an OSError of creating ``out``'s folders into an ArtifactError that names ``out``."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ArtifactError(f"cannot create {out}: {reason}; choose an --out inside a folder you "
+                            "can write to") from None
 
 
 def _current_umask() -> int:

@@ -1,4 +1,6 @@
 
+from pathlib import Path
+
 import pytest
 
 from fairguard.artifacts import atomic_output_dir, read_metadata, write_json
@@ -74,3 +76,31 @@ def test_jsonl_objects_names_file_and_line(tmp_path):
         jsonl_objects(path, '{"a": 1}\n[1]', error=DataError)
     with pytest.raises(ArtifactError, match="cannot be read"):
         jsonl_objects(tmp_path / "missing.jsonl")
+
+
+def test_output_under_a_file_is_refused_with_its_name(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "afile" / "art", tmp_path / "afile" / "deeper" / "art"):
+        with pytest.raises(ArtifactError, match="afile is a file, not a folder"):
+            with atomic_output_dir(out):
+                pass
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where nothing can be created")
+def test_output_where_nothing_can_be_created_is_an_artifact_error():
+    with pytest.raises(ArtifactError, match="cannot create /proc/fairguard-test/art: .*--out"):
+        with atomic_output_dir("/proc/fairguard-test/art"):
+            pass
+
+
+def test_cli_reports_an_unwritable_out_without_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from fairguard.cli import cli
+
+    (tmp_path / "afile").write_text("x")
+    result = CliRunner().invoke(cli, ["data", "build", "--out", str(tmp_path / "afile" / "data")])
+    assert result.exit_code != 0
+    assert "is a file, not a folder" in result.output
+    assert "Traceback" not in result.output

@@ -109,6 +109,10 @@ def test_train_writes_loadable_adapter_and_metrics(tiny_causal_lm_dir, tmp_path)
     with pytest.raises(ArtifactError, match="already exists"):
         Trainer(config(tiny_causal_lm_dir), out, rewards=WeightedRewards([FavourWords()]),
                 train_prompts=PROMPTS).setup()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ArtifactError, match="afile is a file, not a folder"):  # before any model loads
+        Trainer(config(tiny_causal_lm_dir), tmp_path / "afile" / "out",
+                rewards=WeightedRewards([FavourWords()]), train_prompts=PROMPTS).setup()
 
 
 @pytest.mark.parametrize("mode", ["nan", "raise"])

@@ -166,7 +166,8 @@ def load_split(data_dir: str | os.PathLike[str], split: str, limit: int | None =
     """Rows of one split of a dataset folder; raises DataError when missing or empty."""
     folder = Path(data_dir)
     if not folder.is_dir():
-        raise DataError(f"data folder {folder} does not exist; build one with "
+        state = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"data folder {folder} {state}; build one with "
                         f"`fairguard data build --out {folder}`")
     path = folder / f"{split}.jsonl"
     if not path.is_file():

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from fairguard.artifacts import atomic_output_dir, read_jsonl, write_jsonl
+from fairguard.artifacts import atomic_output_dir, creatable_parent, read_jsonl, write_jsonl
 from fairguard.errors import ArtifactError, ConfigError, FairguardError, PluginError
 from fairguard.evaluation.held_out import evaluate_policy
 from fairguard.loops import seed_everything
@@ -123,6 +123,7 @@ class Trainer:
         if self.run_dir.exists() and not (self.resume or self.overwrite):
             raise ArtifactError(f"an unfinished run of {self.out} is in {self.run_dir}; pass --resume "
                                 "to continue it or --overwrite to start over")
+        creatable_parent(self.out)  # an --out nobody can write fails now, not after training
 
     def _build_model(self) -> None:
         from peft import LoraConfig, get_peft_model
