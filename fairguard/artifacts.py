@@ -148,6 +148,8 @@ def jsonl_objects(path: str | os.PathLike[str], text: str | None = None, *,
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise error(f"{path}, line {lineno}: invalid JSON ({exc.msg}); {fix}") from exc
+        except RecursionError:
+            raise error(f"{path}, line {lineno}: JSON nested too deeply to read; {fix}") from None
         if not isinstance(obj, dict):
             raise error(f"{path}, line {lineno}: expected a JSON object, got "
                         f"{type(obj).__name__}; {fix}")

@@ -74,6 +74,8 @@ def test_jsonl_objects_names_file_and_line(tmp_path):
         jsonl_objects(path, "{oops", fix="re-run")
     with pytest.raises(DataError, match="line 2: expected a JSON object, got list"):
         jsonl_objects(path, '{"a": 1}\n[1]', error=DataError)
+    with pytest.raises(DataError, match="line 2: JSON nested too deeply to read"):
+        jsonl_objects(path, '{"a": 1}\n' + "[" * 100_000 + "]" * 100_000, error=DataError)
     with pytest.raises(ArtifactError, match="cannot be read"):
         jsonl_objects(tmp_path / "missing.jsonl")
 

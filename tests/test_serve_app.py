@@ -199,6 +199,7 @@ def test_moderation_prompts_and_text_parts(local):
     (b"{not json", 400, None),
     (b"", 400, None),
     (b"[1, 2]", 400, None),
+    (b'{"model": "M", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, None),  # nested past recursion
     (json.dumps({"model": "M", "messages": []}).encode(), 400, "messages"),
     (json.dumps({"model": "M", "messages": [{"role": "user", "content": 3}]}).encode(), 400, "messages[0].content"),
     (json.dumps({"model": "M", "messages": [{"role": "robot", "content": "hi"}]}).encode(), 400, "messages[0].role"),

@@ -162,6 +162,9 @@ async def _json(request: Request, limit: int) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise APIError(400, f"We could not parse the JSON body of your request ({exc}); send valid JSON") from None
+    except RecursionError:
+        raise APIError(400, "the JSON body of your request is nested too deeply to parse; send a flat "
+                            "request object") from None
 
 
 def _request_id(request: Request) -> str:
