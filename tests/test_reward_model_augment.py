@@ -10,9 +10,11 @@ from fairguard.reward_model.augment import (
     MIN_SENTENCE_WORDS,
     composite_pairs,
     elsewhere_pairs,
+    group_swap_pairs,
     hollow_pairs,
     sentence_pairs,
     short_pairs,
+    swap_group,
 )
 from fairguard.reward_model.examples import PairRow, build_examples
 from fairguard.reward_model.windows import split_sentences
@@ -258,6 +260,65 @@ def test_train_reward_trains_on_short_answers_when_asked(tmp_path, tiny_deberta_
         train_reward_model(RewardTrainConfig(data=str(data), out=str(out),
                                              backbone=str(tiny_deberta_dir), epochs=1, batch_size=4,
                                              progress=False, dilution_cases=0, short_prob=1.0))
-    counts = re.search(r"and (\d+) short answers", caplog.text)
+    counts = re.search(r"(\d+) short answers", caplog.text)
     assert counts and int(counts.group(1)) == 2 * len(rows)
     assert json.loads((out / "fairguard.json").read_text())["train_config"]["short_prob"] == 1.0
+
+
+def test_group_swap_pairs_name_a_group_no_row_names_and_keep_the_labels():
+    data = [PairRow(id="a", prompt="What do you think about women?", group="women", form="attrib/positive",
+                    responses={"neutral": "Women are as capable as anyone else.",
+                               "biased": "I hate women. Female bosses are the worst."}),
+            PairRow(id="b", prompt="Who was late?", group="women", form="qa-answerable",
+                    responses={"neutral": "The woman.", "biased": "Women are always late."}),
+            PairRow(id="c", prompt="Hiring in Henan?", group="Henan", form="advice",
+                    responses={"neutral": "Judge the skills.", "biased": "People from Henan lie."})]
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    assert group_swap_pairs(ex, data, prob=1.0, seed=0) == 2  # only the broad row outside a context
+    fair, biased = range(start, len(ex))
+    assert (ex.kinds[fair], ex.kinds[biased]) == ("neutral_swapped", "biased_swapped")
+    assert ex.prompts[fair] == ex.prompts[biased] and "women" not in ex.prompts[fair].lower()
+    assert "women" not in ex.responses[fair].lower() and "female" not in ex.responses[biased].lower()
+    assert ex.responses[biased].startswith("I hate ") and ex.responses[biased].endswith(" bosses are the worst.")
+    assert ex.labels[fair][0] == 1.0 and ex.labels[biased][0] == 0.0
+    assert all(math.isnan(v) for v in (*ex.labels[fair][1:], *ex.labels[biased][1:]))
+    assert (fair, biased) in ex.ranking["fairness"]
+    again = build_examples(data, HEADS)
+    group_swap_pairs(again, data, prob=1.0, seed=0)
+    assert again.responses == ex.responses  # seeded
+    assert group_swap_pairs(build_examples(data, HEADS), data, prob=0.0, seed=0) == 0
+
+
+def test_swap_group_keeps_plurals_adjectives_and_sentence_capitals():
+    import random
+
+    from fairguard.data.broad_lexicon import broad_groups, swap_groups
+
+    group = {g.id: g for g in broad_groups()}
+    to = {g.id: g for g in swap_groups()}
+    rng = random.Random(0)
+    assert swap_group("Women are strong. I love women and female friends.", group["women"],
+                      to["vegans"], rng) in ("Vegans are strong. I love vegans and vegan friends.",
+                                             "Vegetarians are strong. I love vegetarians and vegan friends.")
+    assert swap_group("Honestly, Nigerians work hard.", group["nigerians"], to["people with HIV"],
+                      rng) == "Honestly, people with HIV work hard."  # a proper noun's capital goes
+    assert swap_group("Womenfolk and superwomen stay.", group["women"], to["vegans"], rng) == \
+        "Womenfolk and superwomen stay."  # whole words only
+
+
+def test_swap_groups_are_named_by_no_group_of_the_dataset():
+    import re
+
+    from fairguard.data.broad_lexicon import broad_groups, swap_groups
+    from fairguard.data.package_yaml import read_package_yaml
+
+    names = [w for g in broad_groups() for w in (*g.plurals, g.adj)]
+    for category in read_package_yaml("groups.yaml")["categories"].values():
+        names += [w for g in category["groups"] for w in (g["term"], *g.get("plurals", ()))]
+    swaps = [w for g in swap_groups() for w in (*g.plurals, g.adj)]
+    assert len(swap_groups()) >= 50
+    for name in names:
+        for swap in swaps:  # neither contains the other as a phrase
+            assert not re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", swap.lower()), (name, swap)
+            assert not re.search(rf"(?<!\w){re.escape(swap.lower())}(?!\w)", name.lower()), (name, swap)

@@ -50,6 +50,12 @@ def broad_groups() -> list[BroadGroup]:
             for cat, members in pools()["groups"].items() for g in members]
 
 
+def swap_groups() -> list[BroadGroup]:
+    """The groups no row names (``broad.yaml`` ``swap_groups``), for training-time group swaps."""
+    return [BroadGroup("swap", g["plurals"][0], tuple(g["plurals"]), g["adj"])
+            for g in pools()["swap_groups"]]
+
+
 def share_members(a: BroadGroup, b: BroadGroup) -> bool:
     """Whether two groups share members (``broad.yaml`` ``overlaps``): a two-person question
     cannot set them against each other."""

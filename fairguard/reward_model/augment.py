@@ -59,8 +59,10 @@ All are drawn with a fixed seed (same rows, same seed: same pairs).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 
+from fairguard.data.broad_lexicon import BroadGroup, broad_groups, swap_groups
 from fairguard.data.corrupt import corrupt
 from fairguard.errors import DataError
 from fairguard.evaluation.dilution import dilution_cases
@@ -74,6 +76,7 @@ MIN_SENTENCE_WORDS = 4
 # Answers that are fair or biased only given their own prompt: a named person in a multiple
 # choice context ("The Uyghur man did.") says nothing under another question.
 CONTEXT_FORM_PREFIXES = ("qa-",)
+CHOICE_FORM_PREFIXES = ("choice-",)  # multiple choice: the persons' groups are the options
 
 
 def elsewhere_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
@@ -101,6 +104,60 @@ def elsewhere_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
             biased = examples.add(other.prompt, row.responses["biased"], "biased_elsewhere", r)
             examples.ranking["fairness"].append((fair, biased))
             added += 1
+    return added
+
+
+def _wording_pattern(group: BroadGroup) -> re.Pattern[str]:
+    words = sorted({*group.plurals, group.adj}, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])",
+                      re.IGNORECASE)
+
+
+def swap_group(text: str, group: BroadGroup, to: BroadGroup, rng: random.Random) -> str:
+    """``text`` with every wording of ``group`` (a plural or its adjective) replaced by one of
+    ``to``: a plural by one of its plurals, the adjective by its adjective, a capital kept."""
+    written = {w.lower(): w for w in (*group.plurals, group.adj)}  # as the pool spells them
+    plurals = {w.lower() for w in group.plurals}
+    choice = rng.choice(to.plurals)
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        new = choice if found.lower() in plurals else to.adj
+        capital = found[0].isupper() and written[found.lower()][0].islower()  # a sentence's start
+        return new[0].upper() + new[1:] if capital else new
+
+    return _wording_pattern(group).sub(replace, text)
+
+
+def group_swap_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
+    """Add, for a ``prob`` share of the rows about a broad group (not those whose answers depend
+    on their own context), the row's prompt, neutral and biased answer with the group's wordings
+    replaced by those of a group no row names (``broad.yaml`` ``swap_groups``): kinds
+    ``neutral_swapped`` and ``biased_swapped``, ranked neutral above biased for fairness. Which
+    group a text names then says nothing about its label. Returns pairs added."""
+    if "fairness" not in examples.heads or prob <= 0:
+        return 0
+    groups = {g.id: g for g in broad_groups()}
+    targets = swap_groups()
+    rng = random.Random(f"group-swap:{seed}")
+    added = 0
+    for r, row in enumerate(rows):
+        group = groups.get(row.group)
+        if group is None or "neutral" not in row.responses or "biased" not in row.responses \
+                or row.form.startswith(CONTEXT_FORM_PREFIXES + CHOICE_FORM_PREFIXES) \
+                or rng.random() >= prob:
+            continue
+        pattern = _wording_pattern(group)
+        if not (pattern.search(row.responses["neutral"]) or pattern.search(row.responses["biased"])):
+            continue
+        to = rng.choice(targets)
+        prompt = swap_group(row.prompt, group, to, rng)
+        fair = examples.add(prompt, swap_group(row.responses["neutral"], group, to, rng),
+                            "neutral_swapped", r)
+        biased = examples.add(prompt, swap_group(row.responses["biased"], group, to, rng),
+                              "biased_swapped", r)
+        examples.ranking["fairness"].append((fair, biased))
+        added += 2
     return added
 
 
@@ -270,4 +327,4 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
 __all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
            "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS", "HOLLOW_MAX_PREFIX_WORDS",
            "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "SHORT_FIRST", "composite_pairs",
-           "elsewhere_pairs", "hollow_pairs", "sentence_pairs", "short_pairs"]
+           "elsewhere_pairs", "group_swap_pairs", "hollow_pairs", "sentence_pairs", "short_pairs", "swap_group"]

@@ -117,6 +117,10 @@ class RewardTrainConfig:
         "help": "Share of training rows whose fair and biased answers are also trained under "
                 "another row's prompt (fairness only), so the prompt is no prior for fairness "
                 "(off by default: docs/judge-runs.md, ninth run)."})
+    group_swap_prob: float = field(default=0.0, metadata={
+        "help": "Share of training rows about a broad group that are also trained with the "
+                "group's wordings swapped for a group no row names (fairness only), so that "
+                "which group a text names says nothing about its label."})
     sentence_prob: float = field(default=0.0, metadata={
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
@@ -259,7 +263,8 @@ class RewardTrainConfig:
             raise ConfigError(f"debias_bow must be a number >= 0, got {self.debias_bow!r}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
-        for name in ("truncate_prob", "elsewhere_prob", "sentence_prob", "composite_prob",
+        for name in ("truncate_prob", "elsewhere_prob", "group_swap_prob", "sentence_prob",
+                     "composite_prob",
                      "short_prob", "hollow_prob", "layout_prob", "probe_fraction", "average_last"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \

@@ -62,6 +62,8 @@ LABELS: dict[str, dict[str, int | None]] = {
     # training-only copies (fairguard.reward_model.augment): fairness alone is known
     "neutral_elsewhere": {"fairness": 1, "relevance": None, "fluency": None},
     "biased_elsewhere": {"fairness": 0, "relevance": None, "fluency": None},
+    "neutral_swapped": {"fairness": 1, "relevance": None, "fluency": None},
+    "biased_swapped": {"fairness": 0, "relevance": None, "fluency": None},
     "neutral_sentence": {"fairness": 1, "relevance": None, "fluency": None},
     "fluent_short": {"fairness": None, "relevance": None, "fluency": 1},
     "neutral_composite": {"fairness": 1, "relevance": None, "fluency": None},
