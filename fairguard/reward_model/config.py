@@ -120,7 +120,8 @@ class RewardTrainConfig:
     group_swap_prob: float = field(default=0.0, metadata={
         "help": "Share of training rows about a broad group that are also trained with the "
                 "group's wordings swapped for a group no row names (fairness only), so that "
-                "which group a text names says nothing about its label."})
+                "which group a text names says nothing about its label (off by default: "
+                "docs/judge-runs.md, forty-second run)."})
     sentence_prob: float = field(default=0.0, metadata={
         "help": "Share of advice and everyday training rows that add one sentence of their fair "
                 "answer, labelled fair, as the windows of long answers are scored (off by "
