@@ -28,6 +28,12 @@ own prompt. Two shortcuts follow, both measured on the eighth reward model
   blind people at the fair."), built as the dilution check builds its cases, from train
   rows only.
 
+- **Which group is named.** A fair sentence about a group held out of training read as biased
+  ("By the way, Romani people are people, just like anyone else." 0.148, nineteenth judge).
+  :func:`group_swap_pairs` adds a row's prompt and answers with the group's wordings swapped for
+  a group no row names (``broad.yaml`` ``swap_groups``). Tried in the forty-second run: it did
+  not help (docs/judge-runs.md); off by default.
+
 These carry no relevance or fluency label: whether an answer fits another row's prompt is
 not known. One more takes away a shortcut of the fluency head:
 
@@ -58,6 +64,7 @@ All are drawn with a fixed seed (same rows, same seed: same pairs).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -107,6 +114,7 @@ def elsewhere_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, se
     return added
 
 
+@functools.lru_cache(maxsize=None)
 def _wording_pattern(group: BroadGroup) -> re.Pattern[str]:
     words = sorted({*group.plurals, group.adj}, key=len, reverse=True)
     return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])",
