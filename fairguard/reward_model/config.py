@@ -265,8 +265,8 @@ class RewardTrainConfig:
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         for name in ("truncate_prob", "elsewhere_prob", "group_swap_prob", "sentence_prob",
-                     "composite_prob",
-                     "short_prob", "hollow_prob", "layout_prob", "probe_fraction", "average_last"):
+                     "composite_prob", "short_prob", "hollow_prob", "layout_prob", "probe_fraction",
+                     "average_last"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):
