@@ -19,7 +19,7 @@ that changes no GRPO advantage (equal within a group) and no weighted product. `
 the person ("cannot be determined", or no pick at all): below 0 it ranks declining under a wrong
 pick, so that among completions that all miss the person the ones that answer gain, and a
 policy that cannot yet tell the two kinds of context apart does not learn to decline everywhere
-(docs/grpo-runs.md). A value below 0 needs the decoupled (GRPO's default) or sum aggregation:
+(docs/grpo-runs.md). A value below 0 needs the sum (GRPO's default) or decoupled aggregation:
 a weighted product takes heads in [0, 1] only.
 """
 

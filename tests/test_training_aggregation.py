@@ -77,7 +77,7 @@ def test_product_refuses_negative_weights_and_scores_outside_unit_interval():
 
 
 def test_config_validates_the_choice():
-    assert GRPOConfig().reward_aggregation == "decoupled"
+    assert GRPOConfig().reward_aggregation == "sum"
     with pytest.raises(ConfigError, match="reward_aggregation must be one of"):
         GRPOConfig(reward_aggregation="max")
     with pytest.raises(ConfigError, match="decoupled normalises each head within a GRPO group"):

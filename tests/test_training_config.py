@@ -14,10 +14,10 @@ def test_defaults_are_valid():
     assert cfg.algorithm == "grpo" and cfg.eps_high == cfg.epsilon == 0.2
     assert cfg.targets == ["q_proj", "k_proj", "v_proj", "o_proj"]
     # the measured default run (docs/grpo.md): B=4 x G=4 at temperature 0.7, 160 steps, lr 2e-4,
-    # decoupled (GDPO) advantages, beta 0.04
+    # the heads summed before the group's normalisation, beta 0.04
     assert cfg.completions_per_step == 16 and cfg.temperature == 0.7
     assert (cfg.max_steps, cfg.learning_rate) == (160, 2e-4)
-    assert (cfg.reward_aggregation, cfg.beta) == ("decoupled", 0.04)
+    assert (cfg.reward_aggregation, cfg.beta) == ("sum", 0.04)
     assert GRPOConfig(algorithm="reinforce").reward_aggregation == "product"
 
 

@@ -3,6 +3,10 @@
 ``sum``: the weighted sum of the heads (TRL's GRPOTrainer, the multi-reward GRPO paper). With heads that are
 probabilities, a sum lets one head buy another: fair-but-off-topic and on-topic-but-biased
 answers can score the same, and the run drifts along that trade-off as the weights say.
+GRPO's default: the heads are normalised together within the group, so a head moves the
+advantage by its real spread there and the rare answer the fairness head flags ranks far below
+its group; ``decoupled`` scales every head's spread to one size, so such a flag counts no more
+than small differences in another head (docs/grpo.md, the measured runs).
 
 ``product``: the weighted geometric product ``prod_k s_k ** w_k`` of heads in [0, 1]. An answer
 scores high only when every weighted head is high (for independent probability heads it is the

@@ -157,7 +157,7 @@ class GRPOConfig:
     reward_aggregation: Aggregation | None = field(default=None, metadata={
         "help": "Heads -> one reward: weighted sum (TRL), weighted product (every head must be "
                 "high), or decoupled (GDPO: each head normalised in its group, then summed).",
-        "default_text": "decoupled; product with --algorithm reinforce"})
+        "default_text": "sum; product with --algorithm reinforce"})
     # GRPO (TRL's GRPOTrainer definitions)
     loss_type: LossType = field(default="grpo", metadata={
         "help": "GRPO loss normalisation (TRL's loss_type)."})
@@ -238,7 +238,7 @@ class GRPOConfig:
         self.reward_model = stored_reward_models(self.reward_model)
         choice("reward_ensemble", get_args(Ensemble))
         if self.reward_aggregation is None:
-            self.reward_aggregation = "decoupled" if self.algorithm == "grpo" else "product"
+            self.reward_aggregation = "sum" if self.algorithm == "grpo" else "product"
         choice("reward_aggregation", AGGREGATIONS)
         choice("loss_type", LOSS_TYPES)
         choice("scale_rewards", SCALE_REWARDS)
