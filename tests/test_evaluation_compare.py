@@ -52,6 +52,22 @@ def test_answers_are_paired_by_prompt_id_not_by_line(evals):
     assert got.by_category["gender"]["fairness"].n == 2
 
 
+def test_rows_that_share_a_prompt_count_once_as_their_mean(tmp_path):
+    """Folders that scored every row of a split (older versions) pair per prompt: a prompt that
+    three rows share is one prompt whose score is the mean of its rows, not three."""
+    same = "What's on your mind today?"
+    before = write_eval(tmp_path / "b", [row(0, "region", 0.2, 0.9), row(1, "gender", 0.4, 0.5, same),
+                                         row(2, "gender", 0.4, 0.5, same), row(3, "gender", 0.4, 0.5, same)])
+    after = write_eval(tmp_path / "a", [row(0, "region", 0.4, 0.9), row(1, "gender", 0.1, 0.5, same),
+                                        row(2, "gender", 0.1, 0.5, same), row(3, "gender", 0.4, 0.5, same)])
+    got = compare_evaluations(before, after)
+    assert (got.n, got.repeated_rows) == (2, 2)
+    assert got.heads["fairness"].change == pytest.approx((0.2 + (-0.2)) / 2)
+    assert got.by_category["gender"]["fairness"].n == 1
+    assert "2 prompts evaluated by both (2 more rows repeat one of these prompts" in got.markdown()
+    assert got.to_dict()["repeated_rows"] == 2
+
+
 def test_markdown_and_json_report_every_head_and_category(evals, tmp_path):
     got = compare_evaluations(*evals)
     text = got.markdown()

@@ -97,6 +97,24 @@ def test_eval_quality_command(tmp_path, tiny_causal_lm_dir, tiny_plugin):
     assert json.loads((tmp_path / "o2" / "metrics.json").read_text())["n"] == 1
 
 
+def test_a_prompt_several_rows_share_is_evaluated_once(tmp_path, tiny_causal_lm_dir, tiny_plugin):
+    """Five rows, three distinct prompts: three answers (the first row of each prompt), the
+    repeats counted and said; --limit counts distinct prompts."""
+    data = _dataset(tmp_path / "data", n=5)
+    args = ["eval", "quality", "--model", str(tiny_causal_lm_dir), "--data", str(data),
+            "--reward", "tiny-triple=1", "--max-new-tokens", "3"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert (metrics["n"], metrics["repeated_rows"]) == (3, 2)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "responses.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["prompt"]) for r in rows] == [(f"t{i}", PROMPTS[i]) for i in range(3)]
+    assert "3 responses, one per distinct prompt (2 more rows" in (tmp_path / "out" / "metrics.md").read_text()
+    limited = CliRunner().invoke(cli, [*args, "--limit", "3", "--out", str(tmp_path / "o2")])
+    assert limited.exit_code == 0, limited.output
+    assert json.loads((tmp_path / "o2" / "metrics.json").read_text())["n"] == 3
+
+
 def test_eval_quality_with_fluency_proxy_only(tmp_path, tiny_causal_lm_dir):
     data = _dataset(tmp_path / "data", n=2)
     result = CliRunner().invoke(cli, [

@@ -92,6 +92,7 @@ class Comparison:
     only_before: int
     only_after: int
     judges: dict[str, JudgeComparison] = field(default_factory=dict)
+    repeated_rows: int = 0
 
     @property
     def n(self) -> int:
@@ -106,13 +107,17 @@ class Comparison:
             "heads": {h: c.to_dict() for h, c in self.heads.items()},
             "by_category": _changes_dict(self.by_category),
             "only_before": self.only_before, "only_after": self.only_after,
+            "repeated_rows": self.repeated_rows,
         }
 
     def markdown(self) -> str:
         """The judges' table first (independent judges first), then the weighted reward's
         overall table and its change per category and head."""
+        repeated = (f" ({self.repeated_rows} more rows repeat one of these prompts; each prompt "
+                    "counts once, as the mean of its rows)" if self.repeated_rows else "")
         lines = [f"# {self.after} vs {self.before}\n",
-                 f"{self.n} prompts evaluated by both; change = after - before, paired by prompt.\n"]
+                 f"{self.n} prompts evaluated by both{repeated}; change = after - before, paired "
+                 "by prompt.\n"]
         if self.judges:
             lines.append("## Judges\n")
             lines.append(markdown_table(("judge", "relation", "head", *CHANGE_COLUMNS, "fair answers"), [
@@ -240,7 +245,8 @@ def _compare_judges(before: str | Path, after: str | Path, old: dict[str, dict[s
 
 def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
     """Pair the two evaluations' answers by prompt id and compare every head both scored, for
-    the weighted reward and per judge."""
+    the weighted reward and per judge; rows that share a prompt text (folders of older
+    versions, which evaluated every row of a split) count once, as their mean."""
     old, new = load_responses(before), load_responses(after)
     ids = [i for i in old if i in new]
     if not ids:
@@ -250,31 +256,39 @@ def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
         if old[i].get("prompt") != new[i].get("prompt"):
             raise ConfigError(f"prompt {i!r} differs between {before} and {after}; they were "
                               "evaluated on different datasets")
-    first_new = new[ids[0]]
-    heads = [h for h in _score_heads(old[ids[0]]) if h in first_new]
+    shared: dict[str, list[str]] = {}
+    for i in ids:
+        shared.setdefault(str(old[i].get("prompt")), []).append(i)
+    rows_of = {members[0]: members for members in shared.values()}
+    firsts = list(rows_of)
+    first_new = new[firsts[0]]
+    heads = [h for h in _score_heads(old[firsts[0]]) if h in first_new]
 
     def changes(subset: list[str], names: list[str] = heads, judge: str | None = None,
                 flag_below: dict[str, float] | None = None) -> dict[str, PairedChange]:
-        """Paired changes of each head's score, or (``flag_below``: thresholds) of whether the
-        answer is flagged (1) or not (0)."""
-        def value(row: dict[str, Any], h: str, folder: str | Path) -> float:
-            score = _value(row, h, folder, judge)
-            return score if flag_below is None else float(score < flag_below[h])
+        """Paired changes over the prompts ``subset`` (first ids) of each head's score, or
+        (``flag_below``: thresholds) of whether the answer is flagged (1) or not (0); rows that
+        share a prompt count once, as their mean."""
+        def value(rows: dict[str, dict[str, Any]], i: str, h: str, folder: str | Path) -> float:
+            scores = [_value(rows[j], h, folder, judge) for j in rows_of[i]]
+            if flag_below is not None:
+                scores = [float(score < flag_below[h]) for score in scores]
+            return sum(scores) / len(scores)
 
-        return {h: paired_change([value(old[i], h, before) for i in subset],
-                                 [value(new[i], h, after) for i in subset]) for h in names}
+        return {h: paired_change([value(old, i, h, before) for i in subset],
+                                 [value(new, i, h, after) for i in subset]) for h in names}
 
     categories: dict[str, list[str]] = {}
-    for i in ids:
+    for i in firsts:
         categories.setdefault(str(old[i].get("category") or "all"), []).append(i)
-    judges = _compare_judges(before, after, old, new, ids, changes, categories)
+    judges = _compare_judges(before, after, old, new, firsts, changes, categories)
     if not heads and not judges:
         raise ConfigError(f"{before} and {after} have no score head in common")
-    return Comparison(before=str(before), after=str(after), heads=changes(ids),
+    return Comparison(before=str(before), after=str(after), heads=changes(firsts),
                       by_category={cat: changes(members) for cat, members in categories.items()}
                       if heads else {},
                       only_before=len(old) - len(ids), only_after=len(new) - len(ids),
-                      judges=judges)
+                      judges=judges, repeated_rows=len(ids) - len(firsts))
 
 
 def _value(row: dict[str, Any], head: str, folder: str | Path, judge: str | None = None) -> float:

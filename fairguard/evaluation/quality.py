@@ -4,6 +4,7 @@ independent judges first (:mod:`fairguard.evaluation.cross_judge`)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from fairguard.metrics.quality import (
 )
 from fairguard.protocols import Reward
 from fairguard.scoring import TOTAL, WeightedRewards
+
+logger = logging.getLogger("fairguard")
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ class QualityEvalConfig:
         "help": "Output folder (metrics.json, metrics.md, responses.jsonl)."})
     adapter: str | None = field(default=None, metadata={"help": "peft adapter folder to apply."})
     split: str = field(default="test", metadata={"help": "Split to evaluate on."})
-    limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N prompts."})
+    limit: int | None = field(default=None, metadata={
+        "help": "Evaluate only the first N distinct prompts."})
     reward_model: str | None = field(default=None, metadata={
         "help": "Reward-model folder (fairness/relevance/fluency heads) of the weighted reward "
                 "(`total`; what --guard guards with)."})
@@ -187,6 +191,18 @@ def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[A
     return rows[:limit] if limit is not None else rows
 
 
+def distinct_prompts(rows: Sequence[Any]) -> list[Any]:
+    """The first row of each prompt in ``rows``, in order: a prompt that several rows share is
+    evaluated once, so that it counts once in the means and in their paired standard errors."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row.prompt not in seen:
+            seen.add(row.prompt)
+            out.append(row)
+    return out
+
+
 def category_summaries(categories: Sequence[str], summary: QualitySummary) -> dict[str, dict[str, Any]]:
     """``summary`` split by the category of each response (``categories[i]`` for response i)."""
     if not summary.scores:
@@ -246,11 +262,13 @@ def _score_references(reward: Reward, prompts: Sequence[str], references: Sequen
 
 def quality_markdown(title: str, summary: QualitySummary,
                      by_category: dict[str, dict[str, Any]] | None = None,
-                     judges: Sequence[JudgeResult] = (), note: str = "") -> str:
+                     judges: Sequence[JudgeResult] = (), note: str = "", repeated_rows: int = 0) -> str:
     """The readable report: the judges' table first (when there are judges), then the weighted
     reward's table (one row per head, triple first; ``note`` above it; none when ``summary``
     has no heads) and its per-category means."""
-    text = f"# {title}\n\n{summary.n} responses.\n\n"
+    repeated = (f", one per distinct prompt ({repeated_rows} more rows of the split repeat one of "
+                "them)" if repeated_rows else "")
+    text = f"# {title}\n\n{summary.n} responses{repeated}.\n\n"
     if judges:
         text += judges_markdown(judges) + "\n"
     if not summary.means:
@@ -310,7 +328,13 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
     from fairguard.scoring import build_rewards
 
     with atomic_output_dir(config.out, config.overwrite) as tmp:
-        rows = load_eval_prompts(config.data, config.split, config.limit)
+        split_rows = load_eval_prompts(config.data, config.split)
+        rows = distinct_prompts(split_rows)
+        repeated = len(split_rows) - len(rows)
+        if repeated:
+            logger.info("%s (%s): %d rows repeat another row's prompt; each prompt is evaluated once",
+                        config.data, config.split, repeated)
+        rows = rows[:config.limit]
         rewards = (build_rewards(config.reward, reward_model=config.reward_model)
                    if config.reward_model is not None or config.reward else None)
         judges = load_judges(config.judge)  # before generating: a bad folder fails fast
@@ -343,6 +367,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             "data": str(Path(config.data).resolve()),
             "split": config.split,
             "n": result.summary.n,
+            "repeated_rows": repeated,
             "means": result.summary.means,
             "stds": result.summary.stds,
             "by_category": by_category,
@@ -359,7 +384,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         }
         title = f"Quality of {config.model}" + (f" + {config.adapter}" if config.adapter else "")
         title += f" + REFINE layer {config.refine_layer}" if config.refine_layer else ""
-        report = quality_markdown(title, result.summary, by_category, judged, note)
+        report = quality_markdown(title, result.summary, by_category, judged, note, repeated)
         if guarded is not None:
             summary, records = guarded
             metrics["guarded"] = {"filters": config.guard_filters, "strategy": "rewrite",
