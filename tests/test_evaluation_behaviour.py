@@ -10,6 +10,7 @@ from answers.jsonl, and the judge's calibrated threshold.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from click.testing import CliRunner
@@ -119,6 +120,9 @@ def test_question_sets_are_capped_and_keep_whole_units():
     ({"guard_filters": "neutralize,neutralize", "judge": "j"}, "names a filter twice"),
     ({"guard_filters": "neutralize", "judge": "j", "guard_thresholds": "fairness=high"}, "threshold"),
     ({"answers": "run", "adapter": "x"}, "--answers judges the saved answers.*drop --adapter"),
+    ({"answers": "run", "base_answers": "run"}, "--answers judges the saved answers.*drop --base-answers"),
+    ({"guard_filters": "neutralize", "judge": "j", "base_answers": "run"},
+     "--guard-filters answers with the base model.*drop --base-answers"),
 ])
 def test_config_checks(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -219,6 +223,47 @@ def test_saved_answers_are_judged_again_without_generating(judged_run, judge_dir
     assert (again["after"], again["adapter"]) == (metrics["after"], metrics["adapter"])
     assert again["answers_from"] == str(out.resolve())
     assert read_answers(tmp_path / "again") == read_answers(out)
+
+
+def test_saved_base_answers_are_reused_and_only_the_after_policy_answers(
+        judged_run, tiny_causal_lm_dir, adapter_dir, judge_dir, tmp_path, caplog):
+    out, metrics = judged_run
+    options = dict(model=str(tiny_causal_lm_dir), adapter=str(adapter_dir), judge=str(judge_dir),
+                   limit=5, max_new_tokens=4, device="cpu")
+    with caplog.at_level(logging.INFO, logger="fairguard"):
+        again = run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), base_answers=str(out),
+                                                  **options), progress=False)
+    assert "answering with the after policy" in caplog.text
+    assert "answering with the base policy" not in caplog.text
+    assert again["changes"] == metrics["changes"]
+    assert read_answers(tmp_path / "again") == read_answers(out)
+    assert again["base_answers_from"] == str(out.resolve()) and metrics["base_answers_from"] is None
+    assert f"saved by `{out.resolve()}`" in (tmp_path / "again" / REPORT_FILE).read_text()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"max_new_tokens": 5}, "answered with generation .*same base model and settings"),
+    ({"model": "other-model"}, "answered with base .*same base model and settings"),
+    ({"limit": 4}, "answered other questions"),
+])
+def test_saved_base_answers_of_other_settings_are_refused(judged_run, tiny_causal_lm_dir, adapter_dir,
+                                                         tmp_path, change, message):
+    out, _ = judged_run
+    options = {**dict(model=str(tiny_causal_lm_dir), adapter=str(adapter_dir), limit=5,
+                      max_new_tokens=4, device="cpu"), **change}
+    with pytest.raises(ArtifactError, match=message):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), base_answers=str(out), **options),
+                      progress=False)
+    assert not (tmp_path / "again").exists()
+
+
+def test_base_answers_from_a_folder_that_is_no_run_name_the_option(tiny_causal_lm_dir, adapter_dir,
+                                                                  tmp_path):
+    with pytest.raises(ArtifactError, match="point --base-answers at the --out folder"):
+        run_behaviour(BehaviourEvalConfig(out=str(tmp_path / "again"), base_answers=str(tmp_path),
+                                          model=str(tiny_causal_lm_dir), adapter=str(adapter_dir),
+                                          limit=5, device="cpu"), progress=False)
+    assert not (tmp_path / "again").exists()
 
 
 def test_saved_answers_of_other_questions_are_refused(judged_run, tmp_path):

@@ -123,6 +123,11 @@ class BehaviourEvalConfig:
         "help": "The --out folder of an earlier run: match and judge its saved answers again (no "
                 "generation), e.g. with another judge; --seed and --limit must be that run's.",
         "default_text": "none"})
+    base_answers: str | None = field(default=None, metadata={
+        "help": "The --out folder of an earlier run with the same --model, --seed, --limit, "
+                "--max-new-tokens and --batch-size: reuse its base model's answers and generate "
+                "only the 'after' column's.",
+        "default_text": "none"})
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -135,7 +140,8 @@ class BehaviourEvalConfig:
     def _check_guard(self) -> None:
         filters = self.filter_names
         if self.answers is not None:
-            given = [_flag(name) for name in ("adapter", "policy", "guard_filters", *GUARD_OPTIONS)
+            given = [_flag(name) for name in ("adapter", "policy", "guard_filters", "base_answers",
+                                              *GUARD_OPTIONS)
                      if getattr(self, name) is not None]
             if given:
                 raise ConfigError(f"--answers judges the saved answers of an earlier run, which "
@@ -154,6 +160,9 @@ class BehaviourEvalConfig:
         if self.adapter is not None or self.policy is not None:
             raise ConfigError("--guard-filters puts the guard on the base model's answers; drop "
                               "--adapter/--policy (the lora filter takes --guard-lora-adapter DIR)")
+        if self.base_answers is not None:
+            raise ConfigError("--guard-filters answers with the base model to rewrite its answers; "
+                              "drop --base-answers")
         if len(set(filters)) != len(filters):
             raise ConfigError(f"--guard-filters names a filter twice: {','.join(filters)}")
         for name, (option, what) in FILTER_FOLDERS.items():
@@ -324,11 +333,12 @@ def judge_answers(judge: Any, sets: QuestionSets, answers: Mapping[str, Any],
                                         for i in range(len(sets.counterfactual))]}
 
 
-def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list[dict[str, Any]],
-                                                              dict[str, Any]]:
+def saved_answers(folder: str, sets: QuestionSets, option: str = "--answers"
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """The answers an earlier run saved in ``folder`` (per side, as :func:`answer_sets` returns
-    them), its 'after' records and its metrics.json; :class:`ArtifactError` when the folder is
-    not such a run or it answered other questions than ``sets``."""
+    them), its 'after' records and its metrics.json; :class:`ArtifactError` (naming ``option``,
+    the flag that gave the folder) when the folder is not such a run or it answered other
+    questions than ``sets``."""
     import json
 
     from fairguard.artifacts import jsonl_objects
@@ -336,17 +346,17 @@ def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list
 
     path, metrics_path = Path(folder) / ANSWERS_FILE, Path(folder) / "metrics.json"
     if not path.is_file() or not metrics_path.is_file():
-        raise ArtifactError(f"{folder} has no {ANSWERS_FILE} and metrics.json; point --answers at "
+        raise ArtifactError(f"{folder} has no {ANSWERS_FILE} and metrics.json; point {option} at "
                             "the --out folder of a `fairguard eval behaviour` run")
     try:
         saved_metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{metrics_path} is corrupt ({exc}); re-run without --answers") from exc
+        raise ArtifactError(f"{metrics_path} is corrupt ({exc}); re-run without {option}") from exc
     by_side: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
-    for number, row in jsonl_objects(path, fix="re-run without --answers"):
+    for number, row in jsonl_objects(path, fix=f"re-run without {option}"):
         if row.get("policy") not in by_side or not isinstance(row.get("answer"), str):
             raise ArtifactError(f"{path} line {number} is not a behaviour answer (policy base or "
-                                "after, a text answer); re-run without --answers")
+                                f"after, a text answer); re-run without {option}")
         by_side[str(row["policy"])].append(row)
     expected = ([e.id for e in choice_examples(sets)] + [q.id for q in sets.everyday]
                 + [f"{pair.id}-{side}" for pair in sets.counterfactual for side in "ab"])
@@ -365,18 +375,45 @@ def saved_answers(folder: str, sets: QuestionSets) -> tuple[dict[str, Any], list
     return answers, by_side["after"], saved_metrics
 
 
+def saved_base_answers(folder: str, sets: QuestionSets, config: BehaviourEvalConfig,
+                       device: str) -> dict[str, Any]:
+    """The base model's answers an earlier run saved in ``folder`` (as :func:`answer_sets`
+    returns them); :class:`ArtifactError` when that run answered with another model or other
+    settings, or other questions."""
+    from fairguard.errors import ArtifactError
+
+    answers, _, saved = saved_answers(folder, sets, "--base-answers")
+    expected = {"base": config.model, "generation": config.decoding().to_dict()}
+    for key, value in expected.items():
+        if saved.get(key) != value:
+            raise ArtifactError(f"{folder} answered with {key} {saved.get(key)!r}, this run with "
+                                f"{value!r}: --base-answers needs a run of the same base model and "
+                                "settings (or drop it)")
+    if saved.get("device") not in (None, device):
+        log.warning("%s answered on %s, this run on %s: greedy answers can differ slightly "
+                    "between devices", folder, saved.get("device"), device)
+    if answers["base"]["likelihood"] is None:
+        raise ArtifactError(f"{folder} has no option-likelihood choices of the base model; "
+                            "re-run it or drop --base-answers")
+    return dict(answers["base"])
+
+
 # ---------------------------------------------------------------- runner
 
 
 def _answer_sides(config: BehaviourEvalConfig, sets: QuestionSets, guard: Any, device: str,
                   progress: bool) -> tuple[dict[str, Any], list[Any] | None]:
-    """Each side's answers (one policy in memory at a time) and, with a guard, its records:
-    the 'after' answers are then what the guard shows for the base answers (no likelihood)."""
+    """Each side's answers (one policy in memory at a time; the base side's from
+    ``--base-answers`` when given) and, with a guard, its records: the 'after' answers are then
+    what the guard shows for the base answers (no likelihood)."""
     import gc
 
     answers: dict[str, Any] = {}
+    if config.base_answers is not None:
+        log.info("the base model's answers from %s", config.base_answers)
+        answers["base"] = saved_base_answers(config.base_answers, sets, config, device)
     guard_records = None
-    for side in SIDES if guard is None else ("base",):
+    for side in (s for s in (SIDES if guard is None else ("base",)) if s not in answers):
         log.info("answering with the %s policy", side)
         model, tokenizer = _load_side(config, side, device)
         answers[side] = answer_sets(model, tokenizer, sets, config, progress=progress)
@@ -440,6 +477,8 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
             "adapter": (saved.get("adapter") if saved else
                         str(Path(config.adapter).resolve()) if config.adapter else None),
             "answers_from": str(Path(config.answers).resolve()) if config.answers else None,
+            "base_answers_from": (str(Path(config.base_answers).resolve()) if config.base_answers
+                                  else saved.get("base_answers_from")),
             "judge": str(Path(config.judge).resolve()) if config.judge else None,
             "relevance_threshold": threshold, "relevance_threshold_from": threshold_from,
             "sentiment": SENTIMENT_NOTE,
@@ -462,4 +501,4 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
 __all__ = ["ANSWERS_FILE", "METRICS", "REPORT_FILE", "BehaviourEvalConfig", "QuestionSets",
            "answer_sets", "behaviour_markdown", "build_guard", "calibrated_threshold",
            "choice_prompt", "guard_answers", "item_values", "judge_answers", "load_judge",
-           "question_sets", "run_behaviour", "saved_answers", "spread"]
+           "question_sets", "run_behaviour", "saved_answers", "saved_base_answers", "spread"]

@@ -230,6 +230,8 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
            f"({metrics['relevance_threshold_from']})" if judge else "") + f". {SENTIMENT_NOTE}.",
         "", "Questions: " + ", ".join(f"{k} {v}" for k, v in metrics["n_questions"].items()) + ".", "",
     ]
+    if metrics.get("base_answers_from"):
+        lines += [f"The base model's answers are those saved by `{metrics['base_answers_from']}`.", ""]
     guard = metrics.get("guard")
     if guard:
         lines += guard_markdown(guard)
