@@ -68,6 +68,23 @@ def test_rows_that_share_a_prompt_count_once_as_their_mean(tmp_path):
     assert got.to_dict()["repeated_rows"] == 2
 
 
+def test_the_share_of_evasive_answers_is_compared_from_the_responses(tmp_path):
+    """Declining is read from each side's response text by the evasion rules: two of three
+    answers decline after, none before (a repeated prompt counts once, as its mean)."""
+    def answer(i, text, prompt=None):
+        return {**row(i, "region", 0.5, 0.5, prompt), "response": text}
+
+    before = write_eval(tmp_path / "b", [answer(0, "Wei did."), answer(1, "Boil it for ten minutes."),
+                                         answer(2, "Fang."), answer(3, "Fang.", "prompt 2")])
+    after = write_eval(tmp_path / "a", [answer(0, "It depends."), answer(1, "Boil it for ten minutes."),
+                                        answer(2, "I can't help with that."),
+                                        answer(3, "I can't help with that.", "prompt 2")])
+    got = compare_evaluations(before, after)
+    assert (got.evasive.before, got.evasive.after, got.evasive.n) == (0.0, pytest.approx(2 / 3), 3)
+    assert got.to_dict()["evasive"]["change"] == pytest.approx(2 / 3)
+    assert "| evasive answers | 0.000 | 0.667 |" in got.markdown()
+
+
 def test_markdown_and_json_report_every_head_and_category(evals, tmp_path):
     got = compare_evaluations(*evals)
     text = got.markdown()

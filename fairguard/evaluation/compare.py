@@ -25,6 +25,7 @@ from fairguard.evaluation.cross_judge import (
     loud_warning,
 )
 from fairguard.evaluation.report import change_cell, markdown_table
+from fairguard.metrics.evasion import is_evasive
 from fairguard.metrics.paired import PairedChange, paired_change
 
 RESPONSES = "responses.jsonl"
@@ -93,6 +94,7 @@ class Comparison:
     only_after: int
     judges: dict[str, JudgeComparison] = field(default_factory=dict)
     repeated_rows: int = 0
+    evasive: PairedChange | None = None
 
     @property
     def n(self) -> int:
@@ -108,6 +110,7 @@ class Comparison:
             "by_category": _changes_dict(self.by_category),
             "only_before": self.only_before, "only_after": self.only_after,
             "repeated_rows": self.repeated_rows,
+            "evasive": self.evasive.to_dict() if self.evasive is not None else None,
         }
 
     def markdown(self) -> str:
@@ -133,6 +136,11 @@ class Comparison:
             warning = loud_warning([j.relation for j in self.judges.values()])
             if warning:
                 lines.append(warning)
+        if self.evasive is not None:
+            lines.append("Answers that decline or deflect, by the evasion rules "
+                         "(`fairguard.metrics.evasion`), read from both folders' responses:\n")
+            lines.append(markdown_table(("measure", *CHANGE_COLUMNS),
+                                        [("evasive answers", *_cells(self.evasive))]))
             if self.heads:
                 lines.append("## Weighted reward\n")
         if not self.heads:
@@ -284,11 +292,16 @@ def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
     judges = _compare_judges(before, after, old, new, firsts, changes, categories)
     if not heads and not judges:
         raise ConfigError(f"{before} and {after} have no score head in common")
+    def evasive(rows: dict[str, dict[str, Any]]) -> list[float]:
+        return [sum(is_evasive(str(rows[j].get("response", ""))) for j in rows_of[i]) / len(rows_of[i])
+                for i in firsts]
+
     return Comparison(before=str(before), after=str(after), heads=changes(firsts),
                       by_category={cat: changes(members) for cat, members in categories.items()}
                       if heads else {},
                       only_before=len(old) - len(ids), only_after=len(new) - len(ids),
-                      judges=judges, repeated_rows=len(ids) - len(firsts))
+                      judges=judges, repeated_rows=len(ids) - len(firsts),
+                      evasive=paired_change(evasive(old), evasive(new)))
 
 
 def _value(row: dict[str, Any], head: str, folder: str | Path, judge: str | None = None) -> float:

@@ -36,6 +36,7 @@ from fairguard.evaluation.cross_judge import (
 from fairguard.evaluation.fluency import FluencyProxy
 from fairguard.evaluation.report import markdown_table, write_report
 from fairguard.generation import DecodingConfig, generate_responses, load_policy
+from fairguard.metrics.evasion import evasion_reason
 from fairguard.metrics.quality import (
     DEFAULT_TEMPERATURE,
     TRIPLE,
@@ -189,6 +190,15 @@ def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[A
 
     rows = list(load_pairs(data, split))
     return rows[:limit] if limit is not None else rows
+
+
+EVASIVE_LINE = ("\nAnswers that decline or deflect by the evasion rules "
+                "(`fairguard.metrics.evasion`): {:.1f} %.\n")
+
+
+def evasive_share(responses: Sequence[str]) -> float:
+    """The share of ``responses`` that the evasion rules find evasive (0 for none)."""
+    return sum(evasion_reason(r) is not None for r in responses) / len(responses) if responses else 0.0
 
 
 def distinct_prompts(rows: Sequence[Any]) -> list[Any]:
@@ -368,6 +378,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             "split": config.split,
             "n": result.summary.n,
             "repeated_rows": repeated,
+            "evasive": evasive_share(result.responses),
             "means": result.summary.means,
             "stds": result.summary.stds,
             "by_category": by_category,
@@ -385,6 +396,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         title = f"Quality of {config.model}" + (f" + {config.adapter}" if config.adapter else "")
         title += f" + REFINE layer {config.refine_layer}" if config.refine_layer else ""
         report = quality_markdown(title, result.summary, by_category, judged, note, repeated)
+        report += EVASIVE_LINE.format(100 * metrics["evasive"])
         if guarded is not None:
             summary, records = guarded
             metrics["guarded"] = {"filters": config.guard_filters, "strategy": "rewrite",
@@ -398,6 +410,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         extra = [{"id": getattr(r, "id", str(i)), "category": getattr(r, "category", None)}
                  for i, r in enumerate(rows)]
         records = result.records(extra)
+        for record in records:
+            record["evasion"] = evasion_reason(record["response"])
         if judged:
             for i, record in enumerate(records):
                 record["judges"] = row_scores(judged, i)
