@@ -115,7 +115,8 @@ class Comparison:
 
     def markdown(self) -> str:
         """The judges' table first (independent judges first), then the weighted reward's
-        overall table and its change per category and head."""
+        overall table and its change per category and head, then the change in answers that
+        decline or deflect."""
         repeated = (f" ({self.repeated_rows} more rows repeat one of these prompts; each prompt "
                     "counts once, as the mean of its rows)" if self.repeated_rows else "")
         lines = [f"# {self.after} vs {self.before}\n",
@@ -136,17 +137,22 @@ class Comparison:
             warning = loud_warning([j.relation for j in self.judges.values()])
             if warning:
                 lines.append(warning)
-        if self.evasive is not None:
-            lines.append("Answers that decline or deflect, by the evasion rules "
-                         "(`fairguard.metrics.evasion`), read from both folders' responses:\n")
-            lines.append(markdown_table(("measure", *CHANGE_COLUMNS),
-                                        [("evasive answers", *_cells(self.evasive))]))
             if self.heads:
                 lines.append("## Weighted reward\n")
-        if not self.heads:
-            return "\n".join(lines)
-        lines.append(markdown_table(("head", *CHANGE_COLUMNS),
-                                    [(h, *_cells(c)) for h, c in self.heads.items()]))
+        if self.heads:
+            lines.append(self._heads_markdown())
+        if self.evasive is not None:
+            lines.append("\n## Answers that decline or deflect\n")
+            lines.append("By the evasion rules (`fairguard.metrics.evasion`), read from both "
+                         "folders' responses.\n")
+            lines.append(markdown_table(("measure", *CHANGE_COLUMNS),
+                                        [("evasive answers", *_cells(self.evasive))]))
+        return "\n".join(lines)
+
+    def _heads_markdown(self) -> str:
+        """The weighted reward's overall table and its change per category and head."""
+        lines = [markdown_table(("head", *CHANGE_COLUMNS),
+                                [(h, *_cells(c)) for h, c in self.heads.items()])]
         if len(self.by_category) > 1:
             heads = list(self.heads)
             lines.append("\n## Change by category\n")
@@ -292,6 +298,7 @@ def compare_evaluations(before: str | Path, after: str | Path) -> Comparison:
     judges = _compare_judges(before, after, old, new, firsts, changes, categories)
     if not heads and not judges:
         raise ConfigError(f"{before} and {after} have no score head in common")
+
     def evasive(rows: dict[str, dict[str, Any]]) -> list[float]:
         return [sum(is_evasive(str(rows[j].get("response", ""))) for j in rows_of[i]) / len(rows_of[i])
                 for i in firsts]
