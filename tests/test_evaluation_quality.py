@@ -109,8 +109,8 @@ def test_a_prompt_several_rows_share_is_evaluated_once(tmp_path, tiny_causal_lm_
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert (metrics["n"], metrics["repeated_rows"]) == (3, 2)
     rows = [json.loads(line) for line in (tmp_path / "out" / "responses.jsonl").read_text().splitlines()]
-    assert [r["evasion"] for r in rows] == [evasion_reason(r["response"]) for r in rows]
-    assert metrics["evasive"] == pytest.approx(np.mean([r["evasion"] is not None for r in rows]))
+    assert [r["evasion_rule"] for r in rows] == [evasion_reason(r["response"]) for r in rows]
+    assert metrics["evasive"] == pytest.approx(np.mean([r["evasion_rule"] is not None for r in rows]))
     assert [(r["id"], r["prompt"]) for r in rows] == [(f"t{i}", PROMPTS[i]) for i in range(3)]
     assert "3 responses, one per distinct prompt (2 more rows" in (tmp_path / "out" / "metrics.md").read_text()
     limited = CliRunner().invoke(cli, [*args, "--limit", "3", "--out", str(tmp_path / "o2")])

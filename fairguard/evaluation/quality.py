@@ -184,21 +184,15 @@ class QualityEvalConfig:
                                 batch_size=self.batch_size, seed=self.seed)
 
 
-def load_eval_prompts(data: str, split: str, limit: int | None = None) -> list[Any]:
-    """The dataset's rows of ``split`` (first ``limit`` of them), via the shared loader."""
+def load_eval_prompts(data: str, split: str) -> list[Any]:
+    """The dataset's rows of ``split``, via the shared loader."""
     from fairguard.data.loaders import load_pairs
 
-    rows = list(load_pairs(data, split))
-    return rows[:limit] if limit is not None else rows
+    return list(load_pairs(data, split))
 
 
 EVASIVE_LINE = ("\nAnswers that decline or deflect by the evasion rules "
                 "(`fairguard.metrics.evasion`): {:.1f} %.\n")
-
-
-def evasive_share(responses: Sequence[str]) -> float:
-    """The share of ``responses`` that the evasion rules find evasive (0 for none)."""
-    return sum(evasion_reason(r) is not None for r in responses) / len(responses) if responses else 0.0
 
 
 def distinct_prompts(rows: Sequence[Any]) -> list[Any]:
@@ -364,6 +358,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
                                    else score_responses(prompts, responses, rewards, proxy))
         guarded = (_guarded_summary(config, rewards, result, proxy)
                    if config.guard and rewards is not None else None)
+        evasion = [evasion_reason(response) for response in responses]
         categories = [str(getattr(r, "category", "all")) for r in rows]
         judged = score_with_judges(config.judge, judges, prompts, responses, categories, trained,
                                    reference_answers(rows))
@@ -378,7 +373,7 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
             "split": config.split,
             "n": result.summary.n,
             "repeated_rows": repeated,
-            "evasive": evasive_share(result.responses),
+            "evasive": sum(e is not None for e in evasion) / len(evasion) if evasion else 0.0,
             "means": result.summary.means,
             "stds": result.summary.stds,
             "by_category": by_category,
@@ -410,8 +405,8 @@ def run_quality_eval(config: QualityEvalConfig, progress: bool = True) -> dict[s
         extra = [{"id": getattr(r, "id", str(i)), "category": getattr(r, "category", None)}
                  for i, r in enumerate(rows)]
         records = result.records(extra)
-        for record in records:
-            record["evasion"] = evasion_reason(record["response"])
+        for record, rule in zip(records, evasion):
+            record["evasion_rule"] = rule
         if judged:
             for i, record in enumerate(records):
                 record["judges"] = row_scores(judged, i)
