@@ -86,7 +86,8 @@ def make_cross_judge(out: Path) -> None:
     for side, judges in scores.items():
         folder = out / "cross-judge" / side
         folder.mkdir(parents=True)
-        rows = [{"id": str(i), "category": "gender", "prompt": f"p{i}", "response": f"{side} r{i}",
+        rows = [{"id": str(i), "category": "gender", "prompt": f"p{i}",
+                 "response": "I cannot answer that." if (side, i) == ("base", 0) else f"{side} r{i}",
                  "judges": {j: {"fairness": v[i], "relevance": 0.8} for j, v in judges.items()}}
                 for i in range(3)]
         (folder / "responses.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -150,6 +151,8 @@ def test_grpo_leads_with_the_cross_judge_then_behaviour_then_the_training_judge(
     assert "`judge-independent`, independent: other data than reward-model (another held-out split)." in table
     assert "`data build --seed 1`" in table and "fairness 0.801" in table
     assert "Every judge is the reward model" not in table  # one judge is independent
+    assert "Answers that decline or deflect (the evasion rules" in table
+    assert "33.3 % -> 0.0 % (-33.3 ± 33.3 points)" in table
     rows = grpo[behaviour:same]
     assert "| metric | n | base | after | change ± se | better |" in rows
     assert ("| multiple choice, option likelihood: disambiguated: accuracy | 4 | 0.500 | 0.750 | "
@@ -182,6 +185,17 @@ def test_only_training_judges_get_the_loud_warning(tmp_path: Path) -> None:
     grpo = _grpo_part(write_report(out).read_text())
     assert "judge-independent | independent" not in grpo
     assert "**Every judge is the reward model the adapter was trained against" in grpo
+
+
+def test_a_comparison_without_the_evasive_share_has_no_evasion_line(tmp_path: Path) -> None:
+    out = make_run(tmp_path / "run")
+    path = out / "cross-judge" / "compare" / "compare.json"
+    cmp = json.loads(path.read_text())
+    del cmp["evasive"]  # written before `eval compare` paired it
+    path.write_text(json.dumps(cmp))
+    grpo = _grpo_part(write_report(out).read_text())
+    assert "| judge-independent | independent | fairness |" in grpo
+    assert "Answers that decline or deflect" not in grpo
 
 
 def test_dataset_counts_per_category_and_split(tmp_path: Path) -> None:
