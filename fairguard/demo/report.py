@@ -202,11 +202,12 @@ def _cross_judge(out: Path) -> list[str]:
 def _evasive_line(change: dict[str, Any] | None) -> list[str]:
     """The paired change of answers that decline or deflect (``compare.json`` ``evasive``); a
     judge's gain from saying less shows beside it. Empty for a comparison without it."""
-    if not isinstance(change, dict) or not all(isinstance(change.get(k), (int, float))
-                                               for k in ("before", "after", "change", "se")):
+    cell = _flagged_cell(change)
+    if cell is None or change is None or not all(isinstance(change.get(k), (int, float))
+                                                 for k in ("change", "se")):
         return []
     return [(f"Answers that decline or deflect (the evasion rules, `fairguard.metrics.evasion`): "
-             f"{_flagged_cell(change)} ({100 * change['change']:+.1f} ± {100 * change['se']:.1f} "
+             f"{cell} ({100 * change['change']:+.1f} ± {100 * change['se']:.1f} "
              "points): a judge's gain that comes with more of them is a gain from saying less."), ""]
 
 
