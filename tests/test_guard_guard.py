@@ -11,6 +11,7 @@ import fairguard
 from fairguard import Guard
 from fairguard.errors import ConfigError, GuardBlockedError, InputError, UnknownNameError
 from fairguard.guard import GuardConfig
+from fairguard.guard.config import DEFAULT_REFUSAL
 from fairguard.protocols import BaseFilter
 
 GENDERED = "he is a man and he said his wife is good"
@@ -252,7 +253,7 @@ def test_score_batch_inputs():
     assert guard.check("p", "").scores["gender-bias"] == pytest.approx(1.0)  # empty answer allowed
 
 
-def test_long_rewrite_is_scored_on_max_chars_and_noted():
+def test_long_rewrite_is_scored_on_max_chars_and_its_unread_rest_follows_the_fail_policy():
     class Bloat(BaseFilter):
         name = "bloat"
 
@@ -269,11 +270,26 @@ def test_long_rewrite_is_scored_on_max_chars_and_noted():
             return {"seen": np.array([min(len(c) / 1000, 1.0) for c in completions])}
 
     reward = Seen()
-    guard = Guard([reward], [Bloat()], strategy="rewrite", thresholds="seen=0.9", max_chars=1000)
+    guard = Guard([reward], [Bloat()], strategy="rewrite", thresholds="seen=0.9", max_chars=1000,
+                  fail="open")
     record = guard.check("p", "short")
     assert reward.lengths == [5, 1000]  # the 100k-character rewrite was scored on 1000 characters
-    assert record.action == "rewritten" and len(record.text) == 100_000
-    assert "scored on the first 1,000" in record.notes[0]
+    assert record.action == "rewritten" and len(record.text) == 100_000 and record.decision == "pass"
+    [unread] = record.errors
+    assert (unread.plugin, unread.kind) == ("guard", "unread") and "first 1,000" in unread.message
+
+    # fail="closed" (the default): text the guard did not read never passes; the short original,
+    # which it read whole, stays the output (under threshold, so flagged)
+    closed = Guard([Seen()], [Bloat()], strategy="rewrite", thresholds="seen=0.9", max_chars=1000)
+    record = closed.check("p", "short")
+    assert (record.text, record.action, record.decision, record.errors) == ("short", "none", "flag", [])
+    long, read = "word " * 400, "x" * 950  # Seen scores both 1.0 / 0.95: only the reading differs
+    [[best]] = Guard([Seen()], max_chars=1000).decide(["p"], [[long, read]])
+    assert (best.text, best.decision, best.errors) == (read, "pass", [])
+    with pytest.raises(GuardBlockedError, match="guard unread"):
+        Guard([Seen()], below="raise", max_chars=1000).decide(["p"], [[long]])
+    [[refused]] = Guard([Seen()], below="refuse", max_chars=1000).decide(["p"], [[long]])
+    assert refused.decision == "block" and refused.text == DEFAULT_REFUSAL
 
 
 def test_threads_give_the_same_results_as_serial_calls():

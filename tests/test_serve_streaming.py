@@ -110,3 +110,17 @@ def test_error_releases_carry_a_code():
     broken = _run(Guard([Fairness()], thresholds="fairness=0.5", fail="open"), "Fine.",
                   fail=BackendError("upstream", "error", "down"))
     assert broken[-1].code == "upstream_error"
+
+
+@pytest.mark.parametrize("fail", ["closed", "open"])
+def test_a_stream_longer_than_max_chars_follows_the_fail_policy(fail):
+    # past max_chars the guard reads no more: the rest is unread, as for a whole answer
+    guard = Guard([Fairness()], thresholds="fairness=0.5", max_chars=60, fail=fail, below="refuse",
+                  refusal_text="REFUSED")
+    releases = _run(guard, "A fair sentence here. " * 5)
+    last = releases[-1]
+    if fail == "closed":
+        assert _text(releases) == "A fair sentence here. " * 2 + "REFUSED" and last.finish_reason == "content_filter"
+    else:
+        assert _text(releases).count("A fair sentence here.") == 5 and last.record.decision == "pass"
+    assert any(e.plugin == "guard" and e.kind == "unread" for e in last.record.errors)

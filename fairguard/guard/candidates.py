@@ -23,7 +23,6 @@ class Candidate:
     partial: float  # weighted sum over the heads that were scored (ranks under fail="open")
     failures: list[PluginFailure]
     rewritten: bool = False
-    clipped: bool = False  # scored on its first max_chars characters only
 
 
 @dataclass
@@ -60,12 +59,8 @@ def make_record(slot: Slot, below: list[str], cfg: GuardConfig) -> GuardRecord:
             action = "reranked"
         else:
             action = "none"
-    notes = list(slot.notes)
-    if cur.clipped:
-        notes.append(f"the completion has {len(cur.text):,} characters; it was scored on the "
-                     f"first {cfg.max_chars:,} (max_chars)")
     return GuardRecord(
         text=text, scores=dict(cur.scores), decision=decision, action=action,
         candidates=slot.considered, candidate_totals=list(slot.candidate_totals), below=below,
         errors=errors, fail_policy=cfg.fail, strategy=cfg.strategy, original=original,
-        notes=notes)
+        notes=list(slot.notes))

@@ -143,10 +143,16 @@ class Guard(AsyncGuardMixin):
             return []
         limit = self.config.max_chars
         # Rewards read all they are shown (the reward model in sentence windows,
-        # fairguard/reward_model/windows.py): only text past max_chars goes unscored.
-        clipped = [len(c) > limit for c in completions]
-        shown = [c[:limit] if cut else c for c, cut in zip(completions, clipped)]
+        # fairguard/reward_model/windows.py): only text past max_chars goes unscored, and that
+        # is recorded as a failure of the guard's own, so the fail policy decides it.
+        shown = [c[:limit] for c in completions]
         arrays, failures = self._scores_within(scope or CallScope(), prompts, shown)
+        for text, fails in zip(completions, failures):
+            if len(text) > limit:
+                fails.append(PluginFailure(
+                    "guard", "score", "unread",
+                    f"the completion has {len(text):,} characters and only the first {limit:,} "
+                    "(max_chars) were scored; raise max_chars to read it all"))
         cands = []
         for i in range(n):
             scores: dict[str, float | None] = {}
@@ -163,7 +169,7 @@ class Guard(AsyncGuardMixin):
                     partial += weight * score
             total = partial if complete else None
             scores[TOTAL] = total
-            cands.append(Candidate(completions[i], scores, total, partial, failures[i], clipped=clipped[i]))
+            cands.append(Candidate(completions[i], scores, total, partial, failures[i]))
         return cands
 
     def below(self, scores: Mapping[str, float | None]) -> list[str]:

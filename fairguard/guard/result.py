@@ -11,11 +11,12 @@ ACTIONS = ("none", "reranked", "rewritten", "refused")
 
 @dataclass
 class PluginFailure:
-    """One plugin call that raised, returned NaN/malformed output, or timed out."""
+    """One plugin call that raised, returned NaN/malformed output, or timed out; or text the
+    guard did not read (plugin ``guard``, kind ``unread``: a completion past ``max_chars``)."""
 
     plugin: str
     stage: str  # "score", "rewrite" or "logits_processor"
-    kind: str  # "error", "nan" or "timeout"
+    kind: str  # "error", "nan", "timeout" or "unread"
     message: str
 
     def to_dict(self) -> dict[str, str]:

@@ -103,7 +103,10 @@ class SentenceGate:
 
     async def _check(self, text: str) -> GuardRecord:
         t0 = time.perf_counter()
-        record = await self.checker.acheck(self.prompt, text, deadline_s=self._left(), request_id=self.request_id)
+        # adecide, not acheck: generated text past max_chars is the guard's "unread" failure
+        # under the fail policy (as for a whole answer), not an input error
+        [[record]] = await self.checker.adecide([self.prompt], [[text]], 1, deadline_s=self._left(),
+                                                request_id=self.request_id)
         self.state.guard_ms += (time.perf_counter() - t0) * 1000.0
         self.state.errors.extend(record.errors)
         self.state.last = record
