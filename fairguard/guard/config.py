@@ -18,7 +18,7 @@ STRATEGIES = get_args(Strategy)
 FAIL_POLICIES = get_args(FailPolicy)
 BELOW_POLICIES = get_args(BelowPolicy)
 DEFAULT_REFUSAL = ("I'm sorry, I can't give that answer. "
-                   "[withheld by fairguard: it did not meet the fairness policy]")
+                   "[withheld by fairguard: it did not meet the guard's policy]")
 
 
 def parse_thresholds(spec: str | Mapping[str, float] | None) -> dict[str, float]:
