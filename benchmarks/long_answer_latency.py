@@ -7,6 +7,12 @@ answer at batch 1 (one answer per call, as ``Guard.check`` scores it), the end-t
 taking turns, so that load from other processes hits every row alike), and for reference
 the 2,000-character answer read the old way (its first ``max_length`` tokens only,
 ``windows=False``). Target: the 2,000-character answer costs at most 4x the 200-character one.
+These scorers keep no window scores (``window_cache=0``): every call reads the answer anew.
+
+It also streams the 2,000-character answer through ``fairguard serve``'s sentence gate
+(:class:`~fairguard.serve.streaming.SentenceGate`, a guard on the ``reward-model`` reward), which
+scores the text released so far at every sentence: with the reward's window cache (the default)
+and without it (``window_cache=0``), each stream starting with an empty cache.
 
     python benchmarks/long_answer_latency.py --threads 2            # untrained MiniLM-L6
     python benchmarks/long_answer_latency.py --model DIR --export DIR --threads 2 --write
@@ -49,6 +55,61 @@ def answer_of(chars: int) -> str:
         text = (text + " " + neutral[i % len(neutral)]).strip()
         i += 1
     return text[:text.rfind(" ", 0, chars + 1)].rstrip(",;") + "."
+
+
+class _Streamed:
+    """Streams its answer word by word through a sentence gate on ``reward`` at every call (the
+    reward's window cache emptied first), whatever pair it is handed."""
+
+    def __init__(self, reward: Any, answer: str):
+        from fairguard import Guard
+
+        self.reward, self.answer = reward, answer
+        self.guard = Guard([reward], strategy="score", below="flag")
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> Any:
+        import asyncio
+
+        from fairguard.serve.streaming import SentenceGate, guarded_stream
+
+        cache = self.reward.scorer.window_cache
+        if cache is not None:
+            cache.clear()
+
+        async def words() -> Any:
+            for word in self.answer.split(" "):
+                yield word + " "
+
+        async def stream() -> int:
+            gate = SentenceGate(self.guard, prompts[0])
+            async for _ in guarded_stream(gate, words()):
+                pass
+            return gate.state.sentences
+
+        return asyncio.run(stream())
+
+
+def streamed_windows(reward: Any, prompt: str, answer: str) -> dict[str, int]:
+    """The texts a sentence gate checks when ``answer`` streams in word by word (the answer so far
+    at each sentence), the windows those hold, and how many of them ``reward``'s window cache
+    leaves to score in one fresh stream (texts read whole are always scored)."""
+    from fairguard.reward_model.windows import split_windows
+    from fairguard.serve.streaming import SentenceSplitter
+
+    splitter, shown, texts = SentenceSplitter(), "", []
+    for word in answer.split(" "):
+        for sentence in splitter.feed(word + " "):
+            shown += sentence
+            texts.append(shown)
+    if splitter.pending.strip():
+        texts.append(shown + splitter.flush())
+    scorer = reward.scorer
+    counts = [len(split_windows(scorer.tokenizer, [prompt], [text], scorer.max_length)) for text in texts]
+    cache = scorer.window_cache
+    before = cache.misses
+    _Streamed(reward, answer).score([prompt], [answer])
+    return {"checks": len(texts), "windows": sum(counts),
+            "windows_scored_cached": cache.misses - before + sum(1 for c in counts if c == 1)}
 
 
 class _OneAnswer:
@@ -128,6 +189,23 @@ def report(result: dict[str, Any], backends: Sequence[str]) -> str:
     lines.append(f"Target: the {LONG:,}-character answer costs at most {TARGET_RATIO:g}x the "
                  f"{SHORT}-character one: {verdicts}. The long pair is {tokens_ratio:.1f}x the "
                  f"tokens of the short one, and its windows read {read_ratio:.1f}x the tokens.")
+    streams = result.get("streamed") or {}
+    if streams:
+        lines += ["", f"Streamed: the {long_['chars']}-character answer through `fairguard serve`'s sentence "
+                  "gate (`SentenceGate` on a guard with the `reward-model` reward, `strategy=\"score\"`), "
+                  "which checks the answer so far at every sentence, timed the same way, each stream "
+                  "starting with an empty window cache.", "",
+                  "| backend | checks | windows in them | windows scored with the cache | p50 ms/stream, "
+                  "no cache | p50 ms/stream, window cache | cache / no cache | cached stream / one "
+                  "whole answer |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for backend, counts in streams.items():
+            plain = latency[f"{backend} {LONG} streamed uncached"]["p50"]
+            cached = latency[f"{backend} {LONG} streamed"]["p50"]
+            whole = latency[f"{backend} {LONG}"]["p50"]
+            lines.append(f"| {backend} | {counts['checks']} | {counts['windows']} | "
+                         f"{counts['windows_scored_cached']} | {plain:.1f} | {cached:.1f} | "
+                         f"**{cached / plain:.2f}x** | {cached / whole:.2f}x |")
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
+    from fairguard import get_reward
     from fairguard.export.onnx_export import export_onnx
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer
@@ -171,10 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.export:
             export_onnx(model_dir, export_dir, quantize="int8", progress=False)
         backends = {
-            "torch": lambda w, n=None: TorchRewardScorer(model_dir, device="cpu", windows=w, max_length=n),
+            "torch": lambda w, n=None: TorchRewardScorer(model_dir, device="cpu", windows=w, max_length=n,
+                                                         window_cache=0),
             "onnx-int8": lambda w, n=None: OnnxRewardScorer(export_dir, quantized=True, threads=threads,
-                                                            windows=w, max_length=n),
+                                                            windows=w, max_length=n, window_cache=0),
         }
+        folders = {"torch": (model_dir, {}), "onnx-int8": (export_dir, {"threads": threads})}
+        streams: dict[str, dict[str, int]] = {}
         configs: dict[str, tuple[Any, str]] = {}
         shapes: dict[str, dict[str, int]] = {}
         for backend, make in backends.items():
@@ -185,6 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             tok, max_length = windowed.tokenizer, windowed.max_length
             if args.window_tokens:
                 configs[f"{backend} {LONG} small-windows"] = (make(True, args.window_tokens), answers[LONG])
+            folder, options = folders[backend]
+            for label, size in (("streamed", None), ("streamed uncached", 0)):
+                cache_option = {} if size is None else {"window_cache": size}
+                reward = get_reward("reward-model", path=str(folder), backend=backend.split("-")[0],
+                                    **options, **cache_option)
+                configs[f"{backend} {LONG} {label}"] = (_Streamed(reward, answers[LONG]), answers[LONG])
+                if size is None:
+                    streams[backend] = streamed_windows(reward, prompt, answers[LONG])
         reads = [(str(chars), answer, max_length) for chars, answer in answers.items()]
         reads += [("small", answers[LONG], args.window_tokens)] if args.window_tokens else []
         for key, answer, budget in reads:
@@ -206,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "window_tokens": args.window_tokens,
               "threads": threads, "machine": machine_info(), "rounds": args.rounds,
               "load_average_before": load_before, "load_average_after": load_after,
-              "answers": shapes, "latency_ms_per_answer": latency, "ratio_long_vs_short_p50": ratios}
+              "answers": shapes, "latency_ms_per_answer": latency, "ratio_long_vs_short_p50": ratios,
+              "streamed": streams}
     text = report(result, list(backends))
     publish(text, SECTION, args.write, result, args.json_out)
     return 0

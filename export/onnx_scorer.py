@@ -10,6 +10,8 @@ tokens (rows x longest pair): many short pairs share a batch, long ones go a few
 Long responses are scored in windows combined per head, exactly as the
 torch scorer does (:mod:`fairguard.reward_model.windows`); a call whose pairs all fit in
 ``max_length`` tokens (each its own only window) is tokenised once and skips the windowing.
+The scores of the last ``window_cache`` windows of long responses are kept, so a growing
+answer scored again (a stream checked at every sentence) costs only its new windows.
 
 Boundary re-check: an int8 export records, per head, how far its logits strayed from fp32's
 on the calibration pairs (a high quantile, ``onnx.quantization.recheck_margins``). With
@@ -33,7 +35,7 @@ from fairguard.errors import ArtifactError, ConfigError, FairguardError
 from fairguard.export.batching import BATCH_TOKENS, EncodedPairs, PairBatcher
 from fairguard.export.parity import logit_threshold, near_thresholds
 from fairguard.inputs import DEFAULT_MAX_CHARS, check_pairs
-from fairguard.reward_model.windows import combine_rules, score_windowed
+from fairguard.reward_model.windows import WINDOW_CACHE, combine_rules, make_window_cache, score_windowed
 
 BATCH_INPUTS = ("input_ids", "token_type_ids", "attention_mask")  # what PairBatcher yields
 FP32_FILE = "model.onnx"
@@ -58,7 +60,7 @@ class OnnxRewardScorer:
                  threads: int | None = None, batch_size: int = 32,
                  max_length: int | None = None, max_chars: int = DEFAULT_MAX_CHARS,
                  windows: bool = True, recheck: bool | None = None, reveal: bool = True,
-                 batch_tokens: int | None = BATCH_TOKENS) -> None:
+                 batch_tokens: int | None = BATCH_TOKENS, window_cache: int = WINDOW_CACHE) -> None:
         from fairguard.export.session import feed_names, make_session
         from fairguard.export.source import check_heads, max_length_of, thresholds_of
         from fairguard.reward_model.disguise import Undisguiser
@@ -105,6 +107,7 @@ class OnnxRewardScorer:
         self.batch_tokens = batch_tokens  # padded tokens per batch at most (None: no limit)
         self.max_chars = max_chars
         self.windows = bool(windows)  # False: read only each pair's first max_length tokens
+        self.window_cache = make_window_cache(window_cache)
         self.combine = combine_rules(self.heads)  # how windows combine, per head
         self.quantized = bool(quantized)
         self.backend = "onnx-int8" if quantized else "onnx-fp32"
@@ -232,7 +235,7 @@ class OnnxRewardScorer:
         encoded = self.batcher.encode(prompts, responses)
         if self.windows and not encoded.all_shorter_than(self.max_length):
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
-                                  self.heads, self.max_length)
+                                  self.heads, self.max_length, self.window_cache)
         scores = _sigmoid(self._encoded_logits(encoded))
         return {head: scores[:, i].copy() for i, head in enumerate(self.heads)}
 

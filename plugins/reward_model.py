@@ -23,6 +23,7 @@ from fairguard.errors import ConfigError
 from fairguard.export.batching import BATCH_TOKENS
 from fairguard.hookspecs import hookimpl
 from fairguard.reward_model.ensemble import COMBINE_RULES, combine_scores, read_ensemble
+from fairguard.reward_model.windows import WINDOW_CACHE
 
 log = logging.getLogger("fairguard")
 
@@ -43,12 +44,13 @@ def choose_backend(folder: Path, backend: str) -> str:
 
 def _onnx_scorer(folder: Path, batch_size: int, device: str | None, threads: int | None,
                  recheck: bool | None = None, batch_tokens: int | None = None,
-                 window_tokens: int | None = None) -> Any:
+                 window_tokens: int | None = None, window_cache: int = WINDOW_CACHE) -> Any:
     if device not in (None, "cpu"):
         raise ConfigError(f"the onnx backend runs on the CPU; drop device={device!r} or use backend='torch'")
     from fairguard.export.onnx_scorer import OnnxRewardScorer
 
-    kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck, "max_length": window_tokens}
+    kwargs: dict[str, Any] = {"batch_size": batch_size, "recheck": recheck, "max_length": window_tokens,
+                              "window_cache": window_cache}
     if threads is not None:
         kwargs["threads"] = threads
     if batch_tokens is not None:  # 0: no limit; None: the scorer's default
@@ -64,7 +66,8 @@ class RewardModelReward:
     def __init__(self, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
                  backend: str = "auto", batch_size: int = 32, device: str | None = None,
                  threads: int | None = None, ensemble: str = "mean", recheck: bool | None = None,
-                 batch_tokens: int | None = None, window_tokens: int | None = None):
+                 batch_tokens: int | None = None, window_tokens: int | None = None,
+                 window_cache: int = WINDOW_CACHE):
         folders = _folders(path)
         calibrated = read_ensemble(folders[0]) if len(folders) == 1 else None
         if calibrated is not None:  # a `fairguard train ensemble` folder: its members, rule, thresholds
@@ -101,7 +104,7 @@ class RewardModelReward:
         self.ensemble = ensemble
         self.backend = backends[0]
         self.scorers = [_scorer(folder, b, batch_size, device, threads, recheck, batch_tokens,
-                                window_tokens) for folder, b in zip(folders, backends)]
+                                window_tokens, window_cache) for folder, b in zip(folders, backends)]
         self.scorer = self.scorers[0]
         self.heads: tuple[str, ...] = tuple(self.scorer.heads)
         for folder, scorer in zip(folders[1:], self.scorers[1:]):
@@ -141,15 +144,18 @@ def _folders(path: Any) -> list[Path]:
 
 def _scorer(folder: Path, backend: str, batch_size: int, device: str | None,
             threads: int | None, recheck: bool | None = None,
-            batch_tokens: int | None = None, window_tokens: int | None = None) -> Any:
+            batch_tokens: int | None = None, window_tokens: int | None = None,
+            window_cache: int = WINDOW_CACHE) -> Any:
     """The scorer of one reward-model folder on its chosen ``backend`` (``torch`` or ``onnx``);
     ``window_tokens``: the tokens each window of a long answer holds (default: the model's
-    ``max_length``)."""
+    ``max_length``); ``window_cache``: how many windows' scores it keeps (0: none)."""
     if backend == "onnx":
-        return _onnx_scorer(folder, batch_size, device, threads, recheck, batch_tokens, window_tokens)
+        return _onnx_scorer(folder, batch_size, device, threads, recheck, batch_tokens, window_tokens,
+                            window_cache)
     from fairguard.reward_model.inference import TorchRewardScorer
 
-    return TorchRewardScorer(folder, device=device, batch_size=batch_size, max_length=window_tokens)
+    return TorchRewardScorer(folder, device=device, batch_size=batch_size, max_length=window_tokens,
+                             window_cache=window_cache)
 
 
 @hookimpl
@@ -163,5 +169,7 @@ def register_rewards(register: Callable[..., None]) -> None:
         "onnx: pairs near a threshold again in fp32; on where the export records margins), "
         f"batch_tokens (onnx: padded tokens per batch at most, default {BATCH_TOKENS}, 0 = no limit), "
         "window_tokens (tokens per window of a long answer, at most the model's max_length, its "
-        "default; fewer dilute one biased sentence less and cost more windows)",
+        "default; fewer dilute one biased sentence less and cost more windows), "
+        f"window_cache (windows whose scores are kept, so a growing answer scored again costs "
+        f"only its new windows; default {WINDOW_CACHE}, 0 = none)",
     )

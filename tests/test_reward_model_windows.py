@@ -5,8 +5,10 @@ from windows_data import BIASED, NEUTRAL, PROMPTS, marker_export
 
 from fairguard.reward_model.windows import (
     COMBINE,
+    WindowCache,
     combine_rules,
     combine_windows,
+    make_window_cache,
     score_windowed,
     split_sentences,
     split_windows,
@@ -159,6 +161,71 @@ def test_all_windows_are_scored_in_one_call(tok):
     assert len(calls) == 1 and calls[0] > 3
 
 
+# ----- the window cache --------------------------------------------------------------------
+
+def _counting(calls):
+    def score_pairs(prompts, responses):
+        calls.append(list(zip(prompts, responses)))
+        return fake_pairs(prompts, responses)
+    return score_pairs
+
+
+def test_a_window_cache_scores_only_the_windows_it_has_not_seen(tok):
+    heads = ["fairness", "relevance", "fluency", "words"]
+    calls, cache = [], WindowCache(64)
+    answer = long_answer(16, marker_at=16)
+    windows = split_windows(tok, [PROMPT], [answer], 40)
+    n, distinct = len(windows), len(set(windows.responses))  # the answer repeats its sentences
+    first = score_windowed(_counting(calls), tok, [PROMPT], [answer], heads, 40, cache)
+    assert len(calls) == 1 and len(calls[0]) == distinct > 3
+    assert (cache.hits, cache.misses) == (n - distinct, distinct)
+    again = score_windowed(_counting(calls), tok, [PROMPT], [answer], heads, 40, cache)
+    assert len(calls) == 1 and (cache.hits, cache.misses) == (2 * n - distinct, distinct)
+    for head in heads:
+        np.testing.assert_array_equal(first[head], again[head])
+    for extra in range(5):  # the answer grows by a sentence: only its last window is new
+        answer = f"{answer} applicant number {extra} has the skills."
+        got = score_windowed(_counting(calls), tok, [PROMPT], [answer], heads, 40, cache)
+        assert len(calls[-1]) == 1 and len(calls) == 2 + extra
+        plain = score_windowed(fake_pairs, tok, [PROMPT], [answer], heads, 40)
+        for head in heads:
+            np.testing.assert_array_equal(got[head], plain[head])
+    assert got["fairness"][0] == pytest.approx(0.1)  # the marker's window is still read
+
+
+def test_a_window_cache_scores_each_distinct_window_once_and_forgets_the_oldest(tok):
+    calls, cache = [], WindowCache(64)
+    answers = [long_answer(12, marker_at=3), long_answer(12, marker_at=3), long_answer(9)]
+    windows = split_windows(tok, [PROMPT] * 3, answers, 40)
+    score_windowed(_counting(calls), tok, [PROMPT] * 3, answers, [*HEADS, "words"], 40, cache)
+    distinct = set(zip(windows.prompts, windows.responses))
+    assert len(calls) == 1 and len(calls[0]) == len(distinct) < len(windows)
+
+    calls = []  # a pair read whole is scored every time, never kept
+    for _ in range(2):
+        score_windowed(_counting(calls), tok, [PROMPT, PROMPT], [NEUTRAL[0], answers[2]],
+                       [*HEADS, "words"], 40, cache)
+    assert calls[0][0] == calls[1][0] == (PROMPT, NEUTRAL[0]) and len(calls[1]) == 1
+    assert (PROMPT, NEUTRAL[0]) not in cache._rows
+
+    small, calls = WindowCache(2), []
+    small.score(_counting(calls), ["p"] * 3, ["a", "b", "c"])
+    assert len(small) == 2
+    small.score(_counting(calls), ["p", "p"], ["c", "a"])  # c kept, a forgotten (oldest)
+    assert calls[-1] == [("p", "a")] and (small.hits, small.misses) == (1, 4)
+
+
+def test_window_cache_sizes():
+    from fairguard.errors import ConfigError
+
+    assert make_window_cache(0) is None and make_window_cache(3).size == 3
+    for bad in (-1, True, 2.0, "8"):
+        with pytest.raises(ConfigError, match="window_cache must be an integer >= 0"):
+            make_window_cache(bad)
+    with pytest.raises(ConfigError, match="positive number of windows"):
+        WindowCache(0)
+
+
 # ----- real scorers ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -296,15 +363,45 @@ def test_one_scorer_serves_many_threads(marker, backend):
     from fairguard.export.onnx_scorer import OnnxRewardScorer
     from fairguard.reward_model.inference import TorchRewardScorer
 
-    scorer = (TorchRewardScorer(marker[0], device="cpu") if backend == "torch"
-              else OnnxRewardScorer(marker[1], threads=1))
+    def make(window_cache):
+        if backend == "torch":
+            return TorchRewardScorer(marker[0], device="cpu", window_cache=window_cache)
+        return OnnxRewardScorer(marker[1], threads=1, window_cache=window_cache)
+
+    uncached, cached = make(0), make(64)
     batches = [([PROMPT, PROMPT], [long_answer(6 + k, marker_at=k), NEUTRAL[k % 5]])
                for k in range(16)]
-    expected = [scorer.score(*batch)["fairness"] for batch in batches]
-    with ThreadPoolExecutor(8) as pool:
-        got = list(pool.map(lambda batch: scorer.score(*batch)["fairness"], batches))
-    for a, b in zip(got, expected):
-        np.testing.assert_allclose(a, b, atol=1e-6 if backend == "torch" else 1e-2)
+    expected = [uncached.score(*batch)["fairness"] for batch in batches]
+    for scorer in (uncached, cached):  # many threads on one scorer; on one window cache
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda batch, scorer=scorer: scorer.score(*batch)["fairness"], batches * 2))
+        for a, b in zip(got, expected * 2):
+            np.testing.assert_allclose(a, b, atol=1e-6 if backend == "torch" else 1e-2)
+    assert cached.window_cache.hits > 0 and len(cached.window_cache) <= 64
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_growing_answer_costs_only_its_new_windows(marker, backend):
+    from fairguard import get_reward
+    from fairguard.errors import ConfigError
+
+    folder = marker[0] if backend == "torch" else marker[1]
+    reward = get_reward("reward-model", path=folder, backend=backend)
+    plain = get_reward("reward-model", path=folder, backend=backend, window_cache=0)
+    assert plain.scorer.window_cache is None
+    parts = long_answer(24, marker_at=18).split(". ")
+    windows = 0
+    for k in range(1, len(parts) + 1):  # scored sentence by sentence, as a stream is checked
+        text = ". ".join(parts[:k])
+        got, ref = reward.score([PROMPT], [text]), plain.score([PROMPT], [text])
+        windows += len(split_windows(reward.scorer.tokenizer, [PROMPT], [text], reward.scorer.max_length))
+        for head in HEADS:
+            np.testing.assert_allclose(got[head], ref[head], atol=1e-6 if backend == "torch" else 2e-2)
+    assert got["fairness"][0] < 0.1
+    cache = reward.scorer.window_cache
+    assert cache.misses < windows / 2  # each step scored its last window, not all of them
+    with pytest.raises(ConfigError, match="window_cache must be an integer >= 0"):
+        get_reward("reward-model", path=folder, backend=backend, window_cache=-1)
 
 
 def test_guard_reads_a_long_answer_up_to_max_chars(marker):

@@ -124,3 +124,32 @@ def test_a_stream_longer_than_max_chars_follows_the_fail_policy(fail):
     else:
         assert _text(releases).count("A fair sentence here.") == 5 and last.record.decision == "pass"
     assert any(e.plugin == "guard" and e.kind == "unread" for e in last.record.errors)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_long_stream_scores_each_window_once_with_a_real_reward_model(tmp_path_factory, backend):
+    from windows_data import BIASED, NEUTRAL, marker_export
+
+    from fairguard import get_reward
+    from fairguard.reward_model.windows import split_sentences, split_windows
+
+    source, export = marker_export(tmp_path_factory)  # tiny model fitted to flag BIASED sentences
+    folder = source if backend == "torch" else export
+    fair = " ".join(f"{NEUTRAL[k % 5][:-1]} in case {k}." for k in range(24))
+    text = fair + " " + BIASED[0]
+    cached = get_reward("reward-model", path=str(folder), backend=backend)
+    uncached = get_reward("reward-model", path=str(folder), backend=backend, window_cache=0)
+    runs = {}
+    for name, reward in (("cached", cached), ("uncached", uncached)):
+        guard = Guard([reward], thresholds="fairness=0.5", below="refuse", refusal_text="REFUSED")
+        runs[name] = _run(guard, text)
+    for releases in runs.values():  # the biased last sentence is read in context and withheld
+        assert _text(releases) == fair + " REFUSED" and releases[-1].record.decision == "block"
+    assert runs["cached"][-1].record.scores["fairness"] == pytest.approx(
+        runs["uncached"][-1].record.scores["fairness"], abs=1e-6 if backend == "torch" else 2e-2)
+    scorer = cached.scorer
+    sentences = split_sentences(text)
+    checked = [" ".join(sentences[:k]) for k in range(1, len(sentences) + 1)]  # the answer so far
+    windows = len(split_windows(scorer.tokenizer, ["Should we hire them?"] * len(checked), checked,
+                                scorer.max_length))
+    assert scorer.window_cache.hits > 0 and scorer.window_cache.misses < windows / 3

@@ -11,7 +11,7 @@ import numpy as np
 from fairguard.errors import ConfigError
 from fairguard.inputs import check_pairs
 from fairguard.reward_model.tokenize import tokenize_pairs
-from fairguard.reward_model.windows import combine_rules, score_windowed
+from fairguard.reward_model.windows import WINDOW_CACHE, combine_rules, make_window_cache, score_windowed
 
 if TYPE_CHECKING:
     from fairguard.reward_model.config import ScoreConfig
@@ -71,14 +71,15 @@ class TorchRewardScorer:
     (:mod:`fairguard.reward_model.windows`); ``windows=False`` reads only the first
     ``max_length`` tokens of each pair (for comparisons). Disguised words (``h4te``,
     ``h a t e``, ``h*te``) are read in their plain spelling
-    (:mod:`fairguard.reward_model.disguise`); ``reveal=False`` reads them as written.
+    (:mod:`fairguard.reward_model.disguise`); ``reveal=False`` reads them as written. The scores
+    of the last ``window_cache`` windows read are kept and not computed again (0: none).
     """
 
     backend = "torch"
 
     def __init__(self, folder: str | os.PathLike[str], device: str | None = None,
                  batch_size: int = 32, max_length: int | None = None, windows: bool = True,
-                 reveal: bool = True):
+                 reveal: bool = True, window_cache: int = WINDOW_CACHE):
         from fairguard.reward_model.disguise import Undisguiser
         from fairguard.reward_model.model import load_reward_model
 
@@ -101,6 +102,7 @@ class TorchRewardScorer:
         self.batch_size = batch_size
         self.folder = loaded.folder
         self.windows = bool(windows)
+        self.window_cache = make_window_cache(window_cache)
         self.combine = combine_rules(self.heads)  # how windows combine, per head
         self.undisguiser = Undisguiser(self.tokenizer) if reveal else None
 
@@ -116,7 +118,7 @@ class TorchRewardScorer:
             prompts, responses = self.undisguiser.reveal_pairs(prompts, responses)
         if self.windows:
             return score_windowed(self.score_pairs, self.tokenizer, prompts, responses,
-                                  self.heads, self.max_length)
+                                  self.heads, self.max_length, self.window_cache)
         probs = self.score_pairs(prompts, responses)
         return {head: probs[:, i].copy() for i, head in enumerate(self.heads)}
 

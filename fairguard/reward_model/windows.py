@@ -14,6 +14,10 @@ scored in one batched call, then each head combines its windows by its rule in
 
 A pair that fits in ``max_length`` is one window, the pair itself, tokenised as before, so its
 scores do not change.
+
+A :class:`WindowCache` remembers the scores of the windows of long responses, so scoring a text
+again after it grew (a streamed answer checked at every sentence) scores only the windows that
+changed: windows are packed from the start of the text, so all but the last one stay the same.
 """
 
 from __future__ import annotations
@@ -22,16 +26,20 @@ import bisect
 import re
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from fairguard.errors import ConfigError
 
 # How each head combines its windows' scores ("mean": weighted by each window's response tokens);
 # heads not listed use DEFAULT_COMBINE.
 COMBINE: dict[str, str] = {"fairness": "min", "relevance": "max", "fluency": "mean"}
 DEFAULT_COMBINE = "mean"
 PROMPT_SHARE = 1 / 3  # the most of the token budget the prompt gets in a multi-window response
+WINDOW_CACHE = 4096  # windows whose scores a scorer remembers by default (0: none)
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before whitespace, after CJK
 # sentence marks, and at every line break (so bullet and numbered lists split per item).
@@ -262,20 +270,92 @@ def combine_windows(probs: np.ndarray, windows: Windows, heads: Sequence[str]) -
     return out
 
 
+class WindowCache:
+    """The scores of the last ``size`` distinct windows a scorer read (least recently used
+    forgotten first); thread-safe. ``hits`` and ``misses`` count the windows looked up."""
+
+    def __init__(self, size: int):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"a window cache holds a positive number of windows, got {size!r}")
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._rows: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        """Forget every window (the counters stay)."""
+        with self._lock:
+            self._rows.clear()
+
+    def score(self, score_pairs: ScorePairs, prompts: list[str], responses: list[str],
+              remember: Sequence[bool] | None = None) -> np.ndarray:
+        """``score_pairs(prompts, responses)``, calling it once on the pairs not remembered (each
+        distinct one once) and remembering them; pairs whose ``remember`` is False are scored
+        every time and not kept."""
+        keys = list(zip(prompts, responses))
+        if not keys:
+            return np.asarray(score_pairs([], []))
+        keep = [True] * len(keys) if remember is None else [bool(r) for r in remember]
+        rows: list[np.ndarray | None] = [None] * len(keys)
+        with self._lock:
+            for k, key in enumerate(keys):
+                if keep[k] and key in self._rows:
+                    self._rows.move_to_end(key)
+                    rows[k] = self._rows[key]
+        missing = list(dict.fromkeys(key for key, row, kept in zip(keys, rows, keep)
+                                     if row is None and kept))
+        fresh = [k for k in range(len(keys)) if not keep[k]]
+        todo = missing + [keys[k] for k in fresh]
+        found: dict[tuple[str, str], np.ndarray] = {}
+        if todo:
+            scored = np.asarray(score_pairs([p for p, _ in todo], [r for _, r in todo]))
+            found = {key: scored[i].copy() for i, key in enumerate(missing)}
+            for i, k in enumerate(fresh):
+                rows[k] = scored[len(missing) + i]
+        with self._lock:
+            self.hits += sum(keep) - len(missing)
+            self.misses += len(missing)
+            for key in missing:
+                self._rows[key] = found[key]
+                self._rows.move_to_end(key)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return np.stack([row if row is not None else found[key] for key, row in zip(keys, rows)])
+
+
+def make_window_cache(size: int) -> WindowCache | None:
+    """A scorer's window cache of ``size`` windows (an integer >= 0); None for 0."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ConfigError(f"window_cache must be an integer >= 0 (windows whose scores are kept; "
+                          f"0: none), got {size!r}")
+    return WindowCache(size) if size else None
+
+
 def score_windowed(score_pairs: ScorePairs, tokenizer: Any, prompts: Sequence[str],
-                   responses: Sequence[str], heads: Sequence[str], max_length: int
-                   ) -> dict[str, np.ndarray]:
+                   responses: Sequence[str], heads: Sequence[str], max_length: int,
+                   cache: WindowCache | None = None) -> dict[str, np.ndarray]:
     """Score pairs of any length: ``score_pairs(prompts, responses) -> [n, heads]`` probabilities
-    is called once on all windows of all pairs, then each head combines its windows.
+    is called once on all windows of all pairs, then each head combines its windows. With a
+    ``cache``, the windows of pairs read in several windows are looked up there first and only
+    those it does not hold are scored (a pair read whole is always scored).
 
     Safe to call from several threads on one tokenizer: tokens are counted on a private copy.
     """
     windows = split_windows(tokenizer, prompts, responses, max_length)
     if len(windows) == 0:
         return {head: np.zeros(0, dtype=np.float64) for head in heads}
-    return combine_windows(score_pairs(windows.prompts, windows.responses), windows, heads)
+    if cache is None:
+        probs = score_pairs(windows.prompts, windows.responses)
+    else:
+        several = windows.counts()[windows.owner] > 1
+        probs = cache.score(score_pairs, windows.prompts, windows.responses, several.tolist())
+    return combine_windows(probs, windows, heads)
 
 
-__all__ = ["COMBINE", "DEFAULT_COMBINE", "PROMPT_SHARE", "Windows", "combine_rules",
-           "combine_windows", "score_windowed", "sentence_spans", "split_sentences",
-           "split_windows"]
+__all__ = ["COMBINE", "DEFAULT_COMBINE", "PROMPT_SHARE", "WINDOW_CACHE", "WindowCache", "Windows",
+           "combine_rules", "combine_windows", "make_window_cache", "score_windowed", "sentence_spans",
+           "split_sentences", "split_windows"]
