@@ -460,6 +460,15 @@ def test_a_reward_model_folder_from_the_config(tmp_path, tiny_causal_lm_dir):
         assert health["rewards"] == ["reward-model"] and health["below"] == "refuse"
         moderation = client(server).moderations.create(input=FAIR).results[0]
         assert set(moderation.categories.model_extra) == {"fairness", "relevance", "fluency"}
+        assert metric(server, "fairguard_window_cache_windows_total") == 0
+        long_text = " ".join([FAIR] * 40)  # read in several windows; the second time from the cache
+        counts = []
+        for _ in range(2):
+            client(server).moderations.create(input=long_text)
+            counts.append([metric(server, f'fairguard_window_cache_windows_total{{result="{result}"}}')
+                           for result in ("hit", "miss")])
+        (hits, misses), (hits_after, misses_after) = counts
+        assert misses >= 1 and misses_after == misses and hits_after >= hits + misses
 
 
 def test_the_example_config_and_client(tmp_path, tiny_causal_lm_dir):

@@ -373,7 +373,8 @@ def create_app(config: ServeConfig, *, guard: Guard | None = None, backend: Any 
                              "thresholds": guard.thresholds})
 
     async def metrics_text(request: Request, rid: str) -> Response:
-        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(state.metrics.render(state.guard.rewards),
+                                 media_type="text/plain; version=0.0.4")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from fairguard.guard.result import GuardRecord
 
@@ -149,10 +149,27 @@ class ServeMetrics:
                 if f"{stage}_ms" in latency:
                     self.stage_seconds.observe(latency[f"{stage}_ms"] / 1000.0, endpoint=endpoint, stage=stage)
 
-    def render(self) -> str:
+    def render(self, rewards: Sequence[Any] = ()) -> str:
+        """The metrics text; with ``rewards`` (the guard's), also their scorers' window caches."""
         lines: list[str] = []
         for metric in (self.requests, self.decisions, self.plugin_failures, self.fail_open_passes,
                        self.backend_failures, self.stream_disconnects, self.stage_seconds,
                        self.request_seconds, self.batch_pairs, self.batch_requests):
             lines.extend(metric.render())
+        lines.extend(_window_cache_lines(rewards))
         return "\n".join(lines) + "\n"
+
+
+def _window_cache_lines(rewards: Sequence[Any]) -> list[str]:
+    """Window lookups of the rewards' scorers' window caches (reward-model folders), by result;
+    nothing when no scorer keeps one."""
+    caches = [scorer.window_cache for reward in rewards for scorer in getattr(reward, "scorers", ())
+              if getattr(scorer, "window_cache", None) is not None]
+    if not caches:
+        return []
+    name = "fairguard_window_cache_windows_total"
+    return [f"# HELP {name} Windows of long answers looked up in the reward models' window caches: "
+            "hit (the score kept from an earlier read), miss (scored).",
+            f"# TYPE {name} counter",
+            f'{name}{{result="hit"}} {_number(sum(c.hits for c in caches))}',
+            f'{name}{{result="miss"}} {_number(sum(c.misses for c in caches))}']
