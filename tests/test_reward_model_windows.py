@@ -375,8 +375,9 @@ def test_one_scorer_serves_many_threads(marker, backend):
     for scorer in (uncached, cached):  # many threads on one scorer; on one window cache
         with ThreadPoolExecutor(8) as pool:
             got = list(pool.map(lambda batch, scorer=scorer: scorer.score(*batch)["fairness"], batches * 2))
-        for a, b in zip(got, expected * 2):
-            np.testing.assert_allclose(a, b, atol=1e-6 if backend == "torch" else 1e-2)
+        for a, b in zip(got, expected * 2):  # int8 quantises per batch: other batches, other rounding
+            np.testing.assert_allclose(a, b, atol=1e-6 if backend == "torch" else
+                                       1e-2 if scorer is uncached else 2e-2)
     assert cached.window_cache.hits > 0 and len(cached.window_cache) <= 64
 
 
