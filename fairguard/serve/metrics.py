@@ -167,9 +167,9 @@ def _window_cache_lines(rewards: Sequence[Any]) -> list[str]:
               if getattr(scorer, "window_cache", None) is not None]
     if not caches:
         return []
-    name = "fairguard_window_cache_windows_total"
-    return [f"# HELP {name} Windows of long answers looked up in the reward models' window caches: "
-            "hit (the score kept from an earlier read), miss (scored).",
-            f"# TYPE {name} counter",
-            f'{name}{{result="hit"}} {_number(sum(c.hits for c in caches))}',
-            f'{name}{{result="miss"}} {_number(sum(c.misses for c in caches))}']
+    lookups = Counter("fairguard_window_cache_windows_total",
+                      "Windows of long answers looked up in the reward models' window caches: hit "
+                      "(the score kept from an earlier read), miss (scored).", ("result",))
+    lookups.inc(sum(c.hits for c in caches), result="hit")
+    lookups.inc(sum(c.misses for c in caches), result="miss")
+    return lookups.render()
