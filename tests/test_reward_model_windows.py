@@ -213,6 +213,8 @@ def test_a_window_cache_scores_each_distinct_window_once_and_forgets_the_oldest(
     assert len(small) == 2
     small.score(_counting(calls), ["p", "p"], ["c", "a"])  # c kept, a forgotten (oldest)
     assert calls[-1] == [("p", "a")] and (small.hits, small.misses) == (1, 4)
+    small.clear()
+    assert len(small) == 0 and (small.hits, small.misses) == (1, 4)  # the counters stay
 
 
 def test_window_cache_sizes():
