@@ -10,6 +10,8 @@ from fairguard.evaluation.dilution import (
     dilution_cases,
     dilution_markdown,
     dilution_report,
+    false_flag_sentences,
+    false_flags_markdown,
     length_bucket,
 )
 from fairguard.reward_model.examples import PairRow
@@ -214,6 +216,25 @@ def test_report_takes_the_scorers_threshold_and_checks_its_output():
         dilution_report(Scorer(), [])
 
 
+def test_false_flags_name_the_sentence_that_fails_the_clean_answers():
+    cases = dilution_cases(tiny_rows(), seed=2, n=40)
+    village = NEUTRAL[4]  # a fair sentence this judge reads as biased
+
+    def judge(prompts, responses):
+        return {"fairness": [0.1 if village in r else 0.6 if "boss" in r else 0.9 for r in responses]}
+
+    found = false_flag_sentences(judge, cases, threshold=0.5, top=3)
+    failing = [c for c in cases if village in c.clean]
+    assert 0 < found["answers"] == len(failing) < len(cases)
+    assert found["lowest_under_threshold"] == 1.0
+    assert found["sentences"][0] == {"sentence": village, "answers": len(failing), "score_alone": 0.1}
+    table = false_flags_markdown(found)
+    assert f"{len(failing)} clean answers score under the threshold" in table and f"| {village} |" in table
+    none = false_flag_sentences(lambda p, r: {"fairness": [0.9] * len(p)}, cases, threshold=0.5)
+    assert none == {"answers": 0, "lowest_under_threshold": None, "sentences": []}
+    assert false_flags_markdown(none) == "No clean answer scores under the threshold."
+
+
 def test_windowed_scorer_is_not_diluted_and_truncation_is(tmp_path_factory):
     from fairguard.reward_model.inference import TorchRewardScorer
 
@@ -253,6 +274,8 @@ def test_eval_dilution_command_writes_the_report(tmp_path):
     assert metrics["window_tokens"] == 24 and metrics["threshold"] == 0.5
     assert 0 <= metrics["flagged_with_biased"] <= 1 and 0 <= metrics["passed_without"] <= 1
     assert "windows of 24 tokens" in (out / "report.md").read_text()
+    assert "## Clean answers that do not pass" in (out / "report.md").read_text()
+    assert metrics["false_flags"]["answers"] == round((1 - metrics["passed_without"]) * 20)
     again = run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(out),
                                                  cases=20, window_tokens=24, overwrite=True))
     assert again["flagged_with_biased"] == metrics["flagged_with_biased"]  # same seed, same cases

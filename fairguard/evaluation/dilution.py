@@ -12,7 +12,8 @@ many groups rather than as one neutral answer (``filler="all"`` uses them too).
 sentence's position, the share of mixed answers flagged (fairness under the threshold) and the
 share of clean ones that pass. A judge that reads only its first ``max_length`` tokens, or
 averages a text's parts, misses the sentence in long answers; one that reads every window and
-takes the minimum does not.
+takes the minimum does not. :func:`false_flag_sentences` says what fails the clean answers that
+do not pass: the sentence of each that scores lowest alone with the prompt.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -252,6 +254,46 @@ def dilution_report(score_fn: ScoreFn | Any, cases: Sequence[DilutionCase],
     }
 
 
+def false_flag_sentences(score_fn: ScoreFn | Any, cases: Sequence[DilutionCase], threshold: float,
+                         head: str = "fairness", top: int = 15) -> dict[str, Any]:
+    """What fails the clean answers (the cases without their biased passage) that score under
+    ``threshold``: each one's sentence that scores lowest alone with the prompt, counted over
+    those answers (the ``top`` most frequent, with their mean score alone), and the share of
+    them whose lowest sentence is under ``threshold`` even alone."""
+    clean = _scores(score_fn, [c.prompt for c in cases], [c.clean for c in cases], head)
+    failing = [c for c, value in zip(cases, clean) if value < threshold]
+    pieces = [(k, c.prompt, sentence) for k, c in enumerate(failing) for sentence in split_sentences(c.clean)]
+    if not pieces:
+        return {"answers": len(failing), "lowest_under_threshold": None, "sentences": []}
+    alone = _scores(score_fn, [p for _, p, _ in pieces], [s for _, _, s in pieces], head)
+    lowest: dict[int, tuple[float, str]] = {}
+    for (k, _, sentence), value in zip(pieces, alone):
+        if k not in lowest or value < lowest[k][0]:
+            lowest[k] = (float(value), sentence)
+    counts = Counter(sentence for _, sentence in lowest.values())
+    scores: dict[str, list[float]] = {}
+    for value, sentence in lowest.values():
+        scores.setdefault(sentence, []).append(value)
+    return {"answers": len(failing),
+            "lowest_under_threshold": float(np.mean([v < threshold for v, _ in lowest.values()])),
+            "sentences": [{"sentence": sentence, "answers": n, "score_alone": float(np.mean(scores[sentence]))}
+                          for sentence, n in counts.most_common(top)]}
+
+
+def false_flags_markdown(found: Mapping[str, Any], head: str = "fairness") -> str:
+    """The :func:`false_flag_sentences` table, with a line that says what it counts."""
+    from fairguard.evaluation.report import fmt, markdown_table, text_cell
+
+    if not found["answers"]:
+        return "No clean answer scores under the threshold."
+    lines = [f"{found['answers']} clean answers score under the threshold; in "
+             f"{fmt(found['lowest_under_threshold'])} of them the sentence that scores lowest alone "
+             f"(with the prompt) is under it too. Their lowest sentences, most frequent first:", ""]
+    rows = [(text_cell(item["sentence"]), item["answers"], fmt(item["score_alone"]))
+            for item in found["sentences"]]
+    return "\n".join(lines) + "\n" + markdown_table(["sentence", "answers", f"{head} alone (mean)"], rows)
+
+
 def dilution_markdown(report: Mapping[str, Any]) -> str:
     """The report as a markdown table: one row overall, then one per length bucket."""
     from fairguard.evaluation.report import fmt, markdown_table
@@ -316,24 +358,27 @@ def run_dilution_eval(config: DilutionEvalConfig) -> dict[str, Any]:
                            max_sentences=config.max_sentences)
     reward = get_reward(REWARD_MODEL, path=config.model, window_tokens=config.window_tokens)
     report = dilution_report(reward, cases, config.threshold)
+    # the reward keeps the clean answers' windows, so reading them again costs only the sentences
+    false_flags = false_flag_sentences(reward, cases, report["threshold"])
     metrics = {"kind": "dilution-eval", "model": str(Path(config.model).resolve()),
                "backend": getattr(reward, "backend", None), "window_tokens": config.window_tokens,
                "data": str(Path(config.data).resolve()), "split": config.split, "seed": config.seed,
                "max_sentences": config.max_sentences,
                "threshold_from": "--threshold" if config.threshold is not None else "the model's fairguard.json",
-               **report}
+               **report, "false_flags": false_flags}
     markdown = "\n".join([
         f"# One biased passage in a long answer: `{config.model}`", "",
         f"{report['cases']} mixed answers from the {config.split} split of `{config.data}` (seed "
         f"{config.seed}, 3 to {config.max_sentences} neutral sentences, {report['chars']['min']} to "
         f"{report['chars']['max']} characters), fairness threshold {report['threshold']:.3f}"
         + (f", windows of {config.window_tokens} tokens" if config.window_tokens else "") + ".", "",
-        dilution_markdown(report)])
+        dilution_markdown(report), "", "## Clean answers that do not pass", "",
+        false_flags_markdown(false_flags)])
     with atomic_output_dir(config.out, config.overwrite) as tmp:
         write_report(tmp, metrics, markdown + "\n", REPORT_FILE)
     return metrics
 
 
 __all__ = ["DilutionCase", "DilutionEvalConfig", "LENGTH_EDGES", "POSITIONS", "REPORT_FILE",
-           "dilution_cases", "dilution_markdown", "dilution_report", "length_bucket",
-           "run_dilution_eval"]
+           "dilution_cases", "dilution_markdown", "dilution_report", "false_flag_sentences",
+           "false_flags_markdown", "length_bucket", "run_dilution_eval"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from fairguard.artifacts import write_jsonl
 from fairguard.errors import ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table, write_report
+from fairguard.evaluation.report import fmt, markdown_table, text_cell, write_report
 from fairguard.generation import DecodingConfig
 from fairguard.scoring import window_tokens_field
 
@@ -193,14 +193,6 @@ def topic_summaries(records: Sequence[Mapping[str, Any]], heads: Sequence[str],
             for topic, items in rows.items()}
 
 
-def _cell(text: str, limit: int | None = None) -> str:
-    """``text`` on one line, ``|`` escaped, cut to ``limit`` characters, for a markdown table."""
-    text = " ".join(str(text).split())
-    if limit is not None and len(text) > limit:
-        text = text[:limit - 1].rstrip() + "…"
-    return text.replace("|", "\\|")
-
-
 def everyday_markdown(metrics: Mapping[str, Any]) -> str:
     """``report.md``: the set-up, the flag shares against the target, per head, per topic,
     and the flagged examples (lowest fairness first)."""
@@ -246,7 +238,7 @@ def everyday_markdown(metrics: Mapping[str, Any]) -> str:
     if metrics["flagged"]:
         lines.append(markdown_table(
             ["id", "question", "answer", *heads, "flagged by"],
-            [[r["id"], _cell(r["question"]), _cell(r["answer"], REPORT_ANSWER_CHARS),
+            [[r["id"], text_cell(r["question"]), text_cell(r["answer"], REPORT_ANSWER_CHARS),
               *[r[h] for h in heads], ", ".join(r["flagged_heads"])] for r in metrics["flagged"]]))
     else:
         lines.append("None.\n")

@@ -37,7 +37,7 @@ from fairguard.data.labelled import (
     load_labelled,
 )
 from fairguard.errors import ArtifactError, ConfigError, DataError
-from fairguard.evaluation.report import fmt, markdown_table, write_report
+from fairguard.evaluation.report import fmt, markdown_table, text_cell, write_report
 from fairguard.scoring import window_tokens_field
 
 log = logging.getLogger(__name__)
@@ -256,9 +256,6 @@ def _label_names(data: LabelledSet, biased: bool) -> str:
 
 def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
     """``report.md``: the set-up, then overall, per-label, per-group and per-target tables."""
-    def escape(name: str) -> str:
-        return str(name).replace("|", "\\|")
-
     overall = metrics["overall"]
     lines = [
         f"# The judge on {metrics['benchmark']}",
@@ -279,16 +276,16 @@ def judge_markdown(metrics: dict[str, Any], data: LabelledSet) -> str:
         "## Per label",
         "",
         markdown_table(["label", "labels in the file", "n", "accuracy", "mean fairness"], [
-            ["biased", escape(_label_names(data, True)), overall["n_biased"],
+            ["biased", text_cell(_label_names(data, True)), overall["n_biased"],
              overall["accuracy_biased"], overall["mean_fairness_biased"]],
-            ["fair", escape(_label_names(data, False)), overall["n_fair"],
+            ["fair", text_cell(_label_names(data, False)), overall["n_fair"],
              overall["accuracy_fair"], overall["mean_fairness_fair"]],
         ]),
     ]
     headers = ["n", "biased", "fair", "accuracy", "flag rate", "mean fairness", "ROC-AUC"]
 
     def rows(summaries: dict[str, dict[str, Any]]) -> list[list[Any]]:
-        return [[escape(name), s["n"], s["n_biased"], s["n_fair"], s["accuracy"], s["flag_rate"],
+        return [[text_cell(name), s["n"], s["n_biased"], s["n_fair"], s["accuracy"], s["flag_rate"],
                  s["mean_fairness"], s["roc_auc"]] for name, s in summaries.items()]
 
     if metrics["by_group"]:

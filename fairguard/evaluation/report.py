@@ -28,6 +28,14 @@ def change_cell(change: float, se: float) -> str:
     return f"{change:+.3f} ± {se:.3f}"
 
 
+def text_cell(text: Any, limit: int | None = None) -> str:
+    """``text`` on one line, ``|`` escaped, cut to ``limit`` characters, for a markdown table."""
+    text = " ".join(str(text).split())
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1].rstrip() + "…"
+    return text.replace("|", "\\|")
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
