@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -270,14 +269,14 @@ def false_flag_sentences(score_fn: ScoreFn | Any, cases: Sequence[DilutionCase],
     for (k, _, sentence), value in zip(pieces, alone):
         if k not in lowest or value < lowest[k][0]:
             lowest[k] = (float(value), sentence)
-    counts = Counter(sentence for _, sentence in lowest.values())
     scores: dict[str, list[float]] = {}
     for value, sentence in lowest.values():
         scores.setdefault(sentence, []).append(value)
+    ranked = sorted(scores.items(), key=lambda item: len(item[1]), reverse=True)[:top]
     return {"answers": len(failing),
             "lowest_under_threshold": float(np.mean([v < threshold for v, _ in lowest.values()])),
-            "sentences": [{"sentence": sentence, "answers": n, "score_alone": float(np.mean(scores[sentence]))}
-                          for sentence, n in counts.most_common(top)]}
+            "sentences": [{"sentence": sentence, "answers": len(values), "score_alone": float(np.mean(values))}
+                          for sentence, values in ranked]}
 
 
 def false_flags_markdown(found: Mapping[str, Any], head: str = "fairness") -> str:
