@@ -249,7 +249,7 @@ def test_windowed_scorer_is_not_diluted_and_truncation_is(tmp_path_factory):
         first_tokens["by_position"]["start"]["flagged_with_biased"]
 
 
-def test_eval_dilution_command_writes_the_report(tmp_path):
+def test_eval_dilution_command_writes_the_report(tmp_path, capsys):
     """`fairguard eval dilution`: the cases of the dataset split scored by the reward model, in
     windows of --window-tokens when given; metrics.json and report.md; clear errors that leave
     nothing behind."""
@@ -267,7 +267,8 @@ def test_eval_dilution_command_writes_the_report(tmp_path):
     model = tiny_reward_dir(tmp_path / "rm")
     out = tmp_path / "dil"
     result = CliRunner().invoke(cli, ["eval", "dilution", "--model", str(model), "--data", str(data),
-                                       "--out", str(out), "--cases", "20", "--window-tokens", "24"])
+                                       "--out", str(out), "--cases", "20", "--window-tokens", "24",
+                                       "--quiet"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "dilution-eval" and metrics["cases"] == 20
@@ -279,6 +280,7 @@ def test_eval_dilution_command_writes_the_report(tmp_path):
     again = run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(out),
                                                  cases=20, window_tokens=24, overwrite=True))
     assert again["flagged_with_biased"] == metrics["flagged_with_biased"]  # same seed, same cases
+    assert "scoring:" in capsys.readouterr().err and "scoring:" not in result.output  # bars unless --quiet
     with pytest.raises(ArtifactError, match="--overwrite"):
         run_dilution_eval(DilutionEvalConfig(model=str(model), data=str(data), out=str(out)))
     with pytest.raises(ConfigError, match="cases must be"):

@@ -131,7 +131,8 @@ def everyday(config_path: str | None, quiet: bool, **options: object) -> None:
 @eval_group.command("dilution")
 @options_from(DilutionEvalConfig)
 @config_file_option
-def dilution(config_path: str | None, **options: object) -> None:
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def dilution(config_path: str | None, quiet: bool, **options: object) -> None:
     """Hide one biased passage among neutral sentences and count how often the judge still flags it.
 
     Mixed answers are built from a dataset split (the passage between whole neutral answers of
@@ -143,7 +144,7 @@ def dilution(config_path: str | None, **options: object) -> None:
     from fairguard.evaluation.dilution import REPORT_FILE, run_dilution_eval
 
     config = build_config(DilutionEvalConfig, config_path, **options)
-    echo_report(Path(config.out, REPORT_FILE), run_dilution_eval(config),
+    echo_report(Path(config.out, REPORT_FILE), run_dilution_eval(config, progress=not quiet),
                 ("cases", "flagged_with_biased", "passed_without", "threshold"))
 
 

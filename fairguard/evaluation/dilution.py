@@ -308,6 +308,7 @@ def dilution_markdown(report: Mapping[str, Any]) -> str:
 
 
 REPORT_FILE = "report.md"
+SCORE_CHUNK = 64  # pairs per scoring call of `run_dilution_eval` (its progress bars' steps)
 
 
 @dataclass(frozen=True)
@@ -341,11 +342,12 @@ class DilutionEvalConfig:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
 
 
-def run_dilution_eval(config: DilutionEvalConfig) -> dict[str, Any]:
+def run_dilution_eval(config: DilutionEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Build ``config.cases`` mixed answers from the dataset split, score them with the reward
     model (and without their biased passage), write metrics.json and report.md into
-    ``config.out`` (atomically); returns the metrics."""
+    ``config.out`` (atomically); returns the metrics. ``progress``: a bar per scoring pass."""
     from fairguard.artifacts import atomic_output_dir
+    from fairguard.evaluation.judge import score_cases
     from fairguard.evaluation.report import write_report
     from fairguard.registry import get_reward
     from fairguard.reward_model.examples import load_split
@@ -356,9 +358,16 @@ def run_dilution_eval(config: DilutionEvalConfig) -> dict[str, Any]:
     cases = dilution_cases(load_split(config.data, config.split), config.seed, config.cases,
                            max_sentences=config.max_sentences)
     reward = get_reward(REWARD_MODEL, path=config.model, window_tokens=config.window_tokens)
-    report = dilution_report(reward, cases, config.threshold)
+
+    def score(prompts: list[str], responses: list[str]) -> dict[str, np.ndarray]:
+        return score_cases(reward, prompts, responses, SCORE_CHUNK, progress, desc="scoring")
+
+    threshold = config.threshold
+    if threshold is None:
+        threshold = (getattr(reward, "thresholds", None) or {}).get("fairness")
+    report = dilution_report(score, cases, threshold)
     # the reward keeps the clean answers' windows, so reading them again costs only the sentences
-    false_flags = false_flag_sentences(reward, cases, report["threshold"])
+    false_flags = false_flag_sentences(score, cases, report["threshold"])
     metrics = {"kind": "dilution-eval", "model": str(Path(config.model).resolve()),
                "backend": getattr(reward, "backend", None), "window_tokens": config.window_tokens,
                "data": str(Path(config.data).resolve()), "split": config.split, "seed": config.seed,
