@@ -308,7 +308,7 @@ def dilution_markdown(report: Mapping[str, Any]) -> str:
 
 
 REPORT_FILE = "report.md"
-SCORE_CHUNK = 64  # pairs per scoring call of `run_dilution_eval` (its progress bars' steps)
+SCORE_CHUNK = 256  # pairs per scoring call of `run_dilution_eval` (its bars' steps); 64 cost 1.07-1.10x
 
 
 @dataclass(frozen=True)
