@@ -80,6 +80,31 @@ def test_same_seed_same_weights(tmp_path, tiny_deberta_dir):
     assert json.loads((b / "metrics.json").read_text())["dilution"] is None  # 0 skips the check
 
 
+def test_head_loss_weights_are_relative(tmp_path, tiny_deberta_dir):
+    from safetensors.numpy import load_file
+
+    def weights(name, spec):
+        out = train_reward_model(_config(tmp_path / name, tiny_deberta_dir, seed=1, device="cpu",
+                                         dilution_cases=0, head_loss_weights=spec)).out
+        meta = json.loads((out / "fairguard.json").read_text())
+        assert meta["train_config"]["head_loss_weights"] == spec
+        return load_file(out / "model.safetensors")
+
+    plain = weights("plain", None)
+    same = weights("same", "fairness=2,relevance=2,fluency=2")  # the weighted mean, all equal
+    assert all(np.allclose(plain[k], same[k], atol=1e-5) for k in plain)
+    fair = weights("fair", "fairness=4")
+    assert not all(np.allclose(plain[k], fair[k], atol=1e-5) for k in plain)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("toxicity=2", "not a trained head"), ("fairness=0", "must be > 0"),
+    ("fairness=x", "not name=number"), ("fairness", "not name=number")])
+def test_head_loss_weights_refused(tmp_path, tiny_deberta_dir, spec, message):
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, tiny_deberta_dir, head_loss_weights=spec)
+
+
 def test_heads_subset(tmp_path, tiny_deberta_dir):
     out = train_reward_model(_config(tmp_path, tiny_deberta_dir, heads="fluency")).out
     meta = json.loads((out / "fairguard.json").read_text())

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from fairguard.data.labelled import LabelledColumns, looks_like_hub_dataset
 from fairguard.errors import ConfigError
+from fairguard.scoring import parse_named_numbers
 
 KNOWN_HEADS: tuple[str, ...] = ("fairness", "relevance", "fluency")
 DEFAULT_BACKBONE = "minilm-l6"
@@ -106,6 +107,10 @@ class RewardTrainConfig:
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing --out folder."})
     pairwise_weight: float = field(default=1.0, metadata={
         "help": "Weight of the same-prompt ranking term next to per-head BCE."})
+    head_loss_weights: str | None = field(default=None, metadata={
+        "help": "Weights of the heads' losses (BCE and ranking) on the shared encoder, e.g. "
+                "fairness=3; a head not named weighs 1.",
+        "default_text": "every head 1"})
     truncate_prob: float = field(default=0.5, metadata={
         "help": "Share of training responses replaced by a cut-off copy (policies' answers stop "
                 "mid-sentence)."})
@@ -224,6 +229,7 @@ class RewardTrainConfig:
         "help": "Prompt of text-only rows with no target.",
         "default_text": "'What do you think?'"})
     head_names: tuple[str, ...] = field(init=False)
+    loss_weights: tuple[float, ...] = field(init=False)  # per head of head_names
 
     def __post_init__(self) -> None:
         self.head_names = parse_heads(self.heads)
@@ -264,6 +270,7 @@ class RewardTrainConfig:
             raise ConfigError(f"debias_bow must be a number >= 0, got {self.debias_bow!r}")
         if not (math.isfinite(self.pairwise_weight) and self.pairwise_weight >= 0):
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
+        self.loss_weights = self._parse_head_loss_weights()
         for name in ("truncate_prob", "elsewhere_prob", "group_swap_prob", "sentence_prob",
                      "composite_prob", "short_prob", "hollow_prob", "layout_prob", "probe_fraction",
                      "average_last"):
@@ -293,6 +300,19 @@ class RewardTrainConfig:
                 and math.isfinite(self.teacher_weight) and 0 <= self.teacher_weight <= 1):
             raise ConfigError(f"teacher_weight must be a number in [0, 1], got {self.teacher_weight!r}")
 
+    def _parse_head_loss_weights(self) -> tuple[float, ...]:
+        """``head_loss_weights`` as one weight per head of ``head_names``."""
+        weights = parse_named_numbers(self.head_loss_weights, "head loss weight", "fairness=3")
+        unknown = [name for name in weights if name not in self.head_names]
+        if unknown:
+            raise ConfigError(f"head-loss-weights names {', '.join(unknown)}, not a trained head; "
+                              f"the heads are {', '.join(self.head_names)}")
+        bad = [f"{name}={value}" for name, value in weights.items() if value <= 0]
+        if bad:
+            raise ConfigError(f"head loss weights must be > 0, got {', '.join(bad)}; leave a head "
+                              "out of --heads instead of weighing it 0")
+        return tuple(weights.get(name, 1.0) for name in self.head_names)
+
     def _check_extra_data(self) -> None:
         value = self.extra_data
         if value is None:
@@ -321,6 +341,7 @@ class RewardTrainConfig:
         """Plain dict for ``fairguard.json`` (paths as given)."""
         data = asdict(self)
         data.pop("head_names")
+        data.pop("loss_weights")
         data["heads"] = list(self.head_names)
         return data
 

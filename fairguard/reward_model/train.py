@@ -292,6 +292,8 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
     else:
         labels_all = torch.tensor(examples.labels, dtype=torch.float32)
     bias_all, debias_report = _bias_logits(config, examples, heads)
+    head_weights = None if all(w == 1.0 for w in config.loss_weights) else \
+        torch.tensor([config.loss_weights], dtype=torch.float32, device=device)
 
     frozen = freeze_layers(model, config.freeze_layers)
     model.to(device)
@@ -357,17 +359,27 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
             mask = ~torch.isnan(labels)
             if bias_all is not None:  # product of experts: the judge learns what words cannot tell
                 logits = logits + bias_all[idx].to(device)
-            loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
+            if head_weights is None:
+                loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask])
+            else:
+                w = head_weights.expand_as(labels)[mask]
+                per_pair = F.binary_cross_entropy_with_logits(logits[mask], labels[mask],
+                                                              reduction="none")
+                loss = (per_pair * w).sum() / w.sum()
             if config.pairwise_weight > 0:
-                terms = []
+                terms, term_weights = [], []
                 for h, head in enumerate(heads):
                     pairs = [pair for r in batch_rows for pair in ranking_of_row[head].get(r, ())]
                     if pairs:
                         pos = torch.tensor([local[p] for p, _ in pairs], device=device)
                         neg = torch.tensor([local[n] for _, n in pairs], device=device)
                         terms.append(F.softplus(-(logits[pos, h] - logits[neg, h])).mean())
+                        term_weights.append(config.loss_weights[h])
                 if terms:
-                    loss = loss + config.pairwise_weight * torch.stack(terms).mean()
+                    stacked = torch.stack(terms)
+                    ranking = stacked.mean() if head_weights is None else \
+                        (stacked * stacked.new_tensor(term_weights)).sum() / sum(term_weights)
+                    loss = loss + config.pairwise_weight * ranking
             if weight != 1.0:
                 loss = loss * weight
             optimizer.zero_grad(set_to_none=True)
