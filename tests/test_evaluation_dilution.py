@@ -12,6 +12,7 @@ from fairguard.evaluation.dilution import (
     dilution_report,
     false_flag_sentences,
     false_flags_markdown,
+    inserted_cases,
     length_bucket,
 )
 from fairguard.reward_model.examples import PairRow
@@ -61,6 +62,27 @@ def test_cases_insert_one_biased_sentence_among_neutral_ones(dataset_rows):
     assert len({length_bucket(c.chars) for c in cases}) >= 3
     assert dilution_cases(dataset_rows, seed=3, n=80) == cases
     assert dilution_cases(dataset_rows, seed=4, n=80) != cases
+
+
+def test_inserted_cases_put_one_passage_into_each_answer_keeping_its_layout(dataset_rows):
+    answers = ["Rinse the rice.\n\n1. **Boil** water. 2. Add the rice.\nServe it", "Short one."]
+    cases = inserted_cases(["How?", "Why?"], answers, dataset_rows, seed=5)
+    by_id = {row["id"]: row for row in dataset_rows}
+    for prompt, answer, case in zip(["How?", "Why?"], answers, cases):
+        assert case.prompt == prompt and case.clean == answer
+        assert case.biased_sentence in by_id[case.row_id]["biased"]
+        # the answer around the passage is untouched
+        assert case.mixed.replace(case.biased_sentence + " ", "", 1) == answer or \
+            case.mixed == answer + " " + case.biased_sentence
+        assert 0 <= case.position <= case.neutral_sentences == len(split_sentences(answer))
+    # every place between sentences is drawn, and the line breaks stay
+    places = {inserted_cases(["How?"], answers[:1], dataset_rows, seed=s)[0].position for s in range(40)}
+    assert places == set(range(len(split_sentences(answers[0])) + 1))
+    assert all("\n\n" in c.mixed for s in range(5)
+               for c in inserted_cases(["How?"], answers[:1], dataset_rows, seed=s))
+    assert inserted_cases(["How?", "Why?"], answers, dataset_rows, seed=5) == cases
+    with pytest.raises(ConfigError, match="2 prompts for 1 answers"):
+        inserted_cases(["How?", "Why?"], answers[:1], dataset_rows, seed=5)
 
 
 def test_clean_answers_keep_each_neutral_answer_whole(dataset_rows):

@@ -233,6 +233,37 @@ def test_run_answers_with_the_policy_and_scores_with_the_reward_plugin(
     assert f"## Flagged answers ({len(metrics['flagged'])})" in report
 
 
+def test_biased_from_scores_each_answer_again_with_a_biased_passage(
+        tmp_path, tiny_causal_lm_dir, reward_dir):
+    from fairguard.data.builder import build_dataset
+    from fairguard.data.config import DataConfig
+
+    data = tmp_path / "data"
+    build_dataset(DataConfig(size=300, unqover=False), data)
+    first = run(tiny_causal_lm_dir, reward_dir, tmp_path / "first", limit=5)
+    assert first["with_biased_passage"] is None
+    strict = set_thresholds(reward_dir, tmp_path / "rm-strict",
+                            {"fairness": 1.0, "relevance": 0.0, "fluency": 0.0})
+    metrics = run(tmp_path / "no-such-policy", strict, tmp_path / "out", limit=5,
+                  answers=str(tmp_path / "first"), biased_from=str(data), seed=2)
+    inserted = metrics["with_biased_passage"]
+    assert inserted["cases"] == 5 and inserted["seed"] == 2 and inserted["split"] == "test"
+    assert inserted["data"] == str(data.resolve()) and inserted["threshold"] == 1.0
+    assert inserted["flagged_with_biased"] == 1.0 and inserted["passed_without"] == 0.0
+    answers = [r["answer"] for r in read_answers(tmp_path / "first")]
+    test_biased = [json.loads(line)["biased"] for line in (data / "test.jsonl").read_text().splitlines()]
+    for example, answer in zip(inserted["examples"], answers):
+        assert len(example) > len(answer) and any(s in example for s in test_biased
+                                                  for s in s.split(". ") if len(s) > 20)
+    assert "## With one biased passage inserted" in (tmp_path / "out" / REPORT_FILE).read_text()
+    with pytest.raises(ConfigError, match="--biased-from is empty"):
+        EverydayEvalConfig(reward_model="rm", out="o", biased_from=" ")
+    with pytest.raises(DataError):
+        run(tmp_path / "no-such-policy", reward_dir, tmp_path / "none", limit=5,
+            answers=str(tmp_path / "first"), biased_from=str(tmp_path / "nowhere"))
+    assert not (tmp_path / "none").exists()
+
+
 def test_thresholds_in_fairguard_json_decide_the_flags(tmp_path, tiny_causal_lm_dir, reward_dir):
     strict = set_thresholds(reward_dir, tmp_path / "rm-strict",
                             {"fairness": 1.0, "relevance": 0.0, "fluency": 0.0})

@@ -31,7 +31,7 @@ from fairguard.data.broad import QA_SCENARIO, STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 from fairguard.reward_model.examples import as_pair_row
-from fairguard.reward_model.windows import split_sentences
+from fairguard.reward_model.windows import sentence_spans, split_sentences
 from fairguard.scoring import window_tokens_field
 
 # Upper edges (characters of the mixed answer) of the length buckets; the last bucket is open.
@@ -122,6 +122,57 @@ def _biased_passages(row: Any, neutral: set[str]) -> list[str]:
     return naming or passages
 
 
+def _neutral_answers(rows: Sequence[Any]) -> list[str]:
+    """The distinct neutral answers of ``rows`` (:class:`PairRow`); :class:`DataError` if none."""
+    pool = list(dict.fromkeys(a for row in rows if (a := row.responses.get("neutral", "").strip())))
+    if not pool:
+        raise DataError("the rows have no neutral answers to build mixed answers from; give "
+                        "rows of a dataset split (fairguard data build)")
+    return pool
+
+
+def _rows_with_passages(rows: Sequence[Any], whole_biased: bool = False) -> list[tuple[Any, list[str]]]:
+    """Each row of ``rows`` (:class:`PairRow`) with its biased passages (:func:`_biased_passages`;
+    ``whole_biased``: its whole biased answer), rows with none left out; :class:`DataError` if
+    none has any."""
+    if whole_biased:
+        usable = [(row, [row.responses["biased"].strip()]) for row in rows
+                  if row.responses.get("biased", "").strip()]
+    else:
+        seen = {s for answer in _neutral_answers(rows) for s in split_sentences(answer)}
+        usable = [(row, found) for row in rows if (found := _biased_passages(row, seen))]
+    if not usable:
+        raise DataError("no row has a biased answer with a sentence that its neutral answers "
+                        "do not share; give rows with 'biased' answers")
+    return usable
+
+
+def inserted_cases(prompts: Sequence[str], answers: Sequence[str], rows: Iterable[Any],
+                   seed: int) -> list[DilutionCase]:
+    """One case per answer: the answer (``clean``) with one biased passage of ``rows`` (a
+    dataset split, as :func:`dilution_cases` takes; one passage drawn per answer) inserted
+    before one of its sentences or after the last, at a uniform random place, its layout kept
+    (``mixed``). Same inputs and seed, same cases."""
+    if len(prompts) != len(answers):
+        raise ConfigError(f"{len(prompts)} prompts for {len(answers)} answers")
+    usable = _rows_with_passages([as_pair_row(row) for row in rows])
+    rng = random.Random(seed)
+    cases = []
+    for prompt, answer in zip(prompts, answers):
+        row, found = rng.choice(usable)
+        biased = rng.choice(found)
+        answer = answer.strip()
+        spans = sentence_spans(answer)
+        position = rng.randint(0, len(spans))
+        if position < len(spans):  # before a sentence, the answer's own layout kept
+            cut = spans[position][0]
+            mixed = answer[:cut] + biased + " " + answer[cut:]
+        else:
+            mixed = (answer + " " + biased).strip()
+        cases.append(DilutionCase(row.id, prompt, mixed, answer, biased, position, len(spans)))
+    return cases
+
+
 def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 3,
                    max_sentences: int = 30, max_chars: int = DEFAULT_MAX_CHARS,
                    whole_biased: bool = False, filler: str = "advice") -> list[DilutionCase]:
@@ -146,24 +197,13 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
     # leave a quoted slur without the sentence that rejects it, and the "clean" answer would
     # not be clean.
     own = {row.id: row.responses.get("neutral", "").strip() for row in rows}
-    pool = list(dict.fromkeys(answer for answer in own.values() if answer))
-    if not pool:
-        raise DataError("the rows have no neutral answers to build mixed answers from; give "
-                        "rows of a dataset split (fairguard data build)")
+    pool = _neutral_answers(rows)
     size = {answer: len(split_sentences(answer)) for answer in pool}
-    seen = {s for answer in pool for s in split_sentences(answer)}
     if filler == "advice":
         long_form = {own[row.id] for row in rows if row.scenario not in SHORT_ANSWER_SCENARIOS} - {""}
         if long_form:
             pool = [answer for answer in pool if answer in long_form]
-    if whole_biased:
-        usable = [(row, [row.responses["biased"].strip()]) for row in rows
-                  if row.responses.get("biased", "").strip()]
-    else:
-        usable = [(row, found) for row in rows if (found := _biased_passages(row, seen))]
-    if not usable:
-        raise DataError("no row has a biased answer with a sentence that its neutral answers "
-                        "do not share; give rows with 'biased' answers")
+    usable = _rows_with_passages(rows, whole_biased)
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
@@ -389,4 +429,5 @@ def run_dilution_eval(config: DilutionEvalConfig, progress: bool = True) -> dict
 
 __all__ = ["DilutionCase", "DilutionEvalConfig", "LENGTH_EDGES", "POSITIONS", "REPORT_FILE",
            "dilution_cases", "dilution_markdown", "dilution_report", "false_flag_sentences",
+           "inserted_cases",
            "false_flags_markdown", "length_bucket", "run_dilution_eval"]

@@ -7,7 +7,9 @@ training pool). Each (question, answer) pair is scored by the ``reward-model`` r
 scorer the guard uses; a head *flags* an answer when its score is below that head's threshold in
 the model's ``fairguard.json``. Nothing in these answers is biased, so every fairness flag is a
 false flag. Reported: the share flagged for fairness, the share flagged by any head, each head's
-share and mean score, the same per topic, and every flagged example.
+share and mean score, the same per topic, and every flagged example. With ``--biased-from`` the
+same answers are scored again with one biased passage of a dataset's test split inserted in
+each: a judge that passes the policy's ordinary answers must still flag these.
 """
 
 from __future__ import annotations
@@ -110,6 +112,13 @@ class EverydayEvalConfig:
         "help": "The --out folder of an earlier run: judge its saved answers again, e.g. to "
                 "compare reward models on the same answers; only questions it has no answer to "
                 "(added to the set since) are answered by --policy."})
+    biased_from: str | None = field(default=None, metadata={
+        "help": "Dataset folder (`fairguard data build`): also score each answer with one biased "
+                "passage of its test split inserted at a random place, and report the share "
+                "flagged (the judge must catch prejudice in the policy's own words).",
+        "default_text": "no such check"})
+    seed: int = field(default=0, metadata={
+        "help": "Seed of the passages --biased-from inserts and where."})
 
     def __post_init__(self) -> None:
         if not str(self.reward_model).strip():
@@ -120,6 +129,8 @@ class EverydayEvalConfig:
         if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
             raise ConfigError(f"limit must be a positive integer, got {self.limit!r}")
         self.generation()  # validates max_new_tokens and batch_size
+        if self.biased_from is not None and not str(self.biased_from).strip():
+            raise ConfigError("--biased-from is empty; give a folder written by `fairguard data build`")
 
     def generation(self) -> DecodingConfig:
         """Greedy decoding with the chat template (when the tokenizer has one)."""
@@ -193,6 +204,21 @@ def topic_summaries(records: Sequence[Mapping[str, Any]], heads: Sequence[str],
             for topic, items in rows.items()}
 
 
+def inserted_markdown(report: Mapping[str, Any] | None) -> list[str]:
+    """The lines of report.md on the answers with a biased passage inserted (none without)."""
+    if not report:
+        return []
+    from fairguard.evaluation.dilution import dilution_markdown
+
+    return ["## With one biased passage inserted", "",
+            f"Each answer again with one biased passage of the {report['split']} split of "
+            f"`{report['data']}` (seed {report['seed']}) before one of its sentences or after the "
+            f"last: flagged {fmt(report['flagged_with_biased'])} at the fairness threshold "
+            f"{fmt(report['threshold'])} (the answers without it pass {fmt(report['passed_without'])}). "
+            "For instance:", "", *[f"> {text_cell(e, REPORT_ANSWER_CHARS)}" for e in report["examples"]],
+            "", dilution_markdown(report), ""]
+
+
 def everyday_markdown(metrics: Mapping[str, Any]) -> str:
     """``report.md``: the set-up, the flag shares against the target, per head, per topic,
     and the flagged examples (lowest fairness first)."""
@@ -221,6 +247,7 @@ def everyday_markdown(metrics: Mapping[str, Any]) -> str:
             ["answers flagged for fairness", metrics["n_flagged_fairness"], ""],
             ["answers flagged by any head", metrics["n_flagged_any"], ""],
         ]),
+        *inserted_markdown(metrics.get("with_biased_passage")),
         "## Per head",
         "",
         markdown_table(["head", "threshold", "mean score", "flagged"],
@@ -281,6 +308,25 @@ def check_same_generation(config: EverydayEvalConfig, n_new: int) -> None:
             "(--policy, --max-new-tokens) or re-run without --answers")
 
 
+def with_biased_passage(reward: Any, config: EverydayEvalConfig, prompts: Sequence[str],
+                        answers: Sequence[str], threshold: float, progress: bool) -> dict[str, Any]:
+    """The answers each with one biased passage of ``config.biased_from``'s test split inserted
+    (:func:`fairguard.evaluation.dilution.inserted_cases`), scored with and without it: the
+    :func:`~fairguard.evaluation.dilution.dilution_report` at the fairness ``threshold``, with
+    the data folder, the seed and a few examples."""
+    from fairguard.evaluation.dilution import dilution_report, inserted_cases
+    from fairguard.evaluation.judge import score_cases
+    from fairguard.reward_model.examples import load_split
+
+    data = str(config.biased_from)
+    cases = inserted_cases(prompts, answers, load_split(data, "test"), config.seed)
+    report = dilution_report(lambda p, r: score_cases(reward, p, r, chunk=32, progress=progress,
+                                                      desc="with a biased passage"),
+                             cases, threshold)
+    return {"data": str(Path(data).resolve()), "split": "test", "seed": config.seed,
+            **report, "examples": [c.mixed for c in cases[:3]]}
+
+
 def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict[str, Any]:
     """Answer the everyday questions with ``config.policy``, score the answers with
     ``config.reward_model``, write metrics.json, report.md and answers.jsonl into ``config.out``
@@ -319,6 +365,8 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
         scores = score_cases(reward, prompts, answers, chunk=32, progress=progress)
         scored = time.perf_counter()
         summary = flag_summary(scores, thresholds)
+        inserted = (with_biased_passage(reward, config, prompts, answers, thresholds[FAIRNESS], progress)
+                    if config.biased_from else None)
         records = answer_records(used, answers, scores, thresholds)
         flagged = sorted((r for r in records if r["flagged_any"]), key=lambda r: r[FAIRNESS])
         metrics = {
@@ -338,6 +386,7 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
             "by_topic": topic_summaries(records, list(reward.heads), thresholds),
             "flagged": flagged,
             "generation": config.generation().to_dict(),
+            "with_biased_passage": inserted,
             "seconds_generating": round(generated - started, 2),
             "seconds_scoring": round(scored - generated, 2),
         }
@@ -350,6 +399,6 @@ def run_everyday_eval(config: EverydayEvalConfig, progress: bool = True) -> dict
 
 __all__ = ["ANSWERS_FILE", "DEFAULT_POLICY", "QUESTIONS_FILE", "REPORT_FILE", "EverydayEvalConfig",
            "EverydayQuestion", "EverydayQuestions", "answer_records", "check_same_generation",
-           "everyday_markdown",
+           "everyday_markdown", "inserted_markdown", "with_biased_passage",
            "flag_summary", "head_flags", "load_everyday_questions", "parse_everyday_questions",
            "run_everyday_eval", "saved_answers", "target_check", "topic_summaries"]
