@@ -11,6 +11,7 @@ from fairguard.data.broad_lexicon import (
     broad_groups,
     choose_broad_holdout,
     disjoint_pairs,
+    policy_answers,
     pools,
     share_members,
 )
@@ -83,17 +84,40 @@ def test_same_words_on_both_sides(splits):
     assert counter
 
 
+def _question(row):
+    return row["prompt"].split(": ", 1)[-1].split("! ", 1)[-1].split("? ", 1)[-1]
+
+
+def _answer_used(row):
+    """"written" or "generated": whose every sentence the row's biased answer holds."""
+    written = dict((q, a) for q, a in pools()["everyday"])[_question(row)]
+    found = [name for name, answers in (("written", [written]),
+                                        ("generated", policy_answers()[_question(row)]))
+             if any(all(s in row["biased"] for s in re.split(r"(?<=[.!?])\s+", a)) for a in answers)]
+    assert found, row
+    return found[0]
+
+
 def test_everyday_rows_insert_one_biased_sentence(splits):
     broad, _ = splits
     everyday = [r for r in broad["train"] if r["scenario"] == "broad-everyday"]
     assert everyday
     for row in everyday[:50]:
         assert row["evasive"] and not row["guess"]
-        answer = dict((q, a) for q, a in pools()["everyday"])
-        question = row["prompt"].split(": ", 1)[-1].split("! ", 1)[-1].split("? ", 1)[-1]
-        if question in answer:
-            for sentence in re.split(r"(?<=[.!?])\s+", answer[question]):
-                assert sentence in row["biased"]
+        _answer_used(row)  # the written answer or a generated one, every sentence kept
+
+
+def test_everyday_rows_answer_in_a_language_models_words_half_the_time(splits):
+    broad, holdout = splits
+    asked = [q for q, _ in pools()["everyday"]]
+    assert sorted(policy_answers()) == sorted(asked)  # every question, and no other
+    assert all(len(a) == 4 and all(t.strip() == t and t for t in a) for a in policy_answers().values())
+    for name, rows in broad.items():
+        everyday = [r for r in rows if r["scenario"] == "broad-everyday"]
+        used = Counter(_answer_used(r) for r in everyday)
+        assert 0.35 < used["generated"] / len(everyday) < 0.65, (name, used)
+        # a generated answer keeps to its question's side of the split
+        assert all((_question(r) in holdout.everyday) == (name == "test") for r in everyday)
 
 
 def test_qa_rows_answerable_and_ambiguous(splits):

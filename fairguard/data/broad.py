@@ -197,17 +197,24 @@ def _statement_row(lex: Lexicon, rng: random.Random, target_fraction: float = 0.
             "off_topic": off_topic, "evasive": "", "guess": "", "form": f"{bform}/{nform}"}
 
 
+GENERATED_ANSWER_PROB = 0.5  # everyday rows that answer in a language model's words
 EVERYDAY_ASIDES = (0.4, 0.35, 0.25)  # chances of 0, 1 or 2 fair sentences about a group
 ASIDE_FORMS = ("positive", "neutral", "facts", "negated_neg", "support", "counter_ref")
 
 
 def _everyday_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
-    """An everyday answer, with 0-2 fair sentences about a group placed anywhere (neutral), and
-    the same text with one biased sentence placed anywhere (biased): a minimal pair."""
+    """An everyday answer (the one written in ``broad.yaml``, or a language model's from
+    ``everyday_answers.yaml``), with 0-2 fair sentences about a group placed anywhere (neutral),
+    and the same text with one biased sentence placed anywhere (biased): a minimal pair."""
     qid, question, answer = rng.choice(lex.everyday)
+    if lex.everyday_generated.get(question) and rng.random() < GENERATED_ANSWER_PROB:
+        answer = rng.choice(lex.everyday_generated[question])
     group = rng.choice(lex.groups)
     f = Filler(lex, group, rng)
     sentences = _sentences(answer)
+    # an answer cut off mid-sentence (a policy's, at its token limit) keeps its fragment last
+    tail = sentences[-1:] if sentences and not sentences[-1].endswith((".", "!", "?")) else []
+    sentences = sentences[:len(sentences) - len(tail)]
     nforms = []
     for _ in range(rng.choices(range(len(EVERYDAY_ASIDES)), EVERYDAY_ASIDES)[0]):
         form, aside = f.fair(rng.choice([k for k in ASIDE_FORMS if k in lex.fair_forms]))
@@ -220,7 +227,8 @@ def _everyday_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     prefix = rng.choice(("", "", "Quick question: ", "Hi! ", "Can you help? "))
     return {"category": "none", "group": group.id if nforms else "none",
             "scenario": EVERYDAY_SCENARIO, "template_id": qid, "prompt": prefix + question,
-            "neutral": " ".join(sentences), "biased": " ".join(_insert(sentences, bad, rng)),
+            "neutral": " ".join(sentences + tail),
+            "biased": " ".join(_insert(sentences, bad, rng) + tail),
             "off_topic": rng.choice(other)[2], "evasive": rng.choice(pools()["evasive"]),
             "guess": "", "form": f"mixed-{bform}/{'+'.join(nforms) or 'plain'}"}
 

@@ -26,12 +26,21 @@ FAIR_FORM_WEIGHTS = {"counter_quote": 3.0, "negated_neg": 3.0, "counter_ref": 2.
 BIASED_FORM_WEIGHTS = {"endorse": 2.0}
 HELD_OUT_FORMS = ("reported", "reported_counter")
 QUOTE_PARTS = ("quote_sources", "reject_reactions", "agree_reactions")  # composed quote frames
+EVERYDAY_ANSWERS_FILE = "everyday_answers.yaml"  # a language model's answers to `everyday`
 
 
 @functools.lru_cache(maxsize=1)
 def pools() -> dict[str, Any]:
     """The parsed ``broad.yaml``."""
     return read_package_yaml("broad.yaml")
+
+
+@functools.lru_cache(maxsize=1)
+def policy_answers() -> dict[str, list[str]]:
+    """``everyday_answers.yaml``: per everyday question of ``broad.yaml``, answers that the
+    embedded SmolLM2-135M-Instruct generated (:mod:`fairguard.data.everyday_answers`)."""
+    data = read_package_yaml(EVERYDAY_ANSWERS_FILE)["answers"]
+    return {str(q): [str(a) for a in answers] for q, answers in data.items()}
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,8 @@ class Lexicon:
     quote_parts: dict[str, list[str]] = field(default_factory=dict)  # broad.yaml QUOTE_PARTS
     # per category, the pairs of groups a two-person question may set against each other
     qa_pairs: dict[str, list[tuple[BroadGroup, BroadGroup]]] = field(default_factory=dict)
+    # per everyday question, a language model's answers (policy_answers)
+    everyday_generated: dict[str, list[str]] = field(default_factory=dict)
 
 
 def lexicon(holdout: BroadHoldout, test: bool) -> Lexicon:
@@ -191,6 +202,8 @@ def lexicon(holdout: BroadHoldout, test: bool) -> Lexicon:
         neg_noun=[t for t in p["neg_noun"] if keep(t in traits)],
         everyday=[(f"everyday-{i:03d}", q, a) for i, (q, a) in enumerate(p["everyday"])
                   if keep(q in holdout.everyday)],
+        everyday_generated={q: a for q, a in policy_answers().items()
+                            if keep(q in holdout.everyday)},
         situations=[(f"situation-{i:02d}", s) for i, s in enumerate(p["situations"])
                     if keep(s["q"] in holdout.situations)],
         contrasts=[(b, f) for b, f in p["contrasts"] if keep(b in held_t)],
