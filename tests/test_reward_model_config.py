@@ -33,6 +33,22 @@ def test_the_backbone_recipe_fills_what_is_not_given():
     assert set(BACKBONE_RECIPES) == {"minilm-l6", "mpnet-base"}
 
 
+def test_the_recipe_weighs_the_fairness_loss_where_it_was_measured():
+    def weights(**kw):
+        config = RewardTrainConfig(data="d", out="o", **kw)
+        return config.loss_weights, config.to_dict()["head_loss_weights"]
+
+    assert weights() == ((3.0, 1.0, 1.0), "fairness=3")  # recorded in fairguard.json
+    assert weights(backbone="/models/my-encoder") == ((3.0, 1.0, 1.0), "fairness=3")
+    assert weights(backbone="mpnet-base") == ((1.0, 1.0, 1.0), None)
+    assert weights(heads="relevance,fairness") == ((1.0, 3.0), "fairness=3")
+    assert weights(heads="fluency") == ((1.0,), None)  # the recipe's weights of trained heads only
+    assert weights(head_loss_weights="fairness=1") == ((1.0, 1.0, 1.0), "fairness=1")
+    assert weights(head_loss_weights="relevance=0.5") == ((1.0, 0.5, 1.0), "relevance=0.5")
+    with pytest.raises(ConfigError, match="not a trained head"):
+        RewardTrainConfig(data="d", out="o", heads="fluency", head_loss_weights="fairness=3")
+
+
 @pytest.mark.parametrize("precision, backbone, native, expected", [
     ("auto", "minilm-l6", True, "no"),  # the default judge's measured recipe is float32
     ("auto", "mpnet-base", True, "bf16"),

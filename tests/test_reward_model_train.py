@@ -90,7 +90,7 @@ def test_head_loss_weights_are_relative(tmp_path, tiny_deberta_dir):
         assert meta["train_config"]["head_loss_weights"] == spec
         return load_file(out / "model.safetensors")
 
-    plain = weights("plain", None)
+    plain = weights("plain", "fairness=1")  # every head 1
     same = weights("same", "fairness=2,relevance=2,fluency=2")  # the weighted mean, all equal
     assert all(np.allclose(plain[k], same[k], atol=1e-5) for k in plain)
     fair = weights("fair", "fairness=4")

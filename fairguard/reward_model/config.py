@@ -21,16 +21,19 @@ MixedPrecision = Literal["auto", "no", "bf16"]
 @dataclass(frozen=True)
 class BackboneRecipe:
     """The measured training settings of one embedded backbone (docs/judge-runs.md): what
-    ``--lr``, ``--epochs`` and ``--mixed-precision auto`` become when not given."""
+    ``--lr``, ``--epochs``, ``--mixed-precision auto`` and ``--head-loss-weights`` become when
+    not given."""
 
     learning_rate: float
     epochs: int
     bf16: bool  # bfloat16 autocast where the device computes it natively
+    head_loss_weights: str = ""  # what --head-loss-weights becomes; "" = every head 1
 
 
-GENERIC_RECIPE = BackboneRecipe(learning_rate=2e-4, epochs=4, bf16=False)
+GENERIC_RECIPE = BackboneRecipe(learning_rate=2e-4, epochs=4, bf16=False,
+                                head_loss_weights="fairness=3")
 BACKBONE_RECIPES: dict[str, BackboneRecipe] = {
-    "minilm-l6": GENERIC_RECIPE,  # the default judge (nineteenth run)
+    "minilm-l6": GENERIC_RECIPE,  # the default judge (forty-sixth run)
     "mpnet-base": BackboneRecipe(learning_rate=1e-4, epochs=2, bf16=True),  # thirty-fourth run
 }
 
@@ -110,7 +113,7 @@ class RewardTrainConfig:
     head_loss_weights: str | None = field(default=None, metadata={
         "help": "Weights of the heads' losses (BCE and ranking) on the shared encoder, e.g. "
                 "fairness=3; a head not named weighs 1.",
-        "default_text": "every head 1"})
+        "default_text": "the backbone's recipe: fairness=3, every head 1 on mpnet-base"})
     truncate_prob: float = field(default=0.5, metadata={
         "help": "Share of training responses replaced by a cut-off copy (policies' answers stop "
                 "mid-sentence)."})
@@ -301,7 +304,13 @@ class RewardTrainConfig:
             raise ConfigError(f"teacher_weight must be a number in [0, 1], got {self.teacher_weight!r}")
 
     def _parse_head_loss_weights(self) -> tuple[float, ...]:
-        """``head_loss_weights`` as one weight per head of ``head_names``."""
+        """``head_loss_weights`` as one weight per head of ``head_names``; unset, the backbone
+        recipe's weights of the heads trained (recorded in ``head_loss_weights``)."""
+        if self.head_loss_weights is None:
+            recipe = parse_named_numbers(backbone_recipe(self.backbone).head_loss_weights or None,
+                                         "head loss weight", "fairness=3")
+            self.head_loss_weights = ",".join(f"{name}={value:g}" for name, value in recipe.items()
+                                              if name in self.head_names) or None
         weights = parse_named_numbers(self.head_loss_weights, "head loss weight", "fairness=3")
         unknown = [name for name in weights if name not in self.head_names]
         if unknown:
