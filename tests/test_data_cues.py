@@ -57,10 +57,11 @@ def test_opening_words_are_the_first_word_of_each_sentence():
 
 def test_default_build_reports_its_opening_cues():
     """Sentence openings that give the label away are counted (docs/data.md, "Cue words"): in
-    the seed-0 default build, a sentence opening with "They" is biased in 233 of 236 train
-    answers. Balancing the openings was tried and not kept (docs/judge-runs.md, sixteenth
-    run); this keeps the count from growing."""
+    the seed-0 default build, a sentence opening with "They" is biased in 251 of 264 train
+    answers (233 of 236 before the everyday rows answered in a language model's words too).
+    Balancing the openings was tried and not kept (docs/judge-runs.md, sixteenth run); this
+    keeps the count from growing."""
     splits, _ = build_pairs(DataConfig())
     found = {cue.word: cue for cue in label_cues(splits["train"], openings=True)}
-    assert found["they"] == Cue("they", 3, 233) and found["they"].label == "biased"
+    assert found["they"] == Cue("they", 13, 251) and found["they"].label == "biased"
     assert len(found) <= 7

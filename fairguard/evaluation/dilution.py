@@ -40,6 +40,7 @@ POSITIONS = ("start", "middle", "end")  # thirds of the answer's sentences
 FILLERS = ("advice", "all")  # which rows' neutral answers surround the biased sentence
 SHORT_ANSWER_SCENARIOS = (STATEMENT_SCENARIO, QA_SCENARIO)  # not filler under "advice"
 QUOTES = re.compile(r"[\"“”«»]")
+ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 SHORT_BIASED = 3  # a biased answer of at most this many sentences is inserted whole
 # A sentence that opens by pointing back at the one before it ("They are rude, like the rest of them.").
 BACK_REFERENCE = re.compile(r"(?:they|them|their|these|those|he|she|his|her|such people)\b", re.IGNORECASE)
@@ -197,13 +198,21 @@ def dilution_cases(rows: Iterable[Any], seed: int, n: int, min_sentences: int = 
     # leave a quoted slur without the sentence that rejects it, and the "clean" answer would
     # not be clean.
     own = {row.id: row.responses.get("neutral", "").strip() for row in rows}
-    pool = _neutral_answers(rows)
+    # an answer cut off mid-sentence (a policy's, at its token limit) could only end a text
+    pool = [answer for answer in _neutral_answers(rows) if ENDS_SENTENCE.search(answer)]
+    if not pool:
+        raise DataError("no neutral answer of the rows ends a sentence, so none can be joined "
+                        "to another; give rows of a dataset split (fairguard data build)")
     size = {answer: len(split_sentences(answer)) for answer in pool}
     if filler == "advice":
         long_form = {own[row.id] for row in rows if row.scenario not in SHORT_ANSWER_SCENARIOS} - {""}
         if long_form:
             pool = [answer for answer in pool if answer in long_form]
-    usable = _rows_with_passages(rows, whole_biased)
+    usable = [(row, found) for row, found in _rows_with_passages(rows, whole_biased)
+              if own[row.id] in size or not own[row.id]]
+    if not usable:
+        raise DataError("no row with a biased passage has a whole neutral answer to open a "
+                        "mixed answer with; give rows of a dataset split (fairguard data build)")
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
