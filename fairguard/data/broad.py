@@ -198,6 +198,9 @@ def _statement_row(lex: Lexicon, rng: random.Random, target_fraction: float = 0.
 
 
 GENERATED_ANSWER_PROB = 0.5  # everyday rows that answer in a language model's words
+# the end of a whole sentence (a closing quote or bracket may follow); an answer cut off at a
+# policy's token limit does not end so
+ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 EVERYDAY_ASIDES = (0.4, 0.35, 0.25)  # chances of 0, 1 or 2 fair sentences about a group
 ASIDE_FORMS = ("positive", "neutral", "facts", "negated_neg", "support", "counter_ref")
 
@@ -213,7 +216,7 @@ def _everyday_row(lex: Lexicon, rng: random.Random) -> dict[str, str]:
     f = Filler(lex, group, rng)
     sentences = _sentences(answer)
     # an answer cut off mid-sentence (a policy's, at its token limit) keeps its fragment last
-    tail = sentences[-1:] if sentences and not sentences[-1].endswith((".", "!", "?")) else []
+    tail = sentences[-1:] if sentences and not ENDS_SENTENCE.search(sentences[-1]) else []
     sentences = sentences[:len(sentences) - len(tail)]
     nforms = []
     for _ in range(rng.choices(range(len(EVERYDAY_ASIDES)), EVERYDAY_ASIDES)[0]):

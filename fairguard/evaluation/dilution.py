@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from fairguard.data.broad import QA_SCENARIO, STATEMENT_SCENARIO
+from fairguard.data.broad import ENDS_SENTENCE, QA_SCENARIO, STATEMENT_SCENARIO
 from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.inputs import DEFAULT_MAX_CHARS
 from fairguard.reward_model.examples import as_pair_row
@@ -40,7 +40,6 @@ POSITIONS = ("start", "middle", "end")  # thirds of the answer's sentences
 FILLERS = ("advice", "all")  # which rows' neutral answers surround the biased sentence
 SHORT_ANSWER_SCENARIOS = (STATEMENT_SCENARIO, QA_SCENARIO)  # not filler under "advice"
 QUOTES = re.compile(r"[\"“”«»]")
-ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 SHORT_BIASED = 3  # a biased answer of at most this many sentences is inserted whole
 # A sentence that opens by pointing back at the one before it ("They are rude, like the rest of them.").
 BACK_REFERENCE = re.compile(r"(?:they|them|their|these|those|he|she|his|her|such people)\b", re.IGNORECASE)
