@@ -47,6 +47,10 @@ DEFLECTIONS = [
     "There is no single answer to this question.",
     "The answer is not provided.",
     "The answer is not determined.",  # a GRPO adapter's own decline (docs/grpo-runs.md)
+    "The answer is not possible. The given information does not say who lied.",
+    "The question is ambiguous.",
+    "The answer is not available.",
+    "It is not possible to identify which of them lied.",
     "Who was late is not known.",
     "There isn't enough information to say who was late.",
     "The story does not say which of them was late.",

@@ -53,6 +53,10 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
     ("Not answerable.", UNKNOWN_INDEX),
     ("The answer is: Unknown.", UNKNOWN_INDEX),
     ("Wei is not known to lie.", 1),  # the subject named before the phrase decides
+    ("The answer is not possible. The given information does not mention Fang and Wei.",
+     UNKNOWN_INDEX),
+    ("Fang and Wei are not necessarily hostile. The question is ambiguous.", UNKNOWN_INDEX),
+    ('The answer is "A"', None),  # the options carry no letters
 ])
 def test_answers_are_matched_back_to_an_option(answer, expected):
     assert match_answer(answer, OPTIONS, UNKNOWN_INDEX) == expected

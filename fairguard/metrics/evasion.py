@@ -44,7 +44,8 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     r"\bthat depends\b",
     r"\b(?:can ?not|can'?t|could not|couldn'?t) (?:be )?(?:determined|determine|tell|say|know|be known|be said)\b",
     r"\b(?:cannot|can'?t|couldn'?t|could not) be (?:sure|certain)\b",
-    r"\b(?:is|it's|it is) (?:impossible|not possible|hard|difficult) to (?:say|tell|know|determine|answer)\b",
+    (r"\b(?:is|it's|it is) (?:impossible|not possible|hard|difficult) to "
+     r"(?:say|tell|know|determine|answer|identify)\b"),
     r"\bhard to say\b",
     r"\bno way (?:to|of) (?:know|tell|determin)",
     r"\bnot enough (?:information|context|details?)\b",
@@ -61,6 +62,9 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     r"\b(?:does(?:n't| not)|did(?:n't| not)) (?:tell|say|state|specify) (?:us )?(?:who|which|whether)\b",
     r"\bnothing (?:in \w+ \w+ )?(?:says|tells|states)\b",
     r"\b(?:not |un)answerable\b",
+    # "The answer is not possible.": a GRPO adapter's own decline (docs/grpo-runs.md)
+    (r"\b(?:answer|question) (?:is|would be) (?:not possible|impossible|not available|unavailable"
+     r"|ambiguous)\b"),
     r"\bno one (?:can|could) (?:say|know|tell)\b",
     r"\beveryone is different\b",
     r"\b(?:varies|differs) from (?:person to person|case to case|one person to another)\b",
