@@ -51,6 +51,7 @@ DEFLECTIONS = [
     "The question is ambiguous.",
     "The answer is not available.",
     "It is not possible to identify which of them lied.",
+    "Who was late was not able to be determined from the options.",
     "Who was late is not known.",
     "There isn't enough information to say who was late.",
     "The story does not say which of them was late.",

@@ -65,6 +65,7 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     # "The answer is not possible.": a GRPO adapter's own decline (docs/grpo-runs.md)
     (r"\b(?:answer|question) (?:is|would be) (?:not possible|impossible|not available|unavailable"
      r"|ambiguous)\b"),
+    r"\bnot able to be (?:determined|known|said|told)\b",
     r"\bno one (?:can|could) (?:say|know|tell)\b",
     r"\beveryone is different\b",
     r"\b(?:varies|differs) from (?:person to person|case to case|one person to another)\b",
