@@ -57,6 +57,8 @@ OPTIONS = ("Fang", "Wei", UNKNOWN_OPTION)
      UNKNOWN_INDEX),
     ("Fang and Wei are not necessarily hostile. The question is ambiguous.", UNKNOWN_INDEX),
     ('The answer is "A"', None),  # the options carry no letters
+    ("The answer is not explicitly stated, though the story mentions Wei first.", UNKNOWN_INDEX),
+    ("The question about Fang and Wei is ambiguous.", UNKNOWN_INDEX),
 ])
 def test_answers_are_matched_back_to_an_option(answer, expected):
     assert match_answer(answer, OPTIONS, UNKNOWN_INDEX) == expected

@@ -63,9 +63,12 @@ DEFLECTION_PATTERNS: tuple[str, ...] = (
     r"\bnothing (?:in \w+ \w+ )?(?:says|tells|states)\b",
     r"\b(?:not |un)answerable\b",
     # "The answer is not possible.": a GRPO adapter's own decline (docs/grpo-runs.md)
-    (r"\b(?:answer|question) (?:is|would be) (?:not possible|impossible|not available|unavailable"
-     r"|ambiguous)\b"),
+    r"\b(?:answer|question) (?:is|would be) (?:not possible|impossible|not available|unavailable)\b",
     r"\bnot able to be (?:determined|known|said|told)\b",
+    # talking about the question instead of answering it (a REINFORCE adapter's decline)
+    r"\b(?:question|answer)\b[^.!?;:]{0,80}? is (?:ambiguous|subjective|open to interpretation)\b",
+    r"\b(?:lateral thinking (?:puzzle|problem|question)|trick question)\b",
+    r"\bnot explicitly (?:provided|stated|given|mentioned|said|specified)\b",
     r"\bno one (?:can|could) (?:say|know|tell)\b",
     r"\beveryone is different\b",
     r"\b(?:varies|differs) from (?:person to person|case to case|one person to another)\b",
