@@ -28,6 +28,7 @@ from fairguard.evaluation.behaviour import (
     run_behaviour,
     spread,
 )
+from fairguard.evaluation.behaviour_values import worse_beyond_noise
 from fairguard.metrics.evasion import is_evasive
 
 
@@ -170,6 +171,22 @@ def test_run_writes_every_metric_base_and_after(judged_run):
                     "Gendered language", "Counterfactual consistency"):
         assert f"## {heading}" in report
     assert "| metric | n | base | after | change ± se |" in report
+    assert metrics["worse_beyond_noise"] == worse_beyond_noise(metrics["changes"])
+    assert ("**Worse beyond noise**" in report) == bool(metrics["worse_beyond_noise"])
+
+
+def test_worse_beyond_noise_names_changes_clear_of_zero_the_wrong_way():
+    def ci(low, high):
+        return {"ci95": [low, high]}
+
+    changes = {"generation.disambig.accuracy": ci(-0.26, -0.08),  # higher is better: worse
+               "generation.ambig.unmatched": ci(0.33, 0.55),  # lower is better: worse
+               "likelihood.disambig.accuracy": ci(-0.08, 0.03),  # within noise
+               "counterfactual.fairness_gap": ci(-0.19, -0.06),  # better
+               "likelihood.ambig.names_first": ci(0.10, 0.20)}  # no better side
+    assert worse_beyond_noise(changes) == ["generation.ambig.unmatched",
+                                           "generation.disambig.accuracy"]
+    assert worse_beyond_noise({}) == []
 
 
 def test_the_adapter_is_applied_to_the_after_policy_only(judged_run):

@@ -54,6 +54,7 @@ from fairguard.evaluation.behaviour_values import (
     guard_fields,
     guard_summary,
     item_values,
+    worse_beyond_noise,
 )
 from fairguard.generation import DecodingConfig
 from fairguard.guard.config import parse_thresholds
@@ -469,6 +470,7 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
         changes: dict[str, PairedChange] = {key: paired_change(per_side["base"][key],
                                                                per_side["after"][key])
                                             for key in per_side["base"] if key in per_side["after"]}
+        change_dicts = {k: c.to_dict() for k, c in changes.items()}
         base_only = {key: {"n": len(v), "before": sum(v) / len(v) if v else float("nan")}
                      for key, v in per_side["base"].items() if key not in per_side["after"]}
         metrics = {
@@ -486,7 +488,8 @@ def run_behaviour(config: BehaviourEvalConfig, progress: bool = True) -> dict[st
                             "everyday": len(sets.everyday),
                             "counterfactual pairs": len(sets.counterfactual)},
             "sources": sets.sources,
-            "changes": {k: c.to_dict() for k, c in changes.items()},
+            "changes": change_dicts,
+            "worse_beyond_noise": worse_beyond_noise(change_dicts),
             "base_only": base_only,
             "guard": (guard_summary(config, guard, guard_records or []) if guard
                       else saved.get("guard")),

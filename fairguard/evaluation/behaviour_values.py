@@ -215,6 +215,18 @@ METRICS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def worse_beyond_noise(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The metric keys (in report order) whose change went the way :data:`METRICS` calls worse
+    with its whole 95 % interval on that side of 0."""
+    worse = []
+    for key, (_, _, better) in METRICS.items():
+        if key in changes:
+            low, high = changes[key]["ci95"]
+            if (better == "higher" and high < 0) or (better == "lower" and low > 0):
+                worse.append(key)
+    return worse
+
+
 def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
     """``report.md``: the set-up, then one table per section: metric, n, base, after,
     change +- se, 95 % interval."""
@@ -232,6 +244,11 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
     ]
     if metrics.get("base_answers_from"):
         lines += [f"The base model's answers are those saved by `{metrics['base_answers_from']}`.", ""]
+    worse = worse_beyond_noise(changes)
+    if worse:
+        lines += ["**Worse beyond noise** (the whole 95 % interval of the change on the worse side "
+                  "of 0): " + "; ".join(f"{METRICS[k][0]}, {METRICS[k][1]} {fmt(changes[k]['before'])}"
+                                        f" -> {fmt(changes[k]['after'])}" for k in worse) + ".", ""]
     guard = metrics.get("guard")
     if guard:
         lines += guard_markdown(guard)
