@@ -228,8 +228,8 @@ def worse_beyond_noise(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
-    """``report.md``: the set-up, then one table per section: metric, n, base, after,
-    change +- se, 95 % interval."""
+    """``report.md``: the set-up, the metrics worse beyond noise, then one table per section:
+    metric, n, base, after, change +- se, 95 % interval."""
     changes = metrics["changes"]
     judge = metrics["judge"]
     lines = [
