@@ -102,7 +102,8 @@ def make_cross_judge(out: Path) -> None:
                      out / "cross-judge" / "compare")
     changes = {"likelihood.disambig.accuracy": paired_change([0, 1, 0, 1], [1, 1, 0, 1]),
                "evasion.everyday.rules_or_judge": paired_change([1, 0], [0, 0]),
-               "counterfactual.fairness_gap": paired_change([0.3, 0.1], [0.2, 0.2])}
+               "counterfactual.fairness_gap": paired_change([0.3, 0.1], [0.2, 0.2]),
+               "generation.disambig.accuracy": paired_change([1, 1, 1, 1], [0, 0, 0, 0])}
     _write(out / "behaviour" / "metrics.json", {
         "kind": "behaviour-eval", "judge": str(out / "judge-independent"),
         "n_questions": {"ambiguous": 4, "disambiguated": 4, "everyday": 2, "counterfactual pairs": 2},
@@ -159,6 +160,8 @@ def test_grpo_leads_with_the_cross_judge_then_behaviour_then_the_training_judge(
             "+0.250 ± 0.250 | higher |") in rows
     assert "| evasion: everyday questions: rules or judge | 2 | 0.500 | 0.000 | -0.500 ± 0.500 | lower |" in rows
     assert "judged by `judge-independent`" in rows and "ambiguous 4, disambiguated 4" in rows
+    assert ("**Worse beyond noise** (the whole 95 % interval of the change on the worse side of 0): "
+            "multiple choice, generation, disambiguated: accuracy 1.000 -> 0.000.") in rows
     assert "| fairness | 0.74 | 0.93 | 0.611 | 0.645 | +0.034 ± 0.021 |" in grpo[same:]
     assert "not independent evidence" in grpo[same:]
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from fairguard.errors import ArtifactError
 from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
+from fairguard.evaluation.behaviour_values import worse_beyond_noise_lines
 from fairguard.evaluation.cross_judge import RELATION_LABELS, loud_warning
 from fairguard.evaluation.report import change_cell, markdown_table
 
@@ -249,6 +250,7 @@ def _behaviour(out: Path) -> list[str]:
              "paired by question (by UnQover unit for bias scores, by swapped pair for "
              "counterfactual gaps), ± its standard error. Full report: "
              "[behaviour/report.md](behaviour/report.md)."), "",
+            *worse_beyond_noise_lines(changes),
             markdown_table(("metric", "n", "base", "after", "change ± se", "better"), rows)]
 
 

@@ -227,6 +227,16 @@ def worse_beyond_noise(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return worse
 
 
+def worse_beyond_noise_lines(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A report line naming the metrics worse beyond noise, then a blank line; none: no lines."""
+    worse = worse_beyond_noise(changes)
+    if not worse:
+        return []
+    return ["**Worse beyond noise** (the whole 95 % interval of the change on the worse side of "
+            "0): " + "; ".join(f"{METRICS[k][0]}, {METRICS[k][1]} {fmt(changes[k]['before'])} -> "
+                               f"{fmt(changes[k]['after'])}" for k in worse) + ".", ""]
+
+
 def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
     """``report.md``: the set-up, the metrics worse beyond noise, then one table per section:
     metric, n, base, after, change +- se, 95 % interval."""
@@ -244,11 +254,7 @@ def behaviour_markdown(metrics: Mapping[str, Any]) -> str:
     ]
     if metrics.get("base_answers_from"):
         lines += [f"The base model's answers are those saved by `{metrics['base_answers_from']}`.", ""]
-    worse = worse_beyond_noise(changes)
-    if worse:
-        lines += ["**Worse beyond noise** (the whole 95 % interval of the change on the worse side "
-                  "of 0): " + "; ".join(f"{METRICS[k][0]}, {METRICS[k][1]} {fmt(changes[k]['before'])}"
-                                        f" -> {fmt(changes[k]['after'])}" for k in worse) + ".", ""]
+    lines += worse_beyond_noise_lines(changes)
     guard = metrics.get("guard")
     if guard:
         lines += guard_markdown(guard)
