@@ -17,6 +17,7 @@ from fairguard.evaluation.everyday import EverydayEvalConfig
 from fairguard.evaluation.judge import JudgeEvalConfig
 from fairguard.evaluation.quality import QualityEvalConfig
 from fairguard.evaluation.rescore import RescoreConfig
+from fairguard.evaluation.side_by_side import SideBySideConfig
 
 UNQOVER_COMMANDS: tuple[str, ...] = ("fairguard.cli.eval_refine:eval_refine",)
 
@@ -53,6 +54,24 @@ def compare(config_path: str | None, **options: object) -> None:
     from fairguard.evaluation.compare import run_compare
 
     click.echo(run_compare(build_config(CompareConfig, config_path, **options)).markdown())
+
+
+@eval_group.command("side-by-side")
+@options_from(SideBySideConfig)
+@config_file_option
+def side_by_side(config_path: str | None, **options: object) -> None:
+    """Several adapters against one base in one table, from their `eval compare` (and `eval
+    behaviour`) folders.
+
+    One column per --run LABEL=COMPARE[,BEHAVIOUR]; rows: each judge's heads and flagged share
+    (independent judges first), the evasion rules, the chosen behaviour metrics, each with its
+    target; every column must share the base answers.
+    """
+    from fairguard.config import build_config
+    from fairguard.evaluation.side_by_side import run_side_by_side, side_by_side_markdown
+
+    click.echo(side_by_side_markdown(run_side_by_side(build_config(SideBySideConfig, config_path,
+                                                                   **options))), nl=False)
 
 
 @eval_group.command("rescore")

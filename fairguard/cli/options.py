@@ -168,6 +168,7 @@ def documented_commands() -> list[tuple[str, type]]:
     from fairguard.evaluation.judge import JudgeEvalConfig
     from fairguard.evaluation.quality import QualityEvalConfig
     from fairguard.evaluation.rescore import RescoreConfig
+    from fairguard.evaluation.side_by_side import SideBySideConfig
     from fairguard.export.config import OnnxExportConfig
     from fairguard.guard.config import GuardConfig
     from fairguard.refine.config import RefineConfig, RefineEvalConfig
@@ -181,7 +182,8 @@ def documented_commands() -> list[tuple[str, type]]:
             ("train grpo", GRPOConfig), ("train refine", RefineConfig),
             ("export onnx", OnnxExportConfig), ("serve", ServeConfig),
             ("serve (guard options)", GuardConfig), ("eval quality", QualityEvalConfig),
-            ("eval compare", CompareConfig), ("eval rescore", RescoreConfig),
+            ("eval compare", CompareConfig), ("eval side-by-side", SideBySideConfig),
+            ("eval rescore", RescoreConfig),
             ("eval bbq", BBQEvalConfig), ("eval judge", JudgeEvalConfig),
             ("eval everyday", EverydayEvalConfig), ("eval dilution", DilutionEvalConfig),
             ("eval behaviour", BehaviourEvalConfig),
