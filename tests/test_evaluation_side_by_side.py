@@ -14,10 +14,13 @@ from fairguard.evaluation.compare import compare_evaluations, write_comparison
 from fairguard.evaluation.side_by_side import (
     LEAD_BEHAVIOUR,
     SideBySideConfig,
+    adapter_markdown,
+    adapter_table,
+    judge_markdown,
+    judge_table,
+    parse_judge_run,
     parse_run,
     run_side_by_side,
-    side_by_side,
-    side_by_side_markdown,
 )
 from fairguard.metrics.paired import paired_change
 
@@ -66,7 +69,7 @@ def columns(tmp_path):
 
 def test_rows_follow_each_judge_then_evasion_then_behaviour(columns):
     a, b, by_a = columns
-    table = side_by_side([parse_run(f"GRPO, seed 0={a},{by_a}"), parse_run(f"plain={b}")])
+    table = adapter_table([parse_run(f"GRPO, seed 0={a},{by_a}"), parse_run(f"plain={b}")])
     assert [c["label"] for c in table["columns"]] == ["GRPO, seed 0", "plain"]
     keys = [(r["group"], r["metric"]) for r in table["rows"]]
     assert keys[:3] == [("rm-other (independent)", "fairness"), ("rm-other (independent)", "relevance"),
@@ -93,7 +96,7 @@ def test_rows_follow_each_judge_then_evasion_then_behaviour(columns):
 
 def test_markdown_shows_base_after_change_and_dashes(columns):
     a, b, by_a = columns
-    text = side_by_side_markdown(side_by_side([parse_run(f"A={a},{by_a}"), parse_run(f"B={b}")]))
+    text = adapter_markdown(adapter_table([parse_run(f"A={a},{by_a}"), parse_run(f"B={b}")]))
     assert text.startswith("| judge / measure | metric | base | A | B | target |")
     assert "| rm-other (independent) | fairness | 0.500 | 0.850 (+0.350 ± " in text
     assert "| rm-other (independent) | answers flagged for fairness | 50.0 % | 0.0 % (-50.0 ± " in text
@@ -104,9 +107,9 @@ def test_markdown_shows_base_after_change_and_dashes(columns):
 def test_worse_beyond_noise_is_named_per_column(tmp_path, columns):
     a, _, _ = columns
     worse = behaviour_folder(tmp_path / "by-worse", [1.0] * 8, [0.0] * 8)
-    table = side_by_side([parse_run(f"W={a},{worse}")])
+    table = adapter_table([parse_run(f"W={a},{worse}")])
     assert table["worse_beyond_noise"] == {"W": ["generation.disambig.accuracy"]}
-    assert "- **W**, worse beyond noise" in side_by_side_markdown(table)
+    assert "- **W**, worse beyond noise" in adapter_markdown(table)
 
 
 def test_columns_against_other_base_answers_are_refused(tmp_path, columns):
@@ -115,16 +118,16 @@ def test_columns_against_other_base_answers_are_refused(tmp_path, columns):
     c = compare_folder(tmp_path, "c", other_base, [0.6, 0.8, 1.0, 1.0])
     with pytest.raises(ArtifactError, match="column 'C' has base 0.1 and 'A' 0.5; every column must "
                                             "be compared against the same base answers"):
-        side_by_side([parse_run(f"A={a}"), parse_run(f"C={c}")])
+        adapter_table([parse_run(f"A={a}"), parse_run(f"C={c}")])
 
 
 def test_behaviour_metrics_are_chosen_by_key_or_all(columns):
     a, _, by_a = columns
     run = [parse_run(f"A={a},{by_a}")]
-    rows = side_by_side(run, ["genbit.open_answers"])["rows"]
+    rows = adapter_table(run, ["genbit.open_answers"])["rows"]
     assert [r["metric"] for r in rows if r["group"] == "behaviour"] == [
         "gendered language: GenBit-style score of open answers (lower)"]
-    every = side_by_side(run, ["all"])["rows"]
+    every = adapter_table(run, ["all"])["rows"]
     assert sum(r["group"] == "behaviour" for r in every) == 2
     with pytest.raises(ConfigError, match="unknown behaviour metric.*nope"):
         SideBySideConfig(run=("A=x",), behaviour_metric=("nope",))
@@ -141,12 +144,12 @@ def test_folders_that_are_not_results_name_the_command(tmp_path, columns):
     a, _, _ = columns
     with pytest.raises(ArtifactError, match="has no compare.json; point at the --out folder of "
                                             "`fairguard eval compare"):
-        side_by_side([parse_run(f"A={tmp_path}")])
+        adapter_table([parse_run(f"A={tmp_path}")])
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "metrics.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="cannot be read.*run `fairguard eval behaviour` again"):
-        side_by_side([parse_run(f"A={a},{tmp_path / 'bad'}")])
-    with pytest.raises(ConfigError, match="give at least one --run"):
+        adapter_table([parse_run(f"A={a},{tmp_path / 'bad'}")])
+    with pytest.raises(ConfigError, match="give at least one --run .* or --judge-run"):
         SideBySideConfig()
 
 
@@ -166,4 +169,46 @@ def test_cli_prints_the_table_writes_the_folder_and_refuses_to_overwrite(columns
     config.write_text(f"run:\n  - 'A={a}'\nbehaviour_metric: [all]\n")
     from_yaml = CliRunner().invoke(cli, ["eval", "side-by-side", "--config", str(config)])
     assert from_yaml.exit_code == 0 and "| A | target |" in from_yaml.output
-    assert run_side_by_side(SideBySideConfig(run=(f"A={a}",)))["columns"][0]["n_prompts"] == 4
+    assert run_side_by_side(SideBySideConfig(run=(f"A={a}",)))["adapters"]["columns"][0]["n_prompts"] == 4
+
+
+def judge_folder(folder, accuracies, sha="sha256:aa", model="rm"):
+    """An `eval judge` metrics.json: accuracy per functionality (``accuracies``)."""
+    folder.mkdir(parents=True)
+    by_group = {g: {"n": 10, "accuracy": a} for g, a in accuracies.items()}
+    mean = sum(accuracies.values()) / len(accuracies)
+    (folder / "metrics.json").write_text(json.dumps({
+        "kind": "judge-eval", "benchmark": "hatecheck", "sha256": sha, "model": model,
+        "threshold": 0.13, "labels": {"biased": "hateful", "fair": "non-hateful"},
+        "overall": {"n_biased": 10, "n_fair": 10, "accuracy_biased": 0.4, "accuracy_fair": 0.9},
+        "n": 20, "accuracy": mean, "roc_auc": 0.8, "false_flag_rate": 0.1,
+        "group_by": "functionality", "by_group": by_group}))
+    return folder
+
+
+def test_judges_are_compared_per_group_on_one_benchmark(tmp_path):
+    before = judge_folder(tmp_path / "hc-old", {"slur_h": 0.3, "counter_quote_nh": 0.9})
+    after = judge_folder(tmp_path / "hc-new", {"slur_h": 0.6, "counter_quote_nh": 0.8}, model="rm2")
+    table = judge_table([parse_judge_run(f"old, seed 0={before}"), parse_judge_run(f"new={after}")])
+    assert [r["group"] for r in table["rows"]] == ["slur_h", "counter_quote_nh"]
+    assert table["rows"][0]["cells"] == [0.3, 0.6]
+    summary = {r["metric"]: r["cells"] for r in table["summary"]}
+    assert summary["hateful flagged"] == [0.4, 0.4] and summary["functionalities under 0.50"] == [1, 0]
+    text = judge_markdown(table)
+    assert text.startswith("| functionality | cases | old, seed 0 | new |")
+    assert "| `slur_h` | 10 | 0.300 | 0.600 |" in text and "| **all** | 20 | **0.600** | **0.700** |" in text
+    other = judge_folder(tmp_path / "hc-other", {"slur_h": 0.5}, sha="sha256:bb")
+    with pytest.raises(ArtifactError, match="column 'x' has sha256 'sha256:bb'.*same benchmark"):
+        judge_table([parse_judge_run(f"old={before}"), parse_judge_run(f"x={other}")])
+    with pytest.raises(ConfigError, match="write LABEL=DIR"):
+        parse_judge_run("no-label")
+
+
+def test_cli_prints_adapters_then_judges(tmp_path, columns):
+    a, _, _ = columns
+    hc = judge_folder(tmp_path / "hc", {"slur_h": 0.3})
+    result = CliRunner().invoke(cli, ["eval", "side-by-side", "--run", f"A={a}", "--judge-run", f"J={hc}"])
+    assert result.exit_code == 0, result.output
+    assert result.output.index("| judge / measure |") < result.output.index("| functionality | cases | J |")
+    wrong = CliRunner().invoke(cli, ["eval", "side-by-side", "--judge-run", f"J={a}"])
+    assert wrong.exit_code == 1 and "has no metrics.json" in wrong.output

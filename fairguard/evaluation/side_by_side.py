@@ -1,13 +1,18 @@
-"""``fairguard eval side-by-side``: several adapters' changes against one base, in one table.
+"""``fairguard eval side-by-side``: several adapters, or several judges, in one table.
 
-Each column is one adapter: the ``compare.json`` of an ``eval compare BASE ADAPTER --out`` folder
-(per judge and head, base -> adapter, paired by prompt, ± its standard error; the answers that
-decline or deflect) and, optionally, the ``metrics.json`` of an ``eval behaviour`` run of the same
-adapter (multiple choice, evasion, counterfactual and gendered-language changes). Rows: each
-judge's heads and its share of answers flagged for fairness (independent judges first), the
-evasion rules, then the chosen behaviour metrics, with the target docs/grpo.md holds an adapter
-to where there is one. Every column must have been measured against the same base answers: the
-base column is shared, so a column whose base differs is refused.
+Adapters (``--run``): each column is one adapter: the ``compare.json`` of an ``eval compare BASE
+ADAPTER --out`` folder (per judge and head, base -> adapter, paired by prompt, ± its standard
+error; the answers that decline or deflect) and, optionally, the ``metrics.json`` of an ``eval
+behaviour`` run of the same adapter (multiple choice, evasion, counterfactual and
+gendered-language changes). Rows: each judge's heads and its share of answers flagged for
+fairness (independent judges first), the evasion rules, then the chosen behaviour metrics, with
+the target docs/grpo.md holds an adapter to where there is one. Every column must have been
+measured against the same base answers: the base column is shared, so a column whose base
+differs is refused.
+
+Judges (``--judge-run``): each column is one ``eval judge`` output folder of the same benchmark
+(HateCheck, say); rows: accuracy per group (functionality), then overall accuracy, each label's
+accuracy, ROC-AUC, false-flag rate, the groups under 0.50 and the threshold.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from fairguard.evaluation.report import fmt
 
 COMPARE_FILE = "compare.json"
 BEHAVIOUR_FILE = "metrics.json"
+JUDGE_FILE = "metrics.json"
 JSON_FILE = "side_by_side.json"
 MARKDOWN_FILE = "side_by_side.md"
 FLAGGED_HEADS = ("fairness",)  # the flagged share shown per judge (the guard's decision)
@@ -51,9 +57,12 @@ class SideBySideConfig:
     """Options of ``fairguard eval side-by-side``."""
 
     run: tuple[str, ...] = field(default=(), metadata={
-        "help": "One column: LABEL=COMPARE or LABEL=COMPARE,BEHAVIOUR, an `eval compare --out` "
-                "folder and an `eval behaviour` output folder of the same adapter against the same "
-                "base; repeatable, in column order (YAML: a list).", "multiple": True})
+        "help": "One adapter's column: LABEL=COMPARE or LABEL=COMPARE,BEHAVIOUR, an `eval compare "
+                "--out` folder and an `eval behaviour` output folder of the same adapter against "
+                "the same base; repeatable, in column order (YAML: a list).", "multiple": True})
+    judge_run: tuple[str, ...] = field(default=(), metadata={
+        "help": "One judge's column: LABEL=DIR, an `eval judge --out` folder; every column of the "
+                "same benchmark; repeatable, in column order (YAML: a list).", "multiple": True})
     behaviour_metric: tuple[str, ...] = field(default=LEAD_BEHAVIOUR, metadata={
         "help": "Behaviour metric keys to show as rows, in order, or 'all'; repeatable (YAML: a "
                 "list).", "multiple": True,
@@ -64,8 +73,9 @@ class SideBySideConfig:
         "help": "Replace an existing --out folder.", "flag": "--overwrite"})
 
     def __post_init__(self) -> None:
-        if not self.run:
-            raise ConfigError("give at least one --run LABEL=COMPARE[,BEHAVIOUR]")
+        if not self.run and not self.judge_run:
+            raise ConfigError("give at least one --run LABEL=COMPARE[,BEHAVIOUR] (adapters) or "
+                              "--judge-run LABEL=DIR (judges)")
         keys = tuple(self.behaviour_metric)
         unknown = [k for k in keys if k != "all" and k not in BEHAVIOUR_METRICS]
         if unknown:
@@ -91,6 +101,14 @@ def parse_run(spec: str) -> Column:
         raise ConfigError(f"--run {spec!r}: write LABEL=COMPARE or LABEL=COMPARE,BEHAVIOUR "
                           "(an `eval compare --out` folder, then an `eval behaviour` folder)")
     return Column(label.strip(), Path(parts[0]), Path(parts[1]) if len(parts) == 2 else None)
+
+
+def parse_judge_run(spec: str) -> tuple[str, Path]:
+    """``LABEL=DIR`` (an ``eval judge`` output folder) as ``(label, folder)``."""
+    label, sep, path = spec.partition("=")
+    if not label.strip() or not sep or not path.strip():
+        raise ConfigError(f"--judge-run {spec!r}: write LABEL=DIR, DIR an `eval judge --out` folder")
+    return label.strip(), Path(path.strip())
 
 
 def _read(folder: Path, name: str, command: str) -> dict[str, Any]:
@@ -186,11 +204,12 @@ def _base(row: _Row, columns: Sequence[Column]) -> float | None:
     return first["before"]
 
 
-def side_by_side(columns: Sequence[Column], behaviour_metrics: Sequence[str] = LEAD_BEHAVIOUR
-                 ) -> dict[str, Any]:
-    """The table as JSON: ``columns`` (label and folders), ``rows`` (group, metric, unit, base,
-    target, one cell per column: after, change, se, or None) and ``worse_beyond_noise`` (per
-    column with a behaviour folder, the behaviour metrics worse beyond noise)."""
+def adapter_table(columns: Sequence[Column], behaviour_metrics: Sequence[str] = LEAD_BEHAVIOUR
+                  ) -> dict[str, Any]:
+    """The adapters' table as JSON: ``columns`` (label and folders), ``rows`` (group, metric,
+    unit, base, target, one cell per column: after, change, se, or None) and
+    ``worse_beyond_noise`` (per column with a behaviour folder, the behaviour metrics worse
+    beyond noise)."""
     if not columns:
         raise ConfigError("give at least one column (--run LABEL=COMPARE[,BEHAVIOUR])")
     compares = [_read(c.compare, COMPARE_FILE, "eval compare BEFORE AFTER --out DIR") for c in columns]
@@ -209,8 +228,7 @@ def side_by_side(columns: Sequence[Column], behaviour_metrics: Sequence[str] = L
                                      for c in row.cells]})
     worse = {col.label: worse_beyond_noise(b.get("changes") or {})
              for col, b in zip(columns, behaviours) if b is not None}
-    return {"kind": "side-by-side",
-            "columns": [{"label": c.label, "compare": str(c.compare),
+    return {"columns": [{"label": c.label, "compare": str(c.compare),
                          "behaviour": str(c.behaviour) if c.behaviour else None,
                          "n_prompts": cmp.get("n")} for c, cmp in zip(columns, compares)],
             "rows": table_rows, "worse_beyond_noise": worse}
@@ -231,9 +249,96 @@ def _base_cell(unit: str, base: float | None) -> str:
     return f"{100 * base:.1f} %" if unit == "share" else fmt(base)
 
 
+def _plural(word: str) -> str:
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
+def judge_table(columns: Sequence[tuple[str, Path]]) -> dict[str, Any]:
+    """The judges' table as JSON: ``benchmark``, ``group_by``, ``labels``, ``columns`` (label,
+    folder, model), ``rows`` (group, cases, one accuracy per column or None) and ``summary``
+    (metric, cases, one value per column)."""
+    if not columns:
+        raise ConfigError("give at least one column (--judge-run LABEL=DIR)")
+    runs = [_read(folder, JUDGE_FILE, "eval judge") for _, folder in columns]
+    first_label, first = columns[0][0], runs[0]
+    for (label, folder), m in zip(columns, runs):
+        if m.get("kind") != "judge-eval":
+            raise ArtifactError(f"{folder}/{JUDGE_FILE} is not an `eval judge` result; point "
+                                "--judge-run at the --out folder of `fairguard eval judge`")
+        for key in ("sha256", "group_by"):
+            if m.get(key) != first.get(key):
+                raise ArtifactError(f"column {label!r} has {key} {m.get(key)!r} and {first_label!r} "
+                                    f"{first.get(key)!r}; every --judge-run must score the same "
+                                    "benchmark, grouped the same way")
+    groups = list(dict.fromkeys(g for m in runs for g in (m.get("by_group") or {})))
+    rows = [{"group": g, "cases": next(m["by_group"][g]["n"] for m in runs if g in (m.get("by_group") or {})),
+             "cells": [((m.get("by_group") or {}).get(g) or {}).get("accuracy") for m in runs]}
+            for g in groups]
+    labels = first.get("labels") or {"biased": "biased", "fair": "fair"}
+    overall = [m.get("overall") or {} for m in runs]
+    summary = [
+        {"metric": "all", "cases": first.get("n"), "cells": [m.get("accuracy") for m in runs]},
+        {"metric": f"{labels['biased']} flagged", "cases": overall[0].get("n_biased"),
+         "cells": [o.get("accuracy_biased") for o in overall]},
+        {"metric": f"{labels['fair']} passed", "cases": overall[0].get("n_fair"),
+         "cells": [o.get("accuracy_fair") for o in overall]},
+        {"metric": "ROC-AUC", "cases": None, "cells": [m.get("roc_auc") for m in runs]},
+        {"metric": "false-flag rate", "cases": None, "cells": [m.get("false_flag_rate") for m in runs]},
+        {"metric": "threshold", "cases": None, "cells": [m.get("threshold") for m in runs]},
+    ]
+    if groups:
+        summary.insert(3, {"metric": f"{_plural(str(first.get('group_by') or 'group'))} under 0.50",
+                           "cases": len(groups),
+                           "cells": [sum(1 for g in (m.get("by_group") or {}).values()
+                                         if isinstance(g.get("accuracy"), (int, float))
+                                         and g["accuracy"] < 0.5) for m in runs]})
+    return {"benchmark": first.get("benchmark"), "group_by": first.get("group_by"), "labels": labels,
+            "columns": [{"label": label, "folder": str(folder), "model": m.get("model")}
+                        for (label, folder), m in zip(columns, runs)],
+            "rows": rows, "summary": summary}
+
+
+def side_by_side(columns: Sequence[Column] = (), behaviour_metrics: Sequence[str] = LEAD_BEHAVIOUR,
+                 judges: Sequence[tuple[str, Path]] = ()) -> dict[str, Any]:
+    """Both tables as JSON: ``adapters`` (:func:`adapter_table`, None without adapter columns)
+    and ``judges`` (:func:`judge_table`, None without judge columns)."""
+    if not columns and not judges:
+        raise ConfigError("give at least one --run LABEL=COMPARE[,BEHAVIOUR] or --judge-run LABEL=DIR")
+    return {"kind": "side-by-side",
+            "adapters": adapter_table(columns, behaviour_metrics) if columns else None,
+            "judges": judge_table(judges) if judges else None}
+
+
+def judge_markdown(table: Mapping[str, Any]) -> str:
+    """The judges' table in markdown: accuracy per group, then the summary rows."""
+    labels = [c["label"].replace("|", "\\|") for c in table["columns"]]
+    lines = [f"| {table.get('group_by') or 'group'} | cases | " + " | ".join(labels) + " |",
+             "|---|---|" + "---|" * len(labels)]
+    lines += [f"| `{r['group']}` | {r['cases']} | " + " | ".join(fmt(c) for c in r["cells"]) + " |"
+              for r in table["rows"]]
+    for r in table["summary"]:
+        cells = [f"**{fmt(c)}**" if r["metric"] == "all" else fmt(c) for c in r["cells"]]
+        lines.append(f"| {'**all**' if r['metric'] == 'all' else r['metric']} | {fmt(r['cases'])} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", f"Accuracy at each judge's threshold on `{table.get('benchmark')}`. Columns: "
+              + "; ".join(f"{c['label']}: `{c['folder']}` (model `{c['model']}`)"
+                          for c in table["columns"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def side_by_side_markdown(table: Mapping[str, Any]) -> str:
-    """The table in markdown: judge / measure, metric, base, one "after (change ± se)" column per
-    adapter, target; then the behaviour metrics each adapter made worse beyond noise."""
+    """The adapters' table, then the judges' table, in markdown."""
+    parts = []
+    if table.get("adapters"):
+        parts.append(adapter_markdown(table["adapters"]))
+    if table.get("judges"):
+        parts.append(judge_markdown(table["judges"]))
+    return "\n".join(parts)
+
+
+def adapter_markdown(table: Mapping[str, Any]) -> str:
+    """The adapters' table in markdown: judge / measure, metric, base, one "after (change ± se)"
+    column per adapter, target; then the behaviour metrics each adapter made worse beyond noise."""
     labels = [c["label"].replace("|", "\\|") for c in table["columns"]]
     lines = ["| judge / measure | metric | base | " + " | ".join(labels) + " | target |",
              "|---|---|---|" + "---|" * len(labels) + "---|"]
@@ -256,8 +361,10 @@ def side_by_side_markdown(table: Mapping[str, Any]) -> str:
 
 
 def run_side_by_side(config: SideBySideConfig) -> dict[str, Any]:
-    """Build the table of ``config.run``; write it into ``config.out`` when one is given."""
-    table = side_by_side([parse_run(spec) for spec in config.run], config.behaviour_metric)
+    """Build the tables of ``config.run`` and ``config.judge_run``; write them into
+    ``config.out`` when one is given."""
+    table = side_by_side([parse_run(spec) for spec in config.run], config.behaviour_metric,
+                         [parse_judge_run(spec) for spec in config.judge_run])
     if config.out:
         from fairguard.artifacts import atomic_output_dir, write_json
 
@@ -267,5 +374,6 @@ def run_side_by_side(config: SideBySideConfig) -> dict[str, Any]:
     return table
 
 
-__all__ = ["Column", "LEAD_BEHAVIOUR", "SideBySideConfig", "parse_run", "run_side_by_side",
+__all__ = ["Column", "LEAD_BEHAVIOUR", "SideBySideConfig", "adapter_markdown", "adapter_table",
+           "judge_markdown", "judge_table", "parse_judge_run", "parse_run", "run_side_by_side",
            "side_by_side", "side_by_side_markdown"]
