@@ -271,9 +271,9 @@ def judge_table(columns: Sequence[tuple[str, Path]]) -> dict[str, Any]:
                                     f"{first.get(key)!r}; every --judge-run must score the same "
                                     "benchmark, grouped the same way")
     groups = list(dict.fromkeys(g for m in runs for g in (m.get("by_group") or {})))
-    rows = [{"group": g, "cases": next(m["by_group"][g]["n"] for m in runs if g in (m.get("by_group") or {})),
-             "cells": [((m.get("by_group") or {}).get(g) or {}).get("accuracy") for m in runs]}
-            for g in groups]
+    cells = [[((m.get("by_group") or {}).get(g) or {}) for m in runs] for g in groups]
+    rows = [{"group": g, "cases": next((c.get("n") for c in row if c.get("n") is not None), None),
+             "cells": [c.get("accuracy") for c in row]} for g, row in zip(groups, cells)]
     labels = first.get("labels") or {"biased": "biased", "fair": "fair"}
     overall = [m.get("overall") or {} for m in runs]
     summary = [
