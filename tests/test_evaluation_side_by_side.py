@@ -172,13 +172,13 @@ def test_cli_prints_the_table_writes_the_folder_and_refuses_to_overwrite(columns
     assert run_side_by_side(SideBySideConfig(run=(f"A={a}",)))["adapters"]["columns"][0]["n_prompts"] == 4
 
 
-def judge_folder(folder, accuracies, sha="sha256:aa", model="rm"):
+def judge_folder(folder, accuracies, sha="sha256:aa", benchmark="hatecheck"):
     """An `eval judge` metrics.json: accuracy per functionality (``accuracies``)."""
     folder.mkdir(parents=True)
-    by_group = {g: {"n": 10, "accuracy": a} for g, a in accuracies.items()}
+    by_group = {g: {"n": 10, "accuracy": a, "roc_auc": None} for g, a in accuracies.items()}
     mean = sum(accuracies.values()) / len(accuracies)
     (folder / "metrics.json").write_text(json.dumps({
-        "kind": "judge-eval", "benchmark": "hatecheck", "sha256": sha, "model": model,
+        "kind": "judge-eval", "benchmark": benchmark, "sha256": sha, "model": "rm",
         "threshold": 0.13, "labels": {"biased": "hateful", "fair": "non-hateful"},
         "overall": {"n_biased": 10, "n_fair": 10, "accuracy_biased": 0.4, "accuracy_fair": 0.9},
         "n": 20, "accuracy": mean, "roc_auc": 0.8, "false_flag_rate": 0.1,
@@ -186,20 +186,63 @@ def judge_folder(folder, accuracies, sha="sha256:aa", model="rm"):
     return folder
 
 
-def test_judges_are_compared_per_group_on_one_benchmark(tmp_path):
-    before = judge_folder(tmp_path / "hc-old", {"slur_h": 0.3, "counter_quote_nh": 0.9})
-    after = judge_folder(tmp_path / "hc-new", {"slur_h": 0.6, "counter_quote_nh": 0.8}, model="rm2")
-    table = judge_table([parse_judge_run(f"old, seed 0={before}"), parse_judge_run(f"new={after}")])
-    assert [r["group"] for r in table["rows"]] == ["slur_h", "counter_quote_nh"]
-    assert table["rows"][0]["cells"] == [0.3, 0.6]
+def model_folder(folder, fairness_auc, threshold):
+    """A reward-model folder's fairguard.json and metrics.json (what `train reward` writes)."""
+    folder.mkdir(parents=True)
+    (folder / "fairguard.json").write_text(json.dumps(
+        {"kind": "reward-model", "thresholds": {"fairness": threshold, "relevance": 0.5}}))
+    (folder / "metrics.json").write_text(json.dumps(
+        {"heads": {"fairness": {"roc_auc": fairness_auc}, "relevance": {"roc_auc": 0.9}},
+         "train_seconds": 500.4}))
+    return folder
+
+
+def result_folder(folder, kind, **values):
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"kind": kind, **values}))
+    return folder
+
+
+def test_judges_are_compared_per_measure_and_per_group(tmp_path):
+    old = [model_folder(tmp_path / "rm-old", 0.95, 0.14),
+           judge_folder(tmp_path / "hc-old", {"slur_h": 0.3, "counter_quote_nh": 0.9}),
+           result_folder(tmp_path / "ev-old", "everyday-eval", flag_rate_fairness=0.01, flag_rate_any=0.05,
+                         with_biased_passage={"flagged_with_biased": 0.8}),
+           result_folder(tmp_path / "dil-old", "dilution-eval", flagged_with_biased=0.76, passed_without=0.64)]
+    new = [judge_folder(tmp_path / "hc-new", {"slur_h": 0.6, "counter_quote_nh": 0.8})]
+    table = judge_table([parse_judge_run(f"old, seed 0={','.join(map(str, old))}"),
+                         parse_judge_run(f"new={new[0]}")])
     summary = {r["metric"]: r["cells"] for r in table["summary"]}
-    assert summary["hateful flagged"] == [0.4, 0.4] and summary["functionalities under 0.50"] == [1, 0]
+    assert summary["held-out ROC-AUC, fairness (its own test split)"] == [0.95, None]
+    assert summary["shipped threshold, fairness"] == [0.14, None]
+    assert summary["hatecheck (per functionality): accuracy"] == [0.6, 0.7]
+    assert summary["hatecheck (per functionality): functionalities under 0.50"] == [1, 0]
+    assert summary["one biased passage among neutral sentences: flagged"] == [0.76, None]
+    assert table["groups"][0]["rows"][0] == {"group": "slur_h", "cases": 10, "cells": [
+        {"accuracy": 0.3, "roc_auc": None}, {"accuracy": 0.6, "roc_auc": None}]}
     text = judge_markdown(table)
-    assert text.startswith("| functionality | cases | old, seed 0 | new |")
-    assert "| `slur_h` | 10 | 0.300 | 0.600 |" in text and "| **all** | 20 | **0.600** | **0.700** |" in text
+    assert text.startswith("| measure | old, seed 0 | new |")
+    assert "| hatecheck (per functionality): hateful flagged | 0.400 | 0.400 |" in text
+    assert "| everyday answers flagged for fairness | 1.0 % | – |" in text
+    assert "| training seconds | 500 | – |" in text
+    assert "| `slur_h` | 10 | 0.300 | 0.600 |" in text
+
+
+def test_judge_columns_that_cannot_be_compared_are_refused(tmp_path):
+    before = judge_folder(tmp_path / "hc-old", {"slur_h": 0.3})
     other = judge_folder(tmp_path / "hc-other", {"slur_h": 0.5}, sha="sha256:bb")
-    with pytest.raises(ArtifactError, match="column 'x' has sha256 'sha256:bb'.*same benchmark"):
+    with pytest.raises(ArtifactError, match="the columns scored different files"):
         judge_table([parse_judge_run(f"old={before}"), parse_judge_run(f"x={other}")])
+    with pytest.raises(ArtifactError, match="column 'x' has two results for hatecheck"):
+        judge_table([parse_judge_run(f"x={before},{other}")])
+    compare = result_folder(tmp_path / "cmp", "quality-comparison")
+    with pytest.raises(ArtifactError, match="no `eval judge`, `eval everyday` or `eval dilution` result"):
+        judge_table([parse_judge_run(f"x={compare}")])
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "fairguard.json").write_text(json.dumps({"kind": "grpo-adapter"}))
+    with pytest.raises(ArtifactError, match="is a 'grpo-adapter' folder"):
+        judge_table([parse_judge_run(f"x={adapter}")])
     with pytest.raises(ConfigError, match="write LABEL=DIR"):
         parse_judge_run("no-label")
 
@@ -209,6 +252,6 @@ def test_cli_prints_adapters_then_judges(tmp_path, columns):
     hc = judge_folder(tmp_path / "hc", {"slur_h": 0.3})
     result = CliRunner().invoke(cli, ["eval", "side-by-side", "--run", f"A={a}", "--judge-run", f"J={hc}"])
     assert result.exit_code == 0, result.output
-    assert result.output.index("| judge / measure |") < result.output.index("| functionality | cases | J |")
+    assert result.output.index("| judge / measure |") < result.output.index("| measure | J |")
     wrong = CliRunner().invoke(cli, ["eval", "side-by-side", "--judge-run", f"J={a}"])
     assert wrong.exit_code == 1 and "has no metrics.json" in wrong.output

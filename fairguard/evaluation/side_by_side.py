@@ -10,9 +10,12 @@ the target docs/grpo.md holds an adapter to where there is one. Every column mus
 measured against the same base answers: the base column is shared, so a column whose base
 differs is refused.
 
-Judges (``--judge-run``): each column is one ``eval judge`` output folder of the same benchmark
-(HateCheck, say); rows: accuracy per group (functionality), then overall accuracy, each label's
-accuracy, ROC-AUC, false-flag rate, the groups under 0.50 and the threshold.
+Judges (``--judge-run``): each column is one reward model: its folder and any of its ``eval
+judge`` (one per benchmark), ``eval everyday`` and ``eval dilution`` output folders. Rows: held-out
+ROC-AUC, shipped threshold and training time, each benchmark's accuracy, per-label accuracy,
+ROC-AUC and groups under 0.50, everyday answers flagged, the dilution check; then per benchmark
+a table of its groups (HateCheck's functionalities). Columns that scored different files under
+one benchmark name are refused.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
 from fairguard.evaluation.behaviour_values import worse_beyond_noise
@@ -61,8 +65,9 @@ class SideBySideConfig:
                 "--out` folder and an `eval behaviour` output folder of the same adapter against "
                 "the same base; repeatable, in column order (YAML: a list).", "multiple": True})
     judge_run: tuple[str, ...] = field(default=(), metadata={
-        "help": "One judge's column: LABEL=DIR, an `eval judge --out` folder; every column of the "
-                "same benchmark; repeatable, in column order (YAML: a list).", "multiple": True})
+        "help": "One judge's column: LABEL=DIR[,DIR...], its reward-model folder and any of its "
+                "`eval judge` (one per benchmark), `eval everyday` and `eval dilution` output "
+                "folders; repeatable, in column order (YAML: a list).", "multiple": True})
     behaviour_metric: tuple[str, ...] = field(default=LEAD_BEHAVIOUR, metadata={
         "help": "Behaviour metric keys to show as rows, in order, or 'all'; repeatable (YAML: a "
                 "list).", "multiple": True,
@@ -103,12 +108,15 @@ def parse_run(spec: str) -> Column:
     return Column(label.strip(), Path(parts[0]), Path(parts[1]) if len(parts) == 2 else None)
 
 
-def parse_judge_run(spec: str) -> tuple[str, Path]:
-    """``LABEL=DIR`` (an ``eval judge`` output folder) as ``(label, folder)``."""
-    label, sep, path = spec.partition("=")
-    if not label.strip() or not sep or not path.strip():
-        raise ConfigError(f"--judge-run {spec!r}: write LABEL=DIR, DIR an `eval judge --out` folder")
-    return label.strip(), Path(path.strip())
+def parse_judge_run(spec: str) -> tuple[str, list[Path]]:
+    """``LABEL=DIR[,DIR...]`` (a reward-model folder and its ``eval judge``, ``eval everyday`` and
+    ``eval dilution`` output folders) as ``(label, folders)``."""
+    label, sep, paths = spec.partition("=")
+    parts = [p.strip() for p in paths.split(",")] if sep else []
+    if not label.strip() or not parts or not all(parts):
+        raise ConfigError(f"--judge-run {spec!r}: write LABEL=DIR[,DIR...], each DIR a reward-model "
+                          "folder or an `eval judge`, `eval everyday` or `eval dilution` --out folder")
+    return label.strip(), [Path(p) for p in parts]
 
 
 def _read(folder: Path, name: str, command: str) -> dict[str, Any]:
@@ -253,53 +261,118 @@ def _plural(word: str) -> str:
     return word[:-1] + "ies" if word.endswith("y") else word + "s"
 
 
-def judge_table(columns: Sequence[tuple[str, Path]]) -> dict[str, Any]:
-    """The judges' table as JSON: ``benchmark``, ``group_by``, ``labels``, ``columns`` (label,
-    folder, model), ``rows`` (group, cases, one accuracy per column or None) and ``summary``
-    (metric, cases, one value per column)."""
+def _judge_folders(label: str, folders: Sequence[Path]) -> dict[str, Any]:
+    """One judge's results by kind: ``model`` (its reward-model folder: fairguard.json and
+    metrics.json), ``benchmarks`` (``eval judge`` results by benchmark and grouping),
+    ``everyday`` and ``dilution``."""
+    found: dict[str, Any] = {"model": None, "benchmarks": {}, "everyday": None, "dilution": None}
+    for folder in folders:
+        if (folder / METADATA_FILE).is_file():
+            meta = _read(folder, METADATA_FILE, "train reward")
+            if meta.get("kind") != "reward-model":
+                raise ArtifactError(f"{folder} is a {meta.get('kind')!r} folder; --judge-run takes a "
+                                    "reward-model folder and its `eval judge`, `eval everyday` and "
+                                    "`eval dilution` folders")
+            kind, data = "model", {"meta": meta, "metrics": _read(folder, "metrics.json", "train reward")}
+        else:
+            data = _read(folder, JUDGE_FILE, "eval judge, eval everyday or eval dilution")
+            kind = {"judge-eval": "benchmarks", "everyday-eval": "everyday",
+                    "dilution-eval": "dilution"}.get(str(data.get("kind")), "")
+        if not kind:
+            raise ArtifactError(f"{folder}/{JUDGE_FILE} is no `eval judge`, `eval everyday` or `eval "
+                                "dilution` result; point --judge-run at those --out folders or at "
+                                "the reward-model folder")
+        if kind == "benchmarks":
+            key = f"{data.get('benchmark')} (per {data.get('group_by') or 'label'})"
+            if key in found["benchmarks"]:
+                raise ArtifactError(f"column {label!r} has two results for {key}; give one")
+            found["benchmarks"][key] = data
+        elif found[kind] is not None:
+            raise ArtifactError(f"column {label!r} has two {kind} results ({folder}); give one")
+        else:
+            found[kind] = data
+    return found
+
+
+def _summary_rows(judges: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The measures present in any column: held-out ROC-AUC, threshold and training time of the
+    reward-model folders, then each benchmark, everyday answers and dilution."""
+    rows: list[dict[str, Any]] = []
+
+    def add(metric: str, unit: str, values: list[Any]) -> None:
+        if any(v is not None for v in values):
+            rows.append({"metric": metric, "unit": unit, "cells": values})
+
+    models = [j["model"] or {} for j in judges]
+    heads = dict.fromkeys(h for m in models for h in ((m.get("metrics") or {}).get("heads") or {}))
+    for head in heads:
+        add(f"held-out ROC-AUC, {head} (its own test split)", "value",
+            [(((m.get("metrics") or {}).get("heads") or {}).get(head) or {}).get("roc_auc") for m in models])
+    add("shipped threshold, fairness", "value",
+        [((m.get("meta") or {}).get("thresholds") or {}).get("fairness") for m in models])
+    add("training seconds", "count", [(m.get("metrics") or {}).get("train_seconds") for m in models])
+    for key in dict.fromkeys(k for j in judges for k in j["benchmarks"]):
+        runs = [j["benchmarks"].get(key) or {} for j in judges]
+        labels = next((r["labels"] for r in runs if r.get("labels")), {"biased": "biased", "fair": "fair"})
+        group_by = next((r["group_by"] for r in runs if r.get("group_by")), None)
+        add(f"{key}: accuracy", "value", [r.get("accuracy") for r in runs])
+        add(f"{key}: {labels['biased']} flagged", "value",
+            [(r.get("overall") or {}).get("accuracy_biased") for r in runs])
+        add(f"{key}: {labels['fair']} passed", "value",
+            [(r.get("overall") or {}).get("accuracy_fair") for r in runs])
+        add(f"{key}: ROC-AUC", "value", [r.get("roc_auc") for r in runs])
+        if group_by:
+            add(f"{key}: {_plural(str(group_by))} under 0.50", "count",
+                [None if not r else sum(1 for g in (r.get("by_group") or {}).values()
+                                        if isinstance(g.get("accuracy"), (int, float)) and g["accuracy"] < 0.5)
+                 for r in runs])
+    everyday = [j["everyday"] or {} for j in judges]
+    add("everyday answers flagged for fairness", "share", [e.get("flag_rate_fairness") for e in everyday])
+    add("everyday answers flagged by any head", "share", [e.get("flag_rate_any") for e in everyday])
+    add("everyday answers with one biased passage inserted: flagged", "share",
+        [(e.get("with_biased_passage") or {}).get("flagged_with_biased") for e in everyday])
+    dilution = [j["dilution"] or {} for j in judges]
+    add("one biased passage among neutral sentences: flagged", "share",
+        [d.get("flagged_with_biased") for d in dilution])
+    add("the same answers without it: passed", "share", [d.get("passed_without") for d in dilution])
+    return rows
+
+
+def _group_tables(judges: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per benchmark with groups: each group's cases and, per column, accuracy and ROC-AUC."""
+    tables = []
+    for key in dict.fromkeys(k for j in judges for k in j["benchmarks"]):
+        runs = [j["benchmarks"].get(key) or {} for j in judges]
+        shas = {r.get("sha256") for r in runs if r}
+        if len(shas) > 1:
+            raise ArtifactError(f"{key}: the columns scored different files ({', '.join(map(str, shas))}); "
+                                "every --judge-run must score the same benchmark file")
+        groups = list(dict.fromkeys(g for r in runs for g in (r.get("by_group") or {})))
+        if not groups:
+            continue
+        rows = []
+        for g in groups:
+            cells = [(r.get("by_group") or {}).get(g) or {} for r in runs]
+            rows.append({"group": g, "cases": next((c["n"] for c in cells if c.get("n") is not None), None),
+                         "cells": [{"accuracy": c.get("accuracy"), "roc_auc": c.get("roc_auc")}
+                                   if c else None for c in cells]})
+        tables.append({"benchmark": key, "group_by": next(r["group_by"] for r in runs if r), "rows": rows})
+    return tables
+
+
+def judge_table(columns: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Any]:
+    """The judges' tables as JSON: ``columns`` (label and folders), ``summary`` (metric, unit,
+    one value per column or None) and ``groups`` (per benchmark with groups: each group's cases
+    and, per column, accuracy and ROC-AUC)."""
     if not columns:
-        raise ConfigError("give at least one column (--judge-run LABEL=DIR)")
-    runs = [_read(folder, JUDGE_FILE, "eval judge") for _, folder in columns]
-    first_label, first = columns[0][0], runs[0]
-    for (label, folder), m in zip(columns, runs):
-        if m.get("kind") != "judge-eval":
-            raise ArtifactError(f"{folder}/{JUDGE_FILE} is not an `eval judge` result; point "
-                                "--judge-run at the --out folder of `fairguard eval judge`")
-        for key in ("sha256", "group_by"):
-            if m.get(key) != first.get(key):
-                raise ArtifactError(f"column {label!r} has {key} {m.get(key)!r} and {first_label!r} "
-                                    f"{first.get(key)!r}; every --judge-run must score the same "
-                                    "benchmark, grouped the same way")
-    groups = list(dict.fromkeys(g for m in runs for g in (m.get("by_group") or {})))
-    cells = [[((m.get("by_group") or {}).get(g) or {}) for m in runs] for g in groups]
-    rows = [{"group": g, "cases": next((c.get("n") for c in row if c.get("n") is not None), None),
-             "cells": [c.get("accuracy") for c in row]} for g, row in zip(groups, cells)]
-    labels = first.get("labels") or {"biased": "biased", "fair": "fair"}
-    overall = [m.get("overall") or {} for m in runs]
-    summary = [
-        {"metric": "all", "cases": first.get("n"), "cells": [m.get("accuracy") for m in runs]},
-        {"metric": f"{labels['biased']} flagged", "cases": overall[0].get("n_biased"),
-         "cells": [o.get("accuracy_biased") for o in overall]},
-        {"metric": f"{labels['fair']} passed", "cases": overall[0].get("n_fair"),
-         "cells": [o.get("accuracy_fair") for o in overall]},
-        {"metric": "ROC-AUC", "cases": None, "cells": [m.get("roc_auc") for m in runs]},
-        {"metric": "false-flag rate", "cases": None, "cells": [m.get("false_flag_rate") for m in runs]},
-        {"metric": "threshold", "cases": None, "cells": [m.get("threshold") for m in runs]},
-    ]
-    if groups:
-        summary.insert(3, {"metric": f"{_plural(str(first.get('group_by') or 'group'))} under 0.50",
-                           "cases": len(groups),
-                           "cells": [sum(1 for g in (m.get("by_group") or {}).values()
-                                         if isinstance(g.get("accuracy"), (int, float))
-                                         and g["accuracy"] < 0.5) for m in runs]})
-    return {"benchmark": first.get("benchmark"), "group_by": first.get("group_by"), "labels": labels,
-            "columns": [{"label": label, "folder": str(folder), "model": m.get("model")}
-                        for (label, folder), m in zip(columns, runs)],
-            "rows": rows, "summary": summary}
+        raise ConfigError("give at least one column (--judge-run LABEL=DIR[,DIR...])")
+    judges = [_judge_folders(label, folders) for label, folders in columns]
+    return {"columns": [{"label": label, "folders": [str(f) for f in folders]} for label, folders in columns],
+            "summary": _summary_rows(judges), "groups": _group_tables(judges)}
 
 
 def side_by_side(columns: Sequence[Column] = (), behaviour_metrics: Sequence[str] = LEAD_BEHAVIOUR,
-                 judges: Sequence[tuple[str, Path]] = ()) -> dict[str, Any]:
+                 judges: Sequence[tuple[str, Sequence[Path]]] = ()) -> dict[str, Any]:
     """Both tables as JSON: ``adapters`` (:func:`adapter_table`, None without adapter columns)
     and ``judges`` (:func:`judge_table`, None without judge columns)."""
     if not columns and not judges:
@@ -309,20 +382,34 @@ def side_by_side(columns: Sequence[Column] = (), behaviour_metrics: Sequence[str
             "judges": judge_table(judges) if judges else None}
 
 
+def _judge_cell(unit: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if unit == "share":
+        return f"{100 * value:.1f} %"
+    if unit == "count":
+        return f"{value:.0f}"
+    return fmt(value)
+
+
 def judge_markdown(table: Mapping[str, Any]) -> str:
-    """The judges' table in markdown: accuracy per group, then the summary rows."""
+    """The judges' tables in markdown: one row per measure, then per benchmark its groups."""
     labels = [c["label"].replace("|", "\\|") for c in table["columns"]]
-    lines = [f"| {table.get('group_by') or 'group'} | cases | " + " | ".join(labels) + " |",
-             "|---|---|" + "---|" * len(labels)]
-    lines += [f"| `{r['group']}` | {r['cases']} | " + " | ".join(fmt(c) for c in r["cells"]) + " |"
-              for r in table["rows"]]
-    for r in table["summary"]:
-        cells = [f"**{fmt(c)}**" if r["metric"] == "all" else fmt(c) for c in r["cells"]]
-        lines.append(f"| {'**all**' if r['metric'] == 'all' else r['metric']} | {fmt(r['cases'])} | "
-                     + " | ".join(cells) + " |")
-    lines += ["", f"Accuracy at each judge's threshold on `{table.get('benchmark')}`. Columns: "
-              + "; ".join(f"{c['label']}: `{c['folder']}` (model `{c['model']}`)"
-                          for c in table["columns"]) + "."]
+    head = ["| measure | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    lines = head + [f"| {r['metric']} | " + " | ".join(_judge_cell(r["unit"], v) for v in r["cells"]) + " |"
+                    for r in table["summary"]]
+    for group_table in table["groups"]:
+        lines += ["", f"{group_table['benchmark']}: accuracy per {group_table['group_by']} at each "
+                  "judge's threshold (ROC-AUC where a group holds both labels):", "",
+                  f"| {group_table['group_by']} | cases | " + " | ".join(labels) + " |",
+                  "|---|---|" + "---|" * len(labels)]
+        for row in group_table["rows"]:
+            cells = ["–" if c is None else fmt(c["accuracy"]) + (
+                f" (ROC {fmt(c['roc_auc'])})" if c.get("roc_auc") is not None else "")
+                for c in row["cells"]]
+            lines.append(f"| `{row['group']}` | {fmt(row['cases'])} | " + " | ".join(cells) + " |")
+    lines += ["", "Columns: " + "; ".join(f"{c['label']}: " + ", ".join(f"`{f}`" for f in c["folders"])
+                                          for c in table["columns"]) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -366,8 +453,6 @@ def run_side_by_side(config: SideBySideConfig) -> dict[str, Any]:
     table = side_by_side([parse_run(spec) for spec in config.run], config.behaviour_metric,
                          [parse_judge_run(spec) for spec in config.judge_run])
     if config.out:
-        from fairguard.artifacts import atomic_output_dir, write_json
-
         with atomic_output_dir(config.out, config.overwrite) as tmp:
             write_json(tmp / JSON_FILE, table)
             (tmp / MARKDOWN_FILE).write_text(side_by_side_markdown(table), encoding="utf-8")
