@@ -60,12 +60,14 @@ def compare(config_path: str | None, **options: object) -> None:
 @options_from(SideBySideConfig)
 @config_file_option
 def side_by_side(config_path: str | None, **options: object) -> None:
-    """Several adapters against one base in one table, from their `eval compare` (and `eval
-    behaviour`) folders.
+    """Several adapters, or several judges, side by side in one table.
 
-    One column per --run LABEL=COMPARE[,BEHAVIOUR]; rows: each judge's heads and flagged share
-    (independent judges first), the evasion rules, the chosen behaviour metrics, each with its
-    target; every column must share the base answers.
+    Adapters: one column per --run LABEL=COMPARE[,BEHAVIOUR] (`eval compare` and `eval behaviour`
+    folders against the same base); rows: each judge's heads and flagged share (independent
+    judges first), the evasion rules, the chosen behaviour metrics, each with its target.
+    Judges: one column per --judge-run LABEL=DIR[,DIR...] (a reward-model folder and its `eval
+    judge`, `eval everyday` and `eval dilution` folders); rows: one per measure, then each
+    benchmark's groups (HateCheck's functionalities).
     """
     from fairguard.config import build_config
     from fairguard.evaluation.side_by_side import run_side_by_side, side_by_side_markdown
