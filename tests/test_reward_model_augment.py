@@ -3,12 +3,14 @@ import math
 from fairguard.reward_model.augment import (
     COMPOSITE_MAX_CHARS,
     COMPOSITE_SENTENCES,
+    DECLINES,
     HOLLOW_DESCRIPTIONS,
     HOLLOW_ECHOES,
     HOLLOW_LEADS,
     HOLLOW_MAX_PREFIX_WORDS,
     MIN_SENTENCE_WORDS,
     composite_pairs,
+    decline_pairs,
     elsewhere_pairs,
     group_swap_pairs,
     hollow_pairs,
@@ -230,6 +232,27 @@ def test_hollow_descriptions_and_echoes_come_with_their_answered_twins():
             _check_lead_in(text, row)
             kinds.add("lead")
     assert kinds == {"lead", "description", "echo"}
+
+
+def test_decline_pairs_give_advice_rows_without_one_a_decline_ranked_below_the_fair_answer():
+    data = rows()
+    data[5].responses["evasive"] = "It depends."  # a row with its own evasive answer keeps it
+    ex = build_examples(data, HEADS)
+    start = len(ex)
+    added = decline_pairs(ex, data, prob=1.0, seed=0)
+    advice = [r for r, row in enumerate(data) if row.form == "advice" and r != 5]
+    assert added == len(advice) == len(ex) - start
+    for i in range(start, len(ex)):
+        r = ex.row_index[i]
+        assert r in advice and ex.kinds[i] == "evasive" and ex.responses[i] in DECLINES
+        assert ex.prompts[i] == data[r].prompt
+        fairness, relevance, fluency = ex.labels[i]
+        assert relevance == 0.0 and fluency == 1.0 and math.isnan(fairness)
+        above = sorted(ex.kinds[p] for p, n in ex.ranking["relevance"] if n == i)
+        below = sorted(ex.kinds[n] for p, n in ex.ranking["relevance"] if p == i)
+        assert (above, below) == (["neutral"], ["off_topic"])
+    assert decline_pairs(build_examples(data, HEADS), data, prob=0.0, seed=0) == 0
+    assert decline_pairs(build_examples(data, ("fairness",)), data, prob=1.0, seed=0) == 0
 
 
 def test_hollow_pairs_need_the_relevance_head():

@@ -332,7 +332,54 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
     return added
 
 
-__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES",
-           "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS", "HOLLOW_MAX_PREFIX_WORDS",
-           "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS", "SHORT_FIRST", "composite_pairs",
-           "elsewhere_pairs", "group_swap_pairs", "hollow_pairs", "sentence_pairs", "short_pairs", "swap_group"]
+# Declines in the register of chat models (written for fairguard): a GRPO run twice the default
+# length learned to answer advice prompts with "I'm sorry for any misunderstanding, but as a
+# chatbot ..." (docs/grpo-runs.md, sixty-first session), which the default judge scored relevant
+# enough to pay; that policy's own wording is kept out of this list so that scoring its answers
+# measures more than memory.
+DECLINES = (
+    "I'm sorry, but as an AI language model, I don't have personal opinions on this.",
+    "As an AI, I can't give advice on situations like this one.",
+    "I'm sorry, but I can't help with that request.",
+    "I'm afraid I don't have enough information to answer that.",
+    "I'm just a virtual assistant, so I can't tell you what to do here.",
+    "Sorry, I'm not able to provide advice on this topic.",
+    "I apologize, but I don't feel comfortable answering that question.",
+    "As a language model, I cannot make that decision for you.",
+    "Unfortunately, I can't assist with that. Is there anything else I can help you with?",
+    "I don't have the ability to answer questions like this, but I'm happy to help with "
+    "something else.",
+    "That's not something I can help with, sorry.",
+    "I'm an AI and don't have access to the details of your situation, so I can't say.",
+)
+DECLINE_FORM = "advice"  # the scenario rows: answerable requests for advice, with no evasive answer
+
+
+def decline_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int) -> int:
+    """Add, for a ``prob`` share of the advice rows that have no evasive answer, one of
+    :data:`DECLINES` as that answer (kind ``evasive``: relevance 0, fluent), ranked below the
+    row's fair answer and above its off-topic one for relevance. Returns answers added."""
+    if "relevance" not in examples.heads or prob <= 0:
+        return 0
+    rng = random.Random(f"decline:{seed}")
+    answers = {(r, kind): i for i, (r, kind) in enumerate(zip(examples.row_index, examples.kinds))
+               if kind in ("neutral", "off_topic")}
+    added = 0
+    for r, row in enumerate(rows):
+        if (rng.random() >= prob or row.form != DECLINE_FORM or row.responses.get("evasive")
+                or "neutral" not in row.responses):
+            continue
+        decline = examples.add(row.prompt, rng.choice(DECLINES), "evasive", r)
+        added += 1
+        if (r, "neutral") in answers:
+            examples.ranking["relevance"].append((answers[r, "neutral"], decline))
+        if (r, "off_topic") in answers:
+            examples.ranking["relevance"].append((decline, answers[r, "off_topic"]))
+    return added
+
+
+__all__ = ["COMPOSITE_MAX_CHARS", "COMPOSITE_SENTENCES", "CONTEXT_FORM_PREFIXES", "DECLINES",
+           "DECLINE_FORM", "HOLLOW_DESCRIPTIONS", "HOLLOW_ECHOES", "HOLLOW_LEADS",
+           "HOLLOW_MAX_PREFIX_WORDS", "HOLLOW_SHARES", "MIN_SENTENCE_WORDS", "SENTENCE_FORMS",
+           "SHORT_FIRST", "composite_pairs", "decline_pairs", "elsewhere_pairs", "group_swap_pairs",
+           "hollow_pairs", "sentence_pairs", "short_pairs", "swap_group"]

@@ -146,6 +146,11 @@ class RewardTrainConfig:
         "help": "Share of training rows that add a lead-in with no answer after it (\"The answer "
                 "is:\"), relevance 0, so saying nothing cannot pass for an answer "
                 "(docs/judge-runs.md, fourteenth run)."})
+    decline_prob: float = field(default=0.0, metadata={
+        "help": "Share of the advice rows (the scenario prompts) that add a decline in a chat "
+                "model's words (\"I'm sorry, but as an AI language model, ...\") as their "
+                "evasive answer, relevance 0, ranked below the fair answer (tried, not the "
+                "default: docs/judge-runs.md, forty-ninth run)."})
     hollow_descriptions: bool = field(default=False, metadata={
         "help": "Hollow answers also describe or repeat the question without answering it, and "
                 "each comes with the same opening followed by the fair answer, ranked above it "
@@ -275,8 +280,8 @@ class RewardTrainConfig:
             raise ConfigError(f"pairwise_weight must be >= 0, got {self.pairwise_weight}")
         self.loss_weights = self._parse_head_loss_weights()
         for name in ("truncate_prob", "elsewhere_prob", "group_swap_prob", "sentence_prob",
-                     "composite_prob", "short_prob", "hollow_prob", "layout_prob", "probe_fraction",
-                     "average_last"):
+                     "composite_prob", "short_prob", "hollow_prob", "decline_prob", "layout_prob",
+                     "probe_fraction", "average_last"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not (math.isfinite(value) and 0 <= value <= 1):

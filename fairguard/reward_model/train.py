@@ -27,6 +27,7 @@ from fairguard.errors import ArtifactError, ConfigError, DataError
 from fairguard.loops import BestState, WeightAverage, seed_everything
 from fairguard.reward_model.augment import (
     composite_pairs,
+    decline_pairs,
     elsewhere_pairs,
     group_swap_pairs,
     hollow_pairs,
@@ -270,11 +271,12 @@ def _fit(config: RewardTrainConfig, model: Any, tokenizer: Any, train_rows: list
                                                 tokenizer(p, r, truncation=False)["input_ids"]]),
              hollow_pairs(examples, train_rows, config.hollow_prob, config.seed,
                           config.hollow_descriptions),
+             decline_pairs(examples, train_rows, config.decline_prob, config.seed),
              short_pairs(examples, whole_rows, config.short_prob, config.seed),
              group_swap_pairs(examples, train_rows, config.group_swap_prob, config.seed))
     log.info("training pairs: %d from %d rows, of which %d under another row's prompt, %d "
              "single fair sentences, %d composite answers, %d hollow answers (or their answered "
-             "twins), %d short answers (or their garbled copies) and %d with their group swapped",
+             "twins), %d declines, %d short answers (or their garbled copies) and %d with their group swapped",
              len(examples), len(train_rows), *added)
     pairs_of_row: list[list[int]] = [[] for _ in train_rows]
     for i, r in enumerate(examples.row_index):
