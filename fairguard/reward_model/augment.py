@@ -288,6 +288,12 @@ HOLLOW_ECHOES = ("You are asking:", "The question is:", "So the question is", "Y
 HOLLOW_SHARES = (0.5, 0.35)  # lead-ins, descriptions; the rest repeat the question
 
 
+def _answer_index(examples: Examples, kinds: tuple[str, ...]) -> dict[tuple[int, str], int]:
+    """``(row, kind) -> example index`` of the examples of ``kinds``."""
+    return {(r, kind): i for i, (r, kind) in enumerate(zip(examples.row_index, examples.kinds))
+            if kind in kinds}
+
+
 def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed: int,
                  descriptions: bool = False) -> int:
     """Add, for a ``prob`` share of ``rows``, a hollow answer under the row's prompt (kind
@@ -303,8 +309,7 @@ def hollow_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed:
     if "relevance" not in examples.heads or prob <= 0:
         return 0
     rng = random.Random(f"hollow:{seed}")
-    answers = {(r, kind): i for i, (r, kind) in enumerate(zip(examples.row_index, examples.kinds))
-               if kind in ("neutral", "biased")}
+    answers = _answer_index(examples, ("neutral", "biased"))
     added = 0
     for r, row in enumerate(rows):
         if rng.random() >= prob or "neutral" not in row.responses:
@@ -362,8 +367,7 @@ def decline_pairs(examples: Examples, rows: Sequence[PairRow], prob: float, seed
     if "relevance" not in examples.heads or prob <= 0:
         return 0
     rng = random.Random(f"decline:{seed}")
-    answers = {(r, kind): i for i, (r, kind) in enumerate(zip(examples.row_index, examples.kinds))
-               if kind in ("neutral", "off_topic")}
+    answers = _answer_index(examples, ("neutral", "off_topic"))
     added = 0
     for r, row in enumerate(rows):
         if (rng.random() >= prob or row.form != DECLINE_FORM or row.responses.get("evasive")
