@@ -94,6 +94,19 @@ def test_rows_follow_each_judge_then_evasion_then_behaviour(columns):
     assert table["worse_beyond_noise"] == {"GRPO, seed 0": []}
 
 
+def test_a_judge_one_adapter_trained_against_is_named_so_and_holds_no_target(tmp_path, columns):
+    a, _, _ = columns
+    RELATIONS["rm-other"] = "training"  # the second adapter trained against rm-other
+    try:
+        base = quality_folder(tmp_path / "q-base2", [0.2, 0.4, 0.6, 0.8])
+        c = compare_folder(tmp_path, "c", base, [0.6, 0.8, 1.0, 1.0])
+    finally:
+        RELATIONS["rm-other"] = "independent"
+    rows = adapter_table([parse_run(f"A={a}"), parse_run(f"C={c}")])["rows"]
+    other = [r for r in rows if r["group"].startswith("rm-other")]
+    assert other[0]["group"] == "rm-other (training judge)" and other[0]["target"] == ""
+
+
 def test_markdown_shows_base_after_change_and_dashes(columns):
     a, b, by_a = columns
     text = adapter_markdown(adapter_table([parse_run(f"A={a},{by_a}"), parse_run(f"B={b}")]))

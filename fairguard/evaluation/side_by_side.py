@@ -30,7 +30,7 @@ from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
 from fairguard.evaluation.behaviour_values import worse_beyond_noise
-from fairguard.evaluation.cross_judge import INDEPENDENT, RELATION_LABELS, UNKNOWN
+from fairguard.evaluation.cross_judge import INDEPENDENT, RELATION_LABELS, RELATION_ORDER, UNKNOWN
 from fairguard.evaluation.report import fmt
 
 COMPARE_FILE = "compare.json"
@@ -161,7 +161,9 @@ def _judge_rows(compares: Sequence[Mapping[str, Any]]) -> list[_Row]:
     rows: list[_Row] = []
     for name in names:
         judges = [(c.get("judges") or {}).get(name) or {} for c in compares]
-        relation = str(next((j["relation"] for j in judges if j.get("relation")), UNKNOWN))
+        # the least independent relation of any column (an adapter may have trained against it)
+        relations = [str(j["relation"]) for j in judges if j.get("relation") in RELATION_ORDER]
+        relation = max(relations, key=RELATION_ORDER.index, default=UNKNOWN)
         group = f"{name} ({RELATION_LABELS.get(relation, relation)})"
         heads = [h for j in judges for h in (j.get("heads") or {})]
         for head in dict.fromkeys(heads):
