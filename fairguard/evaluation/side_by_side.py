@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fairguard.artifacts import METADATA_FILE, atomic_output_dir, write_json
+from fairguard.artifacts import METADATA_FILE, atomic_output_dir, read_metadata, write_json
 from fairguard.errors import ArtifactError, ConfigError
 from fairguard.evaluation.behaviour_values import METRICS as BEHAVIOUR_METRICS
 from fairguard.evaluation.behaviour_values import worse_beyond_noise
@@ -244,19 +244,22 @@ def adapter_table(columns: Sequence[Column], behaviour_metrics: Sequence[str] = 
             "rows": table_rows, "worse_beyond_noise": worse}
 
 
+def _percent(share: float) -> str:
+    return f"{100 * share:.1f} %"
+
+
 def _cell(unit: str, cell: Mapping[str, float] | None) -> str:
     if cell is None:
         return "–"
     if unit == "share":
-        return (f"{100 * cell['after']:.1f} % ({100 * cell['change']:+.1f} ± "
-                f"{100 * cell['se']:.1f} points)")
+        return f"{_percent(cell['after'])} ({100 * cell['change']:+.1f} ± {100 * cell['se']:.1f} points)"
     return f"{cell['after']:.3f} ({cell['change']:+.3f} ± {cell['se']:.3f})"
 
 
 def _base_cell(unit: str, base: float | None) -> str:
     if base is None:
         return "–"
-    return f"{100 * base:.1f} %" if unit == "share" else fmt(base)
+    return _percent(base) if unit == "share" else fmt(base)
 
 
 def _plural(word: str) -> str:
@@ -270,7 +273,7 @@ def _judge_folders(label: str, folders: Sequence[Path]) -> dict[str, Any]:
     found: dict[str, Any] = {"model": None, "benchmarks": {}, "everyday": None, "dilution": None}
     for folder in folders:
         if (folder / METADATA_FILE).is_file():
-            meta = _read(folder, METADATA_FILE, "train reward")
+            meta = read_metadata(folder)
             if meta.get("kind") != "reward-model":
                 raise ArtifactError(f"{folder} is a {meta.get('kind')!r} folder; --judge-run takes a "
                                     "reward-model folder and its `eval judge`, `eval everyday` and "
@@ -388,7 +391,7 @@ def _judge_cell(unit: str, value: Any) -> str:
     if value is None:
         return "–"
     if unit == "share":
-        return f"{100 * value:.1f} %"
+        return _percent(value)
     if unit == "count":
         return f"{value:.0f}"
     return fmt(value)
